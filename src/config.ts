@@ -1,0 +1,143 @@
+/**
+ * The service's configuration: every environment variable of the public contract, read and
+ * checked once at start. This is the only module that reads `process.env`.
+ *
+ * @example
+ * const config = loadConfig() // throws ConfigError naming the variable on a bad value
+ */
+import Type, { type TSchema } from 'typebox'
+import Value from 'typebox/value'
+
+export interface Config {
+  port: number
+  host: string
+  redisUrl?: string
+  databaseUrl?: string
+  flushIntervalMs: number
+  adminToken?: string
+  ingestToken?: string
+  userJwtSecret?: string
+  allowedOrigins: string[]
+  counterTtlSeconds: number
+  redisPrefix: string
+  migrateOnStart: boolean
+  trustProxy: boolean
+  logLevel: 'debug' | 'info' | 'warn' | 'error'
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+interface Spec<T> {
+  schema: TSchema
+  /** what a valid value looks like, for the error message */
+  expect: string
+  parse?: (raw: string) => T
+}
+
+const integer = (minimum: number, maximum: number): Spec<number> => ({
+  schema: Type.Integer({ minimum, maximum }),
+  expect: `an integer from ${minimum} to ${maximum}`,
+  parse: (raw) => (/^\s*-?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN),
+})
+
+const secret: Spec<string> = {
+  schema: Type.String({ minLength: 16 }),
+  expect: 'a secret of at least 16 characters',
+}
+
+const flag: Spec<boolean> = {
+  schema: Type.Boolean(),
+  expect: 'one of true, false, 1, 0',
+  parse: (raw) => {
+    const v = raw.trim().toLowerCase()
+    return (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : raw) as boolean
+  },
+}
+
+const url = (protocols: string[]): Spec<string> => ({
+  schema: Type.String({ minLength: 1 }),
+  expect: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  parse: (raw) => {
+    try {
+      const u = new URL(raw)
+      return protocols.includes(u.protocol) && u.hostname ? raw : ''
+    } catch {
+      return ''
+    }
+  },
+})
+
+function read<T>(env: Env, name: string, spec: Spec<T>, fallback: T): T
+function read<T>(env: Env, name: string, spec: Spec<T>): T | undefined
+function read<T>(env: Env, name: string, spec: Spec<T>, fallback?: T): T | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = spec.parse ? spec.parse(raw) : raw
+  if (!Value.Check(spec.schema, value)) {
+    const shown = name.includes('TOKEN') || name.includes('SECRET') ? '(hidden)' : JSON.stringify(raw)
+    throw new ConfigError(name, `must be ${spec.expect} (got ${shown})`)
+  }
+  return value as T
+}
+
+/** Reads and checks the whole configuration; throws {@link ConfigError} on the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const origins = (env.ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+  for (const origin of origins) {
+    let ok = false
+    try {
+      const u = new URL(origin)
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === origin.replace(/\/$/, '')
+    } catch {}
+    if (!ok) throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin like https://example.com`)
+  }
+  const logLevel = env.LOG_LEVEL?.trim() || 'info'
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', `must be one of debug, info, warn, error (got ${JSON.stringify(logLevel)})`)
+
+  return {
+    port: read(env, 'PORT', integer(0, 65535), 3000),
+    host: env.HOST?.trim() || '0.0.0.0',
+    redisUrl: read(env, 'REDIS_URL', url(['redis:', 'rediss:'])),
+    databaseUrl: read(env, 'DATABASE_URL', url(['postgres:', 'postgresql:'])),
+    flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', integer(1000, 86_400_000), 300_000),
+    adminToken: read(env, 'ADMIN_TOKEN', secret),
+    ingestToken: read(env, 'INGEST_TOKEN', secret),
+    userJwtSecret: read(env, 'USER_JWT_SECRET', secret),
+    allowedOrigins: origins.map((o) => o.replace(/\/$/, '')),
+    counterTtlSeconds: read(env, 'COUNTER_TTL_SECONDS', integer(3 * 86_400, 366 * 86_400), 604_800),
+    redisPrefix: read(
+      env,
+      'REDIS_PREFIX',
+      { schema: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), expect: '1-64 characters of A-Z a-z 0-9 _ . : -' },
+      'analytics',
+    ),
+    migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
+    trustProxy: read(env, 'TRUST_PROXY', flag, false),
+    logLevel: logLevel as Config['logLevel'],
+  }
+}
+
+/** Masks the password of a connection URL so it can be printed. */
+export function maskUrl(raw: string): string {
+  try {
+    const u = new URL(raw)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return '(unparseable URL)'
+  }
+}

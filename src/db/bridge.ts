@@ -1,0 +1,121 @@
+/**
+ * A WebSocket-to-TCP bridge so the Neon serverless driver can reach any plain Postgres.
+ *
+ * The Neon driver speaks the Postgres wire protocol inside WebSocket binary messages; Neon's own
+ * proxy unwraps them. Local, CI and self-hosted Postgres have no such proxy, so the service runs
+ * this one in-process, bound to loopback. It forwards bytes to exactly one target (the host and
+ * port of DATABASE_URL) and ignores any address a client asks for, so it cannot be used to reach
+ * anything else.
+ *
+ * @example
+ * const bridge = await startBridge({ host: '127.0.0.1', port: 5432 })
+ * // point the driver at ws://127.0.0.1:${bridge.port}/v1, then later:
+ * await bridge.stop()
+ */
+import type { Server, ServerWebSocket, Socket } from 'bun'
+
+export interface Bridge {
+  /** loopback port the bridge listens on */
+  readonly port: number
+  /** open WebSocket ↔ TCP pairs */
+  connections(): number
+  /** closes the listener and every open pair */
+  stop(): Promise<void>
+}
+
+interface Pair {
+  tcp?: Socket<Pair>
+  ws?: ServerWebSocket<Pair>
+  /** bytes from the driver not yet accepted by the TCP socket (connect pending or back-pressure) */
+  backlog: Uint8Array[]
+  closed: boolean
+}
+
+function flushBacklog(pair: Pair): void {
+  const tcp = pair.tcp
+  if (!tcp) return
+  while (pair.backlog.length > 0) {
+    const chunk = pair.backlog[0]!
+    const written = tcp.write(chunk)
+    if (written < chunk.byteLength) {
+      pair.backlog[0] = chunk.subarray(Math.max(written, 0))
+      return
+    }
+    pair.backlog.shift()
+  }
+}
+
+function closePair(pair: Pair): void {
+  if (pair.closed) return
+  pair.closed = true
+  pair.tcp?.end()
+  pair.ws?.close()
+}
+
+export async function startBridge(target: { host: string; port: number }): Promise<Bridge> {
+  const pairs = new Set<Pair>()
+
+  const server: Server<Pair> = Bun.serve<Pair>({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch(req, srv) {
+      if (srv.upgrade(req, { data: { backlog: [], closed: false } })) return undefined
+      return new Response('WebSocket only', { status: 426 })
+    },
+    websocket: {
+      // Query results can be large; never drop a frame.
+      maxPayloadLength: 1 << 30,
+      backpressureLimit: 1 << 30,
+      idleTimeout: 0,
+      async open(ws) {
+        const pair = ws.data
+        pair.ws = ws
+        pairs.add(pair)
+        try {
+          pair.tcp = await Bun.connect<Pair>({
+            hostname: target.host,
+            port: target.port,
+            data: pair,
+            socket: {
+              data(_sock, chunk) {
+                pair.ws?.sendBinary(chunk)
+              },
+              drain() {
+                flushBacklog(pair)
+              },
+              close() {
+                closePair(pair)
+              },
+              error() {
+                closePair(pair)
+              },
+            },
+          })
+          if (pair.closed) pair.tcp.end()
+          else flushBacklog(pair)
+        } catch {
+          closePair(pair)
+        }
+      },
+      message(ws, message) {
+        const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : message
+        ws.data.backlog.push(bytes)
+        flushBacklog(ws.data)
+      },
+      close(ws) {
+        closePair(ws.data)
+        pairs.delete(ws.data)
+      },
+    },
+  })
+
+  return {
+    port: server.port as number,
+    connections: () => pairs.size,
+    async stop() {
+      for (const pair of pairs) closePair(pair)
+      pairs.clear()
+      await server.stop(true)
+    },
+  }
+}

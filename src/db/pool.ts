@@ -1,0 +1,63 @@
+/**
+ * Postgres through the Neon serverless driver's `Pool`.
+ *
+ * Against a Neon host the driver connects directly. Against any other Postgres it goes through
+ * an in-process WebSocket bridge (see bridge.ts) with the settings measured to work against
+ * trust, md5 and scram auth: plain ws, no pipelined TLS, no pipelined connect.
+ *
+ * @example
+ * const db = await openDatabase('postgres://postgres@127.0.0.1:5432/analytics')
+ * await db.pool.query('SELECT 1')
+ * await db.close()
+ */
+import { Client, Pool } from '@neondatabase/serverless'
+import { type Bridge, startBridge } from './bridge.ts'
+
+export interface Database {
+  pool: Pool
+  /** present when the target is not Neon */
+  bridge?: Bridge
+  close(): Promise<void>
+}
+
+/** Neon's hosts need no bridge; everything else does. */
+export function isNeonHost(hostname: string): boolean {
+  return /\.neon\.(tech|build)$/i.test(hostname)
+}
+
+/** Builds a Client class whose connections go through the bridge on `bridgePort`. */
+function bridgedClient(bridgePort: number): typeof Client {
+  return class BridgedClient extends Client {
+    constructor(config?: ConstructorParameters<typeof Client>[0]) {
+      super(config)
+      this.neonConfig.wsProxy = () => `127.0.0.1:${bridgePort}/v1`
+      this.neonConfig.useSecureWebSocket = false
+      this.neonConfig.pipelineTLS = false
+      this.neonConfig.pipelineConnect = false
+    }
+  }
+}
+
+export async function openDatabase(databaseUrl: string, options: { max?: number } = {}): Promise<Database> {
+  const url = new URL(databaseUrl)
+  const max = options.max ?? 10
+  if (isNeonHost(url.hostname)) {
+    const pool = new Pool({ connectionString: databaseUrl, max })
+    return { pool, close: () => pool.end() }
+  }
+  const bridge = await startBridge({ host: url.hostname || '127.0.0.1', port: Number(url.port || 5432) })
+  const pool = new Pool({ connectionString: databaseUrl, max })
+  // The driver's Pool pins its own Client class in its constructor; swap in the bridged one.
+  ;(pool as unknown as { Client: typeof Client }).Client = bridgedClient(bridge.port)
+  // An idle client whose server went away emits 'error' on the pool; without a listener that
+  // would crash the process. The next query simply gets a fresh connection.
+  pool.on('error', () => {})
+  return {
+    pool,
+    bridge,
+    async close() {
+      await pool.end().catch(() => {})
+      await bridge.stop()
+    },
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Production entry point (`bun run start`): needs REDIS_URL and DATABASE_URL.
+ * `bun run dev` (src/dev.ts) brings up local Redis and Postgres when they are not set.
+ */
+import { ConfigError, loadConfig } from './config.ts'
+import { createLogger, errorMessage } from './log.ts'
+import { startServer, stopOnSignals } from './server.ts'
+
+function fail(message: string): never {
+  process.stderr.write(`edge-analytics: ${message}\n`)
+  process.exit(1)
+}
+
+try {
+  const config = loadConfig()
+  const log = createLogger(config.logLevel)
+  if (!config.redisUrl || !config.databaseUrl) {
+    fail(
+      `${!config.redisUrl ? 'REDIS_URL' : 'DATABASE_URL'} is not set. Set REDIS_URL and DATABASE_URL, ` +
+        'or run `bun run dev` to bring up local Redis and Postgres.',
+    )
+  }
+  const server = await startServer({ ...config, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl }, log)
+  stopOnSignals(server.stop, log)
+} catch (err) {
+  fail(err instanceof ConfigError ? `invalid configuration: ${err.message}` : errorMessage(err))
+}

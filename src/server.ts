@@ -1,0 +1,87 @@
+/**
+ * Wires config → clients → migrations → app → listen, and tears it all down in the reverse
+ * order: HTTP first (no new events), then the flusher, then Redis and Postgres.
+ */
+import { createApp } from './app.ts'
+import { type Config, maskUrl } from './config.ts'
+import { migrate } from './db/migrate.ts'
+import { type Database, openDatabase } from './db/pool.ts'
+import { closeRedis, openRedis } from './db/redis.ts'
+import { errorMessage, type Logger } from './log.ts'
+
+export interface RunningServer {
+  url: string
+  stop(): Promise<void>
+}
+
+export type ServiceConfig = Config & { redisUrl: string; databaseUrl: string }
+
+async function openPostgres(config: ServiceConfig): Promise<Database> {
+  const db = await openDatabase(config.databaseUrl)
+  try {
+    await db.pool.query('SELECT 1')
+    return db
+  } catch (err) {
+    await db.close()
+    throw new Error(
+      `cannot reach Postgres at ${maskUrl(config.databaseUrl)}: ${errorMessage(err)}. ` +
+        'Start Postgres or set DATABASE_URL to a running one.',
+    )
+  }
+}
+
+export async function startServer(config: ServiceConfig, log: Logger): Promise<RunningServer> {
+  const redis = await openRedis(config.redisUrl, log)
+  let db: Database
+  try {
+    db = await openPostgres(config)
+  } catch (err) {
+    await closeRedis(redis)
+    throw err
+  }
+  try {
+    if (config.migrateOnStart) {
+      const applied = await migrate(db.pool)
+      if (applied.length > 0) log.info('migrations applied', { versions: applied })
+    }
+  } catch (err) {
+    await Promise.all([closeRedis(redis), db.close()])
+    throw err
+  }
+
+  const app = createApp({ config, redis, pool: db.pool, log })
+  app.listen({ port: config.port, hostname: config.host })
+  const server = app.server
+  if (!server) throw new Error('the HTTP server did not start')
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`
+  log.info('listening', { url, redis: maskUrl(config.redisUrl), postgres: maskUrl(config.databaseUrl) })
+
+  let stopping: Promise<void> | undefined
+  return {
+    url,
+    stop() {
+      stopping ??= (async () => {
+        await app.stop()
+        await Promise.all([closeRedis(redis), db.close()])
+        log.info('stopped')
+      })()
+      return stopping
+    },
+  }
+}
+
+/** Stops `stop` on the first SIGTERM or SIGINT and exits 0 (1 if stopping failed). */
+export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
+  const handler = (signal: string) => {
+    log.info('shutting down', { signal })
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error('shutdown failed', { error: errorMessage(err) })
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', () => handler('SIGTERM'))
+  process.once('SIGINT', () => handler('SIGINT'))
+}

@@ -1,0 +1,103 @@
+import { describe, expect, test } from 'bun:test'
+import { ConfigError, loadConfig, maskUrl } from '../src/config.ts'
+
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err
+    throw err
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('config', () => {
+  test('defaults follow the contract', () => {
+    const c = loadConfig({})
+    expect(c.port).toBe(3000)
+    expect(c.flushIntervalMs).toBe(300_000)
+    expect(c.counterTtlSeconds).toBe(604_800)
+    expect(c.redisPrefix).toBe('analytics')
+    expect(c.allowedOrigins).toEqual([])
+    expect(c.adminToken).toBeUndefined()
+    expect(c.migrateOnStart).toBe(true)
+  })
+
+  test('reads every variable', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      REDIS_URL: 'redis://:pw@cache:6380/2',
+      DATABASE_URL: 'postgresql://u:p@db.example.com/app',
+      FLUSH_INTERVAL_MS: '60000',
+      ADMIN_TOKEN: 'a'.repeat(32),
+      INGEST_TOKEN: 'b'.repeat(32),
+      USER_JWT_SECRET: 'c'.repeat(32),
+      ALLOWED_ORIGINS: 'https://a.example.com, https://b.example.com/',
+      COUNTER_TTL_SECONDS: '1209600',
+      REDIS_PREFIX: 'acme',
+      MIGRATE_ON_START: 'false',
+      TRUST_PROXY: '1',
+    })
+    expect(c).toMatchObject({
+      port: 8080,
+      redisUrl: 'redis://:pw@cache:6380/2',
+      databaseUrl: 'postgresql://u:p@db.example.com/app',
+      flushIntervalMs: 60000,
+      allowedOrigins: ['https://a.example.com', 'https://b.example.com'],
+      counterTtlSeconds: 1209600,
+      redisPrefix: 'acme',
+      migrateOnStart: false,
+      trustProxy: true,
+    })
+  })
+
+  test('a bad PORT fails naming the variable', () => {
+    for (const PORT of ['abc', '70000', '-1', '3.5']) {
+      const err = failure({ PORT })
+      expect(err.variable).toBe('PORT')
+      expect(err.message).toContain('PORT: must be an integer from 0 to 65535')
+    }
+  })
+
+  test('a malformed REDIS_URL fails naming the variable', () => {
+    for (const REDIS_URL of ['localhost:6379', 'http://x:6379', 'redis//x']) {
+      const err = failure({ REDIS_URL })
+      expect(err.variable).toBe('REDIS_URL')
+      expect(err.message).toContain('redis://')
+    }
+  })
+
+  test('a non-numeric FLUSH_INTERVAL_MS fails naming the variable', () => {
+    const err = failure({ FLUSH_INTERVAL_MS: '5m' })
+    expect(err.variable).toBe('FLUSH_INTERVAL_MS')
+    expect(err.message).toBe('FLUSH_INTERVAL_MS: must be an integer from 1000 to 86400000 (got "5m")')
+  })
+
+  test('other bad values are named too, and secrets are not echoed', () => {
+    expect(failure({ DATABASE_URL: 'mysql://x/y' }).variable).toBe('DATABASE_URL')
+    expect(failure({ ALLOWED_ORIGINS: 'example.com' }).variable).toBe('ALLOWED_ORIGINS')
+    expect(failure({ REDIS_PREFIX: 'has space' }).variable).toBe('REDIS_PREFIX')
+    expect(failure({ TRUST_PROXY: 'maybe' }).variable).toBe('TRUST_PROXY')
+    const err = failure({ ADMIN_TOKEN: 'short-secret' })
+    expect(err.variable).toBe('ADMIN_TOKEN')
+    expect(err.message).not.toContain('short-secret')
+  })
+
+  test('the process stops with one clear line', async () => {
+    const proc = Bun.spawn(['bun', 'src/index.ts'], {
+      env: { ...process.env, PORT: 'not-a-port' },
+      stderr: 'pipe',
+      stdout: 'pipe',
+    })
+    expect(await proc.exited).toBe(1)
+    const stderr = await new Response(proc.stderr).text()
+    expect(stderr.trim()).toBe(
+      'edge-analytics: invalid configuration: PORT: must be an integer from 0 to 65535 (got "not-a-port")',
+    )
+  })
+
+  test('maskUrl hides passwords', () => {
+    expect(maskUrl('postgres://u:secret@h:5432/db')).toBe('postgres://u:***@h:5432/db')
+    expect(maskUrl('redis://h:6379')).toBe('redis://h:6379')
+  })
+})

@@ -1,0 +1,79 @@
+import { describe, expect, test } from 'bun:test'
+import { createApp } from '../src/app.ts'
+import { openDatabase } from '../src/db/pool.ts'
+import { closeRedis, openRedis } from '../src/db/redis.ts'
+import { silentLogger } from '../src/log.ts'
+import { testContext } from './services.ts'
+import { tcpProxy } from './tcp-proxy.ts'
+
+const get = (path: string) => new Request(`http://localhost${path}`)
+
+describe('health', () => {
+  test('/healthz answers while the process runs', async () => {
+    const { config, redis, db } = await testContext()
+    const app = createApp({ config, redis, pool: db.pool, log: silentLogger })
+    const res = await app.handle(get('/healthz'))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'ok' })
+  })
+
+  test('/readyz is 200 when Redis and Postgres answer', async () => {
+    const { config, redis, db } = await testContext()
+    const app = createApp({ config, redis, pool: db.pool, log: silentLogger })
+    const res = await app.handle(get('/readyz'))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'ready', redis: 'ok', postgres: 'ok' })
+  })
+
+  test('/readyz is 503 naming Redis when Redis is unreachable, and recovers', async () => {
+    const { config, db } = await testContext()
+    const target = new URL(config.redisUrl)
+    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
+    try {
+      const app = createApp({ config, redis, pool: db.pool, log: silentLogger })
+      proxy.close()
+      await Bun.sleep(50)
+      const res = await app.handle(get('/readyz'))
+      expect(res.status).toBe(503)
+      const body = await res.json()
+      expect(body.status).toBe('unavailable')
+      expect(body.postgres).toBe('ok')
+      expect(body.redis).not.toBe('ok')
+
+      proxy.reopen()
+      let status = 0
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        await Bun.sleep(50)
+        status = (await app.handle(get('/readyz'))).status
+      }
+      expect(status).toBe(200)
+    } finally {
+      proxy.close()
+      await closeRedis(redis)
+    }
+  })
+
+  test('/readyz is 503 naming Postgres when Postgres is unreachable', async () => {
+    const { config, redis } = await testContext()
+    const target = new URL(config.databaseUrl)
+    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    const url = new URL(config.databaseUrl)
+    url.hostname = '127.0.0.1'
+    url.port = String(proxy.port)
+    const db = await openDatabase(url.toString(), { max: 2 })
+    try {
+      const app = createApp({ config, redis, pool: db.pool, log: silentLogger })
+      expect((await app.handle(get('/readyz'))).status).toBe(200)
+      proxy.close()
+      const res = await app.handle(get('/readyz'))
+      expect(res.status).toBe(503)
+      const body = await res.json()
+      expect(body.redis).toBe('ok')
+      expect(body.postgres).not.toBe('ok')
+    } finally {
+      proxy.close()
+      await db.close()
+    }
+  })
+})

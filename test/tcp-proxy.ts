@@ -1,0 +1,78 @@
+/**
+ * A loopback TCP proxy a test can cut: `close()` drops every connection and stops listening, so
+ * the service behind it looks unreachable; `reopen()` listens again on the same port.
+ */
+import type { Socket, TCPSocketListener } from 'bun'
+
+interface Link {
+  peer?: Socket<Link>
+  pending: Uint8Array[]
+}
+
+export interface TcpProxy {
+  port: number
+  close(): void
+  reopen(): void
+}
+
+export function tcpProxy(target: { host: string; port: number }): TcpProxy {
+  const sockets = new Set<Socket<Link>>()
+  let listener: TCPSocketListener<Link> | undefined
+  let port = 0
+
+  const listen = () => {
+    listener = Bun.listen<Link>({
+      hostname: '127.0.0.1',
+      port,
+      socket: {
+        async open(client) {
+          client.data = { pending: [] }
+          sockets.add(client)
+          try {
+            const upstream = await Bun.connect<Link>({
+              hostname: target.host,
+              port: target.port,
+              data: { peer: client, pending: [] },
+              socket: {
+                data: (_s, chunk) => void client.write(chunk),
+                close: () => client.end(),
+                error: () => client.end(),
+              },
+            })
+            sockets.add(upstream)
+            client.data.peer = upstream
+            for (const chunk of client.data.pending) upstream.write(chunk)
+            client.data.pending = []
+          } catch {
+            client.end()
+          }
+        },
+        data(client, chunk) {
+          if (client.data.peer) client.data.peer.write(chunk)
+          else client.data.pending.push(new Uint8Array(chunk))
+        },
+        close(client) {
+          client.data.peer?.end()
+          sockets.delete(client)
+        },
+      },
+    })
+    port = listener.port
+  }
+  listen()
+
+  return {
+    get port() {
+      return port
+    },
+    close() {
+      listener?.stop(true)
+      listener = undefined
+      for (const s of sockets) s.terminate()
+      sockets.clear()
+    },
+    reopen() {
+      if (!listener) listen()
+    },
+  }
+}
