@@ -35,8 +35,8 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
               data: { peer: client, pending: [] },
               socket: {
                 data: (_s, chunk) => void client.write(chunk),
-                close: () => client.end(),
-                error: () => client.end(),
+                close: () => void client.end(),
+                error: () => void client.end(),
               },
             })
             sockets.add(upstream)
