@@ -2,23 +2,65 @@
  * Builds the Elysia app from its dependencies. It never listens: `src/server.ts` does, and tests
  * call `app.handle(new Request(...))`.
  */
+import { cors } from '@elysiajs/cors'
 import type { Pool } from '@neondatabase/serverless'
 import { Elysia } from 'elysia'
 import type { Config } from './config.ts'
+import { GroupCommit } from './counters/batcher.ts'
+import { createKeys, type Keys } from './counters/keys.ts'
+import { Recorder } from './counters/recorder.ts'
+import { VisitorHasher } from './counters/visitors.ts'
 import type { Redis } from './db/redis.ts'
 import { HttpError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { errorMessage } from './log.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+import { beacon } from './routes/beacon.ts'
 import { health } from './routes/health.ts'
+import { ingest } from './routes/ingest.ts'
 
-export interface Deps {
+export interface BaseDeps {
   config: Config
   redis: Redis
   pool: Pool
   log: Logger
 }
 
+export interface Deps extends BaseDeps {
+  keys: Keys
+  metrics: Metrics
+  batcher: GroupCommit
+  recorder: Recorder
+}
+
+/** Builds the shared pieces (keys, metrics, group commit) from the clients. */
+export function createDeps(base: BaseDeps): Deps {
+  const { config, redis, log } = base
+  const keys = createKeys(config.redisPrefix)
+  const metrics = createMetrics()
+  let failing = false
+  const batcher = new GroupCommit(redis, {
+    ttlSeconds: config.counterTtlSeconds,
+    onCommit(requests, _ops, seconds, error) {
+      metrics.batchRequests.observe(requests)
+      metrics.batchSeconds.observe(seconds)
+      if (error) {
+        metrics.redisErrors.inc()
+        // one line when the failure starts, one when it ends: not one per batch
+        if (!failing) log.error('counters not stored: answering 503', { error: errorMessage(error) })
+        failing = true
+      } else if (failing) {
+        failing = false
+        log.info('counters stored again')
+      }
+    },
+  })
+  const recorder = new Recorder(batcher, keys, config.caps, new VisitorHasher(redis, keys), metrics)
+  return { ...base, keys, metrics, batcher, recorder }
+}
+
 export function createApp(deps: Deps) {
+  const { config } = deps
   return new Elysia()
     .error({ HttpError })
     .onError(({ code, error, set }) => {
@@ -39,7 +81,19 @@ export function createApp(deps: Deps) {
       set.status = 500
       return { error: 'internal error' }
     })
+    .use(
+      cors({
+        origin: config.allowedOrigins.length > 0 ? config.allowedOrigins : true,
+        methods: ['GET', 'POST'],
+        allowedHeaders: ['content-type', 'authorization'],
+        exposeHeaders: 'content-length',
+        credentials: false,
+        maxAge: 86_400,
+      }),
+    )
     .use(health(deps))
+    .use(beacon(deps))
+    .use(ingest(deps))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -22,6 +22,10 @@ export interface Config {
   redisPrefix: string
   migrateOnStart: boolean
   trustProxy: boolean
+  /** query parameters kept in counted page paths (all others are dropped) */
+  pathQueryParams: string[]
+  /** per-day caps on distinct browser-sent values; beyond them values count as "(other)" */
+  caps: { features: number; paths: number; users: number }
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
 
@@ -127,6 +131,15 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
     trustProxy: read(env, 'TRUST_PROXY', flag, false),
+    pathQueryParams: (env.PATH_QUERY_PARAMS ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+    caps: {
+      features: read(env, 'MAX_FEATURES_PER_DAY', integer(1, 10_000_000), 1000),
+      paths: read(env, 'MAX_PATHS_PER_DAY', integer(1, 10_000_000), 10_000),
+      users: read(env, 'MAX_BEACON_USERS_PER_DAY', integer(1, 100_000_000), 100_000),
+    },
     logLevel: logLevel as Config['logLevel'],
   }
 }

@@ -2,7 +2,7 @@
  * Wires config → clients → migrations → app → listen, and tears it all down in the reverse
  * order: HTTP first (no new events), then the flusher, then Redis and Postgres.
  */
-import { createApp } from './app.ts'
+import { createApp, createDeps } from './app.ts'
 import { type Config, maskUrl } from './config.ts'
 import { migrate } from './db/migrate.ts'
 import { type Database, openDatabase } from './db/pool.ts'
@@ -49,7 +49,8 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
     throw err
   }
 
-  const app = createApp({ config, redis, pool: db.pool, log })
+  const deps = createDeps({ config, redis, pool: db.pool, log })
+  const app = createApp(deps)
   app.listen({ port: config.port, hostname: config.host })
   const server = app.server
   if (!server) throw new Error('the HTTP server did not start')
@@ -62,6 +63,7 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
     stop() {
       stopping ??= (async () => {
         await app.stop()
+        await deps.batcher.drain()
         await Promise.all([closeRedis(redis), db.close()])
         log.info('stopped')
       })()

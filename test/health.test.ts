@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { createApp } from '../src/app.ts'
+import { createApp, createDeps } from '../src/app.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { closeRedis, openRedis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
@@ -11,7 +11,7 @@ const get = (path: string) => new Request(`http://localhost${path}`)
 describe('health', () => {
   test('/healthz answers while the process runs', async () => {
     const { config, redis, db } = await testContext()
-    const app = createApp({ config, redis, pool: db.pool, log: silentLogger })
+    const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
     const res = await app.handle(get('/healthz'))
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ status: 'ok' })
@@ -19,7 +19,7 @@ describe('health', () => {
 
   test('/readyz is 200 when Redis and Postgres answer', async () => {
     const { config, redis, db } = await testContext()
-    const app = createApp({ config, redis, pool: db.pool, log: silentLogger })
+    const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
     const res = await app.handle(get('/readyz'))
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ status: 'ready', redis: 'ok', postgres: 'ok' })
@@ -31,7 +31,7 @@ describe('health', () => {
     const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
     const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
     try {
-      const app = createApp({ config, redis, pool: db.pool, log: silentLogger })
+      const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
       proxy.close()
       await Bun.sleep(50)
       const res = await app.handle(get('/readyz'))
@@ -63,7 +63,7 @@ describe('health', () => {
     url.port = String(proxy.port)
     const db = await openDatabase(url.toString(), { max: 2 })
     try {
-      const app = createApp({ config, redis, pool: db.pool, log: silentLogger })
+      const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
       expect((await app.handle(get('/readyz'))).status).toBe(200)
       proxy.close()
       const res = await app.handle(get('/readyz'))

@@ -1,0 +1,54 @@
+/**
+ * Cookieless daily visitors: a keyed hash of (the day's random salt, client IP, User-Agent),
+ * added to the day's HyperLogLog. The salt lives in Redis, shared by every instance, and expires
+ * after two days, after which nobody (us included) can link a hash to an IP again. Neither the IP
+ * nor the User-Agent is ever stored.
+ *
+ * @example
+ * const visitors = new VisitorHasher(redis, keys)
+ * const hash = await visitors.hash(Date.now(), '203.0.113.9', request.headers.get('user-agent'))
+ */
+import { randomBytes } from 'node:crypto'
+import type { Redis } from '../db/redis.ts'
+import { dayOf, type Keys } from './keys.ts'
+
+export const SALT_TTL_SECONDS = 2 * 86_400
+
+export class VisitorHasher {
+  /** at most two days' salts are ever cached */
+  private readonly salts = new Map<string, Promise<string>>()
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  private salt(day: string): Promise<string> {
+    let salt = this.salts.get(day)
+    if (!salt) {
+      salt = this.fetchSalt(day)
+      this.salts.set(day, salt)
+      // a failed fetch is retried by the next request, not cached
+      salt.catch(() => this.salts.delete(day))
+      for (const old of this.salts.keys()) if (old < day) this.salts.delete(old)
+    }
+    return salt
+  }
+
+  private async fetchSalt(day: string): Promise<string> {
+    const mine = randomBytes(16).toString('hex')
+    // SET NX GET: sets ours if none exists, else returns the one another instance set first.
+    const existing = await this.redis.set(this.keys.salt(day), mine, {
+      condition: 'NX',
+      GET: true,
+      expiration: { type: 'EX', value: SALT_TTL_SECONDS },
+    })
+    return existing ?? mine
+  }
+
+  /** 16 hex characters: plenty for a HyperLogLog, useless for anything else. */
+  async hash(at: number, ip: string, userAgent: string): Promise<string> {
+    const salt = await this.salt(dayOf(at))
+    return new Bun.CryptoHasher('sha256', salt).update(ip).update('\n').update(userAgent).digest('hex').slice(0, 16)
+  }
+}

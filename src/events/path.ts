@@ -1,0 +1,42 @@
+/**
+ * Page paths as counted: no query string or fragment (except allow-listed query parameters),
+ * trailing slash folded, at most 512 characters. Full URLs are reduced to their path.
+ *
+ * @example
+ * normalizePath('/pricing/?utm_source=x#faq') // '/pricing'
+ * normalizePath('/a?ref=hn&x=1', ['ref'])      // '/a?ref=hn'
+ */
+export const MAX_PATH_LENGTH = 512
+
+export function normalizePath(raw: string, keepParams: readonly string[] = []): string {
+  let path = raw.trim()
+  if (/^https?:\/\//i.test(path)) {
+    try {
+      const u = new URL(path)
+      path = u.pathname + u.search
+    } catch {
+      // not a URL after all: treat it as a path
+    }
+  }
+  const hash = path.indexOf('#')
+  if (hash >= 0) path = path.slice(0, hash)
+  let query = ''
+  const q = path.indexOf('?')
+  if (q >= 0) {
+    if (keepParams.length > 0) {
+      const params = new URLSearchParams(path.slice(q + 1))
+      const kept = new URLSearchParams()
+      for (const name of keepParams) {
+        const value = params.get(name)
+        if (value !== null) kept.set(name, value)
+      }
+      const s = kept.toString()
+      if (s) query = `?${s}`
+    }
+    path = path.slice(0, q)
+  }
+  if (!path.startsWith('/')) path = `/${path}`
+  path = path.replace(/\/{2,}/g, '/')
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
+  return (path + query).slice(0, MAX_PATH_LENGTH)
+}

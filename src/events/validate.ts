@@ -1,0 +1,181 @@
+/**
+ * Event JSON (the original pattern's field names) checked with compiled TypeBox validators and
+ * turned into {@link CountedEvent}s. Every problem is reported as `{index, field, reason}`.
+ *
+ * @example
+ * const { events, errors } = validateEvents(json, { source: 'server', now: Date.now() })
+ */
+import Type from 'typebox'
+import { Compile } from 'typebox/compile'
+import { normalizePath } from './path.ts'
+import { BROWSER_TYPES, type CountedEvent, EVENT_TYPES, isBrowserType, isEventType } from './types.ts'
+
+export const MAX_BEACON_EVENTS = 50
+export const MAX_SERVER_EVENTS = 1000
+export const MAX_TIMESTAMP_AGE_MS = 30 * 86_400_000
+export const MAX_TIMESTAMP_SKEW_MS = 5 * 60_000
+
+/** No control characters: they have no place in ids, names or paths, and break log lines. */
+const printable = '^[^\\u0000-\\u001f\\u007f]*$'
+const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: printable })
+
+const EventSchema = Type.Object(
+  {
+    event_type: Type.String(),
+    user_id: Type.Optional(Type.Union([text(128), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })])),
+    properties: Type.Optional(
+      Type.Object(
+        {
+          feature_name: Type.Optional(text(100)),
+          path: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: printable })),
+        },
+        {
+          // Other properties are accepted and kept out of the counters.
+          additionalProperties: Type.Union([
+            Type.String({ maxLength: 1000 }),
+            Type.Number(),
+            Type.Boolean(),
+            Type.Null(),
+          ]),
+          maxProperties: 32,
+        },
+      ),
+    ),
+    timestamp: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Number()])),
+  },
+  { additionalProperties: false },
+)
+
+const check = Compile(EventSchema)
+
+/** Human reasons for fields whose schema is a union (TypeBox reports each branch otherwise). */
+const UNION_REASONS: Record<string, string> = {
+  user_id: 'must be a string of 1-128 printable characters or a non-negative integer',
+  timestamp: 'must be an ISO-8601 string or epoch milliseconds',
+}
+
+export interface FieldError {
+  index: number
+  field: string
+  reason: string
+}
+
+export interface ValidateOptions {
+  source: 'browser' | 'server'
+  /** receive time, epoch ms */
+  now: number
+  /** query parameters kept in page paths */
+  keepQueryParams?: readonly string[]
+}
+
+export interface Validated {
+  events: CountedEvent[]
+  errors: FieldError[]
+}
+
+function schemaErrors(value: unknown, index: number): FieldError[] {
+  const byField = new Map<string, string>()
+  for (const e of check.Errors(value)) {
+    let field = e.instancePath.replace(/^\//, '').replaceAll('/', '.')
+    let reason = e.message
+    if (e.keyword === 'additionalProperties' || e.keyword === 'boolean') {
+      // reported again on the offending property itself ('boolean' keyword)
+      if (e.keyword === 'additionalProperties') continue
+      reason = 'is not a known field'
+    }
+    const top = field.split('.')[0] ?? ''
+    if (top in UNION_REASONS && !field.includes('.')) reason = UNION_REASONS[top]!
+    else if (field.startsWith('properties.') && !['properties.feature_name', 'properties.path'].includes(field)) {
+      reason = 'must be a string of at most 1000 characters, a number, a boolean or null'
+    }
+    if (e.keyword === 'pattern') reason = 'must not contain control characters'
+    if (!field) field = '(event)'
+    if (!byField.has(field)) byField.set(field, reason)
+  }
+  return [...byField].map(([field, reason]) => ({ index, field, reason }))
+}
+
+function parseTimestamp(raw: string | number, now: number): { at?: number; reason?: string } {
+  let at: number
+  if (typeof raw === 'number') {
+    if (!Number.isInteger(raw) || raw <= 0) return { reason: 'epoch milliseconds must be a positive integer' }
+    at = raw
+  } else {
+    if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw))
+      return { reason: 'must be an ISO-8601 date-time like 2026-01-31T12:00:00Z' }
+    at = Date.parse(raw)
+    if (Number.isNaN(at)) return { reason: 'is not a valid date' }
+  }
+  if (at < now - MAX_TIMESTAMP_AGE_MS) return { reason: 'is more than 30 days old' }
+  if (at > now + MAX_TIMESTAMP_SKEW_MS) return { reason: 'is more than 5 minutes in the future' }
+  return { at }
+}
+
+function validateOne(value: unknown, index: number, options: ValidateOptions, errors: FieldError[]) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    errors.push({ index, field: '(event)', reason: 'must be a JSON object' })
+    return undefined
+  }
+  const raw = value as Record<string, unknown>
+  const before = errors.length
+  const type = raw.event_type
+  if (!isEventType(type)) {
+    errors.push({
+      index,
+      field: 'event_type',
+      reason:
+        type === undefined
+          ? 'is required'
+          : `must be one of ${(options.source === 'browser' ? BROWSER_TYPES : EVENT_TYPES).join(', ')}`,
+    })
+  } else if (options.source === 'browser' && !isBrowserType(type)) {
+    errors.push({
+      index,
+      field: 'event_type',
+      reason: `${type} is server-only: send it to POST /analytics/events with the ingest token`,
+    })
+  }
+  if (!check.Check(value)) errors.push(...schemaErrors(value, index).filter((e) => e.field !== 'event_type'))
+
+  let at = options.now
+  // Beacons count at receive time: a browser's clock is not trusted.
+  if (options.source === 'server' && raw.timestamp !== undefined && errors.length === before) {
+    const ts = parseTimestamp(raw.timestamp as string | number, options.now)
+    if (ts.reason) errors.push({ index, field: 'timestamp', reason: ts.reason })
+    else at = ts.at!
+  }
+  if (errors.length > before) return undefined
+
+  const props = raw.properties as { feature_name?: string; path?: string } | undefined
+  const event: CountedEvent = { type: type as CountedEvent['type'], at }
+  if (raw.user_id !== undefined) event.userId = String(raw.user_id)
+  if (props?.feature_name) event.feature = props.feature_name
+  if (type === 'page_view' && props?.path) event.path = normalizePath(props.path, options.keepQueryParams)
+  return event
+}
+
+/**
+ * Validates one event or an array of events. Returns every event when all are valid, else the
+ * errors (and no events: a batch is all-or-nothing).
+ */
+export function validateEvents(body: unknown, options: ValidateOptions): Validated {
+  const max = options.source === 'browser' ? MAX_BEACON_EVENTS : MAX_SERVER_EVENTS
+  const list = Array.isArray(body) ? body : options.source === 'browser' ? [body] : undefined
+  if (!list) {
+    return { events: [], errors: [{ index: -1, field: '(body)', reason: 'must be a JSON array of events' }] }
+  }
+  if (list.length === 0) return { events: [], errors: [{ index: -1, field: '(body)', reason: 'has no events' }] }
+  if (list.length > max) {
+    return {
+      events: [],
+      errors: [{ index: -1, field: '(body)', reason: `has ${list.length} events; at most ${max} per request` }],
+    }
+  }
+  const events: CountedEvent[] = []
+  const errors: FieldError[] = []
+  for (let i = 0; i < list.length; i++) {
+    const event = validateOne(list[i], i, options, errors)
+    if (event) events.push(event)
+  }
+  return errors.length > 0 ? { events: [], errors } : { events, errors }
+}

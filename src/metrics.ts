@@ -1,0 +1,55 @@
+/**
+ * Prometheus metrics of one app instance (its own registry, so several apps in one test process
+ * do not collide).
+ */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+
+export type RejectReason =
+  | 'bot'
+  | 'origin'
+  | 'invalid'
+  | 'too_large'
+  | 'content_type'
+  | 'unauthorized'
+  | 'unavailable'
+  | 'rate_limited'
+
+export function createMetrics() {
+  const registry = new Registry()
+  const registers = [registry]
+  collectDefaultMetrics({ register: registry })
+  return {
+    registry,
+    accepted: new Counter({
+      name: 'analytics_events_accepted_total',
+      help: 'Events stored in Redis, by source',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    rejected: new Counter({
+      name: 'analytics_events_rejected_total',
+      help: 'Requests or events not counted, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    batchRequests: new Histogram({
+      name: 'analytics_group_commit_requests',
+      help: 'Requests merged into one Redis round trip',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: 'analytics_group_commit_seconds',
+      help: 'Duration of one group-commit round trip to Redis',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    redisErrors: new Counter({
+      name: 'analytics_redis_errors_total',
+      help: 'Failed Redis calls on the write path',
+      registers,
+    }),
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

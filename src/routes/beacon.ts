@@ -1,0 +1,138 @@
+/**
+ * `POST /e`: beacons from browsers. One event or an array of at most 50, as JSON sent with
+ * `text/plain` (what `navigator.sendBeacon` sends with a string: no CORS preflight) or
+ * `application/json`; at most 8 KB. Answers 202 with an empty body once the events are in Redis.
+ * Crawlers get the same 202 and are not counted.
+ *
+ * `GET /e?event_type=&path=&feature_name=` does the same for `<img>` and no-JS pages and answers
+ * a 1×1 GIF.
+ */
+import { Elysia } from 'elysia'
+import { isbot } from 'isbot'
+import type { Deps } from '../app.ts'
+import { HttpError } from '../errors.ts'
+import { validateEvents } from '../events/validate.ts'
+import type { RejectReason } from '../metrics.ts'
+import { mediaType, parseJson, readLimitedText } from './body.ts'
+
+export const BEACON_MAX_BYTES = 8 * 1024
+
+const GIF = Uint8Array.from(atob('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'), (c) => c.charCodeAt(0))
+const NO_STORE = { 'cache-control': 'no-store' }
+
+/** The client address: the socket peer, or the first X-Forwarded-For hop behind a trusted proxy. */
+export function clientIp(request: Request, peer: string | undefined, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = request.headers.get('x-forwarded-for')
+    const first = forwarded?.split(',')[0]?.trim()
+    if (first) return first
+  }
+  return peer ?? ''
+}
+
+/** The origin a beacon came from: its Origin header, else its Referer's origin. */
+function senderOrigin(request: Request): string | undefined {
+  const origin = request.headers.get('origin')
+  if (origin && origin !== 'null') return origin
+  const referer = request.headers.get('referer')
+  if (!referer) return undefined
+  try {
+    return new URL(referer).origin
+  } catch {
+    return undefined
+  }
+}
+
+export function createBeaconHandler(deps: Deps) {
+  const { config, metrics, recorder } = deps
+  const allowed = new Set(config.allowedOrigins)
+
+  function refuse(reason: RejectReason, err: HttpError): never {
+    metrics.rejected.inc({ reason })
+    throw err
+  }
+
+  function checkOrigin(request: Request): void {
+    if (allowed.size === 0) return
+    const origin = senderOrigin(request)
+    if (!origin || !allowed.has(origin)) {
+      refuse('origin', new HttpError(403, `origin ${origin ?? '(none)'} is not allowed to send events`))
+    }
+  }
+
+  /** False for crawlers: they are answered like everyone else but not counted. */
+  function human(request: Request): boolean {
+    const ua = request.headers.get('user-agent') ?? ''
+    if (ua === '' || isbot(ua)) {
+      metrics.rejected.inc({ reason: 'bot' })
+      return false
+    }
+    return true
+  }
+
+  async function count(request: Request, body: unknown, peer: string | undefined): Promise<void> {
+    const now = Date.now()
+    const { events, errors } = validateEvents(body, {
+      source: 'browser',
+      now,
+      keepQueryParams: config.pathQueryParams,
+    })
+    if (errors.length > 0) refuse('invalid', new HttpError(422, 'invalid events', { errors }))
+    await recorder.browser(events, {
+      ip: clientIp(request, peer, config.trustProxy),
+      userAgent: request.headers.get('user-agent') ?? '',
+    })
+  }
+
+  return {
+    async post(request: Request, peer: string | undefined): Promise<Response> {
+      checkOrigin(request)
+      const type = mediaType(request)
+      if (type !== 'text/plain' && type !== 'application/json') {
+        refuse('content_type', new HttpError(415, 'send the body as text/plain or application/json'))
+      }
+      let text: string
+      try {
+        text = await readLimitedText(request, BEACON_MAX_BYTES)
+      } catch (err) {
+        refuse('too_large', err as HttpError)
+      }
+      let body: unknown
+      try {
+        body = parseJson(text)
+      } catch (err) {
+        refuse('invalid', err as HttpError)
+      }
+      if (typeof body !== 'object' || body === null) {
+        refuse('invalid', new HttpError(400, 'body must be a JSON object or an array of objects'))
+      }
+      if (human(request)) await count(request, body, peer)
+      return new Response(null, { status: 202, headers: NO_STORE })
+    },
+
+    async get(request: Request, peer: string | undefined): Promise<Response> {
+      checkOrigin(request)
+      const params = new URL(request.url).searchParams
+      const event: Record<string, unknown> = { event_type: params.get('event_type') ?? 'page_view' }
+      const properties: Record<string, string> = {}
+      let path = params.get('path')
+      if (path === null) {
+        const referer = request.headers.get('referer')
+        if (referer) path = URL.canParse(referer) ? new URL(referer).pathname : null
+      }
+      if (path) properties.path = path
+      const feature = params.get('feature_name')
+      if (feature) properties.feature_name = feature
+      if (Object.keys(properties).length > 0) event.properties = properties
+      if (human(request)) await count(request, event, peer)
+      return new Response(GIF, { headers: { 'content-type': 'image/gif', ...NO_STORE } })
+    },
+  }
+}
+
+export const beacon = (deps: Deps) => {
+  const handler = createBeaconHandler(deps)
+  return new Elysia({ name: 'beacon' })
+    .post('/e', ({ request, server }) => handler.post(request, server?.requestIP(request)?.address), { parse: 'none' })
+    .get('/e', ({ request, server }) => handler.get(request, server?.requestIP(request)?.address))
+}

@@ -1,0 +1,55 @@
+/**
+ * `POST /analytics/events`: batches from trusted back ends, `Authorization: Bearer
+ * $INGEST_TOKEN`. A JSON array of at most 1000 events of any type, with optional timestamps up
+ * to 30 days old. All-or-nothing: one invalid event rejects the batch with 422 and
+ * `{index, field, reason}` for each problem; nothing is counted.
+ */
+import { Elysia } from 'elysia'
+import type { Deps } from '../app.ts'
+import { HttpError } from '../errors.ts'
+import { validateEvents } from '../events/validate.ts'
+import { requireToken } from './auth.ts'
+import { mediaType, parseJson, readLimitedText } from './body.ts'
+
+export const INGEST_MAX_BYTES = 1024 * 1024
+
+export const ingest = (deps: Deps) => {
+  const { config, metrics, recorder } = deps
+  const refuse = (reason: 'unauthorized' | 'content_type' | 'too_large' | 'invalid', err: unknown): never => {
+    metrics.rejected.inc({ reason })
+    throw err
+  }
+
+  return new Elysia({ name: 'ingest' }).post(
+    '/analytics/events',
+    async ({ request, set }) => {
+      try {
+        requireToken(request, config.ingestToken, 'INGEST_TOKEN')
+      } catch (err) {
+        refuse('unauthorized', err)
+      }
+      if (mediaType(request) !== 'application/json') {
+        refuse('content_type', new HttpError(415, 'send the body as application/json'))
+      }
+      let body: unknown
+      try {
+        body = parseJson(await readLimitedText(request, INGEST_MAX_BYTES))
+      } catch (err) {
+        refuse((err as HttpError).status === 413 ? 'too_large' : 'invalid', err)
+      }
+      if (typeof body !== 'object' || body === null) {
+        refuse('invalid', new HttpError(400, 'body must be a JSON array of events'))
+      }
+      const { events, errors } = validateEvents(body, {
+        source: 'server',
+        now: Date.now(),
+        keepQueryParams: config.pathQueryParams,
+      })
+      if (errors.length > 0) refuse('invalid', new HttpError(422, 'invalid events; none were counted', { errors }))
+      await recorder.server(events)
+      set.status = 202
+      return { accepted: events.length }
+    },
+    { parse: 'none' },
+  )
+}

@@ -1,0 +1,67 @@
+/**
+ * An app wired to the test's own Redis prefix and database, plus request helpers.
+ */
+import { createApp, createDeps, type Deps } from '../src/app.ts'
+import type { Config } from '../src/config.ts'
+import { silentLogger } from '../src/log.ts'
+import { testContext } from './services.ts'
+
+export const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+
+export async function testApp(overrides: Partial<Config> = {}) {
+  const ctx = await testContext(overrides)
+  const deps: Deps = createDeps({ config: ctx.config, redis: ctx.redis, pool: ctx.db.pool, log: silentLogger })
+  const app = createApp(deps)
+  return { ...ctx, deps, app }
+}
+
+export function beaconRequest(
+  body: unknown,
+  init: { headers?: Record<string, string>; raw?: boolean; ip?: string } = {},
+): Request {
+  return new Request('http://localhost/e', {
+    method: 'POST',
+    headers: {
+      'content-type': 'text/plain;charset=UTF-8',
+      'user-agent': BROWSER_UA,
+      'x-forwarded-for': init.ip ?? '203.0.113.7',
+      ...init.headers,
+    },
+    body: init.raw ? (body as string) : JSON.stringify(body),
+  })
+}
+
+export function ingestRequest(
+  body: unknown,
+  init: { token?: string | null; headers?: Record<string, string>; raw?: boolean } = {},
+): Request {
+  const token = init.token === undefined ? 'test-ingest-token-0123456789' : init.token
+  return new Request('http://localhost/analytics/events', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      ...init.headers,
+    },
+    body: init.raw ? (body as string) : JSON.stringify(body),
+  })
+}
+
+/** A Redis hash as numbers. */
+export async function hash(deps: Deps, key: string): Promise<Record<string, number>> {
+  const raw = await deps.redis.hGetAll(key)
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]))
+}
+
+/** Every key under the test's prefix. */
+export async function allKeys(deps: Deps): Promise<string[]> {
+  const keys: string[] = []
+  for await (const batch of deps.redis.scanIterator({ MATCH: `${deps.keys.tag}:*`, COUNT: 1000 })) keys.push(...batch)
+  return keys.sort()
+}
+
+/** Sum of all pending daily counts: the number of events counted and not yet flushed. */
+export async function pendingTotal(deps: Deps): Promise<number> {
+  return Object.values(await hash(deps, deps.keys.pending('d'))).reduce((a, b) => a + b, 0)
+}

@@ -1,0 +1,266 @@
+import { describe, expect, test } from 'bun:test'
+import { dayOf, hourOf } from '../src/counters/keys.ts'
+import { allKeys, BROWSER_UA, beaconRequest, hash, pendingTotal, testApp } from './app.ts'
+
+const day = () => dayOf(Date.now())
+
+describe('POST /e', () => {
+  test('N concurrent beacons count N in every counter kind', async () => {
+    const { app, deps } = await testApp({ trustProxy: true })
+    const N = 300
+    const responses = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        app.handle(
+          beaconRequest(
+            [
+              { event_type: 'page_view', user_id: `u${i % 7}`, properties: { path: '/docs/?q=1' } },
+              { event_type: 'feature_used', properties: { feature_name: 'export' } },
+            ],
+            { ip: `198.51.100.${i % 50}` },
+          ),
+        ),
+      ),
+    )
+    expect(responses.map((r) => r.status)).toEqual(Array(N).fill(202))
+    expect(await responses[0]!.text()).toBe('')
+
+    const d = day()
+    const hh = hourOf(Date.now())
+    const live = await hash(deps, deps.keys.liveHourly(d))
+    expect(live[`page_view|${hh}`]).toBe(N)
+    expect(live[`feature_used|${hh}`]).toBe(N)
+    expect(await hash(deps, deps.keys.pending('d'))).toEqual({ [`${d}|page_view`]: N, [`${d}|feature_used`]: N })
+    expect(await hash(deps, deps.keys.pending('h'))).toEqual({
+      [`${d}T${hh}|page_view`]: N,
+      [`${d}T${hh}|feature_used`]: N,
+    })
+    const users = await hash(deps, deps.keys.pending('u'))
+    expect(Object.values(users).reduce((a, b) => a + b)).toBe(N)
+    expect(Object.keys(users)).toHaveLength(7)
+    expect(users[`${d}|page_view|u0`]).toBe(Math.ceil(N / 7))
+    expect(await hash(deps, deps.keys.pending('f'))).toEqual({ [`${d}|feature_used|export`]: N })
+    expect(await hash(deps, deps.keys.pending('p'))).toEqual({ [`${d}|/docs`]: N })
+    // a marker of the days whose visitor count the flusher must re-read
+    expect(Object.keys(await hash(deps, deps.keys.pending('v')))).toEqual([d])
+    // 50 distinct addresses, one browser: 50 visitors (HyperLogLog is exact at this size)
+    expect(await deps.redis.pfCount(deps.keys.visitors(d))).toBe(50)
+  })
+
+  test('group commit merges concurrent requests into few Redis round trips', async () => {
+    const { app, deps } = await testApp()
+    await Promise.all(Array.from({ length: 200 }, () => app.handle(beaconRequest({ event_type: 'page_view' }))))
+    const hist = (await deps.metrics.batchRequests.get()).values
+    const count = hist.find((v) => v.metricName === 'analytics_group_commit_requests_count')!.value
+    const sum = hist.find((v) => v.metricName === 'analytics_group_commit_requests_sum')!.value
+    expect(sum).toBe(200)
+    expect(count).toBeLessThan(20)
+    expect(await pendingTotal(deps)).toBe(200)
+  })
+
+  test('every key written has a TTL, set in the same step', async () => {
+    const { app, deps } = await testApp({ counterTtlSeconds: 864_000 })
+    await app.handle(
+      beaconRequest({ event_type: 'page_view', user_id: 'u', properties: { path: '/', feature_name: 'f' } }),
+    )
+    const keys = await allKeys(deps)
+    expect(keys.length).toBeGreaterThanOrEqual(12)
+    for (const key of keys) {
+      const ttl = await deps.redis.ttl(key)
+      const expected = /:(seen|salt):/.test(key) ? 172_800 : 864_000
+      expect({ key, ttl: Math.abs(ttl - expected) <= 2 }).toEqual({ key, ttl: true })
+    }
+  })
+
+  test('caps fold browser values beyond the daily limit into (other)', async () => {
+    const { app, deps } = await testApp({ caps: { features: 3, paths: 2, users: 4 } })
+    for (let i = 0; i < 6; i++) {
+      const res = await app.handle(
+        beaconRequest([
+          { event_type: 'feature_used', user_id: `user-${i}`, properties: { feature_name: `f${i}` } },
+          { event_type: 'page_view', properties: { path: `/p${i}` } },
+        ]),
+      )
+      expect(res.status).toBe(202)
+    }
+    // a value seen before the cap was reached keeps counting under its name
+    await app.handle(beaconRequest({ event_type: 'feature_used', properties: { feature_name: 'f0' } }))
+    const d = day()
+    expect(await hash(deps, deps.keys.pending('f'))).toEqual({
+      [`${d}|feature_used|f0`]: 2,
+      [`${d}|feature_used|f1`]: 1,
+      [`${d}|feature_used|f2`]: 1,
+      [`${d}|feature_used|(other)`]: 3,
+    })
+    expect(await hash(deps, deps.keys.pending('p'))).toEqual({ [`${d}|/p0`]: 1, [`${d}|/p1`]: 1, [`${d}|(other)`]: 4 })
+    const users = await hash(deps, deps.keys.pending('u'))
+    expect(users[`${d}|feature_used|(other)`]).toBe(2)
+    expect(Object.keys(users)).toHaveLength(5)
+  })
+
+  test('server batches are not capped', async () => {
+    const { app, deps } = await testApp({ caps: { features: 1, paths: 1, users: 1 } })
+    const { ingestRequest } = await import('./app.ts')
+    const res = await app.handle(
+      ingestRequest([
+        { event_type: 'feature_used', user_id: 'a', properties: { feature_name: 'x' } },
+        { event_type: 'feature_used', user_id: 'b', properties: { feature_name: 'y' } },
+      ]),
+    )
+    expect(res.status).toBe(202)
+    expect(Object.keys(await hash(deps, deps.keys.pending('f'))).sort()).toEqual([
+      `${day()}|feature_used|x`,
+      `${day()}|feature_used|y`,
+    ])
+  })
+
+  test('crawlers get 202 and are not counted', async () => {
+    const { app, deps } = await testApp()
+    for (const ua of ['Googlebot/2.1 (+http://www.google.com/bot.html)', 'curl/8.5.0', '']) {
+      const res = await app.handle(beaconRequest({ event_type: 'page_view' }, { headers: { 'user-agent': ua } }))
+      expect(res.status).toBe(202)
+    }
+    expect(await pendingTotal(deps)).toBe(0)
+    const rejected = await deps.metrics.rejected.get()
+    expect(rejected.values.find((v) => v.labels.reason === 'bot')?.value).toBe(3)
+  })
+
+  test('origins outside ALLOWED_ORIGINS are refused; listed ones are counted', async () => {
+    const { app, deps } = await testApp({ allowedOrigins: ['https://shop.example.com'] })
+    const from = (origin: string) => app.handle(beaconRequest({ event_type: 'page_view' }, { headers: { origin } }))
+    const ok = await from('https://shop.example.com')
+    expect(ok.status).toBe(202)
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example.com')
+    const refused = await from('https://evil.example.net')
+    expect(refused.status).toBe(403)
+    expect(await refused.json()).toEqual({ error: 'origin https://evil.example.net is not allowed to send events' })
+    expect((await app.handle(beaconRequest({ event_type: 'page_view' }))).status).toBe(403)
+    expect(await pendingTotal(deps)).toBe(1)
+    const rejected = await deps.metrics.rejected.get()
+    expect(rejected.values.find((v) => v.labels.reason === 'origin')?.value).toBe(2)
+  })
+
+  test('a CORS preflight for application/json is answered', async () => {
+    const { app } = await testApp()
+    const res = await app.handle(
+      new Request('http://localhost/e', {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://shop.example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      }),
+    )
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.example.com')
+    expect(res.headers.get('access-control-allow-methods')).toContain('POST')
+  })
+
+  describe('bad input gets a clear error and counts nothing', () => {
+    const cases: [string, () => Request, number, string | RegExp][] = [
+      ['empty body', () => beaconRequest('', { raw: true }), 400, 'body is empty'],
+      ['invalid JSON', () => beaconRequest('{"event_type":', { raw: true }), 400, 'body is not valid JSON'],
+      ['a JSON string', () => beaconRequest('"page_view"', { raw: true }), 400, /JSON object/],
+      ['a JSON number', () => beaconRequest('42', { raw: true }), 400, /JSON object/],
+      ['unknown type', () => beaconRequest({ event_type: 'click' }), 422, 'invalid events'],
+      ['server-only type', () => beaconRequest({ event_type: 'user_signup' }), 422, 'invalid events'],
+      ['wrong field type', () => beaconRequest({ event_type: 'page_view', user_id: {} }), 422, 'invalid events'],
+      [
+        'over-long feature',
+        () => beaconRequest({ event_type: 'feature_used', properties: { feature_name: 'x'.repeat(101) } }),
+        422,
+        'invalid events',
+      ],
+      [
+        '51 events',
+        () => beaconRequest(Array.from({ length: 51 }, () => ({ event_type: 'page_view' }))),
+        422,
+        'invalid events',
+      ],
+      [
+        'a valid event with an invalid one',
+        () => beaconRequest([{ event_type: 'page_view' }, { event_type: 'nope' }]),
+        422,
+        'invalid events',
+      ],
+      [
+        'body over 8 KB',
+        () => beaconRequest({ event_type: 'page_view', properties: { x: 'y'.repeat(9000) } }),
+        413,
+        'body is larger than 8192 bytes',
+      ],
+      [
+        'unsupported content type',
+        () =>
+          beaconRequest(
+            { event_type: 'page_view' },
+            { headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+          ),
+        415,
+        'send the body as text/plain or application/json',
+      ],
+    ]
+    for (const [name, request, status, reason] of cases) {
+      test(name, async () => {
+        const { app, deps } = await testApp()
+        const res = await app.handle(request())
+        expect(res.status).toBe(status)
+        expect(res.headers.get('content-type')).toStartWith('application/json')
+        const body = await res.json()
+        if (typeof reason === 'string') expect(body.error).toBe(reason)
+        else expect(body.error).toMatch(reason)
+        expect(await pendingTotal(deps)).toBe(0)
+        expect(await allKeys(deps)).toEqual([])
+      })
+    }
+
+    test('422 lists each problem with index, field and reason', async () => {
+      const { app } = await testApp()
+      const res = await app.handle(beaconRequest([{ event_type: 'page_view' }, { event_type: 'user_login' }]))
+      const body = await res.json()
+      expect(body.errors).toHaveLength(1)
+      expect(body.errors[0]).toMatchObject({ index: 1, field: 'event_type' })
+    })
+
+    test('a chunked body over the limit is cut off', async () => {
+      const { app, deps } = await testApp()
+      const chunk = new TextEncoder().encode(`[${'{"event_type":"page_view"},'.repeat(200)}`)
+      const stream = new ReadableStream({
+        start(c) {
+          c.enqueue(chunk)
+          c.enqueue(chunk)
+          c.close()
+        },
+      })
+      const res = await app.handle(
+        new Request('http://localhost/e', {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+          body: stream,
+        }),
+      )
+      expect(res.status).toBe(413)
+      expect(await pendingTotal(deps)).toBe(0)
+    })
+  })
+})
+
+describe('GET /e', () => {
+  test('counts a page view from the query or the Referer and answers a 1×1 GIF', async () => {
+    const { app, deps } = await testApp()
+    const get = (query: string, headers: Record<string, string> = {}) =>
+      app.handle(new Request(`http://localhost/e${query}`, { headers: { 'user-agent': BROWSER_UA, ...headers } }))
+    const a = await get('?path=/pricing/')
+    expect(a.status).toBe(200)
+    expect(a.headers.get('content-type')).toBe('image/gif')
+    expect(new TextDecoder().decode((await a.arrayBuffer()).slice(0, 6))).toBe('GIF89a')
+    await get('', { referer: 'https://shop.example.com/blog/post-1?utm=x' })
+    await get('?event_type=feature_used&feature_name=export')
+    const d = day()
+    expect(await hash(deps, deps.keys.pending('p'))).toEqual({ [`${d}|/pricing`]: 1, [`${d}|/blog/post-1`]: 1 })
+    expect(await hash(deps, deps.keys.pending('f'))).toEqual({ [`${d}|feature_used|export`]: 1 })
+    const bad = await get('?event_type=user_signup')
+    expect(bad.status).toBe(422)
+    expect(await pendingTotal(deps)).toBe(3)
+  })
+})

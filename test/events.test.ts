@@ -1,0 +1,161 @@
+import { describe, expect, test } from 'bun:test'
+import { opsFor } from '../src/counters/increments.ts'
+import { createKeys } from '../src/counters/keys.ts'
+import { normalizePath } from '../src/events/path.ts'
+import { validateEvents } from '../src/events/validate.ts'
+
+const NOW = Date.parse('2026-11-28T13:45:00Z')
+
+describe('normalizePath', () => {
+  test.each([
+    ['/pricing/', '/pricing'],
+    ['/', '/'],
+    ['/a/b?utm_source=x&y=2#top', '/a/b'],
+    ['https://shop.example.com/cart/?id=1', '/cart'],
+    ['no-slash', '/no-slash'],
+    ['//double//slashes/', '/double/slashes'],
+    ['/#/hash-route', '/'],
+  ])('%s → %s', (raw, want) => expect(normalizePath(raw)).toBe(want))
+
+  test('keeps only allow-listed query parameters, in allow-list order', () => {
+    expect(normalizePath('/a/?x=1&ref=hn&utm_source=mail', ['utm_source', 'ref'])).toBe('/a?utm_source=mail&ref=hn')
+    expect(normalizePath('/a?x=1', ['ref'])).toBe('/a')
+  })
+
+  test('caps the length at 512', () => {
+    expect(normalizePath(`/${'x'.repeat(2000)}`)).toHaveLength(512)
+  })
+})
+
+describe('validateEvents', () => {
+  const browser = { source: 'browser' as const, now: NOW }
+  const server = { source: 'server' as const, now: NOW }
+
+  test('a single browser event, counted at receive time', () => {
+    const { events, errors } = validateEvents(
+      { event_type: 'page_view', properties: { path: '/x/', extra: 1 }, timestamp: '2000-01-01T00:00:00Z' },
+      browser,
+    )
+    expect(errors).toEqual([])
+    expect(events).toEqual([{ type: 'page_view', at: NOW, path: '/x' }])
+  })
+
+  test('paths count for page views only; ids may be integers', () => {
+    const { events } = validateEvents(
+      [{ event_type: 'generation_completed', user_id: 42, properties: { path: '/x', feature_name: 'upscale' } }],
+      server,
+    )
+    expect(events).toEqual([{ type: 'generation_completed', at: NOW, userId: '42', feature: 'upscale' }])
+  })
+
+  test('server-only types are refused on the browser route', () => {
+    const { errors } = validateEvents({ event_type: 'user_signup' }, browser)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ index: 0, field: 'event_type' })
+    expect(errors[0]!.reason).toContain('server-only')
+  })
+
+  test('each problem is reported with its index and field; nothing passes', () => {
+    const { events, errors } = validateEvents(
+      [
+        { event_type: 'page_view' },
+        { event_type: 'nope' },
+        { event_type: 'feature_used', user_id: '' },
+        { event_type: 'feature_used', properties: { feature_name: 'x'.repeat(101) } },
+        { event_type: 'feature_used', eventType: 'x' },
+        'not an object',
+        { event_type: 'page_view', properties: { path: '/a\u0000b' } },
+        { event_type: 'page_view', properties: { nested: { a: 1 } } },
+      ],
+      server,
+    )
+    expect(events).toEqual([])
+    expect(errors.map((e) => `${e.index}:${e.field}`)).toEqual([
+      '1:event_type',
+      '2:user_id',
+      '3:properties.feature_name',
+      '4:eventType',
+      '5:(event)',
+      '6:properties.path',
+      '7:properties.nested',
+    ])
+    expect(errors[2]!.reason).toBe('must not have more than 100 characters')
+    expect(errors[3]!.reason).toBe('is not a known field')
+    expect(errors[5]!.reason).toBe('must not contain control characters')
+  })
+
+  test('timestamps: ISO-8601 or epoch ms, at most 30 days old, at most 5 minutes ahead', () => {
+    const day = 86_400_000
+    const ok = validateEvents(
+      [
+        { event_type: 'user_login', timestamp: '2026-11-26T08:00:00Z' },
+        { event_type: 'user_login', timestamp: NOW - 29 * day },
+        { event_type: 'user_login', timestamp: '2026-11-28T14:48:00+01:00' },
+      ],
+      server,
+    )
+    expect(ok.errors).toEqual([])
+    expect(ok.events.map((e) => e.at)).toEqual([Date.parse('2026-11-26T08:00:00Z'), NOW - 29 * day, NOW + 3 * 60_000])
+    const bad = validateEvents(
+      [
+        { event_type: 'user_login', timestamp: NOW - 31 * day },
+        { event_type: 'user_login', timestamp: NOW + 10 * 60_000 },
+        { event_type: 'user_login', timestamp: 'yesterday' },
+        { event_type: 'user_login', timestamp: 1.5 },
+        { event_type: 'user_login', timestamp: true },
+      ],
+      server,
+    )
+    expect(bad.errors.map((e) => `${e.index}:${e.field}:${e.reason}`)).toEqual([
+      '0:timestamp:is more than 30 days old',
+      '1:timestamp:is more than 5 minutes in the future',
+      '2:timestamp:must be an ISO-8601 date-time like 2026-01-31T12:00:00Z',
+      '3:timestamp:epoch milliseconds must be a positive integer',
+      '4:timestamp:must be an ISO-8601 string or epoch milliseconds',
+    ])
+  })
+
+  test('batch size limits', () => {
+    const many = (n: number) => Array.from({ length: n }, () => ({ event_type: 'page_view' }))
+    expect(validateEvents(many(50), browser).events).toHaveLength(50)
+    expect(validateEvents(many(51), browser).errors[0]!.reason).toBe('has 51 events; at most 50 per request')
+    expect(validateEvents(many(1000), server).events).toHaveLength(1000)
+    expect(validateEvents(many(1001), server).errors[0]!.reason).toBe('has 1001 events; at most 1000 per request')
+    expect(validateEvents([], server).errors[0]!.reason).toBe('has no events')
+    expect(validateEvents({ event_type: 'page_view' }, server).errors[0]!.reason).toBe('must be a JSON array of events')
+  })
+})
+
+describe('opsFor', () => {
+  const keys = createKeys('p')
+
+  test('a server event touches live hourly, daily, hourly, user and feature counters', () => {
+    expect(opsFor({ type: 'feature_used', at: NOW, userId: 'u1', feature: 'export' }, { keys })).toEqual([
+      { op: 'incr', key: '{p}:live:h:2026-11-28', field: 'feature_used|13', by: 1 },
+      { op: 'incr', key: '{p}:pend:d', field: '2026-11-28|feature_used', by: 1 },
+      { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13|feature_used', by: 1 },
+      { op: 'incr', key: '{p}:pend:u', field: '2026-11-28|feature_used|u1', by: 1 },
+      { op: 'incr', key: '{p}:pend:f', field: '2026-11-28|feature_used|export', by: 1 },
+    ])
+  })
+
+  test('a browser page view is capped per dimension and adds its visitor', () => {
+    const ops = opsFor(
+      { type: 'page_view', at: NOW, path: '/a' },
+      { keys, caps: { users: 5, features: 5, paths: 7 }, visitor: 'abc' },
+    )
+    expect(ops.slice(3)).toEqual([
+      {
+        op: 'capped',
+        seen: '{p}:seen:p:2026-11-28',
+        cap: 7,
+        member: '/a',
+        key: '{p}:pend:p',
+        prefix: '2026-11-28|',
+        by: 1,
+      },
+      { op: 'pfadd', key: '{p}:hll:2026-11-28', element: 'abc' },
+      { op: 'incr', key: '{p}:pend:v', field: '2026-11-28', by: 1 },
+    ])
+  })
+})
