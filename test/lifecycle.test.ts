@@ -1,50 +1,18 @@
 import { describe, expect, test } from 'bun:test'
-import { freshDatabaseUrl, redisUrl, testPrefix } from './services.ts'
-
-async function waitForUrl(url: string, timeoutMs = 15_000): Promise<Response> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await fetch(url)
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await Bun.sleep(100)
-    }
-  }
-}
-
-const freePort = () => {
-  const l = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = l.port
-  l.stop(true)
-  return port
-}
+import { freePort, startServerProcess } from './server-process.ts'
+import { freshDatabaseUrl, redisUrl } from './services.ts'
 
 describe('service lifecycle', () => {
   test('starts, migrates, answers, and exits 0 on SIGTERM', async () => {
-    const port = freePort()
-    const proc = Bun.spawn(['bun', 'src/index.ts'], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        REDIS_URL: await redisUrl(),
-        DATABASE_URL: await freshDatabaseUrl(),
-        REDIS_PREFIX: testPrefix(),
-      },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
+    const server = await startServerProcess()
     try {
-      const res = await waitForUrl(`http://127.0.0.1:${port}/readyz`)
+      const res = await fetch(`${server.url}/readyz`)
       expect(res.status).toBe(200)
-      proc.kill('SIGTERM')
-      expect(await proc.exited).toBe(0)
-      const logs = await new Response(proc.stderr).text()
-      expect(logs).toContain('"msg":"listening"')
-      expect(logs).toContain('"msg":"stopped"')
+      expect(await server.stop('SIGTERM')).toBe(0)
+      expect(server.logs()).toContain('"msg":"listening"')
+      expect(server.logs()).toContain('"msg":"stopped"')
     } finally {
-      proc.kill('SIGKILL')
+      await server.stop('SIGKILL')
     }
   })
 

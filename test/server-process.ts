@@ -1,0 +1,74 @@
+/**
+ * The real service as a child process (`bun src/index.ts`) on a free port, with its own database
+ * and key prefix unless given. For tests that need a listening server: real HTTP clients,
+ * browsers, several instances on one Redis.
+ */
+import type { Subprocess } from 'bun'
+import { freshDatabaseUrl, redisUrl, testPrefix } from './services.ts'
+
+export interface ServerProcess {
+  url: string
+  port: number
+  proc: Subprocess<'ignore', 'pipe', 'pipe'>
+  /** everything the process wrote to stderr so far (its JSON log lines) */
+  logs(): string
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<number>
+}
+
+export function freePort(): number {
+  const l = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = l.port
+  l.stop(true)
+  return port
+}
+
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = freePort()
+  const proc = Bun.spawn(['bun', 'src/index.ts'], {
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      REDIS_URL: await redisUrl(),
+      DATABASE_URL: env.DATABASE_URL ?? (await freshDatabaseUrl()),
+      REDIS_PREFIX: env.REDIS_PREFIX ?? testPrefix(),
+      ADMIN_TOKEN: 'test-admin-token-0123456789',
+      INGEST_TOKEN: 'test-ingest-token-0123456789',
+      USER_JWT_SECRET: 'test-jwt-secret-0123456789abcdef',
+      ...env,
+    },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  let logs = ''
+  ;(async () => {
+    const decoder = new TextDecoder()
+    for await (const chunk of proc.stderr) logs += decoder.decode(chunk)
+  })()
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${logs}`)
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch {
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL')
+        throw new Error(`server did not start within 20 s: ${logs}`)
+      }
+      await Bun.sleep(50)
+    }
+  }
+  return {
+    url,
+    port,
+    proc,
+    logs: () => logs,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null) proc.kill(signal)
+      const code = await proc.exited
+      return code
+    },
+  }
+}
