@@ -12,10 +12,12 @@ import { Recorder } from './counters/recorder.ts'
 import { VisitorHasher } from './counters/visitors.ts'
 import type { Redis } from './db/redis.ts'
 import { HttpError } from './errors.ts'
+import { Flusher } from './flush/flusher.ts'
 import type { Logger } from './log.ts'
 import { errorMessage } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { beacon } from './routes/beacon.ts'
+import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
 
@@ -31,6 +33,7 @@ export interface Deps extends BaseDeps {
   metrics: Metrics
   batcher: GroupCommit
   recorder: Recorder
+  flusher: Flusher
 }
 
 /** Builds the shared pieces (keys, metrics, group commit) from the clients. */
@@ -56,7 +59,11 @@ export function createDeps(base: BaseDeps): Deps {
     },
   })
   const recorder = new Recorder(batcher, keys, config.caps, new VisitorHasher(redis, keys), metrics)
-  return { ...base, keys, metrics, batcher, recorder }
+  const flusher = new Flusher(
+    { redis, pool: base.pool, keys, log, metrics },
+    { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
+  )
+  return { ...base, keys, metrics, batcher, recorder, flusher }
 }
 
 export function createApp(deps: Deps) {
@@ -94,6 +101,7 @@ export function createApp(deps: Deps) {
     .use(health(deps))
     .use(beacon(deps))
     .use(ingest(deps))
+    .use(flush(deps))
 }
 
 export type App = ReturnType<typeof createApp>

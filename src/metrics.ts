@@ -2,7 +2,7 @@
  * Prometheus metrics of one app instance (its own registry, so several apps in one test process
  * do not collide).
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 export type RejectReason =
   | 'bot'
@@ -47,6 +47,28 @@ export function createMetrics() {
     redisErrors: new Counter({
       name: 'analytics_redis_errors_total',
       help: 'Failed Redis calls on the write path',
+      registers,
+    }),
+    flushRuns: new Counter({
+      name: 'analytics_flush_runs_total',
+      help: 'Flushes to Postgres, by result',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    flushSeconds: new Histogram({
+      name: 'analytics_flush_seconds',
+      help: 'Duration of a successful flush',
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    }),
+    flushCounters: new Counter({
+      name: 'analytics_flush_counters_total',
+      help: 'Counters written to Postgres',
+      registers,
+    }),
+    flushFailures: new Gauge({
+      name: 'analytics_flush_consecutive_failures',
+      help: 'Flushes failed in a row (0 after a success)',
       registers,
     }),
   }

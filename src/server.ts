@@ -54,6 +54,7 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
   app.listen({ port: config.port, hostname: config.host })
   const server = app.server
   if (!server) throw new Error('the HTTP server did not start')
+  deps.flusher.start()
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`
   log.info('listening', { url, redis: maskUrl(config.redisUrl), postgres: maskUrl(config.databaseUrl) })
 
@@ -64,6 +65,8 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
       stopping ??= (async () => {
         await app.stop()
         await deps.batcher.drain()
+        // a final flush, so a stopped instance leaves nothing behind in Redis
+        await deps.flusher.stop()
         await Promise.all([closeRedis(redis), db.close()])
         log.info('stopped')
       })()

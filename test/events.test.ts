@@ -159,3 +159,25 @@ describe('opsFor', () => {
     ])
   })
 })
+
+describe('snapshot rows', () => {
+  test('fields split only at their fixed separators; values may hold "|"', async () => {
+    const { splitFields, toRows } = await import('../src/flush/rows.ts')
+    expect(splitFields('2026-11-28|feature_used|a|b', 2)).toEqual(['2026-11-28', 'feature_used', 'a|b'])
+    const rows = toRows({
+      d: { '2026-11-28|page_view': '3' },
+      h: { '2026-11-28T09|page_view': '3' },
+      u: { '2026-11-28|user_login|id|with|bars': '1' },
+      f: { '2026-11-27|feature_used|x': '2' },
+      p: { '2026-11-28|/a|b': '4' },
+      v: { '2026-11-28': '9' },
+    })
+    expect(rows.daily).toEqual({ type: ['page_view'], day: ['2026-11-28'], count: [3] })
+    expect(rows.hourly).toEqual({ type: ['page_view'], hour: ['2026-11-28T09:00:00Z'], count: [3] })
+    expect(rows.user).toEqual({ user: ['id|with|bars'], type: ['user_login'], day: ['2026-11-28'], count: [1] })
+    expect(rows.feature).toEqual({ type: ['feature_used'], feature: ['x'], day: ['2026-11-27'], count: [2] })
+    expect(rows.page).toEqual({ path: ['/a|b'], day: ['2026-11-28'], count: [4] })
+    expect(rows.visitorDays).toEqual(['2026-11-28'])
+    expect(rows.counters).toBe(6)
+  })
+})

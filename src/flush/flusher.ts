@@ -1,0 +1,268 @@
+/**
+ * The flusher: moves pending counter deltas from Redis to Postgres exactly once.
+ *
+ * One flush: take the lease → replay snapshots left by flushes that died → freeze what is pending
+ * into a new snapshot (atomic) → write it to Postgres in one transaction with its batch id →
+ * delete the snapshot. A snapshot is deleted only after its transaction committed, and a batch id
+ * already in `analytics_flush_log` is never applied again, so a crash at any step loses nothing
+ * and doubles nothing. The lease only keeps instances from doing the same work twice; correctness
+ * does not depend on it.
+ *
+ * @example
+ * const flusher = new Flusher({ redis, pool, keys, log, metrics }, { intervalMs: 300_000, ttlSeconds })
+ * flusher.start()           // Bun timer, never overlapping itself, backs off on failure
+ * await flusher.flush()     // one flush now (waits for a running one first)
+ * await flusher.stop()      // stops the timer and runs a final flush
+ */
+import { randomBytes } from 'node:crypto'
+import type { Pool } from '@neondatabase/serverless'
+import { type Keys, PENDING_KINDS } from '../counters/keys.ts'
+import { runScript } from '../counters/script.ts'
+import type { Redis } from '../db/redis.ts'
+import { errorMessage, type Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import { type SnapshotHashes, toRows } from './rows.ts'
+import { DROP_SNAPSHOT, MOVE_PENDING, RELEASE_LEASE, TAKE_LEASE } from './scripts.lua.ts'
+import { type StepHook, writeBatch } from './write.ts'
+
+export interface FlusherDeps {
+  redis: Redis
+  pool: Pool
+  keys: Keys
+  log: Logger
+  metrics?: Metrics
+}
+
+export interface FlusherOptions {
+  intervalMs: number
+  /** TTL of snapshot keys (the counters' TTL) */
+  ttlSeconds: number
+  /** set false to flush without the lease (tests of I2 without it) */
+  lease?: boolean
+  leaseMs?: number
+  /** first retry delay after a failure; doubles up to the interval */
+  retryBaseMs?: number
+  statementTimeoutMs?: number
+  /** test-only: called between steps so a crash can be injected */
+  onStep?: StepHook
+}
+
+export interface FlushStats {
+  runs: number
+  consecutiveFailures: number
+  lastFlushAt?: string
+  lastDurationMs?: number
+  lastCounters: number
+  countersTotal: number
+  /** snapshots in Redis not yet written (left by failed or crashed flushes) */
+  waitingBatches: number
+  lastError?: string
+}
+
+export class FlushError extends Error {}
+
+export class Flusher {
+  readonly instanceId = randomBytes(6).toString('hex')
+  private chain: Promise<unknown> = Promise.resolve()
+  private timer: Timer | undefined
+  private stopped = false
+  private readonly stats: FlushStats = {
+    runs: 0,
+    consecutiveFailures: 0,
+    lastCounters: 0,
+    countersTotal: 0,
+    waitingBatches: 0,
+  }
+
+  constructor(
+    private readonly deps: FlusherDeps,
+    private readonly options: FlusherOptions,
+  ) {}
+
+  /** Starts the timer; the first flush runs one interval from now. */
+  start(): void {
+    this.stopped = false
+    this.schedule(this.options.intervalMs)
+  }
+
+  /** Stops the timer, waits for a running flush, then flushes what is left. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.flush().catch((err) =>
+      this.deps.log.error('final flush failed; counts stay in Redis', { error: errorMessage(err) }),
+    )
+  }
+
+  /**
+   * Flushes now and resolves with the number of counters written. Calls are serialized: a call
+   * made while a flush runs waits for it and then flushes again, so everything acknowledged
+   * before the call is covered.
+   */
+  flush(): Promise<number> {
+    const run = this.chain.then(() => this.flushOnce(true))
+    this.chain = run.catch(() => {})
+    return run
+  }
+
+  getStats(): FlushStats {
+    return { ...this.stats }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => {
+      const run = this.chain.then(() => this.flushOnce(false))
+      this.chain = run.catch(() => {})
+      run.then(
+        () => this.schedule(this.options.intervalMs),
+        () => {
+          const base = this.options.retryBaseMs ?? 1000
+          const backoff = base * 2 ** Math.min(this.stats.consecutiveFailures - 1, 20)
+          this.schedule(Math.min(backoff, this.options.intervalMs))
+        },
+      )
+    }, delayMs)
+  }
+
+  private async flushOnce(waitForLease: boolean): Promise<number> {
+    const started = performance.now()
+    const { metrics, log } = this.deps
+    let lease: Lease | undefined
+    if (this.options.lease !== false) {
+      lease = await Lease.take(this.deps.redis, this.deps.keys.lease, this.instanceId, {
+        ms: this.options.leaseMs ?? 30_000,
+        waitMs: waitForLease ? 30_000 : 0,
+      })
+      if (!lease) {
+        // On the timer: another instance is flushing and will write what is pending.
+        if (!waitForLease) return 0
+        throw new FlushError('another instance has held the flush lease for 30 s; try again later')
+      }
+    }
+    try {
+      let counters = 0
+      // Leftovers first, oldest first, so Postgres receives batches in order.
+      const leftovers = await this.deps.redis.zRangeWithScores(this.deps.keys.snapshots, 0, -1)
+      for (const { value, score } of leftovers) counters += await this.writeSnapshot(value, score)
+
+      const batchId = `${Date.now().toString(36)}-${this.instanceId}-${randomBytes(4).toString('hex')}`
+      const seq = Number(
+        await runScript(
+          this.deps.redis,
+          MOVE_PENDING,
+          [
+            ...PENDING_KINDS.map((k) => this.deps.keys.pending(k)),
+            ...PENDING_KINDS.map((k) => this.deps.keys.snapshot(batchId, k)),
+            this.deps.keys.snapshots,
+            this.deps.keys.sequence,
+          ],
+          [batchId, String(this.options.ttlSeconds)],
+        ),
+      )
+      if (seq > 0) {
+        await this.options.onStep?.('moved', batchId)
+        counters += await this.writeSnapshot(batchId, seq)
+      }
+
+      const ms = performance.now() - started
+      Object.assign(this.stats, {
+        runs: this.stats.runs + 1,
+        consecutiveFailures: 0,
+        lastFlushAt: new Date().toISOString(),
+        lastDurationMs: Math.round(ms),
+        lastCounters: counters,
+        countersTotal: this.stats.countersTotal + counters,
+        waitingBatches: 0,
+        lastError: undefined,
+      })
+      metrics?.flushRuns.inc({ result: 'ok' })
+      metrics?.flushSeconds.observe(ms / 1000)
+      metrics?.flushCounters.inc(counters)
+      if (counters > 0 || leftovers.length > 0) {
+        log.info('flush', { counters, batches: leftovers.length + (seq > 0 ? 1 : 0), ms: Math.round(ms) })
+      }
+      return counters
+    } catch (err) {
+      this.stats.consecutiveFailures++
+      this.stats.lastError = errorMessage(err)
+      this.stats.waitingBatches = await this.deps.redis.zCard(this.deps.keys.snapshots).catch(() => -1)
+      metrics?.flushRuns.inc({ result: 'failed' })
+      log.error('flush failed; counts stay in Redis and are retried', {
+        error: errorMessage(err),
+        consecutiveFailures: this.stats.consecutiveFailures,
+        waitingBatches: this.stats.waitingBatches,
+      })
+      throw new FlushError(`flush failed: ${errorMessage(err)}`)
+    } finally {
+      metrics?.flushFailures.set(this.stats.consecutiveFailures)
+      await lease?.release()
+    }
+  }
+
+  /** Writes one snapshot (unless already written) and forgets it; returns the counters written. */
+  private async writeSnapshot(batchId: string, seq: number): Promise<number> {
+    const { redis, keys, pool } = this.deps
+    const snapKeys = PENDING_KINDS.map((k) => keys.snapshot(batchId, k))
+    const hashes = await Promise.all(snapKeys.map((k) => redis.hGetAll(k)))
+    const snapshot: SnapshotHashes = {}
+    PENDING_KINDS.forEach((kind, i) => {
+      snapshot[kind] = hashes[i]
+    })
+    const rows = toRows(snapshot)
+    let written = 0
+    if (rows.counters > 0) {
+      const estimates = await Promise.all(rows.visitorDays.map((day) => redis.pfCount(keys.visitors(day))))
+      const visitors = new Map(rows.visitorDays.map((day, i) => [day, estimates[i]!]))
+      const result = await writeBatch(
+        pool,
+        { batchId, seq, rows, visitors },
+        { statementTimeoutMs: this.options.statementTimeoutMs, onStep: this.options.onStep },
+      )
+      if (result === 'applied') {
+        written = rows.counters
+        await this.options.onStep?.('committed', batchId)
+      }
+    }
+    await runScript(redis, DROP_SNAPSHOT, [...snapKeys, keys.snapshots], [batchId])
+    return written
+  }
+}
+
+/** A Redis lease with expiry, renewed while held. */
+class Lease {
+  private renewal: Timer | undefined
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly owner: string,
+  ) {}
+
+  static async take(
+    redis: Redis,
+    key: string,
+    owner: string,
+    options: { ms: number; waitMs: number },
+  ): Promise<Lease | undefined> {
+    const deadline = Date.now() + options.waitMs
+    for (;;) {
+      const got = await runScript(redis, TAKE_LEASE, [key], [owner, String(options.ms)])
+      if (got === 1) {
+        const lease = new Lease(redis, key, owner)
+        lease.renewal = setInterval(
+          () => void runScript(redis, TAKE_LEASE, [key], [owner, String(options.ms)]).catch(() => {}),
+          Math.max(options.ms / 3, 100),
+        )
+        return lease
+      }
+      if (Date.now() >= deadline) return undefined
+      await Bun.sleep(100)
+    }
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.renewal)
+    await runScript(this.redis, RELEASE_LEASE, [this.key], [this.owner]).catch(() => {})
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Snapshot hashes parsed back into table rows (pure). The field layouts are the ones the write
+ * path builds in src/counters/increments.ts. Values after the last fixed separator may contain
+ * `|` themselves (user ids, feature names, paths), so only the leading separators are split.
+ */
+export interface Rows {
+  daily: { type: string[]; day: string[]; count: number[] }
+  hourly: { type: string[]; hour: string[]; count: number[] }
+  user: { user: string[]; type: string[]; day: string[]; count: number[] }
+  feature: { type: string[]; feature: string[]; day: string[]; count: number[] }
+  page: { path: string[]; day: string[]; count: number[] }
+  /** days whose unique-visitor estimate must be re-read */
+  visitorDays: string[]
+  /** distinct counters in the snapshot */
+  counters: number
+}
+
+export type SnapshotHashes = Partial<Record<'d' | 'h' | 'u' | 'f' | 'p' | 'v', Record<string, string>>>
+
+/** Splits `s` at its first `n` '|' separators into n + 1 parts (the last keeps any other '|'). */
+export function splitFields(s: string, n: number): string[] {
+  const parts: string[] = []
+  let from = 0
+  for (let i = 0; i < n; i++) {
+    const at = s.indexOf('|', from)
+    if (at < 0) break
+    parts.push(s.slice(from, at))
+    from = at + 1
+  }
+  parts.push(s.slice(from))
+  return parts
+}
+
+/** Sorted entries: rows are written in key order so concurrent upserts lock in the same order. */
+const sorted = (hash: Record<string, string> | undefined) =>
+  Object.entries(hash ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
+export function toRows(snapshot: SnapshotHashes): Rows {
+  const rows: Rows = {
+    daily: { type: [], day: [], count: [] },
+    hourly: { type: [], hour: [], count: [] },
+    user: { user: [], type: [], day: [], count: [] },
+    feature: { type: [], feature: [], day: [], count: [] },
+    page: { path: [], day: [], count: [] },
+    visitorDays: [],
+    counters: 0,
+  }
+  for (const [field, value] of sorted(snapshot.d)) {
+    const [day, type] = splitFields(field, 1)
+    rows.daily.day.push(day!)
+    rows.daily.type.push(type!)
+    rows.daily.count.push(Number(value))
+  }
+  for (const [field, value] of sorted(snapshot.h)) {
+    const [dayHour, type] = splitFields(field, 1)
+    rows.hourly.hour.push(`${dayHour}:00:00Z`)
+    rows.hourly.type.push(type!)
+    rows.hourly.count.push(Number(value))
+  }
+  for (const [field, value] of sorted(snapshot.u)) {
+    const [day, type, user] = splitFields(field, 2)
+    rows.user.day.push(day!)
+    rows.user.type.push(type!)
+    rows.user.user.push(user!)
+    rows.user.count.push(Number(value))
+  }
+  for (const [field, value] of sorted(snapshot.f)) {
+    const [day, type, feature] = splitFields(field, 2)
+    rows.feature.day.push(day!)
+    rows.feature.type.push(type!)
+    rows.feature.feature.push(feature!)
+    rows.feature.count.push(Number(value))
+  }
+  for (const [field, value] of sorted(snapshot.p)) {
+    const [day, path] = splitFields(field, 1)
+    rows.page.day.push(day!)
+    rows.page.path.push(path!)
+    rows.page.count.push(Number(value))
+  }
+  rows.visitorDays = sorted(snapshot.v).map(([day]) => day)
+  rows.counters =
+    rows.daily.day.length +
+    rows.hourly.hour.length +
+    rows.user.user.length +
+    rows.feature.feature.length +
+    rows.page.path.length +
+    rows.visitorDays.length
+  return rows
+}

@@ -1,0 +1,25 @@
+/**
+ * `POST /analytics/flush` (admin): runs one flush now and answers `{"flushed": n}` with the
+ * number of counters written. A failure answers 503; the counts stay in Redis for the next try.
+ */
+import { Elysia } from 'elysia'
+import type { Deps } from '../app.ts'
+import { HttpError } from '../errors.ts'
+import { errorMessage } from '../log.ts'
+import { requireToken } from './auth.ts'
+
+export const flush = (deps: Deps) =>
+  new Elysia({ name: 'flush' }).post(
+    '/analytics/flush',
+    async ({ request }) => {
+      requireToken(request, deps.config.adminToken, 'ADMIN_TOKEN')
+      try {
+        return { flushed: await deps.flusher.flush() }
+      } catch (err) {
+        throw new HttpError(503, `${errorMessage(err)}; counts are kept in Redis and retried`, undefined, {
+          'retry-after': '5',
+        })
+      }
+    },
+    { parse: 'none' },
+  )

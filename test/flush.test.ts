@@ -1,0 +1,151 @@
+import { describe, expect, test } from 'bun:test'
+import { dayOf, hourOf } from '../src/counters/keys.ts'
+import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } from './app.ts'
+
+const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
+const flushRequest = (headers: Record<string, string> = ADMIN) =>
+  new Request('http://localhost/analytics/flush', { method: 'POST', headers })
+
+type Row = Record<string, unknown>
+const rows = async (pool: { query(q: string): Promise<{ rows: Row[] }> }, sql: string) => (await pool.query(sql)).rows
+
+describe('flush', () => {
+  test('writes every counter kind exactly, and a second flush writes nothing', async () => {
+    const { app, deps, db } = await testApp({ trustProxy: true })
+    const now = Date.now()
+    const today = dayOf(now)
+    const hh = hourOf(now)
+    const then = now - 3 * 86_400_000
+    const thenDay = dayOf(then)
+    const thenHour = `${thenDay}T${hourOf(then)}:00:00.000Z`
+
+    for (let i = 0; i < 10; i++) {
+      const res = await app.handle(
+        beaconRequest(
+          [
+            { event_type: 'page_view', properties: { path: i % 2 ? '/a' : '/b/' } },
+            { event_type: 'feature_used', user_id: `b${i % 3}`, properties: { feature_name: 'export' } },
+          ],
+          { ip: `192.0.2.${i % 4}` },
+        ),
+      )
+      expect(res.status).toBe(202)
+    }
+    const batch = [
+      ...Array.from({ length: 5 }, () => ({ event_type: 'generation_completed', user_id: 'u1' })),
+      ...Array.from({ length: 2 }, () => ({ event_type: 'generation_completed', user_id: 'u|2', timestamp: then })),
+      { event_type: 'user_signup', user_id: 'u3', properties: { feature_name: 'free|plan' } },
+    ]
+    expect((await app.handle(ingestRequest(batch))).status).toBe(202)
+
+    const first = await app.handle(flushRequest())
+    expect(first.status).toBe(200)
+    const { flushed } = await first.json()
+    // daily 5 + hourly 5 + per-user 6 + features 2 + pages 2 + visitor days 1
+    expect(flushed).toBe(21)
+
+    expect(await rows(db.pool, 'SELECT event_type, date::text, count::int FROM analytics_daily ORDER BY 1, 2')).toEqual(
+      [
+        { event_type: 'feature_used', date: today, count: 10 },
+        { event_type: 'generation_completed', date: thenDay, count: 2 },
+        { event_type: 'generation_completed', date: today, count: 5 },
+        { event_type: 'page_view', date: today, count: 10 },
+        { event_type: 'user_signup', date: today, count: 1 },
+      ].sort((a, b) => (a.event_type + a.date < b.event_type + b.date ? -1 : 1)),
+    )
+    const hourly = await rows(
+      db.pool,
+      `SELECT event_type, to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS hour, count::int
+       FROM analytics_hourly ORDER BY 1, 2`,
+    )
+    const nowHour = `${today}T${hh}:00:00.000Z`
+    expect(hourly).toEqual([
+      { event_type: 'feature_used', hour: nowHour, count: 10 },
+      { event_type: 'generation_completed', hour: thenHour, count: 2 },
+      { event_type: 'generation_completed', hour: nowHour, count: 5 },
+      { event_type: 'page_view', hour: nowHour, count: 10 },
+      { event_type: 'user_signup', hour: nowHour, count: 1 },
+    ])
+    expect(
+      await rows(db.pool, 'SELECT user_id, event_type, date::text, count::int FROM analytics_user_daily ORDER BY 1, 3'),
+    ).toEqual([
+      { user_id: 'b0', event_type: 'feature_used', date: today, count: 4 },
+      { user_id: 'b1', event_type: 'feature_used', date: today, count: 3 },
+      { user_id: 'b2', event_type: 'feature_used', date: today, count: 3 },
+      { user_id: 'u1', event_type: 'generation_completed', date: today, count: 5 },
+      { user_id: 'u3', event_type: 'user_signup', date: today, count: 1 },
+      { user_id: 'u|2', event_type: 'generation_completed', date: thenDay, count: 2 },
+    ])
+    expect(await rows(db.pool, 'SELECT user_id, first_seen::text FROM analytics_users ORDER BY 1')).toEqual([
+      { user_id: 'b0', first_seen: today },
+      { user_id: 'b1', first_seen: today },
+      { user_id: 'b2', first_seen: today },
+      { user_id: 'u1', first_seen: today },
+      { user_id: 'u3', first_seen: today },
+      { user_id: 'u|2', first_seen: thenDay },
+    ])
+    expect(
+      await rows(
+        db.pool,
+        'SELECT event_type, feature_name, date::text, count::int FROM analytics_feature_daily ORDER BY 1',
+      ),
+    ).toEqual([
+      { event_type: 'feature_used', feature_name: 'export', date: today, count: 10 },
+      { event_type: 'user_signup', feature_name: 'free|plan', date: today, count: 1 },
+    ])
+    expect(await rows(db.pool, 'SELECT path, date::text, count::int FROM analytics_page_daily ORDER BY 1')).toEqual([
+      { path: '/a', date: today, count: 5 },
+      { path: '/b', date: today, count: 5 },
+    ])
+    expect(await rows(db.pool, 'SELECT date::text, visitors::int FROM analytics_visitors_daily')).toEqual([
+      { date: today, visitors: 4 },
+    ])
+    const log = await rows(db.pool, 'SELECT batch_id, seq::int, counters_flushed, duration_ms FROM analytics_flush_log')
+    expect(log).toHaveLength(1)
+    expect(log[0]).toMatchObject({ seq: 1, counters_flushed: 21 })
+
+    // nothing pending, no snapshot left, and the live counts the screens read did not drop
+    expect(await pendingTotal(deps)).toBe(0)
+    expect((await allKeys(deps)).filter((k) => /:(pend|snap):/.test(k))).toEqual([])
+    expect(await hash(deps, deps.keys.liveHourly(today))).toMatchObject({
+      [`page_view|${hh}`]: 10,
+      [`generation_completed|${hh}`]: 5,
+    })
+
+    const second = await app.handle(flushRequest())
+    expect(await second.json()).toEqual({ flushed: 0 })
+    expect(await rows(db.pool, 'SELECT count(*)::int AS n FROM analytics_flush_log')).toEqual([{ n: 1 }])
+
+    // new events after a flush add to the stored rows
+    await app.handle(ingestRequest([{ event_type: 'generation_completed', user_id: 'u1' }]))
+    expect(await (await app.handle(flushRequest())).json()).toEqual({ flushed: 3 })
+    expect(
+      await rows(
+        db.pool,
+        `SELECT count::int FROM analytics_daily WHERE event_type = 'generation_completed' AND date = '${today}'`,
+      ),
+    ).toEqual([{ count: 6 }])
+  })
+
+  test('admin token required', async () => {
+    const { app } = await testApp()
+    expect((await app.handle(flushRequest({}))).status).toBe(401)
+    expect((await app.handle(flushRequest({ authorization: 'Bearer wrong-token-wrong-token' }))).status).toBe(401)
+    const open = await testApp({ adminToken: undefined })
+    const res = await open.app.handle(flushRequest())
+    expect(res.status).toBe(401)
+    expect((await res.json()).error).toBe('this route is disabled until ADMIN_TOKEN is configured')
+  })
+
+  test('100,000 distinct counters in one batch', async () => {
+    const { deps, db } = await testApp()
+    const day = dayOf(Date.now())
+    const fields: Record<string, string> = {}
+    for (let i = 0; i < 100_000; i++) fields[`${day}|generation_completed|user-${i}`] = '1'
+    await deps.redis.hSet(deps.keys.pending('u'), fields)
+    expect(await deps.flusher.flush()).toBe(100_000)
+    expect(
+      await rows(db.pool, 'SELECT count(*)::int AS n, sum(count)::int AS total FROM analytics_user_daily'),
+    ).toEqual([{ n: 100_000, total: 100_000 }])
+  }, 60_000)
+})
