@@ -20,6 +20,7 @@ import { beacon } from './routes/beacon.ts'
 import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
+import { prometheus } from './routes/metrics.ts'
 
 export interface BaseDeps {
   config: Config
@@ -102,6 +103,7 @@ export function createApp(deps: Deps) {
     .use(beacon(deps))
     .use(ingest(deps))
     .use(flush(deps))
+    .use(prometheus(deps))
 }
 
 export type App = ReturnType<typeof createApp>
