@@ -1,13 +1,14 @@
 /**
  * `bun run bench [scenario...]`: runs the benchmarks against Redis and Postgres provisioned like
  * the tests (env URLs, containers or local binaries), prints a table and writes
- * bench/results/<date>.json. Scenarios: beacon, flush (default: all).
+ * bench/results/<date>.json. Scenarios: beacon, flush, queries (default: all).
  */
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { beaconScenario } from './beacon.ts'
 import { flushScenario } from './flush.ts'
 import { benchServices, fmt } from './lib.ts'
+import { queriesScenario } from './queries.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const wanted = new Set(process.argv.slice(2))
@@ -75,12 +76,25 @@ try {
       { scenario: '', metric: 'speed-up', value: `${fmt(r.speedup, 1)}×`, goal: '≥ 20×', met: r.speedup >= 20 },
     )
   }
+  if (run('queries')) {
+    const r = await queriesScenario(services)
+    results.queries = r
+    for (const [i, p] of r.plans.entries()) {
+      rows.push({
+        scenario: i === 0 ? `reads on ${fmt(r.rows)} stored rows` : '',
+        metric: p.route,
+        value: `${fmt(p.routeMs, 1)} ms`,
+        goal: 'no seq scan of a big table',
+        met: !p.seqScans.some((t) => ['analytics_user_daily', 'analytics_page_daily', 'analytics_hourly'].includes(t)),
+      })
+    }
+  }
 } finally {
   await services.stop()
 }
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Bun ${Bun.version}`
-const widths = [38, 40, 22, 10]
+const widths = [36, 72, 24, 12]
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' ')
 console.log(`\n${machine}; services: ${services.started.source}\n`)
 console.log(line(['scenario', 'metric', 'value', 'goal']))

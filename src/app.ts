@@ -21,6 +21,7 @@ import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
 import { prometheus } from './routes/metrics.ts'
+import { reads } from './routes/reads.ts'
 
 export interface BaseDeps {
   config: Config
@@ -104,6 +105,7 @@ export function createApp(deps: Deps) {
     .use(ingest(deps))
     .use(flush(deps))
     .use(prometheus(deps))
+    .use(reads(deps))
 }
 
 export type App = ReturnType<typeof createApp>

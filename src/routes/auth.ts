@@ -3,6 +3,7 @@
  * length does not leak either); a route whose token is not configured refuses everyone.
  */
 import { timingSafeEqual } from 'node:crypto'
+import { errors as joseErrors, jwtVerify } from 'jose'
 import { HttpError } from '../errors.ts'
 
 const digest = (s: string) => new Bun.CryptoHasher('sha256').update(s).digest()
@@ -27,4 +28,43 @@ export function requireToken(request: Request, expected: string | undefined, var
     throw new HttpError(401, 'missing Authorization: Bearer token', undefined, { 'www-authenticate': 'Bearer' })
   if (!tokenMatches(given, expected))
     throw new HttpError(401, 'invalid token', undefined, { 'www-authenticate': 'Bearer' })
+}
+
+/**
+ * Verifies a user's HS256 JWT (`exp` honoured, `sub` = user id) and returns the user id; 401
+ * with the reason otherwise.
+ */
+export async function requireUser(request: Request, secret: string | undefined): Promise<string> {
+  if (!secret) throw new HttpError(401, 'this route is disabled until USER_JWT_SECRET is configured')
+  const token = bearerToken(request)
+  if (!token)
+    throw new HttpError(401, 'missing Authorization: Bearer token', undefined, { 'www-authenticate': 'Bearer' })
+  try {
+    const { payload } = await jwtVerify(token, secretKey(secret), { algorithms: ['HS256'] })
+    if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 128) {
+      throw new HttpError(401, 'token has no usable sub (user id)')
+    }
+    return payload.sub
+  } catch (err) {
+    if (err instanceof HttpError) throw err
+    const reason =
+      err instanceof joseErrors.JWTExpired
+        ? 'token has expired'
+        : err instanceof joseErrors.JWSSignatureVerificationFailed
+          ? 'token signature is invalid'
+          : err instanceof joseErrors.JOSEAlgNotAllowed
+            ? 'token must be signed with HS256'
+            : 'token is malformed or not valid yet'
+    throw new HttpError(401, reason, undefined, { 'www-authenticate': 'Bearer error="invalid_token"' })
+  }
+}
+
+const keys = new Map<string, Uint8Array>()
+function secretKey(secret: string): Uint8Array {
+  let key = keys.get(secret)
+  if (!key) {
+    key = new TextEncoder().encode(secret)
+    keys.set(secret, key)
+  }
+  return key
 }

@@ -1,0 +1,126 @@
+/**
+ * Read queries on a large history: fills the tables with over a million rows, then runs the read
+ * routes and captures the plan of every Postgres statement they send (EXPLAIN ANALYZE of the
+ * exact SQL the code builds), reporting whether each used an index, and its execution time.
+ */
+import type { Pool } from '@neondatabase/serverless'
+import { createApp, createDeps } from '../src/app.ts'
+import { loadConfig } from '../src/config.ts'
+import { openDatabase } from '../src/db/pool.ts'
+import { openRedis } from '../src/db/redis.ts'
+import { silentLogger } from '../src/log.ts'
+import { ADMIN_TOKEN, type BenchServices } from './lib.ts'
+
+export interface PlanRow {
+  route: string
+  statementMs: number
+  routeMs: number
+  indexScans: string[]
+  seqScans: string[]
+}
+
+const FILL = [
+  // 400 days × 11 types, hourly too
+  `INSERT INTO analytics_daily (event_type, date, count)
+   SELECT t, current_date - d, 100 FROM unnest(ARRAY['page_view','feature_used','generation_completed','user_signup',
+     'user_login','generation_started','generation_failed','asset_downloaded','asset_shared','subscription_started',
+     'subscription_canceled']) t, generate_series(1, 400) d`,
+  `INSERT INTO analytics_hourly (event_type, hour, count)
+   SELECT t, date_trunc('hour', now()) - make_interval(hours => h), 5 FROM unnest(ARRAY['page_view','feature_used',
+     'generation_completed','user_signup','user_login']) t, generate_series(1, 400 * 24) h`,
+  // 1,000,000 per-user rows: 20,000 users × 50 days
+  `INSERT INTO analytics_user_daily (user_id, event_type, date, count)
+   SELECT 'user-' || u, 'generation_completed', current_date - d, 1 FROM generate_series(1, 20000) u, generate_series(1, 50) d`,
+  `INSERT INTO analytics_users (user_id, first_seen) SELECT 'user-' || u, current_date - 50 FROM generate_series(1, 20000) u`,
+  // 1,000,000 page rows: 10,000 paths × 100 days; 100,000 feature rows
+  `INSERT INTO analytics_page_daily (path, date, count)
+   SELECT '/page/' || p, current_date - d, 1 + (p % 50) FROM generate_series(1, 10000) p, generate_series(1, 100) d`,
+  `INSERT INTO analytics_feature_daily (event_type, feature_name, date, count)
+   SELECT 'feature_used', 'feature-' || f, current_date - d, 1 + (f % 7) FROM generate_series(1, 1000) f, generate_series(1, 100) d`,
+  'ANALYZE',
+]
+
+interface PlanNode {
+  'Node Type': string
+  'Relation Name'?: string
+  'Index Name'?: string
+  Plans?: PlanNode[]
+}
+
+function scans(node: PlanNode, index: string[], seq: string[]): void {
+  if (node['Node Type'] === 'Seq Scan' && node['Relation Name']) seq.push(node['Relation Name'])
+  if (node['Index Name']) index.push(node['Index Name'])
+  for (const child of node.Plans ?? []) scans(child, index, seq)
+}
+
+/** A pool whose queries are EXPLAIN ANALYZEd first, their plans recorded. */
+function explaining(pool: Pool, plans: { sql: string; plan: PlanNode; ms: number }[]): Pool {
+  return new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop !== 'query') return Reflect.get(target, prop, receiver)
+      return async (sql: string, params?: unknown[]) => {
+        const explained = await target.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params)
+        const [root] = explained.rows[0]['QUERY PLAN'] as [{ Plan: PlanNode; 'Execution Time': number }]
+        plans.push({ sql, plan: root.Plan, ms: root['Execution Time'] })
+        return target.query(sql, params)
+      }
+    },
+  }) as Pool
+}
+
+export async function queriesScenario(services: BenchServices): Promise<{ rows: number; plans: PlanRow[] }> {
+  const db = await openDatabase(services.databaseUrl, { max: 4 })
+  const redis = await openRedis(services.redisUrl, silentLogger)
+  try {
+    for (const sql of FILL) await db.pool.query(sql)
+    const count = await db.pool.query(`SELECT
+      (SELECT count(*) FROM analytics_daily) + (SELECT count(*) FROM analytics_hourly) +
+      (SELECT count(*) FROM analytics_user_daily) + (SELECT count(*) FROM analytics_page_daily) +
+      (SELECT count(*) FROM analytics_feature_daily) AS n`)
+    const plans: { sql: string; plan: PlanNode; ms: number }[] = []
+    const config = {
+      ...loadConfig({}),
+      redisUrl: services.redisUrl,
+      databaseUrl: services.databaseUrl,
+      redisPrefix: services.newPrefix(),
+      adminToken: ADMIN_TOKEN,
+    }
+    const app = createApp(createDeps({ config, redis, pool: explaining(db.pool, plans), log: silentLogger }))
+    const timing = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
+    const routes = [
+      '/analytics/stats?event_type=page_view&granularity=day',
+      '/analytics/stats?granularity=day&from=2025-11-01&to=2026-11-01',
+      '/analytics/stats?event_type=page_view&granularity=hour&tz=Europe/Berlin',
+      '/analytics/top?dimension=page&limit=10',
+      '/analytics/top?dimension=feature&limit=10',
+      '/analytics/users/user-42',
+      '/analytics/dashboard',
+    ]
+    const out: PlanRow[] = []
+    for (const route of routes) {
+      const headers = { authorization: `Bearer ${ADMIN_TOKEN}` }
+      plans.length = 0
+      const res = await app.handle(new Request(`http://localhost${route}`, { headers }))
+      if (res.status !== 200) throw new Error(`${route}: ${res.status} ${await res.text()}`)
+      // warm, then time the real (un-explained) route
+      await timing.handle(new Request(`http://localhost${route}`, { headers }))
+      const t0 = performance.now()
+      await timing.handle(new Request(`http://localhost${route}`, { headers }))
+      const routeMs = performance.now() - t0
+      const indexScans: string[] = []
+      const seqScans: string[] = []
+      for (const p of plans) scans(p.plan, indexScans, seqScans)
+      out.push({
+        route,
+        statementMs: plans.reduce((a, p) => a + p.ms, 0),
+        routeMs,
+        indexScans: [...new Set(indexScans)],
+        seqScans: [...new Set(seqScans)],
+      })
+    }
+    return { rows: Number(count.rows[0].n), plans: out }
+  } finally {
+    await redis.close()
+    await db.close()
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Exact reads: Postgres history + snapshots being flushed + pending deltas, each acknowledged
+ * event counted once, at any moment, including while a flush runs (invariant I3).
+ *
+ * 1. One Redis MULTI reads the snapshot registry, the wanted pending hashes, the same hashes of
+ *    every snapshot, and the move sequence — an atomic view of everything not yet in Postgres.
+ * 2. One Postgres statement (one MVCC snapshot) reads the history and which of those snapshots'
+ *    batch ids are already committed; those snapshots are then left out of the Redis side.
+ * 3. The sequence is read again. If a flush moved pending deltas in the meantime, its batch may
+ *    be counted in step 1 as pending *and* in step 2 as committed: the read starts over (rare:
+ *    one move per flush interval).
+ */
+import type { Keys, PendingKind } from '../counters/keys.ts'
+import type { Redis } from '../db/redis.ts'
+
+/** Field-name → count, summed over pending and uncommitted snapshots. */
+export type Counts = Map<string, number>
+
+export interface UnflushedSpec {
+  /** kinds read in full (HGETALL) */
+  all?: PendingKind[]
+  /** kinds of which only these fields are read (HMGET) */
+  fields?: Partial<Record<PendingKind, string[]>>
+}
+
+interface Batch {
+  id: string
+  hashes: Partial<Record<PendingKind, Counts>>
+}
+
+interface Unflushed {
+  seq: string | null
+  pending: Partial<Record<PendingKind, Counts>>
+  batches: Batch[]
+}
+
+const MAX_ATTEMPTS = 20
+
+function toCounts(reply: unknown, fields?: string[]): Counts {
+  const counts: Counts = new Map()
+  if (fields) {
+    ;(reply as (string | null)[]).forEach((v, i) => {
+      if (v !== null) counts.set(fields[i]!, Number(v))
+    })
+  } else {
+    for (const [k, v] of Object.entries(reply as Record<string, string>)) counts.set(k, Number(v))
+  }
+  return counts
+}
+
+async function readUnflushed(redis: Redis, keys: Keys, spec: UnflushedSpec): Promise<Unflushed> {
+  const reads: { kind: PendingKind; fields?: string[] }[] = [
+    ...(spec.all ?? []).map((kind) => ({ kind })),
+    ...Object.entries(spec.fields ?? {})
+      .filter(([, fields]) => fields.length > 0)
+      .map(([kind, fields]) => ({ kind: kind as PendingKind, fields })),
+  ]
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const ids = await redis.zRange(keys.snapshots, 0, -1)
+    const multi = redis.multi().get(keys.sequence).zRange(keys.snapshots, 0, -1)
+    for (const key of [null, ...ids]) {
+      for (const { kind, fields } of reads) {
+        const k = key === null ? keys.pending(kind) : keys.snapshot(key, kind)
+        if (fields) multi.hmGet(k, fields)
+        else multi.hGetAll(k)
+      }
+    }
+    const replies = (await multi.exec()) as unknown[]
+    const [seq, idsNow, ...hashes] = replies as [string | null, string[], ...unknown[]]
+    // a snapshot appeared or went away between the two registry reads: read again
+    if (idsNow.length !== ids.length || idsNow.some((id, i) => id !== ids[i])) continue
+    const take = (offset: number) => {
+      const out: Partial<Record<PendingKind, Counts>> = {}
+      reads.forEach(({ kind, fields }, j) => {
+        out[kind] = toCounts(hashes[offset + j], fields)
+      })
+      return out
+    }
+    return {
+      seq,
+      pending: take(0),
+      batches: ids.map((id, i) => ({ id, hashes: take((i + 1) * reads.length) })),
+    }
+  }
+  throw new Error('the snapshot registry kept changing; try again')
+}
+
+export interface UnflushedView {
+  /** batch ids of the snapshots seen; `history` reports which are committed */
+  batchIds: string[]
+  /** field names of `kind` seen pending or in any snapshot (committed or not) */
+  fieldNames(kind: PendingKind): Set<string>
+}
+
+/**
+ * Runs `history(view)` — one Postgres statement returning the history and which of the view's
+ * batch ids are committed — against an atomic view of the unflushed counts, and returns both
+ * with committed snapshots left out of `unflushed`.
+ */
+export async function exactRead<T>(
+  redis: Redis,
+  keys: Keys,
+  spec: UnflushedSpec,
+  history: (view: UnflushedView) => Promise<{ result: T; committed: string[] }>,
+): Promise<{ history: T; unflushed: Partial<Record<PendingKind, Counts>> }> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const view = await readUnflushed(redis, keys, spec)
+    const parts = [view.pending, ...view.batches.map((b) => b.hashes)]
+    const { result, committed } = await history({
+      batchIds: view.batches.map((b) => b.id),
+      fieldNames: (kind) => new Set(parts.flatMap((p) => [...(p[kind]?.keys() ?? [])])),
+    })
+    if ((await redis.get(keys.sequence)) !== view.seq) continue
+    const done = new Set(committed)
+    const unflushed: Partial<Record<PendingKind, Counts>> = {}
+    for (const part of [view.pending, ...view.batches.filter((b) => !done.has(b.id)).map((b) => b.hashes)]) {
+      for (const [kind, counts] of Object.entries(part) as [PendingKind, Counts][]) {
+        const into = unflushed[kind] ?? new Map()
+        unflushed[kind] = into
+        for (const [field, n] of counts) into.set(field, (into.get(field) ?? 0) + n)
+      }
+    }
+    return { history: result, unflushed }
+  }
+  throw new Error('flushes kept moving counters during the read; try again')
+}
+
+/** A SQL expression giving, as a JSON array, which batch ids in parameter `$n` are committed. */
+export const committedSql = (n: number): string =>
+  `(SELECT coalesce(json_agg(batch_id), '[]') FROM analytics_flush_log WHERE batch_id = ANY($${n}::text[]))`

@@ -1,0 +1,83 @@
+/**
+ * Query parameters of the read routes, checked with a reason naming the parameter (422).
+ */
+import { HttpError } from '../errors.ts'
+import { EVENT_TYPES, type EventType, isEventType } from '../events/types.ts'
+import { addDays, isTimeZone, localDay } from './time.ts'
+
+export const MAX_DAYS_DAILY = 400
+export const MAX_DAYS_HOURLY = 31
+
+const invalid = (parameter: string, reason: string): HttpError =>
+  new HttpError(422, `${parameter} ${reason}`, { parameter })
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/
+
+function parseDay(name: string, raw: string): string {
+  if (
+    !DAY.test(raw) ||
+    Number.isNaN(Date.parse(`${raw}T00:00:00Z`)) ||
+    new Date(`${raw}T00:00:00Z`).toISOString().slice(0, 10) !== raw
+  ) {
+    throw invalid(name, `must be a date like 2026-01-31 (got ${JSON.stringify(raw)})`)
+  }
+  return raw
+}
+
+export interface RangeParams {
+  from: string
+  to: string
+  tz: string
+}
+
+export interface StatsParams extends RangeParams {
+  eventType?: EventType
+  granularity: 'day' | 'hour'
+}
+
+type Query = Record<string, string | undefined>
+
+/** from/to (inclusive local days in tz) with defaults ending today; checks order and length. */
+export function parseRange(q: Query, defaultDays: number, maxDays: number, now = Date.now()): RangeParams {
+  const tz = q.tz ?? 'UTC'
+  if (!isTimeZone(tz)) throw invalid('tz', `must be an IANA time zone like Europe/Berlin (got ${JSON.stringify(tz)})`)
+  const to = q.to !== undefined ? parseDay('to', q.to) : localDay(now, tz)
+  const from = q.from !== undefined ? parseDay('from', q.from) : addDays(to, -(defaultDays - 1))
+  if (from > to) throw invalid('from', `must not be after to (${from} > ${to})`)
+  const days = Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1
+  if (days > maxDays) throw invalid('to', `is ${days} days after from; at most ${maxDays} days per request`)
+  return { from, to, tz }
+}
+
+export function parseStats(q: Query, now = Date.now()): StatsParams {
+  const granularity = q.granularity ?? 'day'
+  if (granularity !== 'day' && granularity !== 'hour') {
+    throw invalid('granularity', `must be day or hour (got ${JSON.stringify(granularity)})`)
+  }
+  let eventType: EventType | undefined
+  if (q.event_type !== undefined) {
+    if (!isEventType(q.event_type)) throw invalid('event_type', `must be one of ${EVENT_TYPES.join(', ')}`)
+    eventType = q.event_type
+  }
+  const range = granularity === 'day' ? parseRange(q, 30, MAX_DAYS_DAILY, now) : parseRange(q, 1, MAX_DAYS_HOURLY, now)
+  return { ...range, eventType, granularity }
+}
+
+export interface TopParams extends RangeParams {
+  dimension: 'feature' | 'page'
+  limit: number
+}
+
+export function parseTop(q: Query, now = Date.now()): TopParams {
+  const dimension = q.dimension ?? 'feature'
+  if (dimension !== 'feature' && dimension !== 'page') {
+    throw invalid('dimension', `must be feature or page (got ${JSON.stringify(dimension)})`)
+  }
+  const limit = q.limit === undefined ? 10 : Number(q.limit)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw invalid('limit', `must be an integer from 1 to 100 (got ${JSON.stringify(q.limit)})`)
+  }
+  const range = parseRange(q, 7, MAX_DAYS_DAILY, now)
+  if (range.tz !== 'UTC') throw invalid('tz', 'is not supported here: feature and page counters are kept per UTC day')
+  return { ...range, dimension, limit }
+}

@@ -1,0 +1,111 @@
+/**
+ * `GET /analytics/stats`: a dense (zero-filled) series and its total for one event type or all,
+ * by UTC day from the daily counters, or by hour — and by day in another time zone — from the
+ * hourly counters.
+ */
+import type { Pool } from '@neondatabase/serverless'
+import type { Keys } from '../counters/keys.ts'
+import type { Redis } from '../db/redis.ts'
+import { splitFields } from '../flush/rows.ts'
+import { committedSql, exactRead } from './exact.ts'
+import type { StatsParams } from './params.ts'
+import { daysBetween, hoursOfLocalDays, localDay } from './time.ts'
+
+export interface Point {
+  t: string
+  count: number
+}
+
+export interface StatsResult {
+  event_type: string | null
+  granularity: 'day' | 'hour'
+  tz: string
+  from: string
+  to: string
+  series: Point[]
+  total: number
+}
+
+interface ReadDeps {
+  redis: Redis
+  keys: Keys
+  pool: Pool
+}
+
+/** Postgres rows `{t, n}` plus the committed batch ids, in one statement. */
+async function history(
+  pool: Pool,
+  table: 'analytics_daily' | 'analytics_hourly',
+  lo: string,
+  hi: string,
+  eventType: string | undefined,
+  batchIds: string[],
+): Promise<{ result: Map<string, number>; committed: string[] }> {
+  const column = table === 'analytics_daily' ? 'date' : 'hour'
+  const bound =
+    table === 'analytics_daily' ? `${column} BETWEEN $1::date AND $2::date` : `${column} >= $1 AND ${column} < $2`
+  const key =
+    table === 'analytics_daily' ? "to_char(date, 'YYYY-MM-DD')" : `(extract(epoch FROM hour) * 1000)::bigint::text`
+  const sql = `SELECT
+      (SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
+        SELECT ${key} AS k, sum(count)::bigint AS n FROM ${table}
+        WHERE ${bound}${eventType ? ' AND event_type = $4' : ''} GROUP BY 1) x) AS rows,
+      ${committedSql(3)} AS committed`
+  const params: unknown[] = [lo, hi, batchIds]
+  if (eventType) params.push(eventType)
+  const r = await pool.query(sql, params)
+  const row = r.rows[0] as { rows: [string, number][]; committed: string[] }
+  return { result: new Map(row.rows.map(([k, n]) => [k, Number(n)])), committed: row.committed }
+}
+
+export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
+  const utcDays = p.granularity === 'day' && p.tz === 'UTC'
+  const counts = new Map<string, number>()
+  const add = (k: string, n: number) => counts.set(k, (counts.get(k) ?? 0) + n)
+  let buckets: string[]
+
+  if (utcDays) {
+    buckets = daysBetween(p.from, p.to)
+    const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['d'] }, (view) =>
+      history(deps.pool, 'analytics_daily', p.from, p.to, p.eventType, view.batchIds),
+    )
+    for (const [day, n] of stored) add(day, n)
+    for (const [field, n] of unflushed.d ?? []) {
+      const [day, type] = splitFields(field, 1)
+      if (day! >= p.from && day! <= p.to && (!p.eventType || type === p.eventType)) add(day!, n)
+    }
+  } else {
+    const hours = hoursOfLocalDays(p.from, p.to, p.tz)
+    const lo = new Date(hours[0]!).toISOString()
+    const hi = new Date(hours.at(-1)! + 3_600_000).toISOString()
+    const perHour = new Map<number, number>()
+    const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['h'] }, (view) =>
+      history(deps.pool, 'analytics_hourly', lo, hi, p.eventType, view.batchIds),
+    )
+    for (const [ms, n] of stored) perHour.set(Number(ms), (perHour.get(Number(ms)) ?? 0) + n)
+    for (const [field, n] of unflushed.h ?? []) {
+      const [dayHour, type] = splitFields(field, 1)
+      if (p.eventType && type !== p.eventType) continue
+      const ms = Date.parse(`${dayHour}:00:00Z`)
+      perHour.set(ms, (perHour.get(ms) ?? 0) + n)
+    }
+    const wanted = new Set(hours)
+    if (p.granularity === 'hour') {
+      buckets = hours.map((h) => new Date(h).toISOString())
+      for (const [ms, n] of perHour) if (wanted.has(ms)) add(new Date(ms).toISOString(), n)
+    } else {
+      buckets = daysBetween(p.from, p.to)
+      for (const [ms, n] of perHour) if (wanted.has(ms)) add(localDay(ms, p.tz), n)
+    }
+  }
+  const series = buckets.map((t) => ({ t, count: counts.get(t) ?? 0 }))
+  return {
+    event_type: p.eventType ?? null,
+    granularity: p.granularity,
+    tz: p.tz,
+    from: p.from,
+    to: p.to,
+    series,
+    total: series.reduce((a, b) => a + b.count, 0),
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Per-user generation counts (`/analytics/me`, `/analytics/users/:id`): today, this month and all
+ * time, in UTC, exact.
+ *
+ * The unflushed side is read with HMGET of the user's fields for the last 62 days: the write path
+ * refuses timestamps older than 30 days, so only a flusher stopped for a month could leave older
+ * deltas in Redis.
+ */
+import type { Pool } from '@neondatabase/serverless'
+import type { Keys } from '../counters/keys.ts'
+import { dayOf } from '../counters/keys.ts'
+import type { Redis } from '../db/redis.ts'
+import { committedSql, exactRead } from './exact.ts'
+import { addDays, daysBetween } from './time.ts'
+
+export const USER_LOOKBACK_DAYS = 62
+
+export interface UserGenerations {
+  generations_today: number
+  generations_this_month: number
+  generations_total: number
+}
+
+export async function userGenerations(
+  deps: { redis: Redis; keys: Keys; pool: Pool },
+  userId: string,
+  now = Date.now(),
+): Promise<UserGenerations> {
+  const today = dayOf(now)
+  const monthStart = `${today.slice(0, 8)}01`
+  const days = daysBetween(addDays(today, -USER_LOOKBACK_DAYS), today)
+  const fields = days.map((d) => `${d}|generation_completed|${userId}`)
+  const { history, unflushed } = await exactRead(deps.redis, deps.keys, { fields: { u: fields } }, async (view) => {
+    const r = await deps.pool.query(
+      `SELECT coalesce(sum(count), 0)::bigint AS total,
+              coalesce(sum(count) FILTER (WHERE date >= $3::date), 0)::bigint AS month,
+              coalesce(sum(count) FILTER (WHERE date = $4::date), 0)::bigint AS today,
+              ${committedSql(2)} AS committed
+       FROM analytics_user_daily WHERE user_id = $1 AND event_type = 'generation_completed'`,
+      [userId, view.batchIds, monthStart, today],
+    )
+    const row = r.rows[0] as { total: string; month: string; today: string; committed: string[] }
+    return {
+      result: { total: Number(row.total), month: Number(row.month), today: Number(row.today) },
+      committed: row.committed,
+    }
+  })
+  const result = {
+    generations_today: history.today,
+    generations_this_month: history.month,
+    generations_total: history.total,
+  }
+  for (const [field, n] of unflushed.u ?? []) {
+    const day = field.slice(0, 10)
+    result.generations_total += n
+    if (day >= monthStart) result.generations_this_month += n
+    if (day === today) result.generations_today += n
+  }
+  return result
+}

@@ -1,0 +1,384 @@
+import { describe, expect, test } from 'bun:test'
+import { SignJWT } from 'jose'
+import { dayOf } from '../src/counters/keys.ts'
+import { addDays } from '../src/read/time.ts'
+import { beaconRequest, ingestRequest, testApp } from './app.ts'
+
+const ADMIN = 'test-admin-token-0123456789'
+const JWT_SECRET = 'test-jwt-secret-0123456789abcdef'
+const H = 3_600_000
+
+type App = Awaited<ReturnType<typeof testApp>>['app']
+
+const get = (app: App, path: string, token: string | null = ADMIN) =>
+  app.handle(new Request(`http://localhost${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }))
+const json = async (app: App, path: string, token?: string | null) => {
+  const res = await get(app, path, token)
+  expect(res.status).toBe(200)
+  return res.json()
+}
+const flush = async (app: App) =>
+  (
+    await app.handle(
+      new Request('http://localhost/analytics/flush', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}` },
+      }),
+    )
+  ).json()
+const send = async (app: App, events: Record<string, unknown>[]) => {
+  for (let i = 0; i < events.length; i += 1000) {
+    const res = await app.handle(ingestRequest(events.slice(i, i + 1000)))
+    expect(res.status).toBe(202)
+  }
+}
+
+describe('GET /analytics/stats', () => {
+  test('equals the events sent before a flush, after it, and after more events', async () => {
+    const { app } = await testApp()
+    const today = dayOf(Date.now())
+    await send(
+      app,
+      Array.from({ length: 7 }, () => ({ event_type: 'user_login' })),
+    )
+    const q = `/analytics/stats?event_type=user_login&from=${addDays(today, -2)}&to=${today}`
+    const before = await json(app, q)
+    expect(before).toEqual({
+      event_type: 'user_login',
+      granularity: 'day',
+      tz: 'UTC',
+      from: addDays(today, -2),
+      to: today,
+      series: [
+        { t: addDays(today, -2), count: 0 },
+        { t: addDays(today, -1), count: 0 },
+        { t: today, count: 7 },
+      ],
+      total: 7,
+    })
+    await flush(app)
+    expect(await json(app, q)).toEqual(before)
+    await send(app, [{ event_type: 'user_login' }, { event_type: 'user_login', timestamp: Date.now() - 86_400_000 }])
+    const after = await json(app, q)
+    expect(after.series.map((p: { count: number }) => p.count)).toEqual([0, 1, 8])
+    expect(after.total).toBe(9)
+    // all types together
+    expect((await json(app, `/analytics/stats?from=${today}&to=${today}`)).total).toBe(8)
+  })
+
+  test('never dips or doubles while flushes run', async () => {
+    const { app, deps } = await testApp()
+    const today = dayOf(Date.now())
+    const paths = [
+      `/analytics/stats?event_type=page_view&from=${today}&to=${today}`,
+      `/analytics/stats?event_type=page_view&granularity=hour&from=${today}&to=${today}`,
+    ]
+    let sent = 0
+    let stop = false
+    const seen: { sentBefore: number; total: number; sentAfter: number }[] = []
+    const reader = (async () => {
+      let i = 0
+      while (!stop) {
+        const sentBefore = sent
+        const body = await json(app, paths[i++ % 2]!)
+        seen.push({ sentBefore, total: body.total, sentAfter: sent })
+      }
+    })()
+    const flusher = (async () => {
+      while (!stop) {
+        await deps.flusher.flush()
+        await Bun.sleep(Math.random() * 5)
+      }
+    })()
+    for (let round = 0; round < 40; round++) {
+      const res = await app.handle(
+        beaconRequest(Array.from({ length: 5 }, () => ({ event_type: 'page_view', properties: { path: '/x' } }))),
+      )
+      expect(res.status).toBe(202)
+      sent += 5
+      await Bun.sleep(2)
+    }
+    stop = true
+    await Promise.all([reader, flusher])
+    expect(seen.length).toBeGreaterThan(10)
+    // every read lies between what was acknowledged before it started and after it ended
+    for (const s of seen) {
+      expect(s.total).toBeGreaterThanOrEqual(s.sentBefore)
+      expect(s.total).toBeLessThanOrEqual(s.sentAfter)
+    }
+    const rows = await deps.pool.query('SELECT count(*)::int AS n FROM analytics_flush_log')
+    expect(rows.rows[0].n).toBeGreaterThan(3)
+    expect((await json(app, paths[0]!)).total).toBe(200)
+  })
+
+  test('a tz=America/Los_Angeles daily series differs from UTC exactly as the hourly data implies', async () => {
+    const { app } = await testApp()
+    const day = addDays(dayOf(Date.now()), -3)
+    const at = (hour: number) => Date.parse(`${day}T${String(hour).padStart(2, '0')}:30:00Z`)
+    // 05:30 UTC is the evening before in Los Angeles; 12:30 and 20:30 UTC are the same day there
+    await send(app, [
+      { event_type: 'asset_shared', timestamp: at(5) },
+      { event_type: 'asset_shared', timestamp: at(12) },
+      { event_type: 'asset_shared', timestamp: at(20) },
+      { event_type: 'asset_shared', timestamp: at(20) },
+    ])
+    await flush(app)
+    await send(app, [{ event_type: 'asset_shared', timestamp: at(5) }]) // one unflushed
+    const range = `event_type=asset_shared&from=${addDays(day, -1)}&to=${day}`
+    const utc = await json(app, `/analytics/stats?${range}`)
+    expect(utc.series).toEqual([
+      { t: addDays(day, -1), count: 0 },
+      { t: day, count: 5 },
+    ])
+    const la = await json(app, `/analytics/stats?${range}&tz=America/Los_Angeles`)
+    expect(la.series).toEqual([
+      { t: addDays(day, -1), count: 2 },
+      { t: day, count: 3 },
+    ])
+    const hourly = await json(app, `/analytics/stats?${range}&granularity=hour&tz=America/Los_Angeles`)
+    expect(hourly.series).toHaveLength(48)
+    const nonZero = hourly.series.filter((p: { count: number }) => p.count > 0)
+    expect(nonZero).toEqual([
+      { t: new Date(Date.parse(`${day}T05:00:00Z`)).toISOString(), count: 2 },
+      { t: new Date(Date.parse(`${day}T12:00:00Z`)).toISOString(), count: 1 },
+      { t: new Date(Date.parse(`${day}T20:00:00Z`)).toISOString(), count: 2 },
+    ])
+    expect(hourly.total).toBe(5)
+  })
+
+  test('bad parameters are answered 422 naming the parameter', async () => {
+    const { app } = await testApp()
+    const cases: [string, string][] = [
+      ['event_type=nope', 'event_type'],
+      ['from=2026-02-30', 'from'],
+      ['to=yesterday', 'to'],
+      ['from=2026-05-02&to=2026-05-01', 'from'],
+      ['tz=Mars/Olympus', 'tz'],
+      ['granularity=week', 'granularity'],
+      ['from=2025-01-01&to=2026-05-01', 'to'],
+      ['granularity=hour&from=2026-01-01&to=2026-03-01', 'to'],
+    ]
+    for (const [query, parameter] of cases) {
+      const res = await get(app, `/analytics/stats?${query}`)
+      expect(res.status).toBe(422)
+      const body = await res.json()
+      expect(body.parameter).toBe(parameter)
+      expect(body.error).toStartWith(parameter)
+    }
+    const limit = await get(app, '/analytics/top?limit=0')
+    expect(limit.status).toBe(422)
+    expect((await limit.json()).parameter).toBe('limit')
+    expect((await get(app, '/analytics/top?dimension=user')).status).toBe(422)
+    expect((await get(app, '/analytics/stats?from=2025-01-01&to=2026-02-05')).status).toBe(422)
+    expect((await get(app, '/analytics/stats?from=2025-01-01&to=2026-02-04')).status).toBe(200)
+  })
+})
+
+describe('GET /analytics/top', () => {
+  test('ranks stored and unflushed counts together', async () => {
+    const { app } = await testApp()
+    const feature = (name: string, n: number) =>
+      Array.from({ length: n }, () => ({ event_type: 'feature_used', properties: { feature_name: name } }))
+    await send(app, [...feature('export', 5), ...feature('share', 3), ...feature('crop', 1)])
+    await flush(app)
+    await send(app, [...feature('crop', 4), ...feature('rotate', 2)])
+    const top = await json(app, '/analytics/top?dimension=feature&limit=3')
+    expect(top.items).toEqual([
+      { name: 'crop', count: 5 },
+      { name: 'export', count: 5 },
+      { name: 'share', count: 3 },
+    ])
+  })
+})
+
+describe('GET /analytics/dashboard', () => {
+  test('a scripted scenario across days, users, features and pages', async () => {
+    const { app } = await testApp({ trustProxy: true })
+    const now = Date.now()
+    const today = dayOf(now)
+    const hour = new Date(now).getUTCHours()
+    const yesterday = now - 86_400_000
+    const gen = (user: string, at = now) => ({ event_type: 'generation_completed', user_id: user, timestamp: at })
+    await send(app, [
+      gen('alice', yesterday),
+      gen('alice', yesterday),
+      gen('bob', now - 10 * 86_400_000),
+      { event_type: 'user_signup', user_id: 'carol', timestamp: yesterday },
+      { event_type: 'feature_used', user_id: 'alice', properties: { feature_name: 'upscale' }, timestamp: yesterday },
+    ])
+    await flush(app)
+    await send(app, [
+      gen('alice'),
+      gen('dave'),
+      gen('dave'),
+      { event_type: 'user_signup', user_id: 'dave' },
+      { event_type: 'feature_used', user_id: 'dave', properties: { feature_name: 'upscale' } },
+      { event_type: 'feature_used', properties: { feature_name: 'crop' } },
+    ])
+    for (const ip of ['192.0.2.1', '192.0.2.2']) {
+      await app.handle(beaconRequest({ event_type: 'page_view', properties: { path: '/home' } }, { ip }))
+    }
+    await app.handle(beaconRequest({ event_type: 'page_view', properties: { path: '/pricing/' } }, { ip: '192.0.2.1' }))
+
+    const d = await json(app, '/analytics/dashboard')
+    expect(Object.keys(d).sort()).toEqual(
+      [
+        'total_generations',
+        'total_users',
+        'generations_today',
+        'signups_today',
+        'page_views_today',
+        'visitors_today',
+        'hourly_generations',
+        'daily_trend',
+        'top_features',
+        'top_pages',
+      ].sort(),
+    )
+    expect(d.total_generations).toBe(6)
+    expect(d.total_users).toBe(4) // alice, bob, carol, dave
+    expect(d.generations_today).toBe(3)
+    expect(d.signups_today).toBe(1)
+    expect(d.page_views_today).toBe(3)
+    expect(d.visitors_today).toBe(2)
+    expect(Object.keys(d.hourly_generations)).toHaveLength(24)
+    expect(d.hourly_generations[String(hour)]).toBe(3)
+    expect(Object.values(d.hourly_generations).reduce((a, b) => (a as number) + (b as number), 0)).toBe(3)
+    expect(Object.keys(d.daily_trend)).toHaveLength(30)
+    expect(d.daily_trend[today]).toBe(3)
+    expect(d.daily_trend[dayOf(yesterday)]).toBe(2)
+    expect(d.daily_trend[dayOf(now - 10 * 86_400_000)]).toBe(1)
+    expect(d.top_features).toEqual([
+      { feature: 'upscale', usage: 2 },
+      { feature: 'crop', usage: 1 },
+    ])
+    expect(d.top_pages).toEqual([
+      { path: '/home', views: 2 },
+      { path: '/pricing', views: 1 },
+    ])
+    // the same answer once everything is flushed
+    await flush(app)
+    expect(await json(app, '/analytics/dashboard')).toEqual(d)
+  })
+})
+
+describe('per-user analytics', () => {
+  const sign = (claims: Record<string, unknown>, secret = JWT_SECRET, exp: string | number = '1h') =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(secret))
+
+  test('/analytics/me with a valid, an expired and a forged JWT; /analytics/users/:id for admins', async () => {
+    const { app } = await testApp()
+    const now = Date.now()
+    const today = dayOf(now)
+    const month = today.slice(0, 7)
+    const gen = (user: string, at = now) => ({ event_type: 'generation_completed', user_id: user, timestamp: at })
+    // spread over the last four weeks: some last month (most days of the month), some this month
+    const times = [now - 27 * 86_400_000, now - 20 * 86_400_000, now - 2 * 86_400_000, now - H, now]
+    const flushed = [...times.map((t) => gen('u-1', t)), gen('u-2')]
+    await send(app, flushed)
+    await flush(app)
+    await send(app, [gen('u-1'), { event_type: 'user_login', user_id: 'u-1' }])
+    const mine = [...times, now]
+    const expected = {
+      generations_today: mine.filter((t) => dayOf(t) === today).length,
+      generations_this_month: mine.filter((t) => dayOf(t).startsWith(month)).length,
+      generations_total: mine.length,
+    }
+    expect(expected.generations_total).toBe(6)
+    const me = await get(app, '/analytics/me', await sign({ sub: 'u-1' }))
+    expect(me.status).toBe(200)
+    expect(await me.json()).toEqual(expected)
+    expect(await json(app, '/analytics/users/u-1')).toEqual(expected)
+    expect(await json(app, '/analytics/users/nobody')).toEqual({
+      generations_today: 0,
+      generations_this_month: 0,
+      generations_total: 0,
+    })
+
+    const expired = await get(app, '/analytics/me', await sign({ sub: 'u-1' }, JWT_SECRET, Math.floor(now / 1000) - 60))
+    expect(expired.status).toBe(401)
+    expect((await expired.json()).error).toBe('token has expired')
+    const forged = await get(app, '/analytics/me', await sign({ sub: 'u-1' }, 'another-secret-0123456789abcdef'))
+    expect(forged.status).toBe(401)
+    expect((await forged.json()).error).toBe('token signature is invalid')
+    const none = await get(app, '/analytics/me', null)
+    expect(none.status).toBe(401)
+    const garbage = await get(app, '/analytics/me', 'not.a.jwt')
+    expect(garbage.status).toBe(401)
+    const noSub = await get(app, '/analytics/me', await sign({}))
+    expect((await noSub.json()).error).toBe('token has no usable sub (user id)')
+    // the admin token is not a user token, and a user token is not an admin token
+    expect((await get(app, '/analytics/me', ADMIN)).status).toBe(401)
+    expect((await get(app, '/analytics/users/u-1', await sign({ sub: 'u-1' }))).status).toBe(401)
+  })
+})
+
+describe('admin routes', () => {
+  const routes = ['/analytics/stats', '/analytics/top', '/analytics/dashboard', '/analytics/users/u-1', '/metrics']
+
+  test('refuse a missing and a wrong token', async () => {
+    const { app } = await testApp()
+    for (const route of routes) {
+      expect({ route, status: (await get(app, route, null)).status }).toEqual({ route, status: 401 })
+      expect({ route, status: (await get(app, route, 'wrong-token-wrong-token')).status }).toEqual({
+        route,
+        status: 401,
+      })
+      expect({ route, status: (await get(app, route)).status }).toEqual({ route, status: 200 })
+    }
+  })
+
+  test('refuse everything when ADMIN_TOKEN is unset', async () => {
+    const { app } = await testApp({ adminToken: undefined })
+    for (const route of [...routes, '/analytics/flush']) {
+      const method = route === '/analytics/flush' ? 'POST' : 'GET'
+      for (const token of [null, 'undefined', '']) {
+        const res = await app.handle(
+          new Request(`http://localhost${route}`, {
+            method,
+            headers: token ? { authorization: `Bearer ${token}` } : {},
+          }),
+        )
+        expect({ route, status: res.status }).toEqual({ route, status: 401 })
+      }
+    }
+  })
+})
+
+describe('exact reads', () => {
+  test('a flush landing between the Redis view and the Postgres read is neither lost nor doubled', async () => {
+    const { exactRead, committedSql } = await import('../src/read/exact.ts')
+    const { app, deps } = await testApp()
+    await send(
+      app,
+      Array.from({ length: 10 }, () => ({ event_type: 'user_login' })),
+    )
+    // a snapshot left behind by a crashed flush: moved, not written
+    await deps.redis.rename(deps.keys.pending('d'), deps.keys.snapshot('left-over', 'd'))
+    await deps.redis.zAdd(deps.keys.snapshots, { score: 1, value: 'left-over' })
+    await send(
+      app,
+      Array.from({ length: 5 }, () => ({ event_type: 'user_login' })),
+    )
+
+    let flushes = 0
+    let attempts = 0
+    const { history, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['d'] }, async (view) => {
+      attempts++
+      // the first time, a whole flush (replay of the leftover + move + commit) runs in between
+      if (flushes++ === 0) expect(await deps.flusher.flush()).toBeGreaterThan(0)
+      const r = await deps.pool.query(
+        `SELECT (SELECT coalesce(sum(count), 0)::int FROM analytics_daily) AS n, ${committedSql(1)} AS committed`,
+        [view.batchIds],
+      )
+      return { result: r.rows[0].n as number, committed: r.rows[0].committed as string[] }
+    })
+    const pending = [...(unflushed.d ?? new Map()).values()].reduce((a, b) => a + b, 0)
+    expect(history + pending).toBe(15)
+    expect(attempts).toBe(2)
+  })
+})
