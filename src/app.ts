@@ -16,7 +16,7 @@ import { Flusher } from './flush/flusher.ts'
 import type { Logger } from './log.ts'
 import { errorMessage } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
-import { beacon } from './routes/beacon.ts'
+import { beacon, createBeaconHandler, nativeBeaconRoute } from './routes/beacon.ts'
 import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
@@ -44,7 +44,7 @@ export function createDeps(base: BaseDeps): Deps {
   const keys = createKeys(config.redisPrefix)
   const metrics = createMetrics()
   let failing = false
-  const batcher = new GroupCommit(redis, {
+  const batcher = new GroupCommit(redis, keys, {
     ttlSeconds: config.counterTtlSeconds,
     onCommit(requests, _ops, seconds, error) {
       metrics.batchRequests.observe(requests)
@@ -60,7 +60,7 @@ export function createDeps(base: BaseDeps): Deps {
       }
     },
   })
-  const recorder = new Recorder(batcher, keys, config.caps, new VisitorHasher(redis, keys), metrics)
+  const recorder = new Recorder(batcher, config.caps, new VisitorHasher(redis, keys), metrics)
   const flusher = new Flusher(
     { redis, pool: base.pool, keys, log, metrics },
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
@@ -70,7 +70,10 @@ export function createDeps(base: BaseDeps): Deps {
 
 export function createApp(deps: Deps) {
   const { config } = deps
-  return new Elysia()
+  const beaconHandler = createBeaconHandler(deps)
+  // The listening server serves POST /e natively (see nativeBeaconRoute); app.handle and every
+  // other route go through Elysia.
+  return new Elysia({ serve: { routes: { '/e': { POST: nativeBeaconRoute(deps, beaconHandler) } } } })
     .error({ HttpError })
     .onError(({ code, error, set }) => {
       if (error instanceof HttpError) return error.toResponse()
@@ -101,7 +104,7 @@ export function createApp(deps: Deps) {
       }),
     )
     .use(health(deps))
-    .use(beacon(deps))
+    .use(beacon(deps, beaconHandler))
     .use(ingest(deps))
     .use(flush(deps))
     .use(prometheus(deps))

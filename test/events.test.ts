@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { opsFor } from '../src/counters/increments.ts'
+import { opsFor, signature, visitorOps } from '../src/counters/increments.ts'
 import { createKeys } from '../src/counters/keys.ts'
 import { normalizePath } from '../src/events/path.ts'
 import { validateEvents } from '../src/events/validate.ts'
@@ -139,12 +139,16 @@ describe('opsFor', () => {
     ])
   })
 
-  test('a browser page view is capped per dimension and adds its visitor', () => {
+  test('a browser page view is capped per dimension; n identical events are one op with by = n', () => {
     const ops = opsFor(
       { type: 'page_view', at: NOW, path: '/a' },
-      { keys, caps: { users: 5, features: 5, paths: 7 }, visitor: 'abc' },
+      { keys, caps: { users: 5, features: 5, paths: 7 } },
+      3,
     )
-    expect(ops.slice(3)).toEqual([
+    expect(ops).toEqual([
+      { op: 'incr', key: '{p}:live:h:2026-11-28', field: 'page_view|13', by: 3 },
+      { op: 'incr', key: '{p}:pend:d', field: '2026-11-28|page_view', by: 3 },
+      { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13|page_view', by: 3 },
       {
         op: 'capped',
         seen: '{p}:seen:p:2026-11-28',
@@ -152,11 +156,31 @@ describe('opsFor', () => {
         member: '/a',
         key: '{p}:pend:p',
         prefix: '2026-11-28|',
-        by: 1,
+        by: 3,
       },
-      { op: 'pfadd', key: '{p}:hll:2026-11-28', element: 'abc' },
-      { op: 'incr', key: '{p}:pend:v', field: '2026-11-28', by: 1 },
     ])
+  })
+
+  test('visitor hashes go to the day’s HyperLogLog and mark the day for the flusher', () => {
+    expect(visitorOps(keys, '2026-11-28', ['abc', 'def'])).toEqual([
+      { op: 'incr', key: '{p}:pend:v', field: '2026-11-28', by: 1 },
+      { op: 'pfadd', key: '{p}:hll:2026-11-28', element: 'abc' },
+      { op: 'pfadd', key: '{p}:hll:2026-11-28', element: 'def' },
+    ])
+  })
+
+  test('signatures tell apart everything the ops depend on, and nothing else', () => {
+    const base = { type: 'page_view' as const, at: NOW, path: '/a' }
+    expect(signature(base, true)).toBe(signature({ ...base, at: NOW + 60_000 }, true))
+    const others = [
+      signature(base, false),
+      signature({ ...base, at: NOW + 3_600_000 }, true),
+      signature({ ...base, path: '/b' }, true),
+      signature({ ...base, userId: '/a', path: undefined }, true),
+      signature({ ...base, feature: '/a', path: undefined }, true),
+      signature({ ...base, type: 'feature_used' }, true),
+    ]
+    expect(new Set([signature(base, true), ...others]).size).toBe(others.length + 1)
   })
 })
 

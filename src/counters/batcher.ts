@@ -9,8 +9,10 @@
  * await batcher.add(opsFor(event, ctx)) // resolves once the batch holding these ops is stored
  */
 import type { Redis } from '../db/redis.ts'
+import type { CountedEvent } from '../events/types.ts'
 import { APPLY_BATCH } from './apply.lua.ts'
-import type { Op } from './increments.ts'
+import { type Caps, type Op, opsFor, signature, visitorOps } from './increments.ts'
+import { dayOf, type Keys } from './keys.ts'
 import { runScript } from './script.ts'
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
@@ -30,27 +32,13 @@ export interface GroupCommitOptions {
 
 type Capped = Extract<Op, { op: 'capped' }>
 
-class Batch {
+/** Ops merged so that each (key, field) and each capped member appears once. */
+class MergedOps {
   readonly incr = new Map<string, Map<string, number>>()
   readonly capped = new Map<string, Capped>()
   readonly pfadd = new Map<string, Set<string>>()
-  size = 0
-  requests = 0
-  readonly done: Promise<void>
-  resolve!: () => void
-  reject!: (err: unknown) => void
-
-  constructor() {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
-    })
-    // Every request awaits `done`; this keeps a rejection with no listener left from crashing.
-    this.done.catch(() => {})
-  }
 
   merge(ops: readonly Op[]): void {
-    this.requests++
     for (const op of ops) {
       if (op.op === 'incr') {
         let fields = this.incr.get(op.key)
@@ -58,27 +46,19 @@ class Batch {
           fields = new Map()
           this.incr.set(op.key, fields)
         }
-        const prev = fields.get(op.field)
-        if (prev === undefined) this.size++
-        fields.set(op.field, (prev ?? 0) + op.by)
+        fields.set(op.field, (fields.get(op.field) ?? 0) + op.by)
       } else if (op.op === 'capped') {
         const id = `${op.seen}\n${op.key}\n${op.prefix}\n${op.member}`
         const prev = this.capped.get(id)
         if (prev) prev.by += op.by
-        else {
-          this.capped.set(id, { ...op })
-          this.size++
-        }
+        else this.capped.set(id, { ...op })
       } else {
         let set = this.pfadd.get(op.key)
         if (!set) {
           set = new Set()
           this.pfadd.set(op.key, set)
         }
-        if (!set.has(op.element)) {
-          set.add(op.element)
-          this.size++
-        }
+        set.add(op.element)
       }
     }
   }
@@ -130,6 +110,58 @@ class Batch {
   }
 }
 
+/** The events of the requests merged into one round trip: each distinct event once, with a count. */
+class Batch {
+  readonly events = new Map<string, { event: CountedEvent; n: number; caps?: Caps }>()
+  readonly visitors = new Map<string, Set<string>>()
+  size = 0
+  requests = 0
+  readonly done: Promise<void>
+  resolve!: () => void
+  reject!: (err: unknown) => void
+
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    // Every request awaits `done`; this keeps a rejection with no listener left from crashing.
+    this.done.catch(() => {})
+  }
+
+  add(events: readonly CountedEvent[], caps: Caps | undefined, visitor: string | undefined): void {
+    this.requests++
+    for (const event of events) {
+      const sig = signature(event, caps !== undefined)
+      const entry = this.events.get(sig)
+      if (entry) entry.n++
+      else {
+        this.events.set(sig, { event, n: 1, caps })
+        this.size++
+      }
+    }
+    if (visitor !== undefined && events.length > 0) {
+      const day = dayOf(events[0]!.at)
+      let set = this.visitors.get(day)
+      if (!set) {
+        set = new Set()
+        this.visitors.set(day, set)
+      }
+      if (!set.has(visitor)) {
+        set.add(visitor)
+        this.size++
+      }
+    }
+  }
+
+  toOps(keys: Keys): MergedOps {
+    const merged = new MergedOps()
+    for (const { event, n, caps } of this.events.values()) merged.merge(opsFor(event, { keys, caps }, n))
+    for (const [day, hashes] of this.visitors) merged.merge(visitorOps(keys, day, hashes))
+    return merged
+  }
+}
+
 export class GroupCommit {
   private readonly queue: Batch[] = []
   private open: Batch | undefined
@@ -142,6 +174,7 @@ export class GroupCommit {
 
   constructor(
     private readonly redis: Redis,
+    private readonly keys: Keys,
     private readonly options: GroupCommitOptions,
   ) {
     this.ttl = options.ttlSeconds
@@ -150,14 +183,17 @@ export class GroupCommit {
     this.maxBatchOps = options.maxBatchOps ?? 20_000
   }
 
-  /** Adds one request's ops; resolves when they are stored, rejects if their batch failed. */
-  add(ops: readonly Op[]): Promise<void> {
+  /**
+   * Adds one request's events (capped when `caps` is given, with the sender's visitor hash when
+   * given); resolves when they are stored, rejects if their batch failed.
+   */
+  add(events: readonly CountedEvent[], caps?: Caps, visitor?: string): Promise<void> {
     let batch = this.open
     if (!batch || batch.size >= this.maxBatchOps) {
       batch = this.open = new Batch()
       this.queue.push(batch)
     }
-    batch.merge(ops)
+    batch.add(events, caps, visitor)
     this.kick()
     return batch.done
   }
@@ -190,7 +226,15 @@ export class GroupCommit {
       if (batch === this.open) this.open = undefined
       this.inFlight++
       const started = performance.now()
-      const { keys, args } = batch.toScriptArgs(this.ttl, this.seenTtl)
+      let script: { keys: string[]; args: string[] }
+      try {
+        script = batch.toOps(this.keys).toScriptArgs(this.ttl, this.seenTtl)
+      } catch (err) {
+        this.inFlight--
+        batch.reject(err)
+        continue
+      }
+      const { keys, args } = script
       runScript(this.redis, APPLY_BATCH, keys, args).then(
         () => {
           this.inFlight--

@@ -1,6 +1,6 @@
 /**
- * What one event changes in Redis, as plain data (no I/O). The group-commit batcher merges these
- * across concurrent requests and applies them in one round trip.
+ * What events change in Redis, as plain data (no I/O). The group-commit batcher counts identical
+ * events of concurrent requests once, then applies these ops in one round trip.
  *
  * Pending field layouts (the flusher parses them back):
  * - `d`: `${day}|${type}`          - `h`: `${day}T${HH}|${type}`
@@ -29,8 +29,6 @@ export interface OpContext {
   keys: Keys
   /** browser-sent values are capped per day; server values are trusted */
   caps?: Caps
-  /** keyed hash of the sender, for the daily visitors HyperLogLog (browser events only) */
-  visitor?: string
 }
 
 function dimension(
@@ -41,27 +39,43 @@ function dimension(
   cap: number | undefined,
   prefix: string,
   member: string,
+  by: number,
 ): void {
   const key = ctx.keys.pending(dim)
-  if (cap === undefined) ops.push({ op: 'incr', key, field: prefix + member, by: 1 })
-  else ops.push({ op: 'capped', seen: ctx.keys.seen(dim, day), cap, member, key, prefix, by: 1 })
+  if (cap === undefined) ops.push({ op: 'incr', key, field: prefix + member, by })
+  else ops.push({ op: 'capped', seen: ctx.keys.seen(dim, day), cap, member, key, prefix, by })
 }
 
-export function opsFor(event: CountedEvent, ctx: OpContext): Op[] {
+/** The ops of `by` identical events. */
+export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
   const { keys, caps } = ctx
   const day = dayOf(event.at)
   const hh = hourOf(event.at)
   const ops: Op[] = [
-    { op: 'incr', key: keys.liveHourly(day), field: `${event.type}|${hh}`, by: 1 },
-    { op: 'incr', key: keys.pending('d'), field: `${day}|${event.type}`, by: 1 },
-    { op: 'incr', key: keys.pending('h'), field: `${day}T${hh}|${event.type}`, by: 1 },
+    { op: 'incr', key: keys.liveHourly(day), field: `${event.type}|${hh}`, by },
+    { op: 'incr', key: keys.pending('d'), field: `${day}|${event.type}`, by },
+    { op: 'incr', key: keys.pending('h'), field: `${day}T${hh}|${event.type}`, by },
   ]
-  if (event.userId !== undefined) dimension(ops, ctx, 'u', day, caps?.users, `${day}|${event.type}|`, event.userId)
-  if (event.feature !== undefined) dimension(ops, ctx, 'f', day, caps?.features, `${day}|${event.type}|`, event.feature)
-  if (event.path !== undefined) dimension(ops, ctx, 'p', day, caps?.paths, `${day}|`, event.path)
-  if (ctx.visitor !== undefined) {
-    ops.push({ op: 'pfadd', key: keys.visitors(day), element: ctx.visitor })
-    ops.push({ op: 'incr', key: keys.pending('v'), field: day, by: 1 })
+  if (event.userId !== undefined) dimension(ops, ctx, 'u', day, caps?.users, `${day}|${event.type}|`, event.userId, by)
+  if (event.feature !== undefined) {
+    dimension(ops, ctx, 'f', day, caps?.features, `${day}|${event.type}|`, event.feature, by)
   }
+  if (event.path !== undefined) dimension(ops, ctx, 'p', day, caps?.paths, `${day}|`, event.path, by)
   return ops
+}
+
+/** The ops of a day's visitor hashes: HyperLogLog adds, and a mark for the flusher to re-read it. */
+export function visitorOps(keys: Keys, day: string, hashes: Iterable<string>): Op[] {
+  const ops: Op[] = [{ op: 'incr', key: keys.pending('v'), field: day, by: 1 }]
+  for (const element of hashes) ops.push({ op: 'pfadd', key: keys.visitors(day), element })
+  return ops
+}
+
+/**
+ * Identity of an event for counting: events with the same signature produce the same ops, so a
+ * batch stores each signature once with a multiplicity. Fields are joined with a separator no
+ * validated value can contain (control characters are refused at ingest).
+ */
+export function signature(event: CountedEvent, capped: boolean): string {
+  return `${capped ? 'b' : 's'}\u0001${event.type}\u0001${Math.floor(event.at / 3_600_000)}\u0001${event.userId ?? ''}\u0002${event.feature ?? ''}\u0002${event.path ?? ''}\u0001${event.userId === undefined ? 0 : 1}${event.feature === undefined ? 0 : 1}${event.path === undefined ? 0 : 1}`
 }

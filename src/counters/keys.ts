@@ -56,8 +56,20 @@ export function createKeys(prefix: string): Keys {
   }
 }
 
+// Nearly every call on the hot path falls in the current hour: remember the last one.
+let cachedHour = Number.NaN
+let cachedIso = ''
+function iso(ms: number): string {
+  const hour = Math.floor(ms / 3_600_000)
+  if (hour !== cachedHour) {
+    cachedHour = hour
+    cachedIso = new Date(hour * 3_600_000).toISOString()
+  }
+  return cachedIso
+}
+
 /** The UTC day of an instant, `YYYY-MM-DD`. */
-export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+export const dayOf = (ms: number): string => iso(ms).slice(0, 10)
 
 /** The UTC hour of an instant, `HH`. */
-export const hourOf = (ms: number): string => new Date(ms).toISOString().slice(11, 13)
+export const hourOf = (ms: number): string => iso(ms).slice(11, 13)

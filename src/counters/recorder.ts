@@ -7,8 +7,7 @@ import { HttpError } from '../errors.ts'
 import type { CountedEvent } from '../events/types.ts'
 import type { Metrics } from '../metrics.ts'
 import type { GroupCommit } from './batcher.ts'
-import { type Caps, type Op, opsFor } from './increments.ts'
-import type { Keys } from './keys.ts'
+import type { Caps } from './increments.ts'
 import type { VisitorHasher } from './visitors.ts'
 
 export interface Sender {
@@ -17,31 +16,31 @@ export interface Sender {
 }
 
 export class Recorder {
+  // label children bound once: the hot path skips prom-client's label hashing
+  private readonly acceptedBrowser: ReturnType<Metrics['accepted']['labels']>
+  private readonly acceptedServer: ReturnType<Metrics['accepted']['labels']>
+
   constructor(
     private readonly batcher: GroupCommit,
-    private readonly keys: Keys,
     private readonly caps: Caps,
     private readonly visitors: VisitorHasher,
-    private readonly metrics: Metrics,
-  ) {}
+    metrics: Metrics,
+  ) {
+    this.acceptedBrowser = metrics.accepted.labels('browser')
+    this.acceptedServer = metrics.accepted.labels('server')
+  }
 
   /** Browser events: capped values, one visitor hash for the sender. */
   async browser(events: CountedEvent[], sender: Sender): Promise<void> {
     const visitor = await this.store(() => this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent))
-    const ctx = { keys: this.keys, caps: this.caps, visitor }
-    await this.commit(events.length === 1 ? opsFor(events[0]!, ctx) : events.flatMap((e) => opsFor(e, ctx)))
-    this.metrics.accepted.inc({ source: 'browser' }, events.length)
+    await this.store(() => this.batcher.add(events, this.caps, visitor))
+    this.acceptedBrowser.inc(events.length)
   }
 
   /** Server events: trusted values, no visitors. */
   async server(events: CountedEvent[]): Promise<void> {
-    const ctx = { keys: this.keys }
-    await this.commit(events.flatMap((e) => opsFor(e, ctx)))
-    this.metrics.accepted.inc({ source: 'server' }, events.length)
-  }
-
-  private commit(ops: Op[]): Promise<void> {
-    return this.store(() => this.batcher.add(ops))
+    await this.store(() => this.batcher.add(events))
+    this.acceptedServer.inc(events.length)
   }
 
   private async store<T>(call: () => Promise<T>): Promise<T> {
