@@ -1,14 +1,17 @@
 /**
- * Beacon ingest under load: wrk POSTs a text/plain page view to `/e` on 64 connections. Checks
- * that the live counter in Redis equals the 2xx responses wrk counted, and reads the group
- * commit's batch sizes from /metrics: Redis round trips per event.
+ * Beacon ingest under load: wrk POSTs a text/plain page view to `/e` on 64 connections, against
+ * our server, the original pattern's counting behind the same app, and a bare Bun.serve (the
+ * ceiling). For the two counting servers it checks that Redis holds exactly the 2xx answers wrk
+ * counted, and counts Redis round trips and commands per event.
  */
-import { createClient } from 'redis'
 import { createKeys, dayOf } from '../src/counters/keys.ts'
+import { openRedis, type Redis } from '../src/db/redis.ts'
+import { silentLogger } from '../src/log.ts'
 import {
   ADMIN_TOKEN,
   type BenchServices,
   BROWSER_UA,
+  INGEST_TOKEN,
   metricValue,
   rssMb,
   startChild,
@@ -19,51 +22,123 @@ import {
 export const BEACON_BODY = JSON.stringify({ event_type: 'page_view', properties: { path: '/pricing' } })
 export const BEACON_HEADERS = { 'Content-Type': 'text/plain;charset=UTF-8', 'User-Agent': BROWSER_UA }
 
+export type Target = 'ceiling' | 'beacon' | 'pattern'
+
 export interface BeaconResult extends WrkResult {
-  counted: number
-  roundTrips: number
-  eventsPerRoundTrip: number
+  target: Target
+  /** events Redis holds after the run (undefined for the ceiling) */
+  counted?: number
+  roundTripsPerEvent?: number
+  commandsPerEvent?: number
   rssMb: number
 }
 
-/** Sum of one event type's live hourly counts for today (and yesterday, across midnight). */
-export async function liveCount(redisUrl: string, prefix: string, type: string): Promise<number> {
-  const redis = await createClient({ url: redisUrl }).connect()
-  const keys = createKeys(prefix)
+async function redisCommandCalls(redis: Redis): Promise<{ calls: number; evalsha: number }> {
+  const info = await redis.info('commandstats')
+  let calls = 0
+  let evalsha = 0
+  for (const m of info.matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)) {
+    const n = Number(m[2])
+    // INFO, and the commands of this measurement itself, are not the server's work
+    if (m[1] === 'info') continue
+    calls += n
+    if (m[1] === 'evalsha' || m[1] === 'eval') evalsha += n
+  }
+  return { calls, evalsha }
+}
+
+/** Events stored for today (and yesterday, across midnight) under our layout or the pattern's. */
+async function stored(redis: Redis, prefix: string, target: Target): Promise<number> {
   let total = 0
   for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
-    const hash = await redis.hGetAll(keys.liveHourly(day))
-    for (const [field, v] of Object.entries(hash)) if (field.startsWith(`${type}|`)) total += Number(v)
+    if (target === 'beacon') {
+      const hash = await redis.hGetAll(createKeys(prefix).liveHourly(day))
+      for (const [field, v] of Object.entries(hash)) if (field.startsWith('page_view|')) total += Number(v)
+    } else {
+      total += Number((await redis.get(`${prefix}:counter:page_view:${day}`)) ?? 0)
+    }
   }
-  await redis.close()
   return total
 }
 
-export async function beaconScenario(services: BenchServices, seconds: number): Promise<BeaconResult> {
+export async function beaconScenario(services: BenchServices, target: Target, seconds: number): Promise<BeaconResult> {
+  const prefix = services.newPrefix()
+  const script = { ceiling: 'bench/ceiling.ts', beacon: 'src/index.ts', pattern: 'bench/pattern-server.ts' }[target]
+  const server = await startChild(script, {
+    REDIS_URL: services.redisUrl,
+    DATABASE_URL: services.databaseUrl,
+    REDIS_PREFIX: prefix,
+    ADMIN_TOKEN,
+    INGEST_TOKEN,
+    MIGRATE_ON_START: 'false',
+  })
+  const redis = await openRedis(services.redisUrl, silentLogger)
+  try {
+    const before = await redisCommandCalls(redis)
+    const result = await wrk({ url: `${server.url}/e`, body: BEACON_BODY, headers: BEACON_HEADERS, seconds })
+    const rss = await rssMb(server.pid)
+    if (target === 'ceiling') return { ...result, target, rssMb: rss }
+    const after = await redisCommandCalls(redis)
+    const counted = await stored(redis, prefix, target)
+    const ok = result.requests - result.non2xx
+    let roundTrips = after.calls - before.calls
+    if (target === 'beacon') {
+      const metrics = await (
+        await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).text()
+      roundTrips = metricValue(metrics, 'analytics_group_commit_requests_count')
+    }
+    return {
+      ...result,
+      target,
+      counted,
+      roundTripsPerEvent: roundTrips / ok,
+      commandsPerEvent: (after.calls - before.calls) / ok,
+      rssMb: rss,
+    }
+  } finally {
+    await redis.close()
+    await server.stop()
+  }
+}
+
+/** Server batch ingest: wrk POSTs 100-event batches to /analytics/events. */
+export async function batchScenario(
+  services: BenchServices,
+  seconds: number,
+): Promise<WrkResult & { eventsPerSecond: number; counted: number }> {
   const prefix = services.newPrefix()
   const server = await startChild('src/index.ts', {
     REDIS_URL: services.redisUrl,
     DATABASE_URL: services.databaseUrl,
     REDIS_PREFIX: prefix,
-    ADMIN_TOKEN,
+    INGEST_TOKEN,
     MIGRATE_ON_START: 'false',
   })
+  const redis = await openRedis(services.redisUrl, silentLogger)
   try {
-    const result = await wrk({ url: `${server.url}/e`, body: BEACON_BODY, headers: BEACON_HEADERS, seconds })
-    const rss = await rssMb(server.pid)
-    const metrics = await (
-      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
-    ).text()
-    const roundTrips = metricValue(metrics, 'analytics_group_commit_requests_count')
-    const requests = metricValue(metrics, 'analytics_group_commit_requests_sum')
-    return {
-      ...result,
-      counted: await liveCount(services.redisUrl, prefix, 'page_view'),
-      roundTrips,
-      eventsPerRoundTrip: requests / roundTrips,
-      rssMb: rss,
+    const types = ['generation_completed', 'feature_used', 'user_login', 'page_view']
+    const body = JSON.stringify(
+      Array.from({ length: 100 }, (_, i) => ({
+        event_type: types[i % types.length],
+        user_id: `user-${i % 37}`,
+        properties: { feature_name: `feature-${i % 5}`, path: `/p/${i % 11}` },
+      })),
+    )
+    const result = await wrk({
+      url: `${server.url}/analytics/events`,
+      body,
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${INGEST_TOKEN}` },
+      seconds,
+    })
+    const keys = createKeys(prefix)
+    let counted = 0
+    for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
+      for (const v of Object.values(await redis.hGetAll(keys.liveHourly(day)))) counted += Number(v)
     }
+    return { ...result, eventsPerSecond: result.rps * 100, counted }
   } finally {
+    await redis.close()
     await server.stop()
   }
 }
