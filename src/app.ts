@@ -13,6 +13,8 @@ import { VisitorHasher } from './counters/visitors.ts'
 import type { Redis } from './db/redis.ts'
 import { HttpError } from './errors.ts'
 import { Flusher } from './flush/flusher.ts'
+import { LiveHub } from './live/hub.ts'
+import { redisLiveSource } from './live/source.ts'
 import type { Logger } from './log.ts'
 import { errorMessage } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -20,6 +22,7 @@ import { beacon, createBeaconHandler, nativeBeaconRoute } from './routes/beacon.
 import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
+import { live } from './routes/live.ts'
 import { prometheus } from './routes/metrics.ts'
 import { reads } from './routes/reads.ts'
 
@@ -36,6 +39,8 @@ export interface Deps extends BaseDeps {
   batcher: GroupCommit
   recorder: Recorder
   flusher: Flusher
+  /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
+  live: LiveHub
 }
 
 /** Builds the shared pieces (keys, metrics, group commit) from the clients. */
@@ -65,7 +70,8 @@ export function createDeps(base: BaseDeps): Deps {
     { redis, pool: base.pool, keys, log, metrics },
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
   )
-  return { ...base, keys, metrics, batcher, recorder, flusher }
+  const live = new LiveHub(redisLiveSource(redis, keys), { maxClients: config.liveMaxClients, log })
+  return { ...base, keys, metrics, batcher, recorder, flusher, live }
 }
 
 export function createApp(deps: Deps) {
@@ -106,6 +112,7 @@ export function createApp(deps: Deps) {
     .use(health(deps))
     .use(beacon(deps, beaconHandler))
     .use(ingest(deps))
+    .use(live(deps))
     .use(flush(deps))
     .use(prometheus(deps))
     .use(reads(deps))

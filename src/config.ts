@@ -26,6 +26,8 @@ export interface Config {
   pathQueryParams: string[]
   /** per-day caps on distinct browser-sent values; beyond them values count as "(other)" */
   caps: { features: number; paths: number; users: number }
+  /** live-feed subscribers one instance takes; beyond it they get 503 */
+  liveMaxClients: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
 
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
       paths: read(env, 'MAX_PATHS_PER_DAY', integer(1, 10_000_000), 10_000),
       users: read(env, 'MAX_BEACON_USERS_PER_DAY', integer(1, 100_000_000), 100_000),
     },
+    liveMaxClients: read(env, 'LIVE_MAX_CLIENTS', integer(1, 1_000_000), 10_000),
     logLevel: logLevel as Config['logLevel'],
   }
 }

@@ -63,6 +63,8 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
     url,
     stop() {
       stopping ??= (async () => {
+        // live streams never end by themselves: close them first or app.stop() waits on them
+        deps.live.close()
         await app.stop()
         await deps.batcher.drain()
         // a final flush, so a stopped instance leaves nothing behind in Redis

@@ -42,8 +42,9 @@ describe('POST /e', () => {
     expect(await hash(deps, deps.keys.pending('p'))).toEqual({ [`${d}|/docs`]: N })
     // a marker of the days whose visitor count the flusher must re-read
     expect(Object.keys(await hash(deps, deps.keys.pending('v')))).toEqual([d])
-    // 50 distinct addresses, one browser: 50 visitors (HyperLogLog is exact at this size)
-    expect(await deps.redis.pfCount(deps.keys.visitors(d))).toBe(50)
+    // 50 distinct addresses, one browser: 50 visitors, within HyperLogLog's error (0.81%)
+    const visitors = await deps.redis.pfCount(deps.keys.visitors(d))
+    expect(Math.abs(visitors - 50)).toBeLessThanOrEqual(1)
   })
 
   test('group commit merges concurrent requests into few Redis round trips', async () => {

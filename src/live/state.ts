@@ -1,0 +1,139 @@
+/**
+ * Today's live counts as plain data, and the pure steps of the feed: building them from one read
+ * of Redis, finding what changed between two reads, and shaping the `snapshot` and `counts`
+ * payloads a client sees (filtered by the event types it asked for).
+ *
+ * @example
+ * const prev = liveState({ 'page_view|09': '3' }, 1, clockOf(now))
+ * const next = liveState({ 'page_view|09': '5' }, 2, clockOf(now))
+ * countsFor(diffStates(prev, next)!, next) // { day, hour: 9, visitors: 2, types: { page_view: { total: 5, hours: { 9: 5 } } } }
+ */
+import { EVENT_TYPES, type EventType, isEventType } from '../events/types.ts'
+
+export const HOURS = 24
+
+/** Where the feed is in time: the UTC day whose hash it reads and the current UTC hour. */
+export interface Clock {
+  /** `YYYY-MM-DD` */
+  day: string
+  /** 0-23 */
+  hour: number
+}
+
+export interface LiveState extends Clock {
+  /** for every event type, its 24 hourly counts of the day */
+  hours: Record<EventType, number[]>
+  /** the day's unique visitors (HyperLogLog estimate) */
+  visitors: number
+}
+
+export interface SnapshotData extends Clock {
+  visitors: number
+  types: Partial<Record<EventType, { total: number; hours: number[] }>>
+}
+
+export interface CountsData extends Clock {
+  /** present only when it changed */
+  visitors?: number
+  /** only the types with a changed hour; `hours` maps an hour (0-23) to its new full count */
+  types: Partial<Record<EventType, { total: number; hours: Record<number, number> }>>
+}
+
+/** What changed between two reads of the same day. */
+export interface LiveDiff {
+  hourChanged: boolean
+  visitorsChanged: boolean
+  /** changed hours per type */
+  changed: Map<EventType, number[]>
+}
+
+export function clockOf(ms: number): Clock {
+  const iso = new Date(ms).toISOString()
+  return { day: iso.slice(0, 10), hour: Number(iso.slice(11, 13)) }
+}
+
+/** Builds the state from the live hash's fields (`${type}|${HH}` → count) and the visitor count. */
+export function liveState(fields: Record<string, string>, visitors: number, clock: Clock): LiveState {
+  const hours = Object.fromEntries(EVENT_TYPES.map((t) => [t, new Array<number>(HOURS).fill(0)])) as Record<
+    EventType,
+    number[]
+  >
+  for (const [field, raw] of Object.entries(fields)) {
+    const bar = field.lastIndexOf('|')
+    const type = field.slice(0, bar)
+    const hour = Number(field.slice(bar + 1))
+    const count = Number(raw)
+    // the write path owns this hash; anything else in it is ignored rather than shown
+    if (!isEventType(type) || !Number.isInteger(hour) || hour < 0 || hour >= HOURS || !Number.isFinite(count)) continue
+    hours[type][hour] = count
+  }
+  return { day: clock.day, hour: clock.hour, hours, visitors }
+}
+
+/**
+ * What changed from `prev` to `next`: undefined when nothing did; `'snapshot'` when the day
+ * rolled over, since every client then needs the new, nearly empty day as a whole.
+ */
+export function diffStates(prev: LiveState, next: LiveState): LiveDiff | 'snapshot' | undefined {
+  if (prev.day !== next.day) return 'snapshot'
+  const changed = new Map<EventType, number[]>()
+  for (const type of EVENT_TYPES) {
+    const a = prev.hours[type]
+    const b = next.hours[type]
+    const hours: number[] = []
+    for (let h = 0; h < HOURS; h++) if (a[h] !== b[h]) hours.push(h)
+    if (hours.length > 0) changed.set(type, hours)
+  }
+  const hourChanged = prev.hour !== next.hour
+  const visitorsChanged = prev.visitors !== next.visitors
+  if (changed.size === 0 && !hourChanged && !visitorsChanged) return undefined
+  return { hourChanged, visitorsChanged, changed }
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0)
+
+/** The whole day for a client that watches `types` (all types when undefined). */
+export function snapshotFor(state: LiveState, types?: readonly EventType[]): SnapshotData {
+  const out: SnapshotData['types'] = {}
+  for (const type of types ?? EVENT_TYPES) {
+    const hours = state.hours[type]
+    out[type] = { total: sum(hours), hours: [...hours] }
+  }
+  return { day: state.day, hour: state.hour, visitors: state.visitors, types: out }
+}
+
+/**
+ * The `counts` payload of a diff for a client that watches `types`; undefined when nothing it
+ * watches changed (it then gets no message this tick).
+ */
+export function countsFor(diff: LiveDiff, next: LiveState, types?: readonly EventType[]): CountsData | undefined {
+  const out: CountsData['types'] = {}
+  let any = false
+  for (const type of types ?? EVENT_TYPES) {
+    const hours = diff.changed.get(type)
+    if (!hours) continue
+    const all = next.hours[type]
+    out[type] = { total: sum(all), hours: Object.fromEntries(hours.map((h) => [h, all[h]!])) }
+    any = true
+  }
+  if (!any && !diff.hourChanged && !diff.visitorsChanged) return undefined
+  const data: CountsData = { day: next.day, hour: next.hour, types: out }
+  if (diff.visitorsChanged) data.visitors = next.visitors
+  return data
+}
+
+/**
+ * Parses `?types=page_view,feature_used`: undefined for all types (absent or empty), the listed
+ * types in the contract's order, or the names that are not event types.
+ */
+export function parseTypes(raw: string | null | undefined): { types?: EventType[]; unknown: string[] } {
+  const names = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  if (names.length === 0) return { unknown: [] }
+  const unknown = names.filter((n) => !isEventType(n))
+  if (unknown.length > 0) return { unknown }
+  const wanted = new Set(names)
+  return { types: EVENT_TYPES.filter((t) => wanted.has(t)), unknown: [] }
+}

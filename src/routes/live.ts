@@ -1,0 +1,89 @@
+/**
+ * `GET /analytics/live`: today's hourly counters as Server-Sent Events, for admins (bearer token,
+ * or `?token=` since an `EventSource` cannot set headers). `?types=a,b` narrows the feed.
+ * `GET /live`: the wall-screen page that shows it (public/live.html, .js, .css).
+ */
+import { join } from 'node:path'
+import { Elysia } from 'elysia'
+import type { Deps } from '../app.ts'
+import { HttpError } from '../errors.ts'
+import { EVENT_TYPES } from '../events/types.ts'
+import { parseTypes } from '../live/state.ts'
+import { bearerToken, tokenMatches } from './auth.ts'
+
+/** Seconds a refused client should wait; EventSource ignores it, the live page honours it. */
+export const LIVE_RETRY_AFTER_SECONDS = 5
+
+const PUBLIC_DIR = join(import.meta.dir, '..', '..', 'public')
+const CHALLENGE = { 'www-authenticate': 'Bearer' }
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  // no-transform: a compressing proxy would hold events back to fill its buffers
+  'cache-control': 'no-cache, no-transform',
+  // nginx buffers responses unless told not to
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+}
+
+const PAGE_HEADERS = {
+  'cache-control': 'no-cache',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  // the page loads nothing from elsewhere, so nothing injected could either
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+}
+
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/live': { file: 'live.html', type: 'text/html; charset=utf-8' },
+  '/live.js': { file: 'live.js', type: 'text/javascript; charset=utf-8' },
+  '/live.css': { file: 'live.css', type: 'text/css; charset=utf-8' },
+}
+
+function requireAdmin(request: Request, query: URLSearchParams, expected: string | undefined): void {
+  if (!expected) throw new HttpError(401, 'this route is disabled until ADMIN_TOKEN is configured')
+  const given = bearerToken(request) ?? query.get('token') ?? undefined
+  if (!given)
+    throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=', undefined, CHALLENGE)
+  if (!tokenMatches(given, expected)) throw new HttpError(401, 'invalid token', undefined, CHALLENGE)
+}
+
+export const live = (deps: Deps) => {
+  const { config, live: hub } = deps
+  const app = new Elysia({ name: 'live' }).get('/analytics/live', ({ request, server }) => {
+    const query = new URL(request.url).searchParams
+    requireAdmin(request, query, config.adminToken)
+    const { types, unknown } = parseTypes(query.get('types'))
+    if (unknown.length > 0) {
+      throw new HttpError(400, `unknown event type in types: ${unknown.join(', ')}`, { expected: EVENT_TYPES })
+    }
+    const client = hub.subscribe(types)
+    if (!client) {
+      const reason = hub.closing
+        ? 'this instance is shutting down'
+        : 'this instance has as many live clients as it takes'
+      throw new HttpError(503, `${reason}; retry later`, undefined, { 'retry-after': String(LIVE_RETRY_AFTER_SECONDS) })
+    }
+    // Bun cancels the body when the peer goes away; the abort signal is a second path to the
+    // same idempotent release, so a client is never left in the hub.
+    request.signal.addEventListener('abort', () => client.end('disconnected'), { once: true })
+    // A dropped client's socket is usually full, and Bun would hold it (and its buffers) until
+    // the 10 s idle timeout; a short timeout lets it go as soon as it stops moving.
+    void client.done.then((reason) => {
+      if (reason === 'too_slow') server?.timeout(request, 1)
+    })
+    return new Response(client.stream, { headers: SSE_HEADERS })
+  })
+  for (const [path, asset] of Object.entries(ASSETS)) {
+    app.get(
+      path,
+      () =>
+        new Response(Bun.file(join(PUBLIC_DIR, asset.file)), {
+          headers: { ...PAGE_HEADERS, 'content-type': asset.type },
+        }),
+    )
+  }
+  return app
+}

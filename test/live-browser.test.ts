@@ -1,0 +1,107 @@
+import { describe, expect, test } from 'bun:test'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
+import { ADMIN, sendBeacons } from './live-feed.ts'
+import { startServerProcess } from './server-process.ts'
+import { tcpProxy } from './tcp-proxy.ts'
+
+const ARTIFACTS = join(import.meta.dir, 'artifacts')
+const available = chromiumPath() !== undefined
+if (!available) console.warn(NO_CHROMIUM)
+
+/** The number a card shows in a field ('hour' or 'total'). */
+const shown = (page: Page, type: string, field: 'hour' | 'total') =>
+  page
+    .locator(`[data-type="${type}"] [data-field="${field}"]`)
+    .textContent()
+    .then((t) => Number(t?.replace(/,/g, '')))
+
+/** Waits until a card shows a number that passes `test` ('eq': exactly `want`; 'gte': at least). */
+const until = (page: Page, type: string, want: number, op: 'eq' | 'gte' = 'eq', timeout = 5000) =>
+  page.waitForFunction(
+    ([type, want, op]) => {
+      const text = document.querySelector(`[data-type="${type}"] [data-field="total"]`)?.textContent
+      const n = Number(text?.replace(/,/g, ''))
+      return op === 'eq' ? n === want : n >= Number(want)
+    },
+    [type, want, op] as const,
+    { timeout },
+  )
+
+describe('live screen in a real browser', () => {
+  test.skipIf(!available)(
+    'shows the numbers, changes them on screen after beacons, and recovers from a dropped stream',
+    async () => {
+      const server = await startServerProcess()
+      const port = Number(new URL(server.url).port)
+      // the browser goes through a proxy the test can cut, to see the page lose and regain the feed
+      const proxy = tcpProxy({ host: '127.0.0.1', port })
+      const browser = await launchChromium()
+      try {
+        await sendBeacons(server.url, 'page_view', 2)
+        const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } })
+        const errors: string[] = []
+        page.on('pageerror', (e) => errors.push(e.message))
+        // failed loads are expected here (the refused token, the cut stream); script errors are not
+        page.on('console', (m) => {
+          if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text())
+        })
+        const notFound: string[] = []
+        page.on('response', (r) => {
+          if (r.status() === 404) notFound.push(r.url())
+        })
+        await page.goto(`http://127.0.0.1:${proxy.port}/live`)
+
+        // a wrong token is refused and asked for again
+        await page.fill('#token', 'not-the-admin-token')
+        await page.click('#login button[type=submit]')
+        await page.waitForSelector('#login-error:has-text("refused")')
+        expect(await page.evaluate(() => sessionStorage.getItem('edge-analytics.live-token'))).toBeNull()
+
+        await page.fill('#token', ADMIN)
+        await page.click('#login button[type=submit]')
+        await page.waitForSelector('body[data-state="live"]')
+        expect(await page.evaluate(() => sessionStorage.getItem('edge-analytics.live-token'))).toBe(ADMIN)
+        await until(page, 'page_view', 2, 'gte')
+        const total = await shown(page, 'page_view', 'total')
+        const hour = await shown(page, 'page_view', 'hour')
+        expect(await page.locator('section.card').count()).toBe(11)
+        expect(await page.locator('[data-type="page_view"] .chart .h').count()).toBe(24)
+
+        await sendBeacons(server.url, 'page_view', 5)
+        await sendBeacons(server.url, 'feature_used', 3)
+        await until(page, 'page_view', total + 5)
+        expect(await shown(page, 'page_view', 'hour')).toBe(hour + 5)
+        await until(page, 'feature_used', 3, 'gte')
+        await mkdir(ARTIFACTS, { recursive: true })
+        await page.screenshot({ path: join(ARTIFACTS, 'live-screen.png'), fullPage: true })
+
+        // the stream drops: a visible "reconnecting" state, then back to live by itself
+        proxy.close()
+        await page.waitForSelector('body[data-state="reconnecting"]', { timeout: 5000 })
+        expect(await page.locator('#banner').isVisible()).toBe(true)
+        await page.screenshot({ path: join(ARTIFACTS, 'live-screen-reconnecting.png') })
+        await sendBeacons(server.url, 'page_view', 1)
+        proxy.reopen()
+        await page.waitForSelector('body[data-state="live"]', { timeout: 15_000 })
+        expect(await page.locator('#banner').isVisible()).toBe(false)
+        // the fresh snapshot after the reconnect carries what happened while it was away
+        await until(page, 'page_view', total + 6)
+
+        // the token survives a reload of the tab, so a wall screen is not asked again
+        await page.reload()
+        await page.waitForSelector('body[data-state="live"]')
+        expect(await shown(page, 'page_view', 'total')).toBe(total + 6)
+        expect(errors).toEqual([])
+        expect(notFound).toEqual([])
+      } finally {
+        await browser.close()
+        proxy.close()
+        await server.stop('SIGKILL')
+      }
+    },
+    60_000,
+  )
+})
