@@ -25,6 +25,7 @@ import { ingest } from './routes/ingest.ts'
 import { live } from './routes/live.ts'
 import { prometheus } from './routes/metrics.ts'
 import { reads } from './routes/reads.ts'
+import { tracker } from './routes/tracker.ts'
 
 export interface BaseDeps {
   config: Config
@@ -116,6 +117,7 @@ export function createApp(deps: Deps) {
     .use(flush(deps))
     .use(prometheus(deps))
     .use(reads(deps))
+    .use(tracker())
 }
 
 export type App = ReturnType<typeof createApp>

@@ -14,7 +14,9 @@ describe('normalizePath', () => {
     ['https://shop.example.com/cart/?id=1', '/cart'],
     ['no-slash', '/no-slash'],
     ['//double//slashes/', '/double/slashes'],
-    ['/#/hash-route', '/'],
+    ['/#/hash-route', '/#/hash-route'],
+    ['/app/#!/settings', '/app#!/settings'],
+    ['/docs#section-2', '/docs'],
   ])('%s → %s', (raw, want) => expect(normalizePath(raw)).toBe(want))
 
   test('keeps only allow-listed query parameters, in allow-list order', () => {

@@ -1,10 +1,12 @@
 /**
- * Page paths as counted: no query string or fragment (except allow-listed query parameters),
- * trailing slash folded, at most 512 characters. Full URLs are reduced to their path.
+ * Page paths as counted: no query string (except allow-listed parameters), no fragment (except
+ * a hash route, `#/…` or `#!…`, which is a page of its own in a hash-routed app), trailing slash
+ * folded, at most 512 characters. Full URLs are reduced to their path.
  *
  * @example
  * normalizePath('/pricing/?utm_source=x#faq') // '/pricing'
  * normalizePath('/a?ref=hn&x=1', ['ref'])      // '/a?ref=hn'
+ * normalizePath('/app/#/settings')             // '/app#/settings'
  */
 export const MAX_PATH_LENGTH = 512
 
@@ -18,8 +20,13 @@ export function normalizePath(raw: string, keepParams: readonly string[] = []): 
       // not a URL after all: treat it as a path
     }
   }
+  let route = ''
   const hash = path.indexOf('#')
-  if (hash >= 0) path = path.slice(0, hash)
+  if (hash >= 0) {
+    const fragment = path.slice(hash)
+    if (fragment.startsWith('#/') || fragment.startsWith('#!')) route = fragment
+    path = path.slice(0, hash)
+  }
   let query = ''
   const q = path.indexOf('?')
   if (q >= 0) {
@@ -38,5 +45,5 @@ export function normalizePath(raw: string, keepParams: readonly string[] = []): 
   if (!path.startsWith('/')) path = `/${path}`
   path = path.replace(/\/{2,}/g, '/')
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
-  return (path + query).slice(0, MAX_PATH_LENGTH)
+  return (path + query + route).slice(0, MAX_PATH_LENGTH)
 }

@@ -1,0 +1,33 @@
+/**
+ * The pure parts of the tracker: what a page is called when it is counted, what is scrubbed from
+ * it, and which pages never send. Bundled into `public/t.js`; imported directly by unit tests.
+ *
+ * @example
+ * '?q=1&ref=hn&x=2'.match(keptParams('ref,utm_source')) // ['&ref=hn']
+ * scrub('/reset/jane@example.com')                        // '/reset/:x'
+ */
+
+/** The event types a browser may send (the server refuses a whole batch that has another one). */
+export const BROWSER_EVENT = /^(page_view|feature_used|asset_downloaded|asset_shared)$/
+
+/** Links counted as file downloads by `data-downloads`. */
+export const DOWNLOAD = /\.(pdf|zip|csv|xlsx?|docx?|dmg|exe|mp[34])$/i
+
+/**
+ * Hosts a developer's own machine answers to: `localhost` and its subdomains, 127.0.0.0/8, `[::1]`,
+ * and the empty host of `file:` pages.
+ */
+export const LOCAL = /^(127\.|\[::1]|$)|localhost$/
+
+/**
+ * Replaces what looks like an e-mail address or a secret with `:x`. A secret is a run of 16 or
+ * more word characters with a digit in it (hex or base64 tokens, card numbers); slugs are split by
+ * dashes, so `/blog/2024-annual-report` survives.
+ */
+export const scrub = (s: string): string => s.replace(/[^/?&=]+(@|%40)[^/?&=]+|(?=\w*\d)\w{16,}/g, ':x')
+
+/**
+ * Matches the query parameters named in `data-query` (names of letters, digits and `_`, separated
+ * by anything else), each with its leading `?` or `&`. `\b` keeps a nameless `?=x` out.
+ */
+export const keptParams = (names: string): RegExp => RegExp(`[?&]\\b(${names.replace(/\W+/g, '|')})=[^&]*`, 'g')

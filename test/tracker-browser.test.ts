@@ -1,0 +1,710 @@
+/**
+ * The tracker in real Chromium, against the real server (a child process) and real Redis.
+ *
+ * The fixture site is served here on `site.test` (mapped to loopback by the browser), another
+ * origin than the endpoint; the endpoint sits behind a recording proxy, so the tests see every
+ * request the page made on the wire, preflights included, and then read what Redis counted.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { createKeys, dayOf, type PendingKind } from '../src/counters/keys.ts'
+import { closeRedis, openRedis, type Redis } from '../src/db/redis.ts'
+import { silentLogger } from '../src/log.ts'
+import { BROWSER_UA } from './app.ts'
+import { chromiumPath, NO_CHROMIUM } from './browser.ts'
+import { type ServerProcess, startServerProcess } from './server-process.ts'
+import { redisUrl, testPrefix } from './services.ts'
+
+/** The tracker's API as the fixture pages have it (code in page.evaluate runs there). */
+declare const track: ((type: string, props?: Record<string, unknown>) => void) & { identify(id: unknown): void }
+
+const CHROMIUM = chromiumPath()
+if (!CHROMIUM) console.warn(NO_CHROMIUM)
+
+interface TrackedEvent {
+  event_type: string
+  user_id?: string
+  properties: Record<string, unknown> & { path: string; feature_name?: string }
+}
+
+/** A request that reached the endpoint, as the browser sent it. */
+interface Hit {
+  method: string
+  host: string
+  path: string
+  contentType: string | null
+  origin: string | null
+  events: TrackedEvent[]
+  status: number
+}
+
+const STUB = '<script>window.track=window.track||function(){(track.q=track.q||[]).push(arguments)}</script>'
+const ATTACHMENT = new TextEncoder().encode('%PDF-1.4 fixture')
+
+/** Playwright turns bfcache off and says `navigator.webdriver`; these init scripts adjust a page. */
+const NOT_AUTOMATED = "Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false })"
+const DNT = "Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1' })"
+const GPC = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true })"
+const REJECTIONS =
+  "window.rejections = []; addEventListener('unhandledrejection', (e) => rejections.push(String(e.reason)))"
+
+let id = 0
+/** A fresh name for a test's pages and features: short, so the tracker's scrubbing keeps it. */
+const unique = (name: string) => `${name}-${(++id).toString(36)}${Math.random().toString(36).slice(2, 6)}`
+
+/** Browser tests wait on real pages and timers; Bun's default of 5 s per test is too short. */
+const TIMEOUT_MS = 30_000
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(25)
+  }
+}
+
+describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
+  let server: ServerProcess
+  let redis: Redis
+  let browser: Browser
+  let proxy: ReturnType<typeof Bun.serve>
+  let fixture: ReturnType<typeof Bun.serve>
+  let site: string
+  let endpoint: string
+  const prefix = testPrefix()
+  const keys = createKeys(prefix)
+  const hits: Hit[] = []
+  const pages = new Map<string, string>()
+
+  /** Passes a request on to the real server, recording it as the browser sent it. */
+  async function forward(request: Request, path: string): Promise<Response> {
+    const url = new URL(request.url)
+    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text()
+    const headers = new Headers(request.headers)
+    headers.delete('host')
+    const res = await fetch(server.url + path + url.search, {
+      method: request.method,
+      headers,
+      body,
+      decompress: false,
+    } as RequestInit)
+    const parsed = body ? JSON.parse(body) : []
+    hits.push({
+      method: request.method,
+      host: url.host,
+      path,
+      contentType: request.headers.get('content-type'),
+      origin: request.headers.get('origin'),
+      events: Array.isArray(parsed) ? parsed : [parsed],
+      status: res.status,
+    })
+    return new Response(res.body, { status: res.status, headers: res.headers })
+  }
+
+  beforeAll(async () => {
+    server = await startServerProcess({
+      REDIS_PREFIX: prefix,
+      // the tracker keeps these in page paths; the server must keep them too to count them
+      PATH_QUERY_PARAMS: 'utm_source,ref',
+      // counters stay pending in Redis for the whole file
+      FLUSH_INTERVAL_MS: '86400000',
+    })
+    redis = await openRedis(await redisUrl(), silentLogger)
+    proxy = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (req) => forward(req, new URL(req.url).pathname) })
+    fixture = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch(req) {
+        const { pathname } = new URL(req.url)
+        // a same-origin proxy path, as a site would set one up to serve the tracker from its own host
+        if (pathname.startsWith('/stats/')) return forward(req, pathname.slice('/stats'.length))
+        if (pathname.startsWith('/files/')) {
+          return new Response(ATTACHMENT, {
+            headers: { 'content-type': 'application/pdf', 'content-disposition': 'attachment' },
+          })
+        }
+        const html = pages.get(pathname) ?? '<!doctype html><title>plain</title><p>no tracker here</p>'
+        return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } })
+      },
+    })
+    site = `http://site.test:${fixture.port}`
+    endpoint = `http://127.0.0.1:${proxy.port}`
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // the back/forward cache is under test here
+      ignoreDefaultArgs: ['--disable-back-forward-cache'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+        '--host-resolver-rules=MAP *.test 127.0.0.1',
+      ],
+    })
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    proxy?.stop(true)
+    fixture?.stop(true)
+    if (redis) await closeRedis(redis)
+    await server?.stop()
+  }, 30_000)
+
+  interface Opened {
+    context: BrowserContext
+    page: Page
+    errors: Error[]
+    logs: string[]
+  }
+
+  interface PageOptions {
+    /** the script tag's attributes (default `data-allow-local`: playwright's browser is automated) */
+    attrs?: string
+    head?: string
+    body?: string
+    /** where the script is loaded from (default: the endpoint's /t.js) */
+    src?: string
+  }
+
+  /** Registers a fixture page at `path` that loads the tracker the way the README says to. */
+  function trackedPage(path: string, options: PageOptions = {}): void {
+    const src = options.src ?? `${endpoint}/t.js`
+    pages.set(
+      path,
+      `<!doctype html><html><head><meta charset="utf-8"><title>fixture</title>` +
+        `<script defer src="${src}" ${options.attrs ?? 'data-allow-local'}></script>${STUB}${options.head ?? ''}` +
+        `</head><body>${options.body ?? ''}</body></html>`,
+    )
+  }
+
+  /**
+   * Opens a tracked page in a new browser context (with a normal Chrome user agent: the server
+   * does not count HeadlessChrome) once the tracker has started on it.
+   */
+  async function open(path: string, options: PageOptions & { init?: string[]; origin?: string } = {}): Promise<Opened> {
+    trackedPage(path, options)
+    const context = await browser.newContext({ userAgent: BROWSER_UA })
+    for (const script of [REJECTIONS, ...(options.init ?? [])]) await context.addInitScript(script)
+    const page = await context.newPage()
+    const errors: Error[] = []
+    const logs: string[] = []
+    page.on('pageerror', (err) => errors.push(err))
+    page.on('console', (msg) => logs.push(msg.text()))
+    await page.goto((options.origin ?? site) + path)
+    await page.waitForFunction(
+      () => typeof (window as { track?: { identify?: unknown } }).track?.identify === 'function',
+    )
+    return { context, page, errors, logs }
+  }
+
+  /** Closes the context after checking the page saw no error and no unhandled rejection. */
+  async function close({ context, page, errors }: Opened): Promise<void> {
+    if (!page.isClosed()) {
+      expect(await page.evaluate(() => (window as unknown as { rejections: string[] }).rejections)).toEqual([])
+    }
+    expect(errors.map(String)).toEqual([])
+    await context.close()
+  }
+
+  /** Every event recorded whose page path starts with `path`. */
+  const eventsOn = (path: string) => hits.flatMap((h) => h.events).filter((e) => e.properties?.path?.startsWith(path))
+  const hitsOn = (path: string) => hits.filter((h) => h.events.some((e) => e.properties?.path?.startsWith(path)))
+
+  /** Waits for `n` events on `path`, then a little longer to catch any that should not come. */
+  async function expectEvents(path: string, n: number): Promise<TrackedEvent[]> {
+    await waitFor(`${n} events on ${path} (have ${eventsOn(path).length})`, () => eventsOn(path).length >= n)
+    await Bun.sleep(400)
+    const events = eventsOn(path)
+    expect(events).toHaveLength(n)
+    return events
+  }
+
+  /** Every request so far was a text/plain POST (a CORS "simple request": no preflight). */
+  function expectSimpleRequests(): void {
+    const beacons = hits.filter((h) => h.path === '/e')
+    expect(beacons.length).toBeGreaterThan(0)
+    expect(hits.filter((h) => h.method === 'OPTIONS')).toEqual([])
+    for (const hit of beacons) {
+      expect(hit.method).toBe('POST')
+      expect(hit.contentType).toBe('text/plain;charset=UTF-8')
+      expect(hit.status).toBe(202)
+    }
+  }
+
+  const pending = async (kind: PendingKind, field: string) =>
+    Number((await redis.hGet(keys.pending(kind), `${dayOf(Date.now())}|${field}`)) ?? 0)
+  const pageViews = (path: string) => pending('p', path)
+
+  test(
+    'first view: one page_view beacon from the page, counted in Redis',
+    async () => {
+      const path = `/${unique('first')}`
+      const before = await pending('d', 'page_view')
+      const opened = await open(path)
+      const [event] = await expectEvents(path, 1)
+      expect(event).toEqual({ event_type: 'page_view', properties: { path } })
+      const [hit] = hitsOn(path)
+      expect(hit!.origin).toBe(site)
+      expect(hit!.host).toBe(new URL(endpoint).host)
+      expectSimpleRequests()
+      expect(await pageViews(path)).toBe(1)
+      expect((await pending('d', 'page_view')) - before).toBe(1)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'SPA navigations: a repeated page is one view; same-tick views share a request; back counts',
+    async () => {
+      const base = `/${unique('spa')}`
+      const opened = await open(base, { attrs: 'data-allow-local data-query="utm_source,ref"' })
+      const { page } = opened
+      await expectEvents(base, 1)
+      const push = (url: string) => page.evaluate((u) => history.pushState({}, '', u), url)
+      await push(`${base}/a`)
+      await expectEvents(base, 2)
+      await push(`${base}/b`)
+      await expectEvents(base, 3)
+      await push(`${base}/b`)
+      await page.evaluate(() => history.replaceState({ step: 2 }, ''))
+      await expectEvents(base, 3)
+      expect(eventsOn(base).map((e) => e.properties.path)).toEqual([base, `${base}/a`, `${base}/b`])
+
+      // back to the repeated entry: the same page, no view; back again: a view of /a
+      await page.goBack()
+      await expectEvents(base, 3)
+      expect(new URL(page.url()).pathname).toBe(`${base}/b`)
+      await page.goBack()
+      await expectEvents(base, 4)
+      expect(eventsOn(base).at(-1)!.properties.path).toBe(`${base}/a`)
+
+      // two navigations in one task: one request with both views
+      await page.evaluate((b) => {
+        history.pushState({}, '', `${b}/c?q=private&utm_source=news&ref=hn`)
+        history.replaceState({}, '', `${b}/d?ref=hn&email=jane%40example.com`)
+      }, base)
+      await expectEvents(base, 6)
+      const last = hitsOn(`${base}/c`)
+      expect(last).toHaveLength(1)
+      expect(last[0]!.events.map((e) => e.properties.path)).toEqual([
+        `${base}/c?utm_source=news&ref=hn`,
+        `${base}/d?ref=hn`,
+      ])
+
+      expectSimpleRequests()
+      expect(await pageViews(base)).toBe(1)
+      expect(await pageViews(`${base}/a`)).toBe(2)
+      expect(await pageViews(`${base}/b`)).toBe(1)
+      expect(await pageViews(`${base}/c?utm_source=news&ref=hn`)).toBe(1)
+      expect(await pageViews(`${base}/d?ref=hn`)).toBe(1)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'hash routes are views with data-hash, and not without it',
+    async () => {
+      const on = `/${unique('hash-on')}`
+      const off = `/${unique('hash-off')}`
+      const withHash = await open(on, { attrs: 'data-allow-local data-hash' })
+      const without = await open(off)
+      for (const { page } of [withHash, without]) {
+        await page.evaluate(() => {
+          location.hash = '#/settings'
+        })
+        await page.evaluate(() => {
+          location.hash = '#/billing'
+        })
+        await page.evaluate(() => track('feature_used', { feature_name: 'hash-done' }))
+      }
+      const routed = await expectEvents(on, 4)
+      expect(routed.map((e) => e.properties.path)).toEqual([on, `${on}#/settings`, `${on}#/billing`, `${on}#/billing`])
+      const plain = await expectEvents(off, 2)
+      expect(plain.map((e) => e.event_type)).toEqual(['page_view', 'feature_used'])
+      // the server counts each hash route as a page of its own
+      expect(await pageViews(on)).toBe(1)
+      expect(await pageViews(`${on}#/settings`)).toBe(1)
+      expect(await pageViews(`${on}#/billing`)).toBe(1)
+      expect(await pageViews(off)).toBe(1)
+      await close(withHash)
+      await close(without)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'a page restored from the back/forward cache is a new view',
+    async () => {
+      const path = `/${unique('bfcache')}`
+      const opened = await open(path)
+      const { page } = opened
+      await expectEvents(path, 1)
+      await page.evaluate(() => {
+        ;(window as unknown as { marker: number }).marker = 42
+      })
+      await page.goto(`${site}/elsewhere`)
+      // a page restored from the cache fires no load event
+      await page.goBack({ waitUntil: 'commit', timeout: 10_000 })
+      // the same JavaScript heap: the page came back from the cache, it was not loaded again
+      expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42)
+      await expectEvents(path, 2)
+      expect(await pageViews(path)).toBe(2)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'calls queued before the script loaded are replayed, in one request with the first view',
+    async () => {
+      const path = `/${unique('queued')}`
+      const feature = unique('early')
+      const opened = await open(path, {
+        head: `<script>track('feature_used', {feature_name: '${feature}', plan: 'pro'}); track('asset_shared')</script>`,
+      })
+      const events = await expectEvents(path, 3)
+      expect(events.map((e) => [e.event_type, e.properties.feature_name])).toEqual([
+        ['feature_used', feature],
+        ['asset_shared', undefined],
+        ['page_view', undefined],
+      ])
+      expect(events[0]!.properties.plan).toBe('pro')
+      expect(hitsOn(path)).toHaveLength(1)
+      expect(await pending('f', `feature_used|${feature}`)).toBe(1)
+      expect(await pageViews(path)).toBe(1)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'data-track on an element (or an ancestor) sends on click, without stopping the click',
+    async () => {
+      const path = `/${unique('declarative')}`
+      const exportName = unique('export')
+      const shareName = unique('share')
+      const opened = await open(path, {
+        body:
+          `<button id="export" data-track data-feature="${exportName}" onclick="this.dataset.clicked=1">` +
+          `<span id="label">Export <b id="deep">CSV</b></span></button>` +
+          `<div data-track="asset_shared" data-feature="${shareName}"><a id="share" href="#shared">Share</a></div>` +
+          '<p id="untracked">nothing here</p>',
+      })
+      const { page } = opened
+      await expectEvents(path, 1)
+      await page.click('#deep')
+      await page.click('#label')
+      await page.click('#untracked')
+      await page.click('#share')
+      const events = await expectEvents(path, 4)
+      expect(events.slice(1).map((e) => [e.event_type, e.properties.feature_name])).toEqual([
+        ['feature_used', exportName],
+        ['feature_used', exportName],
+        ['asset_shared', shareName],
+      ])
+      expect(await page.getAttribute('#export', 'data-clicked')).toBe('1')
+      expect(new URL(page.url()).hash).toBe('#shared')
+      expect(await pending('f', `feature_used|${exportName}`)).toBe(2)
+      expect(await pending('f', `asset_shared|${shareName}`)).toBe(1)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'outbound links and downloads: counted when opted in, and Ctrl/middle-click still open tabs',
+    async () => {
+      const path = `/${unique('links')}`
+      const outbound = `http://elsewhere.test:${fixture.port}/landing?token=abc`
+      const file = `${unique('report')}.pdf`
+      const opened = await open(path, {
+        attrs: 'data-allow-local data-outbound data-downloads',
+        body:
+          `<a id="out" href="${outbound}">partner</a> <a id="blank" href="${outbound}" target="_blank">new tab</a> ` +
+          `<a id="inside" href="/inside">inside</a> <a id="file" href="/files/${file}">report</a>`,
+      })
+      const { context, page } = opened
+      await expectEvents(path, 1)
+
+      const modifier = process.platform === 'darwin' ? 'Meta' : 'Control'
+      for (const click of [
+        () => page.click('#out', { modifiers: [modifier] }),
+        () => page.click('#out', { button: 'middle' }),
+        () => page.click('#blank'),
+        () => page.click('#inside', { modifiers: [modifier] }),
+      ]) {
+        const [tab] = await Promise.all([context.waitForEvent('page'), click()])
+        await tab.waitForLoadState()
+        await tab.close()
+      }
+      expect(page.url()).toBe(site + path)
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#file')])
+      expect(download.suggestedFilename()).toBe(file)
+
+      const events = await expectEvents(path, 5)
+      expect(events.slice(1).map((e) => [e.event_type, e.properties.feature_name])).toEqual([
+        ['feature_used', 'outbound:elsewhere.test'],
+        ['feature_used', 'outbound:elsewhere.test'],
+        ['feature_used', 'outbound:elsewhere.test'],
+        ['asset_downloaded', file],
+      ])
+      expect(await pending('f', 'feature_used|outbound:elsewhere.test')).toBe(3)
+      expect(await pending('f', `asset_downloaded|${file}`)).toBe(1)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'link events are off unless data-outbound / data-downloads ask for them',
+    async () => {
+      const path = `/${unique('links-off')}`
+      const opened = await open(path, {
+        body: `<a id="out" href="http://elsewhere.test:${fixture.port}/x" target="_blank">out</a>`,
+      })
+      const { context, page } = opened
+      await expectEvents(path, 1)
+      const [tab] = await Promise.all([context.waitForEvent('page'), page.click('#out')])
+      await tab.close()
+      await page.evaluate(() => track('feature_used', { feature_name: 'links-off-done' }))
+      const events = await expectEvents(path, 2)
+      expect(events.map((e) => e.event_type)).toEqual(['page_view', 'feature_used'])
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'Do Not Track and Global Privacy Control are honoured with data-respect-dnt only',
+    async () => {
+      for (const signal of [DNT, GPC]) {
+        const respected = `/${unique('dnt-on')}`
+        const ignored = `/${unique('dnt-off')}`
+        const quiet = await open(respected, { attrs: 'data-allow-local data-respect-dnt data-debug', init: [signal] })
+        const loud = await open(ignored, { init: [signal] })
+        await quiet.page.evaluate(() => track('feature_used', { feature_name: 'dnt-check' }))
+        await expectEvents(ignored, 1)
+        // debug mode shows the tracker ran, and why it sent nothing
+        await waitFor('the debug log', () => quiet.logs.some((l) => l.startsWith('respectDnt')))
+        await expectEvents(respected, 0)
+        expect(await pageViews(respected)).toBe(0)
+        expect(await pageViews(ignored)).toBe(1)
+        await close(quiet)
+        await close(loud)
+      }
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'localhost and 127.0.0.1 pages send nothing unless data-allow-local is set',
+    async () => {
+      const port = fixture.port
+      const cases = [
+        { origin: `http://localhost:${port}`, attrs: 'data-debug', sends: false },
+        { origin: `http://127.0.0.1:${port}`, attrs: 'data-debug', sends: false },
+        { origin: `http://localhost:${port}`, attrs: 'data-debug data-allow-local', sends: true },
+        // a public host name in a browser that is not automated needs no attribute
+        { origin: site, attrs: 'data-debug', sends: true },
+      ]
+      for (const { origin, attrs, sends } of cases) {
+        const path = `/${unique('local')}`
+        const opened = await open(path, { origin, attrs, init: [NOT_AUTOMATED] })
+        await waitFor('the debug log', () => opened.logs.length > 0)
+        expect({ origin, attrs, log: opened.logs[0]!.split(' ')[0] }).toEqual({
+          origin,
+          attrs,
+          log: sends ? '' : 'allowLocal',
+        })
+        await expectEvents(path, sends ? 1 : 0)
+        await close(opened)
+      }
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'automated browsers (navigator.webdriver) send nothing unless data-allow-local is set',
+    async () => {
+      const path = `/${unique('webdriver')}`
+      const opened = await open(path, { attrs: 'data-debug' })
+      expect(await opened.page.evaluate(() => navigator.webdriver)).toBe(true)
+      await waitFor('the debug log', () => opened.logs.length > 0)
+      expect(opened.logs[0]).toStartWith('allowLocal')
+      await expectEvents(path, 0)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'localStorage.analytics_ignore = "1" opts a browser out, from the next send on',
+    async () => {
+      const path = `/${unique('ignore')}`
+      const opened = await open(path, { attrs: 'data-allow-local data-debug' })
+      const { page } = opened
+      await expectEvents(path, 1)
+      await page.evaluate(() => {
+        localStorage.analytics_ignore = '1'
+        track('feature_used', { feature_name: 'ignored' })
+      })
+      await waitFor('the debug log', () => opened.logs.some((l) => l.startsWith('analytics_ignore')))
+      await expectEvents(path, 1)
+      expect(await page.evaluate(() => Object.keys(localStorage))).toEqual(['analytics_ignore'])
+      expect(await opened.context.cookies()).toEqual([])
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'identify(userId) sets user_id on later events; identify(null) clears it',
+    async () => {
+      const path = `/${unique('identify')}`
+      const user = unique('user')
+      const opened = await open(path)
+      await expectEvents(path, 1)
+      await opened.page.evaluate((u) => {
+        track.identify(u)
+        track('feature_used', { feature_name: 'with-user' })
+        track.identify(null)
+        track('feature_used', { feature_name: 'without-user' })
+      }, user)
+      const events = await expectEvents(path, 3)
+      expect(events.map((e) => e.user_id)).toEqual([undefined, user, undefined])
+      expect(await pending('u', `feature_used|${user}`)).toBe(1)
+      const users = Object.keys(await redis.hGetAll(keys.pending('u')))
+      expect(users.filter((f) => f.includes(user))).toHaveLength(1)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'URLs are scrubbed: query strings dropped, e-mail addresses and tokens replaced',
+    async () => {
+      const path = `/${unique('scrub')}`
+      const opened = await open(path)
+      await expectEvents(path, 1)
+      await opened.page.evaluate((p) => {
+        history.pushState({}, '', `${p}/reset/jane.doe@example.com/9f86d081884c7d659a2feaa0c55ad015?email=a%40b.c`)
+      }, path)
+      const [, event] = await expectEvents(path, 2)
+      expect(event!.properties.path).toBe(`${path}/reset/:x/:x`)
+      expect(JSON.stringify(hits)).not.toContain('jane')
+      expect(await pageViews(`${path}/reset/:x/:x`)).toBe(1)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'without sendBeacon (or when it refuses), fetch keepalive sends the same text/plain request',
+    async () => {
+      for (const init of ['delete Navigator.prototype.sendBeacon', 'Navigator.prototype.sendBeacon = () => false']) {
+        const path = `/${unique('fetch')}`
+        const opened = await open(path, { init: [init] })
+        await opened.page.evaluate(() => track('feature_used', { feature_name: 'via-fetch' }))
+        const events = await expectEvents(path, 2)
+        expect(events.map((e) => e.event_type)).toEqual(['page_view', 'feature_used'])
+        expect(hitsOn(path)).toHaveLength(2)
+        expectSimpleRequests()
+        expect(await pageViews(path)).toBe(1)
+        await close(opened)
+      }
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'the endpoint follows the script (a same-origin proxy path works) unless data-api says otherwise',
+    async () => {
+      const proxied = `/${unique('proxied')}`
+      const viaProxy = await open(proxied, { src: `${site}/stats/t.js` })
+      await expectEvents(proxied, 1)
+      expect(hitsOn(proxied).map((h) => [h.host, h.path, h.origin])).toEqual([[new URL(site).host, '/e', site]])
+
+      const api = `/${unique('api')}`
+      const other = `http://api.test:${proxy.port}`
+      const viaApi = await open(api, { attrs: `data-allow-local data-api="${other}/e"` })
+      await expectEvents(api, 1)
+      expect(hitsOn(api).map((h) => h.host)).toEqual([new URL(other).host])
+      expect(await pageViews(proxied)).toBe(1)
+      expect(await pageViews(api)).toBe(1)
+      await close(viaProxy)
+      await close(viaApi)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'misuse and an unreachable endpoint never throw into the page; bad events do not sink good ones',
+    async () => {
+      const path = `/${unique('robust')}`
+      const opened = await open(path)
+      await expectEvents(path, 1)
+      const result = await opened.page.evaluate(() => {
+        const t = track as unknown as (...args: unknown[]) => void
+        t()
+        t(null)
+        t('user_signup', { plan: 'pro' })
+        t('feature_used', { feature_name: 'good-after-bad' })
+        track.identify({})
+        track.identify(undefined)
+        dispatchEvent(new MouseEvent('click'))
+        return 'returned'
+      })
+      expect(result).toBe('returned')
+      const events = await expectEvents(path, 2)
+      expect(events[1]!.properties.feature_name).toBe('good-after-bad')
+      expect(await pending('f', 'feature_used|good-after-bad')).toBe(1)
+      await close(opened)
+
+      const down = `/${unique('down')}`
+      const unreachable = await open(down, {
+        attrs: 'data-allow-local data-api="http://127.0.0.1:9/e"',
+        init: ['delete Navigator.prototype.sendBeacon'],
+      })
+      await unreachable.page.evaluate(() => track('feature_used', { feature_name: 'lost' }))
+      await Bun.sleep(500)
+      await close(unreachable)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'a prerendered page counts its view when it is shown, not before',
+    async () => {
+      // Chrome will not prerender a page that has a DevTools session on its target, as playwright's
+      // pages do; so the page says it is prerendering until the test "shows" it, the way Chrome does
+      // (document.prerendering, then a prerenderingchange event at the document).
+      const PRERENDERING =
+        'let pre = true; Object.defineProperty(Document.prototype, "prerendering", { get: () => pre });' +
+        'window.activate = () => { pre = false; document.dispatchEvent(new Event("prerenderingchange")) }'
+      const path = `/${unique('prerender')}`
+      const feature = unique('while-hidden')
+      const opened = await open(path, {
+        init: [PRERENDERING],
+        head: `<script>track('feature_used', {feature_name: '${feature}'})</script>`,
+      })
+      await opened.page.evaluate(() => history.replaceState({}, '', location.pathname))
+      await Bun.sleep(500)
+      expect(eventsOn(path)).toEqual([])
+      await opened.page.evaluate(() => (window as unknown as { activate(): void }).activate())
+      const events = await expectEvents(path, 2)
+      expect(events.map((e) => e.event_type)).toEqual(['feature_used', 'page_view'])
+      expect(hitsOn(path)).toHaveLength(1)
+      expect(await pageViews(path)).toBe(1)
+      expect(await pending('f', `feature_used|${feature}`)).toBe(1)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+})
