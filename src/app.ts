@@ -102,7 +102,9 @@ export function createApp(deps: Deps) {
     })
     .use(
       cors({
-        origin: config.allowedOrigins.length > 0 ? config.allowedOrigins : true,
+        // a function rather than `true`: the plugin then answers `Vary: Origin`, not `Vary: *`,
+        // which would keep every response out of HTTP caches
+        origin: config.allowedOrigins.length > 0 ? config.allowedOrigins : () => true,
         methods: ['GET', 'POST'],
         allowedHeaders: ['content-type', 'authorization'],
         exposeHeaders: 'content-length',

@@ -155,6 +155,8 @@ describe('POST /e', () => {
     expect(res.status).toBe(204)
     expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.example.com')
     expect(res.headers.get('access-control-allow-methods')).toContain('POST')
+    // not `*`, which would keep every response out of HTTP caches
+    expect(res.headers.get('vary')).toBe('Origin')
   })
 
   describe('bad input gets a clear error and counts nothing', () => {

@@ -21,7 +21,7 @@ describe('GET /t.js', () => {
     expect(res.headers.get('etag')).toMatch(/^W\/"[\w-]{20,}"$/)
     expect(res.headers.get('access-control-allow-origin')).toBe('*')
     expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin')
-    // the CORS plugin's `Vary: *` would make every page load fetch the script again
+    // the CORS plugin's `Vary: Origin` would make each embedding site fetch its own copy
     expect(res.headers.get('vary')).toBe('Accept-Encoding')
     expect(res.headers.get('content-encoding')).toBeNull()
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array(readFileSync(TRACKER_FILE)))

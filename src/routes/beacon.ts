@@ -162,7 +162,7 @@ export function nativeBeaconRoute(deps: Deps, handler = createBeaconHandler(deps
   const withCors = (request: Request, response: Response): Response => {
     const origin = request.headers.get('origin') ?? (any ? '*' : undefined)
     if (origin) response.headers.set('access-control-allow-origin', origin)
-    response.headers.set('vary', any ? '*' : 'Origin')
+    response.headers.set('vary', 'Origin')
     return response
   }
   return async (request: Request, server: Server<unknown>): Promise<Response> => {

@@ -53,8 +53,8 @@ export const tracker = ({ file = TRACKER_FILE }: TrackerOptions = {}) => {
       'cross-origin-resource-policy': 'cross-origin',
       'x-content-type-options': 'nosniff',
     }
-    // The app-wide CORS plugin echoes the Origin and sets `Vary: *`, which would make the
-    // script uncacheable; this route's own headers replace them.
+    // The app-wide CORS plugin echoes the Origin and sets `Vary: Origin`, which would split the
+    // cached script per embedding site; this route's own headers replace them.
     for (const name of Object.keys(headers)) delete set.headers[name]
     if (matchesEtag(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
     headers['content-type'] = 'text/javascript; charset=utf-8'
