@@ -32,8 +32,10 @@ export class Recorder {
 
   /** Browser events: capped values, one visitor hash for the sender. */
   async browser(events: CountedEvent[], sender: Sender): Promise<void> {
-    const visitor = await this.store(() => this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent))
-    await this.store(() => this.batcher.add(events, this.caps, visitor))
+    let visitor = this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent)
+    // only the first request of a day waits for the day's salt
+    if (typeof visitor !== 'string') visitor = await this.store(() => visitor as Promise<string>)
+    await this.store(() => this.batcher.add(events, this.caps, visitor as string))
     this.acceptedBrowser.inc(events.length)
   }
 
@@ -43,7 +45,7 @@ export class Recorder {
     this.acceptedServer.inc(events.length)
   }
 
-  private async store<T>(call: () => Promise<T>): Promise<T> {
+  private async store<T>(call: () => T | Promise<T>): Promise<T> {
     try {
       return await call()
     } catch {

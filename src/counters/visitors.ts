@@ -17,6 +17,8 @@ export const SALT_TTL_SECONDS = 2 * 86_400
 export class VisitorHasher {
   /** at most two days' salts are ever cached */
   private readonly salts = new Map<string, Promise<string>>()
+  /** the salts already fetched, so the common case needs no promise at all */
+  private readonly ready = new Map<string, string>()
 
   constructor(
     private readonly redis: Redis,
@@ -28,9 +30,17 @@ export class VisitorHasher {
     if (!salt) {
       salt = this.fetchSalt(day)
       this.salts.set(day, salt)
-      // a failed fetch is retried by the next request, not cached
-      salt.catch(() => this.salts.delete(day))
-      for (const old of this.salts.keys()) if (old < day) this.salts.delete(old)
+      salt.then(
+        (value) => this.ready.set(day, value),
+        // a failed fetch is retried by the next request, not cached
+        () => this.salts.delete(day),
+      )
+      for (const old of this.salts.keys()) {
+        if (old < day) {
+          this.salts.delete(old)
+          this.ready.delete(old)
+        }
+      }
     }
     return salt
   }
@@ -47,8 +57,14 @@ export class VisitorHasher {
   }
 
   /** 16 hex characters: plenty for a HyperLogLog, useless for anything else. */
-  async hash(at: number, ip: string, userAgent: string): Promise<string> {
-    const salt = await this.salt(dayOf(at))
-    return new Bun.CryptoHasher('sha256', salt).update(ip).update('\n').update(userAgent).digest('hex').slice(0, 16)
+  hash(at: number, ip: string, userAgent: string): string | Promise<string> {
+    const day = dayOf(at)
+    const salt = this.ready.get(day)
+    if (salt !== undefined) return keyedHash(salt, ip, userAgent)
+    return this.salt(day).then((s) => keyedHash(s, ip, userAgent))
   }
+}
+
+function keyedHash(salt: string, ip: string, userAgent: string): string {
+  return new Bun.CryptoHasher('sha256', salt).update(ip).update('\n').update(userAgent).digest('hex').slice(0, 16)
 }

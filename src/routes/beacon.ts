@@ -76,32 +76,30 @@ export function createBeaconHandler(deps: Deps) {
     }
   }
 
-  /** False for crawlers: they are answered like everyone else but not counted. */
-  function human(request: Request): boolean {
-    const ua = request.headers.get('user-agent') ?? ''
-    if (ua === '' || crawler(ua)) {
-      metrics.rejected.inc({ reason: 'bot' })
-      return false
-    }
-    return true
-  }
+  const rejectedBot = metrics.rejected.labels('bot')
 
+  /**
+   * Validates and records the events; crawlers are answered like everyone else but not counted
+   * (they learn nothing from the answer).
+   */
   async function count(request: Request, body: unknown, peer: string | undefined): Promise<void> {
-    const now = Date.now()
+    const userAgent = request.headers.get('user-agent') ?? ''
+    if (userAgent === '' || crawler(userAgent)) {
+      rejectedBot.inc()
+      return
+    }
     const { events, errors } = validateEvents(body, {
       source: 'browser',
-      now,
+      now: Date.now(),
       keepQueryParams: config.pathQueryParams,
     })
     if (errors.length > 0) refuse('invalid', new HttpError(422, 'invalid events', { errors }))
-    await recorder.browser(events, {
-      ip: clientIp(request, peer, config.trustProxy),
-      userAgent: request.headers.get('user-agent') ?? '',
-    })
+    await recorder.browser(events, { ip: clientIp(request, peer, config.trustProxy), userAgent })
   }
 
   return {
-    async post(request: Request, peer: string | undefined): Promise<Response> {
+    /** Counts a POSTed beacon; resolves once stored (answer 202), throws HttpError otherwise. */
+    async post(request: Request, peer: string | undefined): Promise<void> {
       checkOrigin(request)
       const type = mediaType(request)
       if (type !== 'text/plain' && type !== 'application/json') {
@@ -122,8 +120,7 @@ export function createBeaconHandler(deps: Deps) {
       if (typeof body !== 'object' || body === null) {
         refuse('invalid', new HttpError(400, 'body must be a JSON object or an array of objects'))
       }
-      if (human(request)) await count(request, body, peer)
-      return new Response(null, { status: 202, headers: NO_STORE })
+      await count(request, body, peer)
     },
 
     async get(request: Request, peer: string | undefined): Promise<Response> {
@@ -140,7 +137,7 @@ export function createBeaconHandler(deps: Deps) {
       const feature = params.get('feature_name')
       if (feature) properties.feature_name = feature
       if (Object.keys(properties).length > 0) event.properties = properties
-      if (human(request)) await count(request, event, peer)
+      await count(request, event, peer)
       return new Response(GIF, { headers: { 'content-type': 'image/gif', ...NO_STORE } })
     },
   }
@@ -148,7 +145,14 @@ export function createBeaconHandler(deps: Deps) {
 
 export const beacon = (deps: Deps, handler = createBeaconHandler(deps)) =>
   new Elysia({ name: 'beacon' })
-    .post('/e', ({ request, server }) => handler.post(request, server?.requestIP(request)?.address), { parse: 'none' })
+    .post(
+      '/e',
+      async ({ request, server }) => {
+        await handler.post(request, server?.requestIP(request)?.address)
+        return new Response(null, { status: 202, headers: NO_STORE })
+      },
+      { parse: 'none' },
+    )
     .get('/e', ({ request, server }) => handler.get(request, server?.requestIP(request)?.address))
 
 /**
@@ -167,7 +171,16 @@ export function nativeBeaconRoute(deps: Deps, handler = createBeaconHandler(deps
   }
   return async (request: Request, server: Server<unknown>): Promise<Response> => {
     try {
-      return withCors(request, await handler.post(request, server.requestIP(request)?.address))
+      await handler.post(request, server.requestIP(request)?.address)
+      // headers given whole: cheaper than setting them one by one on the hot path
+      return new Response(null, {
+        status: 202,
+        headers: {
+          'cache-control': 'no-store',
+          'access-control-allow-origin': request.headers.get('origin') ?? '*',
+          vary: 'Origin',
+        },
+      })
     } catch (err) {
       if (err instanceof HttpError) return withCors(request, err.toResponse())
       deps.log.error('unhandled error', { route: 'POST /e', error: errorMessage(err) })
