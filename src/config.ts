@@ -26,6 +26,12 @@ export interface Config {
   pathQueryParams: string[]
   /** per-day caps on distinct browser-sent values; beyond them values count as "(other)" */
   caps: { features: number; paths: number; users: number }
+  /** per-address token bucket on /e (perSecond 0 disables it) */
+  rateLimit: { perSecond: number; burst: number }
+  /** beacon requests worked on at once per instance; beyond it 503 (0 disables the cap) */
+  maxInFlight: number
+  /** serve the OpenAPI document at /openapi */
+  openapi: boolean
   /** live-feed subscribers one instance takes; beyond it they get 503 */
   liveMaxClients: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
@@ -143,6 +149,12 @@ export function loadConfig(env: Env = process.env): Config {
       users: read(env, 'MAX_BEACON_USERS_PER_DAY', integer(1, 100_000_000), 100_000),
     },
     liveMaxClients: read(env, 'LIVE_MAX_CLIENTS', integer(1, 1_000_000), 10_000),
+    rateLimit: {
+      perSecond: read(env, 'RATE_LIMIT_PER_SECOND', integer(0, 1_000_000), 50),
+      burst: read(env, 'RATE_LIMIT_BURST', integer(1, 1_000_000), 200),
+    },
+    maxInFlight: read(env, 'MAX_IN_FLIGHT', integer(0, 10_000_000), 5000),
+    openapi: read(env, 'OPENAPI', flag, env.NODE_ENV !== 'production'),
     logLevel: logLevel as Config['logLevel'],
   }
 }

@@ -13,6 +13,7 @@ export type RejectReason =
   | 'unauthorized'
   | 'unavailable'
   | 'rate_limited'
+  | 'overloaded'
 
 export function createMetrics() {
   const registry = new Registry()

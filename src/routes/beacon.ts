@@ -16,6 +16,7 @@ import { validateEvents } from '../events/validate.ts'
 import { errorMessage } from '../log.ts'
 import type { RejectReason } from '../metrics.ts'
 import { mediaType, parseJson, readLimitedText } from './body.ts'
+import { InFlight, TokenBuckets } from './limits.ts'
 
 export const BEACON_MAX_BYTES = 8 * 1024
 
@@ -77,12 +78,44 @@ export function createBeaconHandler(deps: Deps) {
   }
 
   const rejectedBot = metrics.rejected.labels('bot')
+  const buckets = new TokenBuckets(config.rateLimit)
+  const inFlight = new InFlight(config.maxInFlight)
+
+  /**
+   * Admission before any work: the in-flight cap (shed load before memory grows) and the
+   * sender's token bucket. Returns the sender's address; call `inFlight.leave()` after.
+   */
+  function admit(request: Request, peer: string | undefined): string {
+    if (!inFlight.enter()) {
+      refuse(
+        'overloaded',
+        new HttpError(503, 'the server is overloaded; retry later', undefined, { 'retry-after': '1' }),
+      )
+    }
+    const ip = clientIp(request, peer, config.trustProxy)
+    const wait = ip === '' ? 0 : buckets.take(ip)
+    if (wait > 0) {
+      inFlight.leave()
+      refuse(
+        'rate_limited',
+        new HttpError(
+          429,
+          'too many events from this address; slow down',
+          { retry_after: wait },
+          {
+            'retry-after': String(wait),
+          },
+        ),
+      )
+    }
+    return ip
+  }
 
   /**
    * Validates and records the events; crawlers are answered like everyone else but not counted
    * (they learn nothing from the answer).
    */
-  async function count(request: Request, body: unknown, peer: string | undefined): Promise<void> {
+  async function count(request: Request, body: unknown, ip: string): Promise<void> {
     const userAgent = request.headers.get('user-agent') ?? ''
     if (userAgent === '' || crawler(userAgent)) {
       rejectedBot.inc()
@@ -94,50 +127,70 @@ export function createBeaconHandler(deps: Deps) {
       keepQueryParams: config.pathQueryParams,
     })
     if (errors.length > 0) refuse('invalid', new HttpError(422, 'invalid events', { errors }))
-    await recorder.browser(events, { ip: clientIp(request, peer, config.trustProxy), userAgent })
+    await recorder.browser(events, { ip, userAgent })
+  }
+
+  /** Reads, checks and counts a POSTed body. */
+  async function countBody(request: Request, ip: string): Promise<void> {
+    const type = mediaType(request)
+    if (type !== 'text/plain' && type !== 'application/json') {
+      refuse('content_type', new HttpError(415, 'send the body as text/plain or application/json'))
+    }
+    let text: string
+    try {
+      text = await readLimitedText(request, BEACON_MAX_BYTES)
+    } catch (err) {
+      refuse('too_large', err as HttpError)
+    }
+    let body: unknown
+    try {
+      body = parseJson(text)
+    } catch (err) {
+      refuse('invalid', err as HttpError)
+    }
+    if (typeof body !== 'object' || body === null) {
+      refuse('invalid', new HttpError(400, 'body must be a JSON object or an array of objects'))
+    }
+    await count(request, body, ip)
+  }
+
+  /** Counts the event a `GET /e` query (or its Referer) describes. */
+  async function countQuery(request: Request, ip: string): Promise<void> {
+    const params = new URL(request.url).searchParams
+    const event: Record<string, unknown> = { event_type: params.get('event_type') ?? 'page_view' }
+    const properties: Record<string, string> = {}
+    let path = params.get('path')
+    if (path === null) {
+      const referer = request.headers.get('referer')
+      if (referer) path = URL.canParse(referer) ? new URL(referer).pathname : null
+    }
+    if (path) properties.path = path
+    const feature = params.get('feature_name')
+    if (feature) properties.feature_name = feature
+    if (Object.keys(properties).length > 0) event.properties = properties
+    await count(request, event, ip)
   }
 
   return {
     /** Counts a POSTed beacon; resolves once stored (answer 202), throws HttpError otherwise. */
     async post(request: Request, peer: string | undefined): Promise<void> {
       checkOrigin(request)
-      const type = mediaType(request)
-      if (type !== 'text/plain' && type !== 'application/json') {
-        refuse('content_type', new HttpError(415, 'send the body as text/plain or application/json'))
-      }
-      let text: string
+      const ip = admit(request, peer)
       try {
-        text = await readLimitedText(request, BEACON_MAX_BYTES)
-      } catch (err) {
-        refuse('too_large', err as HttpError)
+        await countBody(request, ip)
+      } finally {
+        inFlight.leave()
       }
-      let body: unknown
-      try {
-        body = parseJson(text)
-      } catch (err) {
-        refuse('invalid', err as HttpError)
-      }
-      if (typeof body !== 'object' || body === null) {
-        refuse('invalid', new HttpError(400, 'body must be a JSON object or an array of objects'))
-      }
-      await count(request, body, peer)
     },
 
     async get(request: Request, peer: string | undefined): Promise<Response> {
       checkOrigin(request)
-      const params = new URL(request.url).searchParams
-      const event: Record<string, unknown> = { event_type: params.get('event_type') ?? 'page_view' }
-      const properties: Record<string, string> = {}
-      let path = params.get('path')
-      if (path === null) {
-        const referer = request.headers.get('referer')
-        if (referer) path = URL.canParse(referer) ? new URL(referer).pathname : null
+      const ip = admit(request, peer)
+      try {
+        await countQuery(request, ip)
+      } finally {
+        inFlight.leave()
       }
-      if (path) properties.path = path
-      const feature = params.get('feature_name')
-      if (feature) properties.feature_name = feature
-      if (Object.keys(properties).length > 0) event.properties = properties
-      await count(request, event, peer)
       return new Response(GIF, { headers: { 'content-type': 'image/gif', ...NO_STORE } })
     },
   }

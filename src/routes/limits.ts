@@ -1,0 +1,111 @@
+/**
+ * Abuse limits for the beacon: a token bucket per client address, and a cap on requests being
+ * worked on at once, which sheds load with 503 before memory grows. Both are per instance.
+ *
+ * @example
+ * const buckets = new TokenBuckets({ perSecond: 50, burst: 200 })
+ * const wait = buckets.take('203.0.113.9') // 0 when allowed, else seconds until a token
+ */
+
+export interface BucketOptions {
+  /** tokens added per second (0 disables the limit) */
+  perSecond: number
+  /** bucket size: requests allowed at once after a quiet spell */
+  burst: number
+  /** addresses tracked at most; beyond it the idlest are forgotten (they start full again) */
+  maxTracked?: number
+  now?: () => number
+}
+
+interface Bucket {
+  tokens: number
+  /** ms of the last refill */
+  at: number
+}
+
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>()
+  private readonly maxTracked: number
+  private readonly now: () => number
+  private lastSweep = 0
+
+  constructor(private readonly options: BucketOptions) {
+    this.maxTracked = options.maxTracked ?? 100_000
+    this.now = options.now ?? Date.now
+  }
+
+  get enabled(): boolean {
+    return this.options.perSecond > 0
+  }
+
+  get size(): number {
+    return this.buckets.size
+  }
+
+  /** Takes one token for `key`: 0 when allowed, else the seconds until one is available. */
+  take(key: string): number {
+    if (!this.enabled) return 0
+    const { perSecond, burst } = this.options
+    const now = this.now()
+    if (now - this.lastSweep > 30_000) {
+      this.lastSweep = now
+      this.sweep()
+    }
+    let bucket = this.buckets.get(key)
+    if (bucket) {
+      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond)
+      bucket.at = now
+      // Map keeps insertion order: moving the key to the end keeps the idlest first
+      this.buckets.delete(key)
+      this.buckets.set(key, bucket)
+    } else {
+      if (this.buckets.size >= this.maxTracked) this.forgetIdlest()
+      bucket = { tokens: burst, at: now }
+      this.buckets.set(key, bucket)
+    }
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1
+      return 0
+    }
+    return Math.ceil((1 - bucket.tokens) / perSecond)
+  }
+
+  /** Drops buckets full again (idle long enough to refill): they would start full anyway. */
+  sweep(): void {
+    const now = this.now()
+    const { perSecond, burst } = this.options
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.tokens + ((now - bucket.at) / 1000) * perSecond >= burst) this.buckets.delete(key)
+    }
+  }
+
+  private forgetIdlest(): void {
+    const drop = Math.max(1, Math.floor(this.maxTracked / 10))
+    let n = 0
+    for (const key of this.buckets.keys()) {
+      this.buckets.delete(key)
+      if (++n >= drop) break
+    }
+  }
+}
+
+/** Counts requests being worked on; `enter` refuses beyond the cap. */
+export class InFlight {
+  private current = 0
+
+  constructor(private readonly max: number) {}
+
+  get count(): number {
+    return this.current
+  }
+
+  enter(): boolean {
+    if (this.max > 0 && this.current >= this.max) return false
+    this.current++
+    return true
+  }
+
+  leave(): void {
+    this.current--
+  }
+}

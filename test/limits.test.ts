@@ -1,0 +1,88 @@
+import { describe, expect, test } from 'bun:test'
+import { InFlight, TokenBuckets } from '../src/routes/limits.ts'
+import { BROWSER_UA, beaconRequest, pendingTotal, testApp } from './app.ts'
+
+describe('TokenBuckets', () => {
+  test('allows a burst, then one request per refill, per key', () => {
+    let now = 1_000_000
+    const b = new TokenBuckets({ perSecond: 2, burst: 3, now: () => now })
+    expect([b.take('a'), b.take('a'), b.take('a')]).toEqual([0, 0, 0])
+    expect(b.take('a')).toBe(1)
+    expect(b.take('b')).toBe(0)
+    now += 500 // one token back
+    expect(b.take('a')).toBe(0)
+    expect(b.take('a')).toBe(1)
+    now += 10_000
+    expect([b.take('a'), b.take('a'), b.take('a'), b.take('a')]).toEqual([0, 0, 0, 1])
+  })
+
+  test('disabled with perSecond 0; memory stays bounded', () => {
+    expect(new TokenBuckets({ perSecond: 0, burst: 1 }).take('a')).toBe(0)
+    let now = 0
+    const b = new TokenBuckets({ perSecond: 1, burst: 5, maxTracked: 100, now: () => now })
+    for (let i = 0; i < 1000; i++) b.take(`ip-${i}`)
+    expect(b.size).toBeLessThanOrEqual(100)
+    now += 60_000
+    b.take('late') // a sweep forgets buckets that are full again
+    expect(b.size).toBe(1)
+  })
+
+  test('InFlight refuses beyond its cap', () => {
+    const f = new InFlight(2)
+    expect([f.enter(), f.enter(), f.enter()]).toEqual([true, true, false])
+    f.leave()
+    expect(f.enter()).toBe(true)
+    expect(new InFlight(0).enter()).toBe(true)
+  })
+})
+
+describe('abuse limits on /e', () => {
+  test('a client over its rate gets 429 with Retry-After, others are unaffected, and it recovers', async () => {
+    const { app, deps } = await testApp({ trustProxy: true, rateLimit: { perSecond: 4, burst: 3 } })
+    const send = (ip: string) => app.handle(beaconRequest({ event_type: 'page_view' }, { ip }))
+    const statuses = []
+    for (let i = 0; i < 5; i++) statuses.push((await send('198.51.100.1')).status)
+    expect(statuses).toEqual([202, 202, 202, 429, 429])
+    const limited = await send('198.51.100.1')
+    expect(limited.headers.get('retry-after')).toBe('1')
+    expect(await limited.json()).toEqual({ error: 'too many events from this address; slow down', retry_after: 1 })
+    expect((await send('198.51.100.2')).status).toBe(202)
+    await Bun.sleep(600) // two tokens back at 4 per second
+    expect((await send('198.51.100.1')).status).toBe(202)
+    expect(await pendingTotal(deps)).toBe(5)
+    const rejected = await deps.metrics.rejected.get()
+    expect(rejected.values.find((v) => v.labels.reason === 'rate_limited')?.value).toBe(3)
+  })
+
+  test('beyond the in-flight cap the server sheds load with 503', async () => {
+    const { app, deps } = await testApp({ maxInFlight: 1 })
+    // a request whose body never finishes holds the only slot
+    let release!: () => void
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    const body = new ReadableStream({
+      async pull(controller) {
+        controller.enqueue(new TextEncoder().encode('{"event_type":"page_view"}'))
+        await held
+        controller.close()
+      },
+    })
+    const slow = app.handle(
+      new Request('http://localhost/e', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+        body,
+      }),
+    )
+    await Bun.sleep(20)
+    const shed = await app.handle(beaconRequest({ event_type: 'page_view' }))
+    expect(shed.status).toBe(503)
+    expect(shed.headers.get('retry-after')).toBe('1')
+    expect((await shed.json()).error).toBe('the server is overloaded; retry later')
+    release()
+    expect((await slow).status).toBe(202)
+    expect((await app.handle(beaconRequest({ event_type: 'page_view' }))).status).toBe(202)
+    expect(await pendingTotal(deps)).toBe(2)
+  })
+})
