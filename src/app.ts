@@ -3,6 +3,7 @@
  * call `app.handle(new Request(...))`.
  */
 import { cors } from '@elysiajs/cors'
+import { openapi } from '@elysiajs/openapi'
 import type { Pool } from '@neondatabase/serverless'
 import { Elysia } from 'elysia'
 import type { Config } from './config.ts'
@@ -110,6 +111,29 @@ export function createApp(deps: Deps) {
         exposeHeaders: 'content-length',
         credentials: false,
         maxAge: 86_400,
+      }),
+    )
+    .use(
+      openapi({
+        enabled: config.openapi,
+        // the JSON document only: the UI pages load their code from a CDN, which an offline or
+        // locked-down deployment cannot (and should not) reach
+        provider: null,
+        specPath: '/openapi',
+        documentation: {
+          info: {
+            title: 'edge-analytics',
+            version: '0.1.0',
+            description: 'Privacy-first analytics endpoint: beacons, server batches, exact reads, live counters.',
+          },
+          components: {
+            securitySchemes: {
+              admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+              ingest: { type: 'http', scheme: 'bearer', description: 'INGEST_TOKEN' },
+              user: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256, sub = user id' },
+            },
+          },
+        },
       }),
     )
     .use(health(deps))

@@ -77,3 +77,20 @@ describe('health', () => {
     }
   })
 })
+
+describe('OpenAPI', () => {
+  test('the JSON document lists the routes, and is off in production', async () => {
+    const { testApp } = await import('./app.ts')
+    const { app } = await testApp({ openapi: true })
+    const res = await app.handle(get('/openapi'))
+    expect(res.status).toBe(200)
+    const doc = await res.json()
+    expect(doc.info.title).toBe('edge-analytics')
+    for (const path of ['/e', '/analytics/events', '/analytics/stats', '/analytics/dashboard', '/analytics/me']) {
+      expect(Object.keys(doc.paths)).toContain(path)
+    }
+    expect(doc.paths['/analytics/events'].post.summary).toBe('Server events, all-or-nothing')
+    const off = await testApp({ openapi: false })
+    expect((await off.app.handle(get('/openapi'))).status).toBe(404)
+  })
+})

@@ -204,9 +204,20 @@ export const beacon = (deps: Deps, handler = createBeaconHandler(deps)) =>
         await handler.post(request, server?.requestIP(request)?.address)
         return new Response(null, { status: 202, headers: NO_STORE })
       },
-      { parse: 'none' },
+      {
+        parse: 'none',
+        detail: {
+          summary: 'Browser beacon',
+          description:
+            'One event or an array of ≤ 50 (page_view, feature_used, asset_downloaded, asset_shared) ' +
+            'as text/plain or application/json, ≤ 8 KB. 202 with an empty body.',
+          tags: ['ingest'],
+        },
+      },
     )
-    .get('/e', ({ request, server }) => handler.get(request, server?.requestIP(request)?.address))
+    .get('/e', ({ request, server }) => handler.get(request, server?.requestIP(request)?.address), {
+      detail: { summary: 'Beacon as a 1×1 GIF (query: event_type, path, feature_name)', tags: ['ingest'] },
+    })
 
 /**
  * `POST /e` as a native Bun route for the listening server: the same handler without Elysia's

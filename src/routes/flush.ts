@@ -21,5 +21,8 @@ export const flush = (deps: Deps) =>
         })
       }
     },
-    { parse: 'none' },
+    {
+      parse: 'none',
+      detail: { summary: 'Flush to Postgres now', tags: ['admin'], security: [{ admin: [] }] },
+    },
   )

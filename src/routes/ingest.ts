@@ -50,6 +50,16 @@ export const ingest = (deps: Deps) => {
       set.status = 202
       return { accepted: events.length }
     },
-    { parse: 'none' },
+    {
+      parse: 'none',
+      detail: {
+        summary: 'Server events, all-or-nothing',
+        description:
+          'A JSON array of at most 1000 events of any type (≤ 1 MiB), timestamps up to 30 days old. ' +
+          '202 {accepted}; 422 lists {index, field, reason}.',
+        tags: ['ingest'],
+        security: [{ ingest: [] }],
+      },
+    },
   )
 }

@@ -14,30 +14,56 @@ import { requireToken, requireUser } from './auth.ts'
 
 type Query = Record<string, string | undefined>
 
+const doc = (summary: string, description: string, security = 'admin') => ({
+  detail: { summary, description, tags: ['reads'], security: [{ [security]: [] }] },
+})
+
 export const reads = (deps: Deps) => {
   const admin = (request: Request) => requireToken(request, deps.config.adminToken, 'ADMIN_TOKEN')
   return new Elysia({ name: 'reads' })
-    .get('/analytics/stats', ({ request, query }) => {
-      admin(request)
-      return stats(deps, parseStats(query as Query))
-    })
-    .get('/analytics/top', async ({ request, query }) => {
-      admin(request)
-      const q = parseTop(query as Query)
-      const items = await top(deps, q)
-      return { dimension: q.dimension, from: q.from, to: q.to, items }
-    })
-    .get('/analytics/dashboard', ({ request }) => {
-      admin(request)
-      return dashboard(deps)
-    })
-    .get('/analytics/users/:id', ({ request, params }) => {
-      admin(request)
-      const id = decodeURIComponent(params.id)
-      if (id === '' || id.length > 128) throw new HttpError(422, 'id must be 1-128 characters', { parameter: 'id' })
-      return userGenerations(deps, id)
-    })
-    .get('/analytics/me', async ({ request }) =>
-      userGenerations(deps, await requireUser(request, deps.config.userJwtSecret)),
+    .get(
+      '/analytics/stats',
+      ({ request, query }) => {
+        admin(request)
+        return stats(deps, parseStats(query as Query))
+      },
+      doc(
+        'Exact series of one event type (or all)',
+        'Query: event_type, from, to (YYYY-MM-DD, inclusive, in tz), granularity=day|hour, tz (IANA). ' +
+          'Answers {series: [{t, count}], total}; 422 names a bad parameter.',
+      ),
+    )
+    .get(
+      '/analytics/top',
+      async ({ request, query }) => {
+        admin(request)
+        const q = parseTop(query as Query)
+        const items = await top(deps, q)
+        return { dimension: q.dimension, from: q.from, to: q.to, items }
+      },
+      doc('Top features or pages', 'Query: dimension=feature|page, from, to (UTC days), limit (1-100).'),
+    )
+    .get(
+      '/analytics/dashboard',
+      ({ request }) => {
+        admin(request)
+        return dashboard(deps)
+      },
+      doc('Dashboard metrics', 'The original pattern’s keys, exact, plus page views, visitors and top pages.'),
+    )
+    .get(
+      '/analytics/users/:id',
+      ({ request, params }) => {
+        admin(request)
+        const id = decodeURIComponent(params.id)
+        if (id === '' || id.length > 128) throw new HttpError(422, 'id must be 1-128 characters', { parameter: 'id' })
+        return userGenerations(deps, id)
+      },
+      doc('Generations of any user', 'generations_today, generations_this_month, generations_total (UTC).'),
+    )
+    .get(
+      '/analytics/me',
+      async ({ request }) => userGenerations(deps, await requireUser(request, deps.config.userJwtSecret)),
+      doc('Generations of the calling user', 'Bearer: an HS256 JWT whose sub is the user id.', 'user'),
     )
 }
