@@ -22,7 +22,7 @@ import {
 export const BEACON_BODY = JSON.stringify({ event_type: 'page_view', properties: { path: '/pricing' } })
 export const BEACON_HEADERS = { 'Content-Type': 'text/plain;charset=UTF-8', 'User-Agent': BROWSER_UA }
 
-export type Target = 'ceiling' | 'beacon' | 'pattern'
+export type Target = 'ceiling' | 'floor' | 'beacon' | 'pattern'
 
 export interface BeaconResult extends WrkResult {
   target: Target
@@ -63,7 +63,12 @@ async function stored(redis: Redis, prefix: string, target: Target): Promise<num
 
 export async function beaconScenario(services: BenchServices, target: Target, seconds: number): Promise<BeaconResult> {
   const prefix = services.newPrefix()
-  const script = { ceiling: 'bench/ceiling.ts', beacon: 'src/index.ts', pattern: 'bench/pattern-server.ts' }[target]
+  const script = {
+    ceiling: 'bench/ceiling.ts',
+    floor: 'bench/floor.ts',
+    beacon: 'src/index.ts',
+    pattern: 'bench/pattern-server.ts',
+  }[target]
   const server = await startChild(script, {
     REDIS_URL: services.redisUrl,
     DATABASE_URL: services.databaseUrl,
@@ -77,7 +82,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     const before = await redisCommandCalls(redis)
     const result = await wrk({ url: `${server.url}/e`, body: BEACON_BODY, headers: BEACON_HEADERS, seconds })
     const rss = await rssMb(server.pid)
-    if (target === 'ceiling') return { ...result, target, rssMb: rss }
+    if (target === 'ceiling' || target === 'floor') return { ...result, target, rssMb: rss }
     const after = await redisCommandCalls(redis)
     const counted = await stored(redis, prefix, target)
     const ok = result.requests - result.non2xx

@@ -11,3 +11,6 @@ process.on('SIGTERM', () => {
   server.stop(true)
   process.exit(0)
 })
+
+// a module, so its names stay its own
+export {}

@@ -20,6 +20,9 @@ export interface PlanRow {
 }
 
 const FILL = [
+  // the bench database also holds what earlier scenarios flushed: start from empty tables
+  `TRUNCATE analytics_daily, analytics_hourly, analytics_user_daily, analytics_users, analytics_page_daily,
+     analytics_feature_daily, analytics_visitors_daily, analytics_flush_log`,
   // 400 days × 11 types, hourly too
   `INSERT INTO analytics_daily (event_type, date, count)
    SELECT t, current_date - d, 100 FROM unnest(ARRAY['page_view','feature_used','generation_completed','user_signup',

@@ -1,14 +1,15 @@
 /**
  * `bun run bench [scenario...]`: runs the benchmarks against Redis and Postgres provisioned like
  * the tests (env URLs, containers or local binaries), prints a table and writes
- * bench/results/<date>.json. Scenarios: ingest (ceiling, beacon and the original pattern,
- * interleaved), batch, flush, queries, memory. Default: all.
+ * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, beacon and the
+ * original pattern, interleaved), batch, flush, live, queries, memory. Default: all.
  */
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { type BeaconResult, batchScenario, beaconScenario, type Target } from './beacon.ts'
 import { flushScenario } from './flush.ts'
 import { benchServices, fmt } from './lib.ts'
+import { liveScenario } from './live.ts'
 import { memoryScenario } from './memory.ts'
 import { queriesScenario } from './queries.ts'
 
@@ -32,9 +33,9 @@ const services = await benchServices()
 try {
   if (run('ingest')) {
     // interleaved (A, B, C, A, B, C) so that drift on a shared machine hits all alike
-    const runs: Record<Target, BeaconResult[]> = { ceiling: [], beacon: [], pattern: [] }
+    const runs: Record<Target, BeaconResult[]> = { ceiling: [], floor: [], beacon: [], pattern: [] }
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of ['ceiling', 'beacon', 'pattern'] as const) {
+      for (const target of ['ceiling', 'floor', 'beacon', 'pattern'] as const) {
         const r = await beaconScenario(services, target, SECONDS)
         runs[target].push(r)
         console.log(`  ${target} round ${round + 1}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99ms, 2)} ms`)
@@ -43,6 +44,7 @@ try {
     results.ingest = runs
     const rps = (t: Target) => mean(runs[t].map((r) => r.rps))
     const ceiling = rps('ceiling')
+    const floor = rps('floor')
     const beacon = rps('beacon')
     const pattern = rps('pattern')
     const p99 = Math.max(...runs.beacon.map((r) => r.p99ms))
@@ -50,6 +52,11 @@ try {
     const b = runs.beacon
     rows.push(
       { scenario: 'ceiling: bare Bun.serve 204', metric: 'requests/s', value: fmt(ceiling) },
+      {
+        scenario: 'floor: Bun.serve reading the body',
+        metric: 'requests/s (ratio to the ceiling)',
+        value: `${fmt(floor)} (${fmt(floor / ceiling, 2)}×)`,
+      },
       { scenario: 'beacon POST /e (wrk -t1 -c64)', metric: 'requests/s', value: fmt(beacon) },
       {
         scenario: '',
@@ -132,6 +139,26 @@ try {
         value: fmt(r.rowAtATimeUsPerRow, 1),
       },
       { scenario: '', metric: 'speed-up', value: `${fmt(r.speedup, 1)}×`, goal: '≥ 20×', met: r.speedup >= 20 },
+    )
+  }
+  if (run('live')) {
+    const r = await liveScenario(services)
+    results.live = r
+    rows.push(
+      {
+        scenario: `live: ${fmt(r.clients)} SSE clients, one instance`,
+        metric: 'update latency p50 / p99 (ms)',
+        value: `${fmt(r.p50ms)} / ${fmt(r.p99ms)}`,
+        goal: 'p99 < 1,500',
+        met: r.p99ms < 1500 && r.missed === 0,
+      },
+      { scenario: '', metric: 'updates missed / connections dropped', value: `${r.missed} / ${r.droppedConnections}` },
+      { scenario: '', metric: 'server RSS per client (KB)', value: fmt(r.kbPerClient, 1) },
+      {
+        scenario: '',
+        metric: 'RSS held → after disconnect → held again (MB)',
+        value: `${fmt(r.rssHeldMb)} → ${fmt(r.rssAfterMb)} → ${fmt(r.rssHeldAgainMb)}`,
+      },
     )
   }
   if (run('memory')) {
