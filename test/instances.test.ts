@@ -31,7 +31,10 @@ describe('three instances on one Redis and one Postgres', () => {
         const beacon = await fetch(`${server.url}/e`, {
           method: 'POST',
           headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA, 'x-forwarded-for': ip },
-          body: JSON.stringify([{ event_type: 'page_view', properties: { path: '/a' } }, { event_type: 'asset_shared' }]),
+          body: JSON.stringify([
+            { event_type: 'page_view', properties: { path: '/a' } },
+            { event_type: 'asset_shared' },
+          ]),
         })
         expect(beacon.status).toBe(202)
         const batch = await fetch(`${server.url}/analytics/events`, {
@@ -47,7 +50,9 @@ describe('three instances on one Redis and one Postgres', () => {
           headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token-never-logged-1' },
           body: '[]',
         })
-        await fetch(`${server.url}/analytics/dashboard`, { headers: { authorization: 'Bearer wrong-token-never-logged-2' } })
+        await fetch(`${server.url}/analytics/dashboard`, {
+          headers: { authorization: 'Bearer wrong-token-never-logged-2' },
+        })
         await Bun.sleep(60)
       }
       // let the timers run at least once everywhere while nothing arrives
