@@ -52,7 +52,7 @@ async function stored(redis: Redis, prefix: string, target: Target): Promise<num
   let total = 0
   for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
     if (target === 'beacon') {
-      const hash = await redis.hGetAll(createKeys(prefix).liveHourly(day))
+      const hash = await redis.hGetAll(createKeys(prefix).shards[0]!.liveHourly(day))
       for (const [field, v] of Object.entries(hash)) if (field.startsWith('page_view|')) total += Number(v)
     } else {
       total += Number((await redis.get(`${prefix}:counter:page_view:${day}`)) ?? 0)
@@ -139,7 +139,7 @@ export async function batchScenario(
     const keys = createKeys(prefix)
     let counted = 0
     for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
-      for (const v of Object.values(await redis.hGetAll(keys.liveHourly(day)))) counted += Number(v)
+      for (const v of Object.values(await redis.hGetAll(keys.shards[0]!.liveHourly(day)))) counted += Number(v)
     }
     return { ...result, eventsPerSecond: result.rps * 100, counted }
   } finally {

@@ -24,7 +24,7 @@ export interface FlushResult {
 
 async function fillPending(redisUrl: string, prefix: string, n: number, tag: string): Promise<void> {
   const redis = await createClient({ url: redisUrl }).connect()
-  const key = createKeys(prefix).pending('u')
+  const key = createKeys(prefix).shards[0]!.pending('u')
   const day = dayOf(Date.now())
   for (let i = 0; i < n; i += 10_000) {
     const fields: Record<string, string> = {}

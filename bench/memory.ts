@@ -25,7 +25,7 @@ export async function memoryScenario(services: BenchServices, counters = 100_000
       writes.push(batcher.add(events))
     }
     await Promise.all(writes)
-    const key = keys.pending('u')
+    const key = keys.shards[0]!.pending('u')
     const fields = await redis.hLen(key)
     const bytes = Number(await redis.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']))
     return { fields, bytes, bytesPerCounter: bytes / fields }

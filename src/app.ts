@@ -48,7 +48,7 @@ export interface Deps extends BaseDeps {
 /** Builds the shared pieces (keys, metrics, group commit) from the clients. */
 export function createDeps(base: BaseDeps): Deps {
   const { config, redis, log } = base
-  const keys = createKeys(config.redisPrefix)
+  const keys = createKeys(config.redisPrefix, config.redisShards)
   const metrics = createMetrics()
   let failing = false
   const batcher = new GroupCommit(redis, keys, {

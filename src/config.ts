@@ -20,6 +20,8 @@ export interface Config {
   allowedOrigins: string[]
   counterTtlSeconds: number
   redisPrefix: string
+  /** shards the counters are spread over (each its own cluster slot) */
+  redisShards: number
   migrateOnStart: boolean
   trustProxy: boolean
   /** query parameters kept in counted page paths (all others are dropped) */
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
       { schema: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), expect: '1-64 characters of A-Z a-z 0-9 _ . : -' },
       'analytics',
     ),
+    redisShards: read(env, 'REDIS_SHARDS', integer(1, 1024), 1),
     migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
     trustProxy: read(env, 'TRUST_PROXY', flag, false),
     pathQueryParams: (env.PATH_QUERY_PARAMS ?? '')

@@ -54,14 +54,22 @@ export async function hash(deps: Deps, key: string): Promise<Record<string, numb
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]))
 }
 
-/** Every key under the test's prefix. */
+/** Every key under the test's prefix, in every shard. */
 export async function allKeys(deps: Deps): Promise<string[]> {
   const keys: string[] = []
-  for await (const batch of deps.redis.scanIterator({ MATCH: `${deps.keys.tag}:*`, COUNT: 1000 })) keys.push(...batch)
+  const prefix = deps.keys.tag.slice(1, -1)
+  // the global tag {prefix} and the shard tags {prefix:N}
+  for (const match of [`{${prefix}}:*`, `{${prefix}:*`]) {
+    for await (const batch of deps.redis.scanIterator({ MATCH: match, COUNT: 1000 })) keys.push(...batch)
+  }
   return keys.sort()
 }
 
-/** Sum of all pending daily counts: the number of events counted and not yet flushed. */
+/** Sum of all pending daily counts, over every shard: the events counted and not yet flushed. */
 export async function pendingTotal(deps: Deps): Promise<number> {
-  return Object.values(await hash(deps, deps.keys.pending('d'))).reduce((a, b) => a + b, 0)
+  let total = 0
+  for (const shard of deps.keys.shards) {
+    for (const n of Object.values(await hash(deps, shard.pending('d')))) total += n
+  }
+  return total
 }

@@ -26,22 +26,25 @@ describe('POST /e', () => {
 
     const d = day()
     const hh = hourOf(Date.now())
-    const live = await hash(deps, deps.keys.liveHourly(d))
+    const live = await hash(deps, deps.keys.shards[0]!.liveHourly(d))
     expect(live[`page_view|${hh}`]).toBe(N)
     expect(live[`feature_used|${hh}`]).toBe(N)
-    expect(await hash(deps, deps.keys.pending('d'))).toEqual({ [`${d}|page_view`]: N, [`${d}|feature_used`]: N })
-    expect(await hash(deps, deps.keys.pending('h'))).toEqual({
+    expect(await hash(deps, deps.keys.shards[0]!.pending('d'))).toEqual({
+      [`${d}|page_view`]: N,
+      [`${d}|feature_used`]: N,
+    })
+    expect(await hash(deps, deps.keys.shards[0]!.pending('h'))).toEqual({
       [`${d}T${hh}|page_view`]: N,
       [`${d}T${hh}|feature_used`]: N,
     })
-    const users = await hash(deps, deps.keys.pending('u'))
+    const users = await hash(deps, deps.keys.shards[0]!.pending('u'))
     expect(Object.values(users).reduce((a, b) => a + b)).toBe(N)
     expect(Object.keys(users)).toHaveLength(7)
     expect(users[`${d}|page_view|u0`]).toBe(Math.ceil(N / 7))
-    expect(await hash(deps, deps.keys.pending('f'))).toEqual({ [`${d}|feature_used|export`]: N })
-    expect(await hash(deps, deps.keys.pending('p'))).toEqual({ [`${d}|/docs`]: N })
+    expect(await hash(deps, deps.keys.shards[0]!.pending('f'))).toEqual({ [`${d}|feature_used|export`]: N })
+    expect(await hash(deps, deps.keys.shards[0]!.pending('p'))).toEqual({ [`${d}|/docs`]: N })
     // a marker of the days whose visitor count the flusher must re-read
-    expect(Object.keys(await hash(deps, deps.keys.pending('v')))).toEqual([d])
+    expect(Object.keys(await hash(deps, deps.keys.shards[0]!.pending('v')))).toEqual([d])
     // 50 distinct addresses, one browser: 50 visitors, within HyperLogLog's error (0.81%)
     const visitors = await deps.redis.pfCount(deps.keys.visitors(d))
     expect(Math.abs(visitors - 50)).toBeLessThanOrEqual(1)
@@ -86,14 +89,18 @@ describe('POST /e', () => {
     // a value seen before the cap was reached keeps counting under its name
     await app.handle(beaconRequest({ event_type: 'feature_used', properties: { feature_name: 'f0' } }))
     const d = day()
-    expect(await hash(deps, deps.keys.pending('f'))).toEqual({
+    expect(await hash(deps, deps.keys.shards[0]!.pending('f'))).toEqual({
       [`${d}|feature_used|f0`]: 2,
       [`${d}|feature_used|f1`]: 1,
       [`${d}|feature_used|f2`]: 1,
       [`${d}|feature_used|(other)`]: 3,
     })
-    expect(await hash(deps, deps.keys.pending('p'))).toEqual({ [`${d}|/p0`]: 1, [`${d}|/p1`]: 1, [`${d}|(other)`]: 4 })
-    const users = await hash(deps, deps.keys.pending('u'))
+    expect(await hash(deps, deps.keys.shards[0]!.pending('p'))).toEqual({
+      [`${d}|/p0`]: 1,
+      [`${d}|/p1`]: 1,
+      [`${d}|(other)`]: 4,
+    })
+    const users = await hash(deps, deps.keys.shards[0]!.pending('u'))
     expect(users[`${d}|feature_used|(other)`]).toBe(2)
     expect(Object.keys(users)).toHaveLength(5)
   })
@@ -108,7 +115,7 @@ describe('POST /e', () => {
       ]),
     )
     expect(res.status).toBe(202)
-    expect(Object.keys(await hash(deps, deps.keys.pending('f'))).sort()).toEqual([
+    expect(Object.keys(await hash(deps, deps.keys.shards[0]!.pending('f'))).sort()).toEqual([
       `${day()}|feature_used|x`,
       `${day()}|feature_used|y`,
     ])
@@ -260,8 +267,11 @@ describe('GET /e', () => {
     await get('', { referer: 'https://shop.example.com/blog/post-1?utm=x' })
     await get('?event_type=feature_used&feature_name=export')
     const d = day()
-    expect(await hash(deps, deps.keys.pending('p'))).toEqual({ [`${d}|/pricing`]: 1, [`${d}|/blog/post-1`]: 1 })
-    expect(await hash(deps, deps.keys.pending('f'))).toEqual({ [`${d}|feature_used|export`]: 1 })
+    expect(await hash(deps, deps.keys.shards[0]!.pending('p'))).toEqual({
+      [`${d}|/pricing`]: 1,
+      [`${d}|/blog/post-1`]: 1,
+    })
+    expect(await hash(deps, deps.keys.shards[0]!.pending('f'))).toEqual({ [`${d}|feature_used|export`]: 1 })
     const bad = await get('?event_type=user_signup')
     expect(bad.status).toBe(422)
     expect(await pendingTotal(deps)).toBe(3)

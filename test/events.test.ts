@@ -129,7 +129,8 @@ describe('validateEvents', () => {
 })
 
 describe('opsFor', () => {
-  const keys = createKeys('p')
+  const global = createKeys('p')
+  const keys = global.shards[0]!
 
   test('a server event touches live hourly, daily, hourly, user and feature counters', () => {
     expect(opsFor({ type: 'feature_used', at: NOW, userId: 'u1', feature: 'export' }, { keys })).toEqual([
@@ -164,7 +165,7 @@ describe('opsFor', () => {
   })
 
   test('visitor hashes go to the day’s HyperLogLog and mark the day for the flusher', () => {
-    expect(visitorOps(keys, '2026-11-28', ['abc', 'def'])).toEqual([
+    expect(visitorOps(keys, global, '2026-11-28', ['abc', 'def'])).toEqual([
       { op: 'incr', key: '{p}:pend:v', field: '2026-11-28', by: 1 },
       { op: 'pfadd', key: '{p}:hll:2026-11-28', element: 'abc' },
       { op: 'pfadd', key: '{p}:hll:2026-11-28', element: 'def' },
@@ -183,6 +184,23 @@ describe('opsFor', () => {
       signature({ ...base, type: 'feature_used' }, true),
     ]
     expect(new Set([signature(base, true), ...others]).size).toBe(others.length + 1)
+  })
+})
+
+describe('keys', () => {
+  test('one shard uses the prefix as its tag; several get their own, global keys stay global', () => {
+    expect(createKeys('a').shards.map((s) => s.pending('d'))).toEqual(['{a}:pend:d'])
+    const sharded = createKeys('a', 3)
+    expect(sharded.shards.map((s) => s.liveHourly('2026-11-28'))).toEqual([
+      '{a:0}:live:h:2026-11-28',
+      '{a:1}:live:h:2026-11-28',
+      '{a:2}:live:h:2026-11-28',
+    ])
+    expect([sharded.visitors('2026-11-28'), sharded.salt('2026-11-28'), sharded.lease]).toEqual([
+      '{a}:hll:2026-11-28',
+      '{a}:salt:2026-11-28',
+      '{a}:lease',
+    ])
   })
 })
 

@@ -88,7 +88,7 @@ describe('flush under faults', () => {
       await deps.flusher.flush()
       expect(await stored(db.pool)).toEqual({ daily: 60, hourly: 60, users: 30, pages: 30 })
       expect(await pendingTotal(deps)).toBe(0)
-      expect(await deps.redis.zCard(deps.keys.snapshots)).toBe(0)
+      expect(await deps.redis.zCard(deps.keys.shards[0]!.snapshots)).toBe(0)
       // flushing again changes nothing
       expect(await deps.flusher.flush()).toBe(0)
       expect(await stored(db.pool)).toEqual({ daily: 60, hourly: 60, users: 30, pages: 30 })

@@ -107,7 +107,7 @@ describe('flush', () => {
     // nothing pending, no snapshot left, and the live counts the screens read did not drop
     expect(await pendingTotal(deps)).toBe(0)
     expect((await allKeys(deps)).filter((k) => /:(pend|snap):/.test(k))).toEqual([])
-    expect(await hash(deps, deps.keys.liveHourly(today))).toMatchObject({
+    expect(await hash(deps, deps.keys.shards[0]!.liveHourly(today))).toMatchObject({
       [`page_view|${hh}`]: 10,
       [`generation_completed|${hh}`]: 5,
     })
@@ -142,7 +142,7 @@ describe('flush', () => {
     const day = dayOf(Date.now())
     const fields: Record<string, string> = {}
     for (let i = 0; i < 100_000; i++) fields[`${day}|generation_completed|user-${i}`] = '1'
-    await deps.redis.hSet(deps.keys.pending('u'), fields)
+    await deps.redis.hSet(deps.keys.shards[0]!.pending('u'), fields)
     expect(await deps.flusher.flush()).toBe(100_000)
     expect(
       await rows(db.pool, 'SELECT count(*)::int AS n, sum(count)::int AS total FROM analytics_user_daily'),

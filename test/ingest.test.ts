@@ -22,18 +22,18 @@ describe('POST /analytics/events', () => {
     expect(await res.json()).toEqual({ accepted: 4 })
     const today = dayOf(Date.now())
     const then = dayOf(twoDaysAgo)
-    expect(await hash(deps, deps.keys.pending('d'))).toEqual({
+    expect(await hash(deps, deps.keys.shards[0]!.pending('d'))).toEqual({
       [`${today}|generation_completed`]: 1,
       [`${then}|generation_completed`]: 1,
       [`${then}|user_signup`]: 1,
       [`${today}|page_view`]: 1,
     })
-    expect(await hash(deps, deps.keys.pending('u'))).toEqual({
+    expect(await hash(deps, deps.keys.shards[0]!.pending('u'))).toEqual({
       [`${today}|generation_completed|u1`]: 1,
       [`${then}|generation_completed|u1`]: 1,
       [`${then}|user_signup|u2`]: 1,
     })
-    expect(await hash(deps, deps.keys.pending('p'))).toEqual({ [`${today}|/server-rendered`]: 1 })
+    expect(await hash(deps, deps.keys.shards[0]!.pending('p'))).toEqual({ [`${today}|/server-rendered`]: 1 })
     // server events carry no visitor
     expect(await deps.redis.exists(deps.keys.visitors(today))).toBe(0)
   })
@@ -143,7 +143,7 @@ describe('Redis down', () => {
       expect((await send()).map((r) => r.status)).toEqual(Array(20).fill(202))
       // read through the direct client: every 202 counted once, every 503 not at all
       expect(accepted).toBe(40)
-      const direct = await hash(ctx.deps, ctx.deps.keys.pending('d'))
+      const direct = await hash(ctx.deps, ctx.deps.keys.shards[0]!.pending('d'))
       expect(Object.values(direct).reduce((a, b) => a + b, 0)).toBe(accepted)
       const rejected = (await deps.metrics.redisErrors.get()).values[0]?.value ?? 0
       expect(rejected).toBeGreaterThan(0)

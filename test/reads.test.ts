@@ -358,8 +358,8 @@ describe('exact reads', () => {
       Array.from({ length: 10 }, () => ({ event_type: 'user_login' })),
     )
     // a snapshot left behind by a crashed flush: moved, not written
-    await deps.redis.rename(deps.keys.pending('d'), deps.keys.snapshot('left-over', 'd'))
-    await deps.redis.zAdd(deps.keys.snapshots, { score: 1, value: 'left-over' })
+    await deps.redis.rename(deps.keys.shards[0]!.pending('d'), deps.keys.shards[0]!.snapshot('left-over', 'd'))
+    await deps.redis.zAdd(deps.keys.shards[0]!.snapshots, { score: 1, value: 'left-over' })
     await send(
       app,
       Array.from({ length: 5 }, () => ({ event_type: 'user_login' })),

@@ -237,7 +237,7 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
   }
 
   const pending = async (kind: PendingKind, field: string) =>
-    Number((await redis.hGet(keys.pending(kind), `${dayOf(Date.now())}|${field}`)) ?? 0)
+    Number((await redis.hGet(keys.shards[0]!.pending(kind), `${dayOf(Date.now())}|${field}`)) ?? 0)
   const pageViews = (path: string) => pending('p', path)
 
   test(
@@ -580,7 +580,7 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       const events = await expectEvents(path, 3)
       expect(events.map((e) => e.user_id)).toEqual([undefined, user, undefined])
       expect(await pending('u', `feature_used|${user}`)).toBe(1)
-      const users = Object.keys(await redis.hGetAll(keys.pending('u')))
+      const users = Object.keys(await redis.hGetAll(keys.shards[0]!.pending('u')))
       expect(users.filter((f) => f.includes(user))).toHaveLength(1)
       await close(opened)
     },

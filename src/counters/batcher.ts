@@ -12,7 +12,7 @@ import type { Redis } from '../db/redis.ts'
 import type { CountedEvent } from '../events/types.ts'
 import { APPLY_BATCH } from './apply.lua.ts'
 import { type Caps, type Op, opsFor, signature, visitorOps } from './increments.ts'
-import { dayOf, type Keys } from './keys.ts'
+import { dayOf, type Keys, type ShardKeys } from './keys.ts'
 import { runScript } from './script.ts'
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
@@ -26,6 +26,8 @@ export interface GroupCommitOptions {
   maxInFlight?: number
   /** distinct counters in one batch before a new batch starts */
   maxBatchOps?: number
+  /** called when visitor hashes could not be added after their batch's counts were stored */
+  onVisitorsLost?: (error: unknown) => void
   /** called after every commit: batch size in requests, distinct ops, seconds, error if any */
   onCommit?: (requests: number, ops: number, seconds: number, error?: unknown) => void
 }
@@ -61,6 +63,13 @@ class MergedOps {
         set.add(op.element)
       }
     }
+  }
+
+  /** Removes and returns the PFADDs (for keys outside the batch's slot). */
+  takePfadds(): Map<string, Set<string>> {
+    const pfadd = new Map(this.pfadd)
+    this.pfadd.clear()
+    return pfadd
   }
 
   /** KEYS and ARGV of APPLY_BATCH. */
@@ -154,10 +163,10 @@ class Batch {
     }
   }
 
-  toOps(keys: Keys): MergedOps {
+  toOps(shard: ShardKeys, keys: Keys): MergedOps {
     const merged = new MergedOps()
-    for (const { event, n, caps } of this.events.values()) merged.merge(opsFor(event, { keys, caps }, n))
-    for (const [day, hashes] of this.visitors) merged.merge(visitorOps(keys, day, hashes))
+    for (const { event, n, caps } of this.events.values()) merged.merge(opsFor(event, { keys: shard, caps }, n))
+    for (const [day, hashes] of this.visitors) merged.merge(visitorOps(shard, keys, day, hashes))
     return merged
   }
 }
@@ -167,6 +176,7 @@ export class GroupCommit {
   private open: Batch | undefined
   private inFlight = 0
   private scheduled = false
+  private nextShard = 0
   private readonly ttl: number
   private readonly seenTtl: number
   private readonly maxInFlight: number
@@ -220,15 +230,29 @@ export class GroupCommit {
     })
   }
 
+  private addVisitors(visitors: Map<string, Set<string>>): void {
+    for (const [key, elements] of visitors) {
+      // the counts are stored and acknowledged: a lost visitor add only lowers an estimate
+      this.redis.pfAdd(key, [...elements]).catch((err) => this.options.onVisitorsLost?.(err))
+    }
+  }
+
   private send(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.shift()!
       if (batch === this.open) this.open = undefined
       this.inFlight++
       const started = performance.now()
+      // batches take turns over the shards, spreading the writes over a cluster's nodes
+      const shard = this.keys.shards[this.nextShard++ % this.keys.shards.length]!
       let script: { keys: string[]; args: string[] }
+      let visitors: Map<string, Set<string>> | undefined
       try {
-        script = batch.toOps(this.keys).toScriptArgs(this.ttl, this.seenTtl)
+        const merged = batch.toOps(shard, this.keys)
+        // The global visitors HyperLogLog is in another slot than a shard of several: it gets
+        // its own call after the counts are stored (PFADD is idempotent, so a retry is harmless).
+        if (shard.tag !== this.keys.tag) visitors = merged.takePfadds()
+        script = merged.toScriptArgs(this.ttl, this.seenTtl)
       } catch (err) {
         this.inFlight--
         batch.reject(err)
@@ -240,6 +264,7 @@ export class GroupCommit {
           this.inFlight--
           this.options.onCommit?.(batch.requests, batch.size, (performance.now() - started) / 1000)
           batch.resolve()
+          if (visitors) this.addVisitors(visitors)
           this.kick()
         },
         (err) => {

@@ -8,7 +8,7 @@
  * - `p`: `${day}|${path}`          - `v`: `${day}` (a day whose visitor count must be re-read)
  */
 import type { CountedEvent } from '../events/types.ts'
-import { type CappedDimension, dayOf, hourOf, type Keys } from './keys.ts'
+import { type CappedDimension, dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
 
 /** Counted in place of a browser-sent value once the day's cap for its dimension is reached. */
 export const OTHER = '(other)'
@@ -26,7 +26,8 @@ export interface Caps {
 }
 
 export interface OpContext {
-  keys: Keys
+  /** the shard the batch goes to */
+  keys: ShardKeys
   /** browser-sent values are capped per day; server values are trusted */
   caps?: Caps
 }
@@ -64,9 +65,12 @@ export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
   return ops
 }
 
-/** The ops of a day's visitor hashes: HyperLogLog adds, and a mark for the flusher to re-read it. */
-export function visitorOps(keys: Keys, day: string, hashes: Iterable<string>): Op[] {
-  const ops: Op[] = [{ op: 'incr', key: keys.pending('v'), field: day, by: 1 }]
+/**
+ * The ops of a day's visitor hashes: adds to the (global) HyperLogLog, and a mark in the shard for
+ * the flusher to re-read the day's estimate.
+ */
+export function visitorOps(shard: ShardKeys, keys: Keys, day: string, hashes: Iterable<string>): Op[] {
+  const ops: Op[] = [{ op: 'incr', key: shard.pending('v'), field: day, by: 1 }]
   for (const element of hashes) ops.push({ op: 'pfadd', key: keys.visitors(day), element })
   return ops
 }

@@ -1,14 +1,21 @@
 /**
- * Redis key names and time buckets. Every key starts with a hash tag, `{prefix}`, so a whole
+ * Redis key names and time buckets.
+ *
+ * Counters live in shards. Every key of a shard starts with the shard's hash tag, so a whole
  * group-commit batch or flush snapshot lives in one Redis Cluster slot and one Lua script can
- * touch all of it.
+ * touch all of it; several shards spread the write load over a cluster's nodes. With one shard
+ * (the default outside a cluster) the shard tag is `{prefix}` itself.
+ *
+ * A few keys are global, under `{prefix}`: the visitors HyperLogLog of each day (a union over
+ * shards would need one slot anyway), the day's salt and the flush lease.
  *
  * Live data (what the SSE feed reads) and pending deltas (what the flusher moves to Postgres) are
  * separate keys, so a flush never makes "today" drop.
  *
  * @example
  * const keys = createKeys('analytics')
- * keys.liveHourly('2026-11-28') // '{analytics}:live:h:2026-11-28'
+ * keys.shards[0].liveHourly('2026-11-28') // '{analytics}:live:h:2026-11-28'
+ * createKeys('analytics', 16).shards[3].pending('d') // '{analytics:3}:pend:d'
  */
 
 /** Pending counter kinds: daily, hourly, per-user daily, per-feature daily, per-page daily, visitor days. */
@@ -18,40 +25,54 @@ export type PendingKind = (typeof PENDING_KINDS)[number]
 /** Dimensions whose browser-sent values are capped per day. */
 export type CappedDimension = 'u' | 'f' | 'p'
 
-export interface Keys {
+/** The keys of one shard, all in one cluster slot. */
+export interface ShardKeys {
   readonly tag: string
-  /** hash, field `${type}|${HH}` → count: the full hourly counts of one UTC day */
+  /** hash, field `${type}|${HH}` → count: this shard's full hourly counts of one UTC day */
   liveHourly(day: string): string
   /** hash of not-yet-flushed deltas of one kind */
   pending(kind: PendingKind): string
-  /** HyperLogLog of the day's visitor hashes */
-  visitors(day: string): string
   /** set of the distinct browser-sent values of a dimension seen this day (for caps) */
   seen(dim: CappedDimension, day: string): string
-  /** the day's random salt for visitor hashes */
-  salt(day: string): string
   /** a flush batch's frozen copy of one pending kind */
   snapshot(batchId: string, kind: PendingKind): string
   /** sorted set of snapshot batch ids waiting to be written to Postgres, scored by sequence */
   snapshots: string
-  /** counter giving each snapshot its sequence number */
+  /** counter giving each snapshot its sequence number; it changes whenever pending moves */
   sequence: string
-  /** lease held by the instance that flushes */
+}
+
+export interface Keys {
+  /** the global tag, `{prefix}` */
+  readonly tag: string
+  readonly shards: readonly ShardKeys[]
+  /** HyperLogLog of the day's visitor hashes (global) */
+  visitors(day: string): string
+  /** the day's random salt for visitor hashes (global) */
+  salt(day: string): string
+  /** lease held by the instance that flushes (global) */
   lease: string
 }
 
-export function createKeys(prefix: string): Keys {
-  const tag = `{${prefix}}`
+function shardKeys(tag: string): ShardKeys {
   return {
     tag,
     liveHourly: (day) => `${tag}:live:h:${day}`,
     pending: (kind) => `${tag}:pend:${kind}`,
-    visitors: (day) => `${tag}:hll:${day}`,
     seen: (dim, day) => `${tag}:seen:${dim}:${day}`,
-    salt: (day) => `${tag}:salt:${day}`,
     snapshot: (batchId, kind) => `${tag}:snap:${batchId}:${kind}`,
     snapshots: `${tag}:snaps`,
     sequence: `${tag}:seq`,
+  }
+}
+
+export function createKeys(prefix: string, shards = 1): Keys {
+  const tag = `{${prefix}}`
+  return {
+    tag,
+    shards: shards === 1 ? [shardKeys(tag)] : Array.from({ length: shards }, (_, i) => shardKeys(`{${prefix}:${i}}`)),
+    visitors: (day) => `${tag}:hll:${day}`,
+    salt: (day) => `${tag}:salt:${day}`,
     lease: `${tag}:lease`,
   }
 }

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Pool } from '@neondatabase/serverless'
-import { type Keys, PENDING_KINDS } from '../counters/keys.ts'
+import { type Keys, PENDING_KINDS, type ShardKeys } from '../counters/keys.ts'
 import { runScript } from '../counters/script.ts'
 import type { Redis } from '../db/redis.ts'
 import { errorMessage, type Logger } from '../log.ts'
@@ -142,27 +142,11 @@ export class Flusher {
     }
     try {
       let counters = 0
-      // Leftovers first, oldest first, so Postgres receives batches in order.
-      const leftovers = await this.deps.redis.zRangeWithScores(this.deps.keys.snapshots, 0, -1)
-      for (const { value, score } of leftovers) counters += await this.writeSnapshot(value, score)
-
-      const batchId = `${Date.now().toString(36)}-${this.instanceId}-${randomBytes(4).toString('hex')}`
-      const seq = Number(
-        await runScript(
-          this.deps.redis,
-          MOVE_PENDING,
-          [
-            ...PENDING_KINDS.map((k) => this.deps.keys.pending(k)),
-            ...PENDING_KINDS.map((k) => this.deps.keys.snapshot(batchId, k)),
-            this.deps.keys.snapshots,
-            this.deps.keys.sequence,
-          ],
-          [batchId, String(this.options.ttlSeconds)],
-        ),
-      )
-      if (seq > 0) {
-        await this.options.onStep?.('moved', batchId)
-        counters += await this.writeSnapshot(batchId, seq)
+      let batches = 0
+      for (const shard of this.deps.keys.shards) {
+        const flushed = await this.flushShard(shard)
+        counters += flushed.counters
+        batches += flushed.batches
       }
 
       const ms = performance.now() - started
@@ -179,14 +163,12 @@ export class Flusher {
       metrics?.flushRuns.inc({ result: 'ok' })
       metrics?.flushSeconds.observe(ms / 1000)
       metrics?.flushCounters.inc(counters)
-      if (counters > 0 || leftovers.length > 0) {
-        log.info('flush', { counters, batches: leftovers.length + (seq > 0 ? 1 : 0), ms: Math.round(ms) })
-      }
+      if (batches > 0) log.info('flush', { counters, batches, ms: Math.round(ms) })
       return counters
     } catch (err) {
       this.stats.consecutiveFailures++
       this.stats.lastError = errorMessage(err)
-      this.stats.waitingBatches = await this.deps.redis.zCard(this.deps.keys.snapshots).catch(() => -1)
+      this.stats.waitingBatches = await this.waitingBatches().catch(() => -1)
       metrics?.flushRuns.inc({ result: 'failed' })
       log.error('flush failed; counts stay in Redis and are retried', {
         error: errorMessage(err),
@@ -200,10 +182,44 @@ export class Flusher {
     }
   }
 
+  private async waitingBatches(): Promise<number> {
+    const counts = await Promise.all(this.deps.keys.shards.map((shard) => this.deps.redis.zCard(shard.snapshots)))
+    return counts.reduce((a, b) => a + b, 0)
+  }
+
+  /** Replays the shard's leftover snapshots, then moves and writes what is pending in it. */
+  private async flushShard(shard: ShardKeys): Promise<{ counters: number; batches: number }> {
+    const { redis } = this.deps
+    let counters = 0
+    // Leftovers first, oldest first, so Postgres receives batches in order.
+    const leftovers = await redis.zRangeWithScores(shard.snapshots, 0, -1)
+    for (const { value, score } of leftovers) counters += await this.writeSnapshot(shard, value, score)
+
+    const batchId = `${Date.now().toString(36)}-${this.instanceId}-${randomBytes(4).toString('hex')}`
+    const seq = Number(
+      await runScript(
+        redis,
+        MOVE_PENDING,
+        [
+          ...PENDING_KINDS.map((k) => shard.pending(k)),
+          ...PENDING_KINDS.map((k) => shard.snapshot(batchId, k)),
+          shard.snapshots,
+          shard.sequence,
+        ],
+        [batchId, String(this.options.ttlSeconds)],
+      ),
+    )
+    if (seq > 0) {
+      await this.options.onStep?.('moved', batchId)
+      counters += await this.writeSnapshot(shard, batchId, seq)
+    }
+    return { counters, batches: leftovers.length + (seq > 0 ? 1 : 0) }
+  }
+
   /** Writes one snapshot (unless already written) and forgets it; returns the counters written. */
-  private async writeSnapshot(batchId: string, seq: number): Promise<number> {
+  private async writeSnapshot(shard: ShardKeys, batchId: string, seq: number): Promise<number> {
     const { redis, keys, pool } = this.deps
-    const snapKeys = PENDING_KINDS.map((k) => keys.snapshot(batchId, k))
+    const snapKeys = PENDING_KINDS.map((k) => shard.snapshot(batchId, k))
     const hashes = await Promise.all(snapKeys.map((k) => redis.hGetAll(k)))
     const snapshot: SnapshotHashes = {}
     PENDING_KINDS.forEach((kind, i) => {
@@ -224,7 +240,7 @@ export class Flusher {
         await this.options.onStep?.('committed', batchId)
       }
     }
-    await runScript(redis, DROP_SNAPSHOT, [...snapKeys, keys.snapshots], [batchId])
+    await runScript(redis, DROP_SNAPSHOT, [...snapKeys, shard.snapshots], [batchId])
     return written
   }
 }

@@ -10,7 +10,7 @@
  *    be counted in step 1 as pending *and* in step 2 as committed: the read starts over (rare:
  *    one move per flush interval).
  */
-import type { Keys, PendingKind } from '../counters/keys.ts'
+import type { Keys, PendingKind, ShardKeys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
 
 /** Field-name → count, summed over pending and uncommitted snapshots. */
@@ -48,13 +48,10 @@ function toCounts(reply: unknown, fields?: string[]): Counts {
   return counts
 }
 
-async function readUnflushed(redis: Redis, keys: Keys, spec: UnflushedSpec): Promise<Unflushed> {
-  const reads: { kind: PendingKind; fields?: string[] }[] = [
-    ...(spec.all ?? []).map((kind) => ({ kind })),
-    ...Object.entries(spec.fields ?? {})
-      .filter(([, fields]) => fields.length > 0)
-      .map(([kind, fields]) => ({ kind: kind as PendingKind, fields })),
-  ]
+type Reads = { kind: PendingKind; fields?: string[] }[]
+
+/** One shard's unflushed counts, read atomically (one MULTI, so one slot). */
+async function readShard(redis: Redis, keys: ShardKeys, reads: Reads): Promise<Unflushed> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const ids = await redis.zRange(keys.snapshots, 0, -1)
     const multi = redis.multi().get(keys.sequence).zRange(keys.snapshots, 0, -1)
@@ -103,17 +100,28 @@ export async function exactRead<T>(
   spec: UnflushedSpec,
   history: (view: UnflushedView) => Promise<{ result: T; committed: string[] }>,
 ): Promise<{ history: T; unflushed: Partial<Record<PendingKind, Counts>> }> {
+  const reads: Reads = [
+    ...(spec.all ?? []).map((kind) => ({ kind })),
+    ...Object.entries(spec.fields ?? {})
+      .filter(([, fields]) => fields.length > 0)
+      .map(([kind, fields]) => ({ kind: kind as PendingKind, fields })),
+  ]
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const view = await readUnflushed(redis, keys, spec)
-    const parts = [view.pending, ...view.batches.map((b) => b.hashes)]
+    // shards are independent: each view is atomic on its own, and each shard's sequence is
+    // checked again after the Postgres read
+    const views = await Promise.all(keys.shards.map((shard) => readShard(redis, shard, reads)))
+    const batches = views.flatMap((v) => v.batches)
+    const parts = [...views.map((v) => v.pending), ...batches.map((b) => b.hashes)]
     const { result, committed } = await history({
-      batchIds: view.batches.map((b) => b.id),
+      batchIds: batches.map((b) => b.id),
       fieldNames: (kind) => new Set(parts.flatMap((p) => [...(p[kind]?.keys() ?? [])])),
     })
-    if ((await redis.get(keys.sequence)) !== view.seq) continue
+    const seqs = await Promise.all(keys.shards.map((shard) => redis.get(shard.sequence)))
+    if (seqs.some((seq, i) => seq !== views[i]!.seq)) continue
     const done = new Set(committed)
     const unflushed: Partial<Record<PendingKind, Counts>> = {}
-    for (const part of [view.pending, ...view.batches.filter((b) => !done.has(b.id)).map((b) => b.hashes)]) {
+    const uncommitted = batches.filter((b) => !done.has(b.id)).map((b) => b.hashes)
+    for (const part of [...views.map((v) => v.pending), ...uncommitted]) {
       for (const [kind, counts] of Object.entries(part) as [PendingKind, Counts][]) {
         const into = unflushed[kind] ?? new Map()
         unflushed[kind] = into

@@ -1,0 +1,72 @@
+import { describe, expect, test } from 'bun:test'
+import { dayOf } from '../src/counters/keys.ts'
+import { redisLiveSource } from '../src/live/source.ts'
+import { allKeys, beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
+
+const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
+
+describe('counters spread over several shards', () => {
+  test('ingest, exact reads during flushes, flush and live reads cover every shard', async () => {
+    const { app, deps, db } = await testApp({ redisShards: 4, trustProxy: true })
+    const get = async (path: string) =>
+      (await app.handle(new Request(`http://localhost${path}`, { headers: ADMIN }))).json()
+    let sent = 0
+    for (let i = 0; i < 24; i++) {
+      const beacon = await app.handle(
+        beaconRequest(
+          { event_type: 'page_view', user_id: `b${i}`, properties: { path: `/p${i % 3}` } },
+          {
+            ip: `192.0.2.${i}`,
+          },
+        ),
+      )
+      expect(beacon.status).toBe(202)
+      const batch = await app.handle(ingestRequest([{ event_type: 'generation_completed', user_id: `u${i % 5}` }]))
+      expect(batch.status).toBe(202)
+      sent += 2
+    }
+    // the batches took turns over the shards; global keys stayed under the prefix's own tag
+    const tags = new Set((await allKeys(deps)).map((k) => k.slice(0, k.indexOf('}') + 1)))
+    expect([...tags].sort()).toEqual(
+      [deps.keys.tag, ...deps.keys.shards.map((s) => s.tag)].sort().filter((t, i, a) => a.indexOf(t) === i),
+    )
+    expect(await pendingTotal(deps)).toBe(sent)
+
+    const today = dayOf(Date.now())
+    expect((await get(`/analytics/stats?from=${today}&to=${today}`)).total).toBe(sent)
+
+    // reads while flushes move every shard's counters to Postgres
+    let stop = false
+    const totals: number[] = []
+    const reader = (async () => {
+      while (!stop) totals.push((await get(`/analytics/stats?granularity=hour&from=${today}&to=${today}`)).total)
+    })()
+    for (let i = 0; i < 5; i++) await deps.flusher.flush()
+    stop = true
+    await reader
+    expect(totals.length).toBeGreaterThan(0)
+    expect(new Set(totals)).toEqual(new Set([sent]))
+
+    expect(await pendingTotal(deps)).toBe(0)
+    const stored = await db.pool.query(
+      `SELECT (SELECT sum(count)::int FROM analytics_daily) AS n,
+              (SELECT count(*)::int FROM analytics_flush_log) AS batches`,
+    )
+    expect(stored.rows[0].n).toBe(sent)
+    // one batch per shard that had counters
+    expect(stored.rows[0].batches).toBe(4)
+    const users = await db.pool.query('SELECT count(*)::int AS n FROM analytics_users')
+    expect(users.rows[0].n).toBe(24 + 5)
+
+    const dashboard = await get('/analytics/dashboard')
+    expect(dashboard.generations_today).toBe(24)
+    expect(dashboard.page_views_today).toBe(24)
+    expect(dashboard.visitors_today).toBeGreaterThanOrEqual(23)
+    expect(dashboard.total_users).toBe(29)
+
+    const live = await redisLiveSource(deps.redis, deps.keys)(today)
+    const liveTotal = Object.values(live.fields).reduce((a, b) => a + Number(b), 0)
+    expect(liveTotal).toBe(sent)
+    expect(live.visitors).toBe(dashboard.visitors_today)
+  })
+})
