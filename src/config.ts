@@ -12,6 +12,8 @@ export interface Config {
   port: number
   host: string
   redisUrl?: string
+  /** Redis Cluster seed nodes (redis:// URLs); when set, the cluster client is used */
+  redisClusterNodes: string[]
   databaseUrl?: string
   flushIntervalMs: number
   adminToken?: string
@@ -118,6 +120,20 @@ export function loadConfig(env: Env = process.env): Config {
     } catch {}
     if (!ok) throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin like https://example.com`)
   }
+  const clusterNodes = (env.REDIS_CLUSTER_NODES ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)
+    .map((n) => (/^rediss?:\/\//.test(n) ? n : `redis://${n}`))
+  for (const node of clusterNodes) {
+    let ok = false
+    try {
+      const u = new URL(node)
+      ok = Boolean(u.hostname && u.port)
+    } catch {}
+    if (!ok)
+      throw new ConfigError('REDIS_CLUSTER_NODES', `"${node}" is not a node like 10.0.0.5:6379 or redis://host:6379`)
+  }
   const logLevel = env.LOG_LEVEL?.trim() || 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new ConfigError('LOG_LEVEL', `must be one of debug, info, warn, error (got ${JSON.stringify(logLevel)})`)
@@ -126,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: read(env, 'PORT', integer(0, 65535), 3000),
     host: env.HOST?.trim() || '0.0.0.0',
     redisUrl: read(env, 'REDIS_URL', url(['redis:', 'rediss:'])),
+    redisClusterNodes: clusterNodes,
     databaseUrl: read(env, 'DATABASE_URL', url(['postgres:', 'postgresql:'])),
     flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', integer(1000, 86_400_000), 300_000),
     adminToken: read(env, 'ADMIN_TOKEN', secret),
@@ -139,7 +156,8 @@ export function loadConfig(env: Env = process.env): Config {
       { schema: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), expect: '1-64 characters of A-Z a-z 0-9 _ . : -' },
       'analytics',
     ),
-    redisShards: read(env, 'REDIS_SHARDS', integer(1, 1024), 1),
+    // a cluster spreads shards over its nodes; one Redis gains nothing from more than one
+    redisShards: read(env, 'REDIS_SHARDS', integer(1, 1024), clusterNodes.length > 0 ? 16 : 1),
     migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
     trustProxy: read(env, 'TRUST_PROXY', flag, false),
     pathQueryParams: (env.PATH_QUERY_PARAMS ?? '')

@@ -14,13 +14,14 @@ function fail(message: string): never {
 try {
   const config = loadConfig()
   const log = createLogger(config.logLevel)
-  if (!config.redisUrl || !config.databaseUrl) {
+  const redisSet = Boolean(config.redisUrl) || config.redisClusterNodes.length > 0
+  if (!redisSet || !config.databaseUrl) {
     fail(
-      `${!config.redisUrl ? 'REDIS_URL' : 'DATABASE_URL'} is not set. Set REDIS_URL and DATABASE_URL, ` +
-        'or run `bun run dev` to bring up local Redis and Postgres.',
+      `${!redisSet ? 'REDIS_URL' : 'DATABASE_URL'} is not set. Set REDIS_URL (or REDIS_CLUSTER_NODES) and ` +
+        'DATABASE_URL, or run `bun run dev` to bring up local Redis and Postgres.',
     )
   }
-  const server = await startServer({ ...config, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl }, log)
+  const server = await startServer({ ...config, databaseUrl: config.databaseUrl }, log)
   stopOnSignals(server.stop, log)
 } catch (err) {
   fail(err instanceof ConfigError ? `invalid configuration: ${err.message}` : errorMessage(err))

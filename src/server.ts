@@ -6,7 +6,7 @@ import { createApp, createDeps } from './app.ts'
 import { type Config, maskUrl } from './config.ts'
 import { migrate } from './db/migrate.ts'
 import { type Database, openDatabase } from './db/pool.ts'
-import { closeRedis, openRedis } from './db/redis.ts'
+import { closeRedis, openRedis, openRedisCluster } from './db/redis.ts'
 import { errorMessage, type Logger } from './log.ts'
 
 export interface RunningServer {
@@ -14,7 +14,8 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-export type ServiceConfig = Config & { redisUrl: string; databaseUrl: string }
+/** A config with its services: a Redis URL or cluster nodes, and a database URL. */
+export type ServiceConfig = Config & { databaseUrl: string }
 
 async function openPostgres(config: ServiceConfig): Promise<Database> {
   const db = await openDatabase(config.databaseUrl)
@@ -31,7 +32,10 @@ async function openPostgres(config: ServiceConfig): Promise<Database> {
 }
 
 export async function startServer(config: ServiceConfig, log: Logger): Promise<RunningServer> {
-  const redis = await openRedis(config.redisUrl, log)
+  const redis =
+    config.redisClusterNodes.length > 0
+      ? await openRedisCluster(config.redisClusterNodes, log)
+      : await openRedis(config.redisUrl ?? 'redis://127.0.0.1:6379', log)
   let db: Database
   try {
     db = await openPostgres(config)
@@ -56,7 +60,12 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
   if (!server) throw new Error('the HTTP server did not start')
   deps.flusher.start()
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`
-  log.info('listening', { url, redis: maskUrl(config.redisUrl), postgres: maskUrl(config.databaseUrl) })
+  log.info('listening', {
+    url,
+    redis: config.redisClusterNodes.length > 0 ? config.redisClusterNodes.map(maskUrl) : maskUrl(config.redisUrl ?? ''),
+    shards: config.redisShards,
+    postgres: maskUrl(config.databaseUrl),
+  })
 
   let stopping: Promise<void> | undefined
   return {

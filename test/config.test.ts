@@ -51,6 +51,16 @@ describe('config', () => {
     })
   })
 
+  test('Redis Cluster nodes: host:port or URLs; a cluster defaults to 16 shards', () => {
+    const c = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.5:6379, redis://10.0.0.6:6380' })
+    expect(c.redisClusterNodes).toEqual(['redis://10.0.0.5:6379', 'redis://10.0.0.6:6380'])
+    expect(c.redisShards).toBe(16)
+    expect(loadConfig({}).redisShards).toBe(1)
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_SHARDS: '4' }).redisShards).toBe(4)
+    expect(failure({ REDIS_CLUSTER_NODES: 'no-port' }).variable).toBe('REDIS_CLUSTER_NODES')
+    expect(failure({ REDIS_SHARDS: '0' }).variable).toBe('REDIS_SHARDS')
+  })
+
   test('a bad PORT fails naming the variable', () => {
     for (const PORT of ['abc', '70000', '-1', '3.5']) {
       const err = failure({ PORT })

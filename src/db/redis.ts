@@ -8,7 +8,7 @@
  * await redis.ping()
  * await redis.close()
  */
-import { createClient } from 'redis'
+import { createClient, createCluster } from 'redis'
 import { maskUrl } from '../config.ts'
 import type { Logger } from '../log.ts'
 import { errorMessage } from '../log.ts'
@@ -80,4 +80,41 @@ export async function closeRedis(client: Redis): Promise<void> {
   } catch {
     client.destroy()
   }
+}
+
+/**
+ * The node-redis cluster client, typed as {@link Redis}: the service only sends commands whose
+ * keys share one hash tag (one slot) per call — scripts, MULTIs — which the cluster client routes
+ * by their first key, and single-key commands. Commands without keys (PING) go to any node.
+ */
+export async function openRedisCluster(nodes: string[], log: Logger, options: RedisOptions = {}): Promise<Redis> {
+  const connectTimeout = options.connectTimeout ?? 5000
+  let up = false
+  let down = false
+  const cluster = createCluster({
+    rootNodes: nodes.map((url) => ({ url })),
+    defaults: {
+      disableOfflineQueue: true,
+      socket: { connectTimeout, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) },
+    },
+  })
+  cluster.on('error', (err) => {
+    if (down || !up) return
+    down = true
+    log.error('redis cluster connection lost', { nodes: nodes.map(maskUrl), error: errorMessage(err) })
+  })
+  try {
+    await Promise.race([
+      cluster.connect(),
+      Bun.sleep(connectTimeout * 2).then(() => Promise.reject(new Error(`no answer within ${connectTimeout * 2} ms`))),
+    ])
+    up = true
+  } catch (err) {
+    cluster.destroy()
+    throw new Error(
+      `cannot reach the Redis Cluster at ${nodes.map(maskUrl).join(', ')}: ${errorMessage(err)}. ` +
+        'Check REDIS_CLUSTER_NODES.',
+    )
+  }
+  return cluster as unknown as Redis
 }

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createClient } from 'redis'
+import { openDatabase } from '../src/db/pool.ts'
+import { BROWSER_UA } from './app.ts'
+import { countsOf, openFeed, snapshotOf } from './live-feed.ts'
+import { clusterBinaries, NO_CLUSTER_BINARIES, type RedisCluster, startRedisCluster } from './redis-cluster.ts'
+import { startServerProcess } from './server-process.ts'
+import { freshDatabaseUrl } from './services.ts'
+
+const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
+const INGEST = { authorization: 'Bearer test-ingest-token-0123456789', 'content-type': 'application/json' }
+
+if (!clusterBinaries()) console.warn(NO_CLUSTER_BINARIES)
+
+describe.skipIf(!clusterBinaries())('on a real 3-master Redis Cluster', () => {
+  let cluster: RedisCluster
+  beforeAll(async () => {
+    cluster = (await startRedisCluster())!
+  }, 60_000)
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  test('ingest, exact reads, SSE and flush, with counters spread over every node', async () => {
+    const databaseUrl = await freshDatabaseUrl()
+    const server = await startServerProcess({
+      DATABASE_URL: databaseUrl,
+      REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+      REDIS_SHARDS: '16',
+    })
+    try {
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+      const feed = await openFeed(server.url, { query: '?types=page_view' })
+      const first = snapshotOf(await feed.nextEvent())
+      expect(first.types.page_view?.total ?? 0).toBe(0)
+
+      const beacon = (i: number) =>
+        fetch(`${server.url}/e`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+          body: JSON.stringify({ event_type: 'page_view', user_id: `b${i % 9}`, properties: { path: `/p${i % 4}` } }),
+        })
+      let sent = 0
+      for (let round = 0; round < 8; round++) {
+        const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => beacon(round * 25 + i)))
+        expect(answers.every((r) => r.status === 202)).toBe(true)
+        const batch = await fetch(`${server.url}/analytics/events`, {
+          method: 'POST',
+          headers: INGEST,
+          body: JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ event_type: 'user_login', user_id: `u${i}` }))),
+        })
+        expect(batch.status).toBe(202)
+        sent += 35
+      }
+
+      // the live feed saw the page views from every shard
+      let seen = 0
+      const deadline = Date.now() + 5000
+      while (seen < 200 && Date.now() < deadline) {
+        const message = await feed.nextEvent(3000)
+        if (message.event === 'counts') seen = countsOf(message).types.page_view?.total ?? seen
+        if (message.event === 'snapshot') seen = snapshotOf(message).types.page_view?.total ?? seen
+      }
+      expect(seen).toBe(200)
+      await feed.close()
+
+      const stats = async () =>
+        (await (await fetch(`${server.url}/analytics/stats?granularity=hour`, { headers: ADMIN })).json()).total
+      expect(await stats()).toBe(sent)
+
+      // the 16 shards' keys landed on all three masters
+      for (const node of cluster.nodes) {
+        const client = await createClient({ url: node }).connect()
+        expect(await client.dbSize()).toBeGreaterThan(0)
+        await client.close()
+      }
+
+      const flushed = await fetch(`${server.url}/analytics/flush`, { method: 'POST', headers: ADMIN })
+      expect(flushed.status).toBe(200)
+      expect((await flushed.json()).flushed).toBeGreaterThan(0)
+      expect(await stats()).toBe(sent)
+      const db = await openDatabase(databaseUrl, { max: 1 })
+      try {
+        const r = await db.pool.query('SELECT sum(count)::int AS n FROM analytics_daily')
+        expect(r.rows[0].n).toBe(sent)
+      } finally {
+        await db.close()
+      }
+      const dashboard = await (await fetch(`${server.url}/analytics/dashboard`, { headers: ADMIN })).json()
+      expect(dashboard.page_views_today).toBe(200)
+      expect(dashboard.total_users).toBe(19)
+      expect(await server.stop()).toBe(0)
+    } finally {
+      await server.stop('SIGKILL')
+    }
+  }, 60_000)
+})

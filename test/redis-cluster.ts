@@ -1,0 +1,104 @@
+/**
+ * A real three-master Redis Cluster on loopback, from the machine's `redis-server` and
+ * `redis-cli` binaries, in a temp dir; undefined (with the reason) when the binaries are missing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Subprocess } from 'bun'
+import { freePort } from './server-process.ts'
+
+export interface RedisCluster {
+  /** seed nodes, as REDIS_CLUSTER_NODES takes them */
+  nodes: string[]
+  stop(): Promise<void>
+}
+
+export const NO_CLUSTER_BINARIES = 'redis-server or redis-cli not found: Redis Cluster tests skipped'
+
+export function clusterBinaries(): { server: string; cli: string } | undefined {
+  const server = Bun.which('redis-server')
+  const cli = Bun.which('redis-cli')
+  return server && cli ? { server, cli } : undefined
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return
+    await Bun.sleep(100)
+  }
+  throw new Error(`${what} within ${timeoutMs} ms`)
+}
+
+async function cli(bin: string, args: string[]): Promise<string> {
+  const proc = Bun.spawn([bin, ...args], { stdout: 'pipe', stderr: 'pipe' })
+  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
+  if (code !== 0)
+    throw new Error(`redis-cli ${args.join(' ')} exited ${code}: ${await new Response(proc.stderr).text()}`)
+  return out
+}
+
+export async function startRedisCluster(): Promise<RedisCluster | undefined> {
+  const bins = clusterBinaries()
+  if (!bins) return undefined
+  const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'))
+  const ports = [freePort(), freePort(), freePort()]
+  const procs: Subprocess[] = ports.map((port) =>
+    Bun.spawn(
+      [
+        bins.server,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '2000',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--logfile',
+        join(dir, `redis-${port}.log`),
+      ],
+      { stdout: 'ignore', stderr: 'ignore' },
+    ),
+  )
+  const stop = async () => {
+    for (const p of procs) p.kill('SIGTERM')
+    await Promise.all(procs.map((p) => p.exited))
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    for (const port of ports) {
+      await waitFor(
+        async () => (await cli(bins.cli, ['-p', String(port), 'ping'])).trim() === 'PONG',
+        `node ${port} did not answer`,
+      )
+    }
+    await cli(bins.cli, [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ])
+    for (const port of ports) {
+      await waitFor(
+        async () => (await cli(bins.cli, ['-p', String(port), 'cluster', 'info'])).includes('cluster_state:ok'),
+        `the cluster was not ready on ${port}`,
+      )
+    }
+    return { nodes: ports.map((p) => `redis://127.0.0.1:${p}`), stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
