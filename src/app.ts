@@ -18,7 +18,7 @@ import { LiveHub } from './live/hub.ts'
 import { redisLiveSource } from './live/source.ts'
 import type { Logger } from './log.ts'
 import { errorMessage } from './log.ts'
-import { createMetrics, type Metrics } from './metrics.ts'
+import { createMetrics, type Metrics, observe } from './metrics.ts'
 import { beacon, createBeaconHandler, nativeBeaconRoute } from './routes/beacon.ts'
 import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
@@ -73,6 +73,7 @@ export function createDeps(base: BaseDeps): Deps {
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
   )
   const live = new LiveHub(redisLiveSource(redis, keys), { maxClients: config.liveMaxClients, log })
+  observe(metrics, flusher, live)
   return { ...base, keys, metrics, batcher, recorder, flusher, live }
 }
 

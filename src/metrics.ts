@@ -76,3 +76,37 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
+
+/** Gauges read at scrape time from the parts that hold the state: the flusher and the live hub. */
+export function observe(
+  metrics: Metrics,
+  flusher: { waitingBatches(): Promise<number>; getStats(): { lastFlushAt?: string } },
+  live: { readonly size: number },
+): void {
+  const registers = [metrics.registry]
+  new Gauge({
+    name: 'analytics_live_clients',
+    help: 'Live-feed (SSE) clients connected to this instance',
+    registers,
+    collect() {
+      this.set(live.size)
+    },
+  })
+  new Gauge({
+    name: 'analytics_flush_waiting_batches',
+    help: 'Snapshots in Redis not yet written to Postgres (left by failed or crashed flushes)',
+    registers,
+    async collect() {
+      this.set(await flusher.waitingBatches().catch(() => -1))
+    },
+  })
+  new Gauge({
+    name: 'analytics_flush_last_success_timestamp_seconds',
+    help: 'When this instance last flushed successfully (0: not yet)',
+    registers,
+    collect() {
+      const at = flusher.getStats().lastFlushAt
+      this.set(at ? Date.parse(at) / 1000 : 0)
+    },
+  })
+}

@@ -182,7 +182,8 @@ export class Flusher {
     }
   }
 
-  private async waitingBatches(): Promise<number> {
+  /** Snapshots in Redis not yet written to Postgres, over every shard. */
+  async waitingBatches(): Promise<number> {
     const counts = await Promise.all(this.deps.keys.shards.map((shard) => this.deps.redis.zCard(shard.snapshots)))
     return counts.reduce((a, b) => a + b, 0)
   }
