@@ -20,13 +20,19 @@ export function chromiumPath(): string | undefined {
 
 export const NO_CHROMIUM = 'no Chromium found (install the chromium package or set CHROMIUM_PATH); browser test skipped'
 
-/** Launches headless Chromium (playwright gives it a fresh temporary profile). */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium (playwright gives it a fresh temporary profile), with the flags a
+ * machine without network needs, plus `extraArgs`.
+ */
+export async function launchChromium(
+  options: { extraArgs?: string[]; ignoreDefaultArgs?: string[] } = {},
+): Promise<Browser> {
   const executablePath = chromiumPath()
   if (!executablePath) throw new Error(NO_CHROMIUM)
   return chromium.launch({
     executablePath,
     headless: true,
+    ignoreDefaultArgs: options.ignoreDefaultArgs,
     args: [
       '--headless',
       '--no-sandbox',
@@ -36,6 +42,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      ...(options.extraArgs ?? []),
     ],
   })
 }

@@ -6,7 +6,7 @@ import { openDatabase } from '../src/db/pool.ts'
 import { Flusher } from '../src/flush/flusher.ts'
 import { silentLogger } from '../src/log.ts'
 import { beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
-import { tcpProxy } from './tcp-proxy.ts'
+import { proxyFor } from './tcp-proxy.ts'
 
 type Pool = Deps['pool']
 
@@ -97,12 +97,8 @@ describe('flush under faults', () => {
 
   test('Postgres unavailable: the flush fails, keeps the batch, and the next one writes it once', async () => {
     const { app, deps, config } = await testApp()
-    const target = new URL(config.databaseUrl)
-    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
-    const viaProxy = new URL(config.databaseUrl)
-    viaProxy.hostname = '127.0.0.1'
-    viaProxy.port = String(proxy.port)
-    const db = await openDatabase(viaProxy.toString(), { max: 2 })
+    const { proxy, url } = proxyFor(config.databaseUrl, 5432)
+    const db = await openDatabase(url, { max: 2 })
     const logs: string[] = []
     const log = {
       ...silentLogger,

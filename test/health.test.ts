@@ -4,7 +4,7 @@ import { openDatabase } from '../src/db/pool.ts'
 import { closeRedis, openRedis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
 import { testContext } from './services.ts'
-import { tcpProxy } from './tcp-proxy.ts'
+import { proxyFor, tcpProxy } from './tcp-proxy.ts'
 
 const get = (path: string) => new Request(`http://localhost${path}`)
 
@@ -56,12 +56,8 @@ describe('health', () => {
 
   test('/readyz is 503 naming Postgres when Postgres is unreachable', async () => {
     const { config, redis } = await testContext()
-    const target = new URL(config.databaseUrl)
-    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
-    const url = new URL(config.databaseUrl)
-    url.hostname = '127.0.0.1'
-    url.port = String(proxy.port)
-    const db = await openDatabase(url.toString(), { max: 2 })
+    const { proxy, url } = proxyFor(config.databaseUrl, 5432)
+    const db = await openDatabase(url, { max: 2 })
     try {
       const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
       expect((await app.handle(get('/readyz'))).status).toBe(200)

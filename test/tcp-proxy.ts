@@ -76,3 +76,13 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
     },
   }
 }
+
+/** A proxy in front of the host and port of `url`, and `url` rewritten to go through it. */
+export function proxyFor(url: string, defaultPort: number): { proxy: TcpProxy; url: string } {
+  const target = new URL(url)
+  const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || defaultPort) })
+  const through = new URL(url)
+  through.hostname = '127.0.0.1'
+  through.port = String(proxy.port)
+  return { proxy, url: through.toString() }
+}

@@ -6,12 +6,12 @@
  * request the page made on the wire, preflights included, and then read what Redis counted.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createKeys, dayOf, type PendingKind } from '../src/counters/keys.ts'
 import { closeRedis, openRedis, type Redis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
 import { BROWSER_UA } from './app.ts'
-import { chromiumPath, NO_CHROMIUM } from './browser.ts'
+import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { redisUrl, testPrefix } from './services.ts'
 
@@ -129,21 +129,10 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
     })
     site = `http://site.test:${fixture.port}`
     endpoint = `http://127.0.0.1:${proxy.port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
+    browser = await launchChromium({
       // the back/forward cache is under test here
       ignoreDefaultArgs: ['--disable-back-forward-cache'],
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        '--host-resolver-rules=MAP *.test 127.0.0.1',
-      ],
+      extraArgs: ['--host-resolver-rules=MAP *.test 127.0.0.1'],
     })
   }, 60_000)
 

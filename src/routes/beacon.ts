@@ -171,26 +171,28 @@ export function createBeaconHandler(deps: Deps) {
     await count(request, event, ip)
   }
 
+  /** Runs `work` for an admitted sender (origin, in-flight cap, rate limit), then frees its slot. */
+  async function admitted(
+    request: Request,
+    peer: string | undefined,
+    work: (request: Request, ip: string) => Promise<void>,
+  ): Promise<void> {
+    checkOrigin(request)
+    const ip = admit(request, peer)
+    try {
+      await work(request, ip)
+    } finally {
+      inFlight.leave()
+    }
+  }
+
   return {
     /** Counts a POSTed beacon; resolves once stored (answer 202), throws HttpError otherwise. */
-    async post(request: Request, peer: string | undefined): Promise<void> {
-      checkOrigin(request)
-      const ip = admit(request, peer)
-      try {
-        await countBody(request, ip)
-      } finally {
-        inFlight.leave()
-      }
-    },
+    post: (request: Request, peer: string | undefined): Promise<void> => admitted(request, peer, countBody),
 
+    /** Counts a `GET /e` pixel request and answers the GIF. */
     async get(request: Request, peer: string | undefined): Promise<Response> {
-      checkOrigin(request)
-      const ip = admit(request, peer)
-      try {
-        await countQuery(request, ip)
-      } finally {
-        inFlight.leave()
-      }
+      await admitted(request, peer, countQuery)
       return new Response(GIF, { headers: { 'content-type': 'image/gif', ...NO_STORE } })
     },
   }
