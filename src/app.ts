@@ -23,6 +23,7 @@ import { beacon, createBeaconHandler, nativeBeaconRoute } from './routes/beacon.
 import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
+import { InFlight } from './routes/limits.ts'
 import { live } from './routes/live.ts'
 import { prometheus } from './routes/metrics.ts'
 import { reads } from './routes/reads.ts'
@@ -41,6 +42,8 @@ export interface Deps extends BaseDeps {
   batcher: GroupCommit
   recorder: Recorder
   flusher: Flusher
+  /** requests being worked on by the write routes, capped by MAX_IN_FLIGHT */
+  inFlight: InFlight
   /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
   live: LiveHub
 }
@@ -53,6 +56,10 @@ export function createDeps(base: BaseDeps): Deps {
   let failing = false
   const batcher = new GroupCommit(redis, keys, {
     ttlSeconds: config.counterTtlSeconds,
+    onVisitorsLost(error) {
+      metrics.redisErrors.inc()
+      log.warn('visitor hashes not added; counts were stored', { error: errorMessage(error) })
+    },
     onCommit(requests, _ops, seconds, error) {
       metrics.batchRequests.observe(requests)
       metrics.batchSeconds.observe(seconds)
@@ -67,14 +74,22 @@ export function createDeps(base: BaseDeps): Deps {
       }
     },
   })
-  const recorder = new Recorder(batcher, config.caps, new VisitorHasher(redis, keys), metrics)
+  // Each shard keeps its own per-day "seen" sets, so the caps are split between the shards to
+  // keep the bound on Redis memory what the configuration says.
+  const perShard = (cap: number) => Math.max(1, Math.ceil(cap / keys.shards.length))
+  const caps = {
+    users: perShard(config.caps.users),
+    features: perShard(config.caps.features),
+    paths: perShard(config.caps.paths),
+  }
+  const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys), metrics)
   const flusher = new Flusher(
     { redis, pool: base.pool, keys, log, metrics },
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
   )
   const live = new LiveHub(redisLiveSource(redis, keys), { maxClients: config.liveMaxClients, log })
   observe(metrics, flusher, live)
-  return { ...base, keys, metrics, batcher, recorder, flusher, live }
+  return { ...base, keys, metrics, batcher, recorder, flusher, live, inFlight: new InFlight(config.maxInFlight) }
 }
 
 export function createApp(deps: Deps) {

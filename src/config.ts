@@ -25,7 +25,8 @@ export interface Config {
   /** shards the counters are spread over (each its own cluster slot) */
   redisShards: number
   migrateOnStart: boolean
-  trustProxy: boolean
+  /** proxies in front of the service whose X-Forwarded-For entries are trusted (0: none) */
+  trustProxy: number
   /** query parameters kept in counted page paths (all others are dropped) */
   pathQueryParams: string[]
   /** per-day caps on distinct browser-sent values; beyond them values count as "(other)" */
@@ -159,7 +160,19 @@ export function loadConfig(env: Env = process.env): Config {
     // a cluster spreads shards over its nodes; one Redis gains nothing from more than one
     redisShards: read(env, 'REDIS_SHARDS', integer(1, 1024), clusterNodes.length > 0 ? 16 : 1),
     migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
-    trustProxy: read(env, 'TRUST_PROXY', flag, false),
+    trustProxy: read(
+      env,
+      'TRUST_PROXY',
+      {
+        schema: Type.Integer({ minimum: 0, maximum: 10 }),
+        expect: 'true, false, or the number of trusted proxies (0-10)',
+        parse: (raw) => {
+          const v = raw.trim().toLowerCase()
+          return v === 'true' ? 1 : v === 'false' ? 0 : /^\d+$/.test(v) ? Number(v) : Number.NaN
+        },
+      },
+      0,
+    ),
     pathQueryParams: (env.PATH_QUERY_PARAMS ?? '')
       .split(',')
       .map((p) => p.trim())

@@ -6,7 +6,7 @@ const day = () => dayOf(Date.now())
 
 describe('POST /e', () => {
   test('N concurrent beacons count N in every counter kind', async () => {
-    const { app, deps } = await testApp({ trustProxy: true })
+    const { app, deps } = await testApp({ trustProxy: 1 })
     const N = 300
     const responses = await Promise.all(
       Array.from({ length: N }, (_, i) =>
@@ -252,6 +252,18 @@ describe('POST /e', () => {
       expect(res.status).toBe(413)
       expect(await pendingTotal(deps)).toBe(0)
     })
+  })
+})
+
+describe('client address', () => {
+  test('behind trusted proxies it is counted from the right of X-Forwarded-For; the left can be forged', async () => {
+    const { clientIp } = await import('../src/routes/beacon.ts')
+    const req = (xff?: string) => new Request('http://x/e', { headers: xff ? { 'x-forwarded-for': xff } : {} })
+    expect(clientIp(req('forged, 198.51.100.7'), '10.0.0.2', 1)).toBe('198.51.100.7')
+    expect(clientIp(req('forged, 203.0.113.5, 10.0.0.1'), '10.0.0.2', 2)).toBe('203.0.113.5')
+    expect(clientIp(req('203.0.113.5'), '10.0.0.2', 3)).toBe('203.0.113.5')
+    expect(clientIp(req('198.51.100.7'), '10.0.0.2', 0)).toBe('10.0.0.2')
+    expect(clientIp(req(), '10.0.0.2', 1)).toBe('10.0.0.2')
   })
 })
 

@@ -170,3 +170,27 @@ describe('flush under faults', () => {
     }, 60_000)
   }
 })
+
+describe('flush with Redis unavailable', () => {
+  test('a failure to take the lease is a failed flush: logged, counted, backed off', async () => {
+    const { openRedis } = await import('../src/db/redis.ts')
+    const { config, db, deps } = await testApp()
+    const { proxy, url } = proxyFor(config.redisUrl, 6379)
+    const redis = await openRedis(url, silentLogger)
+    const logs: string[] = []
+    const flusher = new Flusher(
+      { redis, pool: db.pool, keys: deps.keys, log: { ...silentLogger, error: (msg: string) => logs.push(msg) } },
+      { intervalMs: 60_000, ttlSeconds: 604_800 },
+    )
+    try {
+      proxy.close()
+      await Bun.sleep(20)
+      await expect(flusher.flush()).rejects.toThrow(/^flush failed: /)
+      expect(flusher.getStats().consecutiveFailures).toBe(1)
+      expect(logs).toEqual(['flush failed; counts stay in Redis and are retried'])
+    } finally {
+      proxy.close()
+      redis.destroy()
+    }
+  })
+})

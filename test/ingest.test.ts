@@ -112,7 +112,7 @@ describe('POST /analytics/events', () => {
 
 describe('Redis down', () => {
   test('answers 503 to every request of the failed batch, then counts each accepted event once', async () => {
-    const ctx = await testApp({ trustProxy: true })
+    const ctx = await testApp({ trustProxy: 1 })
     const target = new URL(ctx.config.redisUrl)
     const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
     const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)

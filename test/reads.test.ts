@@ -193,7 +193,7 @@ describe('GET /analytics/top', () => {
 
 describe('GET /analytics/dashboard', () => {
   test('a scripted scenario across days, users, features and pages', async () => {
-    const { app } = await testApp({ trustProxy: true })
+    const { app } = await testApp({ trustProxy: 1 })
     const now = Date.now()
     const today = dayOf(now)
     const hour = new Date(now).getUTCHours()
@@ -293,6 +293,10 @@ describe('per-user analytics', () => {
     expect(me.status).toBe(200)
     expect(await me.json()).toEqual(expected)
     expect(await json(app, '/analytics/users/u-1')).toEqual(expected)
+    // the path parameter is decoded once: an id with % in it is that id
+    await send(app, [gen('50%off'), gen('50%off')])
+    expect((await json(app, `/analytics/users/${encodeURIComponent('50%off')}`)).generations_total).toBe(2)
+    expect((await get(app, '/analytics/users/%E0%A4%A')).status).toBe(422)
     expect(await json(app, '/analytics/users/nobody')).toEqual({
       generations_today: 0,
       generations_this_month: 0,
@@ -309,6 +313,13 @@ describe('per-user analytics', () => {
     expect(none.status).toBe(401)
     const garbage = await get(app, '/analytics/me', 'not.a.jwt')
     expect(garbage.status).toBe(401)
+    const noExp = await get(
+      app,
+      '/analytics/me',
+      await new SignJWT({ sub: 'u-1' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JWT_SECRET)),
+    )
+    expect(noExp.status).toBe(401)
+    expect((await noExp.json()).error).toBe('token must carry an exp (expiry) claim')
     const noSub = await get(app, '/analytics/me', await sign({}))
     expect((await noSub.json()).error).toBe('token has no usable sub (user id)')
     // the admin token is not a user token, and a user token is not an admin token

@@ -1,8 +1,10 @@
 /**
  * Group commit: the increments of all requests that arrive while Redis is busy are merged in
  * memory and applied in one Lua call (one round trip), and each request is answered only after
- * its batch is in Redis. A failed call rejects every request of that batch; the script is atomic,
- * so nothing is half-applied.
+ * its batch is in Redis. A failed call rejects every request of that batch. The script runs alone
+ * (no other command sees half of it) and Redis refuses it whole when out of memory; it touches
+ * only our own hashes, sets and HyperLogLogs, so it has no other way to fail half-way. A reply
+ * lost after the script ran still answers 503: a client that retries may then count twice.
  *
  * @example
  * const batcher = new GroupCommit(redis, { ttlSeconds: 604800 })
@@ -208,7 +210,7 @@ export class GroupCommit {
     return batch.done
   }
 
-  /** Requests waiting for a batch to be stored (queued or in flight). */
+  /** Batches waiting to be stored: queued, or in flight. */
   pending(): number {
     return this.queue.length + this.inFlight
   }
@@ -232,8 +234,14 @@ export class GroupCommit {
 
   private addVisitors(visitors: Map<string, Set<string>>): void {
     for (const [key, elements] of visitors) {
-      // the counts are stored and acknowledged: a lost visitor add only lowers an estimate
-      this.redis.pfAdd(key, [...elements]).catch((err) => this.options.onVisitorsLost?.(err))
+      // The counts are stored and acknowledged: a lost visitor add only lowers an estimate.
+      // The TTL goes with the add, in one MULTI on the key's own slot.
+      this.redis
+        .multi()
+        .pfAdd(key, [...elements])
+        .expire(key, this.ttl)
+        .exec()
+        .catch((err) => this.options.onVisitorsLost?.(err))
     }
   }
 

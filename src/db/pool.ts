@@ -43,14 +43,15 @@ export async function openDatabase(databaseUrl: string, options: { max?: number 
   const max = options.max ?? 10
   if (isNeonHost(url.hostname)) {
     const pool = new Pool({ connectionString: databaseUrl, max })
+    // An idle client whose server went away emits 'error' on its pool; without a listener that
+    // would crash the process. The next query simply gets a fresh connection.
+    pool.on('error', () => {})
     return { pool, close: () => pool.end() }
   }
   const bridge = await startBridge({ host: url.hostname || '127.0.0.1', port: Number(url.port || 5432) })
   const pool = new Pool({ connectionString: databaseUrl, max })
   // The driver's Pool pins its own Client class in its constructor; swap in the bridged one.
   ;(pool as unknown as { Client: typeof Client }).Client = bridgedClient(bridge.port)
-  // An idle client whose server went away emits 'error' on the pool; without a listener that
-  // would crash the process. The next query simply gets a fresh connection.
   pool.on('error', () => {})
   return {
     pool,

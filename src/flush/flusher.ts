@@ -61,6 +61,9 @@ export interface FlushStats {
 
 export class FlushError extends Error {}
 
+/** Another instance holds the lease: not a failure of this flush, nothing to retry here. */
+class LeaseBusy extends FlushError {}
+
 export class Flusher {
   readonly instanceId = randomBytes(6).toString('hex')
   private chain: Promise<unknown> = Promise.resolve()
@@ -129,18 +132,19 @@ export class Flusher {
     const started = performance.now()
     const { metrics, log } = this.deps
     let lease: Lease | undefined
-    if (this.options.lease !== false) {
-      lease = await Lease.take(this.deps.redis, this.deps.keys.lease, this.instanceId, {
-        ms: this.options.leaseMs ?? 30_000,
-        waitMs: waitForLease ? 30_000 : 0,
-      })
-      if (!lease) {
-        // On the timer: another instance is flushing and will write what is pending.
-        if (!waitForLease) return 0
-        throw new FlushError('another instance has held the flush lease for 30 s; try again later')
-      }
-    }
     try {
+      if (this.options.lease !== false) {
+        // inside the try: a Redis failure here is a failed flush like any other
+        lease = await Lease.take(this.deps.redis, this.deps.keys.lease, this.instanceId, {
+          ms: this.options.leaseMs ?? 30_000,
+          waitMs: waitForLease ? 30_000 : 0,
+        })
+        if (!lease) {
+          // On the timer: another instance is flushing and will write what is pending.
+          if (!waitForLease) return 0
+          throw new LeaseBusy('another instance has held the flush lease for 30 s; try again later')
+        }
+      }
       let counters = 0
       let batches = 0
       for (const shard of this.deps.keys.shards) {
@@ -166,6 +170,7 @@ export class Flusher {
       if (batches > 0) log.info('flush', { counters, batches, ms: Math.round(ms) })
       return counters
     } catch (err) {
+      if (err instanceof LeaseBusy) throw err
       this.stats.consecutiveFailures++
       this.stats.lastError = errorMessage(err)
       this.stats.waitingBatches = await this.waitingBatches().catch(() => -1)
@@ -194,7 +199,16 @@ export class Flusher {
     let counters = 0
     // Leftovers first, oldest first, so Postgres receives batches in order.
     const leftovers = await redis.zRangeWithScores(shard.snapshots, 0, -1)
-    for (const { value, score } of leftovers) counters += await this.writeSnapshot(shard, value, score)
+    for (const { value, score } of leftovers) {
+      // A snapshot waiting through a long Postgres outage must not expire meanwhile: every
+      // attempt renews its TTL.
+      await Promise.all(
+        [...PENDING_KINDS.map((k) => shard.snapshot(value, k)), shard.snapshots].map((key) =>
+          redis.expire(key, this.options.ttlSeconds),
+        ),
+      )
+      counters += await this.writeSnapshot(shard, value, score)
+    }
 
     const batchId = `${Date.now().toString(36)}-${this.instanceId}-${randomBytes(4).toString('hex')}`
     const seq = Number(
@@ -227,6 +241,11 @@ export class Flusher {
       snapshot[kind] = hashes[i]
     })
     const rows = toRows(snapshot)
+    if (rows.counters === 0) {
+      // registered but empty: its keys expired (Postgres stayed unreachable for longer than the
+      // counters' TTL), and so did its counts
+      this.deps.log.error('snapshot expired before it could be written; its counts are lost', { batchId })
+    }
     let written = 0
     if (rows.counters > 0) {
       const estimates = await Promise.all(rows.visitorDays.map((day) => redis.pfCount(keys.visitors(day))))

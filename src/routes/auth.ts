@@ -40,7 +40,8 @@ export async function requireUser(request: Request, secret: string | undefined):
   if (!token)
     throw new HttpError(401, 'missing Authorization: Bearer token', undefined, { 'www-authenticate': 'Bearer' })
   try {
-    const { payload } = await jwtVerify(token, secretKey(secret), { algorithms: ['HS256'] })
+    // exp is required: a token that never expires is not one to accept for per-user data
+    const { payload } = await jwtVerify(token, secretKey(secret), { algorithms: ['HS256'], requiredClaims: ['exp'] })
     if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 128) {
       throw new HttpError(401, 'token has no usable sub (user id)')
     }
@@ -50,11 +51,13 @@ export async function requireUser(request: Request, secret: string | undefined):
     const reason =
       err instanceof joseErrors.JWTExpired
         ? 'token has expired'
-        : err instanceof joseErrors.JWSSignatureVerificationFailed
-          ? 'token signature is invalid'
-          : err instanceof joseErrors.JOSEAlgNotAllowed
-            ? 'token must be signed with HS256'
-            : 'token is malformed or not valid yet'
+        : err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp'
+          ? 'token must carry an exp (expiry) claim'
+          : err instanceof joseErrors.JWSSignatureVerificationFailed
+            ? 'token signature is invalid'
+            : err instanceof joseErrors.JOSEAlgNotAllowed
+              ? 'token must be signed with HS256'
+              : 'token is malformed or not valid yet'
     throw new HttpError(401, reason, undefined, { 'www-authenticate': 'Bearer error="invalid_token"' })
   }
 }

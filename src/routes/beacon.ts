@@ -16,19 +16,25 @@ import { validateEvents } from '../events/validate.ts'
 import { errorMessage } from '../log.ts'
 import type { RejectReason } from '../metrics.ts'
 import { mediaType, parseJson, readLimitedText } from './body.ts'
-import { InFlight, TokenBuckets } from './limits.ts'
+import { overloaded, TokenBuckets } from './limits.ts'
 
 export const BEACON_MAX_BYTES = 8 * 1024
 
 const GIF = Uint8Array.from(atob('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'), (c) => c.charCodeAt(0))
 const NO_STORE = { 'cache-control': 'no-store' }
 
-/** The client address: the socket peer, or the first X-Forwarded-For hop behind a trusted proxy. */
-export function clientIp(request: Request, peer: string | undefined, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = request.headers.get('x-forwarded-for')
-    const first = forwarded?.split(',')[0]?.trim()
-    if (first) return first
+/** The client address: the socket peer, or behind trusted proxies the X-Forwarded-For entry the nearest of them added. */
+export function clientIp(request: Request, peer: string | undefined, trustedProxies: number): string {
+  if (trustedProxies > 0) {
+    // Each proxy appends the address it got the request from, so the client's own entry is the
+    // one the nearest untrusted hop wrote: counted from the right, never the left, which the
+    // client can write whatever it likes into.
+    const hops = (request.headers.get('x-forwarded-for') ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean)
+    const client = hops[Math.max(0, hops.length - trustedProxies)]
+    if (client) return client
   }
   return peer ?? ''
 }
@@ -79,19 +85,14 @@ export function createBeaconHandler(deps: Deps) {
 
   const rejectedBot = metrics.rejected.labels('bot')
   const buckets = new TokenBuckets(config.rateLimit)
-  const inFlight = new InFlight(config.maxInFlight)
+  const { inFlight } = deps
 
   /**
    * Admission before any work: the in-flight cap (shed load before memory grows) and the
    * sender's token bucket. Returns the sender's address; call `inFlight.leave()` after.
    */
   function admit(request: Request, peer: string | undefined): string {
-    if (!inFlight.enter()) {
-      refuse(
-        'overloaded',
-        new HttpError(503, 'the server is overloaded; retry later', undefined, { 'retry-after': '1' }),
-      )
-    }
+    if (!inFlight.enter()) refuse('overloaded', overloaded())
     const ip = clientIp(request, peer, config.trustProxy)
     const wait = ip === '' ? 0 : buckets.take(ip)
     if (wait > 0) {

@@ -8,7 +8,8 @@ import { errorMessage } from '../log.ts'
 
 const CHECK_TIMEOUT_MS = 2000
 
-async function check(probe: () => Promise<unknown>): Promise<string> {
+/** 'ok', or 'unavailable' (the cause goes to the log: a public probe must not show hosts and ports). */
+async function check(probe: () => Promise<unknown>, onError: (err: unknown) => void): Promise<string> {
   let timer: Timer | undefined
   try {
     await Promise.race([
@@ -19,7 +20,8 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
     ])
     return 'ok'
   } catch (err) {
-    return errorMessage(err) || 'unreachable'
+    onError(err)
+    return 'unavailable'
   } finally {
     clearTimeout(timer)
   }
@@ -29,9 +31,11 @@ export const health = (deps: Deps) =>
   new Elysia({ name: 'health' })
     .get('/healthz', () => ({ status: 'ok' }))
     .get('/readyz', async ({ set }) => {
+      const report = (what: string) => (err: unknown) =>
+        deps.log.warn('readiness check failed', { service: what, error: errorMessage(err) })
       const [redis, postgres] = await Promise.all([
-        check(() => deps.redis.ping()),
-        check(() => deps.pool.query('SELECT 1')),
+        check(() => deps.redis.ping(), report('redis')),
+        check(() => deps.pool.query('SELECT 1'), report('postgres')),
       ])
       const ready = redis === 'ok' && postgres === 'ok'
       set.status = ready ? 200 : 503

@@ -7,15 +7,18 @@
 import { Elysia } from 'elysia'
 import type { Deps } from '../app.ts'
 import { HttpError } from '../errors.ts'
+import type { CountedEvent } from '../events/types.ts'
 import { validateEvents } from '../events/validate.ts'
+import type { RejectReason } from '../metrics.ts'
 import { requireToken } from './auth.ts'
 import { mediaType, parseJson, readLimitedText } from './body.ts'
+import { overloaded } from './limits.ts'
 
 export const INGEST_MAX_BYTES = 1024 * 1024
 
 export const ingest = (deps: Deps) => {
   const { config, metrics, recorder } = deps
-  const refuse = (reason: 'unauthorized' | 'content_type' | 'too_large' | 'invalid', err: unknown): never => {
+  const refuse = (reason: RejectReason, err: unknown): never => {
     metrics.rejected.inc({ reason })
     throw err
   }
@@ -28,25 +31,35 @@ export const ingest = (deps: Deps) => {
       } catch (err) {
         refuse('unauthorized', err)
       }
-      if (mediaType(request) !== 'application/json') {
-        refuse('content_type', new HttpError(415, 'send the body as application/json'))
-      }
-      let body: unknown
+      // shares the beacon's cap on requests being worked on, so a stalled Redis cannot pile up
+      // bodies and batches in memory
+      if (!deps.inFlight.enter()) refuse('overloaded', overloaded())
+      let events: CountedEvent[]
       try {
-        body = parseJson(await readLimitedText(request, INGEST_MAX_BYTES))
-      } catch (err) {
-        refuse((err as HttpError).status === 413 ? 'too_large' : 'invalid', err)
+        if (mediaType(request) !== 'application/json') {
+          refuse('content_type', new HttpError(415, 'send the body as application/json'))
+        }
+        let body: unknown
+        try {
+          body = parseJson(await readLimitedText(request, INGEST_MAX_BYTES))
+        } catch (err) {
+          refuse((err as HttpError).status === 413 ? 'too_large' : 'invalid', err)
+        }
+        if (typeof body !== 'object' || body === null) {
+          refuse('invalid', new HttpError(400, 'body must be a JSON array of events'))
+        }
+        const validated = validateEvents(body, {
+          source: 'server',
+          now: Date.now(),
+          keepQueryParams: config.pathQueryParams,
+        })
+        const { errors } = validated
+        if (errors.length > 0) refuse('invalid', new HttpError(422, 'invalid events; none were counted', { errors }))
+        events = validated.events
+        await recorder.server(events)
+      } finally {
+        deps.inFlight.leave()
       }
-      if (typeof body !== 'object' || body === null) {
-        refuse('invalid', new HttpError(400, 'body must be a JSON array of events'))
-      }
-      const { events, errors } = validateEvents(body, {
-        source: 'server',
-        now: Date.now(),
-        keepQueryParams: config.pathQueryParams,
-      })
-      if (errors.length > 0) refuse('invalid', new HttpError(422, 'invalid events; none were counted', { errors }))
-      await recorder.server(events)
       set.status = 202
       return { accepted: events.length }
     },

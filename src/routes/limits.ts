@@ -1,3 +1,5 @@
+import { HttpError } from '../errors.ts'
+
 /**
  * Abuse limits for the beacon: a token bucket per client address, and a cap on requests being
  * worked on at once, which sheds load with 503 before memory grows. Both are per instance.
@@ -88,6 +90,10 @@ export class TokenBuckets {
     }
   }
 }
+
+/** The 503 a request gets when the instance is at its in-flight cap. */
+export const overloaded = (): HttpError =>
+  new HttpError(503, 'the server is overloaded; retry later', undefined, { 'retry-after': '1' })
 
 /** Counts requests being worked on; `enter` refuses beyond the cap. */
 export class InFlight {

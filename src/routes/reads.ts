@@ -55,8 +55,9 @@ export const reads = (deps: Deps) => {
       '/analytics/users/:id',
       ({ request, params }) => {
         admin(request)
-        const id = decodeURIComponent(params.id)
-        if (id === '' || id.length > 128) throw new HttpError(422, 'id must be 1-128 characters', { parameter: 'id' })
+        // Elysia has decoded the parameter already (null when its escapes are malformed)
+        const id = params.id as string | null
+        if (!id || id.length > 128) throw new HttpError(422, 'id must be 1-128 characters', { parameter: 'id' })
         return userGenerations(deps, id)
       },
       doc('Generations of any user', 'generations_today, generations_this_month, generations_total (UTC).'),
