@@ -56,6 +56,7 @@ export function createDeps(base: BaseDeps): Deps {
   let failing = false
   const batcher = new GroupCommit(redis, keys, {
     ttlSeconds: config.counterTtlSeconds,
+    timeoutMs: config.redisTimeoutMs,
     onVisitorsLost(error) {
       metrics.redisErrors.inc()
       log.warn('visitor hashes not added; counts were stored', { error: errorMessage(error) })

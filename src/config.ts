@@ -22,6 +22,8 @@ export interface Config {
   allowedOrigins: string[]
   counterTtlSeconds: number
   redisPrefix: string
+  /** how long a group commit waits for Redis before answering 503 */
+  redisTimeoutMs: number
   /** shards the counters are spread over (each its own cluster slot) */
   redisShards: number
   migrateOnStart: boolean
@@ -158,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
       'analytics',
     ),
     // a cluster spreads shards over its nodes; one Redis gains nothing from more than one
+    redisTimeoutMs: read(env, 'REDIS_TIMEOUT_MS', integer(100, 600_000), 5000),
     redisShards: read(env, 'REDIS_SHARDS', integer(1, 1024), clusterNodes.length > 0 ? 16 : 1),
     migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
     trustProxy: read(

@@ -153,3 +153,26 @@ describe('Redis down', () => {
     }
   })
 })
+
+describe('Redis hanging with its connection open', () => {
+  test('requests get 503 after the command timeout instead of piling up', async () => {
+    const ctx = await testApp()
+    const target = new URL(ctx.config.redisUrl)
+    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
+    const config = { ...ctx.config, redisTimeoutMs: 300 }
+    const app = createApp(createDeps({ config, redis, pool: ctx.db.pool, log: silentLogger }))
+    try {
+      expect((await app.handle(beaconRequest({ event_type: 'page_view' }))).status).toBe(202)
+      proxy.stall()
+      const started = Date.now()
+      const stalled = await app.handle(beaconRequest({ event_type: 'page_view' }))
+      expect(stalled.status).toBe(503)
+      expect(Date.now() - started).toBeLessThan(3000)
+      proxy.resume()
+    } finally {
+      proxy.close()
+      redis.destroy()
+    }
+  })
+})

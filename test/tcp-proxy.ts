@@ -13,10 +13,14 @@ export interface TcpProxy {
   port: number
   close(): void
   reopen(): void
+  /** keeps connections open but forwards nothing (a service that hangs) until resumed */
+  stall(): void
+  resume(): void
 }
 
 export function tcpProxy(target: { host: string; port: number }): TcpProxy {
   const sockets = new Set<Socket<Link>>()
+  let stalled = false
   let listener: TCPSocketListener<Link> | undefined
   let port = 0
 
@@ -34,7 +38,9 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
               port: target.port,
               data: { peer: client, pending: [] },
               socket: {
-                data: (_s, chunk) => void client.write(chunk),
+                data: (_s, chunk) => {
+                  if (!stalled) client.write(chunk)
+                },
                 close: () => void client.end(),
                 error: () => void client.end(),
               },
@@ -48,6 +54,7 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
           }
         },
         data(client, chunk) {
+          if (stalled) return
           if (client.data.peer) client.data.peer.write(chunk)
           else client.data.pending.push(new Uint8Array(chunk))
         },
@@ -73,6 +80,12 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
     },
     reopen() {
       if (!listener) listen()
+    },
+    stall() {
+      stalled = true
+    },
+    resume() {
+      stalled = false
     },
   }
 }

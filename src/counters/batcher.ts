@@ -28,6 +28,12 @@ export interface GroupCommitOptions {
   maxInFlight?: number
   /** distinct counters in one batch before a new batch starts */
   maxBatchOps?: number
+  /**
+   * A batch with no answer from Redis after this long fails (503): a Redis that hangs with its
+   * connection open must not hold requests, and memory, forever. If the script did run late,
+   * those events were stored though answered 503, as with any lost reply.
+   */
+  timeoutMs?: number
   /** called when visitor hashes could not be added after their batch's counts were stored */
   onVisitorsLost?: (error: unknown) => void
   /** called after every commit: batch size in requests, distinct ops, seconds, error if any */
@@ -267,7 +273,7 @@ export class GroupCommit {
         continue
       }
       const { keys, args } = script
-      runScript(this.redis, APPLY_BATCH, keys, args).then(
+      withTimeout(runScript(this.redis, APPLY_BATCH, keys, args), this.options.timeoutMs ?? 5000).then(
         () => {
           this.inFlight--
           this.options.onCommit?.(batch.requests, batch.size, (performance.now() - started) / 1000)
@@ -284,4 +290,12 @@ export class GroupCommit {
       )
     }
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: Timer | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
