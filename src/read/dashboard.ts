@@ -7,12 +7,9 @@
  * "Today" and the trend are UTC days; `total_users` counts distinct user ids ever counted, since
  * this service owns no users table.
  */
-import type { Pool } from '@neondatabase/serverless'
-import type { Keys } from '../counters/keys.ts'
 import { dayOf } from '../counters/keys.ts'
-import type { Redis } from '../db/redis.ts'
 import { splitFields } from '../flush/rows.ts'
-import { committedSql, exactRead } from './exact.ts'
+import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import { addDays, daysBetween } from './time.ts'
 import { rankTop, type TopItem, type TopQuery, topDeltas, topSql } from './top.ts'
 
@@ -42,7 +39,7 @@ interface Stored {
   topPages: [string, number][]
 }
 
-export async function dashboard(deps: { redis: Redis; keys: Keys; pool: Pool }, now = Date.now()): Promise<Dashboard> {
+export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashboard> {
   const today = dayOf(now)
   const trendFrom = addDays(today, -29)
   const weekFrom = addDays(today, -6)

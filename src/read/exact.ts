@@ -10,8 +10,16 @@
  *    be counted in step 1 as pending *and* in step 2 as committed: the read starts over (rare:
  *    one move per flush interval).
  */
+import type { Pool } from '@neondatabase/serverless'
 import type { Keys, PendingKind, ShardKeys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
+
+/** What every read needs: Redis, its key layout, and the Postgres pool. */
+export interface ReadDeps {
+  redis: Redis
+  keys: Keys
+  pool: Pool
+}
 
 /** Field-name → count, summed over pending and uncommitted snapshots. */
 export type Counts = Map<string, number>

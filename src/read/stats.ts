@@ -4,10 +4,8 @@
  * hourly counters.
  */
 import type { Pool } from '@neondatabase/serverless'
-import type { Keys } from '../counters/keys.ts'
-import type { Redis } from '../db/redis.ts'
 import { splitFields } from '../flush/rows.ts'
-import { committedSql, exactRead } from './exact.ts'
+import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams } from './params.ts'
 import { daysBetween, hoursOfLocalDays, localDay } from './time.ts'
 
@@ -24,12 +22,6 @@ export interface StatsResult {
   to: string
   series: Point[]
   total: number
-}
-
-interface ReadDeps {
-  redis: Redis
-  keys: Keys
-  pool: Pool
 }
 
 /** Postgres rows `{t, n}` plus the committed batch ids, in one statement. */

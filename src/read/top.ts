@@ -5,11 +5,8 @@
  * stored counts of the m names that have unflushed deltas. Any name outside both sets has no
  * delta and at least `limit` names ahead of it, so it cannot make the top.
  */
-import type { Pool } from '@neondatabase/serverless'
-import type { Keys } from '../counters/keys.ts'
-import type { Redis } from '../db/redis.ts'
 import { splitFields } from '../flush/rows.ts'
-import { type Counts, committedSql, exactRead } from './exact.ts'
+import { type Counts, committedSql, exactRead, type ReadDeps } from './exact.ts'
 
 export interface TopItem {
   name: string
@@ -23,12 +20,6 @@ export interface TopQuery {
   limit: number
   /** features only: which event type's feature counters (default feature_used) */
   eventType?: string
-}
-
-interface ReadDeps {
-  redis: Redis
-  keys: Keys
-  pool: Pool
 }
 
 /** The unflushed deltas of the query's dimension, by name. */

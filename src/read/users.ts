@@ -6,11 +6,8 @@
  * refuses timestamps older than 30 days, so only a flusher stopped for a month could leave older
  * deltas in Redis.
  */
-import type { Pool } from '@neondatabase/serverless'
-import type { Keys } from '../counters/keys.ts'
 import { dayOf } from '../counters/keys.ts'
-import type { Redis } from '../db/redis.ts'
-import { committedSql, exactRead } from './exact.ts'
+import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import { addDays, daysBetween } from './time.ts'
 
 export const USER_LOOKBACK_DAYS = 62
@@ -21,11 +18,7 @@ export interface UserGenerations {
   generations_total: number
 }
 
-export async function userGenerations(
-  deps: { redis: Redis; keys: Keys; pool: Pool },
-  userId: string,
-  now = Date.now(),
-): Promise<UserGenerations> {
+export async function userGenerations(deps: ReadDeps, userId: string, now = Date.now()): Promise<UserGenerations> {
   const today = dayOf(now)
   const monthStart = `${today.slice(0, 8)}01`
   const days = daysBetween(addDays(today, -USER_LOOKBACK_DAYS), today)

@@ -20,12 +20,23 @@ export function tokenMatches(given: string | undefined, expected: string | undef
   return timingSafeEqual(digest(given), digest(expected))
 }
 
-/** Throws 401 unless the request carries `expected` as its bearer token. */
-export function requireToken(request: Request, expected: string | undefined, variable: string): void {
+/**
+ * Throws 401 unless the request carries `expected` as its bearer token (or, where a client cannot
+ * set headers, as `queryToken`).
+ */
+export function requireToken(
+  request: Request,
+  expected: string | undefined,
+  variable: string,
+  queryToken?: string | null,
+): void {
   if (!expected) throw new HttpError(401, `this route is disabled until ${variable} is configured`)
-  const given = bearerToken(request)
-  if (!given)
-    throw new HttpError(401, 'missing Authorization: Bearer token', undefined, { 'www-authenticate': 'Bearer' })
+  const given = bearerToken(request) ?? queryToken ?? undefined
+  if (!given) {
+    const how =
+      queryToken === undefined ? 'Authorization: Bearer token' : 'token: send Authorization: Bearer <token> or ?token='
+    throw new HttpError(401, `missing ${how}`, undefined, { 'www-authenticate': 'Bearer' })
+  }
   if (!tokenMatches(given, expected))
     throw new HttpError(401, 'invalid token', undefined, { 'www-authenticate': 'Bearer' })
 }
@@ -62,12 +73,8 @@ export async function requireUser(request: Request, secret: string | undefined):
   }
 }
 
-const keys = new Map<string, Uint8Array>()
+let encoded: { secret: string; key: Uint8Array } | undefined
 function secretKey(secret: string): Uint8Array {
-  let key = keys.get(secret)
-  if (!key) {
-    key = new TextEncoder().encode(secret)
-    keys.set(secret, key)
-  }
-  return key
+  if (encoded?.secret !== secret) encoded = { secret, key: new TextEncoder().encode(secret) }
+  return encoded.key
 }

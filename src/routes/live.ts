@@ -9,13 +9,12 @@ import type { Deps } from '../app.ts'
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { parseTypes } from '../live/state.ts'
-import { bearerToken, tokenMatches } from './auth.ts'
+import { requireToken } from './auth.ts'
 
 /** Seconds a refused client should wait; EventSource ignores it, the live page honours it. */
 export const LIVE_RETRY_AFTER_SECONDS = 5
 
 const PUBLIC_DIR = join(import.meta.dir, '..', '..', 'public')
-const CHALLENGE = { 'www-authenticate': 'Bearer' }
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -42,19 +41,11 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/live.css': { file: 'live.css', type: 'text/css; charset=utf-8' },
 }
 
-function requireAdmin(request: Request, query: URLSearchParams, expected: string | undefined): void {
-  if (!expected) throw new HttpError(401, 'this route is disabled until ADMIN_TOKEN is configured')
-  const given = bearerToken(request) ?? query.get('token') ?? undefined
-  if (!given)
-    throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=', undefined, CHALLENGE)
-  if (!tokenMatches(given, expected)) throw new HttpError(401, 'invalid token', undefined, CHALLENGE)
-}
-
 export const live = (deps: Deps) => {
   const { config, live: hub } = deps
   const app = new Elysia({ name: 'live' }).get('/analytics/live', ({ request, server }) => {
     const query = new URL(request.url).searchParams
-    requireAdmin(request, query, config.adminToken)
+    requireToken(request, config.adminToken, 'ADMIN_TOKEN', query.get('token'))
     const { types, unknown } = parseTypes(query.get('types'))
     if (unknown.length > 0) {
       throw new HttpError(400, `unknown event type in types: ${unknown.join(', ')}`, { expected: EVENT_TYPES })
