@@ -33,24 +33,27 @@ export class Recorder {
   /** Browser events: capped values, one visitor hash for the sender. */
   async browser(events: CountedEvent[], sender: Sender): Promise<void> {
     let visitor = this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent)
-    // only the first request of a day waits for the day's salt
-    if (typeof visitor !== 'string') visitor = await this.store(() => visitor as Promise<string>)
-    await this.store(() => this.batcher.add(events, this.caps, visitor as string))
+    try {
+      // only the first request of a day waits for the day's salt
+      if (typeof visitor !== 'string') visitor = await visitor
+      await this.batcher.add(events, this.caps, visitor)
+    } catch {
+      // The batcher logs and counts the failure once per batch, not once per request.
+      throw unavailable()
+    }
     this.acceptedBrowser.inc(events.length)
   }
 
   /** Server events: trusted values, no visitors. */
   async server(events: CountedEvent[]): Promise<void> {
-    await this.store(() => this.batcher.add(events))
+    try {
+      await this.batcher.add(events)
+    } catch {
+      throw unavailable()
+    }
     this.acceptedServer.inc(events.length)
   }
-
-  private async store<T>(call: () => T | Promise<T>): Promise<T> {
-    try {
-      return await call()
-    } catch {
-      // The batcher logs and counts the failure once per batch, not once per request.
-      throw new HttpError(503, 'counters are unavailable; retry later', undefined, { 'retry-after': '1' })
-    }
-  }
 }
+
+/** What a request whose batch was not stored gets: a 503 the client can retry. */
+const unavailable = () => new HttpError(503, 'counters are unavailable; retry later', undefined, { 'retry-after': '1' })

@@ -128,7 +128,7 @@ export function createBeaconHandler(deps: Deps) {
       keepQueryParams: config.pathQueryParams,
     })
     if (errors.length > 0) refuse('invalid', new HttpError(422, 'invalid events', { errors }))
-    await recorder.browser(events, { ip, userAgent })
+    return recorder.browser(events, { ip, userAgent })
   }
 
   /** Reads, checks and counts a POSTed body. */
@@ -152,7 +152,7 @@ export function createBeaconHandler(deps: Deps) {
     if (typeof body !== 'object' || body === null) {
       refuse('invalid', new HttpError(400, 'body must be a JSON object or an array of objects'))
     }
-    await count(request, body, ip)
+    return count(request, body, ip)
   }
 
   /** Counts the event a `GET /e` query (or its Referer) describes. */
