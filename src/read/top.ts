@@ -18,9 +18,10 @@ export interface TopQuery {
   from: string
   to: string
   limit: number
-  /** features only: which event type's feature counters (default feature_used) */
-  eventType?: string
 }
+
+/** The feature counters ranked are those of `feature_used` events. */
+const FEATURE_EVENT = 'feature_used'
 
 /** The unflushed deltas of the query's dimension, by name. */
 export function topDeltas(q: TopQuery, unflushed: Counts | undefined): Map<string, number> {
@@ -30,7 +31,7 @@ export function topDeltas(q: TopQuery, unflushed: Counts | undefined): Map<strin
     let name: string | undefined
     if (q.dimension === 'feature') {
       const [d, type, feature] = splitFields(field, 2)
-      if (type !== (q.eventType ?? 'feature_used')) continue
+      if (type !== FEATURE_EVENT) continue
       day = d
       name = feature
     } else {
@@ -64,7 +65,7 @@ export function topSql(
         SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table} WHERE ${where} AND ${column} = ANY(${p(3)}::text[])
         GROUP BY 1) y)`
   const params: unknown[] = [q.from, q.to, limit, names]
-  if (feature) params.push(q.eventType ?? 'feature_used')
+  if (feature) params.push(FEATURE_EVENT)
   return { top, touched, params }
 }
 
