@@ -265,29 +265,27 @@ export class GroupCommit {
         continue
       }
       const { keys, args } = script
-      withTimeout(runScript(this.redis, APPLY_BATCH, keys, args), this.options.timeoutMs ?? 5000).then(
-        () => {
-          this.inFlight--
-          this.options.onCommit?.(batch.requests, batch.size, (performance.now() - started) / 1000)
+      // Settles once: on Redis's answer, or on the timeout, whichever comes first. A plain
+      // timer rather than Promise.race: no extra promises per batch.
+      let settled = false
+      const settle = (error?: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        this.inFlight--
+        this.options.onCommit?.(batch.requests, batch.size, (performance.now() - started) / 1000, error)
+        if (error === undefined) {
           batch.resolve()
           if (visitors) this.addVisitors(visitors)
-          this.kick()
-        },
-        (err) => {
-          this.inFlight--
-          this.options.onCommit?.(batch.requests, batch.size, (performance.now() - started) / 1000, err)
-          batch.reject(err)
-          this.kick()
-        },
+        } else batch.reject(error)
+        this.kick()
+      }
+      const ms = this.options.timeoutMs ?? 5000
+      const timer = setTimeout(() => settle(new Error(`Redis did not answer within ${ms} ms`)), ms)
+      runScript(this.redis, APPLY_BATCH, keys, args).then(
+        () => settle(),
+        (err) => settle(err ?? new Error('Redis call failed')),
       )
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: Timer | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

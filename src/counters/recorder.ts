@@ -30,18 +30,20 @@ export class Recorder {
     this.acceptedServer = metrics.accepted.labels('server')
   }
 
-  /** Browser events: capped values, one visitor hash for the sender. */
-  async browser(events: CountedEvent[], sender: Sender): Promise<void> {
-    let visitor = this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent)
-    try {
-      // only the first request of a day waits for the day's salt
-      if (typeof visitor !== 'string') visitor = await visitor
-      await this.batcher.add(events, this.caps, visitor)
-    } catch {
-      // The batcher logs and counts the failure once per batch, not once per request.
-      throw unavailable()
-    }
-    this.acceptedBrowser.inc(events.length)
+  /**
+   * Browser events: capped values, one visitor hash for the sender. Promise chains rather than
+   * an async function: this runs for every beacon.
+   */
+  browser(events: CountedEvent[], sender: Sender): Promise<void> {
+    const visitor = this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent)
+    const stored =
+      typeof visitor === 'string'
+        ? this.batcher.add(events, this.caps, visitor)
+        : // only the first request of a day waits for the day's salt
+          visitor.then((hash) => this.batcher.add(events, this.caps, hash))
+    return stored.then(() => {
+      this.acceptedBrowser.inc(events.length)
+    }, failed)
   }
 
   /** Server events: trusted values, no visitors. */
@@ -53,6 +55,14 @@ export class Recorder {
     }
     this.acceptedServer.inc(events.length)
   }
+}
+
+/**
+ * What a request whose batch was not stored gets: a 503 the client can retry. The batcher logs
+ * and counts the failure once per batch, not once per request.
+ */
+function failed(): never {
+  throw unavailable()
 }
 
 /** What a request whose batch was not stored gets: a 503 the client can retry. */

@@ -116,11 +116,11 @@ export function createBeaconHandler(deps: Deps) {
    * Validates and records the events; crawlers are answered like everyone else but not counted
    * (they learn nothing from the answer).
    */
-  async function count(request: Request, body: unknown, ip: string): Promise<void> {
+  function count(request: Request, body: unknown, ip: string): Promise<void> | undefined {
     const userAgent = request.headers.get('user-agent') ?? ''
     if (userAgent === '' || crawler(userAgent)) {
       rejectedBot.inc()
-      return
+      return undefined
     }
     const { events, errors } = validateEvents(body, {
       source: 'browser',
@@ -131,18 +131,16 @@ export function createBeaconHandler(deps: Deps) {
     return recorder.browser(events, { ip, userAgent })
   }
 
-  /** Reads, checks and counts a POSTed body. */
-  async function countBody(request: Request, ip: string): Promise<void> {
+  /** The checks a POST passes before its body is read: media type and declared length. */
+  function checkPost(request: Request): void {
     const type = mediaType(request)
     if (type !== 'text/plain' && type !== 'application/json') {
       refuse('content_type', new HttpError(415, 'send the body as text/plain or application/json'))
     }
-    let text: string
-    try {
-      text = await readLimitedText(request, BEACON_MAX_BYTES)
-    } catch (err) {
-      refuse('too_large', err as HttpError)
-    }
+  }
+
+  /** Parses a POSTed body into the JSON object or array it must be. */
+  function parseBody(text: string): object {
     let body: unknown
     try {
       body = parseJson(text)
@@ -152,11 +150,11 @@ export function createBeaconHandler(deps: Deps) {
     if (typeof body !== 'object' || body === null) {
       refuse('invalid', new HttpError(400, 'body must be a JSON object or an array of objects'))
     }
-    return count(request, body, ip)
+    return body
   }
 
   /** Counts the event a `GET /e` query (or its Referer) describes. */
-  async function countQuery(request: Request, ip: string): Promise<void> {
+  function countQuery(request: Request, ip: string): Promise<void> | undefined {
     const params = new URL(request.url).searchParams
     const event: Record<string, unknown> = { event_type: params.get('event_type') ?? 'page_view' }
     const properties: Record<string, string> = {}
@@ -169,31 +167,41 @@ export function createBeaconHandler(deps: Deps) {
     const feature = params.get('feature_name')
     if (feature) properties.feature_name = feature
     if (Object.keys(properties).length > 0) event.properties = properties
-    await count(request, event, ip)
-  }
-
-  /** Runs `work` for an admitted sender (origin, in-flight cap, rate limit), then frees its slot. */
-  async function admitted(
-    request: Request,
-    peer: string | undefined,
-    work: (request: Request, ip: string) => Promise<void>,
-  ): Promise<void> {
-    checkOrigin(request)
-    const ip = admit(request, peer)
-    try {
-      await work(request, ip)
-    } finally {
-      inFlight.leave()
-    }
+    return count(request, event, ip)
   }
 
   return {
-    /** Counts a POSTed beacon; resolves once stored (answer 202), throws HttpError otherwise. */
-    post: (request: Request, peer: string | undefined): Promise<void> => admitted(request, peer, countBody),
+    /**
+     * Counts a POSTed beacon; resolves once stored (answer 202), rejects with an HttpError
+     * otherwise. One async function from admission to the stored batch: this is the hot path,
+     * and every extra async layer costs a promise and a turn of the microtask queue per request.
+     */
+    async post(request: Request, peer: string | undefined): Promise<void> {
+      checkOrigin(request)
+      const ip = admit(request, peer)
+      try {
+        checkPost(request)
+        let text: string
+        try {
+          text = await readLimitedText(request, BEACON_MAX_BYTES)
+        } catch (err) {
+          refuse('too_large', err as HttpError)
+        }
+        await count(request, parseBody(text), ip)
+      } finally {
+        inFlight.leave()
+      }
+    },
 
     /** Counts a `GET /e` pixel request and answers the GIF. */
     async get(request: Request, peer: string | undefined): Promise<Response> {
-      await admitted(request, peer, countQuery)
+      checkOrigin(request)
+      const ip = admit(request, peer)
+      try {
+        await countQuery(request, ip)
+      } finally {
+        inFlight.leave()
+      }
       return new Response(GIF, { headers: { 'content-type': 'image/gif', ...NO_STORE } })
     },
   }

@@ -4,14 +4,18 @@
  */
 import { HttpError } from '../errors.ts'
 
-export async function readLimitedText(request: Request, limit: number): Promise<string> {
+export function readLimitedText(request: Request, limit: number): Promise<string> {
   const declared = request.headers.get('content-length')
   if (declared !== null) {
-    if (Number(declared) > limit) throw tooLarge(limit)
+    if (Number(declared) > limit) return Promise.reject(tooLarge(limit))
     // The HTTP framing holds the body to its declared length, so the native read is safe and
     // far cheaper than pulling the stream chunk by chunk.
     return request.text()
   }
+  return readChunked(request, limit)
+}
+
+async function readChunked(request: Request, limit: number): Promise<string> {
   if (!request.body) return ''
   const reader = request.body.getReader()
   const chunks: Uint8Array[] = []
