@@ -1,8 +1,10 @@
 /**
  * Beacon ingest under load: wrk POSTs a text/plain page view to `/e` on 64 connections, against
- * our server, the original pattern's counting behind the same app, and a bare Bun.serve (the
- * ceiling). For the two counting servers it checks that Redis holds exactly the 2xx answers wrk
- * counted, and counts Redis round trips and commands per event.
+ * our server, the original pattern's counting behind the same app, a bare Bun.serve (the
+ * ceiling), one that reads the body (the floor), and one that reads it and stores one count per
+ * group commit before answering (the stored floor). For the counting servers it checks that
+ * Redis holds exactly the 2xx answers wrk counted, and counts Redis round trips and commands per
+ * event; for all, the server's CPU time per request.
  */
 import { createKeys, dayOf } from '../src/counters/keys.ts'
 import { openRedis, type Redis } from '../src/db/redis.ts'
@@ -11,10 +13,13 @@ import {
   ADMIN_TOKEN,
   type BenchServices,
   BROWSER_UA,
+  cpuMicros,
   INGEST_TOKEN,
   metricValue,
   rssMb,
+  STORED_FLOOR_FIELD,
   startChild,
+  storedFloorKey,
   type WrkResult,
   wrk,
 } from './lib.ts'
@@ -22,7 +27,7 @@ import {
 export const BEACON_BODY = JSON.stringify({ event_type: 'page_view', properties: { path: '/pricing' } })
 export const BEACON_HEADERS = { 'Content-Type': 'text/plain;charset=UTF-8', 'User-Agent': BROWSER_UA }
 
-export type Target = 'ceiling' | 'floor' | 'beacon' | 'pattern'
+export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'pattern'
 
 export interface BeaconResult extends WrkResult {
   target: Target
@@ -31,6 +36,8 @@ export interface BeaconResult extends WrkResult {
   roundTripsPerEvent?: number
   commandsPerEvent?: number
   rssMb: number
+  /** server CPU (user + system) per answered request, µs */
+  cpuUsPerRequest: number
 }
 
 async function redisCommandCalls(redis: Redis): Promise<{ calls: number; evalsha: number }> {
@@ -49,6 +56,7 @@ async function redisCommandCalls(redis: Redis): Promise<{ calls: number; evalsha
 
 /** Events stored for today (and yesterday, across midnight) under our layout or the pattern's. */
 async function stored(redis: Redis, prefix: string, target: Target): Promise<number> {
+  if (target === 'stored') return Number((await redis.hGet(storedFloorKey(prefix), STORED_FLOOR_FIELD)) ?? 0)
   let total = 0
   for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
     if (target === 'beacon') {
@@ -66,6 +74,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
   const script = {
     ceiling: 'bench/ceiling.ts',
     floor: 'bench/floor.ts',
+    stored: 'bench/stored-floor.ts',
     beacon: 'src/index.ts',
     pattern: 'bench/pattern-server.ts',
   }[target]
@@ -80,9 +89,11 @@ export async function beaconScenario(services: BenchServices, target: Target, se
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {
     const before = await redisCommandCalls(redis)
+    const cpuBefore = await cpuMicros(server.pid)
     const result = await wrk({ url: `${server.url}/e`, body: BEACON_BODY, headers: BEACON_HEADERS, seconds })
+    const cpuUsPerRequest = ((await cpuMicros(server.pid)) - cpuBefore) / result.requests
     const rss = await rssMb(server.pid)
-    if (target === 'ceiling' || target === 'floor') return { ...result, target, rssMb: rss }
+    if (target === 'ceiling' || target === 'floor') return { ...result, target, rssMb: rss, cpuUsPerRequest }
     const after = await redisCommandCalls(redis)
     const counted = await stored(redis, prefix, target)
     const ok = result.requests - result.non2xx
@@ -100,6 +111,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
       roundTripsPerEvent: roundTrips / ok,
       commandsPerEvent: (after.calls - before.calls) / ok,
       rssMb: rss,
+      cpuUsPerRequest,
     }
   } finally {
     await redis.close()

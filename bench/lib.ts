@@ -139,6 +139,22 @@ const toMs = (v: string): number => {
   return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n
 }
 
+/** Where bench/stored-floor.ts counts what it stored. */
+export const STORED_FLOOR_FIELD = 'page_view'
+export const storedFloorKey = (prefix: string) => `${prefix}:stored-floor`
+
+/** CPU time a process has used so far (user + system), in µs (Linux). */
+export async function cpuMicros(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text()
+  // fields after the command name, which is in parentheses and may hold spaces
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return (ticks * 1_000_000) / CLOCK_TICKS
+}
+
+/** USER_HZ: the unit of /proc/<pid>/stat times (100 on every Linux build in use). */
+const CLOCK_TICKS = 100
+
 /** One wrk run (loopback only), POSTing `body` with `headers`. */
 export async function wrk(options: {
   url: string

@@ -1,8 +1,8 @@
 /**
  * `bun run bench [scenario...]`: runs the benchmarks against Redis and Postgres provisioned like
  * the tests (env URLs, containers or local binaries), prints a table and writes
- * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, beacon and the
- * original pattern, interleaved), batch, flush, live, queries, memory. Default: all.
+ * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, stored floor, beacon
+ * and the original pattern, interleaved), batch, flush, live, queries, memory. Default: all.
  */
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -24,6 +24,8 @@ interface Row {
   value: string
   goal?: string
   met?: boolean
+  /** for a missed goal: what the comparators of the same run show no implementation can beat */
+  bound?: string
 }
 
 const rows: Row[] = []
@@ -33,18 +35,23 @@ const services = await benchServices()
 try {
   if (run('ingest')) {
     // interleaved (A, B, C, A, B, C) so that drift on a shared machine hits all alike
-    const runs: Record<Target, BeaconResult[]> = { ceiling: [], floor: [], beacon: [], pattern: [] }
+    const targets = ['ceiling', 'floor', 'stored', 'beacon', 'pattern'] as const
+    const runs: Record<Target, BeaconResult[]> = { ceiling: [], floor: [], stored: [], beacon: [], pattern: [] }
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of ['ceiling', 'floor', 'beacon', 'pattern'] as const) {
+      for (const target of targets) {
         const r = await beaconScenario(services, target, SECONDS)
         runs[target].push(r)
-        console.log(`  ${target} round ${round + 1}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99ms, 2)} ms`)
+        console.log(
+          `  ${target} round ${round + 1}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99ms, 2)} ms, ` +
+            `server CPU ${fmt(r.cpuUsPerRequest, 1)} µs/request`,
+        )
       }
     }
     results.ingest = runs
     const rps = (t: Target) => mean(runs[t].map((r) => r.rps))
     const ceiling = rps('ceiling')
     const floor = rps('floor')
+    const storedFloor = rps('stored')
     const beacon = rps('beacon')
     const pattern = rps('pattern')
     const p99 = Math.max(...runs.beacon.map((r) => r.p99ms))
@@ -57,6 +64,23 @@ try {
         metric: 'requests/s (ratio to the ceiling)',
         value: `${fmt(floor)} (${fmt(floor / ceiling, 2)}×)`,
       },
+      {
+        scenario: 'stored floor: + 1 Redis call/batch',
+        metric: 'requests/s (ratio to the ceiling)',
+        value: `${fmt(storedFloor)} (${fmt(storedFloor / ceiling, 2)}×)`,
+      },
+      {
+        scenario: '',
+        metric: '2xx answered = stored in Redis, every run',
+        value: runs.stored.map((r) => `${fmt(r.requests - r.non2xx)}=${fmt(r.counted ?? 0)}`).join(' '),
+        goal: 'equal',
+        met: exact('stored'),
+      },
+      {
+        scenario: 'server CPU per request (µs)',
+        metric: 'ceiling / floor / stored floor / beacon / pattern',
+        value: targets.map((t) => fmt(mean(runs[t].map((r) => r.cpuUsPerRequest)), 1)).join(' / '),
+      },
       { scenario: 'beacon POST /e (wrk -t1 -c64)', metric: 'requests/s', value: fmt(beacon) },
       {
         scenario: '',
@@ -64,6 +88,7 @@ try {
         value: `${fmt(beacon / ceiling, 2)}×`,
         goal: '≥ 0.6×',
         met: beacon / ceiling >= 0.6,
+        bound: storedFloor / ceiling < 0.6 ? `the stored floor reaches ${fmt(storedFloor / ceiling, 2)}×` : undefined,
       },
       {
         scenario: '',
@@ -103,6 +128,7 @@ try {
         value: `${fmt(beacon / pattern, 2)}×`,
         goal: '≥ 3×',
         met: beacon / pattern >= 3,
+        bound: storedFloor / pattern < 3 ? `the stored floor reaches ${fmt(storedFloor / pattern, 2)}×` : undefined,
       },
     )
   }
@@ -205,3 +231,8 @@ console.log(`\nwritten to bench/results/${date}.json`)
 const missed = rows.filter((r) => r.met === false)
 if (missed.length > 0)
   console.log(`goals missed: ${missed.map((r) => `${r.scenario || ''} ${r.metric}`.trim()).join('; ')}`)
+for (const r of missed.filter((r) => r.bound)) {
+  console.log(
+    `out of reach on this machine: ${r.metric} ${r.goal}: ${r.bound}, doing strictly less work with the same guarantee`,
+  )
+}
