@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { opsFor, signature, visitorOps } from '../src/counters/increments.ts'
 import { createKeys } from '../src/counters/keys.ts'
 import { normalizePath } from '../src/events/path.ts'
-import { validateEvents } from '../src/events/validate.ts'
+import { fastAccept, schemaAccepts, validateEvents } from '../src/events/validate.ts'
 
 const NOW = Date.parse('2026-11-28T13:45:00Z')
 
@@ -223,5 +223,61 @@ describe('snapshot rows', () => {
     expect(rows.page).toEqual({ path: ['/a|b'], day: ['2026-11-28'], count: [4] })
     expect(rows.visitorDays).toEqual(['2026-11-28'])
     expect(rows.counters).toBe(6)
+  })
+})
+
+describe('the validation fast path', () => {
+  test('accepts the common beacon shapes', () => {
+    for (const event of [
+      { event_type: 'page_view' },
+      { event_type: 'page_view', properties: { path: '/pricing' } },
+      { event_type: 'feature_used', user_id: 'u-1', properties: { feature_name: 'export' } },
+      { event_type: 'feature_used', user_id: 42, properties: { feature_name: 'export', path: '/app' } },
+      { event_type: 'page_view', properties: {} },
+    ]) {
+      expect(fastAccept(event)).toBe(true)
+    }
+  })
+
+  test('accepts nothing the schema refuses (random events)', () => {
+    let seed = 20261128
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return seed / 2 ** 32
+    }
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!
+    const strings = ['', 'x', '/a', 'a'.repeat(100), 'a'.repeat(101), 'a'.repeat(128), 'a'.repeat(129)]
+    strings.push('a'.repeat(2048), 'a'.repeat(2049), '\u0000', 'tab\there', 'del\u007f', 'ü🙂', '🙂'.repeat(60))
+    const values: unknown[] = [...strings, null, true, 0, -1, -0, 1.5, 2 ** 53, Number.NaN, [], {}, ['x']]
+    // as JSON.parse builds objects: own properties, even one named "__proto__"
+    const put = (o: Record<string, unknown>, key: string, value: unknown) =>
+      Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true })
+    const properties = (): unknown => {
+      if (next() < 0.1) return pick(values)
+      const p: Record<string, unknown> = {}
+      for (const key of ['path', 'feature_name', 'extra', '__proto__']) {
+        if (next() < (key === 'path' || key === 'feature_name' ? 0.6 : 0.1)) put(p, key, pick(values))
+      }
+      return p
+    }
+    const object = (): Record<string, unknown> => {
+      const o: Record<string, unknown> = {}
+      if (next() < 0.9) put(o, 'event_type', next() < 0.9 ? 'page_view' : pick(values))
+      if (next() < 0.4) put(o, 'user_id', pick(values))
+      if (next() < 0.8) put(o, 'properties', properties())
+      for (const key of ['timestamp', 'extra', '__proto__']) if (next() < 0.05) put(o, key, pick(values))
+      return o
+    }
+    let fast = 0
+    for (let i = 0; i < 20_000; i++) {
+      const event = next() < 0.05 ? pick(values) : object()
+      if (fastAccept(event)) {
+        fast++
+        if (!schemaAccepts(event))
+          throw new Error(`fast path accepted what the schema refuses: ${JSON.stringify(event)}`)
+      }
+    }
+    // the fast path was exercised, not just refused everything
+    expect(fast).toBeGreaterThan(1000)
   })
 })

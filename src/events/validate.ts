@@ -48,6 +48,44 @@ const EventSchema = Type.Object(
 
 const check = Compile(EventSchema)
 
+/** The general validator's verdict on one event (the schema only, not the event type). */
+export const schemaAccepts = (value: unknown): boolean => check.Check(value)
+
+const PRINTABLE = new RegExp(printable)
+const isText = (v: unknown, maxLength: number): boolean =>
+  typeof v === 'string' && v.length >= 1 && v.length <= maxLength && PRINTABLE.test(v)
+
+/**
+ * The common shapes of an event, accepted without the general validator: only `event_type`,
+ * `user_id` and `properties` holding only `path` and `feature_name`. It accepts a subset of what
+ * {@link EventSchema} accepts (a test checks this on random input) and says false for anything
+ * else, which then goes through the compiled schema and its error messages. Lengths are checked
+ * in UTF-16 units, which never undercount code points, so "short enough here" is short enough
+ * for the schema too. The general validator cost about a tenth of the beacon's CPU time.
+ */
+export function fastAccept(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const raw = value as Record<string, unknown>
+  for (const key in raw) {
+    if (key === 'event_type') {
+      if (typeof raw.event_type !== 'string') return false
+    } else if (key === 'user_id') {
+      const id = raw.user_id
+      if (!(isText(id, 128) || (Number.isSafeInteger(id) && (id as number) >= 0))) return false
+    } else if (key === 'properties') {
+      const props = raw.properties
+      if (typeof props !== 'object' || props === null || Array.isArray(props)) return false
+      for (const name in props) {
+        const v = (props as Record<string, unknown>)[name]
+        if (name === 'path') {
+          if (!isText(v, 2048)) return false
+        } else if (name !== 'feature_name' || !isText(v, 100)) return false
+      }
+    } else return false
+  }
+  return 'event_type' in raw
+}
+
 /** Human reasons for fields whose schema is a union (TypeBox reports each branch otherwise). */
 const UNION_REASONS: Record<string, string> = {
   user_id: 'must be a string of 1-128 printable characters or a non-negative integer',
@@ -135,7 +173,8 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
       reason: `${type} is server-only: send it to POST /analytics/events with the ingest token`,
     })
   }
-  if (!check.Check(value)) errors.push(...schemaErrors(value, index).filter((e) => e.field !== 'event_type'))
+  if (!fastAccept(value) && !check.Check(value))
+    errors.push(...schemaErrors(value, index).filter((e) => e.field !== 'event_type'))
 
   let at = options.now
   // Beacons count at receive time: a browser's clock is not trusted.
