@@ -12,7 +12,7 @@ import { createKeys, type Keys } from './counters/keys.ts'
 import { Recorder } from './counters/recorder.ts'
 import { VisitorHasher } from './counters/visitors.ts'
 import type { Redis } from './db/redis.ts'
-import { HttpError } from './errors.ts'
+import { countersUnavailable, HttpError } from './errors.ts'
 import { Flusher } from './flush/flusher.ts'
 import { LiveHub } from './live/hub.ts'
 import { redisLiveSource } from './live/source.ts'
@@ -54,14 +54,18 @@ export function createDeps(base: BaseDeps): Deps {
   const keys = createKeys(config.redisPrefix, config.redisShards)
   const metrics = createMetrics()
   let failing = false
+  // browser events are the capped ones, server events the others
+  const acceptedBrowser = metrics.accepted.labels('browser')
+  const acceptedServer = metrics.accepted.labels('server')
   const batcher = new GroupCommit(redis, keys, {
+    failure: countersUnavailable,
     ttlSeconds: config.counterTtlSeconds,
     timeoutMs: config.redisTimeoutMs,
     onVisitorsLost(error) {
       metrics.redisErrors.inc()
       log.warn('visitor hashes not added; counts were stored', { error: errorMessage(error) })
     },
-    onCommit(requests, _ops, seconds, error) {
+    onCommit({ requests, cappedEvents, uncappedEvents, seconds, error }) {
       metrics.batchRequests.observe(requests)
       metrics.batchSeconds.observe(seconds)
       if (error) {
@@ -69,10 +73,15 @@ export function createDeps(base: BaseDeps): Deps {
         // one line when the failure starts, one when it ends: not one per batch
         if (!failing) log.error('counters not stored: answering 503', { error: errorMessage(error) })
         failing = true
-      } else if (failing) {
+        return
+      }
+      if (failing) {
         failing = false
         log.info('counters stored again')
       }
+      // counted per batch, not per request: this is on every beacon's path
+      if (cappedEvents > 0) acceptedBrowser.inc(cappedEvents)
+      if (uncappedEvents > 0) acceptedServer.inc(uncappedEvents)
     },
   })
   // Each shard keeps its own per-day "seen" sets, so the caps are split between the shards to
@@ -83,7 +92,7 @@ export function createDeps(base: BaseDeps): Deps {
     features: perShard(config.caps.features),
     paths: perShard(config.caps.paths),
   }
-  const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys), metrics)
+  const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys))
   const flusher = new Flusher(
     { redis, pool: base.pool, keys, log, metrics },
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },

@@ -19,3 +19,9 @@ export class HttpError extends Error {
     return Response.json({ error: this.reason, ...this.details }, { status: this.status, headers: this.headers })
   }
 }
+
+/**
+ * What a request whose events were not stored gets: a 503 the client can retry (`Retry-After`).
+ */
+export const countersUnavailable = () =>
+  new HttpError(503, 'counters are unavailable; retry later', undefined, { 'retry-after': '1' })

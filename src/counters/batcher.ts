@@ -39,8 +39,26 @@ export interface GroupCommitOptions {
   timeoutMs?: number
   /** called when visitor hashes could not be added after their batch's counts were stored */
   onVisitorsLost?: (error: unknown) => void
-  /** called after every commit: batch size in requests, distinct ops, seconds, error if any */
-  onCommit?: (requests: number, ops: number, seconds: number, error?: unknown) => void
+  /** called after every commit, before its requests are answered */
+  onCommit?: (commit: Commit) => void
+  /**
+   * What the requests of a failed batch are rejected with, given Redis's error (default: that
+   * error). The failure is reported once per batch through `onCommit`.
+   */
+  failure?: (error: unknown) => unknown
+}
+
+export interface Commit {
+  /** requests in the batch */
+  requests: number
+  /** distinct events and visitors: the size of the Redis call */
+  ops: number
+  /** events added with caps (browser events) and without (server events) */
+  cappedEvents: number
+  uncappedEvents: number
+  seconds: number
+  /** Redis's error when the batch was not stored */
+  error?: unknown
 }
 
 type Capped = Extract<Op, { op: 'capped' }>
@@ -136,6 +154,8 @@ class Batch {
   readonly visitors = new Map<string, Set<string>>()
   size = 0
   requests = 0
+  cappedEvents = 0
+  uncappedEvents = 0
   readonly done: Promise<void>
   resolve!: () => void
   reject!: (err: unknown) => void
@@ -151,6 +171,8 @@ class Batch {
 
   add(events: readonly CountedEvent[], caps: Caps | undefined, visitor: string | undefined): void {
     this.requests++
+    if (caps === undefined) this.uncappedEvents += events.length
+    else this.cappedEvents += events.length
     for (const event of events) {
       const sig = signature(event, caps !== undefined)
       const entry = this.events.get(sig)
@@ -273,11 +295,18 @@ export class GroupCommit {
         settled = true
         clearTimeout(timer)
         this.inFlight--
-        this.options.onCommit?.(batch.requests, batch.size, (performance.now() - started) / 1000, error)
+        this.options.onCommit?.({
+          requests: batch.requests,
+          ops: batch.size,
+          cappedEvents: batch.cappedEvents,
+          uncappedEvents: batch.uncappedEvents,
+          seconds: (performance.now() - started) / 1000,
+          error,
+        })
         if (error === undefined) {
           batch.resolve()
           if (visitors) this.addVisitors(visitors)
-        } else batch.reject(error)
+        } else batch.reject(this.options.failure ? this.options.failure(error) : error)
         this.kick()
       }
       const ms = this.options.timeoutMs ?? 5000
