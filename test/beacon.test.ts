@@ -265,6 +265,21 @@ describe('client address', () => {
     expect(clientIp(req('198.51.100.7'), '10.0.0.2', 0)).toBe('10.0.0.2')
     expect(clientIp(req(), '10.0.0.2', 1)).toBe('10.0.0.2')
   })
+
+  test('the socket peer is looked up only when it is the answer', async () => {
+    const { clientIp } = await import('../src/routes/beacon.ts')
+    const req = (xff?: string) => new Request('http://x/e', { headers: xff ? { 'x-forwarded-for': xff } : {} })
+    let lookups = 0
+    const peer = () => {
+      lookups++
+      return '10.0.0.2'
+    }
+    expect(clientIp(req('198.51.100.7'), peer, 1)).toBe('198.51.100.7')
+    expect(lookups).toBe(0)
+    expect(clientIp(req(), peer, 1)).toBe('10.0.0.2')
+    expect(clientIp(req('198.51.100.7'), peer, 0)).toBe('10.0.0.2')
+    expect(lookups).toBe(2)
+  })
 })
 
 describe('GET /e', () => {

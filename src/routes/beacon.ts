@@ -23,8 +23,14 @@ export const BEACON_MAX_BYTES = 8 * 1024
 const GIF = Uint8Array.from(atob('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'), (c) => c.charCodeAt(0))
 const NO_STORE = { 'cache-control': 'no-store' }
 
+/**
+ * The socket peer's address, or a function that looks it up: Bun's `requestIP` costs a system
+ * call, which behind trusted proxies is needed only when X-Forwarded-For is missing.
+ */
+export type PeerAddress = string | undefined | (() => string | undefined)
+
 /** The client address: the socket peer, or behind trusted proxies the X-Forwarded-For entry the nearest of them added. */
-export function clientIp(request: Request, peer: string | undefined, trustedProxies: number): string {
+export function clientIp(request: Request, peer: PeerAddress, trustedProxies: number): string {
   if (trustedProxies > 0) {
     // Each proxy appends the address it got the request from, so the client's own entry is the
     // one the nearest untrusted hop wrote: counted from the right, never the left, which the
@@ -36,7 +42,7 @@ export function clientIp(request: Request, peer: string | undefined, trustedProx
     const client = hops[Math.max(0, hops.length - trustedProxies)]
     if (client) return client
   }
-  return peer ?? ''
+  return (typeof peer === 'function' ? peer() : peer) ?? ''
 }
 
 /** The origin a beacon came from: its Origin header, else its Referer's origin. */
@@ -91,7 +97,7 @@ export function createBeaconHandler(deps: Deps) {
    * Admission before any work: the in-flight cap (shed load before memory grows) and the
    * sender's token bucket. Returns the sender's address; call `inFlight.leave()` after.
    */
-  function admit(request: Request, peer: string | undefined): string {
+  function admit(request: Request, peer: PeerAddress): string {
     if (!inFlight.enter()) refuse('overloaded', overloaded())
     const ip = clientIp(request, peer, config.trustProxy)
     const wait = ip === '' ? 0 : buckets.take(ip)
@@ -176,7 +182,7 @@ export function createBeaconHandler(deps: Deps) {
      * otherwise. One async function from admission to the stored batch: this is the hot path,
      * and every extra async layer costs a promise and a turn of the microtask queue per request.
      */
-    async post(request: Request, peer: string | undefined): Promise<void> {
+    async post(request: Request, peer: PeerAddress): Promise<void> {
       checkOrigin(request)
       const ip = admit(request, peer)
       try {
@@ -194,7 +200,7 @@ export function createBeaconHandler(deps: Deps) {
     },
 
     /** Counts a `GET /e` pixel request and answers the GIF. */
-    async get(request: Request, peer: string | undefined): Promise<Response> {
+    async get(request: Request, peer: PeerAddress): Promise<Response> {
       checkOrigin(request)
       const ip = admit(request, peer)
       try {
@@ -212,7 +218,7 @@ export const beacon = (deps: Deps, handler = createBeaconHandler(deps)) =>
     .post(
       '/e',
       async ({ request, server }) => {
-        await handler.post(request, server?.requestIP(request)?.address)
+        await handler.post(request, () => server?.requestIP(request)?.address)
         return new Response(null, { status: 202, headers: NO_STORE })
       },
       {
@@ -226,7 +232,7 @@ export const beacon = (deps: Deps, handler = createBeaconHandler(deps)) =>
         },
       },
     )
-    .get('/e', ({ request, server }) => handler.get(request, server?.requestIP(request)?.address), {
+    .get('/e', ({ request, server }) => handler.get(request, () => server?.requestIP(request)?.address), {
       detail: { summary: 'Beacon as a 1×1 GIF (query: event_type, path, feature_name)', tags: ['ingest'] },
     })
 
@@ -234,7 +240,7 @@ export const beacon = (deps: Deps, handler = createBeaconHandler(deps)) =>
  * `POST /e` as a native Bun route for the listening server: the same handler without Elysia's
  * per-request lifecycle, which on this path cost more than counting the event (measured with
  * `bun --cpu-prof` under wrk). Preflights, `GET /e` and `app.handle` still go through Elysia
- * and @elysiajs/cors; this route answers with the same CORS headers those would add.
+ * and @elysiajs/cors; this route answers with the same Access-Control-Allow-Origin.
  */
 export function nativeBeaconRoute(deps: Deps, handler = createBeaconHandler(deps)) {
   const any = deps.config.allowedOrigins.length === 0
@@ -246,15 +252,12 @@ export function nativeBeaconRoute(deps: Deps, handler = createBeaconHandler(deps
   }
   return async (request: Request, server: Server<unknown>): Promise<Response> => {
     try {
-      await handler.post(request, server.requestIP(request)?.address)
-      // headers given whole: cheaper than setting them one by one on the hot path
+      await handler.post(request, () => server.requestIP(request)?.address)
+      // Only the CORS header: the answer to a POST is never stored by a cache (it has no
+      // freshness), so Cache-Control and Vary would be bytes and work on every beacon for nothing.
       return new Response(null, {
         status: 202,
-        headers: {
-          'cache-control': 'no-store',
-          'access-control-allow-origin': request.headers.get('origin') ?? '*',
-          vary: 'Origin',
-        },
+        headers: { 'access-control-allow-origin': request.headers.get('origin') ?? '*' },
       })
     } catch (err) {
       if (err instanceof HttpError) return withCors(request, err.toResponse())
