@@ -25,7 +25,12 @@ import {
 } from './lib.ts'
 
 export const BEACON_BODY = JSON.stringify({ event_type: 'page_view', properties: { path: '/pricing' } })
-export const BEACON_HEADERS = { 'Content-Type': 'text/plain;charset=UTF-8', 'User-Agent': BROWSER_UA }
+/** What a browser's sendBeacon from a page on another origin carries that the server reads. */
+export const BEACON_HEADERS = {
+  'Content-Type': 'text/plain;charset=UTF-8',
+  'User-Agent': BROWSER_UA,
+  Origin: 'https://shop.example.com',
+}
 
 export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'pattern'
 
