@@ -55,6 +55,7 @@ try {
     const beacon = rps('beacon')
     const pattern = rps('pattern')
     const p99 = Math.max(...runs.beacon.map((r) => r.p99ms))
+    const storedP99 = Math.max(...runs.stored.map((r) => r.p99ms))
     const exact = (t: Target) => runs[t].every((r) => r.requests - r.non2xx === r.counted && r.errors === 0)
     const b = runs.beacon
     rows.push(
@@ -66,8 +67,8 @@ try {
       },
       {
         scenario: 'stored floor: + 1 Redis call/batch',
-        metric: 'requests/s (ratio to the ceiling)',
-        value: `${fmt(storedFloor)} (${fmt(storedFloor / ceiling, 2)}×)`,
+        metric: 'requests/s (ratio to the ceiling), p99 ms (worst run)',
+        value: `${fmt(storedFloor)} (${fmt(storedFloor / ceiling, 2)}×), ${fmt(storedP99, 2)}`,
       },
       {
         scenario: '',
@@ -96,6 +97,7 @@ try {
         value: `${fmt(Math.max(...b.map((r) => r.p50ms)), 2)} / ${fmt(p99, 2)}`,
         goal: 'p99 ≤ 5',
         met: p99 <= 5,
+        bound: storedP99 > 5 ? `the stored floor's p99 is ${fmt(storedP99, 2)} ms` : undefined,
       },
       {
         scenario: '',
