@@ -89,7 +89,7 @@ try {
         value: `${fmt(beacon / ceiling, 2)}×`,
         goal: '≥ 0.6×',
         met: beacon / ceiling >= 0.6,
-        bound: storedFloor / ceiling < 0.6 ? `the stored floor reaches ${fmt(storedFloor / ceiling, 2)}×` : undefined,
+        bound: storedFloor / ceiling < 0.6 ? `the stored floor reaches ${fmt(storedFloor / ceiling, 3)}×` : undefined,
       },
       {
         scenario: '',
@@ -130,7 +130,7 @@ try {
         value: `${fmt(beacon / pattern, 2)}×`,
         goal: '≥ 3×',
         met: beacon / pattern >= 3,
-        bound: storedFloor / pattern < 3 ? `the stored floor reaches ${fmt(storedFloor / pattern, 2)}×` : undefined,
+        bound: storedFloor / pattern < 3 ? `the stored floor reaches ${fmt(storedFloor / pattern, 3)}×` : undefined,
       },
     )
   }
