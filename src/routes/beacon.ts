@@ -137,7 +137,7 @@ export function createBeaconHandler(deps: Deps) {
     return recorder.browser(events, { ip, userAgent })
   }
 
-  /** The checks a POST passes before its body is read: media type and declared length. */
+  /** The media type a POST must have before its body is read (its length is checked by the read). */
   function checkPost(request: Request): void {
     const type = mediaType(request)
     if (type !== 'text/plain' && type !== 'application/json') {
