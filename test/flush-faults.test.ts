@@ -61,6 +61,28 @@ function child(env: Record<string, string>) {
   })
 }
 
+/**
+ * Reads a child's stdout until `marker` appears (its process has started and connected), and
+ * returns a function that reads the rest: all of the output once the child has exited.
+ */
+async function waitForOutput(proc: ReturnType<typeof child>, marker: string): Promise<() => Promise<string>> {
+  const reader = proc.stdout.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  while (!text.includes(marker)) {
+    const { done, value } = await reader.read()
+    if (done) throw new Error(`the child exited before printing ${marker}: ${text}`)
+    text += decoder.decode(value, { stream: true })
+  }
+  return async () => {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return text
+      text += decoder.decode(value, { stream: true })
+    }
+  }
+}
+
 describe('flush under faults', () => {
   for (const step of ['moved', 'in-transaction', 'committed'] as const) {
     test(`SIGKILL ${step === 'moved' ? 'after the move' : step === 'committed' ? 'after the commit, before the Redis delete' : 'inside the Postgres transaction'}: nothing lost, nothing doubled`, async () => {
@@ -144,6 +166,9 @@ describe('flush under faults', () => {
         REDIS_PREFIX: config.redisPrefix,
       }
       const procs = [child(env), child(env)]
+      // both flushers run before the events start, so their flushes do race with the events
+      // (a slow process start would otherwise leave one flush after all of them)
+      const rest = await Promise.all(procs.map((p) => waitForOutput(p, 'READY')))
       let sent = 0
       for (let round = 0; round < 30; round++) {
         await sendEvents(app, 5, `r${round}`)
@@ -152,9 +177,9 @@ describe('flush under faults', () => {
       }
       await Bun.write(stopFile, 'stop')
       const outputs = await Promise.all(
-        procs.map(async (p) => {
+        procs.map(async (p, i) => {
           await p.exited
-          return new Response(p.stdout).text()
+          return rest[i]!()
         }),
       )
       const flushedByChildren = outputs.map((o) => Number(/FLUSHED (\d+)/.exec(o)?.[1] ?? Number.NaN))
