@@ -363,6 +363,7 @@ describe('admin routes', () => {
 describe('exact reads', () => {
   test('a flush landing between the Redis view and the Postgres read is neither lost nor doubled', async () => {
     const { exactRead, committedSql } = await import('../src/read/exact.ts')
+    const { SqlParams } = await import('../src/read/sql.ts')
     const { app, deps } = await testApp()
     await send(
       app,
@@ -382,9 +383,10 @@ describe('exact reads', () => {
       attempts++
       // the first time, a whole flush (replay of the leftover + move + commit) runs in between
       if (flushes++ === 0) expect(await deps.flusher.flush()).toBeGreaterThan(0)
+      const p = new SqlParams()
       const r = await deps.pool.query(
-        `SELECT (SELECT coalesce(sum(count), 0)::int FROM analytics_daily) AS n, ${committedSql(1)} AS committed`,
-        [view.batchIds],
+        `SELECT (SELECT coalesce(sum(count), 0)::int FROM analytics_daily) AS n, ${committedSql(p, view.batchIds)} AS committed`,
+        p.values,
       )
       return { result: r.rows[0].n as number, committed: r.rows[0].committed as string[] }
     })

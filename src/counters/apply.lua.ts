@@ -1,15 +1,21 @@
-import { defineScript } from './script.ts'
+import { defineScript } from '../db/script.ts'
 
 /**
- * Applies one group-commit batch atomically and sets every key's TTL in the same step.
- *
- * KEYS: every key the batch writes; the first ARGV[3] of them are the per-day "seen" sets of
- * the caps, which get ARGV[2] as TTL; the others get ARGV[1].
- * ARGV[4]: n, then n × (key index, field, increment)                          -- HINCRBY
- * then m, then m × (seen index, cap, member, key index, field prefix, increment) -- capped HINCRBY
- * then p, then p × (key index, count, element...)                            -- PFADD
+ * Applies one group-commit batch atomically and sets every key's TTL in the same step. The
+ * batcher builds its arguments (`MergedOps.toScriptArgs` in batcher.ts).
  */
 export const APPLY_BATCH = defineScript(`#!lua
+-- KEYS: every key the batch writes, each once; KEYS[1..nSeen] are the per-day "seen" sets of
+--       the caps, the others counter hashes and HyperLogLogs.
+-- ARGV[1] ttl: seconds every counter key lives after this write
+-- ARGV[2] seenTtl: seconds the "seen" sets live after this write
+-- ARGV[3] nSeen: how many of KEYS are "seen" sets
+-- ARGV[4..]: three sections, each a count followed by that many records. Keys are given as
+--       indexes into KEYS.
+--   incr:   n, then n x (key, field, by)                          HINCRBY key field by
+--   capped: m, then m x (seen, cap, member, key, prefix, by)      HINCRBY key prefix..member by, or
+--           prefix..'(other)' when member is new and seen already holds cap members
+--   pfadd:  p, then p x (key, count, element x count)             PFADD key element...
 local ttl, seenTtl, nSeen = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local i = 4
 local n = tonumber(ARGV[i]); i = i + 1

@@ -11,11 +11,11 @@
  * await batcher.add(opsFor(event, ctx)) // resolves once the batch holding these ops is stored
  */
 import type { Redis } from '../db/redis.ts'
+import { runScript } from '../db/script.ts'
 import type { CountedEvent } from '../events/types.ts'
 import { APPLY_BATCH } from './apply.lua.ts'
 import { type Caps, type Op, opsFor, signature, visitorOps } from './increments.ts'
 import { dayOf, type Keys, type ShardKeys } from './keys.ts'
-import { runScript } from './script.ts'
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
 const PFADD_CHUNK = 1000

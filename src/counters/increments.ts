@@ -1,14 +1,11 @@
 /**
  * What events change in Redis, as plain data (no I/O). The group-commit batcher counts identical
- * events of concurrent requests once, then applies these ops in one round trip.
- *
- * Pending field layouts (the flusher parses them back):
- * - `d`: `${day}|${type}`          - `h`: `${day}T${HH}|${type}`
- * - `u`: `${day}|${type}|${user}`  - `f`: `${day}|${type}|${feature}`
- * - `p`: `${day}|${path}`          - `v`: `${day}` (a day whose visitor count must be re-read)
+ * events of concurrent requests once, then applies these ops in one round trip. Field names come
+ * from the codec in fields.ts.
  */
 import type { CountedEvent } from '../events/types.ts'
-import { type CappedDimension, dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
+import { type CappedKind, capPrefix, encodeField, type Head } from './fields.ts'
+import { dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
 
 /** Counted in place of a browser-sent value once the day's cap for its dimension is reached. */
 export const OTHER = '(other)'
@@ -32,19 +29,20 @@ export interface OpContext {
   caps?: Caps
 }
 
-function dimension(
+/** A capped kind's op: a plain HINCRBY for trusted values, a capped one for browser values. */
+function capped<K extends CappedKind>(
   ops: Op[],
   ctx: OpContext,
-  dim: CappedDimension,
-  day: string,
+  kind: K,
+  head: Head<K> & { day: string },
   cap: number | undefined,
-  prefix: string,
   member: string,
   by: number,
 ): void {
-  const key = ctx.keys.pending(dim)
+  const key = ctx.keys.pending(kind)
+  const prefix = capPrefix(kind, head)
   if (cap === undefined) ops.push({ op: 'incr', key, field: prefix + member, by })
-  else ops.push({ op: 'capped', seen: ctx.keys.seen(dim, day), cap, member, key, prefix, by })
+  else ops.push({ op: 'capped', seen: ctx.keys.seen(kind, head.day), cap, member, key, prefix, by })
 }
 
 /** The ops of `by` identical events. */
@@ -52,16 +50,15 @@ export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
   const { keys, caps } = ctx
   const day = dayOf(event.at)
   const hh = hourOf(event.at)
+  const type = event.type
   const ops: Op[] = [
-    { op: 'incr', key: keys.liveHourly(day), field: `${event.type}|${hh}`, by },
-    { op: 'incr', key: keys.pending('d'), field: `${day}|${event.type}`, by },
-    { op: 'incr', key: keys.pending('h'), field: `${day}T${hh}|${event.type}`, by },
+    { op: 'incr', key: keys.liveHourly(day), field: encodeField('live', { type, hour: hh }), by },
+    { op: 'incr', key: keys.pending('d'), field: encodeField('d', { day, type }), by },
+    { op: 'incr', key: keys.pending('h'), field: encodeField('h', { hour: `${day}T${hh}`, type }), by },
   ]
-  if (event.userId !== undefined) dimension(ops, ctx, 'u', day, caps?.users, `${day}|${event.type}|`, event.userId, by)
-  if (event.feature !== undefined) {
-    dimension(ops, ctx, 'f', day, caps?.features, `${day}|${event.type}|`, event.feature, by)
-  }
-  if (event.path !== undefined) dimension(ops, ctx, 'p', day, caps?.paths, `${day}|`, event.path, by)
+  if (event.userId !== undefined) capped(ops, ctx, 'u', { day, type }, caps?.users, event.userId, by)
+  if (event.feature !== undefined) capped(ops, ctx, 'f', { day, type }, caps?.features, event.feature, by)
+  if (event.path !== undefined) capped(ops, ctx, 'p', { day }, caps?.paths, event.path, by)
   return ops
 }
 
@@ -70,7 +67,7 @@ export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
  * the flusher to re-read the day's estimate.
  */
 export function visitorOps(shard: ShardKeys, keys: Keys, day: string, hashes: Iterable<string>): Op[] {
-  const ops: Op[] = [{ op: 'incr', key: shard.pending('v'), field: day, by: 1 }]
+  const ops: Op[] = [{ op: 'incr', key: shard.pending('v'), field: encodeField('v', { day }), by: 1 }]
   for (const element of hashes) ops.push({ op: 'pfadd', key: keys.visitors(day), element })
   return ops
 }

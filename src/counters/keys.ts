@@ -18,22 +18,21 @@
  * createKeys('analytics', 16).shards[3].pending('d') // '{analytics:3}:pend:d'
  */
 
+import type { CappedKind } from './fields.ts'
+
 /** Pending counter kinds: daily, hourly, per-user daily, per-feature daily, per-page daily, visitor days. */
 export const PENDING_KINDS = ['d', 'h', 'u', 'f', 'p', 'v'] as const
 export type PendingKind = (typeof PENDING_KINDS)[number]
 
-/** Dimensions whose browser-sent values are capped per day. */
-export type CappedDimension = 'u' | 'f' | 'p'
-
 /** The keys of one shard, all in one cluster slot. */
 export interface ShardKeys {
   readonly tag: string
-  /** hash, field `${type}|${HH}` → count: this shard's full hourly counts of one UTC day */
+  /** hash, field `live` of fields.ts → count: this shard's full hourly counts of one UTC day */
   liveHourly(day: string): string
   /** hash of not-yet-flushed deltas of one kind */
   pending(kind: PendingKind): string
   /** set of the distinct browser-sent values of a dimension seen this day (for caps) */
-  seen(dim: CappedDimension, day: string): string
+  seen(kind: CappedKind, day: string): string
   /** a flush batch's frozen copy of one pending kind */
   snapshot(batchId: string, kind: PendingKind): string
   /** sorted set of snapshot batch ids waiting to be written to Postgres, scored by sequence */
@@ -59,7 +58,7 @@ function shardKeys(tag: string): ShardKeys {
     tag,
     liveHourly: (day) => `${tag}:live:h:${day}`,
     pending: (kind) => `${tag}:pend:${kind}`,
-    seen: (dim, day) => `${tag}:seen:${dim}:${day}`,
+    seen: (kind, day) => `${tag}:seen:${kind}:${day}`,
     snapshot: (batchId, kind) => `${tag}:snap:${batchId}:${kind}`,
     snapshots: `${tag}:snaps`,
     sequence: `${tag}:seq`,

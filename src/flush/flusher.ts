@@ -17,8 +17,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Pool } from '@neondatabase/serverless'
 import { type Keys, PENDING_KINDS, type ShardKeys } from '../counters/keys.ts'
-import { runScript } from '../counters/script.ts'
 import type { Redis } from '../db/redis.ts'
+import { runScript } from '../db/script.ts'
 import { errorMessage, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { type SnapshotHashes, toRows } from './rows.ts'
@@ -221,7 +221,7 @@ export class Flusher {
           shard.snapshots,
           shard.sequence,
         ],
-        [batchId, String(this.options.ttlSeconds)],
+        [batchId, String(this.options.ttlSeconds), String(PENDING_KINDS.length)],
       ),
     )
     if (seq > 0) {
@@ -279,10 +279,11 @@ class Lease {
     redis: Redis,
     key: string,
     owner: string,
-    options: { ms: number; waitMs: number },
+    options: { ms: number; waitMs: number; giveUp?: () => boolean },
   ): Promise<Lease | undefined> {
     const deadline = Date.now() + options.waitMs
     for (;;) {
+      if (options.giveUp?.()) return undefined
       const got = await runScript(redis, TAKE_LEASE, [key], [owner, String(options.ms)])
       if (got === 1) {
         const lease = new Lease(redis, key, owner)

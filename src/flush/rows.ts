@@ -1,8 +1,10 @@
 /**
- * Snapshot hashes parsed back into table rows (pure). The field layouts are the ones the write
- * path builds in src/counters/increments.ts. Values after the last fixed separator may contain
- * `|` themselves (user ids, feature names, paths), so only the leading separators are split.
+ * Snapshot hashes decoded into table rows (pure), through the field codec of
+ * src/counters/fields.ts.
  */
+import { decodeField } from '../counters/fields.ts'
+import type { PendingKind } from '../counters/keys.ts'
+
 export interface Rows {
   daily: { type: string[]; day: string[]; count: number[] }
   hourly: { type: string[]; hour: string[]; count: number[] }
@@ -15,21 +17,7 @@ export interface Rows {
   counters: number
 }
 
-export type SnapshotHashes = Partial<Record<'d' | 'h' | 'u' | 'f' | 'p' | 'v', Record<string, string>>>
-
-/** Splits `s` at its first `n` '|' separators into n + 1 parts (the last keeps any other '|'). */
-export function splitFields(s: string, n: number): string[] {
-  const parts: string[] = []
-  let from = 0
-  for (let i = 0; i < n; i++) {
-    const at = s.indexOf('|', from)
-    if (at < 0) break
-    parts.push(s.slice(from, at))
-    from = at + 1
-  }
-  parts.push(s.slice(from))
-  return parts
-}
+export type SnapshotHashes = Partial<Record<PendingKind, Record<string, string>>>
 
 /** Sorted entries: rows are written in key order so concurrent upserts lock in the same order. */
 const sorted = (hash: Record<string, string> | undefined) =>
@@ -46,38 +34,38 @@ export function toRows(snapshot: SnapshotHashes): Rows {
     counters: 0,
   }
   for (const [field, value] of sorted(snapshot.d)) {
-    const [day, type] = splitFields(field, 1)
-    rows.daily.day.push(day!)
-    rows.daily.type.push(type!)
+    const { day, type } = decodeField('d', field)
+    rows.daily.day.push(day)
+    rows.daily.type.push(type)
     rows.daily.count.push(Number(value))
   }
   for (const [field, value] of sorted(snapshot.h)) {
-    const [dayHour, type] = splitFields(field, 1)
-    rows.hourly.hour.push(`${dayHour}:00:00Z`)
-    rows.hourly.type.push(type!)
+    const { hour, type } = decodeField('h', field)
+    rows.hourly.hour.push(`${hour}:00:00Z`)
+    rows.hourly.type.push(type)
     rows.hourly.count.push(Number(value))
   }
   for (const [field, value] of sorted(snapshot.u)) {
-    const [day, type, user] = splitFields(field, 2)
-    rows.user.day.push(day!)
-    rows.user.type.push(type!)
-    rows.user.user.push(user!)
+    const { day, type, value: user } = decodeField('u', field)
+    rows.user.day.push(day)
+    rows.user.type.push(type)
+    rows.user.user.push(user)
     rows.user.count.push(Number(value))
   }
   for (const [field, value] of sorted(snapshot.f)) {
-    const [day, type, feature] = splitFields(field, 2)
-    rows.feature.day.push(day!)
-    rows.feature.type.push(type!)
-    rows.feature.feature.push(feature!)
+    const { day, type, value: feature } = decodeField('f', field)
+    rows.feature.day.push(day)
+    rows.feature.type.push(type)
+    rows.feature.feature.push(feature)
     rows.feature.count.push(Number(value))
   }
   for (const [field, value] of sorted(snapshot.p)) {
-    const [day, path] = splitFields(field, 1)
-    rows.page.day.push(day!)
-    rows.page.path.push(path!)
+    const { day, value: path } = decodeField('p', field)
+    rows.page.day.push(day)
+    rows.page.path.push(path)
     rows.page.count.push(Number(value))
   }
-  rows.visitorDays = sorted(snapshot.v).map(([day]) => day)
+  rows.visitorDays = sorted(snapshot.v).map(([field]) => decodeField('v', field).day)
   rows.counters =
     rows.daily.day.length +
     rows.hourly.hour.length +

@@ -1,54 +1,68 @@
-import { defineScript } from '../counters/script.ts'
+import { defineScript } from '../db/script.ts'
 
 /**
  * Freezes the pending deltas into a snapshot under a new batch id, atomically with respect to
  * the group commit (a Lua script runs alone), so every acknowledged increment is either still
- * pending or in exactly one snapshot.
- *
- * KEYS[1..6]: pending hashes (d h u f p v); KEYS[7..12]: the snapshot keys for the same kinds;
- * KEYS[13]: the snapshot registry (sorted set); KEYS[14]: the sequence counter.
- * ARGV[1]: batch id; ARGV[2]: TTL of the snapshot keys.
- * Returns the snapshot's sequence number, or 0 when nothing was pending.
+ * pending or in exactly one snapshot. Returns the snapshot's sequence number, or 0 when nothing
+ * was pending.
  */
 export const MOVE_PENDING = defineScript(`#!lua
+-- KEYS[1..n]: the pending hashes, one per kind
+-- KEYS[n+1..2n]: the new snapshot's keys, the same kinds in the same order
+-- KEYS[2n+1]: the snapshot registry (sorted set of batch ids, scored by sequence)
+-- KEYS[2n+2]: the move sequence counter
+-- ARGV[1] batchId: the new snapshot's batch id
+-- ARGV[2] ttl: seconds the snapshot keys, the registry and the counter live
+-- ARGV[3] n: the number of kinds
+local batchId, ttl, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local registry, sequence = KEYS[2 * n + 1], KEYS[2 * n + 2]
 local moved = {}
-for k = 1, 6 do
+for k = 1, n do
   if redis.call('EXISTS', KEYS[k]) == 1 then moved[#moved + 1] = k end
 end
 if #moved == 0 then return 0 end
-local seq = redis.call('INCR', KEYS[14])
-redis.call('EXPIRE', KEYS[14], ARGV[2])
+local seq = redis.call('INCR', sequence)
+redis.call('EXPIRE', sequence, ttl)
 for _, k in ipairs(moved) do
-  redis.call('RENAME', KEYS[k], KEYS[k + 6])
-  redis.call('EXPIRE', KEYS[k + 6], ARGV[2])
+  redis.call('RENAME', KEYS[k], KEYS[n + k])
+  redis.call('EXPIRE', KEYS[n + k], ttl)
 end
-redis.call('ZADD', KEYS[13], seq, ARGV[1])
-redis.call('EXPIRE', KEYS[13], ARGV[2])
+redis.call('ZADD', registry, seq, batchId)
+redis.call('EXPIRE', registry, ttl)
 return seq
 `)
 
-/**
- * Forgets a snapshot once Postgres holds it. KEYS[1..6]: the snapshot keys; KEYS[7]: the
- * registry. ARGV[1]: batch id.
- */
+/** Forgets a snapshot once Postgres holds it. */
 export const DROP_SNAPSHOT = defineScript(`#!lua
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
-redis.call('ZREM', KEYS[7], ARGV[1])
+-- KEYS[1..#KEYS-1]: the snapshot's keys; KEYS[#KEYS]: the snapshot registry
+-- ARGV[1] batchId: the snapshot's batch id
+local registry = KEYS[#KEYS]
+for k = 1, #KEYS - 1 do
+  redis.call('DEL', KEYS[k])
+end
+redis.call('ZREM', registry, ARGV[1])
 return 1
 `)
 
-/** Takes the lease if free, or extends it if ours. KEYS[1]: lease; ARGV: owner, ms. */
+/** Takes the lease if free, or extends it if ours; 1 when held, 0 when another holds it. */
 export const TAKE_LEASE = defineScript(`#!lua
-local owner = redis.call('GET', KEYS[1])
-if owner == false or owner == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+-- KEYS[1]: the lease
+-- ARGV[1] owner: the taking instance's id
+-- ARGV[2] ms: how long the lease lasts unless renewed
+local lease, owner, ms = KEYS[1], ARGV[1], ARGV[2]
+local holder = redis.call('GET', lease)
+if holder == false or holder == owner then
+  redis.call('SET', lease, owner, 'PX', ms)
   return 1
 end
 return 0
 `)
 
-/** Releases the lease only if ours. KEYS[1]: lease; ARGV[1]: owner. */
+/** Releases the lease only if ours. */
 export const RELEASE_LEASE = defineScript(`#!lua
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+-- KEYS[1]: the lease
+-- ARGV[1] owner: the releasing instance's id
+local lease, owner = KEYS[1], ARGV[1]
+if redis.call('GET', lease) == owner then return redis.call('DEL', lease) end
 return 0
 `)

@@ -12,7 +12,7 @@ import type { Keys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
 
 export interface LiveReading {
-  /** `${event_type}|${HH}` → count */
+  /** field of kind `live` (src/counters/fields.ts) → count */
   fields: Record<string, string>
   visitors: number
 }

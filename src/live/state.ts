@@ -8,6 +8,7 @@
  * const next = liveState({ 'page_view|09': '5' }, 2, clockOf(now))
  * countsFor(diffStates(prev, next)!, next) // { day, hour: 9, visitors: 2, types: { page_view: { total: 5, hours: { 9: 5 } } } }
  */
+import { decodeField } from '../counters/fields.ts'
 import { EVENT_TYPES, type EventType, isEventType } from '../events/types.ts'
 
 export const HOURS = 24
@@ -52,16 +53,16 @@ export function clockOf(ms: number): Clock {
   return { day: iso.slice(0, 10), hour: Number(iso.slice(11, 13)) }
 }
 
-/** Builds the state from the live hash's fields (`${type}|${HH}` → count) and the visitor count. */
+/** Builds the state from the live hash's fields (kind `live` of fields.ts → count) and the visitor count. */
 export function liveState(fields: Record<string, string>, visitors: number, clock: Clock): LiveState {
   const hours = Object.fromEntries(EVENT_TYPES.map((t) => [t, new Array<number>(HOURS).fill(0)])) as Record<
     EventType,
     number[]
   >
   for (const [field, raw] of Object.entries(fields)) {
-    const bar = field.lastIndexOf('|')
-    const type = field.slice(0, bar)
-    const hour = Number(field.slice(bar + 1))
+    const parts = decodeField('live', field)
+    const type = parts.type
+    const hour = parts.hour === '' ? Number.NaN : Number(parts.hour)
     const count = Number(raw)
     // the write path owns this hash; anything else in it is ignored rather than shown
     if (!isEventType(type) || !Number.isInteger(hour) || hour < 0 || hour >= HOURS || !Number.isFinite(count)) continue

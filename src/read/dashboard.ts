@@ -7,11 +7,12 @@
  * "Today" and the trend are UTC days; `total_users` counts distinct user ids ever counted, since
  * this service owns no users table.
  */
+import { decodeField } from '../counters/fields.ts'
 import { dayOf } from '../counters/keys.ts'
-import { splitFields } from '../flush/rows.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
+import { SqlParams } from './sql.ts'
 import { addDays, daysBetween } from './time.ts'
-import { rankTop, type TopItem, type TopQuery, topDeltas, topSql } from './top.ts'
+import { candidateNames, rankTop, type TopItem, type TopQuery, topDeltas, topSql } from './top.ts'
 
 export interface Dashboard {
   total_generations: number
@@ -48,30 +49,34 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
 
   const [{ history: stored, unflushed }, visitors] = await Promise.all([
     exactRead(deps.redis, deps.keys, { all: ['d', 'h', 'u', 'f', 'p'] }, async (view) => {
-      const userIds = [...new Set([...view.fieldNames('u')].map((f) => splitFields(f, 2)[2]!))]
-      const featureNames = [...new Set([...view.fieldNames('f')].map((f) => splitFields(f, 2)[2]!))]
-      const pagePaths = [...new Set([...view.fieldNames('p')].map((f) => splitFields(f, 1)[1]!))]
-      const f = topSql(features, 6, TOP + featureNames.length, featureNames)
-      const p = topSql(pages, 6 + f.params.length, TOP + pagePaths.length, pagePaths)
+      const userIds = [...new Set([...view.fieldNames('u')].map((f) => decodeField('u', f).value))]
+      const featureNames = candidateNames(features, view.fieldNames('f'))
+      const pagePaths = candidateNames(pages, view.fieldNames('p'))
+      const p = new SqlParams()
+      const today$ = p.add(today)
+      const dayStart = p.add(`${today}T00:00:00Z`)
+      const f = topSql(features, p, TOP + featureNames.length, featureNames)
+      const pg = topSql(pages, p, TOP + pagePaths.length, pagePaths)
       const r = await deps.pool.query(
         `SELECT
           (SELECT coalesce(sum(count), 0)::bigint FROM analytics_daily WHERE event_type = 'generation_completed') AS total_generations,
           (SELECT count(*) FROM analytics_users)
-            + (SELECT count(*) FROM unnest($2::text[]) AS u(id) WHERE NOT EXISTS
+            + (SELECT count(*) FROM unnest(${p.add(userIds)}::text[]) AS u(id) WHERE NOT EXISTS
                 (SELECT 1 FROM analytics_users a WHERE a.user_id = u.id)) AS total_users,
           (SELECT coalesce(json_agg(json_build_array(event_type, d, n)), '[]') FROM (
             SELECT event_type, to_char(date, 'YYYY-MM-DD') AS d, sum(count)::bigint AS n FROM analytics_daily
-            WHERE date BETWEEN $3::date AND $4::date
+            WHERE date BETWEEN ${p.add(trendFrom)}::date AND ${today$}::date
               AND event_type IN ('generation_completed', 'user_signup', 'page_view')
             GROUP BY 1, 2) x) AS daily,
           (SELECT coalesce(json_agg(json_build_array(h, n)), '[]') FROM (
             SELECT extract(hour FROM hour AT TIME ZONE 'UTC')::int AS h, sum(count)::bigint AS n FROM analytics_hourly
-            WHERE event_type = 'generation_completed' AND hour >= $5::timestamptz AND hour < $5::timestamptz + interval '1 day'
+            WHERE event_type = 'generation_completed' AND hour >= ${dayStart}::timestamptz
+              AND hour < ${dayStart}::timestamptz + interval '1 day'
             GROUP BY 1) y) AS hourly,
           ${f.top} AS top_features, ${f.touched} AS touched_features,
-          ${p.top} AS top_pages, ${p.touched} AS touched_pages,
-          ${committedSql(1)} AS committed`,
-        [view.batchIds, userIds, trendFrom, today, `${today}T00:00:00Z`, ...f.params, ...p.params],
+          ${pg.top} AS top_pages, ${pg.touched} AS touched_pages,
+          ${committedSql(p, view.batchIds)} AS committed`,
+        p.values,
       )
       type Pairs = [string, number][]
       const row = r.rows[0] as Record<string, unknown> & {
@@ -106,17 +111,16 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
   for (const [type, day, n] of stored.daily) addDaily(type, day, Number(n))
   let totalGenerations = stored.totalGenerations
   for (const [field, n] of unflushed.d ?? []) {
-    const [day, type] = splitFields(field, 1)
-    addDaily(type!, day!, n)
+    const { day, type } = decodeField('d', field)
+    addDaily(type, day, n)
     if (type === 'generation_completed') totalGenerations += n
   }
 
   const hourly: Record<string, number> = Object.fromEntries(Array.from({ length: 24 }, (_, h) => [String(h), 0]))
   for (const [h, n] of stored.hourly) hourly[String(h)]! += Number(n)
   for (const [field, n] of unflushed.h ?? []) {
-    const [dayHour, type] = splitFields(field, 1)
-    if (type === 'generation_completed' && dayHour!.startsWith(today))
-      hourly[String(Number(dayHour!.slice(11, 13)))]! += n
+    const { hour, type } = decodeField('h', field)
+    if (type === 'generation_completed' && hour.startsWith(today)) hourly[String(Number(hour.slice(11, 13)))]! += n
   }
 
   const rank = (q: TopQuery, rows: [string, number][], kind: 'f' | 'p'): TopItem[] =>

@@ -13,6 +13,7 @@
 import type { Pool } from '@neondatabase/serverless'
 import type { Keys, PendingKind, ShardKeys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
+import type { SqlParams } from './sql.ts'
 
 /** What every read needs: Redis, its key layout, and the Postgres pool. */
 export interface ReadDeps {
@@ -141,6 +142,6 @@ export async function exactRead<T>(
   throw new Error('flushes kept moving counters during the read; try again')
 }
 
-/** A SQL expression giving, as a JSON array, which batch ids in parameter `$n` are committed. */
-export const committedSql = (n: number): string =>
-  `(SELECT coalesce(json_agg(batch_id), '[]') FROM analytics_flush_log WHERE batch_id = ANY($${n}::text[]))`
+/** A SQL expression giving, as a JSON array, which of `batchIds` are committed. */
+export const committedSql = (params: SqlParams, batchIds: string[]): string =>
+  `(SELECT coalesce(json_agg(batch_id), '[]') FROM analytics_flush_log WHERE batch_id = ANY(${params.add(batchIds)}::text[]))`

@@ -4,9 +4,10 @@
  * hourly counters.
  */
 import type { Pool } from '@neondatabase/serverless'
-import { splitFields } from '../flush/rows.ts'
+import { decodeField } from '../counters/fields.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams } from './params.ts'
+import { SqlParams } from './sql.ts'
 import { daysBetween, hoursOfLocalDays, localDay } from './time.ts'
 
 export interface Point {
@@ -33,19 +34,19 @@ async function history(
   eventType: string | undefined,
   batchIds: string[],
 ): Promise<{ result: Map<string, number>; committed: string[] }> {
-  const column = table === 'analytics_daily' ? 'date' : 'hour'
+  const p = new SqlParams()
   const bound =
-    table === 'analytics_daily' ? `${column} BETWEEN $1::date AND $2::date` : `${column} >= $1 AND ${column} < $2`
+    table === 'analytics_daily'
+      ? `date BETWEEN ${p.add(lo)}::date AND ${p.add(hi)}::date`
+      : `hour >= ${p.add(lo)} AND hour < ${p.add(hi)}`
   const key =
     table === 'analytics_daily' ? "to_char(date, 'YYYY-MM-DD')" : `(extract(epoch FROM hour) * 1000)::bigint::text`
   const sql = `SELECT
       (SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
         SELECT ${key} AS k, sum(count)::bigint AS n FROM ${table}
-        WHERE ${bound}${eventType ? ' AND event_type = $4' : ''} GROUP BY 1) x) AS rows,
-      ${committedSql(3)} AS committed`
-  const params: unknown[] = [lo, hi, batchIds]
-  if (eventType) params.push(eventType)
-  const r = await pool.query(sql, params)
+        WHERE ${bound}${eventType ? ` AND event_type = ${p.add(eventType)}` : ''} GROUP BY 1) x) AS rows,
+      ${committedSql(p, batchIds)} AS committed`
+  const r = await pool.query(sql, p.values)
   const row = r.rows[0] as { rows: [string, number][]; committed: string[] }
   return { result: new Map(row.rows.map(([k, n]) => [k, Number(n)])), committed: row.committed }
 }
@@ -63,8 +64,8 @@ export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult
     )
     for (const [day, n] of stored) add(day, n)
     for (const [field, n] of unflushed.d ?? []) {
-      const [day, type] = splitFields(field, 1)
-      if (day! >= p.from && day! <= p.to && (!p.eventType || type === p.eventType)) add(day!, n)
+      const { day, type } = decodeField('d', field)
+      if (day >= p.from && day <= p.to && (!p.eventType || type === p.eventType)) add(day, n)
     }
   } else {
     const hours = hoursOfLocalDays(p.from, p.to, p.tz)
@@ -76,9 +77,9 @@ export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult
     )
     for (const [ms, n] of stored) perHour.set(Number(ms), (perHour.get(Number(ms)) ?? 0) + n)
     for (const [field, n] of unflushed.h ?? []) {
-      const [dayHour, type] = splitFields(field, 1)
+      const { hour, type } = decodeField('h', field)
       if (p.eventType && type !== p.eventType) continue
-      const ms = Date.parse(`${dayHour}:00:00Z`)
+      const ms = Date.parse(`${hour}:00:00Z`)
       perHour.set(ms, (perHour.get(ms) ?? 0) + n)
     }
     const wanted = new Set(hours)

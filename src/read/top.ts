@@ -5,8 +5,9 @@
  * stored counts of the m names that have unflushed deltas. Any name outside both sets has no
  * delta and at least `limit` names ahead of it, so it cannot make the top.
  */
-import { splitFields } from '../flush/rows.ts'
+import { decodeField } from '../counters/fields.ts'
 import { type Counts, committedSql, exactRead, type ReadDeps } from './exact.ts'
+import { SqlParams } from './sql.ts'
 
 export interface TopItem {
   name: string
@@ -23,50 +24,51 @@ export interface TopQuery {
 /** The feature counters ranked are those of `feature_used` events. */
 const FEATURE_EVENT = 'feature_used'
 
+/** A field of the query's kind as (day, name), or undefined when it is not the query's. */
+function nameOf(q: TopQuery, field: string): { day: string; name: string } | undefined {
+  if (q.dimension === 'feature') {
+    const { day, type, value } = decodeField('f', field)
+    return type === FEATURE_EVENT ? { day, name: value } : undefined
+  }
+  const { day, value } = decodeField('p', field)
+  return { day, name: value }
+}
+
 /** The unflushed deltas of the query's dimension, by name. */
 export function topDeltas(q: TopQuery, unflushed: Counts | undefined): Map<string, number> {
   const out = new Map<string, number>()
   for (const [field, n] of unflushed ?? []) {
-    let day: string | undefined
-    let name: string | undefined
-    if (q.dimension === 'feature') {
-      const [d, type, feature] = splitFields(field, 2)
-      if (type !== FEATURE_EVENT) continue
-      day = d
-      name = feature
-    } else {
-      ;[day, name] = splitFields(field, 1)
-    }
-    if (day! < q.from || day! > q.to) continue
-    out.set(name!, (out.get(name!) ?? 0) + n)
+    const item = nameOf(q, field)
+    if (!item || item.day < q.from || item.day > q.to) continue
+    out.set(item.name, (out.get(item.name) ?? 0) + n)
   }
   return out
 }
 
 /**
  * Two SQL expressions (JSON arrays of [name, count]): the top `limit` stored names, and the stored
- * counts of `names`. Their parameters start at `$first`.
+ * counts of `names`. Their values are added to `params`.
  */
 export function topSql(
   q: TopQuery,
-  first: number,
+  params: SqlParams,
   limit: number,
   names: string[],
-): { top: string; touched: string; params: unknown[] } {
+): { top: string; touched: string } {
   const feature = q.dimension === 'feature'
   const table = feature ? 'analytics_feature_daily' : 'analytics_page_daily'
   const column = feature ? 'feature_name' : 'path'
-  const p = (i: number) => `$${first + i}`
-  const where = `${feature ? `event_type = ${p(4)} AND ` : ''}date BETWEEN ${p(0)}::date AND ${p(1)}::date`
+  const where =
+    `${feature ? `event_type = ${params.add(FEATURE_EVENT)} AND ` : ''}` +
+    `date BETWEEN ${params.add(q.from)}::date AND ${params.add(q.to)}::date`
   const top = `(SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
         SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table} WHERE ${where}
-        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${p(2)}) x)`
+        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${params.add(limit)}) x)`
   const touched = `(SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
-        SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table} WHERE ${where} AND ${column} = ANY(${p(3)}::text[])
+        SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table}
+        WHERE ${where} AND ${column} = ANY(${params.add(names)}::text[])
         GROUP BY 1) y)`
-  const params: unknown[] = [q.from, q.to, limit, names]
-  if (feature) params.push(FEATURE_EVENT)
-  return { top, touched, params }
+  return { top, touched }
 }
 
 /** Merges stored top/touched rows with deltas and ranks them. */
@@ -81,9 +83,12 @@ export function rankTop(q: TopQuery, stored: [string, number][], deltas: Map<str
 }
 
 /** Names of the dimension present in any unflushed field (a superset of the deltas' names). */
-function candidateNames(q: TopQuery, fields: Set<string>): string[] {
+export function candidateNames(q: TopQuery, fields: Set<string>): string[] {
   const names = new Set<string>()
-  for (const f of fields) names.add(q.dimension === 'feature' ? splitFields(f, 2)[2]! : splitFields(f, 1)[1]!)
+  for (const f of fields) {
+    const item = nameOf(q, f)
+    if (item) names.add(item.name)
+  }
   return [...names]
 }
 
@@ -91,11 +96,11 @@ export async function top(deps: ReadDeps, q: TopQuery): Promise<TopItem[]> {
   const kind = q.dimension === 'feature' ? 'f' : 'p'
   const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: [kind] }, async (view) => {
     const names = candidateNames(q, view.fieldNames(kind))
-    const sql = topSql(q, 2, q.limit + names.length, names)
+    const p = new SqlParams()
+    const sql = topSql(q, p, q.limit + names.length, names)
     const r = await deps.pool.query(
-      `SELECT ${sql.top} AS top, ${sql.touched} AS touched,
-        ${committedSql(1)} AS committed`,
-      [view.batchIds, ...sql.params],
+      `SELECT ${sql.top} AS top, ${sql.touched} AS touched, ${committedSql(p, view.batchIds)} AS committed`,
+      p.values,
     )
     const row = r.rows[0] as { top: [string, number][]; touched: [string, number][]; committed: string[] }
     // touched rows repeat some top rows; a map keeps one of each

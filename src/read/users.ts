@@ -6,11 +6,16 @@
  * refuses timestamps older than 30 days, so only a flusher stopped for a month could leave older
  * deltas in Redis.
  */
+import { decodeField, encodeField } from '../counters/fields.ts'
 import { dayOf } from '../counters/keys.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
+import { SqlParams } from './sql.ts'
 import { addDays, daysBetween } from './time.ts'
 
 export const USER_LOOKBACK_DAYS = 62
+
+/** The event type these counts are of. */
+const GENERATIONS = 'generation_completed'
 
 export interface UserGenerations {
   generations_today: number
@@ -22,15 +27,16 @@ export async function userGenerations(deps: ReadDeps, userId: string, now = Date
   const today = dayOf(now)
   const monthStart = `${today.slice(0, 8)}01`
   const days = daysBetween(addDays(today, -USER_LOOKBACK_DAYS), today)
-  const fields = days.map((d) => `${d}|generation_completed|${userId}`)
+  const fields = days.map((day) => encodeField('u', { day, type: GENERATIONS, value: userId }))
   const { history, unflushed } = await exactRead(deps.redis, deps.keys, { fields: { u: fields } }, async (view) => {
+    const p = new SqlParams()
     const r = await deps.pool.query(
       `SELECT coalesce(sum(count), 0)::bigint AS total,
-              coalesce(sum(count) FILTER (WHERE date >= $3::date), 0)::bigint AS month,
-              coalesce(sum(count) FILTER (WHERE date = $4::date), 0)::bigint AS today,
-              ${committedSql(2)} AS committed
-       FROM analytics_user_daily WHERE user_id = $1 AND event_type = 'generation_completed'`,
-      [userId, view.batchIds, monthStart, today],
+              coalesce(sum(count) FILTER (WHERE date >= ${p.add(monthStart)}::date), 0)::bigint AS month,
+              coalesce(sum(count) FILTER (WHERE date = ${p.add(today)}::date), 0)::bigint AS today,
+              ${committedSql(p, view.batchIds)} AS committed
+       FROM analytics_user_daily WHERE user_id = ${p.add(userId)} AND event_type = ${p.add(GENERATIONS)}`,
+      p.values,
     )
     const row = r.rows[0] as { total: string; month: string; today: string; committed: string[] }
     return {
@@ -44,7 +50,7 @@ export async function userGenerations(deps: ReadDeps, userId: string, now = Date
     generations_total: history.total,
   }
   for (const [field, n] of unflushed.u ?? []) {
-    const day = field.slice(0, 10)
+    const { day } = decodeField('u', field)
     result.generations_total += n
     if (day >= monthStart) result.generations_this_month += n
     if (day === today) result.generations_today += n

@@ -5,7 +5,7 @@
  * Scripts start with a `#!lua` shebang: Redis then refuses the whole script up front when it is
  * out of memory, instead of failing half-way through its writes.
  */
-import type { Redis } from '../db/redis.ts'
+import type { Redis } from './redis.ts'
 
 export interface Script {
   readonly source: string
