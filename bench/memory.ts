@@ -22,7 +22,7 @@ export async function memoryScenario(services: BenchServices, counters = 100_000
         at,
         userId: `user-${i + j}`,
       }))
-      writes.push(batcher.add(events))
+      writes.push(batcher.add({ events }))
     }
     await Promise.all(writes)
     const key = keys.shards[0]!.pending('u')

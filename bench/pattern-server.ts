@@ -4,11 +4,12 @@
  * of INCR + EXPIRE for each counter key the pattern keeps (daily, hourly, per-user daily,
  * per-feature daily) plus SADD to the pending-flush set — what its `track_event` does.
  */
-import { createApp, createDeps } from '../src/app.ts'
+import { createApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
 import type { Recorder } from '../src/counters/recorder.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { openRedis, type Redis } from '../src/db/redis.ts'
+import { createDeps } from '../src/deps.ts'
 import type { CountedEvent } from '../src/events/types.ts'
 import { createLogger } from '../src/log.ts'
 

@@ -4,10 +4,11 @@
  * exact SQL the code builds), reporting whether each used an index, and its execution time.
  */
 import type { Pool } from '@neondatabase/serverless'
-import { createApp, createDeps } from '../src/app.ts'
+import { createApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { openRedis } from '../src/db/redis.ts'
+import { createDeps } from '../src/deps.ts'
 import { silentLogger } from '../src/log.ts'
 import { ADMIN_TOKEN, type BenchServices } from './lib.ts'
 

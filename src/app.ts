@@ -1,116 +1,44 @@
 /**
- * Builds the Elysia app from its dependencies. It never listens: `src/server.ts` does, and tests
- * call `app.handle(new Request(...))`.
+ * Builds the HTTP app from its dependencies. It never listens by itself: `src/server.ts` calls
+ * `listen`, and tests call `app.handle(new Request(...))`.
+ *
+ * `/e`, the beacon, is one function (routes/beacon.ts) served outside Elysia: the listening
+ * server mounts it as a native Bun route, and `handle` sends `/e` to the same function, so tests
+ * see exactly what browsers get. Every other route is an Elysia plugin.
  */
 import { cors } from '@elysiajs/cors'
 import { openapi } from '@elysiajs/openapi'
-import type { Pool } from '@neondatabase/serverless'
+import type { Server } from 'bun'
 import { Elysia } from 'elysia'
-import type { Config } from './config.ts'
-import { GroupCommit } from './counters/batcher.ts'
-import { createKeys, type Keys } from './counters/keys.ts'
-import { Recorder } from './counters/recorder.ts'
-import { VisitorHasher } from './counters/visitors.ts'
-import type { Redis } from './db/redis.ts'
-import { countersUnavailable, HttpError } from './errors.ts'
-import { Flusher } from './flush/flusher.ts'
-import { LiveHub } from './live/hub.ts'
-import { redisLiveSource } from './live/source.ts'
-import type { Logger } from './log.ts'
+import type { Deps } from './deps.ts'
+import { ERROR_HEADERS, HttpError } from './errors.ts'
 import { errorMessage } from './log.ts'
-import { createMetrics, type Metrics, observe } from './metrics.ts'
-import { beacon, createBeaconHandler, nativeBeaconRoute } from './routes/beacon.ts'
+import { beaconRoute, type PeerAddress } from './routes/beacon.ts'
+import { demo } from './routes/demo.ts'
 import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
-import { InFlight } from './routes/limits.ts'
 import { live } from './routes/live.ts'
 import { prometheus } from './routes/metrics.ts'
 import { reads } from './routes/reads.ts'
 import { tracker } from './routes/tracker.ts'
 
-export interface BaseDeps {
-  config: Config
-  redis: Redis
-  pool: Pool
-  log: Logger
+export interface AppOptions {
+  /** serve the demo page at `/demo` (`bun run dev` only) */
+  demo?: boolean
 }
 
-export interface Deps extends BaseDeps {
-  keys: Keys
-  metrics: Metrics
-  batcher: GroupCommit
-  recorder: Recorder
-  flusher: Flusher
-  /** requests being worked on by the write routes, capped by MAX_IN_FLIGHT */
-  inFlight: InFlight
-  /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
-  live: LiveHub
-}
+/** The path the beacon is served at. */
+export const BEACON_PATH = '/e'
 
-/** Builds the shared pieces (keys, metrics, group commit) from the clients. */
-export function createDeps(base: BaseDeps): Deps {
-  const { config, redis, log } = base
-  const keys = createKeys(config.redisPrefix, config.redisShards)
-  const metrics = createMetrics()
-  let failing = false
-  // browser events are the capped ones, server events the others
-  const acceptedBrowser = metrics.accepted.labels('browser')
-  const acceptedServer = metrics.accepted.labels('server')
-  const batcher = new GroupCommit(redis, keys, {
-    failure: countersUnavailable,
-    ttlSeconds: config.counterTtlSeconds,
-    timeoutMs: config.redisTimeoutMs,
-    onVisitorsLost(error) {
-      metrics.redisErrors.inc()
-      log.warn('visitor hashes not added; counts were stored', { error: errorMessage(error) })
-    },
-    onCommit({ requests, cappedEvents, uncappedEvents, seconds, error }) {
-      metrics.batchRequests.observe(requests)
-      metrics.batchSeconds.observe(seconds)
-      if (error) {
-        metrics.redisErrors.inc()
-        // one line when the failure starts, one when it ends: not one per batch
-        if (!failing) log.error('counters not stored: answering 503', { error: errorMessage(error) })
-        failing = true
-        return
-      }
-      if (failing) {
-        failing = false
-        log.info('counters stored again')
-      }
-      // counted per batch, not per request: this is on every beacon's path
-      if (cappedEvents > 0) acceptedBrowser.inc(cappedEvents)
-      if (uncappedEvents > 0) acceptedServer.inc(uncappedEvents)
-    },
-  })
-  // Each shard keeps its own per-day "seen" sets, so the caps are split between the shards to
-  // keep the bound on Redis memory what the configuration says.
-  const perShard = (cap: number) => Math.max(1, Math.ceil(cap / keys.shards.length))
-  const caps = {
-    users: perShard(config.caps.users),
-    features: perShard(config.caps.features),
-    paths: perShard(config.caps.paths),
-  }
-  const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys))
-  const flusher = new Flusher(
-    { redis, pool: base.pool, keys, log, metrics },
-    { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
-  )
-  const live = new LiveHub(redisLiveSource(redis, keys), { maxClients: config.liveMaxClients, log })
-  observe(metrics, flusher, live)
-  return { ...base, keys, metrics, batcher, recorder, flusher, live, inFlight: new InFlight(config.maxInFlight) }
-}
-
-export function createApp(deps: Deps) {
+function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOptions) {
   const { config } = deps
-  const beaconHandler = createBeaconHandler(deps)
-  // The listening server serves POST /e natively (see nativeBeaconRoute); app.handle and every
-  // other route go through Elysia.
-  return new Elysia({ serve: { routes: { '/e': { POST: nativeBeaconRoute(deps, beaconHandler) } } } })
+  // The listening server serves /e natively; app.handle sends /e to the same function.
+  const app = new Elysia({ serve: { routes: { [BEACON_PATH]: nativeBeacon(beacon) } } })
     .error({ HttpError })
     .onError(({ code, error, set }) => {
       if (error instanceof HttpError) return error.toResponse()
+      Object.assign(set.headers, ERROR_HEADERS)
       if (code === 'NOT_FOUND') {
         set.status = 404
         return { error: 'not found' }
@@ -128,6 +56,7 @@ export function createApp(deps: Deps) {
       return { error: 'internal error' }
     })
     .use(
+      // The API's CORS (reads, live feed, ingest); the beacon has its own policy in beacon.ts.
       cors({
         // a function rather than `true`: the plugin then answers `Vary: Origin`, not `Vary: *`,
         // which would keep every response out of HTTP caches
@@ -152,6 +81,24 @@ export function createApp(deps: Deps) {
             version: '0.1.0',
             description: 'Privacy-first analytics endpoint: beacons, server batches, exact reads, live counters.',
           },
+          // /e is served outside Elysia (see beacon.ts), so it is described here
+          paths: {
+            [BEACON_PATH]: {
+              post: {
+                summary: 'Browser beacon',
+                description:
+                  'One event or an array of ≤ 50 (page_view, feature_used, asset_downloaded, asset_shared) ' +
+                  'as text/plain or application/json, ≤ 8 KB. 202 with an empty body.',
+                tags: ['ingest'],
+                responses: { 202: { description: 'stored' } },
+              },
+              get: {
+                summary: 'Beacon as a 1×1 GIF (query: event_type, path, feature_name)',
+                tags: ['ingest'],
+                responses: { 200: { description: 'stored; a 1×1 GIF' } },
+              },
+            },
+          },
           components: {
             securitySchemes: {
               admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
@@ -163,13 +110,49 @@ export function createApp(deps: Deps) {
       }),
     )
     .use(health(deps))
-    .use(beacon(deps, beaconHandler))
     .use(ingest(deps))
     .use(live(deps))
     .use(flush(deps))
     .use(prometheus(deps))
     .use(reads(deps))
     .use(tracker())
+  if (options.demo) app.use(demo())
+  return app
+}
+
+/** The beacon as a Bun route handler: the peer address comes from the socket, looked up lazily. */
+function nativeBeacon(beacon: ReturnType<typeof beaconRoute>) {
+  return (request: Request, server: Server<unknown>) => beacon(request, () => server.requestIP(request)?.address)
+}
+
+export function createApp(deps: Deps, options: AppOptions = {}) {
+  const beacon = beaconRoute(deps)
+  const elysia = api(deps, beacon, options)
+  return {
+    /** Every route but `/e`, as Elysia serves them. */
+    elysia,
+    /** Answers one request as the listening server would (`peer`: the socket's address). */
+    handle(request: Request, peer?: PeerAddress): Promise<Response> {
+      const url = request.url
+      // the pathname alone, without parsing the URL: '/e' followed by nothing, '?' or '#'
+      const start = url.indexOf('/', url.indexOf('//') + 2)
+      const rest = start < 0 ? '' : url.slice(start)
+      if (rest === BEACON_PATH || rest.startsWith(`${BEACON_PATH}?`)) return beacon(request, peer)
+      return elysia.handle(request)
+    },
+    listen(options: { port: number; hostname: string }): Server<unknown> {
+      elysia.listen(options)
+      if (!elysia.server) throw new Error('the HTTP server did not start')
+      return elysia.server
+    },
+    get server(): Server<unknown> | null {
+      return elysia.server
+    },
+    /** Stops listening; `closeActiveConnections` also cuts requests still open. */
+    async stop(closeActiveConnections?: boolean): Promise<void> {
+      await elysia.stop(closeActiveConnections)
+    },
+  }
 }
 
 export type App = ReturnType<typeof createApp>

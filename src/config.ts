@@ -5,8 +5,16 @@
  * @example
  * const config = loadConfig() // throws ConfigError naming the variable on a bad value
  */
+import { isIP } from 'node:net'
 import Type, { type TSchema } from 'typebox'
 import Value from 'typebox/value'
+
+/**
+ * Whose X-Forwarded-For is believed: nobody's (`hops: 0`), any peer's, counting `hops` proxies
+ * from the right, or only that of peers within `proxies` (addresses and CIDR ranges), walking the
+ * header from the right past every trusted proxy.
+ */
+export type TrustProxy = { hops: number } | { proxies: string[] }
 
 export interface Config {
   port: number
@@ -27,16 +35,25 @@ export interface Config {
   /** shards the counters are spread over (each its own cluster slot) */
   redisShards: number
   migrateOnStart: boolean
-  /** proxies in front of the service whose X-Forwarded-For entries are trusted (0: none) */
-  trustProxy: number
+  /** proxies in front of the service whose X-Forwarded-For entries are trusted */
+  trustProxy: TrustProxy
   /** query parameters kept in counted page paths (all others are dropped) */
   pathQueryParams: string[]
   /** per-day caps on distinct browser-sent values; beyond them values count as "(other)" */
   caps: { features: number; paths: number; users: number }
   /** per-address token bucket on /e (perSecond 0 disables it) */
   rateLimit: { perSecond: number; burst: number }
-  /** beacon requests worked on at once per instance; beyond it 503 (0 disables the cap) */
+  /**
+   * beacons one instance reads at once, and beacons it stores at once (two separate budgets);
+   * beyond either, 503 (0 disables the cap)
+   */
   maxInFlight: number
+  /** the same for server batches (each up to 1 MiB), kept apart so beacons cannot starve them */
+  ingestMaxInFlight: number
+  /** how long a write request's body may take to arrive before it is answered 408 */
+  bodyTimeoutMs: number
+  /** where `bun run dev` keeps its local services and generated admin token (default `.data`) */
+  dataDir?: string
   /** serve the OpenAPI document at /openapi */
   openapi: boolean
   /** live-feed subscribers one instance takes; beyond it they get 503 */
@@ -72,6 +89,43 @@ const integer = (minimum: number, maximum: number): Spec<number> => ({
 const secret: Spec<string> = {
   schema: Type.String({ minLength: 16 }),
   expect: 'a secret of at least 16 characters',
+}
+
+/** HS256 wants a key at least as long as its hash: 32 bytes. */
+const jwtSecret: Spec<string> = {
+  schema: Type.String({ minLength: 1 }),
+  expect: 'a secret of at least 32 bytes',
+  parse: (raw) => (Buffer.byteLength(raw) >= 32 ? raw : ''),
+}
+
+/** TRUST_PROXY: true/false, a number of proxies, or a comma list of proxy addresses or CIDR ranges. */
+function parseTrustProxy(raw: string | undefined): TrustProxy {
+  const v = (raw ?? '').trim().toLowerCase()
+  if (v === '' || v === 'false') return { hops: 0 }
+  if (v === 'true') return { hops: 1 }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v)
+    if (hops <= 10) return { hops }
+  }
+  const proxies = v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+  for (const proxy of proxies) {
+    const [address = '', bits, extra] = proxy.split('/')
+    const family = isIP(address)
+    const max = family === 4 ? 32 : 128
+    const ok =
+      family !== 0 && extra === undefined && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max))
+    if (!ok) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `must be true, false, a number of proxies (0-10), or a comma list of proxy addresses or CIDR ranges ` +
+          `like 10.0.0.0/8 (got ${JSON.stringify(raw)})`,
+      )
+    }
+  }
+  return { proxies }
 }
 
 const flag: Spec<boolean> = {
@@ -150,7 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
     flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', integer(1000, 86_400_000), 300_000),
     adminToken: read(env, 'ADMIN_TOKEN', secret),
     ingestToken: read(env, 'INGEST_TOKEN', secret),
-    userJwtSecret: read(env, 'USER_JWT_SECRET', secret),
+    userJwtSecret: read(env, 'USER_JWT_SECRET', jwtSecret),
     allowedOrigins: origins.map((o) => o.replace(/\/$/, '')),
     counterTtlSeconds: read(env, 'COUNTER_TTL_SECONDS', integer(3 * 86_400, 366 * 86_400), 604_800),
     redisPrefix: read(
@@ -159,23 +213,11 @@ export function loadConfig(env: Env = process.env): Config {
       { schema: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), expect: '1-64 characters of A-Z a-z 0-9 _ . : -' },
       'analytics',
     ),
-    // a cluster spreads shards over its nodes; one Redis gains nothing from more than one
     redisTimeoutMs: read(env, 'REDIS_TIMEOUT_MS', integer(100, 600_000), 5000),
+    // a cluster spreads shards over its nodes; one Redis gains nothing from more than one
     redisShards: read(env, 'REDIS_SHARDS', integer(1, 1024), clusterNodes.length > 0 ? 16 : 1),
     migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
-    trustProxy: read(
-      env,
-      'TRUST_PROXY',
-      {
-        schema: Type.Integer({ minimum: 0, maximum: 10 }),
-        expect: 'true, false, or the number of trusted proxies (0-10)',
-        parse: (raw) => {
-          const v = raw.trim().toLowerCase()
-          return v === 'true' ? 1 : v === 'false' ? 0 : /^\d+$/.test(v) ? Number(v) : Number.NaN
-        },
-      },
-      0,
-    ),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     pathQueryParams: (env.PATH_QUERY_PARAMS ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -191,6 +233,9 @@ export function loadConfig(env: Env = process.env): Config {
       burst: read(env, 'RATE_LIMIT_BURST', integer(1, 1_000_000), 200),
     },
     maxInFlight: read(env, 'MAX_IN_FLIGHT', integer(0, 10_000_000), 5000),
+    ingestMaxInFlight: read(env, 'INGEST_MAX_IN_FLIGHT', integer(0, 100_000), 64),
+    bodyTimeoutMs: read(env, 'BODY_TIMEOUT_MS', integer(100, 600_000), 10_000),
+    dataDir: env.DATA_DIR?.trim() || undefined,
     openapi: read(env, 'OPENAPI', flag, env.NODE_ENV !== 'production'),
     logLevel: logLevel as Config['logLevel'],
   }

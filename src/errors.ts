@@ -1,9 +1,15 @@
 /**
- * Errors a client can act on: an HTTP status and a reason, answered as JSON.
+ * Errors. {@link HttpError} is what a client can act on: a status and a reason, answered as JSON.
+ * The others are domain errors thrown below the routes (the group commit, the recorder); each
+ * route maps them to HTTP in one place.
  *
  * @example
  * throw new HttpError(422, 'event_type must be one of page_view, feature_used')
  */
+
+/** Headers of every JSON error: a browser must never sniff an error body as something else. */
+export const ERROR_HEADERS = { 'x-content-type-options': 'nosniff' } as const
+
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -15,13 +21,21 @@ export class HttpError extends Error {
     this.name = 'HttpError'
   }
 
-  toResponse(): Response {
-    return Response.json({ error: this.reason, ...this.details }, { status: this.status, headers: this.headers })
+  toResponse(extraHeaders?: Record<string, string>): Response {
+    return Response.json(
+      { error: this.reason, ...this.details },
+      { status: this.status, headers: { ...ERROR_HEADERS, ...this.headers, ...extraHeaders } },
+    )
   }
 }
 
 /**
- * What a request whose events were not stored gets: a 503 the client can retry (`Retry-After`).
+ * The counters could not be stored: Redis failed or did not answer in time. Nothing of the
+ * batch is acknowledged, so the client may retry.
  */
-export const countersUnavailable = () =>
-  new HttpError(503, 'counters are unavailable; retry later', undefined, { 'retry-after': '1' })
+export class CountersUnavailable extends Error {
+  constructor(cause?: unknown) {
+    super('counters are unavailable', { cause })
+    this.name = 'CountersUnavailable'
+  }
+}

@@ -14,6 +14,12 @@ export type RejectReason =
   | 'unavailable'
   | 'rate_limited'
   | 'overloaded'
+  /** the body did not arrive within BODY_TIMEOUT_MS */
+  | 'timeout'
+  /** the body could not be read: the client went away while sending it */
+  | 'aborted'
+  /** the client went away before its events were stored, so they were left out */
+  | 'client_gone'
 
 export function createMetrics() {
   const registry = new Registry()

@@ -2,11 +2,12 @@
  * Wires config → clients → migrations → app → listen, and tears it all down in the reverse
  * order: HTTP first (no new events), then the flusher, then Redis and Postgres.
  */
-import { createApp, createDeps } from './app.ts'
+import { createApp } from './app.ts'
 import { type Config, maskUrl } from './config.ts'
 import { migrate } from './db/migrate.ts'
 import { type Database, openDatabase } from './db/pool.ts'
 import { closeRedis, openRedis, openRedisCluster } from './db/redis.ts'
+import { createDeps } from './deps.ts'
 import { errorMessage, type Logger } from './log.ts'
 
 export interface RunningServer {
@@ -55,9 +56,7 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
 
   const deps = createDeps({ config, redis, pool: db.pool, log })
   const app = createApp(deps)
-  app.listen({ port: config.port, hostname: config.host })
-  const server = app.server
-  if (!server) throw new Error('the HTTP server did not start')
+  const server = app.listen({ port: config.port, hostname: config.host })
   deps.flusher.start()
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`
   log.info('listening', {
@@ -98,6 +97,6 @@ export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
       },
     )
   }
-  process.once('SIGTERM', () => handler('SIGTERM'))
-  process.once('SIGINT', () => handler('SIGINT'))
+  process.on('SIGTERM', handler)
+  process.on('SIGINT', handler)
 }

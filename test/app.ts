@@ -1,8 +1,9 @@
 /**
  * An app wired to the test's own Redis prefix and database, plus request helpers.
  */
-import { createApp, createDeps, type Deps } from '../src/app.ts'
+import { createApp } from '../src/app.ts'
 import type { Config } from '../src/config.ts'
+import { createDeps, type Deps } from '../src/deps.ts'
 import { silentLogger } from '../src/log.ts'
 import { testContext } from './services.ts'
 

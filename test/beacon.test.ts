@@ -1,12 +1,13 @@
 import { describe, expect, test } from 'bun:test'
 import { dayOf, hourOf } from '../src/counters/keys.ts'
+import { clientAddress } from '../src/routes/client-ip.ts'
 import { allKeys, BROWSER_UA, beaconRequest, hash, pendingTotal, testApp } from './app.ts'
 
 const day = () => dayOf(Date.now())
 
 describe('POST /e', () => {
   test('N concurrent beacons count N in every counter kind', async () => {
-    const { app, deps } = await testApp({ trustProxy: 1 })
+    const { app, deps } = await testApp({ trustProxy: { hops: 1 } })
     const N = 300
     const responses = await Promise.all(
       Array.from({ length: N }, (_, i) =>
@@ -256,28 +257,42 @@ describe('POST /e', () => {
 })
 
 describe('client address', () => {
-  test('behind trusted proxies it is counted from the right of X-Forwarded-For; the left can be forged', async () => {
-    const { clientIp } = await import('../src/routes/beacon.ts')
-    const req = (xff?: string) => new Request('http://x/e', { headers: xff ? { 'x-forwarded-for': xff } : {} })
-    expect(clientIp(req('forged, 198.51.100.7'), '10.0.0.2', 1)).toBe('198.51.100.7')
-    expect(clientIp(req('forged, 203.0.113.5, 10.0.0.1'), '10.0.0.2', 2)).toBe('203.0.113.5')
-    expect(clientIp(req('203.0.113.5'), '10.0.0.2', 3)).toBe('203.0.113.5')
-    expect(clientIp(req('198.51.100.7'), '10.0.0.2', 0)).toBe('10.0.0.2')
-    expect(clientIp(req(), '10.0.0.2', 1)).toBe('10.0.0.2')
+  const req = (xff?: string) => new Request('http://x/e', { headers: xff ? { 'x-forwarded-for': xff } : {} })
+
+  test('behind trusted proxies it is counted from the right of X-Forwarded-For; the left can be forged', () => {
+    const hops = (n: number) => clientAddress({ hops: n })
+    expect(hops(1)(req('forged, 198.51.100.7'), '10.0.0.2')).toBe('198.51.100.7')
+    expect(hops(2)(req('forged, 203.0.113.5, 10.0.0.1'), '10.0.0.2')).toBe('203.0.113.5')
+    expect(hops(3)(req('203.0.113.5'), '10.0.0.2')).toBe('203.0.113.5')
+    expect(hops(0)(req('198.51.100.7'), '10.0.0.2')).toBe('10.0.0.2')
+    expect(hops(1)(req(), '10.0.0.2')).toBe('10.0.0.2')
   })
 
-  test('the socket peer is looked up only when it is the answer', async () => {
-    const { clientIp } = await import('../src/routes/beacon.ts')
-    const req = (xff?: string) => new Request('http://x/e', { headers: xff ? { 'x-forwarded-for': xff } : {} })
+  test('with a list of proxies, X-Forwarded-For is read only from them, past every trusted hop', () => {
+    const address = clientAddress({ proxies: ['10.0.0.0/8', '192.0.2.7', 'fd00::/8'] })
+    // a peer that is not a listed proxy is the client, whatever it claims
+    expect(address(req('198.51.100.7'), '203.0.113.66')).toBe('203.0.113.66')
+    // from a listed proxy: the nearest entry that is not a proxy, from the right
+    expect(address(req('forged, 198.51.100.7'), '10.1.2.3')).toBe('198.51.100.7')
+    expect(address(req('forged, 198.51.100.7, 10.9.9.9, 192.0.2.7'), '10.1.2.3')).toBe('198.51.100.7')
+    expect(address(req('2001:db8::5'), 'fd12::1')).toBe('2001:db8::5')
+    // Bun reports an IPv4 peer on a dual-stack socket in its IPv6 form
+    expect(address(req('198.51.100.7'), '::ffff:10.1.2.3')).toBe('198.51.100.7')
+    // only proxies all the way: the leftmost is as far as anyone can tell
+    expect(address(req('10.0.0.5'), '10.1.2.3')).toBe('10.0.0.5')
+    expect(address(req(), '10.1.2.3')).toBe('10.1.2.3')
+  })
+
+  test('the socket peer is looked up only when it is the answer', () => {
     let lookups = 0
     const peer = () => {
       lookups++
       return '10.0.0.2'
     }
-    expect(clientIp(req('198.51.100.7'), peer, 1)).toBe('198.51.100.7')
+    expect(clientAddress({ hops: 1 })(req('198.51.100.7'), peer)).toBe('198.51.100.7')
     expect(lookups).toBe(0)
-    expect(clientIp(req(), peer, 1)).toBe('10.0.0.2')
-    expect(clientIp(req('198.51.100.7'), peer, 0)).toBe('10.0.0.2')
+    expect(clientAddress({ hops: 1 })(req(), peer)).toBe('10.0.0.2')
+    expect(clientAddress({ hops: 0 })(req('198.51.100.7'), peer)).toBe('10.0.0.2')
     expect(lookups).toBe(2)
   })
 })

@@ -47,7 +47,7 @@ describe('config', () => {
       counterTtlSeconds: 1209600,
       redisPrefix: 'acme',
       migrateOnStart: false,
-      trustProxy: 1,
+      trustProxy: { hops: 1 },
     })
   })
 

@@ -11,7 +11,7 @@ const rows = async (pool: { query(q: string): Promise<{ rows: Row[] }> }, sql: s
 
 describe('flush', () => {
   test('writes every counter kind exactly, and a second flush writes nothing', async () => {
-    const { app, deps, db } = await testApp({ trustProxy: 1 })
+    const { app, deps, db } = await testApp({ trustProxy: { hops: 1 } })
     const now = Date.now()
     const today = dayOf(now)
     const hh = hourOf(now)

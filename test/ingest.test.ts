@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { createApp, createDeps } from '../src/app.ts'
+import { createApp } from '../src/app.ts'
 import { dayOf } from '../src/counters/keys.ts'
 import { openRedis } from '../src/db/redis.ts'
+import { createDeps } from '../src/deps.ts'
 import { silentLogger } from '../src/log.ts'
 import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } from './app.ts'
 import { tcpProxy } from './tcp-proxy.ts'
@@ -112,7 +113,7 @@ describe('POST /analytics/events', () => {
 
 describe('Redis down', () => {
   test('answers 503 to every request of the failed batch, then counts each accepted event once', async () => {
-    const ctx = await testApp({ trustProxy: 1 })
+    const ctx = await testApp({ trustProxy: { hops: 1 } })
     const target = new URL(ctx.config.redisUrl)
     const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
     const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)

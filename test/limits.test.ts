@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { InFlight, TokenBuckets } from '../src/routes/limits.ts'
+import { Slots, TokenBuckets } from '../src/routes/limits.ts'
 import { BROWSER_UA, beaconRequest, pendingTotal, testApp } from './app.ts'
 
 describe('TokenBuckets', () => {
@@ -27,18 +27,35 @@ describe('TokenBuckets', () => {
     expect(b.size).toBe(1)
   })
 
-  test('InFlight refuses beyond its cap', () => {
-    const f = new InFlight(2)
-    expect([f.enter(), f.enter(), f.enter()]).toEqual([true, true, false])
-    f.leave()
-    expect(f.enter()).toBe(true)
-    expect(new InFlight(0).enter()).toBe(true)
+  test('Slots refuse beyond their cap with a 503 and release however the work ends', async () => {
+    const slots = new Slots(2)
+    const gates = [Promise.withResolvers<void>(), Promise.withResolvers<void>()]
+    const held = gates.map((g) => slots.run(() => g.promise))
+    expect(slots.count).toBe(2)
+    const refused = await slots.run(async () => 'ran').catch((err) => err)
+    expect(refused.status).toBe(503)
+    expect(refused.label).toBe('overloaded')
+    gates[0]!.resolve()
+    gates[1]!.reject(new Error('failed'))
+    await held[0]
+    expect(await held[1]!.catch((err) => err.message)).toBe('failed')
+    expect(slots.count).toBe(0)
+    // work that throws before it returns a promise releases its slot too
+    expect(
+      await slots
+        .run(() => {
+          throw new Error('at once')
+        })
+        .catch((err) => err.message),
+    ).toBe('at once')
+    expect(slots.count).toBe(0)
+    expect(await new Slots(0).run(async () => 'no cap')).toBe('no cap')
   })
 })
 
 describe('abuse limits on /e', () => {
   test('a client over its rate gets 429 with Retry-After, others are unaffected, and it recovers', async () => {
-    const { app, deps } = await testApp({ trustProxy: 1, rateLimit: { perSecond: 4, burst: 3 } })
+    const { app, deps } = await testApp({ trustProxy: { hops: 1 }, rateLimit: { perSecond: 4, burst: 3 } })
     const send = (ip: string) => app.handle(beaconRequest({ event_type: 'page_view' }, { ip }))
     const statuses = []
     for (let i = 0; i < 5; i++) statuses.push((await send('198.51.100.1')).status)

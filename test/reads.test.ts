@@ -193,7 +193,7 @@ describe('GET /analytics/top', () => {
 
 describe('GET /analytics/dashboard', () => {
   test('a scripted scenario across days, users, features and pages', async () => {
-    const { app } = await testApp({ trustProxy: 1 })
+    const { app } = await testApp({ trustProxy: { hops: 1 } })
     const now = Date.now()
     const today = dayOf(now)
     const hour = new Date(now).getUTCHours()

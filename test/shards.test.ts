@@ -7,7 +7,7 @@ const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
 
 describe('counters spread over several shards', () => {
   test('ingest, exact reads during flushes, flush and live reads cover every shard', async () => {
-    const { app, deps, db } = await testApp({ redisShards: 4, trustProxy: 1 })
+    const { app, deps, db } = await testApp({ redisShards: 4, trustProxy: { hops: 1 } })
     const get = async (path: string) =>
       (await app.handle(new Request(`http://localhost${path}`, { headers: ADMIN }))).json()
     let sent = 0

@@ -1,24 +1,29 @@
 /**
- * Group commit: the increments of all requests that arrive while Redis is busy are merged in
- * memory and applied in one Lua call (one round trip), and each request is answered only after
- * its batch is in Redis. A failed call rejects every request of that batch. The script runs alone
- * (no other command sees half of it) and Redis refuses it whole when out of memory; it touches
- * only our own hashes, sets and HyperLogLogs, so it has no other way to fail half-way. A reply
- * lost after the script ran still answers 503: a client that retries may then count twice.
+ * Group commit: the events of all requests that arrive while Redis is busy are merged in memory
+ * and applied in one Lua call (one round trip), and each request is answered only after its
+ * batch is in Redis. A failed call rejects every request of that batch with
+ * {@link CountersUnavailable}. The script runs alone (no other command sees half of it) and Redis
+ * refuses it whole when out of memory; it touches only our own hashes, sets and HyperLogLogs, so
+ * it has no other way to fail half-way. A reply lost after the script ran still answers 503: a
+ * client that retries may then count twice.
+ *
+ * A request whose client has gone by the time its batch is sent is left out of the batch: nobody
+ * would receive its acknowledgement, so a retry must not find it counted. (Bun closes a
+ * connection that pipelines a request behind one still being answered; both are then left out.)
  *
  * @example
- * const batcher = new GroupCommit(redis, { ttlSeconds: 604800 })
- * await batcher.add(opsFor(event, ctx)) // resolves once the batch holding these ops is stored
+ * const batcher = new GroupCommit(redis, keys, { ttlSeconds: 604_800 })
+ * await batcher.add({ events, caps, visitor, client: request }) // resolves once stored
  */
 import type { Redis } from '../db/redis.ts'
 import { runScript } from '../db/script.ts'
+import { CountersUnavailable } from '../errors.ts'
 import type { CountedEvent } from '../events/types.ts'
 import { APPLY_BATCH } from './apply.lua.ts'
-import { type Caps, type Op, opsFor, signature, visitorOps } from './increments.ts'
+import { type Caps, opsFor, signature, visitorOps } from './increments.ts'
 import { dayOf, type Keys, type ShardKeys } from './keys.ts'
+import { MergedOps } from './merge.ts'
 
-/** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
-const PFADD_CHUNK = 1000
 /** The per-day "seen" sets behind the caps live for the day plus a margin. */
 const SEEN_TTL_SECONDS = 2 * 86_400
 /**
@@ -41,17 +46,14 @@ export interface GroupCommitOptions {
   onVisitorsLost?: (error: unknown) => void
   /** called after every commit, before its requests are answered */
   onCommit?: (commit: Commit) => void
-  /**
-   * What the requests of a failed batch are rejected with, given Redis's error (default: that
-   * error). The failure is reported once per batch through `onCommit`.
-   */
-  failure?: (error: unknown) => unknown
 }
 
 export interface Commit {
-  /** requests in the batch */
+  /** requests stored (or not, on error) by this commit */
   requests: number
-  /** distinct events and visitors: the size of the Redis call */
+  /** requests left out because their client had gone */
+  gone: number
+  /** distinct counters and visitors: the size of the Redis call */
   ops: number
   /** events added with caps (browser events) and without (server events) */
   cappedEvents: number
@@ -61,101 +63,22 @@ export interface Commit {
   error?: unknown
 }
 
-type Capped = Extract<Op, { op: 'capped' }>
-
-/** Ops merged so that each (key, field) and each capped member appears once. */
-class MergedOps {
-  readonly incr = new Map<string, Map<string, number>>()
-  readonly capped = new Map<string, Capped>()
-  readonly pfadd = new Map<string, Set<string>>()
-
-  merge(ops: readonly Op[]): void {
-    for (const op of ops) {
-      if (op.op === 'incr') {
-        let fields = this.incr.get(op.key)
-        if (!fields) {
-          fields = new Map()
-          this.incr.set(op.key, fields)
-        }
-        fields.set(op.field, (fields.get(op.field) ?? 0) + op.by)
-      } else if (op.op === 'capped') {
-        const id = `${op.seen}\n${op.key}\n${op.prefix}\n${op.member}`
-        const prev = this.capped.get(id)
-        if (prev) prev.by += op.by
-        else this.capped.set(id, { ...op })
-      } else {
-        let set = this.pfadd.get(op.key)
-        if (!set) {
-          set = new Set()
-          this.pfadd.set(op.key, set)
-        }
-        set.add(op.element)
-      }
-    }
-  }
-
-  /** Removes and returns the PFADDs (for keys outside the batch's slot). */
-  takePfadds(): Map<string, Set<string>> {
-    const pfadd = new Map(this.pfadd)
-    this.pfadd.clear()
-    return pfadd
-  }
-
-  /** KEYS and ARGV of APPLY_BATCH. */
-  toScriptArgs(ttl: number, seenTtl: number): { keys: string[]; args: string[] } {
-    const keys: string[] = []
-    const index = new Map<string, number>()
-    const idx = (key: string) => {
-      let i = index.get(key)
-      if (i === undefined) {
-        keys.push(key)
-        i = keys.length
-        index.set(key, i)
-      }
-      return String(i)
-    }
-    // Seen sets first: the script gives the first nSeen keys their own TTL.
-    for (const c of this.capped.values()) idx(c.seen)
-    const nSeen = keys.length
-
-    const args: string[] = [String(ttl), String(seenTtl), String(nSeen)]
-    const incr: string[] = []
-    let n = 0
-    for (const [key, fields] of this.incr) {
-      const k = idx(key)
-      for (const [field, by] of fields) {
-        incr.push(k, field, String(by))
-        n++
-      }
-    }
-    args.push(String(n), ...incr, String(this.capped.size))
-    for (const c of this.capped.values()) {
-      args.push(idx(c.seen), String(c.cap), c.member, idx(c.key), c.prefix, String(c.by))
-    }
-    const pf: string[] = []
-    let p = 0
-    for (const [key, set] of this.pfadd) {
-      const k = idx(key)
-      const elements = [...set]
-      for (let i = 0; i < elements.length; i += PFADD_CHUNK) {
-        const chunk = elements.slice(i, i + PFADD_CHUNK)
-        pf.push(k, String(chunk.length), ...chunk)
-        p++
-      }
-    }
-    args.push(String(p), ...pf)
-    return { keys, args }
-  }
+/** One request's part of a batch. */
+export interface Entry {
+  events: readonly CountedEvent[]
+  /** browser values are capped per day; server values are trusted (no caps) */
+  caps?: Caps
+  /** the sender's visitor hash (browser events) */
+  visitor?: string
+  /** the request, so that one whose client has gone is left out before the batch is sent */
+  client?: Request
 }
 
-/** The events of the requests merged into one round trip: each distinct event once, with a count. */
+/** The requests merged into one round trip. */
 class Batch {
-  readonly events = new Map<string, { event: CountedEvent; n: number; caps?: Caps }>()
-  readonly visitors = new Map<string, Set<string>>()
+  readonly entries: Entry[] = []
+  /** an upper bound of the distinct counters in the batch */
   size = 0
-  requests = 0
-  cappedEvents = 0
-  uncappedEvents = 0
   readonly done: Promise<void>
   resolve!: () => void
   reject!: (err: unknown) => void
@@ -169,38 +92,53 @@ class Batch {
     this.done.catch(() => {})
   }
 
-  add(events: readonly CountedEvent[], caps: Caps | undefined, visitor: string | undefined): void {
-    this.requests++
-    if (caps === undefined) this.uncappedEvents += events.length
-    else this.cappedEvents += events.length
-    for (const event of events) {
-      const sig = signature(event, caps !== undefined)
-      const entry = this.events.get(sig)
-      if (entry) entry.n++
-      else {
-        this.events.set(sig, { event, n: 1, caps })
-        this.size++
-      }
-    }
-    if (visitor !== undefined && events.length > 0) {
-      const day = dayOf(events[0]!.at)
-      let set = this.visitors.get(day)
-      if (!set) {
-        set = new Set()
-        this.visitors.set(day, set)
-      }
-      if (!set.has(visitor)) {
-        set.add(visitor)
-        this.size++
-      }
-    }
+  add(entry: Entry): void {
+    this.entries.push(entry)
+    this.size += entry.events.length + (entry.visitor === undefined ? 0 : 1)
   }
 
-  toOps(shard: ShardKeys, keys: Keys): MergedOps {
+  /**
+   * The ops of the entries whose client is still there, each distinct event once with its
+   * multiplicity, and what they hold.
+   */
+  merge(shard: ShardKeys, keys: Keys) {
+    const events = new Map<string, { event: CountedEvent; n: number; caps?: Caps }>()
+    const visitors = new Map<string, Set<string>>()
+    let requests = 0
+    let gone = 0
+    let cappedEvents = 0
+    let uncappedEvents = 0
+    for (const entry of this.entries) {
+      if (entry.client?.signal.aborted) {
+        gone++
+        continue
+      }
+      requests++
+      const capped = entry.caps !== undefined
+      if (capped) cappedEvents += entry.events.length
+      else uncappedEvents += entry.events.length
+      for (const event of entry.events) {
+        const sig = signature(event, capped)
+        const seen = events.get(sig)
+        if (seen) seen.n++
+        else events.set(sig, { event, n: 1, caps: entry.caps })
+      }
+      if (entry.visitor !== undefined && entry.events.length > 0) {
+        const day = dayOf(entry.events[0]!.at)
+        let set = visitors.get(day)
+        if (!set) {
+          set = new Set()
+          visitors.set(day, set)
+        }
+        set.add(entry.visitor)
+      }
+    }
     const merged = new MergedOps()
-    for (const { event, n, caps } of this.events.values()) merged.merge(opsFor(event, { keys: shard, caps }, n))
-    for (const [day, hashes] of this.visitors) merged.merge(visitorOps(shard, keys, day, hashes))
-    return merged
+    for (const { event, n, caps } of events.values()) merged.merge(opsFor(event, { keys: shard, caps }, n))
+    for (const [day, hashes] of visitors) merged.merge(visitorOps(shard, keys, day, hashes))
+    let ops = events.size
+    for (const set of visitors.values()) ops += set.size
+    return { merged, requests, gone, cappedEvents, uncappedEvents, ops }
   }
 }
 
@@ -220,17 +158,14 @@ export class GroupCommit {
     this.ttl = options.ttlSeconds
   }
 
-  /**
-   * Adds one request's events (capped when `caps` is given, with the sender's visitor hash when
-   * given); resolves when they are stored, rejects if their batch failed.
-   */
-  add(events: readonly CountedEvent[], caps?: Caps, visitor?: string): Promise<void> {
+  /** Adds one request's events; resolves when they are stored, rejects if their batch failed. */
+  add(entry: Entry): Promise<void> {
     let batch = this.open
     if (!batch || batch.size >= MAX_BATCH_OPS) {
       batch = this.open = new Batch()
       this.queue.push(batch)
     }
-    batch.add(events, caps, visitor)
+    batch.add(entry)
     this.kick()
     return batch.done
   }
@@ -273,45 +208,52 @@ export class GroupCommit {
       const started = performance.now()
       // batches take turns over the shards, spreading the writes over a cluster's nodes
       const shard = this.keys.shards[this.nextShard++ % this.keys.shards.length]!
+      let content: ReturnType<Batch['merge']>
       let script: { keys: string[]; args: string[] }
       let visitors: Map<string, Set<string>> | undefined
       try {
-        const merged = batch.toOps(shard, this.keys)
+        content = batch.merge(shard, this.keys)
         // The global visitors HyperLogLog is in another slot than a shard of several: it gets
         // its own call after the counts are stored (PFADD is idempotent, so a retry is harmless).
-        if (shard.tag !== this.keys.tag) visitors = merged.takePfadds()
-        script = merged.toScriptArgs(this.ttl, SEEN_TTL_SECONDS)
+        if (shard.tag !== this.keys.tag) visitors = content.merged.takePfadds()
+        script = content.merged.toScriptArgs(this.ttl, SEEN_TTL_SECONDS)
       } catch (err) {
         this.inFlight--
-        batch.reject(err)
+        batch.reject(new CountersUnavailable(err))
         continue
       }
-      const { keys, args } = script
       // Settles once: on Redis's answer, or on the timeout, whichever comes first. A plain
       // timer rather than Promise.race: no extra promises per batch.
       let settled = false
+      let timer: Timer | undefined
       const settle = (error?: unknown) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
         this.inFlight--
         this.options.onCommit?.({
-          requests: batch.requests,
-          ops: batch.size,
-          cappedEvents: batch.cappedEvents,
-          uncappedEvents: batch.uncappedEvents,
+          requests: content.requests,
+          gone: content.gone,
+          ops: content.ops,
+          cappedEvents: content.cappedEvents,
+          uncappedEvents: content.uncappedEvents,
           seconds: (performance.now() - started) / 1000,
           error,
         })
         if (error === undefined) {
           batch.resolve()
           if (visitors) this.addVisitors(visitors)
-        } else batch.reject(this.options.failure ? this.options.failure(error) : error)
+        } else batch.reject(new CountersUnavailable(error))
         this.kick()
       }
+      if (content.requests === 0) {
+        // every client of the batch has gone: nothing to store
+        settle()
+        continue
+      }
       const ms = this.options.timeoutMs ?? 5000
-      const timer = setTimeout(() => settle(new Error(`Redis did not answer within ${ms} ms`)), ms)
-      runScript(this.redis, APPLY_BATCH, keys, args).then(
+      timer = setTimeout(() => settle(new Error(`Redis did not answer within ${ms} ms`)), ms)
+      runScript(this.redis, APPLY_BATCH, script.keys, script.args).then(
         () => settle(),
         (err) => settle(err ?? new Error('Redis call failed')),
       )

@@ -1,10 +1,9 @@
 /**
  * Records validated events: hands them to the group commit, and resolves only once they are in
- * Redis. A Redis failure rejects with a 503 the client can retry (the group commit's `failure`);
- * accepted events are counted in the metrics per batch, by the group commit's `onCommit`.
+ * Redis. A Redis failure rejects with {@link CountersUnavailable}; accepted events are counted in
+ * the metrics per batch, by the group commit's `onCommit`.
  */
-
-import { countersUnavailable } from '../errors.ts'
+import { CountersUnavailable } from '../errors.ts'
 import type { CountedEvent } from '../events/types.ts'
 import type { GroupCommit } from './batcher.ts'
 import type { Caps } from './increments.ts'
@@ -24,21 +23,22 @@ export class Recorder {
 
   /**
    * Browser events: capped values, one visitor hash for the sender. The batch's own promise is
-   * returned, not one derived per request: this runs for every beacon.
+   * returned, not one derived per request: this runs for every beacon. `client` is the request,
+   * left out of its batch if its client has gone by then.
    */
-  browser(events: CountedEvent[], sender: Sender): Promise<void> {
+  browser(events: CountedEvent[], sender: Sender, client?: Request): Promise<void> {
     const visitor = this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent)
-    if (typeof visitor === 'string') return this.batcher.add(events, this.caps, visitor)
+    if (typeof visitor === 'string') return this.batcher.add({ events, caps: this.caps, visitor, client })
     // only the first request of a day waits for the day's salt
-    return visitor.then((hash) => this.batcher.add(events, this.caps, hash), unavailable)
+    return visitor.then((hash) => this.batcher.add({ events, caps: this.caps, visitor: hash, client }), unavailable)
   }
 
   /** Server events: trusted values, no visitors. */
-  server(events: CountedEvent[]): Promise<void> {
-    return this.batcher.add(events)
+  server(events: CountedEvent[], client?: Request): Promise<void> {
+    return this.batcher.add({ events, client })
   }
 }
 
-function unavailable(): never {
-  throw countersUnavailable()
+function unavailable(err: unknown): never {
+  throw new CountersUnavailable(err)
 }

@@ -8,7 +8,7 @@
  * normalizePath('/a?ref=hn&x=1', ['ref'])      // '/a?ref=hn'
  * normalizePath('/app/#/settings')             // '/app#/settings'
  */
-export const MAX_PATH_LENGTH = 512
+import { MAX_PATH_LENGTH } from './limits.ts'
 
 export function normalizePath(raw: string, keepParams: readonly string[] = []): string {
   let path = raw.trim()

@@ -7,41 +7,51 @@
  */
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
+import {
+  isText,
+  isUserId,
+  MAX_BEACON_EVENTS,
+  MAX_FEATURE_NAME_LENGTH,
+  MAX_PROPERTIES,
+  MAX_PROPERTY_LENGTH,
+  MAX_RAW_PATH_LENGTH,
+  MAX_SERVER_EVENTS,
+  MAX_TIMESTAMP_AGE_MS,
+  MAX_TIMESTAMP_LENGTH,
+  MAX_TIMESTAMP_SKEW_MS,
+  MAX_USER_ID_LENGTH,
+  PRINTABLE_PATTERN,
+} from './limits.ts'
 import { normalizePath } from './path.ts'
 import { BROWSER_TYPES, type CountedEvent, EVENT_TYPES, isBrowserType, isEventType } from './types.ts'
 
-export const MAX_BEACON_EVENTS = 50
-export const MAX_SERVER_EVENTS = 1000
-export const MAX_TIMESTAMP_AGE_MS = 30 * 86_400_000
-export const MAX_TIMESTAMP_SKEW_MS = 5 * 60_000
-
-/** No control characters: they have no place in ids, names or paths, and break log lines. */
-const printable = '^[^\\u0000-\\u001f\\u007f]*$'
-const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: printable })
+const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: PRINTABLE_PATTERN })
 
 const EventSchema = Type.Object(
   {
     event_type: Type.String(),
-    user_id: Type.Optional(Type.Union([text(128), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })])),
+    user_id: Type.Optional(
+      Type.Union([text(MAX_USER_ID_LENGTH), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]),
+    ),
     properties: Type.Optional(
       Type.Object(
         {
-          feature_name: Type.Optional(text(100)),
-          path: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: printable })),
+          feature_name: Type.Optional(text(MAX_FEATURE_NAME_LENGTH)),
+          path: Type.Optional(text(MAX_RAW_PATH_LENGTH)),
         },
         {
           // Other properties are accepted and kept out of the counters.
           additionalProperties: Type.Union([
-            Type.String({ maxLength: 1000 }),
+            Type.String({ maxLength: MAX_PROPERTY_LENGTH }),
             Type.Number(),
             Type.Boolean(),
             Type.Null(),
           ]),
-          maxProperties: 32,
+          maxProperties: MAX_PROPERTIES,
         },
       ),
     ),
-    timestamp: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Number()])),
+    timestamp: Type.Optional(Type.Union([Type.String({ maxLength: MAX_TIMESTAMP_LENGTH }), Type.Number()])),
   },
   { additionalProperties: false },
 )
@@ -50,10 +60,6 @@ const check = Compile(EventSchema)
 
 /** The general validator's verdict on one event (the schema only, not the event type). */
 export const schemaAccepts = (value: unknown): boolean => check.Check(value)
-
-const PRINTABLE = new RegExp(printable)
-const isText = (v: unknown, maxLength: number): boolean =>
-  typeof v === 'string' && v.length >= 1 && v.length <= maxLength && PRINTABLE.test(v)
 
 /**
  * The common shapes of an event, accepted without the general validator: only `event_type`,
@@ -71,15 +77,15 @@ export function fastAccept(value: unknown): boolean {
       if (typeof raw.event_type !== 'string') return false
     } else if (key === 'user_id') {
       const id = raw.user_id
-      if (!(isText(id, 128) || (Number.isSafeInteger(id) && (id as number) >= 0))) return false
+      if (!(isUserId(id) || (Number.isSafeInteger(id) && (id as number) >= 0))) return false
     } else if (key === 'properties') {
       const props = raw.properties
       if (typeof props !== 'object' || props === null || Array.isArray(props)) return false
       for (const name in props) {
         const v = (props as Record<string, unknown>)[name]
         if (name === 'path') {
-          if (!isText(v, 2048)) return false
-        } else if (name !== 'feature_name' || !isText(v, 100)) return false
+          if (!isText(v, MAX_RAW_PATH_LENGTH)) return false
+        } else if (name !== 'feature_name' || !isText(v, MAX_FEATURE_NAME_LENGTH)) return false
       }
     } else return false
   }
@@ -88,7 +94,7 @@ export function fastAccept(value: unknown): boolean {
 
 /** Human reasons for fields whose schema is a union (TypeBox reports each branch otherwise). */
 const UNION_REASONS: Record<string, string> = {
-  user_id: 'must be a string of 1-128 printable characters or a non-negative integer',
+  user_id: `must be a string of 1-${MAX_USER_ID_LENGTH} printable characters or a non-negative integer`,
   timestamp: 'must be an ISO-8601 string or epoch milliseconds',
 }
 
@@ -124,7 +130,7 @@ function schemaErrors(value: unknown, index: number): FieldError[] {
     const top = field.split('.')[0] ?? ''
     if (top in UNION_REASONS && !field.includes('.')) reason = UNION_REASONS[top]!
     else if (field.startsWith('properties.') && !['properties.feature_name', 'properties.path'].includes(field)) {
-      reason = 'must be a string of at most 1000 characters, a number, a boolean or null'
+      reason = `must be a string of at most ${MAX_PROPERTY_LENGTH} characters, a number, a boolean or null`
     }
     if (e.keyword === 'pattern') reason = 'must not contain control characters'
     if (!field) field = '(event)'

@@ -3,12 +3,12 @@
  * number of counters written. A failure answers 503; the counts stay in Redis for the next try.
  */
 import { Elysia } from 'elysia'
-import type { Deps } from '../app.ts'
+import type { Deps } from '../deps.ts'
 import { HttpError } from '../errors.ts'
 import { errorMessage } from '../log.ts'
 import { requireToken } from './auth.ts'
 
-export const flush = (deps: Deps) =>
+export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) =>
   new Elysia({ name: 'flush' }).post(
     '/analytics/flush',
     async ({ request }) => {

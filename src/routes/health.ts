@@ -3,7 +3,7 @@
  * when Redis answers PING and Postgres answers `SELECT 1`, and otherwise names what failed.
  */
 import { Elysia } from 'elysia'
-import type { Deps } from '../app.ts'
+import type { Deps } from '../deps.ts'
 import { errorMessage } from '../log.ts'
 
 const CHECK_TIMEOUT_MS = 2000
@@ -27,7 +27,7 @@ async function check(probe: () => Promise<unknown>, onError: (err: unknown) => v
   }
 }
 
-export const health = (deps: Deps) =>
+export const health = (deps: Pick<Deps, 'redis' | 'pool' | 'log'>) =>
   new Elysia({ name: 'health' })
     .get('/healthz', () => ({ status: 'ok' }))
     .get('/readyz', async ({ set }) => {

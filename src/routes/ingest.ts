@@ -3,76 +3,77 @@
  * $INGEST_TOKEN`. A JSON array of at most 1000 events of any type, with optional timestamps up
  * to 30 days old. All-or-nothing: one invalid event rejects the batch with 422 and
  * `{index, field, reason}` for each problem; nothing is counted.
+ *
+ * Server batches have budgets of their own (`INGEST_MAX_IN_FLIGHT`), apart from the beacons', so
+ * anonymous traffic cannot starve them; the token is checked before the body is read.
  */
 import { Elysia } from 'elysia'
-import type { Deps } from '../app.ts'
+import type { Config } from '../config.ts'
+import type { Recorder } from '../counters/recorder.ts'
 import { HttpError } from '../errors.ts'
-import type { CountedEvent } from '../events/types.ts'
+import { INGEST_MAX_BYTES } from '../events/limits.ts'
 import { validateEvents } from '../events/validate.ts'
-import type { RejectReason } from '../metrics.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
 import { requireToken } from './auth.ts'
-import { mediaType, parseJson, readLimitedText } from './body.ts'
-import { overloaded } from './limits.ts'
+import { checkMediaType, parseJson, readText } from './body.ts'
+import { Slots } from './limits.ts'
+import { Refusal } from './refusal.ts'
+import { writeErrorResponse } from './write-errors.ts'
 
-export const INGEST_MAX_BYTES = 1024 * 1024
+export interface IngestDeps {
+  config: Pick<Config, 'ingestToken' | 'pathQueryParams' | 'ingestMaxInFlight' | 'bodyTimeoutMs'>
+  metrics: Metrics
+  recorder: Recorder
+  log: Logger
+}
 
-export const ingest = (deps: Deps) => {
-  const { config, metrics, recorder } = deps
-  const refuse = (reason: RejectReason, err: unknown): never => {
-    metrics.rejected.inc({ reason })
-    throw err
+export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Response> {
+  const { config, metrics, recorder, log } = deps
+  const reading = new Slots(config.ingestMaxInFlight)
+  const writing = new Slots(config.ingestMaxInFlight)
+  const body = { limit: INGEST_MAX_BYTES, timeoutMs: config.bodyTimeoutMs }
+
+  async function ingest(request: Request): Promise<number> {
+    try {
+      requireToken(request, config.ingestToken, 'INGEST_TOKEN')
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err
+      throw new Refusal('unauthorized', err.status, err.reason, err.details, err.headers)
+    }
+    checkMediaType(request, ['application/json'])
+    const text = await reading.run(() => readText(request, body))
+    const raw = parseJson(text, 'a JSON array of events')
+    const { events, errors } = validateEvents(raw, {
+      source: 'server',
+      now: Date.now(),
+      keepQueryParams: config.pathQueryParams,
+    })
+    if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events; none were counted', { errors })
+    await writing.run(() => recorder.server(events, request))
+    return events.length
   }
 
-  return new Elysia({ name: 'ingest' }).post(
-    '/analytics/events',
-    async ({ request, set }) => {
-      try {
-        requireToken(request, config.ingestToken, 'INGEST_TOKEN')
-      } catch (err) {
-        refuse('unauthorized', err)
-      }
-      // shares the beacon's cap on requests being worked on, so a stalled Redis cannot pile up
-      // bodies and batches in memory
-      if (!deps.inFlight.enter()) refuse('overloaded', overloaded())
-      let events: CountedEvent[]
-      try {
-        if (mediaType(request) !== 'application/json') {
-          refuse('content_type', new HttpError(415, 'send the body as application/json'))
-        }
-        let body: unknown
-        try {
-          body = parseJson(await readLimitedText(request, INGEST_MAX_BYTES))
-        } catch (err) {
-          refuse((err as HttpError).status === 413 ? 'too_large' : 'invalid', err)
-        }
-        if (typeof body !== 'object' || body === null) {
-          refuse('invalid', new HttpError(400, 'body must be a JSON array of events'))
-        }
-        const validated = validateEvents(body, {
-          source: 'server',
-          now: Date.now(),
-          keepQueryParams: config.pathQueryParams,
-        })
-        const { errors } = validated
-        if (errors.length > 0) refuse('invalid', new HttpError(422, 'invalid events; none were counted', { errors }))
-        events = validated.events
-        await recorder.server(events)
-      } finally {
-        deps.inFlight.leave()
-      }
-      set.status = 202
-      return { accepted: events.length }
+  return async (request) => {
+    try {
+      return Response.json({ accepted: await ingest(request) }, { status: 202 })
+    } catch (err) {
+      return writeErrorResponse(err, { metrics, log, route: 'POST /analytics/events' })
+    }
+  }
+}
+
+export const ingest = (deps: IngestDeps) => {
+  const handle = ingestRoute(deps)
+  return new Elysia({ name: 'ingest' }).post('/analytics/events', ({ request }) => handle(request), {
+    parse: 'none',
+    detail: {
+      summary: 'Server events, all-or-nothing',
+      description:
+        'A JSON array of at most 1000 events of any type (≤ 1 MiB), timestamps up to 30 days old. ' +
+        '202 {accepted}; 422 lists {index, field, reason}.',
+      tags: ['ingest'],
+      security: [{ ingest: [] }],
     },
-    {
-      parse: 'none',
-      detail: {
-        summary: 'Server events, all-or-nothing',
-        description:
-          'A JSON array of at most 1000 events of any type (≤ 1 MiB), timestamps up to 30 days old. ' +
-          '202 {accepted}; 422 lists {index, field, reason}.',
-        tags: ['ingest'],
-        security: [{ ingest: [] }],
-      },
-    },
-  )
+  })
 }

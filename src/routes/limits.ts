@@ -1,13 +1,15 @@
-import { HttpError } from '../errors.ts'
-
 /**
- * Abuse limits for the beacon: a token bucket per client address, and a cap on requests being
- * worked on at once, which sheds load with 503 before memory grows. Both are per instance.
+ * Abuse limits of the write routes, all per instance: a token bucket per client address, and
+ * slots, a cap on requests in one stage of their work that sheds load with 503 before memory
+ * grows. Slots are held only inside {@link Slots.run}, so no caller pairs an enter with a leave.
  *
  * @example
  * const buckets = new TokenBuckets({ perSecond: 50, burst: 200 })
  * const wait = buckets.take('203.0.113.9') // 0 when allowed, else seconds until a token
+ * const writes = new Slots(5000)
+ * await writes.run(() => recorder.browser(events, sender)) // 503 when 5000 are already running
  */
+import { overloaded } from './refusal.ts'
 
 export interface BucketOptions {
   /** tokens added per second (0 disables the limit) */
@@ -91,13 +93,12 @@ export class TokenBuckets {
   }
 }
 
-/** The 503 a request gets when the instance is at its in-flight cap. */
-export const overloaded = (): HttpError =>
-  new HttpError(503, 'the server is overloaded; retry later', undefined, { 'retry-after': '1' })
-
-/** Counts requests being worked on; `enter` refuses beyond the cap. */
-export class InFlight {
+/** A cap on requests in one stage of their work (0: no cap). */
+export class Slots {
   private current = 0
+  private readonly release = () => {
+    this.current--
+  }
 
   constructor(private readonly max: number) {}
 
@@ -105,13 +106,17 @@ export class InFlight {
     return this.current
   }
 
-  enter(): boolean {
-    if (this.max > 0 && this.current >= this.max) return false
+  /** Runs `work` holding a slot, released however it ends; a 503 refusal when none is free. */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.max > 0 && this.current >= this.max) return Promise.reject(overloaded())
     this.current++
-    return true
-  }
-
-  leave(): void {
-    this.current--
+    let running: Promise<T>
+    try {
+      running = work()
+    } catch (err) {
+      this.current--
+      return Promise.reject(err)
+    }
+    return running.finally(this.release)
   }
 }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { Elysia } from 'elysia'
-import type { Deps } from '../app.ts'
+import type { Deps } from '../deps.ts'
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { parseTypes } from '../live/state.ts'
@@ -41,7 +41,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/live.css': { file: 'live.css', type: 'text/css; charset=utf-8' },
 }
 
-export const live = (deps: Deps) => {
+export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
   const { config, live: hub } = deps
   const app = new Elysia({ name: 'live' }).get('/analytics/live', ({ request, server }) => {
     const query = new URL(request.url).searchParams

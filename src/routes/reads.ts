@@ -3,9 +3,10 @@
  * Everything is admin-only except `/analytics/me`, which takes the user's own HS256 JWT.
  */
 import { Elysia } from 'elysia'
-import type { Deps } from '../app.ts'
+import type { Config } from '../config.ts'
 import { HttpError } from '../errors.ts'
 import { dashboard } from '../read/dashboard.ts'
+import type { ReadDeps } from '../read/exact.ts'
 import { parseStats, parseTop } from '../read/params.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
@@ -18,7 +19,7 @@ const doc = (summary: string, description: string, security = 'admin') => ({
   detail: { summary, description, tags: ['reads'], security: [{ [security]: [] }] },
 })
 
-export const reads = (deps: Deps) => {
+export const reads = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'userJwtSecret'> }) => {
   const admin = (request: Request) => requireToken(request, deps.config.adminToken, 'ADMIN_TOKEN')
   return new Elysia({ name: 'reads' })
     .get(

@@ -1,0 +1,95 @@
+/**
+ * The service's shared pieces, built once from its clients: key layout, metrics, the group
+ * commit and recorder, the flusher and the live hub. Routes take the narrow slice they use.
+ *
+ * @example
+ * const deps = createDeps({ config, redis, pool, log })
+ * const app = createApp(deps)
+ */
+import type { Pool } from '@neondatabase/serverless'
+import type { Config } from './config.ts'
+import { GroupCommit } from './counters/batcher.ts'
+import { createKeys, type Keys } from './counters/keys.ts'
+import { Recorder } from './counters/recorder.ts'
+import { VisitorHasher } from './counters/visitors.ts'
+import type { Redis } from './db/redis.ts'
+import { Flusher } from './flush/flusher.ts'
+import { LiveHub } from './live/hub.ts'
+import { redisLiveSource } from './live/source.ts'
+import { errorMessage, type Logger } from './log.ts'
+import { createMetrics, type Metrics, observe } from './metrics.ts'
+
+export interface BaseDeps {
+  config: Config
+  redis: Redis
+  pool: Pool
+  log: Logger
+}
+
+export interface Deps extends BaseDeps {
+  keys: Keys
+  metrics: Metrics
+  batcher: GroupCommit
+  recorder: Recorder
+  flusher: Flusher
+  /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
+  live: LiveHub
+}
+
+export function createDeps(base: BaseDeps): Deps {
+  const { config, redis, log } = base
+  const keys = createKeys(config.redisPrefix, config.redisShards)
+  const metrics = createMetrics()
+  let failing = false
+  // browser events are the capped ones, server events the others
+  const acceptedBrowser = metrics.accepted.labels('browser')
+  const acceptedServer = metrics.accepted.labels('server')
+  const clientGone = metrics.rejected.labels('client_gone')
+  const batcher = new GroupCommit(redis, keys, {
+    ttlSeconds: config.counterTtlSeconds,
+    timeoutMs: config.redisTimeoutMs,
+    onVisitorsLost(error) {
+      metrics.redisErrors.inc()
+      log.warn('visitor hashes not added; counts were stored', { error: errorMessage(error) })
+    },
+    onCommit({ requests, gone, cappedEvents, uncappedEvents, seconds, error }) {
+      if (gone > 0) {
+        clientGone.inc(gone)
+        log.debug('requests left out: their clients had gone', { requests: gone })
+      }
+      if (requests === 0) return
+      metrics.batchRequests.observe(requests)
+      metrics.batchSeconds.observe(seconds)
+      if (error) {
+        metrics.redisErrors.inc()
+        // one line when the failure starts, one when it ends: not one per batch
+        if (!failing) log.error('counters not stored: answering 503', { error: errorMessage(error) })
+        failing = true
+        return
+      }
+      if (failing) {
+        failing = false
+        log.info('counters stored again')
+      }
+      // counted per batch, not per request: this is on every beacon's path
+      if (cappedEvents > 0) acceptedBrowser.inc(cappedEvents)
+      if (uncappedEvents > 0) acceptedServer.inc(uncappedEvents)
+    },
+  })
+  // Each shard keeps its own per-day "seen" sets, so the caps are split between the shards to
+  // keep the bound on Redis memory what the configuration says.
+  const perShard = (cap: number) => Math.max(1, Math.ceil(cap / keys.shards.length))
+  const caps = {
+    users: perShard(config.caps.users),
+    features: perShard(config.caps.features),
+    paths: perShard(config.caps.paths),
+  }
+  const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys))
+  const flusher = new Flusher(
+    { redis, pool: base.pool, keys, log, metrics },
+    { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
+  )
+  const live = new LiveHub(redisLiveSource(redis, keys), { maxClients: config.liveMaxClients, log })
+  observe(metrics, flusher, live)
+  return { ...base, keys, metrics, batcher, recorder, flusher, live }
+}

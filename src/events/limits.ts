@@ -1,0 +1,47 @@
+/**
+ * Every limit on what a client may send, in one place: the schema, its fast path, the body
+ * readers, and the read routes' checks of user ids all use these.
+ */
+
+/** Bytes of a `POST /e` body. */
+export const BEACON_MAX_BYTES = 8 * 1024
+/** Bytes of a `POST /analytics/events` body. */
+export const INGEST_MAX_BYTES = 1024 * 1024
+/** Events in one beacon. */
+export const MAX_BEACON_EVENTS = 50
+/** Events in one server batch. */
+export const MAX_SERVER_EVENTS = 1000
+
+/** Characters of a user id (string form). */
+export const MAX_USER_ID_LENGTH = 128
+/** Characters of a feature name. */
+export const MAX_FEATURE_NAME_LENGTH = 100
+/** Characters of a page path as sent (a full URL is allowed; it is reduced to its path). */
+export const MAX_RAW_PATH_LENGTH = 2048
+/** Characters of a page path as counted, after normalization. */
+export const MAX_PATH_LENGTH = 512
+/** Characters of any other string property. */
+export const MAX_PROPERTY_LENGTH = 1000
+/** Properties of one event. */
+export const MAX_PROPERTIES = 32
+/** Characters of a timestamp string. */
+export const MAX_TIMESTAMP_LENGTH = 40
+
+/** How old a server event's timestamp may be. */
+export const MAX_TIMESTAMP_AGE_MS = 30 * 86_400_000
+/** How far ahead of the receive time a server event's timestamp may be. */
+export const MAX_TIMESTAMP_SKEW_MS = 5 * 60_000
+
+/**
+ * No control characters: they have no place in ids, names or paths, break log lines, and
+ * Postgres refuses NUL in text.
+ */
+export const PRINTABLE_PATTERN = '^[^\\u0000-\\u001f\\u007f]*$'
+const PRINTABLE = new RegExp(PRINTABLE_PATTERN)
+
+/** A string of 1 to `maxLength` UTF-16 units without control characters. */
+export const isText = (v: unknown, maxLength: number): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= maxLength && PRINTABLE.test(v)
+
+/** A user id as the events' `user_id` takes it (string form). */
+export const isUserId = (v: unknown): v is string => isText(v, MAX_USER_ID_LENGTH)
