@@ -85,9 +85,20 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
   }
 }
 
-/** Stops `stop` on the first SIGTERM or SIGINT and exits 0 (1 if stopping failed). */
+/**
+ * Runs `stop` on the first SIGTERM or SIGINT, then exits 0 (1 if stopping failed). Later signals
+ * while it stops are logged and ignored: a terminal's Ctrl-C, or a process manager that signals
+ * the whole process group, delivers the signal twice (once to the group, once forwarded by
+ * `bun run`), and the second must not cut the final flush short. SIGKILL still forces an exit.
+ */
 export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
-  const handler = (signal: string) => {
+  let stopping = false
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.info('already shutting down; SIGKILL forces an exit', { signal })
+      return
+    }
+    stopping = true
     log.info('shutting down', { signal })
     stop().then(
       () => process.exit(0),

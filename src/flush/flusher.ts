@@ -59,6 +59,22 @@ export interface FlushStats {
   lastError?: string
 }
 
+/**
+ * How long the final flush at shutdown may take in all: under the 10 s grace period most
+ * orchestrators give, with room for the HTTP server and the clients to close. A flush cut short
+ * loses nothing: its snapshot stays in Redis and the next flush of any instance writes it.
+ */
+export const FINAL_FLUSH_MS = 8000
+/**
+ * How long the final flush waits for the lease before it flushes without it. A holder may be an
+ * instance that died mid-flush (its lease lasts up to 30 s); batch ids keep a flush without the
+ * lease exactly-once, so waiting longer would only risk the grace period.
+ */
+const FINAL_LEASE_WAIT_MS = 1000
+
+/** timer: skip if another instance flushes; request: wait for the lease; final: see FINAL_LEASE_WAIT_MS. */
+type FlushMode = 'timer' | 'request' | 'final'
+
 export class FlushError extends Error {}
 
 /** Another instance holds the lease: not a failure of this flush, nothing to retry here. */
@@ -88,13 +104,31 @@ export class Flusher {
     this.schedule(this.options.intervalMs)
   }
 
-  /** Stops the timer, waits for a running flush, then flushes what is left. */
+  /**
+   * Stops the timer, waits for a running flush, then flushes what is left, all within
+   * {@link FINAL_FLUSH_MS}; it never throws.
+   */
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.timer)
-    await this.flush().catch((err) =>
-      this.deps.log.error('final flush failed; counts stay in Redis', { error: errorMessage(err) }),
-    )
+    const final = this.chain.then(() => this.flushOnce('final'))
+    this.chain = final.catch(() => {})
+    let timer: Timer | undefined
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), FINAL_FLUSH_MS)
+    })
+    try {
+      const outcome = await Promise.race([final.then(() => 'done' as const), late])
+      if (outcome === 'late') {
+        this.deps.log.error('final flush did not finish in time; counts stay in Redis for the next flush', {
+          ms: FINAL_FLUSH_MS,
+        })
+      }
+    } catch (err) {
+      this.deps.log.error('final flush failed; counts stay in Redis', { error: errorMessage(err) })
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /**
@@ -103,7 +137,7 @@ export class Flusher {
    * before the call is covered.
    */
   flush(): Promise<number> {
-    const run = this.chain.then(() => this.flushOnce(true))
+    const run = this.chain.then(() => this.flushOnce('request'))
     this.chain = run.catch(() => {})
     return run
   }
@@ -115,7 +149,7 @@ export class Flusher {
   private schedule(delayMs: number): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
-      const run = this.chain.then(() => this.flushOnce(false))
+      const run = this.chain.then(() => this.flushOnce('timer'))
       this.chain = run.catch(() => {})
       run.then(
         () => this.schedule(this.options.intervalMs),
@@ -128,7 +162,7 @@ export class Flusher {
     }, delayMs)
   }
 
-  private async flushOnce(waitForLease: boolean): Promise<number> {
+  private async flushOnce(mode: FlushMode): Promise<number> {
     const started = performance.now()
     const { metrics, log } = this.deps
     let lease: Lease | undefined
@@ -137,12 +171,17 @@ export class Flusher {
         // inside the try: a Redis failure here is a failed flush like any other
         lease = await Lease.take(this.deps.redis, this.deps.keys.lease, this.instanceId, {
           ms: this.options.leaseMs ?? 30_000,
-          waitMs: waitForLease ? 30_000 : 0,
+          waitMs: mode === 'timer' ? 0 : mode === 'final' ? FINAL_LEASE_WAIT_MS : 30_000,
+          // a request waiting for the lease gives up when the instance starts to stop
+          giveUp: () => mode === 'request' && this.stopped,
         })
         if (!lease) {
           // On the timer: another instance is flushing and will write what is pending.
-          if (!waitForLease) return 0
-          throw new LeaseBusy('another instance has held the flush lease for 30 s; try again later')
+          if (mode === 'timer') return 0
+          if (mode === 'request') {
+            throw new LeaseBusy('another instance has held the flush lease for 30 s; try again later')
+          }
+          log.info('final flush without the lease: another instance holds it; batch ids keep the write exactly once')
         }
       }
       let counters = 0
