@@ -48,14 +48,39 @@
     $('login').hidden = state !== 'signed-out'
   }
 
-  function takeToken() {
-    // `/live#token=…` for kiosks: a fragment never reaches a server; move it out of the address bar
-    const match = /(?:^|&)token=([^&]+)/.exec(location.hash.slice(1))
-    if (match) {
-      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]))
-      history.replaceState(null, '', location.pathname + location.search)
+  /**
+   * `/live#token=…` for kiosks: a fragment never reaches a server; it is moved out of the address
+   * bar into sessionStorage. Returns false when the link has a token this page cannot use (a bad
+   * percent-escape, nothing but blanks, a character no HTTP header can carry): it is dropped, and
+   * the caller asks for one.
+   */
+  function takeLinkToken() {
+    const entry = location.hash
+      .slice(1)
+      .split('&')
+      .find((part) => part === 'token' || part.startsWith('token='))
+    if (entry === undefined) return true
+    history.replaceState(null, '', location.pathname + location.search)
+    let token
+    try {
+      token = decodeURIComponent(entry.slice('token='.length)).trim()
+    } catch {
+      return false
     }
-    return sessionStorage.getItem(TOKEN_KEY)
+    if (!sendable(token)) return false
+    sessionStorage.setItem(TOKEN_KEY, token)
+    return true
+  }
+
+  /** fetch throws on a header value outside Latin-1 or with a line break; no retry changes that */
+  function sendable(token) {
+    if (!token) return false
+    try {
+      new Headers({ authorization: `Bearer ${token}` })
+      return true
+    } catch {
+      return false
+    }
   }
 
   function signOut(message) {
@@ -84,7 +109,8 @@
   }
 
   async function connect() {
-    const token = takeToken()
+    if (!takeLinkToken()) return signOut('The token in the link could not be read. Type it here.')
+    const token = sessionStorage.getItem(TOKEN_KEY)
     if (!token) return signOut()
     stop()
     if (document.body.dataset.state !== 'reconnecting') setState('connecting', 'connecting…')
@@ -245,6 +271,10 @@
     e.preventDefault()
     const token = $('token').value.trim()
     if (!token) return
+    if (!sendable(token)) {
+      $('login-error').textContent = 'That token cannot be sent: it has characters an HTTP header cannot carry.'
+      return
+    }
     sessionStorage.setItem(TOKEN_KEY, token)
     $('login-error').textContent = ''
     connect()
