@@ -187,4 +187,29 @@ describe.skipIf(!available)('live screen: what it cannot use', () => {
       await page.close()
     }
   }, 30_000)
+
+  test('/live/ redirects to /live, query kept, so the page finds its files', async () => {
+    const { page, errors } = await open()
+    const notFound: string[] = []
+    page.on('response', (r) => {
+      if (r.status() === 404) notFound.push(r.url())
+    })
+    try {
+      const res = await page.goto(`${server.url}/live/?types=page_view,user_signup#token=${ADMIN}`)
+      expect(res?.request().redirectedFrom()?.url()).toBe(`${server.url}/live/?types=page_view,user_signup`)
+      expect((await res?.request().redirectedFrom()?.response())?.status()).toBe(308)
+      await page.waitForSelector('body[data-state="live"]')
+      expect(page.url()).toBe(`${server.url}/live?types=page_view,user_signup`)
+      expect(await page.locator('section.card').count()).toBe(2)
+      // live.css applied: the status pill has the live colour
+      expect(await page.locator('#status').evaluate((e) => getComputedStyle(e).backgroundColor)).toBe(
+        'rgb(61, 220, 132)',
+      )
+      await page.screenshot({ path: join(ARTIFACTS, 'live-trailing-slash.png') })
+      expect(notFound).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await page.close()
+    }
+  }, 30_000)
 })
