@@ -2,7 +2,8 @@
 //
 // It reads the feed with fetch rather than EventSource: fetch can send the token in a header
 // (so it never sits in a URL or an access log), sees the status of a refused connection (401:
-// ask for the token again; 503: wait for Retry-After), and sees the heartbeat comments, so a
+// ask for the token again; 503: wait for Retry-After; another 4xx, such as a bad ?types=: show
+// why and stop, where an EventSource would retry forever), and sees the heartbeat comments, so a
 // silently dead connection is noticed and replaced instead of showing frozen numbers.
 ;(() => {
   const TOKEN_KEY = 'edge-analytics.live-token'
@@ -10,6 +11,8 @@
   /** no bytes for this long (heartbeats come every few seconds): the connection is dead */
   const SILENCE_MS = 15000
   const MAX_BACKOFF_MS = 30000
+  /** the 4xx answers a later try can change (401 asks for the token instead); others stop the page */
+  const RETRIED = [408, 429]
   /** what a product team looks at first leads; the order never changes, so cards do not jump */
   const LABELS = {
     page_view: 'Page views',
@@ -45,6 +48,7 @@
     document.body.dataset.state = state
     $('status').textContent = text
     $('banner').hidden = state !== 'reconnecting'
+    $('failure').hidden = state !== 'stopped'
     $('login').hidden = state !== 'signed-out'
   }
 
@@ -99,6 +103,24 @@
     abort = undefined
   }
 
+  /** A refusal no retry changes, such as an unknown name in ?types=: say why, and stop asking. */
+  function fail(reason) {
+    stop()
+    setState('stopped', 'stopped')
+    $('failure-reason').textContent = reason
+  }
+
+  /** the feed says why in JSON `error`; whatever else answered (a proxy) gets its status shown */
+  async function reasonOf(res) {
+    try {
+      const body = await res.json()
+      if (typeof body.error === 'string' && body.error) return body.error
+    } catch {
+      // not JSON: the status below
+    }
+    return `HTTP ${res.status}`
+  }
+
   function scheduleReconnect(delayMs) {
     stop()
     setState('reconnecting', 'reconnecting…')
@@ -131,6 +153,11 @@
       return
     }
     if (res.status === 401) return signOut('That token was refused.')
+    if (res.status >= 400 && res.status < 500 && !RETRIED.includes(res.status)) {
+      const reason = await reasonOf(res)
+      if (abort === controller) fail(reason)
+      return
+    }
     if (!res.ok || !res.body) {
       const wait = Number(res.headers.get('retry-after'))
       return scheduleReconnect(Number.isFinite(wait) && wait > 0 ? wait * 1000 : undefined)

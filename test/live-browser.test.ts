@@ -106,6 +106,14 @@ describe('live screen in a real browser', () => {
   )
 })
 
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(25)
+  }
+}
+
 describe.skipIf(!available)('live screen: what it cannot use', () => {
   let server: ServerProcess
   let browser: Browser
@@ -207,6 +215,57 @@ describe.skipIf(!available)('live screen: what it cannot use', () => {
       )
       await page.screenshot({ path: join(ARTIFACTS, 'live-trailing-slash.png') })
       expect(notFound).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await page.close()
+    }
+  }, 30_000)
+
+  test('a request the feed refuses (400) shows the reason and is not retried', async () => {
+    const { page, errors, feed } = await open()
+    try {
+      // the page's timers run on a clock the test moves, so minutes of retries take no time
+      await page.clock.install()
+      await page.goto(`${server.url}/live?types=bogus#token=${ADMIN}`)
+      await page.waitForSelector('#failure:not([hidden])')
+      expect(await page.locator('#failure').textContent()).toContain('unknown event type in types: bogus')
+      expect(await page.locator('body').getAttribute('data-state')).toBe('stopped')
+      expect(await page.locator('#banner').isVisible()).toBe(false)
+      expect(await page.locator('#login').isVisible()).toBe(false)
+      await page.screenshot({ path: join(ARTIFACTS, 'live-refused.png') })
+      expect(feed).toHaveLength(1)
+
+      await page.clock.runFor(10 * 60_000)
+      await settled(page)
+      expect(feed).toHaveLength(1)
+      expect(await page.locator('#failure').isVisible()).toBe(true)
+      expect(errors).toEqual([])
+    } finally {
+      await page.close()
+    }
+  }, 30_000)
+
+  test('a 5xx, 429 or 408 is retried behind the reconnecting banner until the feed answers', async () => {
+    const { page, errors, feed } = await open()
+    const refusals = [503, 429, 408, 500]
+    await page.route('**/analytics/live*', (route) => {
+      const status = refusals.shift()
+      if (status === undefined) return route.continue()
+      return route.fulfill({ status, headers: { 'retry-after': '5' }, json: { error: 'not now' } })
+    })
+    try {
+      await page.clock.install()
+      await page.goto(`${server.url}/live#token=${ADMIN}`)
+      await page.waitForSelector('body[data-state="reconnecting"]')
+      expect(await page.locator('#banner').isVisible()).toBe(true)
+      // moves the page's clock on (Retry-After: 5) until the four refusals are used up
+      await waitFor('the page to go live after four refusals', async () => {
+        if ((await page.locator('body').getAttribute('data-state')) === 'live') return true
+        await page.clock.runFor(5_000)
+        return false
+      })
+      expect(feed).toHaveLength(5)
+      expect(await page.locator('#failure').isVisible()).toBe(false)
       expect(errors).toEqual([])
     } finally {
       await page.close()
