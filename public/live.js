@@ -2,7 +2,8 @@
 //
 // It reads the feed with fetch rather than EventSource: fetch can send the token in a header
 // (so it never sits in a URL or an access log), sees the status of a refused connection (401:
-// ask for the token again; 503: wait for Retry-After), and sees the heartbeat comments, so a
+// ask for the token again; 503: wait for Retry-After; another 4xx, such as a bad ?types=: show
+// why and stop, where an EventSource would retry forever), and sees the heartbeat comments, so a
 // silently dead connection is noticed and replaced instead of showing frozen numbers.
 ;(() => {
   const TOKEN_KEY = 'edge-analytics.live-token'
@@ -10,6 +11,8 @@
   /** no bytes for this long (heartbeats come every few seconds): the connection is dead */
   const SILENCE_MS = 15000
   const MAX_BACKOFF_MS = 30000
+  /** the 4xx answers a later try can change (401 asks for the token instead); others stop the page */
+  const RETRIED = [408, 429]
   /** what a product team looks at first leads; the order never changes, so cards do not jump */
   const LABELS = {
     page_view: 'Page views',
@@ -45,17 +48,43 @@
     document.body.dataset.state = state
     $('status').textContent = text
     $('banner').hidden = state !== 'reconnecting'
+    $('failure').hidden = state !== 'stopped'
     $('login').hidden = state !== 'signed-out'
   }
 
-  function takeToken() {
-    // `/live#token=…` for kiosks: a fragment never reaches a server; move it out of the address bar
-    const match = /(?:^|&)token=([^&]+)/.exec(location.hash.slice(1))
-    if (match) {
-      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]))
-      history.replaceState(null, '', location.pathname + location.search)
+  /**
+   * `/live#token=…` for kiosks: a fragment never reaches a server; it is moved out of the address
+   * bar into sessionStorage. Returns false when the link has a token this page cannot use (a bad
+   * percent-escape, nothing but blanks, a character no HTTP header can carry): it is dropped, and
+   * the caller asks for one.
+   */
+  function takeLinkToken() {
+    const entry = location.hash
+      .slice(1)
+      .split('&')
+      .find((part) => part === 'token' || part.startsWith('token='))
+    if (entry === undefined) return true
+    history.replaceState(null, '', location.pathname + location.search)
+    let token
+    try {
+      token = decodeURIComponent(entry.slice('token='.length)).trim()
+    } catch {
+      return false
     }
-    return sessionStorage.getItem(TOKEN_KEY)
+    if (!sendable(token)) return false
+    sessionStorage.setItem(TOKEN_KEY, token)
+    return true
+  }
+
+  /** fetch throws on a header value outside Latin-1 or with a line break; no retry changes that */
+  function sendable(token) {
+    if (!token) return false
+    try {
+      new Headers({ authorization: `Bearer ${token}` })
+      return true
+    } catch {
+      return false
+    }
   }
 
   function signOut(message) {
@@ -74,6 +103,24 @@
     abort = undefined
   }
 
+  /** A refusal no retry changes, such as an unknown name in ?types=: say why, and stop asking. */
+  function fail(reason) {
+    stop()
+    setState('stopped', 'stopped')
+    $('failure-reason').textContent = reason
+  }
+
+  /** the feed says why in JSON `error`; whatever else answered (a proxy) gets its status shown */
+  async function reasonOf(res) {
+    try {
+      const body = await res.json()
+      if (typeof body.error === 'string' && body.error) return body.error
+    } catch {
+      // not JSON: the status below
+    }
+    return `HTTP ${res.status}`
+  }
+
   function scheduleReconnect(delayMs) {
     stop()
     setState('reconnecting', 'reconnecting…')
@@ -84,7 +131,8 @@
   }
 
   async function connect() {
-    const token = takeToken()
+    if (!takeLinkToken()) return signOut('The token in the link could not be read. Type it here.')
+    const token = sessionStorage.getItem(TOKEN_KEY)
     if (!token) return signOut()
     stop()
     if (document.body.dataset.state !== 'reconnecting') setState('connecting', 'connecting…')
@@ -105,6 +153,11 @@
       return
     }
     if (res.status === 401) return signOut('That token was refused.')
+    if (res.status >= 400 && res.status < 500 && !RETRIED.includes(res.status)) {
+      const reason = await reasonOf(res)
+      if (abort === controller) fail(reason)
+      return
+    }
     if (!res.ok || !res.body) {
       const wait = Number(res.headers.get('retry-after'))
       return scheduleReconnect(Number.isFinite(wait) && wait > 0 ? wait * 1000 : undefined)
@@ -245,6 +298,10 @@
     e.preventDefault()
     const token = $('token').value.trim()
     if (!token) return
+    if (!sendable(token)) {
+      $('login-error').textContent = 'That token cannot be sent: it has characters an HTTP header cannot carry.'
+      return
+    }
     sessionStorage.setItem(TOKEN_KEY, token)
     $('login-error').textContent = ''
     connect()

@@ -1,10 +1,10 @@
-import { describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
-import { startServerProcess } from './server-process.ts'
+import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { tcpProxy } from './tcp-proxy.ts'
 
 const ARTIFACTS = join(import.meta.dir, 'artifacts')
@@ -104,4 +104,171 @@ describe('live screen in a real browser', () => {
     },
     60_000,
   )
+})
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(25)
+  }
+}
+
+describe.skipIf(!available)('live screen: what it cannot use', () => {
+  let server: ServerProcess
+  let browser: Browser
+
+  beforeAll(async () => {
+    server = await startServerProcess()
+    browser = await launchChromium()
+    await mkdir(ARTIFACTS, { recursive: true })
+  }, 30_000)
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop('SIGKILL')
+  }, 30_000)
+
+  /** A fresh tab (its own sessionStorage) with its script errors and its requests to the feed. */
+  async function open() {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    page.setDefaultTimeout(10_000)
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    const feed: string[] = []
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/analytics/live') feed.push(r.url())
+    })
+    return { page, errors, feed }
+  }
+
+  /**
+   * Resolves once every request the page sent before now has been seen: a request the page makes
+   * after them is reported after them.
+   */
+  async function settled(page: Page) {
+    const marker = page.waitForRequest((r) => r.url().endsWith('/healthz?marker'))
+    await page.evaluate(() => fetch('/healthz?marker'))
+    await marker
+  }
+
+  const signedOutWith = async (page: Page, message: string) => {
+    await page.waitForSelector('#login:not([hidden])')
+    expect(await page.locator('body').getAttribute('data-state')).toBe('signed-out')
+    expect(await page.locator('#login-error').textContent()).toContain(message)
+  }
+
+  test('a link whose token cannot be read shows the sign-in form, leaves the address bar, and signs in', async () => {
+    // a broken escape, nothing at all, only blanks, a bare name, and one no HTTP header can carry
+    for (const fragment of ['token=%E0%A4%A', 'token=', 'token=%20%20', 'token', 'token=%E0%A4%A4']) {
+      const { page, errors, feed } = await open()
+      try {
+        await page.goto(`${server.url}/live?types=page_view#${fragment}`)
+        await signedOutWith(page, 'token in the link could not be read')
+        expect(page.url()).toBe(`${server.url}/live?types=page_view`)
+        expect(await page.evaluate(() => sessionStorage.getItem('edge-analytics.live-token'))).toBeNull()
+        if (fragment === 'token=%E0%A4%A') await page.screenshot({ path: join(ARTIFACTS, 'live-bad-link.png') })
+        expect(feed).toEqual([])
+
+        await page.fill('#token', ADMIN)
+        await page.click('#login button[type=submit]')
+        await page.waitForSelector('body[data-state="live"]')
+        expect(await page.locator('section.card').count()).toBe(1)
+        expect(await page.locator('#login-error').textContent()).toBe('')
+        expect(errors).toEqual([])
+      } finally {
+        await page.close()
+      }
+    }
+  }, 30_000)
+
+  test('a typed token no HTTP header can carry is refused on the spot', async () => {
+    const { page, errors, feed } = await open()
+    try {
+      await page.goto(`${server.url}/live`)
+      await page.fill('#token', 'token-\u0924-0123456789')
+      await page.click('#login button[type=submit]')
+      await signedOutWith(page, 'cannot be sent')
+      await settled(page)
+      expect(feed).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await page.close()
+    }
+  }, 30_000)
+
+  test('/live/ redirects to /live, query kept, so the page finds its files', async () => {
+    const { page, errors } = await open()
+    const notFound: string[] = []
+    page.on('response', (r) => {
+      if (r.status() === 404) notFound.push(r.url())
+    })
+    try {
+      const res = await page.goto(`${server.url}/live/?types=page_view,user_signup#token=${ADMIN}`)
+      expect(res?.request().redirectedFrom()?.url()).toBe(`${server.url}/live/?types=page_view,user_signup`)
+      expect((await res?.request().redirectedFrom()?.response())?.status()).toBe(308)
+      await page.waitForSelector('body[data-state="live"]')
+      expect(page.url()).toBe(`${server.url}/live?types=page_view,user_signup`)
+      expect(await page.locator('section.card').count()).toBe(2)
+      // live.css applied: the status pill has the live colour
+      expect(await page.locator('#status').evaluate((e) => getComputedStyle(e).backgroundColor)).toBe(
+        'rgb(61, 220, 132)',
+      )
+      await page.screenshot({ path: join(ARTIFACTS, 'live-trailing-slash.png') })
+      expect(notFound).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await page.close()
+    }
+  }, 30_000)
+
+  test('a request the feed refuses (400) shows the reason and is not retried', async () => {
+    const { page, errors, feed } = await open()
+    try {
+      // the page's timers run on a clock the test moves, so minutes of retries take no time
+      await page.clock.install()
+      await page.goto(`${server.url}/live?types=bogus#token=${ADMIN}`)
+      await page.waitForSelector('#failure:not([hidden])')
+      expect(await page.locator('#failure').textContent()).toContain('unknown event type in types: bogus')
+      expect(await page.locator('body').getAttribute('data-state')).toBe('stopped')
+      expect(await page.locator('#banner').isVisible()).toBe(false)
+      expect(await page.locator('#login').isVisible()).toBe(false)
+      await page.screenshot({ path: join(ARTIFACTS, 'live-refused.png') })
+      expect(feed).toHaveLength(1)
+
+      await page.clock.runFor(10 * 60_000)
+      await settled(page)
+      expect(feed).toHaveLength(1)
+      expect(await page.locator('#failure').isVisible()).toBe(true)
+      expect(errors).toEqual([])
+    } finally {
+      await page.close()
+    }
+  }, 30_000)
+
+  test('a 5xx, 429 or 408 is retried behind the reconnecting banner until the feed answers', async () => {
+    const { page, errors, feed } = await open()
+    const refusals = [503, 429, 408, 500]
+    await page.route('**/analytics/live*', (route) => {
+      const status = refusals.shift()
+      if (status === undefined) return route.continue()
+      return route.fulfill({ status, headers: { 'retry-after': '5' }, json: { error: 'not now' } })
+    })
+    try {
+      await page.clock.install()
+      await page.goto(`${server.url}/live#token=${ADMIN}`)
+      await page.waitForSelector('body[data-state="reconnecting"]')
+      expect(await page.locator('#banner').isVisible()).toBe(true)
+      // moves the page's clock on (Retry-After: 5) until the four refusals are used up
+      await waitFor('the page to go live after four refusals', async () => {
+        if ((await page.locator('body').getAttribute('data-state')) === 'live') return true
+        await page.clock.runFor(5_000)
+        return false
+      })
+      expect(feed).toHaveLength(5)
+      expect(await page.locator('#failure').isVisible()).toBe(false)
+      expect(errors).toEqual([])
+    } finally {
+      await page.close()
+    }
+  }, 30_000)
 })

@@ -475,6 +475,15 @@ describe('GET /analytics/live against a running server', () => {
     }
     expect(html).not.toMatch(/(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i)
   })
+
+  test('GET /live/ redirects to /live, query kept (under /live/ the page’s relative URLs would 404)', async () => {
+    const res = await fetch(`${server.url}/live/?types=page_view`, { redirect: 'manual' })
+    expect(res.status).toBe(308)
+    expect(new URL(res.headers.get('location') ?? '', `${server.url}/live/`).href).toBe(
+      `${server.url}/live?types=page_view`,
+    )
+    expect((await fetch(`${server.url}/live?types=page_view`, { redirect: 'manual' })).status).toBe(200)
+  })
 })
 
 /** Today's count of `type` outside `hour`, from a snapshot (hours before `hour` no longer change). */

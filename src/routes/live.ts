@@ -1,7 +1,7 @@
 /**
  * `GET /analytics/live`: today's hourly counters as Server-Sent Events, for admins (bearer token,
  * or `?token=` since an `EventSource` cannot set headers). `?types=a,b` narrows the feed.
- * `GET /live`: the wall-screen page that shows it (public/live.html, .js, .css).
+ * `GET /live`: the wall-screen page that shows it (public/live.html, .js, .css); `/live/` redirects there.
  */
 import { join } from 'node:path'
 import { Elysia } from 'elysia'
@@ -35,11 +35,15 @@ const PAGE_HEADERS = {
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 }
 
-const ASSETS: Record<string, { file: string; type: string }> = {
-  '/live': { file: 'live.html', type: 'text/html; charset=utf-8' },
+const PAGE = { file: 'live.html', type: 'text/html; charset=utf-8' }
+
+const FILES: Record<string, { file: string; type: string }> = {
   '/live.js': { file: 'live.js', type: 'text/javascript; charset=utf-8' },
   '/live.css': { file: 'live.css', type: 'text/css; charset=utf-8' },
 }
+
+const serve = (asset: { file: string; type: string }) =>
+  new Response(Bun.file(join(PUBLIC_DIR, asset.file)), { headers: { ...PAGE_HEADERS, 'content-type': asset.type } })
 
 export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
   const { config, live: hub } = deps
@@ -67,14 +71,15 @@ export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
     })
     return new Response(client.stream, { headers: SSE_HEADERS })
   })
-  for (const [path, asset] of Object.entries(ASSETS)) {
-    app.get(
-      path,
-      () =>
-        new Response(Bun.file(join(PUBLIC_DIR, asset.file)), {
-          headers: { ...PAGE_HEADERS, 'content-type': asset.type },
-        }),
-    )
-  }
+  app.get('/live', ({ request }) => {
+    // Elysia routes `/live/` here too, where the page's relative URLs (live.js, the feed) would
+    // resolve under `/live/` and 404. The redirect is relative like them, so it lands right
+    // behind a proxy that mounts the service under a path.
+    const url = new URL(request.url)
+    if (url.pathname.endsWith('/'))
+      return new Response(null, { status: 308, headers: { location: `../live${url.search}` } })
+    return serve(PAGE)
+  })
+  for (const [path, asset] of Object.entries(FILES)) app.get(path, () => serve(asset))
   return app
 }
