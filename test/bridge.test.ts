@@ -1,6 +1,52 @@
 import { describe, expect, test } from 'bun:test'
+import { randomBytes } from 'node:crypto'
+import type { Bridge } from '../src/db/bridge.ts'
 import { openDatabase } from '../src/db/pool.ts'
+import { errorMessage } from '../src/log.ts'
 import { freshDatabaseUrl } from './services.ts'
+import { proxyFor } from './tcp-proxy.ts'
+
+/** Sends a WebSocket upgrade request over a raw socket and resolves with the answer's status. */
+async function upgradeStatus(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
+  const { promise, resolve, reject } = Promise.withResolvers<number>()
+  let head = ''
+  const socket = await Bun.connect({
+    hostname: '127.0.0.1',
+    port,
+    socket: {
+      data(s, chunk) {
+        head += chunk.toString('latin1')
+        const status = /^HTTP\/1\.1 (\d{3}) /.exec(head)
+        if (status) {
+          resolve(Number(status[1]))
+          s.end()
+        }
+      },
+      close: () => reject(new Error(`closed before a status line: ${JSON.stringify(head)}`)),
+      error: (_s, err) => reject(err),
+    },
+  })
+  const lines = [
+    `GET ${path} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ]
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+  return promise
+}
+
+/** The bridge's database behind a TCP proxy that counts the connections made to Postgres. */
+async function countedDatabase() {
+  const { proxy, url } = proxyFor(await freshDatabaseUrl(), 5432)
+  const db = await openDatabase(url, { max: 2 })
+  return { db, bridge: db.bridge!, proxy }
+}
+
+const secretOf = (bridge: Bridge) => bridge.wsProxy().split('/').at(-1)!
 
 describe('Neon driver through the WebSocket bridge', () => {
   test('a transaction commits, another rolls back', async () => {
@@ -51,5 +97,45 @@ describe('Neon driver through the WebSocket bridge', () => {
     expect(db.bridge!.connections()).toBeGreaterThan(1)
     await db.close()
     expect(db.bridge!.connections()).toBe(0)
+  })
+})
+
+describe('the bridge accepts only the driver', () => {
+  test('an upgrade without the secret path is refused and opens no connection to Postgres', async () => {
+    const { db, bridge, proxy } = await countedDatabase()
+    try {
+      for (const path of ['/', '/v1', '/v2', `/v1/${randomBytes(32).toString('base64url')}`, '/v1/?address=x:5432']) {
+        expect(await upgradeStatus(bridge.port, path)).toBe(404)
+      }
+      expect(bridge.connections()).toBe(0)
+      // the driver itself still gets through, and its connection is the only one Postgres saw
+      expect((await db.pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+      expect(proxy.accepted).toBe(1)
+    } finally {
+      await db.close()
+      proxy.close()
+    }
+  })
+
+  test('the secret is random per bridge and stays out of what is logged', async () => {
+    const db = await openDatabase(await freshDatabaseUrl(), { max: 1 })
+    const other = await openDatabase(await freshDatabaseUrl(), { max: 1 })
+    const secret = secretOf(db.bridge!)
+    try {
+      expect(secret).toMatch(/^[\w-]{43}$/)
+      expect(secretOf(other.bridge!)).not.toBe(secret)
+      expect(Bun.inspect(db.bridge)).not.toContain(secret)
+      await db.bridge!.stop()
+      // what the flusher and the health check log when the bridge cannot be reached
+      const failure = await db.pool.query('SELECT 1').then(
+        () => undefined,
+        (err: unknown) => err,
+      )
+      expect(failure).toBeDefined()
+      expect(errorMessage(failure)).not.toContain(secret)
+    } finally {
+      await db.close()
+      await other.close()
+    }
   })
 })

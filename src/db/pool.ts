@@ -25,12 +25,12 @@ export function isNeonHost(hostname: string): boolean {
   return /\.neon\.(tech|build)$/i.test(hostname)
 }
 
-/** Builds a Client class whose connections go through the bridge on `bridgePort`. */
-function bridgedClient(bridgePort: number): typeof Client {
+/** Builds a Client class whose connections go through `bridge`. */
+function bridgedClient(bridge: Bridge): typeof Client {
   return class BridgedClient extends Client {
     constructor(config?: ConstructorParameters<typeof Client>[0]) {
       super(config)
-      this.neonConfig.wsProxy = () => `127.0.0.1:${bridgePort}/v1`
+      this.neonConfig.wsProxy = () => bridge.wsProxy()
       this.neonConfig.useSecureWebSocket = false
       this.neonConfig.pipelineTLS = false
       this.neonConfig.pipelineConnect = false
@@ -51,7 +51,7 @@ export async function openDatabase(databaseUrl: string, options: { max?: number 
   const bridge = await startBridge({ host: url.hostname || '127.0.0.1', port: Number(url.port || 5432) })
   const pool = new Pool({ connectionString: databaseUrl, max })
   // The driver's Pool pins its own Client class in its constructor; swap in the bridged one.
-  ;(pool as unknown as { Client: typeof Client }).Client = bridgedClient(bridge.port)
+  ;(pool as unknown as { Client: typeof Client }).Client = bridgedClient(bridge)
   pool.on('error', () => {})
   return {
     pool,
