@@ -117,6 +117,22 @@ describe('the bridge accepts only the driver', () => {
     }
   })
 
+  test('an upgrade that carries an Origin header is refused, even on the secret path', async () => {
+    const { db, bridge, proxy } = await countedDatabase()
+    const path = `/v1/${secretOf(bridge)}`
+    try {
+      for (const origin of ['http://localhost:3000', 'https://example.com', 'null']) {
+        expect(await upgradeStatus(bridge.port, path, { Origin: origin })).toBe(403)
+      }
+      expect(proxy.accepted).toBe(0)
+      // the same request without the header is the driver's, and upgrades
+      expect(await upgradeStatus(bridge.port, path)).toBe(101)
+    } finally {
+      await db.close()
+      proxy.close()
+    }
+  })
+
   test('the secret is random per bridge and stays out of what is logged', async () => {
     const db = await openDatabase(await freshDatabaseUrl(), { max: 1 })
     const other = await openDatabase(await freshDatabaseUrl(), { max: 1 })

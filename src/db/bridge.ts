@@ -10,6 +10,7 @@
  * Loopback is not a boundary: any local process can connect, and a trust-auth Postgres would give
  * it superuser SQL. So the only path that upgrades carries a secret made at start and known only
  * to this process; every other request is answered 404 before a connection to Postgres is made.
+ * A request with an `Origin` header comes from a browser and gets 403, whatever its path.
  *
  * @example
  * const bridge = await startBridge({ host: '127.0.0.1', port: 5432 })
@@ -79,6 +80,9 @@ export async function startBridge(target: { host: string; port: number }): Promi
     hostname: '127.0.0.1',
     port: 0,
     fetch(req, srv) {
+      // Browsers always send Origin on a WebSocket upgrade and the driver never does: a web page
+      // that found the port is refused before anything else is looked at.
+      if (req.headers.has('origin')) return new Response(null, { status: 403 })
       if (!samePath(new URL(req.url).pathname, expectedPath)) return new Response(null, { status: 404 })
       if (srv.upgrade(req, { data: { backlog: [], closed: false } })) return undefined
       return new Response('WebSocket only', { status: 426 })
