@@ -1,10 +1,18 @@
 import { describe, expect, test } from 'bun:test'
 import { randomBytes } from 'node:crypto'
-import type { Bridge } from '../src/db/bridge.ts'
+import { type Bridge, MAX_FRAME_BYTES } from '../src/db/bridge.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { errorMessage } from '../src/log.ts'
 import { freshDatabaseUrl } from './services.ts'
 import { proxyFor } from './tcp-proxy.ts'
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(10)
+  }
+}
 
 /** Sends a WebSocket upgrade request over a raw socket and resolves with the answer's status. */
 async function upgradeStatus(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
@@ -128,6 +136,30 @@ describe('the bridge accepts only the driver', () => {
       // the same request without the header is the driver's, and upgrades
       expect(await upgradeStatus(bridge.port, path)).toBe(101)
     } finally {
+      await db.close()
+      proxy.close()
+    }
+  })
+
+  test('a frame over the cap closes its own connection and its socket to Postgres, and no other', async () => {
+    const { db, bridge, proxy } = await countedDatabase()
+    const client = await db.pool.connect()
+    try {
+      expect(proxy.open).toBe(1)
+      const ws = new WebSocket(`ws://${bridge.wsProxy()}`)
+      const closed = new Promise<number>((resolve) => ws.addEventListener('close', (e) => resolve(e.code)))
+      await new Promise((resolve, reject) => {
+        ws.addEventListener('open', resolve)
+        ws.addEventListener('error', reject)
+      })
+      await waitFor(() => proxy.open === 2, 'the bridge to connect to Postgres')
+      ws.send(new Uint8Array(MAX_FRAME_BYTES + 1))
+      expect(await closed).toBe(1009) // message too big
+      await waitFor(() => proxy.open === 1, 'the socket to Postgres to close')
+      expect(bridge.connections()).toBe(1)
+      expect((await client.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }])
+    } finally {
+      client.release()
       await db.close()
       proxy.close()
     }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { dayOf, hourOf } from '../src/counters/keys.ts'
+import { MAX_FRAME_BYTES } from '../src/db/bridge.ts'
 import { MAX_PATH_LENGTH } from '../src/events/path.ts'
 import { UPSERT_CHUNK_ROWS } from '../src/flush/write.ts'
 import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } from './app.ts'
@@ -151,7 +152,7 @@ describe('flush', () => {
     ).toEqual([{ n: 100_000, total: 100_000 }])
   }, 60_000)
 
-  test('a snapshot of more rows than one statement takes is written whole, first_seen the earliest', async () => {
+  test('a snapshot of more rows than one statement takes is written whole, through the bridge, first_seen the earliest', async () => {
     const { deps, db } = await testApp()
     const today = dayOf(Date.now())
     const yesterday = dayOf(Date.now() - 86_400_000)
@@ -169,6 +170,8 @@ describe('flush', () => {
       users[`${yesterday}|generation_completed|user-${i}`] = '1'
       users[`${today}|generation_completed|user-${i}`] = '2'
     }
+    // in one statement the paths alone would not fit in one of the bridge's frames
+    expect(Buffer.byteLength(Object.keys(pages).join(''))).toBeGreaterThan(MAX_FRAME_BYTES)
     const shard = deps.keys.shards[0]!
     await deps.redis.hSet(shard.pending('p'), pages)
     await deps.redis.hSet(shard.pending('u'), users)

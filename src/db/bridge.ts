@@ -65,6 +65,14 @@ function closePair(pair: Pair): void {
   pair.ws?.close()
 }
 
+/**
+ * The largest WebSocket message the bridge takes from a client; a larger one closes that
+ * connection (1009) and its socket to Postgres. One message carries what the driver writes at
+ * once, at most a statement with its parameters: the flusher keeps those under 8 MB (see
+ * UPSERT_CHUNK_ROWS in src/flush/write.ts) and everything else the service sends is far smaller.
+ */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024
+
 /** Compares in constant time, so the answer's timing says nothing about how much of it matched. */
 function samePath(got: string, expected: Uint8Array): boolean {
   const bytes = Buffer.from(got)
@@ -88,8 +96,8 @@ export async function startBridge(target: { host: string; port: number }): Promi
       return new Response('WebSocket only', { status: 426 })
     },
     websocket: {
-      // Query results can be large; never drop a frame.
-      maxPayloadLength: 1 << 30,
+      maxPayloadLength: MAX_FRAME_BYTES,
+      // Query results can be large; never drop a frame on the way back to the driver.
       backpressureLimit: 1 << 30,
       idleTimeout: 0,
       async open(ws) {

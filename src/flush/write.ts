@@ -47,7 +47,8 @@ const UPSERTS = {
  * Rows per statement. The driver sends a statement's parameters in one Bind message, one
  * WebSocket frame, so a whole snapshot in one statement would make a frame as large as the
  * snapshot. The widest row is a page's: a 512-character path is at most 1,539 bytes as a quoted
- * UTF-8 array element, plus its day and count about 1,570; 5,000 such rows make under 8 MB.
+ * UTF-8 array element, plus its day and count about 1,570; 5,000 such rows make under 8 MB, half
+ * of the bridge's MAX_FRAME_BYTES (src/db/bridge.ts).
  */
 export const UPSERT_CHUNK_ROWS = 5_000
 
