@@ -96,6 +96,23 @@ describe('Neon driver through the WebSocket bridge', () => {
     }
   })
 
+  test('a connection lost mid-query fails that query, not the process', async () => {
+    const db = await openDatabase(await freshDatabaseUrl(), { max: 2 })
+    try {
+      const c = await db.pool.connect()
+      const ended = new Promise((resolve) => c.once('end', resolve))
+      const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+      const running = c.query('SELECT pg_sleep(30)')
+      await db.pool.query('SELECT pg_terminate_backend($1)', [pid])
+      await expect(running).rejects.toThrow(/terminat/i)
+      await ended
+      c.release()
+      expect((await db.pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+    } finally {
+      await db.close()
+    }
+  })
+
   test('survives 200 concurrent queries and closes its sockets on shutdown', async () => {
     const db = await openDatabase(await freshDatabaseUrl(), { max: 50 })
     const results = await Promise.all(
