@@ -223,6 +223,20 @@ describe('snapshot rows', () => {
     expect(rows.visitorDays).toEqual(['2026-11-28'])
     expect(rows.counters).toBe(6)
   })
+  test("one users row per user, sorted by id, with the snapshot's earliest day for them", async () => {
+    const { toRows } = await import('../src/flush/rows.ts')
+    const rows = toRows({
+      u: {
+        '2026-11-28|user_login|b': '1',
+        '2026-11-27|feature_used|b': '1',
+        '2026-11-28|feature_used|__proto__': '1',
+        '2026-11-26|user_login|a': '1',
+        '2026-11-28|user_login|a': '1',
+      },
+    })
+    expect(rows.users).toEqual({ user: ['__proto__', 'a', 'b'], firstSeen: ['2026-11-28', '2026-11-26', '2026-11-27'] })
+    expect(rows.user.user).toHaveLength(5)
+  })
 })
 
 describe('the validation fast path', () => {

@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { dayOf, hourOf } from '../src/counters/keys.ts'
+import { MAX_FRAME_BYTES } from '../src/db/bridge.ts'
+import { MAX_PATH_LENGTH } from '../src/events/path.ts'
+import { UPSERT_CHUNK_ROWS } from '../src/flush/write.ts'
 import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } from './app.ts'
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
@@ -147,5 +150,62 @@ describe('flush', () => {
     expect(
       await rows(db.pool, 'SELECT count(*)::int AS n, sum(count)::int AS total FROM analytics_user_daily'),
     ).toEqual([{ n: 100_000, total: 100_000 }])
+  }, 60_000)
+
+  test('a snapshot of more rows than one statement takes is written whole, through the bridge, first_seen the earliest', async () => {
+    const { deps, db } = await testApp()
+    const today = dayOf(Date.now())
+    const yesterday = dayOf(Date.now() - 86_400_000)
+    const PAGES = 12_000
+    const USERS = 6_000
+    expect(PAGES).toBeGreaterThan(2 * UPSERT_CHUNK_ROWS)
+    expect(USERS).toBeGreaterThan(UPSERT_CHUNK_ROWS)
+
+    // the widest rows there are: paths of the longest length, of 3-byte characters
+    const pages: Record<string, string> = {}
+    for (let i = 0; i < PAGES; i++) pages[`${today}|${`/${i}-`.padEnd(MAX_PATH_LENGTH, '€')}`] = String((i % 5) + 1)
+    // every user on two days: their rows fall into different chunks, yesterday's first
+    const users: Record<string, string> = {}
+    for (let i = 0; i < USERS; i++) {
+      users[`${yesterday}|generation_completed|user-${i}`] = '1'
+      users[`${today}|generation_completed|user-${i}`] = '2'
+    }
+    // in one statement the paths alone would not fit in one of the bridge's frames
+    expect(Buffer.byteLength(Object.keys(pages).join(''))).toBeGreaterThan(MAX_FRAME_BYTES)
+    const shard = deps.keys.shards[0]!
+    await deps.redis.hSet(shard.pending('p'), pages)
+    await deps.redis.hSet(shard.pending('u'), users)
+    // stored before: an earlier first_seen is kept, a later one moves back
+    await db.pool.query(
+      `INSERT INTO analytics_users (user_id, first_seen) VALUES ('user-0', '2000-01-01'), ('user-${USERS - 1}', $1)`,
+      [today],
+    )
+
+    expect(await deps.flusher.flush()).toBe(PAGES + 2 * USERS)
+    expect(
+      await rows(
+        db.pool,
+        `SELECT count(*)::int AS n, sum(count)::int AS total, min(length(path))::int AS shortest,
+                max(length(path))::int AS longest FROM analytics_page_daily`,
+      ),
+    ).toEqual([{ n: PAGES, total: (PAGES / 5) * (1 + 2 + 3 + 4 + 5), shortest: 512, longest: 512 }])
+    expect(
+      await rows(
+        db.pool,
+        'SELECT date::text, count(*)::int AS n, sum(count)::int AS total FROM analytics_user_daily GROUP BY 1 ORDER BY 1',
+      ),
+    ).toEqual([
+      { date: yesterday, n: USERS, total: USERS },
+      { date: today, n: USERS, total: 2 * USERS },
+    ])
+    expect(
+      await rows(db.pool, 'SELECT first_seen::text, count(*)::int AS n FROM analytics_users GROUP BY 1 ORDER BY 1'),
+    ).toEqual([
+      { first_seen: '2000-01-01', n: 1 },
+      { first_seen: yesterday, n: USERS - 1 },
+    ])
+    expect(await rows(db.pool, `SELECT count::int FROM analytics_page_daily WHERE path LIKE '/11999-%'`)).toEqual([
+      { count: 5 },
+    ])
   }, 60_000)
 })

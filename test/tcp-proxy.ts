@@ -11,6 +11,10 @@ interface Link {
 
 export interface TcpProxy {
   port: number
+  /** client connections accepted since the start */
+  readonly accepted: number
+  /** client connections open now */
+  readonly open: number
   close(): void
   reopen(): void
   /** keeps connections open but forwards nothing (a service that hangs) until resumed */
@@ -20,6 +24,8 @@ export interface TcpProxy {
 
 export function tcpProxy(target: { host: string; port: number }): TcpProxy {
   const sockets = new Set<Socket<Link>>()
+  let accepted = 0
+  let open = 0
   let stalled = false
   let listener: TCPSocketListener<Link> | undefined
   let port = 0
@@ -32,6 +38,8 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
         async open(client) {
           client.data = { pending: [] }
           sockets.add(client)
+          accepted++
+          open++
           try {
             const upstream = await Bun.connect<Link>({
               hostname: target.host,
@@ -59,6 +67,7 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
           else client.data.pending.push(new Uint8Array(chunk))
         },
         close(client) {
+          open--
           client.data.peer?.end()
           sockets.delete(client)
         },
@@ -71,6 +80,12 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
   return {
     get port() {
       return port
+    },
+    get accepted() {
+      return accepted
+    },
+    get open() {
+      return open
     },
     close() {
       listener?.stop(true)

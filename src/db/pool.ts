@@ -10,7 +10,7 @@
  * await db.pool.query('SELECT 1')
  * await db.close()
  */
-import { Client, Pool } from '@neondatabase/serverless'
+import { Client, Pool, type PoolClient } from '@neondatabase/serverless'
 import { type Bridge, startBridge } from './bridge.ts'
 
 export interface Database {
@@ -25,12 +25,12 @@ export function isNeonHost(hostname: string): boolean {
   return /\.neon\.(tech|build)$/i.test(hostname)
 }
 
-/** Builds a Client class whose connections go through the bridge on `bridgePort`. */
-function bridgedClient(bridgePort: number): typeof Client {
+/** Builds a Client class whose connections go through `bridge`. */
+function bridgedClient(bridge: Bridge): typeof Client {
   return class BridgedClient extends Client {
     constructor(config?: ConstructorParameters<typeof Client>[0]) {
       super(config)
-      this.neonConfig.wsProxy = () => `127.0.0.1:${bridgePort}/v1`
+      this.neonConfig.wsProxy = () => bridge.wsProxy()
       this.neonConfig.useSecureWebSocket = false
       this.neonConfig.pipelineTLS = false
       this.neonConfig.pipelineConnect = false
@@ -38,21 +38,30 @@ function bridgedClient(bridgePort: number): typeof Client {
   }
 }
 
+/**
+ * A client whose server goes away emits 'error': on its pool while idle, on itself while checked
+ * out (after failing its queries, which is how the caller learns of it). An 'error' nobody listens
+ * to throws out of the socket's handler and ends the process, so both get a listener; the next
+ * query simply gets a fresh connection.
+ */
+function survivesLostConnections(pool: Pool): void {
+  pool.on('error', () => {})
+  pool.on('connect', (client: PoolClient) => client.on('error', () => {}))
+}
+
 export async function openDatabase(databaseUrl: string, options: { max?: number } = {}): Promise<Database> {
   const url = new URL(databaseUrl)
   const max = options.max ?? 10
   if (isNeonHost(url.hostname)) {
     const pool = new Pool({ connectionString: databaseUrl, max })
-    // An idle client whose server went away emits 'error' on its pool; without a listener that
-    // would crash the process. The next query simply gets a fresh connection.
-    pool.on('error', () => {})
+    survivesLostConnections(pool)
     return { pool, close: () => pool.end() }
   }
   const bridge = await startBridge({ host: url.hostname || '127.0.0.1', port: Number(url.port || 5432) })
   const pool = new Pool({ connectionString: databaseUrl, max })
   // The driver's Pool pins its own Client class in its constructor; swap in the bridged one.
-  ;(pool as unknown as { Client: typeof Client }).Client = bridgedClient(bridge.port)
-  pool.on('error', () => {})
+  ;(pool as unknown as { Client: typeof Client }).Client = bridgedClient(bridge)
+  survivesLostConnections(pool)
   return {
     pool,
     bridge,

@@ -11,6 +11,8 @@ export interface Rows {
   user: { user: string[]; type: string[]; day: string[]; count: number[] }
   feature: { type: string[]; feature: string[]; day: string[]; count: number[] }
   page: { path: string[]; day: string[]; count: number[] }
+  /** each user of `user` once, sorted by id, with the earliest day the snapshot has for them */
+  users: { user: string[]; firstSeen: string[] }
   /** days whose unique-visitor estimate must be re-read */
   visitorDays: string[]
   /** distinct counters in the snapshot */
@@ -20,8 +22,8 @@ export interface Rows {
 export type SnapshotHashes = Partial<Record<PendingKind, Record<string, string>>>
 
 /** Sorted entries: rows are written in key order so concurrent upserts lock in the same order. */
-const sorted = (hash: Record<string, string> | undefined) =>
-  Object.entries(hash ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+const byKey = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0)
+const sorted = (hash: Record<string, string> | undefined) => Object.entries(hash ?? {}).sort(byKey)
 
 export function toRows(snapshot: SnapshotHashes): Rows {
   const rows: Rows = {
@@ -30,6 +32,7 @@ export function toRows(snapshot: SnapshotHashes): Rows {
     user: { user: [], type: [], day: [], count: [] },
     feature: { type: [], feature: [], day: [], count: [] },
     page: { path: [], day: [], count: [] },
+    users: { user: [], firstSeen: [] },
     visitorDays: [],
     counters: 0,
   }
@@ -45,12 +48,19 @@ export function toRows(snapshot: SnapshotHashes): Rows {
     rows.hourly.type.push(type)
     rows.hourly.count.push(Number(value))
   }
+  const firstSeen = new Map<string, string>()
   for (const [field, value] of sorted(snapshot.u)) {
     const { day, type, value: user } = decodeField('u', field)
     rows.user.day.push(day)
     rows.user.type.push(type)
     rows.user.user.push(user)
     rows.user.count.push(Number(value))
+    // fields sort by day first, so a user's first row holds their earliest day
+    if (!firstSeen.has(user!)) firstSeen.set(user!, day!)
+  }
+  for (const [user, day] of [...firstSeen].sort(byKey)) {
+    rows.users.user.push(user)
+    rows.users.firstSeen.push(day)
   }
   for (const [field, value] of sorted(snapshot.f)) {
     const { day, type, value: feature } = decodeField('f', field)

@@ -2,7 +2,8 @@
  * Writes one snapshot to Postgres in one transaction, together with its batch id in
  * `analytics_flush_log`. The batch id is unique, so a snapshot that was already written (by a
  * flusher that died before deleting it from Redis, or by a concurrent flusher) is detected
- * inside the transaction and nothing is applied twice. Every table gets one multi-row upsert.
+ * inside the transaction and nothing is applied twice. Every table gets multi-row upserts of at
+ * most UPSERT_CHUNK_ROWS rows each, in key order.
  */
 import type { Pool, PoolClient } from '@neondatabase/serverless'
 import type { Rows } from './rows.ts'
@@ -23,9 +24,10 @@ const UPSERTS = {
   user: `INSERT INTO analytics_user_daily AS t (user_id, event_type, date, count)
     SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])
     ON CONFLICT (user_id, event_type, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  // One row per user, its earliest day already taken in rows.ts: a statement may not touch a row
+  // twice, and a user's days can fall into different chunks of the per-user rows.
   users: `INSERT INTO analytics_users AS t (user_id, first_seen)
-    SELECT user_id, min(date) FROM unnest($1::text[], $2::date[]) AS u(user_id, date)
-    GROUP BY user_id ORDER BY user_id
+    SELECT * FROM unnest($1::text[], $2::date[])
     ON CONFLICT (user_id) DO UPDATE SET first_seen = least(t.first_seen, EXCLUDED.first_seen)
     WHERE EXCLUDED.first_seen < t.first_seen`,
   feature: `INSERT INTO analytics_feature_daily AS t (event_type, feature_name, date, count)
@@ -41,18 +43,33 @@ const UPSERTS = {
     ON CONFLICT (date) DO UPDATE SET visitors = greatest(t.visitors, EXCLUDED.visitors), updated_at = now()`,
 }
 
-async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, number>): Promise<void> {
-  const { daily, hourly, user, feature, page } = rows
-  if (daily.day.length) await c.query(UPSERTS.daily, [daily.type, daily.day, daily.count])
-  if (hourly.hour.length) await c.query(UPSERTS.hourly, [hourly.type, hourly.hour, hourly.count])
-  if (user.user.length) {
-    await c.query(UPSERTS.user, [user.user, user.type, user.day, user.count])
-    await c.query(UPSERTS.users, [user.user, user.day])
+/**
+ * Rows per statement. The driver sends a statement's parameters in one Bind message, one
+ * WebSocket frame, so a whole snapshot in one statement would make a frame as large as the
+ * snapshot. The widest row is a page's: a 512-character path is at most 1,539 bytes as a quoted
+ * UTF-8 array element, plus its day and count about 1,570; 5,000 such rows make under 8 MB, half
+ * of the bridge's MAX_FRAME_BYTES (src/db/bridge.ts).
+ */
+export const UPSERT_CHUNK_ROWS = 5_000
+
+/** Runs `sql` over `columns` (parallel arrays) in consecutive slices, keeping the rows' order. */
+async function upsert(c: PoolClient, sql: string, columns: unknown[][]): Promise<void> {
+  const rows = columns[0]!.length
+  for (let from = 0; from < rows; from += UPSERT_CHUNK_ROWS) {
+    const chunk = columns.map((column) => column.slice(from, from + UPSERT_CHUNK_ROWS))
+    await c.query(sql, chunk)
   }
-  if (feature.feature.length)
-    await c.query(UPSERTS.feature, [feature.type, feature.feature, feature.day, feature.count])
-  if (page.path.length) await c.query(UPSERTS.page, [page.path, page.day, page.count])
-  if (visitors.size) await c.query(UPSERTS.visitors, [[...visitors.keys()], [...visitors.values()]])
+}
+
+async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, number>): Promise<void> {
+  const { daily, hourly, user, users, feature, page } = rows
+  await upsert(c, UPSERTS.daily, [daily.type, daily.day, daily.count])
+  await upsert(c, UPSERTS.hourly, [hourly.type, hourly.hour, hourly.count])
+  await upsert(c, UPSERTS.user, [user.user, user.type, user.day, user.count])
+  await upsert(c, UPSERTS.users, [users.user, users.firstSeen])
+  await upsert(c, UPSERTS.feature, [feature.type, feature.feature, feature.day, feature.count])
+  await upsert(c, UPSERTS.page, [page.path, page.day, page.count])
+  await upsert(c, UPSERTS.visitors, [[...visitors.keys()], [...visitors.values()]])
 }
 
 export interface BatchToWrite {
