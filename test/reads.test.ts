@@ -146,6 +146,20 @@ describe('GET /analytics/stats', () => {
     expect(hourly.total).toBe(5)
   })
 
+  test('a local day the zone skipped (Samoa went from 2011-12-29 to 2011-12-31) is an empty day', async () => {
+    const { app } = await testApp()
+    const range = 'from=2011-12-30&to=2011-12-30&tz=Pacific/Apia'
+    const daily = await json(app, `/analytics/stats?${range}`)
+    expect(daily.series).toEqual([{ t: '2011-12-30', count: 0 }])
+    expect(daily.total).toBe(0)
+    const hourly = await json(app, `/analytics/stats?${range}&granularity=hour`)
+    expect(hourly.series).toEqual([])
+    expect(hourly.total).toBe(0)
+    // the days around it have their hours
+    const around = await json(app, '/analytics/stats?from=2011-12-29&to=2011-12-31&tz=Pacific/Apia&granularity=hour')
+    expect(around.series).toHaveLength(48)
+  })
+
   test('bad parameters are answered 422 naming the parameter', async () => {
     const { app } = await testApp()
     const cases: [string, string][] = [
