@@ -171,6 +171,9 @@ describe('GET /analytics/stats', () => {
       ['granularity=week', 'granularity'],
       ['from=2025-01-01&to=2026-05-01', 'to'],
       ['granularity=hour&from=2026-01-01&to=2026-03-01', 'to'],
+      // outside the years every read takes (1970-2999)
+      ['from=1969-12-31&to=1970-01-01', 'from'],
+      ['from=2999-12-31&to=3000-01-01', 'to'],
     ]
     for (const [query, parameter] of cases) {
       const res = await get(app, `/analytics/stats?${query}`)

@@ -6,7 +6,7 @@ import { Elysia } from 'elysia'
 import type { Deps } from '../app.ts'
 import { HttpError } from '../errors.ts'
 import { dashboard } from '../read/dashboard.ts'
-import { parseStats, parseTop } from '../read/params.ts'
+import { FIRST_DAY, LAST_DAY, parseStats, parseTop } from '../read/params.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
 import { userGenerations } from '../read/users.ts'
@@ -29,7 +29,8 @@ export const reads = (deps: Deps) => {
       },
       doc(
         'Exact series of one event type (or all)',
-        'Query: event_type, from, to (YYYY-MM-DD, inclusive, in tz), granularity=day|hour, tz (IANA). ' +
+        `Query: event_type, from, to (YYYY-MM-DD, inclusive, in tz, ${FIRST_DAY} to ${LAST_DAY}), ` +
+          'granularity=day|hour, tz (IANA). ' +
           'Answers {series: [{t, count}], total}; 422 names a bad parameter.',
       ),
     )
@@ -41,7 +42,10 @@ export const reads = (deps: Deps) => {
         const items = await top(deps, q)
         return { dimension: q.dimension, from: q.from, to: q.to, items }
       },
-      doc('Top features or pages', 'Query: dimension=feature|page, from, to (UTC days), limit (1-100).'),
+      doc(
+        'Top features or pages',
+        `Query: dimension=feature|page, from, to (UTC days, ${FIRST_DAY} to ${LAST_DAY}), limit (1-100).`,
+      ),
     )
     .get(
       '/analytics/dashboard',
