@@ -343,6 +343,44 @@ describe('per-user analytics', () => {
     expect((await get(app, '/analytics/me', ADMIN)).status).toBe(401)
     expect((await get(app, '/analytics/users/u-1', await sign({ sub: 'u-1' }))).status).toBe(401)
   })
+  test("a user id follows the events' rule: with a control character it is refused, odd ones are counted", async () => {
+    const { app } = await testApp()
+    const now = Date.now()
+    const gen = (user: string) => ({ event_type: 'generation_completed', user_id: user, timestamp: now })
+    // a NUL reached Postgres (text cannot hold it) and answered 500
+    for (const sub of ['\u0000', 'u-1\u0000', 'a\u007fb', 'line\nbreak', 'x'.repeat(129)]) {
+      const res = await get(app, '/analytics/me', await sign({ sub }))
+      expect({ sub, status: res.status }).toEqual({ sub, status: 401 })
+      expect((await res.json()).error).toBe(
+        'token sub (user id) must be 1-128 characters, none of them control characters',
+      )
+    }
+    for (const id of ['%00', 'u-1%00', 'a%7Fb', 'line%0Abreak']) {
+      const res = await get(app, `/analytics/users/${id}`)
+      expect({ id, status: res.status }).toEqual({ id, status: 422 })
+      const body = await res.json()
+      expect(body.parameter).toBe('id')
+      expect(body.error).toBe('id must be 1-128 characters, none of them control characters')
+    }
+    // odd but valid: what an event may carry as user_id, a read finds, flushed or not
+    const odd = ['é'.repeat(128), '🙂|{tag}', ' ', '\u00a0\u200b', '\ud800']
+    await send(app, odd.map(gen))
+    await flush(app)
+    await send(app, odd.map(gen))
+    for (const sub of odd) {
+      const res = await get(app, '/analytics/me', await sign({ sub }))
+      expect({ sub, status: res.status }).toEqual({ sub, status: 200 })
+      expect({ sub, total: (await res.json()).generations_total }).toEqual({ sub, total: 2 })
+    }
+    // a lone surrogate cannot be written in a URL (its UTF-8 escapes are malformed)
+    for (const id of odd.slice(0, 4)) {
+      expect({ id, total: (await json(app, `/analytics/users/${encodeURIComponent(id)}`)).generations_total }).toEqual({
+        id,
+        total: 2,
+      })
+    }
+    expect((await get(app, '/analytics/users/%ED%A0%80')).status).toBe(422)
+  })
 })
 
 describe('admin routes', () => {

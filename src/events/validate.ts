@@ -15,14 +15,22 @@ export const MAX_SERVER_EVENTS = 1000
 export const MAX_TIMESTAMP_AGE_MS = 30 * 86_400_000
 export const MAX_TIMESTAMP_SKEW_MS = 5 * 60_000
 
-/** No control characters: they have no place in ids, names or paths, and break log lines. */
+/**
+ * No control characters: they have no place in ids, names or paths, and break log lines (and
+ * Postgres text cannot hold a NUL).
+ */
 const printable = '^[^\\u0000-\\u001f\\u007f]*$'
 const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: printable })
+
+/** Longest user id, in UTF-16 units. */
+const USER_ID_MAX = 128
 
 const EventSchema = Type.Object(
   {
     event_type: Type.String(),
-    user_id: Type.Optional(Type.Union([text(128), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })])),
+    user_id: Type.Optional(
+      Type.Union([text(USER_ID_MAX), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]),
+    ),
     properties: Type.Optional(
       Type.Object(
         {
@@ -56,6 +64,19 @@ const isText = (v: unknown, maxLength: number): boolean =>
   typeof v === 'string' && v.length >= 1 && v.length <= maxLength && PRINTABLE.test(v)
 
 /**
+ * The rule for a user id given as a string, wherever one comes from: an event's `user_id`, a
+ * JWT's `sub`, a read's `:id`. What an event may carry, a read may look up, and nothing else.
+ *
+ * @example
+ * isUserId('u_123') // true
+ * isUserId('u\u0000') // false
+ */
+export const isUserId = (v: unknown): v is string => isText(v, USER_ID_MAX)
+
+/** {@link isUserId}'s rule, for reasons given to clients. */
+export const USER_ID_RULE = `1-${USER_ID_MAX} characters, none of them control characters`
+
+/**
  * The common shapes of an event, accepted without the general validator: only `event_type`,
  * `user_id` and `properties` holding only `path` and `feature_name`. It accepts a subset of what
  * {@link EventSchema} accepts (a test checks this on random input) and says false for anything
@@ -71,7 +92,7 @@ export function fastAccept(value: unknown): boolean {
       if (typeof raw.event_type !== 'string') return false
     } else if (key === 'user_id') {
       const id = raw.user_id
-      if (!(isText(id, 128) || (Number.isSafeInteger(id) && (id as number) >= 0))) return false
+      if (!(isUserId(id) || (Number.isSafeInteger(id) && (id as number) >= 0))) return false
     } else if (key === 'properties') {
       const props = raw.properties
       if (typeof props !== 'object' || props === null || Array.isArray(props)) return false

@@ -5,6 +5,7 @@
 import { Elysia } from 'elysia'
 import type { Deps } from '../app.ts'
 import { HttpError } from '../errors.ts'
+import { isUserId, USER_ID_RULE } from '../events/validate.ts'
 import { dashboard } from '../read/dashboard.ts'
 import { FIRST_DAY, LAST_DAY, parseStats, parseTop } from '../read/params.ts'
 import { stats } from '../read/stats.ts'
@@ -61,7 +62,7 @@ export const reads = (deps: Deps) => {
         admin(request)
         // Elysia has decoded the parameter already (null when its escapes are malformed)
         const id = params.id as string | null
-        if (!id || id.length > 128) throw new HttpError(422, 'id must be 1-128 characters', { parameter: 'id' })
+        if (!isUserId(id)) throw new HttpError(422, `id must be ${USER_ID_RULE}`, { parameter: 'id' })
         return userGenerations(deps, id)
       },
       doc('Generations of any user', 'generations_today, generations_this_month, generations_total (UTC).'),
