@@ -146,6 +146,19 @@ describe('GET /analytics/stats', () => {
     expect(hourly.total).toBe(5)
   })
 
+  test('a zone in any spelling answers under its canonical name', async () => {
+    const { app } = await testApp()
+    const day = addDays(dayOf(Date.now()), -1)
+    await send(app, [{ event_type: 'asset_shared', timestamp: Date.parse(`${day}T12:00:00Z`) }])
+    const berlin = await json(app, `/analytics/stats?from=${day}&to=${day}&tz=europe/berlin`)
+    expect(berlin.tz).toBe('Europe/Berlin')
+    expect(berlin.total).toBe(1)
+    expect(await json(app, `/analytics/stats?from=${day}&to=${day}&tz=EUROPE/BERLIN`)).toEqual(berlin)
+    expect((await json(app, `/analytics/stats?from=${day}&to=${day}&tz=utc`)).tz).toBe('UTC')
+    // top counts UTC days, whichever way UTC is spelled
+    expect((await get(app, `/analytics/top?tz=utc`)).status).toBe(200)
+  })
+
   test('a local day the zone skipped (Samoa went from 2011-12-29 to 2011-12-31) is an empty day', async () => {
     const { app } = await testApp()
     const range = 'from=2011-12-30&to=2011-12-30&tz=Pacific/Apia'

@@ -3,7 +3,7 @@
  */
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES, type EventType, isEventType } from '../events/types.ts'
-import { addDays, dayCount, isTimeZone, localDay } from './time.ts'
+import { addDays, canonicalTimeZone, dayCount, localDay } from './time.ts'
 
 export const MAX_DAYS_DAILY = 400
 export const MAX_DAYS_HOURLY = 31
@@ -52,11 +52,11 @@ const latest = (a: string, b: string) => (a > b ? a : b)
 
 /**
  * from/to (inclusive local days in tz, from {@link FIRST_DAY} to {@link LAST_DAY}) with defaults
- * ending today; checks order and length.
+ * ending today; checks order and length. `tz` comes back under its canonical name.
  */
 export function parseRange(q: Query, defaultDays: number, maxDays: number, now = Date.now()): RangeParams {
-  const tz = q.tz ?? 'UTC'
-  if (!isTimeZone(tz)) throw invalid('tz', `must be an IANA time zone like Europe/Berlin (got ${JSON.stringify(tz)})`)
+  const tz = canonicalTimeZone(q.tz ?? 'UTC')
+  if (!tz) throw invalid('tz', `must be an IANA time zone like Europe/Berlin (got ${JSON.stringify(q.tz)})`)
   const to = q.to !== undefined ? parseDay('to', q.to) : localDay(now, tz)
   // a default range is cut at the first day accepted rather than refused for a from nobody sent
   const from = q.from !== undefined ? parseDay('from', q.from) : latest(addDays(to, -(defaultDays - 1)), FIRST_DAY)

@@ -26,27 +26,51 @@ export function daysBetween(from: string, to: string): string[] {
   return Array.from({ length: dayCount(from, to) }, (_, i) => dayString(first + i))
 }
 
+/** Formatters kept, one per zone: a few zones are in use at a time. */
+export const FORMATTER_CACHE_SIZE = 64
+
+/** Day formatters by canonical zone name, least recently used first. */
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
-/** True for a time zone name this runtime knows (IANA names and UTC). */
-export function isTimeZone(tz: string): boolean {
+function keep(tz: string, f: Intl.DateTimeFormat): Intl.DateTimeFormat {
+  formatters.delete(tz)
+  formatters.set(tz, f)
+  if (formatters.size > FORMATTER_CACHE_SIZE) formatters.delete(formatters.keys().next().value!)
+  return f
+}
+
+/** The day formatter of a zone; throws RangeError for a zone this runtime does not know. */
+function formatter(tz: string): Intl.DateTimeFormat {
+  const cached = formatters.get(tz)
+  if (cached) return keep(tz, cached)
+  // en-CA formats dates as YYYY-MM-DD
+  const f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
+  // names match case-insensitively: cache by the canonical one, not by each spelling
+  const name = f.resolvedOptions().timeZone
+  return keep(name, formatters.get(name) ?? f)
+}
+
+/**
+ * The runtime's name of a time zone (IANA names, UTC, offsets like `+05:30`) in any spelling, or
+ * undefined for one it does not know.
+ *
+ * @example
+ * canonicalTimeZone('europe/berlin') // 'Europe/Berlin'
+ */
+export function canonicalTimeZone(tz: string): string | undefined {
   try {
-    localDay(0, tz)
-    return true
+    return formatter(tz).resolvedOptions().timeZone
   } catch {
-    return false
+    return undefined
   }
 }
 
+/** How many formatters are cached (at most {@link FORMATTER_CACHE_SIZE}). */
+export const formatterCount = (): number => formatters.size
+
 /** The local calendar day of an instant in `tz`, `YYYY-MM-DD`. */
 export function localDay(ms: number, tz: string): string {
-  let f = formatters.get(tz)
-  if (!f) {
-    // en-CA formats dates as YYYY-MM-DD
-    f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
-    formatters.set(tz, f)
-  }
-  return f.format(ms)
+  return formatter(tz).format(ms)
 }
 
 /**
@@ -57,10 +81,11 @@ export function hoursOfLocalDays(from: string, to: string, tz: string): number[]
   // local days lie within a day either side of the UTC day: offsets are under 24 hours
   const start = (dayNumber(from) - 1) * DAY_MS
   const count = (dayCount(from, to) + 2) * 24
+  const f = formatter(tz)
   const hours: number[] = []
   for (let i = 0; i < count; i++) {
     const t = start + i * HOUR_MS
-    const day = localDay(t, tz)
+    const day = f.format(t)
     if (day >= from && day <= to) hours.push(t)
   }
   return hours
