@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { dayOf, hourOf } from '../src/counters/keys.ts'
 import { MAX_FRAME_BYTES } from '../src/db/bridge.ts'
-import { MAX_PATH_LENGTH } from '../src/events/path.ts'
+import { MAX_PATH_LENGTH } from '../src/events/limits.ts'
 import { UPSERT_CHUNK_ROWS } from '../src/flush/write.ts'
 import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } from './app.ts'
 

@@ -1,21 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { EVENT_TYPES } from '../src/events/types.ts'
 import { beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
-
-/** Small seeded PRNG so a failure can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!
-  return { next, int, pick }
-}
+import { prng } from './prng.ts'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128)
 

@@ -146,6 +146,33 @@ describe('GET /analytics/stats', () => {
     expect(hourly.total).toBe(5)
   })
 
+  test('a zone in any spelling answers under its canonical name', async () => {
+    const { app } = await testApp()
+    const day = addDays(dayOf(Date.now()), -1)
+    await send(app, [{ event_type: 'asset_shared', timestamp: Date.parse(`${day}T12:00:00Z`) }])
+    const berlin = await json(app, `/analytics/stats?from=${day}&to=${day}&tz=europe/berlin`)
+    expect(berlin.tz).toBe('Europe/Berlin')
+    expect(berlin.total).toBe(1)
+    expect(await json(app, `/analytics/stats?from=${day}&to=${day}&tz=EUROPE/BERLIN`)).toEqual(berlin)
+    expect((await json(app, `/analytics/stats?from=${day}&to=${day}&tz=utc`)).tz).toBe('UTC')
+    // top counts UTC days, whichever way UTC is spelled
+    expect((await get(app, `/analytics/top?tz=utc`)).status).toBe(200)
+  })
+
+  test('a local day the zone skipped (Samoa went from 2011-12-29 to 2011-12-31) is an empty day', async () => {
+    const { app } = await testApp()
+    const range = 'from=2011-12-30&to=2011-12-30&tz=Pacific/Apia'
+    const daily = await json(app, `/analytics/stats?${range}`)
+    expect(daily.series).toEqual([{ t: '2011-12-30', count: 0 }])
+    expect(daily.total).toBe(0)
+    const hourly = await json(app, `/analytics/stats?${range}&granularity=hour`)
+    expect(hourly.series).toEqual([])
+    expect(hourly.total).toBe(0)
+    // the days around it have their hours
+    const around = await json(app, '/analytics/stats?from=2011-12-29&to=2011-12-31&tz=Pacific/Apia&granularity=hour')
+    expect(around.series).toHaveLength(48)
+  })
+
   test('bad parameters are answered 422 naming the parameter', async () => {
     const { app } = await testApp()
     const cases: [string, string][] = [
@@ -157,6 +184,9 @@ describe('GET /analytics/stats', () => {
       ['granularity=week', 'granularity'],
       ['from=2025-01-01&to=2026-05-01', 'to'],
       ['granularity=hour&from=2026-01-01&to=2026-03-01', 'to'],
+      // outside the years every read takes (1970-2999)
+      ['from=1969-12-31&to=1970-01-01', 'from'],
+      ['from=2999-12-31&to=3000-01-01', 'to'],
     ]
     for (const [query, parameter] of cases) {
       const res = await get(app, `/analytics/stats?${query}`)
@@ -325,6 +355,44 @@ describe('per-user analytics', () => {
     // the admin token is not a user token, and a user token is not an admin token
     expect((await get(app, '/analytics/me', ADMIN)).status).toBe(401)
     expect((await get(app, '/analytics/users/u-1', await sign({ sub: 'u-1' }))).status).toBe(401)
+  })
+  test("a user id follows the events' rule: with a control character it is refused, odd ones are counted", async () => {
+    const { app } = await testApp()
+    const now = Date.now()
+    const gen = (user: string) => ({ event_type: 'generation_completed', user_id: user, timestamp: now })
+    // a NUL reached Postgres (text cannot hold it) and answered 500
+    for (const sub of ['\u0000', 'u-1\u0000', 'a\u007fb', 'line\nbreak', 'x'.repeat(129)]) {
+      const res = await get(app, '/analytics/me', await sign({ sub }))
+      expect({ sub, status: res.status }).toEqual({ sub, status: 401 })
+      expect((await res.json()).error).toBe(
+        'token sub (user id) must be 1-128 characters, none of them control characters',
+      )
+    }
+    for (const id of ['%00', 'u-1%00', 'a%7Fb', 'line%0Abreak']) {
+      const res = await get(app, `/analytics/users/${id}`)
+      expect({ id, status: res.status }).toEqual({ id, status: 422 })
+      const body = await res.json()
+      expect(body.parameter).toBe('id')
+      expect(body.error).toBe('id must be 1-128 characters, none of them control characters')
+    }
+    // odd but valid: what an event may carry as user_id, a read finds, flushed or not
+    const odd = ['é'.repeat(128), '🙂|{tag}', ' ', '\u00a0\u200b', '\ud800']
+    await send(app, odd.map(gen))
+    await flush(app)
+    await send(app, odd.map(gen))
+    for (const sub of odd) {
+      const res = await get(app, '/analytics/me', await sign({ sub }))
+      expect({ sub, status: res.status }).toEqual({ sub, status: 200 })
+      expect({ sub, total: (await res.json()).generations_total }).toEqual({ sub, total: 2 })
+    }
+    // a lone surrogate cannot be written in a URL (its UTF-8 escapes are malformed)
+    for (const id of odd.slice(0, 4)) {
+      expect({ id, total: (await json(app, `/analytics/users/${encodeURIComponent(id)}`)).generations_total }).toEqual({
+        id,
+        total: 2,
+      })
+    }
+    expect((await get(app, '/analytics/users/%ED%A0%80')).status).toBe(422)
   })
 })
 

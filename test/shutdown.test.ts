@@ -112,7 +112,9 @@ describe('shutdown', () => {
     const server = await startServerProcess({ REDIS_PREFIX: prefix, DATABASE_URL: databaseUrl })
     try {
       // what an instance SIGKILLed mid-flush leaves behind: its lease, for up to 30 s
-      await redis.set(createKeys(prefix).lease, 'instance-killed-mid-flush', { expiration: { type: 'PX', value: 30_000 } })
+      await redis.set(createKeys(prefix).lease, 'instance-killed-mid-flush', {
+        expiration: { type: 'PX', value: 30_000 },
+      })
       await sendBeacons(server.url, 12)
       const started = performance.now()
       expect(await server.stop('SIGTERM')).toBe(0)

@@ -43,5 +43,15 @@ const PRINTABLE = new RegExp(PRINTABLE_PATTERN)
 export const isText = (v: unknown, maxLength: number): v is string =>
   typeof v === 'string' && v.length >= 1 && v.length <= maxLength && PRINTABLE.test(v)
 
-/** A user id as the events' `user_id` takes it (string form). */
+/**
+ * The rule for a user id given as a string, wherever one comes from: an event's `user_id`, a
+ * JWT's `sub`, a read's `:id`. What an event may carry, a read may look up, and nothing else.
+ *
+ * @example
+ * isUserId('u_123') // true
+ * isUserId('u\u0000') // false
+ */
 export const isUserId = (v: unknown): v is string => isText(v, MAX_USER_ID_LENGTH)
+
+/** {@link isUserId}'s rule, for reasons given to clients. */
+export const USER_ID_RULE = `1-${MAX_USER_ID_LENGTH} characters, none of them control characters`

@@ -3,13 +3,21 @@
  */
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES, type EventType, isEventType } from '../events/types.ts'
-import { addDays, isTimeZone, localDay } from './time.ts'
+import { addDays, canonicalTimeZone, dayCount, localDay } from './time.ts'
 
 export const MAX_DAYS_DAILY = 400
 export const MAX_DAYS_HOURLY = 31
 
 const invalid = (parameter: string, reason: string): HttpError =>
   new HttpError(422, `${parameter} ${reason}`, { parameter })
+
+/**
+ * The days any read accepts. Every date a read derives from them (a day either side, in any
+ * zone from UTC-23:59 to UTC+23:59) keeps a four-digit year, which `toISOString` and Postgres
+ * both take; events are counted at most 30 days after they happen, so no data lies outside.
+ */
+export const FIRST_DAY = '1970-01-01'
+export const LAST_DAY = '2999-12-31'
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/
 
@@ -21,6 +29,9 @@ function parseDay(name: string, raw: string): string {
   ) {
     throw invalid(name, `must be a date like 2026-01-31 (got ${JSON.stringify(raw)})`)
   }
+  // both are YYYY-MM-DD with four-digit years: they compare in calendar order
+  if (raw < FIRST_DAY || raw > LAST_DAY)
+    throw invalid(name, `must be a day from ${FIRST_DAY} to ${LAST_DAY} (got ${raw})`)
   return raw
 }
 
@@ -37,14 +48,20 @@ export interface StatsParams extends RangeParams {
 
 type Query = Record<string, string | undefined>
 
-/** from/to (inclusive local days in tz) with defaults ending today; checks order and length. */
+const latest = (a: string, b: string) => (a > b ? a : b)
+
+/**
+ * from/to (inclusive local days in tz, from {@link FIRST_DAY} to {@link LAST_DAY}) with defaults
+ * ending today; checks order and length. `tz` comes back under its canonical name.
+ */
 export function parseRange(q: Query, defaultDays: number, maxDays: number, now = Date.now()): RangeParams {
-  const tz = q.tz ?? 'UTC'
-  if (!isTimeZone(tz)) throw invalid('tz', `must be an IANA time zone like Europe/Berlin (got ${JSON.stringify(tz)})`)
+  const tz = canonicalTimeZone(q.tz ?? 'UTC')
+  if (!tz) throw invalid('tz', `must be an IANA time zone like Europe/Berlin (got ${JSON.stringify(q.tz)})`)
   const to = q.to !== undefined ? parseDay('to', q.to) : localDay(now, tz)
-  const from = q.from !== undefined ? parseDay('from', q.from) : addDays(to, -(defaultDays - 1))
+  // a default range is cut at the first day accepted rather than refused for a from nobody sent
+  const from = q.from !== undefined ? parseDay('from', q.from) : latest(addDays(to, -(defaultDays - 1)), FIRST_DAY)
   if (from > to) throw invalid('from', `must not be after to (${from} > ${to})`)
-  const days = Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1
+  const days = dayCount(from, to)
   if (days > maxDays) throw invalid('to', `is ${days} days after from; at most ${maxDays} days per request`)
   return { from, to, tz }
 }

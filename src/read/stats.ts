@@ -69,8 +69,9 @@ export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult
     }
   } else {
     const hours = hoursOfLocalDays(p.from, p.to, p.tz)
-    const lo = new Date(hours[0]!).toISOString()
-    const hi = new Date(hours.at(-1)! + 3_600_000).toISOString()
+    // a local day the zone skipped (Pacific/Apia 2011-12-30) has no hours: an empty range
+    const lo = new Date(hours[0] ?? 0).toISOString()
+    const hi = new Date(hours.length > 0 ? hours.at(-1)! + 3_600_000 : 0).toISOString()
     const perHour = new Map<number, number>()
     const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['h'] }, (view) =>
       history(deps.pool, 'analytics_hourly', lo, hi, p.eventType, view.batchIds),

@@ -1,41 +1,76 @@
 /**
  * Calendar arithmetic for reads: UTC day strings, and local days in an IANA time zone.
+ *
+ * Loops count days and hours as integers: `YYYY-MM-DD` strings compare in calendar order only
+ * while years have four digits (`addDays('9999-12-31', 1)` is `+010000-01-01`, which sorts first).
  */
 const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
+
+/** Days from 1970-01-01 to a `YYYY-MM-DD` day. */
+const dayNumber = (day: string): number => Date.parse(`${day}T00:00:00Z`) / DAY_MS
+
+const dayString = (n: number): string => new Date(n * DAY_MS).toISOString().slice(0, 10)
 
 /** `YYYY-MM-DD` + n days. */
 export function addDays(day: string, n: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10)
+  return dayString(dayNumber(day) + n)
 }
+
+/** How many days `from`..`to` holds, both included (0 when `to` is before `from`). */
+export const dayCount = (from: string, to: string): number => Math.max(0, dayNumber(to) - dayNumber(from) + 1)
 
 /** Days from `from` to `to`, inclusive. */
 export function daysBetween(from: string, to: string): string[] {
-  const out: string[] = []
-  for (let d = from; d <= to; d = addDays(d, 1)) out.push(d)
-  return out
+  const first = dayNumber(from)
+  return Array.from({ length: dayCount(from, to) }, (_, i) => dayString(first + i))
 }
 
+/** Formatters kept, one per zone: a few zones are in use at a time. */
+export const FORMATTER_CACHE_SIZE = 64
+
+/** Day formatters by canonical zone name, least recently used first. */
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
-/** True for a time zone name this runtime knows (IANA names and UTC). */
-export function isTimeZone(tz: string): boolean {
+function keep(tz: string, f: Intl.DateTimeFormat): Intl.DateTimeFormat {
+  formatters.delete(tz)
+  formatters.set(tz, f)
+  if (formatters.size > FORMATTER_CACHE_SIZE) formatters.delete(formatters.keys().next().value!)
+  return f
+}
+
+/** The day formatter of a zone; throws RangeError for a zone this runtime does not know. */
+function formatter(tz: string): Intl.DateTimeFormat {
+  const cached = formatters.get(tz)
+  if (cached) return keep(tz, cached)
+  // en-CA formats dates as YYYY-MM-DD
+  const f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
+  // names match case-insensitively: cache by the canonical one, not by each spelling
+  const name = f.resolvedOptions().timeZone
+  return keep(name, formatters.get(name) ?? f)
+}
+
+/**
+ * The runtime's name of a time zone (IANA names, UTC, offsets like `+05:30`) in any spelling, or
+ * undefined for one it does not know.
+ *
+ * @example
+ * canonicalTimeZone('europe/berlin') // 'Europe/Berlin'
+ */
+export function canonicalTimeZone(tz: string): string | undefined {
   try {
-    localDay(0, tz)
-    return true
+    return formatter(tz).resolvedOptions().timeZone
   } catch {
-    return false
+    return undefined
   }
 }
+
+/** How many formatters are cached (at most {@link FORMATTER_CACHE_SIZE}). */
+export const formatterCount = (): number => formatters.size
 
 /** The local calendar day of an instant in `tz`, `YYYY-MM-DD`. */
 export function localDay(ms: number, tz: string): string {
-  let f = formatters.get(tz)
-  if (!f) {
-    // en-CA formats dates as YYYY-MM-DD
-    f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
-    formatters.set(tz, f)
-  }
-  return f.format(ms)
+  return formatter(tz).format(ms)
 }
 
 /**
@@ -43,11 +78,14 @@ export function localDay(ms: number, tz: string): string {
  * Zones with half-hour offsets put an hour in the local day where it starts.
  */
 export function hoursOfLocalDays(from: string, to: string, tz: string): number[] {
-  const start = Date.parse(`${addDays(from, -1)}T00:00:00Z`)
-  const end = Date.parse(`${addDays(to, 2)}T00:00:00Z`)
+  // local days lie within a day either side of the UTC day: offsets are under 24 hours
+  const start = (dayNumber(from) - 1) * DAY_MS
+  const count = (dayCount(from, to) + 2) * 24
+  const f = formatter(tz)
   const hours: number[] = []
-  for (let t = start; t < end; t += 3_600_000) {
-    const day = localDay(t, tz)
+  for (let i = 0; i < count; i++) {
+    const t = start + i * HOUR_MS
+    const day = f.format(t)
     if (day >= from && day <= to) hours.push(t)
   }
   return hours

@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { errors as joseErrors, jwtVerify } from 'jose'
 import { HttpError } from '../errors.ts'
+import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 
 const digest = (s: string) => new Bun.CryptoHasher('sha256').update(s).digest()
 
@@ -53,9 +54,9 @@ export async function requireUser(request: Request, secret: string | undefined):
   try {
     // exp is required: a token that never expires is not one to accept for per-user data
     const { payload } = await jwtVerify(token, secretKey(secret), { algorithms: ['HS256'], requiredClaims: ['exp'] })
-    if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 128) {
+    if (typeof payload.sub !== 'string' || payload.sub === '')
       throw new HttpError(401, 'token has no usable sub (user id)')
-    }
+    if (!isUserId(payload.sub)) throw new HttpError(401, `token sub (user id) must be ${USER_ID_RULE}`)
     return payload.sub
   } catch (err) {
     if (err instanceof HttpError) throw err

@@ -5,9 +5,10 @@
 import { Elysia } from 'elysia'
 import type { Config } from '../config.ts'
 import { HttpError } from '../errors.ts'
+import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
-import { parseStats, parseTop } from '../read/params.ts'
+import { FIRST_DAY, LAST_DAY, parseStats, parseTop } from '../read/params.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
 import { userGenerations } from '../read/users.ts'
@@ -30,7 +31,8 @@ export const reads = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'us
       },
       doc(
         'Exact series of one event type (or all)',
-        'Query: event_type, from, to (YYYY-MM-DD, inclusive, in tz), granularity=day|hour, tz (IANA). ' +
+        `Query: event_type, from, to (YYYY-MM-DD, inclusive, in tz, ${FIRST_DAY} to ${LAST_DAY}), ` +
+          'granularity=day|hour, tz (IANA). ' +
           'Answers {series: [{t, count}], total}; 422 names a bad parameter.',
       ),
     )
@@ -42,7 +44,10 @@ export const reads = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'us
         const items = await top(deps, q)
         return { dimension: q.dimension, from: q.from, to: q.to, items }
       },
-      doc('Top features or pages', 'Query: dimension=feature|page, from, to (UTC days), limit (1-100).'),
+      doc(
+        'Top features or pages',
+        `Query: dimension=feature|page, from, to (UTC days, ${FIRST_DAY} to ${LAST_DAY}), limit (1-100).`,
+      ),
     )
     .get(
       '/analytics/dashboard',
@@ -58,7 +63,7 @@ export const reads = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'us
         admin(request)
         // Elysia has decoded the parameter already (null when its escapes are malformed)
         const id = params.id as string | null
-        if (!id || id.length > 128) throw new HttpError(422, 'id must be 1-128 characters', { parameter: 'id' })
+        if (!isUserId(id)) throw new HttpError(422, `id must be ${USER_ID_RULE}`, { parameter: 'id' })
         return userGenerations(deps, id)
       },
       doc('Generations of any user', 'generations_today, generations_this_month, generations_total (UTC).'),
