@@ -141,11 +141,21 @@ describe('POST /e', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example.com')
     const refused = await from('https://evil.example.net')
     expect(refused.status).toBe(403)
+    // a refused page must not be able to read the answer
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull()
     expect(await refused.json()).toEqual({ error: 'origin https://evil.example.net is not allowed to send events' })
+    const preflight = await app.handle(
+      new Request('http://localhost/e', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example.net', 'access-control-request-method': 'POST' },
+      }),
+    )
+    expect(preflight.status).toBe(403)
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull()
     expect((await app.handle(beaconRequest({ event_type: 'page_view' }))).status).toBe(403)
     expect(await pendingTotal(deps)).toBe(1)
     const rejected = await deps.metrics.rejected.get()
-    expect(rejected.values.find((v) => v.labels.reason === 'origin')?.value).toBe(2)
+    expect(rejected.values.find((v) => v.labels.reason === 'origin')?.value).toBe(3)
   })
 
   test('a CORS preflight for application/json is answered', async () => {
@@ -231,6 +241,28 @@ describe('POST /e', () => {
       const body = await res.json()
       expect(body.errors).toHaveLength(1)
       expect(body.errors[0]).toMatchObject({ index: 1, field: 'event_type' })
+    })
+
+    test('a body the client stops sending is an abort: 400, counted as aborted, nothing stored', async () => {
+      const { app, deps } = await testApp()
+      const body = new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('{"event_type":'))
+          c.error(new Error('connection reset'))
+        },
+      })
+      const res = await app.handle(
+        new Request('http://localhost/e', {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+          body,
+        }),
+      )
+      expect(res.status).toBe(400)
+      expect((await res.json()).error).toBe('the request body could not be read')
+      const rejected = (await deps.metrics.rejected.get()).values
+      expect(rejected.map((v) => [v.labels.reason, v.value])).toEqual([['aborted', 1]])
+      expect(await allKeys(deps)).toEqual([])
     })
 
     test('a chunked body over the limit is cut off', async () => {

@@ -93,6 +93,39 @@ describe('config', () => {
     expect(err.message).not.toContain('short-secret')
   })
 
+  test('TRUST_PROXY: true, false, a number of proxies, or a list of proxy addresses and CIDR ranges', () => {
+    const trust = (TRUST_PROXY: string) => loadConfig({ TRUST_PROXY }).trustProxy
+    expect(loadConfig({}).trustProxy).toEqual({ hops: 0 })
+    expect(trust('true')).toEqual({ hops: 1 })
+    expect(trust('false')).toEqual({ hops: 0 })
+    expect(trust('2')).toEqual({ hops: 2 })
+    expect(trust('10.0.0.0/8, 192.0.2.7,fd00::/8, ::1')).toEqual({
+      proxies: ['10.0.0.0/8', '192.0.2.7', 'fd00::/8', '::1'],
+    })
+    for (const bad of ['11', '10.0.0.0/33', 'fd00::/129', '10.0.0/8', 'proxy.example', '10.0.0.0/8/1', '1.2.3.4/x']) {
+      const err = failure({ TRUST_PROXY: bad })
+      expect(err.variable).toBe('TRUST_PROXY')
+      expect(err.message).toContain('CIDR')
+    }
+  })
+
+  test('USER_JWT_SECRET needs 32 bytes, as HS256 wants a key as long as its hash', () => {
+    expect(loadConfig({ USER_JWT_SECRET: 'x'.repeat(32) }).userJwtSecret).toBe('x'.repeat(32))
+    // counted in bytes: 16 two-byte characters are enough
+    expect(loadConfig({ USER_JWT_SECRET: 'é'.repeat(16) }).userJwtSecret).toBe('é'.repeat(16))
+    const err = failure({ USER_JWT_SECRET: 'y'.repeat(31) })
+    expect(err.variable).toBe('USER_JWT_SECRET')
+    expect(err.message).toBe('USER_JWT_SECRET: must be a secret of at least 32 bytes (got (hidden))')
+  })
+
+  test('write-path budgets and the body deadline', () => {
+    const c = loadConfig({})
+    expect([c.maxInFlight, c.ingestMaxInFlight, c.bodyTimeoutMs]).toEqual([5000, 64, 10_000])
+    const set = loadConfig({ MAX_IN_FLIGHT: '10', INGEST_MAX_IN_FLIGHT: '3', BODY_TIMEOUT_MS: '2500' })
+    expect([set.maxInFlight, set.ingestMaxInFlight, set.bodyTimeoutMs]).toEqual([10, 3, 2500])
+    expect(failure({ BODY_TIMEOUT_MS: '50' }).variable).toBe('BODY_TIMEOUT_MS')
+  })
+
   test('the process stops with one clear line', async () => {
     const proc = Bun.spawn(['bun', 'src/index.ts'], {
       env: { ...process.env, PORT: 'not-a-port' },

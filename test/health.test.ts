@@ -7,7 +7,7 @@ import { silentLogger } from '../src/log.ts'
 import { testContext } from './services.ts'
 import { proxyFor, tcpProxy } from './tcp-proxy.ts'
 
-const get = (path: string) => new Request(`http://localhost${path}`)
+const get = (path: string, headers: Record<string, string> = {}) => new Request(`http://localhost${path}`, { headers })
 
 describe('health', () => {
   test('/healthz answers while the process runs', async () => {
@@ -90,5 +90,27 @@ describe('OpenAPI', () => {
     expect(doc.paths['/analytics/events'].post.summary).toBe('Server events, all-or-nothing')
     const off = await testApp({ openapi: false })
     expect((await off.app.handle(get('/openapi'))).status).toBe(404)
+  })
+})
+
+describe('JSON errors', () => {
+  test('every kind carries X-Content-Type-Options: nosniff, so no browser reads one as something else', async () => {
+    const { testApp, beaconRequest, ingestRequest } = await import('./app.ts')
+    const { app } = await testApp()
+    const answers = [
+      await app.handle(get('/no-such-route')),
+      await app.handle(get('/analytics/stats')),
+      await app.handle(
+        get('/analytics/stats?granularity=week', { authorization: 'Bearer test-admin-token-0123456789' }),
+      ),
+      await app.handle(ingestRequest('[]', { raw: true, headers: { 'content-type': 'text/plain' } })),
+      await app.handle(beaconRequest('{', { raw: true })),
+      await app.handle(beaconRequest({ event_type: 'nope' })),
+    ]
+    expect(answers.map((r) => r.status)).toEqual([404, 401, 422, 415, 400, 422])
+    for (const r of answers) {
+      expect(r.headers.get('content-type')).toStartWith('application/json')
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff')
+    }
   })
 })

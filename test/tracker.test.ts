@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Elysia } from 'elysia'
 import { acceptsGzip, matchesEtag, TRACKER_FILE, tracker } from '../src/routes/tracker.ts'
 import { buildTracker } from '../src/tracker/build.ts'
-import { BROWSER_EVENT, DOWNLOAD, keptParams, LOCAL, scrub } from '../src/tracker/page.ts'
+import { DOWNLOAD, isBrowserEvent, keptParams, LOCAL, scrub } from '../src/tracker/page.ts'
 import { testApp } from './app.ts'
 
 /** The budget for the served script, gzipped. */
@@ -119,10 +119,10 @@ describe('tracker helpers', () => {
 
   test('only browser event types pass; file links are recognized by extension', () => {
     for (const type of ['page_view', 'feature_used', 'asset_downloaded', 'asset_shared']) {
-      expect(BROWSER_EVENT.test(type)).toBe(true)
+      expect(isBrowserEvent(type)).toBe(true)
     }
     for (const type of ['user_signup', 'feature_use', 'page_views', '', 'PAGE_VIEW']) {
-      expect(BROWSER_EVENT.test(type)).toBe(false)
+      expect(isBrowserEvent(type)).toBe(false)
     }
     expect(['/a/report.pdf', '/b/data.CSV', '/c/setup.exe', '/d/x.docx'].every((p) => DOWNLOAD.test(p))).toBe(true)
     expect(['/pdf', '/a.html', '/reports/', '/file.pdf.html'].some((p) => DOWNLOAD.test(p))).toBe(false)

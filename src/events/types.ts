@@ -1,6 +1,8 @@
 /**
  * The event types of the original pattern, and which of them a browser may send.
  */
+import { BROWSER_TYPES } from './browser-types.ts'
+
 export const EVENT_TYPES = [
   'generation_started',
   'generation_completed',
@@ -17,8 +19,7 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number]
 
-/** Types a browser may send to `POST /e`; the rest only come from authenticated back ends. */
-export const BROWSER_TYPES: readonly EventType[] = ['page_view', 'feature_used', 'asset_downloaded', 'asset_shared']
+export { BROWSER_TYPES }
 
 const all = new Set<string>(EVENT_TYPES)
 const browser = new Set<string>(BROWSER_TYPES)

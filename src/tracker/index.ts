@@ -11,7 +11,7 @@
  * <script>window.track=window.track||function(){(track.q=track.q||[]).push(arguments)}</script>
  * <script>track('feature_used', {feature_name: 'export'})</script>
  */
-import { BROWSER_EVENT, DOWNLOAD, keptParams, LOCAL, scrub } from './page.ts'
+import { DOWNLOAD, isBrowserEvent, keptParams, LOCAL, scrub } from './page.ts'
 
 type Props = Record<string, unknown>
 
@@ -82,7 +82,7 @@ if (!stub?.identify)
 
     const track: Track = safe((type: string, props?: unknown) => {
       // One unknown type would get the whole batch refused, with the events queued beside it.
-      if (BROWSER_EVENT.test(type)) {
+      if (isBrowserEvent(type)) {
         const event = { event_type: type, properties: { path: key(), ...(props as Props) }, user_id: user }
         queue.push(event)
         // one flush per task takes everything queued in it; the later ones find nothing left
