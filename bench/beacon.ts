@@ -32,7 +32,14 @@ export const BEACON_HEADERS = {
   Origin: 'https://shop.example.com',
 }
 
-export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'pattern'
+export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'pattern' | 'baseline'
+
+/**
+ * Another checkout of this service (BENCH_BASELINE, e.g. a `git worktree` of an earlier commit),
+ * run as one more target of the same interleaved rounds: a change's before and after, measured
+ * side by side.
+ */
+export const BASELINE_DIR = process.env.BENCH_BASELINE
 
 export interface BeaconResult extends WrkResult {
   target: Target
@@ -64,7 +71,7 @@ async function stored(redis: Redis, prefix: string, target: Target): Promise<num
   if (target === 'stored') return Number((await redis.hGet(storedFloorKey(prefix), STORED_FLOOR_FIELD)) ?? 0)
   let total = 0
   for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
-    if (target === 'beacon') {
+    if (target === 'beacon' || target === 'baseline') {
       const hash = await redis.hGetAll(createKeys(prefix).shards[0]!.liveHourly(day))
       for (const [field, v] of Object.entries(hash)) if (field.startsWith('page_view|')) total += Number(v)
     } else {
@@ -82,6 +89,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     stored: 'bench/stored-floor.ts',
     beacon: 'src/index.ts',
     pattern: 'bench/pattern-server.ts',
+    baseline: `${BASELINE_DIR}/src/index.ts`,
   }[target]
   const server = await startChild(script, {
     REDIS_URL: services.redisUrl,
@@ -103,7 +111,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     const counted = await stored(redis, prefix, target)
     const ok = result.requests - result.non2xx
     let roundTrips = after.calls - before.calls
-    if (target === 'beacon') {
+    if (target === 'beacon' || target === 'baseline') {
       const metrics = await (
         await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
       ).text()

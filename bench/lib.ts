@@ -3,6 +3,8 @@
  * production mode, wrk runs on loopback, and process memory.
  */
 import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { loadConfig } from '../src/config.ts'
 import { migrate } from '../src/db/migrate.ts'
@@ -184,7 +186,7 @@ export async function wrk(options: {
     ),
     `delay = function() if os.time() >= ${stopAt} then return 600000 end return 0 end`,
   ].join('\n')
-  const script = `/tmp/bench-wrk-${process.pid}-${randomBytes(3).toString('hex')}.lua`
+  const script = join(tmpdir(), `bench-wrk-${process.pid}-${randomBytes(3).toString('hex')}.lua`)
   await Bun.write(script, lua)
   const proc = Bun.spawn(
     ['wrk', '-t1', `-c${options.connections ?? 64}`, `-d${seconds + 1}s`, '--latency', '-s', script, options.url],

@@ -6,7 +6,7 @@
  */
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { type BeaconResult, batchScenario, beaconScenario, type Target } from './beacon.ts'
+import { BASELINE_DIR, type BeaconResult, batchScenario, beaconScenario, type Target } from './beacon.ts'
 import { flushScenario } from './flush.ts'
 import { benchServices, fmt } from './lib.ts'
 import { liveScenario } from './live.ts'
@@ -35,8 +35,16 @@ const services = await benchServices()
 try {
   if (run('ingest')) {
     // interleaved (A, B, C, A, B, C) so that drift on a shared machine hits all alike
-    const targets = ['ceiling', 'floor', 'stored', 'beacon', 'pattern'] as const
-    const runs: Record<Target, BeaconResult[]> = { ceiling: [], floor: [], stored: [], beacon: [], pattern: [] }
+    const targets: Target[] = ['ceiling', 'floor', 'stored', 'beacon', 'pattern']
+    if (BASELINE_DIR) targets.push('baseline')
+    const runs: Record<Target, BeaconResult[]> = {
+      ceiling: [],
+      floor: [],
+      stored: [],
+      beacon: [],
+      pattern: [],
+      baseline: [],
+    }
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets) {
         const r = await beaconScenario(services, target, SECONDS)
@@ -79,7 +87,7 @@ try {
       },
       {
         scenario: 'server CPU per request (µs)',
-        metric: 'ceiling / floor / stored floor / beacon / pattern',
+        metric: `${targets.join(' / ')}`,
         value: targets.map((t) => fmt(mean(runs[t].map((r) => r.cpuUsPerRequest)), 1)).join(' / '),
       },
       { scenario: 'beacon POST /e (wrk -t1 -c64)', metric: 'requests/s', value: fmt(beacon) },
@@ -133,6 +141,26 @@ try {
         bound: storedFloor / pattern < 3 ? `the stored floor reaches ${fmt(storedFloor / pattern, 3)}×` : undefined,
       },
     )
+    if (BASELINE_DIR) {
+      const baseline = rps('baseline')
+      rows.push(
+        {
+          scenario: `baseline: ${BASELINE_DIR}`,
+          metric: 'requests/s; p99 ms (worst run)',
+          value: `${fmt(baseline)}; ${fmt(Math.max(...runs.baseline.map((r) => r.p99ms)), 2)}`,
+        },
+        {
+          scenario: '',
+          metric: 'beacon ÷ baseline; each ÷ the body-reading floor (same run)',
+          value: `${fmt(beacon / baseline, 3)}×; ${fmt(beacon / floor, 3)}× vs ${fmt(baseline / floor, 3)}×`,
+        },
+        {
+          scenario: '',
+          metric: '2xx answered = counted in Redis, every run',
+          value: runs.baseline.map((r) => `${fmt(r.requests - r.non2xx)}=${fmt(r.counted ?? 0)}`).join(' '),
+        },
+      )
+    }
   }
   if (run('batch')) {
     const r = await batchScenario(services, SECONDS)
