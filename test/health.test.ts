@@ -4,7 +4,7 @@ import { openDatabase } from '../src/db/pool.ts'
 import { closeRedis, openRedis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
 import { testContext } from './services.ts'
-import { proxyFor, tcpProxy } from './tcp-proxy.ts'
+import { proxyFor } from './tcp-proxy.ts'
 
 const get = (path: string) => new Request(`http://localhost${path}`)
 
@@ -27,9 +27,8 @@ describe('health', () => {
 
   test('/readyz is 503 naming Redis when Redis is unreachable, and recovers', async () => {
     const { config, db } = await testContext()
-    const target = new URL(config.redisUrl)
-    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
+    const { proxy, url } = proxyFor(config.redisUrl, 6379)
+    const redis = await openRedis(url, silentLogger)
     try {
       const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
       proxy.close()

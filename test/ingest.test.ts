@@ -4,7 +4,7 @@ import { dayOf } from '../src/counters/keys.ts'
 import { openRedis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
 import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } from './app.ts'
-import { tcpProxy } from './tcp-proxy.ts'
+import { proxyFor } from './tcp-proxy.ts'
 
 describe('POST /analytics/events', () => {
   test('counts a batch of any types, with timestamps in their own buckets', async () => {
@@ -113,9 +113,8 @@ describe('POST /analytics/events', () => {
 describe('Redis down', () => {
   test('answers 503 to every request of the failed batch, then counts each accepted event once', async () => {
     const ctx = await testApp({ trustProxy: 1 })
-    const target = new URL(ctx.config.redisUrl)
-    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
+    const { proxy, url } = proxyFor(ctx.config.redisUrl, 6379)
+    const redis = await openRedis(url, silentLogger)
     const deps = createDeps({ config: ctx.config, redis, pool: ctx.db.pool, log: silentLogger })
     const app = createApp(deps)
     try {
@@ -157,9 +156,8 @@ describe('Redis down', () => {
 describe('Redis hanging with its connection open', () => {
   test('requests get 503 after the command timeout instead of piling up', async () => {
     const ctx = await testApp()
-    const target = new URL(ctx.config.redisUrl)
-    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
+    const { proxy, url } = proxyFor(ctx.config.redisUrl, 6379)
+    const redis = await openRedis(url, silentLogger)
     const config = { ...ctx.config, redisTimeoutMs: 300 }
     const app = createApp(createDeps({ config, redis, pool: ctx.db.pool, log: silentLogger }))
     try {
