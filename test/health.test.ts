@@ -5,6 +5,7 @@ import { closeRedis, openRedis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
 import { testContext } from './services.ts'
 import { proxyFor } from './tcp-proxy.ts'
+import { waitFor } from './wait.ts'
 
 const get = (path: string) => new Request(`http://localhost${path}`)
 
@@ -32,7 +33,7 @@ describe('health', () => {
     try {
       const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
       proxy.close()
-      await Bun.sleep(50)
+      await waitFor(() => !redis.isReady, { what: 'the client to see Redis gone' })
       const res = await app.handle(get('/readyz'))
       expect(res.status).toBe(503)
       const body = await res.json()
@@ -42,12 +43,9 @@ describe('health', () => {
       expect(body.redis).toBe('unavailable')
 
       proxy.reopen()
-      let status = 0
-      for (let i = 0; i < 100 && status !== 200; i++) {
-        await Bun.sleep(50)
-        status = (await app.handle(get('/readyz'))).status
-      }
-      expect(status).toBe(200)
+      await waitFor(async () => (await app.handle(get('/readyz'))).status === 200, {
+        what: '/readyz to answer 200 again',
+      })
     } finally {
       proxy.close()
       await closeRedis(redis)
