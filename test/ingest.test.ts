@@ -5,6 +5,7 @@ import { openRedis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
 import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } from './app.ts'
 import { proxyFor } from './tcp-proxy.ts'
+import { waitFor } from './wait.ts'
 
 describe('POST /analytics/events', () => {
   test('counts a batch of any types, with timestamps in their own buckets', async () => {
@@ -129,7 +130,7 @@ describe('Redis down', () => {
       expect((await send()).map((r) => r.status)).toEqual(Array(20).fill(202))
 
       proxy.close()
-      await Bun.sleep(20)
+      await waitFor(() => !redis.isReady, { what: 'the client to see Redis gone' })
       const down = await send()
       expect(down.map((r) => r.status)).toEqual(Array(20).fill(503))
       expect(down[0]!.headers.get('retry-after')).toBe('1')
@@ -138,7 +139,7 @@ describe('Redis down', () => {
       expect(ingestDown.status).toBe(503)
 
       proxy.reopen()
-      for (let i = 0; i < 100 && !redis.isReady; i++) await Bun.sleep(50)
+      await waitFor(() => redis.isReady, { what: 'the client to reconnect' })
       expect((await send()).map((r) => r.status)).toEqual(Array(20).fill(202))
       // read through the direct client: every 202 counted once, every 503 not at all
       expect(accepted).toBe(40)
