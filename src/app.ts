@@ -46,6 +46,8 @@ export interface Deps extends BaseDeps {
   inFlight: InFlight
   /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
   live: LiveHub
+  /** the rate limits' clock (Date.now); a test moves it instead of waiting for tokens */
+  rateLimitClock?: () => number
 }
 
 /** Builds the shared pieces (keys, metrics, group commit) from the clients. */

@@ -90,7 +90,7 @@ export function createBeaconHandler(deps: Deps) {
   }
 
   const rejectedBot = metrics.rejected.labels('bot')
-  const buckets = new TokenBuckets(config.rateLimit)
+  const buckets = new TokenBuckets({ ...config.rateLimit, now: deps.rateLimitClock })
   const { inFlight } = deps
 
   /**
