@@ -50,9 +50,13 @@ export async function benchServices(): Promise<BenchServices> {
       if (started.source === 'env') {
         const { createClient } = await import('redis')
         const redis = await createClient({ url: started.redisUrl }).connect()
+        // the service's keys ({p}:…, and {p:N}:… when sharded) and the pattern server's and the
+        // stored floor's (p:…, no hash tag)
         for (const p of prefixes) {
-          for await (const keys of redis.scanIterator({ MATCH: `{${p}}*`, COUNT: 1000 }))
-            if (keys.length) await redis.del(keys)
+          for (const match of [`{${p}}:*`, `{${p}:*`, `${p}:*`]) {
+            for await (const keys of redis.scanIterator({ MATCH: match, COUNT: 1000 }))
+              if (keys.length) await redis.del(keys)
+          }
         }
         await redis.close()
         await admin.pool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)

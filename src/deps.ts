@@ -34,6 +34,8 @@ export interface Deps extends BaseDeps {
   flusher: Flusher
   /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
   live: LiveHub
+  /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
+  rateLimitClock?: () => number
 }
 
 export function createDeps(base: BaseDeps): Deps {

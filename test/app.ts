@@ -5,7 +5,7 @@ import { createApp } from '../src/app.ts'
 import type { Config } from '../src/config.ts'
 import { createDeps, type Deps } from '../src/deps.ts'
 import { silentLogger } from '../src/log.ts'
-import { testContext } from './services.ts'
+import { keyPatterns, testContext } from './services.ts'
 
 export const BROWSER_UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -58,9 +58,7 @@ export async function hash(deps: Deps, key: string): Promise<Record<string, numb
 /** Every key under the test's prefix, in every shard. */
 export async function allKeys(deps: Deps): Promise<string[]> {
   const keys: string[] = []
-  const prefix = deps.keys.tag.slice(1, -1)
-  // the global tag {prefix} and the shard tags {prefix:N}
-  for (const match of [`{${prefix}}:*`, `{${prefix}:*`]) {
+  for (const match of keyPatterns(deps.keys.tag.slice(1, -1))) {
     for await (const batch of deps.redis.scanIterator({ MATCH: match, COUNT: 1000 })) keys.push(...batch)
   }
   return keys.sort()

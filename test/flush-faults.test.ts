@@ -7,6 +7,7 @@ import { Flusher } from '../src/flush/flusher.ts'
 import { silentLogger } from '../src/log.ts'
 import { beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
 import { proxyFor } from './tcp-proxy.ts'
+import { waitFor } from './wait.ts'
 
 type Pool = Deps['pool']
 
@@ -169,11 +170,24 @@ describe('flush under faults', () => {
       // both flushers run before the events start, so their flushes do race with the events
       // (a slow process start would otherwise leave one flush after all of them)
       const rest = await Promise.all(procs.map((p) => waitForOutput(p, 'READY')))
+      const batches = async () =>
+        (await db.pool.query('SELECT count(*)::int AS n FROM analytics_flush_log')).rows[0].n as number
       let sent = 0
+      let flushed = 0
       for (let round = 0; round < 30; round++) {
         await sendEvents(app, 5, `r${round}`)
         sent += 10
-        await Bun.sleep(10)
+        // every tenth round waits until a flusher has written a batch since the last wait: the
+        // flushers race with the rounds in between, and the events make at least three batches
+        if (round % 10 !== 9) continue
+        const before = flushed
+        flushed = await waitFor(
+          async () => {
+            const n = await batches()
+            return n > before && n
+          },
+          { what: `a flush after round ${round}` },
+        )
       }
       await Bun.write(stopFile, 'stop')
       const outputs = await Promise.all(
@@ -209,7 +223,7 @@ describe('flush with Redis unavailable', () => {
     )
     try {
       proxy.close()
-      await Bun.sleep(20)
+      await waitFor(() => !redis.isReady, { what: 'the client to see Redis gone' })
       await expect(flusher.flush()).rejects.toThrow(/^flush failed: /)
       expect(flusher.getStats().consecutiveFailures).toBe(1)
       expect(logs).toEqual(['flush failed; counts stay in Redis and are retried'])

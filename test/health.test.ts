@@ -5,7 +5,8 @@ import { closeRedis, openRedis } from '../src/db/redis.ts'
 import { createDeps } from '../src/deps.ts'
 import { silentLogger } from '../src/log.ts'
 import { testContext } from './services.ts'
-import { proxyFor, tcpProxy } from './tcp-proxy.ts'
+import { proxyFor } from './tcp-proxy.ts'
+import { waitFor } from './wait.ts'
 
 const get = (path: string, headers: Record<string, string> = {}) => new Request(`http://localhost${path}`, { headers })
 
@@ -28,13 +29,12 @@ describe('health', () => {
 
   test('/readyz is 503 naming Redis when Redis is unreachable, and recovers', async () => {
     const { config, db } = await testContext()
-    const target = new URL(config.redisUrl)
-    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
+    const { proxy, url } = proxyFor(config.redisUrl, 6379)
+    const redis = await openRedis(url, silentLogger)
     try {
       const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
       proxy.close()
-      await Bun.sleep(50)
+      await waitFor(() => !redis.isReady, { what: 'the client to see Redis gone' })
       const res = await app.handle(get('/readyz'))
       expect(res.status).toBe(503)
       const body = await res.json()
@@ -44,12 +44,9 @@ describe('health', () => {
       expect(body.redis).toBe('unavailable')
 
       proxy.reopen()
-      let status = 0
-      for (let i = 0; i < 100 && status !== 200; i++) {
-        await Bun.sleep(50)
-        status = (await app.handle(get('/readyz'))).status
-      }
-      expect(status).toBe(200)
+      await waitFor(async () => (await app.handle(get('/readyz'))).status === 200, {
+        what: '/readyz to answer 200 again',
+      })
     } finally {
       proxy.close()
       await closeRedis(redis)

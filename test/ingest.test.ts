@@ -5,7 +5,8 @@ import { openRedis } from '../src/db/redis.ts'
 import { createDeps } from '../src/deps.ts'
 import { silentLogger } from '../src/log.ts'
 import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } from './app.ts'
-import { tcpProxy } from './tcp-proxy.ts'
+import { proxyFor } from './tcp-proxy.ts'
+import { waitFor } from './wait.ts'
 
 describe('POST /analytics/events', () => {
   test('counts a batch of any types, with timestamps in their own buckets', async () => {
@@ -114,9 +115,8 @@ describe('POST /analytics/events', () => {
 describe('Redis down', () => {
   test('answers 503 to every request of the failed batch, then counts each accepted event once', async () => {
     const ctx = await testApp({ trustProxy: { hops: 1 } })
-    const target = new URL(ctx.config.redisUrl)
-    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
+    const { proxy, url } = proxyFor(ctx.config.redisUrl, 6379)
+    const redis = await openRedis(url, silentLogger)
     const deps = createDeps({ config: ctx.config, redis, pool: ctx.db.pool, log: silentLogger })
     const app = createApp(deps)
     try {
@@ -131,7 +131,7 @@ describe('Redis down', () => {
       expect((await send()).map((r) => r.status)).toEqual(Array(20).fill(202))
 
       proxy.close()
-      await Bun.sleep(20)
+      await waitFor(() => !redis.isReady, { what: 'the client to see Redis gone' })
       const down = await send()
       expect(down.map((r) => r.status)).toEqual(Array(20).fill(503))
       expect(down[0]!.headers.get('retry-after')).toBe('1')
@@ -140,7 +140,7 @@ describe('Redis down', () => {
       expect(ingestDown.status).toBe(503)
 
       proxy.reopen()
-      for (let i = 0; i < 100 && !redis.isReady; i++) await Bun.sleep(50)
+      await waitFor(() => redis.isReady, { what: 'the client to reconnect' })
       expect((await send()).map((r) => r.status)).toEqual(Array(20).fill(202))
       // read through the direct client: every 202 counted once, every 503 not at all
       expect(accepted).toBe(40)
@@ -158,9 +158,8 @@ describe('Redis down', () => {
 describe('Redis hanging with its connection open', () => {
   test('requests get 503 after the command timeout instead of piling up', async () => {
     const ctx = await testApp()
-    const target = new URL(ctx.config.redisUrl)
-    const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    const redis = await openRedis(`redis://127.0.0.1:${proxy.port}`, silentLogger)
+    const { proxy, url } = proxyFor(ctx.config.redisUrl, 6379)
+    const redis = await openRedis(url, silentLogger)
     const config = { ...ctx.config, redisTimeoutMs: 300 }
     const app = createApp(createDeps({ config, redis, pool: ctx.db.pool, log: silentLogger }))
     try {

@@ -3,6 +3,7 @@ import { openDatabase } from '../src/db/pool.ts'
 import { BROWSER_UA } from './app.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl, testPrefix } from './services.ts'
+import { waitFor } from './wait.ts'
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789'
 const INGEST_TOKEN = 'test-ingest-token-0123456789'
@@ -20,13 +21,28 @@ describe('three instances on one Redis and one Postgres', () => {
       TRUST_PROXY: 'true',
     }
     const servers: ServerProcess[] = []
+    const db = await openDatabase(databaseUrl, { max: 1 })
+    const stored = async () =>
+      (
+        await db.pool.query(
+          `SELECT coalesce((SELECT sum(count)::int FROM analytics_daily), 0) AS daily,
+                  coalesce((SELECT sum(count)::int FROM analytics_hourly), 0) AS hourly,
+                  (SELECT count(DISTINCT batch_id)::int FROM analytics_flush_log) AS batches`,
+        )
+      ).rows[0] as { daily: number; hourly: number; batches: number }
     try {
       for (let i = 0; i < 3; i++) servers.push(await startServerProcess(env))
       let sent = 0
       const forwardedIps: string[] = []
-      for (let round = 0; round < 30; round++) {
+      // Rounds go on until a timer has flushed some of them and more came after that flush (30 at
+      // least): events arrive while the timers run, and they make more than one batch.
+      const deadline = Date.now() + 15_000
+      let flushSeen = false
+      let roundsAfterFlush = 0
+      for (let round = 0; round < 30 || roundsAfterFlush === 0; round++) {
+        if (Date.now() > deadline) throw new Error('no timer flush within 15 s of the first event')
         const server = servers[round % 3]!
-        const ip = `198.51.100.${round}`
+        const ip = `198.51.100.${round % 256}`
         forwardedIps.push(ip)
         const beacon = await fetch(`${server.url}/e`, {
           method: 'POST',
@@ -53,10 +69,18 @@ describe('three instances on one Redis and one Postgres', () => {
         await fetch(`${server.url}/analytics/dashboard`, {
           headers: { authorization: 'Bearer wrong-token-never-logged-2' },
         })
-        await Bun.sleep(60)
+        if (flushSeen) roundsAfterFlush++
+        else flushSeen = (await stored()).batches > 0
       }
-      // let the timers run at least once everywhere while nothing arrives
-      await Bun.sleep(2500)
+      // every event reaches Postgres through the instances' own timers, with nothing arriving
+      let last = await stored()
+      await waitFor(
+        async () => {
+          last = await stored()
+          return last.daily === sent && last.hourly === sent
+        },
+        { what: () => `the timers to store all ${sent} events (stored ${JSON.stringify(last)})`, timeoutMs: 10_000 },
+      )
 
       for (const server of servers) {
         const res = await fetch(`${server.url}/analytics/stats?granularity=hour`, {
@@ -64,21 +88,11 @@ describe('three instances on one Redis and one Postgres', () => {
         })
         expect((await res.json()).total).toBe(sent)
       }
-      const db = await openDatabase(databaseUrl, { max: 1 })
-      try {
-        const stored = await db.pool.query(
-          `SELECT (SELECT sum(count)::int FROM analytics_daily) AS daily,
-                  (SELECT sum(count)::int FROM analytics_hourly) AS hourly,
-                  (SELECT count(DISTINCT batch_id)::int FROM analytics_flush_log) AS batches`,
-        )
-        const row = stored.rows[0]
-        // everything reached Postgres through the instances' own timers, each batch once
-        expect(row.daily).toBe(sent)
-        expect(row.hourly).toBe(sent)
-        expect(row.batches).toBeGreaterThan(1)
-      } finally {
-        await db.close()
-      }
+      // each batch once
+      const row = await stored()
+      expect(row.daily).toBe(sent)
+      expect(row.hourly).toBe(sent)
+      expect(row.batches).toBeGreaterThan(1)
 
       for (const server of servers) expect(await server.stop()).toBe(0)
       const logs = servers.map((s) => s.logs()).join('\n')
@@ -94,6 +108,7 @@ describe('three instances on one Redis and one Postgres', () => {
       }
     } finally {
       for (const server of servers) await server.stop('SIGKILL')
+      await db.close()
     }
   }, 60_000)
 })

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test'
+import { createApp } from '../src/app.ts'
 import { Slots, TokenBuckets } from '../src/routes/limits.ts'
 import { BROWSER_UA, beaconRequest, pendingTotal, testApp } from './app.ts'
+import { waitFor } from './wait.ts'
 
 describe('TokenBuckets', () => {
   test('allows a burst, then one request per refill, per key', () => {
@@ -55,7 +57,10 @@ describe('TokenBuckets', () => {
 
 describe('abuse limits on /e', () => {
   test('a client over its rate gets 429 with Retry-After, others are unaffected, and it recovers', async () => {
-    const { app, deps } = await testApp({ trustProxy: { hops: 1 }, rateLimit: { perSecond: 4, burst: 3 } })
+    const ctx = await testApp({ trustProxy: { hops: 1 }, rateLimit: { perSecond: 4, burst: 3 } })
+    let now = Date.now()
+    const deps = { ...ctx.deps, rateLimitClock: () => now }
+    const app = createApp(deps)
     const send = (ip: string) => app.handle(beaconRequest({ event_type: 'page_view' }, { ip }))
     const statuses = []
     for (let i = 0; i < 5; i++) statuses.push((await send('198.51.100.1')).status)
@@ -64,7 +69,7 @@ describe('abuse limits on /e', () => {
     expect(limited.headers.get('retry-after')).toBe('1')
     expect(await limited.json()).toEqual({ error: 'too many events from this address; slow down', retry_after: 1 })
     expect((await send('198.51.100.2')).status).toBe(202)
-    await Bun.sleep(600) // two tokens back at 4 per second
+    now += 600 // two tokens back at 4 per second
     expect((await send('198.51.100.1')).status).toBe(202)
     expect(await pendingTotal(deps)).toBe(5)
     const rejected = await deps.metrics.rejected.get()
@@ -73,13 +78,15 @@ describe('abuse limits on /e', () => {
 
   test('beyond the in-flight cap the server sheds load with 503', async () => {
     const { app, deps } = await testApp({ maxInFlight: 1 })
-    // a request whose body never finishes holds the only slot
+    // a request whose body never finishes holds the only slot for bodies being read
     let release!: () => void
     const held = new Promise<void>((r) => {
       release = r
     })
+    let reading = false
     const body = new ReadableStream({
       async pull(controller) {
+        reading = true
         controller.enqueue(new TextEncoder().encode('{"event_type":"page_view"}'))
         await held
         controller.close()
@@ -92,7 +99,7 @@ describe('abuse limits on /e', () => {
         body,
       }),
     )
-    await Bun.sleep(20)
+    await waitFor(() => reading, { what: 'the slow request to hold the only slot' })
     const shed = await app.handle(beaconRequest({ event_type: 'page_view' }))
     expect(shed.status).toBe(503)
     expect(shed.headers.get('retry-after')).toBe('1')

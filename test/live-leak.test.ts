@@ -5,17 +5,10 @@ import { EVENT_TYPES } from '../src/events/types.ts'
 import { LiveHub } from '../src/live/hub.ts'
 import { testApp } from './app.ts'
 import { countsOf, openFeed, snapshotOf } from './live-feed.ts'
+import { waitFor } from './wait.ts'
 
 const CLIENTS = 200
 const ROUNDS = 3
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(10)
-  }
-}
 
 function measure() {
   Bun.gc(true)
@@ -66,7 +59,9 @@ describe('live feed lifecycles', () => {
         expect(deps.live.stats()).toMatchObject({ clients: CLIENTS, polling: true, heartbeating: true })
         expect(server.pendingRequests).toBeGreaterThanOrEqual(CLIENTS)
         await Promise.all(feeds.map((f) => f.close()))
-        await waitFor(() => deps.live.size === 0 && server.pendingRequests === 0, 'every client to be released')
+        await waitFor(() => deps.live.size === 0 && server.pendingRequests === 0, {
+          what: 'every client to be released',
+        })
       }
       // the first round pays for one-off allocations (JIT, pools), so it is the baseline
       await round()
@@ -82,6 +77,7 @@ describe('live feed lifecycles', () => {
 
       // with nobody watching, Redis is not read any more
       const polls = deps.live.stats().polls
+      // that nothing happens is the check: longer than a tick (1 s) with no read
       await Bun.sleep(1500)
       expect(deps.live.stats().polls).toBe(polls)
     } finally {

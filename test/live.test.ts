@@ -6,6 +6,7 @@ import { parseSse, sseComment, sseMessage, sseRetry } from '../src/live/sse.ts'
 import { clockOf, countsFor, diffStates, type LiveDiff, liveState, parseTypes, snapshotFor } from '../src/live/state.ts'
 import { ADMIN, countsOf, type Feed, feedOf, openFeed, sendBeacons, snapshotOf } from './live-feed.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
+import { waitFor } from './wait.ts'
 
 const NOON = Date.parse('2026-11-28T12:30:00Z')
 
@@ -170,14 +171,6 @@ function hubWith(options: Partial<LiveHubOptions> & { now?: () => number } = {})
 
 const feedFrom = (stream: ReadableStream<Uint8Array>) => feedOf(new Response(stream))
 
-async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await Bun.sleep(5)
-  }
-}
-
 describe('live hub (in process)', () => {
   test('a snapshot first, then counts with only what changed', async () => {
     const { hub, fake } = hubWith({ now: () => NOON })
@@ -197,7 +190,7 @@ describe('live hub (in process)', () => {
       types: { page_view: { total: 5, hours: { 12: 5 } } },
     })
     await feed.close()
-    await waitFor(() => hub.size === 0)
+    await waitFor(() => hub.size === 0, { what: 'the hub to let its clients go' })
     hub.close()
   })
 
@@ -233,15 +226,17 @@ describe('live hub (in process)', () => {
     const feeds = Array.from({ length: 50 }, () => feedFrom(hub.subscribe()!.stream))
     for (const f of feeds) snapshotOf(await f.nextEvent())
     const before = fake.source.reads
+    // a rate is the thing measured: reads over a stretch of the hub's real tick timer
     await Bun.sleep(300)
     const during = fake.source.reads - before
     // 300 ms at one read per 50 ms tick: about 6, not 6 per client
     expect(during).toBeGreaterThanOrEqual(3)
     expect(during).toBeLessThanOrEqual(9)
     for (const f of feeds) await f.close()
-    await waitFor(() => hub.size === 0)
+    await waitFor(() => hub.size === 0, { what: 'the hub to let its clients go' })
     expect(hub.stats()).toMatchObject({ clients: 0, polling: false, heartbeating: false })
     const idle = fake.source.reads
+    // that nothing happens is the check: four ticks' time with no read
     await Bun.sleep(200)
     expect(fake.source.reads).toBe(idle)
     hub.close()
@@ -305,14 +300,14 @@ describe('live hub (in process)', () => {
     const feed = feedFrom(hub.subscribe()!.stream)
     await feed.next() // retry preamble
     expect((await feed.next()).comments).toEqual(['heartbeat'])
-    await waitFor(() => fake.source.reads >= 3)
+    await waitFor(() => fake.source.reads >= 3, { what: 'three failed reads' })
     fake.fail(false)
     expect(snapshotOf(await feed.nextEvent()).types.user_login!.total).toBe(2)
 
     // an outage mid-stream: nobody is handed the old numbers as current; a fresh snapshot follows
     fake.fail(true)
     const reads = fake.source.reads
-    await waitFor(() => fake.source.reads >= reads + 2)
+    await waitFor(() => fake.source.reads >= reads + 2, { what: 'two more failed reads' })
     const late = feedFrom(hub.subscribe()!.stream)
     await late.next() // retry preamble
     expect((await late.next()).comments).toEqual(['heartbeat'])
@@ -508,18 +503,17 @@ describe('LIVE_MAX_CLIENTS', () => {
       expect(refused.headers.get('retry-after')).toBe('5')
       expect((await refused.json()).error).toContain('retry later')
       await feeds.shift()!.close()
-      let again: Feed | undefined
-      for (let i = 0; i < 50 && !again; i++) {
-        const feed = await openFeed(server.url)
-        if (feed.response.status === 200) again = feed
-        else {
+      const again = await waitFor(
+        async () => {
+          const feed = await openFeed(server.url)
+          if (feed.response.status === 200) return feed
           await feed.close()
-          await Bun.sleep(20)
-        }
-      }
-      expect(again).toBeDefined()
-      feeds.push(again!)
-      snapshotOf(await again!.nextEvent())
+          return undefined
+        },
+        { what: 'the freed place to be taken again', intervalMs: 20 },
+      )
+      feeds.push(again)
+      snapshotOf(await again.nextEvent())
     } finally {
       for (const f of feeds) await f.close()
       await server.stop('SIGKILL')

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { freePort } from './server-process.ts'
+import { waitFor } from './wait.ts'
 
 export interface RedisCluster {
   /** seed nodes, as REDIS_CLUSTER_NODES takes them */
@@ -20,15 +21,6 @@ export function clusterBinaries(): { server: string; cli: string } | undefined {
   const server = Bun.which('redis-server')
   const cli = Bun.which('redis-cli')
   return server && cli ? { server, cli } : undefined
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return
-    await Bun.sleep(100)
-  }
-  throw new Error(`${what} within ${timeoutMs} ms`)
 }
 
 async function cli(bin: string, args: string[]): Promise<string> {
@@ -77,9 +69,14 @@ export async function startRedisCluster(): Promise<RedisCluster | undefined> {
   }
   try {
     for (const port of ports) {
+      // cli() throws until the node listens
       await waitFor(
-        async () => (await cli(bins.cli, ['-p', String(port), 'ping'])).trim() === 'PONG',
-        `node ${port} did not answer`,
+        () =>
+          cli(bins.cli, ['-p', String(port), 'ping']).then(
+            (out) => out.trim() === 'PONG',
+            () => false,
+          ),
+        { what: `node ${port} to answer`, timeoutMs: 20_000, intervalMs: 100 },
       )
     }
     await cli(bins.cli, [
@@ -92,8 +89,12 @@ export async function startRedisCluster(): Promise<RedisCluster | undefined> {
     ])
     for (const port of ports) {
       await waitFor(
-        async () => (await cli(bins.cli, ['-p', String(port), 'cluster', 'info'])).includes('cluster_state:ok'),
-        `the cluster was not ready on ${port}`,
+        () =>
+          cli(bins.cli, ['-p', String(port), 'cluster', 'info']).then(
+            (out) => out.includes('cluster_state:ok'),
+            () => false,
+          ),
+        { what: `the cluster to be ready on ${port}`, timeoutMs: 20_000, intervalMs: 100 },
       )
     }
     return { nodes: ports.map((p) => `redis://127.0.0.1:${p}`), stop }

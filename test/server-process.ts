@@ -5,6 +5,7 @@
  */
 import type { Subprocess } from 'bun'
 import { freshDatabaseUrl, redisUrl, testPrefix } from './services.ts'
+import { waitFor } from './wait.ts'
 
 export interface ServerProcess {
   url: string
@@ -42,23 +43,23 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     stderr: 'pipe',
   })
   let logs = ''
-  ;(async () => {
+  // read to the end: stop() waits for it, so logs() then holds the last lines too
+  const logsRead = (async () => {
     const decoder = new TextDecoder()
-    for await (const chunk of proc.stderr) logs += decoder.decode(chunk)
+    for await (const chunk of proc.stderr) logs += decoder.decode(chunk, { stream: true })
   })()
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${logs}`)
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch {
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL')
-        throw new Error(`server did not start within 20 s: ${logs}`)
-      }
-      await Bun.sleep(50)
-    }
+  try {
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${logs}`)
+        return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok
+      },
+      { what: () => `the server to answer /healthz: ${logs}`, timeoutMs: 20_000, intervalMs: 50 },
+    )
+  } catch (err) {
+    proc.kill('SIGKILL')
+    throw err
   }
   return {
     url,
@@ -68,6 +69,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null) proc.kill(signal)
       const code = await proc.exited
+      await logsRead
       return code
     },
   }

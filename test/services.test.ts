@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { openDatabase } from '../src/db/pool.ts'
 import { closeRedis, openRedis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
-import { freshDatabaseUrl, redisUrl, servicesSource } from './services.ts'
+import { deleteKeys, freshDatabaseUrl, redisUrl, servicesSource, testPrefix } from './services.ts'
 
 describe('test services', () => {
   // CI sets EXPECT_SERVICES to prove which provisioning path a run took (env URLs, or the local
@@ -24,6 +24,23 @@ describe('test services', () => {
     } finally {
       await closeRedis(redis)
       await db.close()
+    }
+  })
+
+  test("the teardown deletes a prefix's keys, global and sharded, and no other key", async () => {
+    const redis = await openRedis(await redisUrl(), silentLogger)
+    const prefix = testPrefix()
+    const own = [`{${prefix}}:pend:d`, `{${prefix}:3}:pend:d`]
+    // a longer prefix, the prefix without its tag, a key naming it later on
+    const others = [`{${prefix}x}:pend:d`, `${prefix}:pend:d`, `{analytics}:${prefix}`]
+    try {
+      for (const key of [...own, ...others]) await redis.set(key, '1')
+      await deleteKeys(redis, [prefix])
+      for (const key of own) expect(await redis.exists(key)).toBe(0)
+      for (const key of others) expect(await redis.get(key)).toBe('1')
+    } finally {
+      await redis.del(others)
+      await closeRedis(redis)
     }
   })
 })

@@ -113,18 +113,35 @@ export async function testContext(overrides: Partial<Config> = {}): Promise<Test
   return { config, redis, db }
 }
 
+/**
+ * SCAN patterns for exactly one prefix's keys: its global tag `{prefix}` and its shard tags
+ * `{prefix:N}`. Not `{prefix*`, which would also take `{prefix0}`, another prefix's keys.
+ */
+export function keyPatterns(prefix: string): string[] {
+  const literal = prefix.replace(/[*?[\]\\]/g, '\\$&')
+  return [`{${literal}}:*`, `{${literal}:*`]
+}
+
+/** Deletes the keys of these prefixes, and no other key, from the client's database. */
+export async function deleteKeys(redis: Redis, prefixes: readonly string[]): Promise<void> {
+  for (const prefix of prefixes) {
+    const keys: string[] = []
+    for (const match of keyPatterns(prefix)) {
+      for await (const batch of redis.scanIterator({ MATCH: match, COUNT: 1000 })) keys.push(...batch)
+    }
+    for (let i = 0; i < keys.length; i += 500) await redis.del(keys.slice(i, i + 500))
+  }
+}
+
 /** Closes clients, deletes test keys and databases, stops what was started. */
 export async function teardown(): Promise<void> {
   for (const close of closers.splice(0)) await close().catch(() => {})
   if (!base) return
   const { started, admin } = await base
   if (started.source === 'env') {
+    // the URL's own database: a REDIS_URL naming one (`/7`) keeps the run's keys there
     const redis = await openRedis(started.redisUrl, silentLogger)
-    for (const prefix of prefixes) {
-      const keys: string[] = []
-      for await (const batch of redis.scanIterator({ MATCH: `{${prefix}*`, COUNT: 1000 })) keys.push(...batch)
-      for (let i = 0; i < keys.length; i += 500) await redis.del(keys.slice(i, i + 500))
-    }
+    await deleteKeys(redis, prefixes)
     await closeRedis(redis)
     for (const name of databases.reverse()) {
       await admin.pool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})

@@ -105,7 +105,15 @@ export function tcpProxy(target: { host: string; port: number }): TcpProxy {
   }
 }
 
-/** A proxy in front of the host and port of `url`, and `url` rewritten to go through it. */
+/**
+ * A proxy in front of the host and port of `url`, and `url` rewritten to go through it. Only the
+ * host and port change: the scheme, credentials, path (Redis's database index, Postgres's
+ * database) and query stay, so a client through the proxy reaches the same data as a direct one.
+ *
+ * @example
+ * const { proxy, url } = proxyFor('redis://:pw@10.0.0.5:6380/7', 6379)
+ * // url is redis://:pw@127.0.0.1:<proxy.port>/7
+ */
 export function proxyFor(url: string, defaultPort: number): { proxy: TcpProxy; url: string } {
   const target = new URL(url)
   const proxy = tcpProxy({ host: target.hostname, port: Number(target.port || defaultPort) })

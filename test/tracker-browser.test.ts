@@ -14,6 +14,7 @@ import { BROWSER_UA } from './app.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { redisUrl, testPrefix } from './services.ts'
+import { waitFor } from './wait.ts'
 
 /** The tracker's API as the fixture pages have it (code in page.evaluate runs there). */
 declare const track: ((type: string, props?: Record<string, unknown>) => void) & { identify(id: unknown): void }
@@ -55,13 +56,8 @@ const unique = (name: string) => `${name}-${(++id).toString(36)}${Math.random().
 /** Browser tests wait on real pages and timers; Bun's default of 5 s per test is too short. */
 const TIMEOUT_MS = 30_000
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(25)
-  }
-}
+/** How long a page gets to do what a test waits for. */
+const PAGE_MS = 10_000
 
 describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
   let server: ServerProcess
@@ -206,7 +202,10 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
 
   /** Waits for `n` events on `path`, then a little longer to catch any that should not come. */
   async function expectEvents(path: string, n: number): Promise<TrackedEvent[]> {
-    await waitFor(`${n} events on ${path} (have ${eventsOn(path).length})`, () => eventsOn(path).length >= n)
+    await waitFor(() => eventsOn(path).length >= n, {
+      what: () => `${n} events on ${path} (have ${eventsOn(path).length})`,
+      timeoutMs: PAGE_MS,
+    })
     await Bun.sleep(400)
     const events = eventsOn(path)
     expect(events).toHaveLength(n)
@@ -481,7 +480,10 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
         await quiet.page.evaluate(() => track('feature_used', { feature_name: 'dnt-check' }))
         await expectEvents(ignored, 1)
         // debug mode shows the tracker ran, and why it sent nothing
-        await waitFor('the debug log', () => quiet.logs.some((l) => l.startsWith('respectDnt')))
+        await waitFor(() => quiet.logs.some((l) => l.startsWith('respectDnt')), {
+          what: 'the debug log',
+          timeoutMs: PAGE_MS,
+        })
         await expectEvents(respected, 0)
         expect(await pageViews(respected)).toBe(0)
         expect(await pageViews(ignored)).toBe(1)
@@ -506,7 +508,7 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       for (const { origin, attrs, sends } of cases) {
         const path = `/${unique('local')}`
         const opened = await open(path, { origin, attrs, init: [NOT_AUTOMATED] })
-        await waitFor('the debug log', () => opened.logs.length > 0)
+        await waitFor(() => opened.logs.length > 0, { what: 'the debug log', timeoutMs: PAGE_MS })
         expect({ origin, attrs, log: opened.logs[0]!.split(' ')[0] }).toEqual({
           origin,
           attrs,
@@ -525,7 +527,7 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       const path = `/${unique('webdriver')}`
       const opened = await open(path, { attrs: 'data-debug' })
       expect(await opened.page.evaluate(() => navigator.webdriver)).toBe(true)
-      await waitFor('the debug log', () => opened.logs.length > 0)
+      await waitFor(() => opened.logs.length > 0, { what: 'the debug log', timeoutMs: PAGE_MS })
       expect(opened.logs[0]).toStartWith('allowLocal')
       await expectEvents(path, 0)
       await close(opened)
@@ -544,7 +546,10 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
         localStorage.analytics_ignore = '1'
         track('feature_used', { feature_name: 'ignored' })
       })
-      await waitFor('the debug log', () => opened.logs.some((l) => l.startsWith('analytics_ignore')))
+      await waitFor(() => opened.logs.some((l) => l.startsWith('analytics_ignore')), {
+        what: 'the debug log',
+        timeoutMs: PAGE_MS,
+      })
       await expectEvents(path, 1)
       expect(await page.evaluate(() => Object.keys(localStorage))).toEqual(['analytics_ignore'])
       expect(await opened.context.cookies()).toEqual([])
@@ -657,12 +662,16 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       await close(opened)
 
       const down = `/${unique('down')}`
+      // in debug mode the tracker logs each failed send from its catch: the page view's, then the
+      // feature's; close() then checks that neither reached the page as an error or a rejection
       const unreachable = await open(down, {
-        attrs: 'data-allow-local data-api="http://127.0.0.1:9/e"',
+        attrs: 'data-allow-local data-debug data-api="http://127.0.0.1:9/e"',
         init: ['delete Navigator.prototype.sendBeacon'],
       })
+      const caught = () => unreachable.logs.filter((l) => l.startsWith('TypeError: Failed to fetch')).length
+      await waitFor(() => caught() === 1, { what: "the page view's failed send to be caught", timeoutMs: PAGE_MS })
       await unreachable.page.evaluate(() => track('feature_used', { feature_name: 'lost' }))
-      await Bun.sleep(500)
+      await waitFor(() => caught() === 2, { what: "the feature's failed send to be caught", timeoutMs: PAGE_MS })
       await close(unreachable)
     },
     TIMEOUT_MS,
@@ -684,6 +693,8 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
         head: `<script>track('feature_used', {feature_name: '${feature}'})</script>`,
       })
       await opened.page.evaluate(() => history.replaceState({}, '', location.pathname))
+      // that nothing is sent while the page is hidden is the check: a prerendering page sends
+      // nothing and logs nothing, so there is no event to wait on, only time
       await Bun.sleep(500)
       expect(eventsOn(path)).toEqual([])
       await opened.page.evaluate(() => (window as unknown as { activate(): void }).activate())

@@ -40,6 +40,8 @@ export interface BeaconDeps {
   metrics: Metrics
   recorder: Recorder
   log: Logger
+  /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
+  rateLimitClock?: () => number
 }
 
 export type BeaconRoute = (request: Request, peer?: PeerAddress) => Promise<Response>
@@ -76,7 +78,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
   const allowed = new Set(config.allowedOrigins)
   const anyOrigin = allowed.size === 0
   const address = clientAddress(config.trustProxy)
-  const buckets = new TokenBuckets(config.rateLimit)
+  const buckets = new TokenBuckets({ ...config.rateLimit, now: deps.rateLimitClock })
   // Two budgets: bodies being read (a slow one holds its slot until BODY_TIMEOUT_MS at most)
   // and events being stored (they wait on Redis). Neither holds the other's slots.
   const reading = new Slots(config.maxInFlight)
