@@ -1,6 +1,9 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { BROWSER_UA } from './app.ts'
 import { startServerProcess } from './server-process.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
 

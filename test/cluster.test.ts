@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createClient } from 'redis'
 import { openDatabase } from '../src/db/pool.ts'
 import { BROWSER_UA } from './app.ts'
@@ -6,6 +6,9 @@ import { countsOf, openFeed, snapshotOf } from './live-feed.ts'
 import { clusterBinaries, NO_CLUSTER_BINARIES, type RedisCluster, startRedisCluster } from './redis-cluster.ts'
 import { startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl } from './services.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
 const INGEST = { authorization: 'Bearer test-ingest-token-0123456789', 'content-type': 'application/json' }

@@ -1,5 +1,8 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { ConfigError, loadConfig, maskUrl } from '../src/config.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 function failure(env: Record<string, string>): ConfigError {
   try {

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db/pool.ts'
@@ -8,6 +8,9 @@ import { silentLogger } from '../src/log.ts'
 import { beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
 import { proxyFor } from './tcp-proxy.ts'
 import { waitFor } from './wait.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 type Pool = Deps['pool']
 

@@ -1,9 +1,12 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { openDatabase } from '../src/db/pool.ts'
 import { BROWSER_UA } from './app.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl, testPrefix } from './services.ts'
 import { waitFor } from './wait.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789'
 const INGEST_TOKEN = 'test-ingest-token-0123456789'

@@ -1,6 +1,9 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { freePort, startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl, redisUrl } from './services.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 describe('service lifecycle', () => {
   test('starts, migrates, answers, and exits 0 on SIGTERM', async () => {

@@ -1,7 +1,10 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { countsOf, type Feed, openFeed, sendBeacons, snapshotOf } from './live-feed.ts'
 import { startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl, testPrefix } from './services.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 describe('live feed across instances', () => {
   test('events sent to A appear on a stream from B, and the other way round', async () => {

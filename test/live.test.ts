@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { EVENT_TYPES } from '../src/events/types.ts'
 import { LiveHub, type LiveHubOptions } from '../src/live/hub.ts'
 import type { LiveReading } from '../src/live/source.ts'
@@ -7,6 +7,9 @@ import { clockOf, countsFor, diffStates, type LiveDiff, liveState, parseTypes, s
 import { ADMIN, countsOf, type Feed, feedOf, openFeed, sendBeacons, snapshotOf } from './live-feed.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { waitFor } from './wait.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 const NOON = Date.parse('2026-11-28T12:30:00Z')
 

@@ -3,13 +3,16 @@
  * process group of `bun run start`, and a stop while a dead instance's flush lease is still in
  * Redis. Each must write everything acknowledged to Postgres and exit 0.
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
 import { createKeys } from '../src/counters/keys.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { BROWSER_UA } from './app.ts'
 import { freePort, startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl, redisUrl, testContext, testPrefix } from './services.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 const ROOT = join(import.meta.dir, '..')
 const TOKENS = {

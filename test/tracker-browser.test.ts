@@ -5,7 +5,7 @@
  * origin than the endpoint; the endpoint sits behind a recording proxy, so the tests see every
  * request the page made on the wire, preflights included, and then read what Redis counted.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createKeys, dayOf, type PendingKind } from '../src/counters/keys.ts'
 import { closeRedis, openRedis, type Redis } from '../src/db/redis.ts'
@@ -15,6 +15,9 @@ import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { redisUrl, testPrefix } from './services.ts'
 import { waitFor } from './wait.ts'
+
+// this file starts processes: bun's 5 s default is too short on a busy machine
+setDefaultTimeout(30_000)
 
 /** The tracker's API as the fixture pages have it (code in page.evaluate runs there). */
 declare const track: ((type: string, props?: Record<string, unknown>) => void) & { identify(id: unknown): void }
