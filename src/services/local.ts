@@ -10,19 +10,23 @@ import { existsSync, readdirSync } from 'node:fs'
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
-import type { StartedServices } from './provision.ts'
+import type { StartedPostgres, StartedServices } from './provision.ts'
 
 const PG_BIN_DIRS = ['/usr/lib/postgresql', '/usr/local/pgsql', '/opt/homebrew/opt']
 
-export interface LocalBinaries {
-  redisServer: string
+export interface PostgresBinaries {
   initdb: string
   postgres: string
 }
 
-/** Finds the binaries on PATH or in the usual Postgres install folders; null when missing. */
-export function findBinaries(): LocalBinaries | { missing: string[] } {
-  const redisServer = Bun.which('redis-server')
+export interface LocalBinaries extends PostgresBinaries {
+  redisServer: string
+}
+
+type Missing = { missing: string[] }
+
+/** Finds initdb and postgres on PATH or in the usual Postgres install folders. */
+export function findPostgresBinaries(): PostgresBinaries | Missing {
   let initdb = Bun.which('initdb')
   let postgres = Bun.which('postgres')
   if (!initdb || !postgres) {
@@ -40,11 +44,18 @@ export function findBinaries(): LocalBinaries | { missing: string[] } {
       if (initdb && postgres) break
     }
   }
-  const missing = [!redisServer && 'redis-server', !initdb && 'initdb', !postgres && 'postgres'].filter(
-    (m): m is string => Boolean(m),
-  )
-  if (missing.length > 0 || !redisServer || !initdb || !postgres) return { missing }
-  return { redisServer, initdb, postgres }
+  if (!initdb || !postgres) return { missing: [...(initdb ? [] : ['initdb']), ...(postgres ? [] : ['postgres'])] }
+  return { initdb, postgres }
+}
+
+/** Finds redis-server on PATH, and Postgres as {@link findPostgresBinaries} does. */
+export function findBinaries(): LocalBinaries | Missing {
+  const redisServer = Bun.which('redis-server')
+  const pg = findPostgresBinaries()
+  if (!redisServer || 'missing' in pg) {
+    return { missing: [...(redisServer ? [] : ['redis-server']), ...('missing' in pg ? pg.missing : [])] }
+  }
+  return { redisServer, ...pg }
 }
 
 /** A free loopback port (the OS picks it; the tiny race before we bind it is acceptable here). */
@@ -150,7 +161,7 @@ async function startRedis(bin: string, dir: string, persistent: boolean) {
   return { url: `redis://127.0.0.1:${port}`, child }
 }
 
-async function startPostgres(bins: LocalBinaries, dir: string, persistent: boolean) {
+async function startPostgres(bins: PostgresBinaries, dir: string, persistent: boolean) {
   const pgDir = join(dir, 'postgres')
   const pidFile = join(pgDir, 'postmaster.pid')
   if (persistent && existsSync(pidFile)) {
@@ -195,9 +206,14 @@ async function startPostgres(bins: LocalBinaries, dir: string, persistent: boole
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, child }
 }
 
+/** The directory the servers keep their data in; as root, the postgres user must be able to enter it. */
+async function prepare(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  if (process.getuid?.() === 0) await chmod(dir, 0o755)
+}
+
 export async function startLocal(bins: LocalBinaries, options: LocalOptions): Promise<StartedServices> {
-  await mkdir(options.dir, { recursive: true })
-  if (process.getuid?.() === 0) await chmod(options.dir, 0o755)
+  await prepare(options.dir)
   const redis = await startRedis(bins.redisServer, options.dir, options.persistent)
   let postgres: Awaited<ReturnType<typeof startPostgres>>
   try {
@@ -212,6 +228,20 @@ export async function startLocal(bins: LocalBinaries, options: LocalOptions): Pr
     databaseUrl: postgres.url,
     async stop() {
       await Promise.all([redis.child && stopChild(redis.child), postgres.child && stopChild(postgres.child)])
+      if (!options.persistent) await rm(options.dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Postgres alone, for a command that needs no Redis (`bun run migrate`). */
+export async function startLocalPostgres(bins: PostgresBinaries, options: LocalOptions): Promise<StartedPostgres> {
+  await prepare(options.dir)
+  const postgres = await startPostgres(bins, options.dir, options.persistent)
+  return {
+    source: 'local',
+    databaseUrl: postgres.url,
+    async stop() {
+      if (postgres.child) await stopChild(postgres.child)
       if (!options.persistent) await rm(options.dir, { recursive: true, force: true })
     },
   }
