@@ -1,14 +1,16 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db/pool.ts'
-import { findPostgresBinaries } from '../src/services/local.ts'
+import { findPostgresBinaries, startLocalPostgres } from '../src/services/local.ts'
 import { provisionPostgres } from '../src/services/provision.ts'
 
 const binaries = 'missing' in findPostgresBinaries() ? undefined : findPostgresBinaries()
 if (!binaries) console.warn('initdb or postgres not found: local Postgres provisioning not tested')
+// as root, postgres runs as the postgres user, stand-in or not
+const canRunPostgres = process.getuid?.() !== 0 || Bun.spawnSync(['id', '-u', 'postgres']).exitCode === 0
 
 /** Names of this process's live children, from /proc (Linux). */
 function children(): string[] {
@@ -56,5 +58,27 @@ describe('provisioning Postgres alone', () => {
       expect(existsSync(dir)).toBe(false)
     },
     60_000,
+  )
+
+  test.skipIf(!canRunPostgres)(
+    'a local Postgres is handed out once it takes connections, not when its port opens',
+    async () => {
+      const bin = await mkdtemp(join(tmpdir(), 'edge-analytics-bin-'))
+      await chmod(bin, 0o755)
+      const fake = join(bin, 'postgres')
+      const script = join(import.meta.dir, 'fixtures', 'slow-postgres.ts')
+      await writeFile(fake, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`, { mode: 0o755 })
+      const dir = await mkdtemp(join(tmpdir(), 'edge-analytics-pg-'))
+      const initdb = Bun.which('true') ?? '/bin/true'
+      const postgres = await startLocalPostgres({ initdb, postgres: fake }, { dir, persistent: false })
+      try {
+        const pidFile = await readFile(join(dir, 'postgres', 'postmaster.pid'), 'utf8')
+        expect(pidFile.split('\n')[7]?.trim()).toBe('ready')
+      } finally {
+        await postgres.stop()
+        await rm(bin, { recursive: true, force: true })
+      }
+    },
+    30_000,
   )
 })

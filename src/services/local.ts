@@ -71,20 +71,42 @@ async function lastLogLine(logFile: string): Promise<string> {
   return text.trim().split('\n').pop() ?? ''
 }
 
-async function waitForPort(port: number, child: Subprocess, what: string, logFile: string, timeoutMs = 30_000) {
+/** Polls `ready` until it holds; fails early, with its last log line, when the child exits. */
+async function waitUntil(
+  ready: () => Promise<boolean>,
+  child: Subprocess,
+  what: string,
+  logFile: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`${what} exited with code ${child.exitCode} before it was ready: ${await lastLogLine(logFile)}`)
-    try {
-      const sock = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
-      sock.end()
-      return
-    } catch {
-      await Bun.sleep(50)
-    }
+    if (await ready()) return
+    await Bun.sleep(50)
   }
-  throw new Error(`${what} did not open port ${port} within ${timeoutMs} ms: ${await lastLogLine(logFile)}`)
+  throw new Error(`${what} was not ready within ${timeoutMs} ms: ${await lastLogLine(logFile)}`)
+}
+
+const portOpen = (port: number) => async () => {
+  try {
+    const sock = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
+    sock.end()
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Postgres opens its port before it takes connections (those are refused with "the database
+ * system is starting up"), and writes `ready` on line 8 of postmaster.pid once it takes them:
+ * pg_ctl waits for the same. The port on line 4 tells this start's file from a crashed run's.
+ */
+const postgresReady = (pidFile: string, port: number) => async () => {
+  const lines = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n')
+  return lines[3]?.trim() === String(port) && lines[7]?.trim() === 'ready'
 }
 
 function pidAlive(pid: number): boolean {
@@ -156,7 +178,7 @@ async function startRedis(bin: string, dir: string, persistent: boolean) {
     ],
     { stdout: 'ignore', stderr: 'ignore' },
   )
-  await waitForPort(port, child, 'redis-server', join(redisDir, 'redis.log'))
+  await waitUntil(portOpen(port), child, 'redis-server', join(redisDir, 'redis.log'))
   await writeFile(portFile, String(port))
   return { url: `redis://127.0.0.1:${port}`, child }
 }
@@ -202,7 +224,7 @@ async function startPostgres(bins: PostgresBinaries, dir: string, persistent: bo
     ]),
     { stdout: 'ignore', stderr: Bun.file(join(dir, 'postgres.log')) },
   )
-  await waitForPort(port, child, 'postgres', join(dir, 'postgres.log'))
+  await waitUntil(postgresReady(pidFile, port), child, 'postgres', join(dir, 'postgres.log'))
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, child }
 }
 
