@@ -1,15 +1,12 @@
 /**
  * `bun run dev`: runs the service on a machine with nothing configured. Redis and Postgres come
  * from REDIS_URL/DATABASE_URL when set, else containers, else local binaries with their data in
- * `.data/` (kept between runs).
+ * DATA_DIR, `.data/` by default (kept between runs).
  */
-import { join } from 'node:path'
 import { ConfigError, loadConfig } from './config.ts'
 import { createLogger, errorMessage } from './log.ts'
 import { startServer, stopOnSignals } from './server.ts'
 import { provisionServices } from './services/provision.ts'
-
-const DATA_DIR = join(import.meta.dir, '..', '.data')
 
 try {
   const config = loadConfig()
@@ -17,7 +14,7 @@ try {
   const services = await provisionServices({
     redisUrl: config.redisUrl,
     databaseUrl: config.databaseUrl,
-    dataDir: DATA_DIR,
+    dataDir: config.dataDir,
     persistent: true,
   })
   if (services.source !== 'env') log.info('services started', { source: services.source })
