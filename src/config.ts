@@ -6,6 +6,7 @@
  * const config = loadConfig() // throws ConfigError naming the variable on a bad value
  */
 import { isIP } from 'node:net'
+import { join, resolve } from 'node:path'
 import Type, { type TSchema } from 'typebox'
 import Value from 'typebox/value'
 
@@ -52,8 +53,13 @@ export interface Config {
   ingestMaxInFlight: number
   /** how long a write request's body may take to arrive before it is answered 408 */
   bodyTimeoutMs: number
-  /** where `bun run dev` keeps its local services and generated admin token (default `.data`) */
-  dataDir?: string
+  /**
+   * where `bun run dev` and `bun run migrate` keep local services and the generated admin token:
+   * DATA_DIR resolved against the working directory, else `.data/` in the project root
+   */
+  dataDir: string
+  /** NODE_ENV=production: nothing is provisioned or generated for a developer */
+  production: boolean
   /** serve the OpenAPI document at /openapi */
   openapi: boolean
   /** live-feed subscribers one instance takes; beyond it they get 503 */
@@ -72,6 +78,8 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>
+
+const PROJECT_DATA_DIR = join(import.meta.dir, '..', '.data')
 
 interface Spec<T> {
   schema: TSchema
@@ -235,7 +243,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxInFlight: read(env, 'MAX_IN_FLIGHT', integer(0, 10_000_000), 5000),
     ingestMaxInFlight: read(env, 'INGEST_MAX_IN_FLIGHT', integer(0, 100_000), 64),
     bodyTimeoutMs: read(env, 'BODY_TIMEOUT_MS', integer(100, 600_000), 10_000),
-    dataDir: env.DATA_DIR?.trim() || undefined,
+    dataDir: resolve(env.DATA_DIR?.trim() || PROJECT_DATA_DIR),
+    production: env.NODE_ENV === 'production',
     openapi: read(env, 'OPENAPI', flag, env.NODE_ENV !== 'production'),
     logLevel: logLevel as Config['logLevel'],
   }

@@ -1,40 +1,50 @@
 /**
  * `bun run dev`: runs the service on a machine with nothing configured. Redis and Postgres come
  * from REDIS_URL/DATABASE_URL when set, else containers, else local binaries with their data in
- * `.data/` (kept between runs).
+ * DATA_DIR, `.data/` by default (kept between runs). Without ADMIN_TOKEN it makes one and keeps
+ * it there (src/admin-token.ts), serves the demo page at /demo, and prints links that work at once.
  */
-import { join } from 'node:path'
+import { devAdminToken } from './admin-token.ts'
+import { devBanner } from './banner.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { createLogger, errorMessage } from './log.ts'
 import { startServer, stopOnSignals } from './server.ts'
 import { provisionServices } from './services/provision.ts'
 
-const DATA_DIR = join(import.meta.dir, '..', '.data')
-
 try {
   const config = loadConfig()
   const log = createLogger(config.logLevel)
+  const made = config.adminToken ? undefined : await devAdminToken(config.dataDir)
   const services = await provisionServices({
     redisUrl: config.redisUrl,
     databaseUrl: config.databaseUrl,
-    dataDir: DATA_DIR,
+    dataDir: config.dataDir,
     persistent: true,
   })
   if (services.source !== 'env') log.info('services started', { source: services.source })
   let server: Awaited<ReturnType<typeof startServer>>
   try {
-    server = await startServer({ ...config, redisUrl: services.redisUrl, databaseUrl: services.databaseUrl }, log)
+    server = await startServer(
+      {
+        ...config,
+        adminToken: config.adminToken ?? made?.token,
+        redisUrl: services.redisUrl,
+        databaseUrl: services.databaseUrl,
+      },
+      log,
+      { demo: true },
+    )
   } catch (err) {
     await services.stop()
     throw err
   }
   process.stdout.write(
-    `\n  edge analytics is running\n` +
-      `  tracker     ${server.url}/t.js\n` +
-      `  beacon      POST ${server.url}/e\n` +
-      `  live screen ${server.url}/live\n` +
-      `  health      ${server.url}/readyz\n` +
-      `  redis       ${services.redisUrl}\n  postgres    ${services.databaseUrl}\n\n`,
+    devBanner({
+      url: server.url,
+      token: made && { value: made.token, file: made.file },
+      redisUrl: services.redisUrl,
+      databaseUrl: services.databaseUrl,
+    }),
   )
   stopOnSignals(async () => {
     await server.stop()

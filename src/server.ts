@@ -2,7 +2,7 @@
  * Wires config → clients → migrations → app → listen, and tears it all down in the reverse
  * order: HTTP first (no new events), then the flusher, then Redis and Postgres.
  */
-import { createApp } from './app.ts'
+import { type AppOptions, createApp } from './app.ts'
 import { type Config, maskUrl } from './config.ts'
 import { migrate } from './db/migrate.ts'
 import { type Database, openDatabase } from './db/pool.ts'
@@ -32,7 +32,12 @@ async function openPostgres(config: ServiceConfig): Promise<Database> {
   }
 }
 
-export async function startServer(config: ServiceConfig, log: Logger): Promise<RunningServer> {
+/** `options` go to createApp: `{ demo: true }` for `bun run dev` only. */
+export async function startServer(
+  config: ServiceConfig,
+  log: Logger,
+  options: AppOptions = {},
+): Promise<RunningServer> {
   const redis =
     config.redisClusterNodes.length > 0
       ? await openRedisCluster(config.redisClusterNodes, log)
@@ -55,7 +60,7 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
   }
 
   const deps = createDeps({ config, redis, pool: db.pool, log })
-  const app = createApp(deps)
+  const app = createApp(deps, options)
   const server = app.listen({ port: config.port, hostname: config.host })
   deps.flusher.start()
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`

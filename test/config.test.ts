@@ -1,4 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { join, resolve } from 'node:path'
 import { ConfigError, loadConfig, maskUrl } from '../src/config.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
@@ -24,6 +25,14 @@ describe('config', () => {
     expect(c.allowedOrigins).toEqual([])
     expect(c.adminToken).toBeUndefined()
     expect(c.migrateOnStart).toBe(true)
+    expect(c.dataDir).toBe(join(import.meta.dir, '..', '.data'))
+    expect(c.production).toBe(false)
+  })
+
+  test('DATA_DIR is resolved against the working directory; NODE_ENV=production is production', () => {
+    expect(loadConfig({ DATA_DIR: 'var/analytics' }).dataDir).toBe(resolve('var/analytics'))
+    expect(loadConfig({ DATA_DIR: ' ' }).dataDir).toBe(join(import.meta.dir, '..', '.data'))
+    expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true)
   })
 
   test('reads every variable', () => {

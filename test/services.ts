@@ -35,13 +35,21 @@ function withDatabase(url: string, name: string): string {
 async function provision(): Promise<Base> {
   const env = loadConfig()
   const started = await provisionServices({ redisUrl: env.redisUrl, databaseUrl: env.databaseUrl })
-  const admin = await openDatabase(started.databaseUrl, { max: 2 })
-  await admin.pool.query(`CREATE DATABASE ${TEMPLATE_DB}`)
-  databases.push(TEMPLATE_DB)
-  const template = await openDatabase(withDatabase(started.databaseUrl, TEMPLATE_DB), { max: 1 })
-  await migrate(template.pool)
-  await template.close()
-  return { started, admin }
+  let admin: Database | undefined
+  try {
+    admin = await openDatabase(started.databaseUrl, { max: 2 })
+    await admin.pool.query(`CREATE DATABASE ${TEMPLATE_DB}`)
+    databases.push(TEMPLATE_DB)
+    const template = await openDatabase(withDatabase(started.databaseUrl, TEMPLATE_DB), { max: 1 })
+    await migrate(template.pool)
+    await template.close()
+    return { started, admin }
+  } catch (err) {
+    // teardown only reaches services through a provisioning that succeeded: stop these here
+    await admin?.close().catch(() => {})
+    await started.stop()
+    throw err
+  }
 }
 
 /** The provisioned services (started on first use). */

@@ -10,19 +10,23 @@ import { existsSync, readdirSync } from 'node:fs'
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
-import type { StartedServices } from './provision.ts'
+import type { StartedPostgres, StartedServices } from './provision.ts'
 
 const PG_BIN_DIRS = ['/usr/lib/postgresql', '/usr/local/pgsql', '/opt/homebrew/opt']
 
-export interface LocalBinaries {
-  redisServer: string
+export interface PostgresBinaries {
   initdb: string
   postgres: string
 }
 
-/** Finds the binaries on PATH or in the usual Postgres install folders; null when missing. */
-export function findBinaries(): LocalBinaries | { missing: string[] } {
-  const redisServer = Bun.which('redis-server')
+export interface LocalBinaries extends PostgresBinaries {
+  redisServer: string
+}
+
+type Missing = { missing: string[] }
+
+/** Finds initdb and postgres on PATH or in the usual Postgres install folders. */
+export function findPostgresBinaries(): PostgresBinaries | Missing {
   let initdb = Bun.which('initdb')
   let postgres = Bun.which('postgres')
   if (!initdb || !postgres) {
@@ -40,11 +44,18 @@ export function findBinaries(): LocalBinaries | { missing: string[] } {
       if (initdb && postgres) break
     }
   }
-  const missing = [!redisServer && 'redis-server', !initdb && 'initdb', !postgres && 'postgres'].filter(
-    (m): m is string => Boolean(m),
-  )
-  if (missing.length > 0 || !redisServer || !initdb || !postgres) return { missing }
-  return { redisServer, initdb, postgres }
+  if (!initdb || !postgres) return { missing: [...(initdb ? [] : ['initdb']), ...(postgres ? [] : ['postgres'])] }
+  return { initdb, postgres }
+}
+
+/** Finds redis-server on PATH, and Postgres as {@link findPostgresBinaries} does. */
+export function findBinaries(): LocalBinaries | Missing {
+  const redisServer = Bun.which('redis-server')
+  const pg = findPostgresBinaries()
+  if (!redisServer || 'missing' in pg) {
+    return { missing: [...(redisServer ? [] : ['redis-server']), ...('missing' in pg ? pg.missing : [])] }
+  }
+  return { redisServer, ...pg }
 }
 
 /** A free loopback port (the OS picks it; the tiny race before we bind it is acceptable here). */
@@ -60,20 +71,42 @@ async function lastLogLine(logFile: string): Promise<string> {
   return text.trim().split('\n').pop() ?? ''
 }
 
-async function waitForPort(port: number, child: Subprocess, what: string, logFile: string, timeoutMs = 30_000) {
+/** Polls `ready` until it holds; fails early, with its last log line, when the child exits. */
+async function waitUntil(
+  ready: () => Promise<boolean>,
+  child: Subprocess,
+  what: string,
+  logFile: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`${what} exited with code ${child.exitCode} before it was ready: ${await lastLogLine(logFile)}`)
-    try {
-      const sock = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
-      sock.end()
-      return
-    } catch {
-      await Bun.sleep(50)
-    }
+    if (await ready()) return
+    await Bun.sleep(50)
   }
-  throw new Error(`${what} did not open port ${port} within ${timeoutMs} ms: ${await lastLogLine(logFile)}`)
+  throw new Error(`${what} was not ready within ${timeoutMs} ms: ${await lastLogLine(logFile)}`)
+}
+
+const portOpen = (port: number) => async () => {
+  try {
+    const sock = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
+    sock.end()
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Postgres opens its port before it takes connections (those are refused with "the database
+ * system is starting up"), and writes `ready` on line 8 of postmaster.pid once it takes them:
+ * pg_ctl waits for the same. The port on line 4 tells this start's file from a crashed run's.
+ */
+const postgresReady = (pidFile: string, port: number) => async () => {
+  const lines = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n')
+  return lines[3]?.trim() === String(port) && lines[7]?.trim() === 'ready'
 }
 
 function pidAlive(pid: number): boolean {
@@ -145,12 +178,12 @@ async function startRedis(bin: string, dir: string, persistent: boolean) {
     ],
     { stdout: 'ignore', stderr: 'ignore' },
   )
-  await waitForPort(port, child, 'redis-server', join(redisDir, 'redis.log'))
+  await waitUntil(portOpen(port), child, 'redis-server', join(redisDir, 'redis.log'))
   await writeFile(portFile, String(port))
   return { url: `redis://127.0.0.1:${port}`, child }
 }
 
-async function startPostgres(bins: LocalBinaries, dir: string, persistent: boolean) {
+async function startPostgres(bins: PostgresBinaries, dir: string, persistent: boolean) {
   const pgDir = join(dir, 'postgres')
   const pidFile = join(pgDir, 'postmaster.pid')
   if (persistent && existsSync(pidFile)) {
@@ -191,13 +224,18 @@ async function startPostgres(bins: LocalBinaries, dir: string, persistent: boole
     ]),
     { stdout: 'ignore', stderr: Bun.file(join(dir, 'postgres.log')) },
   )
-  await waitForPort(port, child, 'postgres', join(dir, 'postgres.log'))
+  await waitUntil(postgresReady(pidFile, port), child, 'postgres', join(dir, 'postgres.log'))
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, child }
 }
 
+/** The directory the servers keep their data in; as root, the postgres user must be able to enter it. */
+async function prepare(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  if (process.getuid?.() === 0) await chmod(dir, 0o755)
+}
+
 export async function startLocal(bins: LocalBinaries, options: LocalOptions): Promise<StartedServices> {
-  await mkdir(options.dir, { recursive: true })
-  if (process.getuid?.() === 0) await chmod(options.dir, 0o755)
+  await prepare(options.dir)
   const redis = await startRedis(bins.redisServer, options.dir, options.persistent)
   let postgres: Awaited<ReturnType<typeof startPostgres>>
   try {
@@ -212,6 +250,20 @@ export async function startLocal(bins: LocalBinaries, options: LocalOptions): Pr
     databaseUrl: postgres.url,
     async stop() {
       await Promise.all([redis.child && stopChild(redis.child), postgres.child && stopChild(postgres.child)])
+      if (!options.persistent) await rm(options.dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Postgres alone, for a command that needs no Redis (`bun run migrate`). */
+export async function startLocalPostgres(bins: PostgresBinaries, options: LocalOptions): Promise<StartedPostgres> {
+  await prepare(options.dir)
+  const postgres = await startPostgres(bins, options.dir, options.persistent)
+  return {
+    source: 'local',
+    databaseUrl: postgres.url,
+    async stop() {
+      if (postgres.child) await stopChild(postgres.child)
       if (!options.persistent) await rm(options.dir, { recursive: true, force: true })
     },
   }
