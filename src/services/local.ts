@@ -176,12 +176,21 @@ async function startRedis(bin: string, dir: string, persistent: boolean) {
       join(redisDir, 'redis.log'),
       ...persistence,
     ],
-    { stdout: 'ignore', stderr: 'ignore' },
+    // a process group of its own (see SERVICE_GROUP)
+    { stdout: 'ignore', stderr: 'ignore', detached: SERVICE_GROUP },
   )
   await waitUntil(portOpen(port), child, 'redis-server', join(redisDir, 'redis.log'))
   await writeFile(portFile, String(port))
   return { url: `redis://127.0.0.1:${port}`, child }
 }
+
+/**
+ * The servers run in process groups of their own. A terminal's Ctrl-C (or a supervisor) signals
+ * the whole foreground group: had they been in it, Postgres would shut down at once, before the
+ * service's final flush could write to it. Out of it, only the service gets the signal, and it
+ * stops them itself once it has flushed.
+ */
+const SERVICE_GROUP = true
 
 async function startPostgres(bins: PostgresBinaries, dir: string, persistent: boolean) {
   const pgDir = join(dir, 'postgres')
@@ -222,7 +231,7 @@ async function startPostgres(bins: PostgresBinaries, dir: string, persistent: bo
       'max_connections=200',
       ...fast,
     ]),
-    { stdout: 'ignore', stderr: Bun.file(join(dir, 'postgres.log')) },
+    { stdout: 'ignore', stderr: Bun.file(join(dir, 'postgres.log')), detached: SERVICE_GROUP },
   )
   await waitUntil(postgresReady(pidFile, port), child, 'postgres', join(dir, 'postgres.log'))
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, child }
