@@ -13,7 +13,7 @@ import { Elysia } from 'elysia'
 import type { Deps } from './deps.ts'
 import { ERROR_HEADERS, HttpError } from './errors.ts'
 import { errorMessage } from './log.ts'
-import { beaconRoute, type PeerAddress } from './routes/beacon.ts'
+import { beaconRoute } from './routes/beacon.ts'
 import { demo } from './routes/demo.ts'
 import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
@@ -120,9 +120,9 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
   return app
 }
 
-/** The beacon as a Bun route handler: the peer address comes from the socket, looked up lazily. */
+/** The beacon as a Bun route handler: the server answers for the connection (peer address, timer). */
 function nativeBeacon(beacon: ReturnType<typeof beaconRoute>) {
-  return (request: Request, server: Server<unknown>) => beacon(request, () => server.requestIP(request)?.address)
+  return (request: Request, server: Server<unknown>) => beacon(request, server)
 }
 
 export function createApp(deps: Deps, options: AppOptions = {}) {
@@ -131,13 +131,13 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   return {
     /** Every route but `/e`, as Elysia serves them. */
     elysia,
-    /** Answers one request as the listening server would (`peer`: the socket's address). */
-    handle(request: Request, peer?: PeerAddress): Promise<Response> {
+    /** Answers one request as the listening server would, without a socket. */
+    handle(request: Request): Promise<Response> {
       const url = request.url
       // the pathname alone, without parsing the URL: '/e' followed by nothing, '?' or '#'
       const start = url.indexOf('/', url.indexOf('//') + 2)
       const rest = start < 0 ? '' : url.slice(start)
-      if (rest === BEACON_PATH || rest.startsWith(`${BEACON_PATH}?`)) return beacon(request, peer)
+      if (rest === BEACON_PATH || rest.startsWith(`${BEACON_PATH}?`)) return beacon(request)
       return elysia.handle(request)
     },
     listen(options: { port: number; hostname: string }): Server<unknown> {

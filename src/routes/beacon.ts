@@ -17,16 +17,21 @@ import { isbot } from 'isbot'
 import type { Config } from '../config.ts'
 import type { Recorder } from '../counters/recorder.ts'
 import { BEACON_MAX_BYTES } from '../events/limits.ts'
+import type { CountedEvent } from '../events/types.ts'
 import { validateEvents } from '../events/validate.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
-import { checkMediaType, parseJson, readText } from './body.ts'
-import { clientAddress, type PeerAddress } from './client-ip.ts'
+import { bodyFailure, checkMediaType, parseJson, readText, releaseSocketTimer, type SocketTimer } from './body.ts'
+import { clientAddress, type Peer } from './client-ip.ts'
 import { Slots, TokenBuckets } from './limits.ts'
 import { Refusal } from './refusal.ts'
 import { writeErrorResponse } from './write-errors.ts'
 
-export type { PeerAddress } from './client-ip.ts'
+/**
+ * What the listening server knows of a request's connection: its peer address and its timer (Bun's
+ * `Server` is one). Absent where there is no socket (`app.handle`).
+ */
+export type Connection = Peer & SocketTimer
 
 const GIF = Uint8Array.from(atob('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'), (c) => c.charCodeAt(0))
 const POST_TYPES = ['text/plain', 'application/json']
@@ -44,7 +49,7 @@ export interface BeaconDeps {
   rateLimitClock?: () => number
 }
 
-export type BeaconRoute = (request: Request, peer?: PeerAddress) => Promise<Response>
+export type BeaconRoute = (request: Request, connection?: Connection) => Promise<Response>
 
 /** The origin a beacon came from: its Origin header, else its Referer's origin. */
 function senderOrigin(request: Request): string | undefined {
@@ -97,8 +102,8 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     return sender !== undefined && allowed.has(sender) ? (origin ?? sender) : undefined
   }
 
-  function admit(request: Request, peer: PeerAddress): string {
-    const ip = address(request, peer)
+  function admit(request: Request, connection: Connection | undefined): string {
+    const ip = address(request, connection)
     const wait = ip === '' ? 0 : buckets.take(ip)
     if (wait > 0) {
       throw new Refusal(
@@ -112,9 +117,11 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     return ip
   }
 
-  /** Validates and stores the events; crawlers are not counted (they learn nothing from the answer). */
-  function count(request: Request, raw: object, ip: string): Promise<void> | undefined {
-    const userAgent = request.headers.get('user-agent') ?? ''
+  /**
+   * The events to count, validated; undefined for a crawler, which gets the same answer as
+   * everyone and is not counted (it learns nothing from the answer).
+   */
+  function eventsOf(raw: object, userAgent: string): CountedEvent[] | undefined {
     if (userAgent === '' || crawler(userAgent)) {
       rejectedBot.inc()
       return undefined
@@ -125,7 +132,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       keepQueryParams: config.pathQueryParams,
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events', { errors })
-    return writing.run(() => recorder.browser(events, { ip, userAgent }, request))
+    return events
   }
 
   /** The event a `GET /e` query (or its Referer) describes. */
@@ -171,7 +178,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
    * One async function from admission to the stored batch: this is the hot path, and every
    * extra async layer costs a promise and a turn of the microtask queue per request.
    */
-  return async function beacon(request: Request, peer?: PeerAddress): Promise<Response> {
+  return async function beacon(request: Request, connection?: Connection): Promise<Response> {
     const method = request.method
     if (method === 'OPTIONS') return preflight(request)
     const origin = allowOrigin(request)
@@ -181,16 +188,36 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       }
       if (method === 'POST') {
         checkMediaType(request, POST_TYPES)
-        const ip = admit(request, peer)
-        const text = await reading.run(() => readText(request, body))
-        await count(request, parseJson(text, 'a JSON object or an array of objects'), ip)
+        const ip = admit(request, connection)
+        let text: string
+        {
+          using _slot = reading.take()
+          const started = performance.now()
+          try {
+            text = await readText(request, body, connection)
+          } catch (err) {
+            throw bodyFailure(err, started, body)
+          }
+          releaseSocketTimer(request, connection)
+        }
+        const userAgent = request.headers.get('user-agent') ?? ''
+        const events = eventsOf(parseJson(text, 'a JSON object or an array of objects'), userAgent)
+        if (events) {
+          using _slot = writing.take()
+          await recorder.browser(events, { ip, userAgent }, request)
+        }
         // Only the CORS header: the answer to a POST is never stored by a cache (it has no
         // freshness), so Cache-Control and Vary would be bytes and work on every beacon for nothing.
         return new Response(null, { status: 202, headers: { 'access-control-allow-origin': origin } })
       }
       if (method === 'GET') {
-        const ip = admit(request, peer)
-        await count(request, queryEvent(request), ip)
+        const ip = admit(request, connection)
+        const userAgent = request.headers.get('user-agent') ?? ''
+        const events = eventsOf(queryEvent(request), userAgent)
+        if (events) {
+          using _slot = writing.take()
+          await recorder.browser(events, { ip, userAgent }, request)
+        }
         return new Response(GIF, {
           headers: { 'content-type': 'image/gif', 'cache-control': 'no-store', 'access-control-allow-origin': origin },
         })

@@ -4,19 +4,22 @@
  *
  * - A declared Content-Length over the limit is refused without reading; a chunked body is cut
  *   off as soon as it passes the limit (413).
- * - A body that has not arrived within `timeoutMs` is refused with 408 and `Connection: close`,
- *   so a client that trickles its body in cannot hold the request (or the socket) for long.
+ * - A body that has not arrived within `timeoutMs` is cut off: the connection is closed (with a
+ *   408 where the answer can still be sent), so a client that trickles its body in cannot hold
+ *   the request, its slot or its socket for long.
  * - A body that cannot be read because the client went away is an abort (400, counted as
  *   `aborted`), not an oversize body and not a server error.
  *
  * @example
- * const body = await readJsonBody(request, { types: ['application/json'], limit: 1 << 20, timeoutMs: 10_000 })
+ * checkMediaType(request, ['application/json'])
+ * const started = performance.now()
+ * const text = await readText(request, { limit: 1 << 20, timeoutMs: 10_000 }, server).catch((err) => {
+ *   throw bodyFailure(err, started, options)
+ * })
  */
 import { Refusal } from './refusal.ts'
 
 export interface BodyOptions {
-  /** accepted media types, lower-case, without parameters */
-  types: readonly string[]
   /** largest body in bytes */
   limit: number
   /** how long the whole body may take to arrive */
@@ -39,8 +42,29 @@ export function checkMediaType(request: Request, types: readonly string[]): void
 
 const tooLarge = (limit: number) => new Refusal('too_large', 413, `body is larger than ${limit} bytes`)
 
-/** Reads the body as text within the limit and the deadline. */
-export function readText(request: Request, options: Omit<BodyOptions, 'types'>): Promise<string> {
+/**
+ * The connection's own timer, where there is a socket (Bun's `server.timeout`): once `seconds`
+ * have passed Bun closes the connection, whatever the client still sends, and the read fails.
+ * Bun's socket timers tick every 4 seconds, so it fires up to 4 s late.
+ */
+export interface SocketTimer {
+  timeout(request: Request, seconds: number): void
+}
+
+const timedOut = (ms: number) =>
+  new Refusal('timeout', 408, `the body did not arrive within ${ms} ms`, undefined, { connection: 'close' })
+const aborted = () => new Refusal('aborted', 400, 'the request body could not be read')
+
+/**
+ * Reads the body as text within the limit and the deadline.
+ *
+ * With a socket, the deadline is the socket's timer: it costs nothing per request, where a timer
+ * and a promise in JS cost the beacon about 4% of its throughput (measured side by side), and the
+ * client gets its connection closed rather than a 408. Call {@link bodyFailure} on a failed read,
+ * and {@link releaseSocketTimer} once the body is in. Without a socket (`app.handle`), a JS timer
+ * answers 408.
+ */
+export function readText(request: Request, options: BodyOptions, socket?: SocketTimer): Promise<string> {
   const declared = request.headers.get('content-length')
   let reading: Promise<string>
   if (declared !== null) {
@@ -51,17 +75,12 @@ export function readText(request: Request, options: Omit<BodyOptions, 'types'>):
   } else {
     reading = readChunked(request, options.limit)
   }
+  if (socket) {
+    socket.timeout(request, Math.ceil(options.timeoutMs / 1000))
+    return reading
+  }
   return new Promise<string>((resolve, reject) => {
-    // A plain timer rather than Promise.race: one promise per body, on every beacon's path.
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Refusal('timeout', 408, `the body did not arrive within ${options.timeoutMs} ms`, undefined, {
-            connection: 'close',
-          }),
-        ),
-      options.timeoutMs,
-    )
+    const timer = setTimeout(() => reject(timedOut(options.timeoutMs)), options.timeoutMs)
     reading.then(
       (text) => {
         clearTimeout(timer)
@@ -69,10 +88,27 @@ export function readText(request: Request, options: Omit<BodyOptions, 'types'>):
       },
       (err) => {
         clearTimeout(timer)
-        reject(err instanceof Refusal ? err : new Refusal('aborted', 400, 'the request body could not be read'))
+        reject(err)
       },
     )
   })
+}
+
+/** Bun's own idle timeout, which the connection gets back once the body is in. */
+const IDLE_SECONDS = 10
+
+/** Gives the connection its usual idle timeout back, once the body has arrived. */
+export function releaseSocketTimer(request: Request, socket: SocketTimer | undefined): void {
+  socket?.timeout(request, IDLE_SECONDS)
+}
+
+/**
+ * What a failed body read is: our own refusal (too large, the JS deadline), the socket's deadline
+ * (the read failed at or after it), or the client going away.
+ */
+export function bodyFailure(err: unknown, startedMs: number, options: BodyOptions): Refusal {
+  if (err instanceof Refusal) return err
+  return performance.now() - startedMs >= options.timeoutMs ? timedOut(options.timeoutMs) : aborted()
 }
 
 async function readChunked(request: Request, limit: number): Promise<string> {

@@ -8,20 +8,23 @@
  *
  * @example
  * const address = clientAddress({ proxies: ['10.0.0.0/8'] })
- * address(request, () => server.requestIP(request)?.address) // '203.0.113.9'
+ * address(request, server) // '203.0.113.9' (server: the listening Bun server)
  */
 import { BlockList, isIP } from 'node:net'
 import type { TrustProxy } from '../config.ts'
 
 /**
- * The socket peer's address, or a function that looks it up: Bun's `requestIP` costs a system
- * call, which behind trusted proxies is needed only when X-Forwarded-For is missing.
+ * Where the socket peer's address is looked up: the listening Bun server. Its `requestIP` costs a
+ * system call, which behind trusted proxies is needed only when X-Forwarded-For is missing, so it
+ * is called only when the peer is the answer. Absent where there is no socket (`app.handle`).
  */
-export type PeerAddress = string | undefined | (() => string | undefined)
+export interface Peer {
+  requestIP(request: Request): { address: string } | null
+}
 
-export type ClientAddress = (request: Request, peer: PeerAddress) => string
+export type ClientAddress = (request: Request, peer?: Peer) => string
 
-const peerOf = (peer: PeerAddress): string => (typeof peer === 'function' ? peer() : peer) ?? ''
+const peerOf = (request: Request, peer: Peer | undefined): string => peer?.requestIP(request)?.address ?? ''
 
 function forwardedFor(request: Request): string[] {
   return (request.headers.get('x-forwarded-for') ?? '')
@@ -33,11 +36,11 @@ function forwardedFor(request: Request): string[] {
 export function clientAddress(trust: TrustProxy): ClientAddress {
   if ('hops' in trust) {
     const { hops } = trust
-    if (hops === 0) return (_request, peer) => peerOf(peer)
+    if (hops === 0) return (request, peer) => peerOf(request, peer)
     // any peer is believed, `hops` proxies deep
     return (request, peer) => {
       const entries = forwardedFor(request)
-      return entries[Math.max(0, entries.length - hops)] ?? peerOf(peer)
+      return entries[Math.max(0, entries.length - hops)] ?? peerOf(request, peer)
     }
   }
   const proxies = new BlockList()
@@ -53,7 +56,7 @@ export function clientAddress(trust: TrustProxy): ClientAddress {
   }
   // Only a trusted peer's header is read; from the right, every trusted proxy is skipped.
   return (request, peer) => {
-    let address = peerOf(peer)
+    let address = peerOf(request, peer)
     if (!trusted(address)) return address
     const entries = forwardedFor(request)
     for (let i = entries.length - 1; i >= 0; i--) {

@@ -1,13 +1,13 @@
 /**
  * Abuse limits of the write routes, all per instance: a token bucket per client address, and
  * slots, a cap on requests in one stage of their work that sheds load with 503 before memory
- * grows. Slots are held only inside {@link Slots.run}, so no caller pairs an enter with a leave.
+ * grows. A slot is held by a `using` declaration, so no caller pairs an enter with a leave.
  *
  * @example
  * const buckets = new TokenBuckets({ perSecond: 50, burst: 200 })
  * const wait = buckets.take('203.0.113.9') // 0 when allowed, else seconds until a token
  * const writes = new Slots(5000)
- * await writes.run(() => recorder.browser(events, sender)) // 503 when 5000 are already running
+ * using _slot = writes.take() // 503 when 5000 are already taken; released at the end of the scope
  */
 import { overloaded } from './refusal.ts'
 
@@ -93,11 +93,23 @@ export class TokenBuckets {
   }
 }
 
-/** A cap on requests in one stage of their work (0: no cap). */
+/**
+ * A cap on requests in one stage of their work (0: no cap). A slot is held by a `using`
+ * declaration, so the language releases it when the scope ends, however it ends; the disposable
+ * is one object per Slots, so holding a slot allocates nothing (this is on every beacon's path).
+ *
+ * @example
+ * {
+ *   using _slot = writes.take() // throws the 503 refusal when every slot is taken
+ *   await recorder.browser(events, sender)
+ * } // released here
+ */
 export class Slots {
   private current = 0
-  private readonly release = () => {
-    this.current--
+  private readonly slot: Disposable = {
+    [Symbol.dispose]: () => {
+      this.current--
+    },
   }
 
   constructor(private readonly max: number) {}
@@ -106,17 +118,10 @@ export class Slots {
     return this.current
   }
 
-  /** Runs `work` holding a slot, released however it ends; a 503 refusal when none is free. */
-  run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.max > 0 && this.current >= this.max) return Promise.reject(overloaded())
+  /** Takes a slot for the enclosing `using` scope; a 503 refusal when none is free. */
+  take(): Disposable {
+    if (this.max > 0 && this.current >= this.max) throw overloaded()
     this.current++
-    let running: Promise<T>
-    try {
-      running = work()
-    } catch (err) {
-      this.current--
-      return Promise.reject(err)
-    }
-    return running.finally(this.release)
+    return this.slot
   }
 }
