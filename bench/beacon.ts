@@ -41,6 +41,12 @@ export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'pattern' | 'ba
  */
 export const BASELINE_DIR = process.env.BENCH_BASELINE
 
+/** How the baseline is named in the results: its commit, not where it happens to be checked out. */
+export function baselineName(dir: string): string {
+  const head = Bun.spawnSync(['git', '-C', dir, 'rev-parse', '--short', 'HEAD'])
+  return head.exitCode === 0 ? `commit ${head.stdout.toString().trim()}` : 'another checkout'
+}
+
 export interface BeaconResult extends WrkResult {
   target: Target
   /** events Redis holds after the run (undefined for the ceiling) */

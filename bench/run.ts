@@ -6,7 +6,7 @@
  */
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { BASELINE_DIR, type BeaconResult, batchScenario, beaconScenario, type Target } from './beacon.ts'
+import { BASELINE_DIR, type BeaconResult, baselineName, batchScenario, beaconScenario, type Target } from './beacon.ts'
 import { flushScenario } from './flush.ts'
 import { benchServices, fmt } from './lib.ts'
 import { liveScenario } from './live.ts'
@@ -145,7 +145,7 @@ try {
       const baseline = rps('baseline')
       rows.push(
         {
-          scenario: `baseline: ${BASELINE_DIR}`,
+          scenario: `baseline: ${baselineName(BASELINE_DIR)}`,
           metric: 'requests/s; p99 ms (worst run)',
           value: `${fmt(baseline)}; ${fmt(Math.max(...runs.baseline.map((r) => r.p99ms)), 2)}`,
         },
