@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { memo } from '../src/memo.ts'
+import { BoundedMap, memo } from '../src/memo.ts'
 
 /** A memo of `limit` keys over a function that records which keys it was asked for. */
 function counted(limit: number) {
@@ -52,5 +52,15 @@ describe('memo', () => {
   test('a limit must be a positive integer', () => {
     expect(() => memo(0, String)).toThrow(RangeError)
     expect(() => memo(1.5, String)).toThrow(RangeError)
+  })
+})
+
+describe('BoundedMap', () => {
+  test('holds at most its limit; setting a key it holds evicts nothing', () => {
+    const map = new BoundedMap<number, string>(2)
+    map.set(1, 'a').set(2, 'b').set(2, 'B')
+    expect([map.size, map.get(1), map.get(2)]).toEqual([2, 'a', 'B'])
+    map.set(3, 'c')
+    expect([map.size, map.get(1), map.get(2), map.get(3)]).toEqual([2, undefined, 'B', 'c'])
   })
 })
