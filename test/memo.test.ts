@@ -24,43 +24,52 @@ describe('memo', () => {
     expect(computed).toEqual(['a', 'b'])
   })
 
-  test('once full, a new key evicts the oldest, and only that one', () => {
-    const { f, computed } = counted(3)
-    for (const key of ['a', 'b', 'c', 'd']) f(key)
-    computed.length = 0
-    f('b')
-    f('c')
-    f('d')
-    expect(computed).toEqual([])
-    f('a') // evicted by d: computed again, and evicts b
-    expect(computed).toEqual(['a'])
-    f('c')
-    f('b')
-    expect(computed).toEqual(['a', 'b'])
-  })
-
-  test('a flood of distinct keys keeps at most `limit` of them', () => {
+  test('a key in use stays through a flood of others; one left alone is forgotten', () => {
     const { f, computed } = counted(100)
-    for (let i = 0; i < 10_000; i++) f(`flood-${i}`)
+    f('hot')
+    f('cold')
+    for (let i = 0; i < 10_000; i++) {
+      f(`flood-${i}`)
+      // used once per 40 new keys, well within a generation of 50
+      if (i % 40 === 0) f('hot')
+    }
+    expect(computed.filter((key) => key === 'hot')).toEqual(['hot'])
     computed.length = 0
-    for (let i = 9_900; i < 10_000; i++) f(`flood-${i}`)
-    expect(computed).toEqual([])
-    f('flood-9899')
-    expect(computed).toEqual(['flood-9899'])
+    f('cold')
+    expect(computed).toEqual(['cold'])
   })
 
-  test('a limit must be a positive integer', () => {
-    expect(() => memo(0, String)).toThrow(RangeError)
-    expect(() => memo(1.5, String)).toThrow(RangeError)
+  test('the last limit / 2 distinct keys are always kept', () => {
+    const { f, computed } = counted(100)
+    for (let i = 0; i < 1_000; i++) f(`key-${i}`)
+    computed.length = 0
+    for (let i = 950; i < 1_000; i++) f(`key-${i}`)
+    expect(computed).toEqual([])
+  })
+
+  test('a limit must be an integer of at least 2', () => {
+    expect(() => memo(1, String)).toThrow(RangeError)
+    expect(() => memo(2.5, String)).toThrow(RangeError)
   })
 })
 
 describe('BoundedMap', () => {
-  test('holds at most its limit; setting a key it holds evicts nothing', () => {
-    const map = new BoundedMap<number, string>(2)
-    map.set(1, 'a').set(2, 'b').set(2, 'B')
-    expect([map.size, map.get(1), map.get(2)]).toEqual([2, 'a', 'B'])
-    map.set(3, 'c')
-    expect([map.size, map.get(1), map.get(2), map.get(3)]).toEqual([2, undefined, 'B', 'c'])
+  test('never holds more than its limit, under any flood', () => {
+    for (const limit of [2, 3, 10, 101]) {
+      const map = new BoundedMap<number, number>(limit)
+      let most = 0
+      for (let i = 0; i < 5_000; i++) {
+        map.set(i, i)
+        if (i % 7 === 0) map.get(i - 3) // promotions from the old generation too
+        most = Math.max(most, map.size)
+      }
+      expect({ limit, most }).toEqual({ limit, most: limit - (limit % 2) })
+    }
+  })
+
+  test('setting a key it holds replaces the value', () => {
+    const map = new BoundedMap<string, string>(10)
+    map.set('a', '1').set('a', '2')
+    expect([map.get('a'), map.size]).toEqual(['2', 1])
   })
 })
