@@ -10,8 +10,10 @@
  * - `android-app://<package>` (what Android sends for a link opened from an app): host is the
  *   package, source its name in the table, else `android-app:<package>`.
  *
- * Runs for every visit: a URL parse, then one Map lookup for a host seen recently (the folding
- * rules run once per distinct host, at most {@link HOST_CACHE_SIZE} of them are kept).
+ * Runs for every visit: one Map lookup for a referrer seen recently (up to 256 characters, as a
+ * search engine's origin is); else a URL parse and one Map lookup for a host seen recently; the
+ * folding rules run once per distinct host. Both memories are bounded ({@link REFERRER_CACHE_SIZE},
+ * {@link HOST_CACHE_SIZE}).
  *
  * @example
  * referrerSource('https://www.google.co.uk/')        // { host: 'google.co.uk', source: 'Google' }
@@ -71,6 +73,10 @@ export const SOURCES: Readonly<Record<string, readonly string[]>> = {
 export const DIRECT = '(direct)'
 /** Distinct hosts whose source is remembered. */
 export const HOST_CACHE_SIZE = 2000
+/** Distinct referrers (of at most {@link MAX_REMEMBERED_LENGTH} characters) whose answer is remembered. */
+export const REFERRER_CACHE_SIZE = 2000
+const MAX_REMEMBERED_LENGTH = 256
+const NONE = Object.freeze({ host: '', source: DIRECT })
 /** The longest host name DNS allows; anything longer is not a host a link came from. */
 const MAX_HOST_LENGTH = 253
 const APP = 'android-app:'
@@ -129,21 +135,30 @@ function fold(host: string): string {
 
 const sourceOf = memo(HOST_CACHE_SIZE, fold)
 
-/** The referrer's host (lower-case, without a leading `www.`; '' when there is none or it is not a URL) and the source it counts under. */
-export function referrerSource(referrer: string): { host: string; source: string } {
+function parse(referrer: string): Readonly<{ host: string; source: string }> {
   const url = referrer === '' ? null : URL.parse(referrer)
-  if (url === null) return { host: '', source: DIRECT }
+  if (url === null) return NONE
   const scheme = url.protocol
   // an opaque host: neither lower-cased nor checked by the parser
   if (scheme === 'android-app:') {
     const app = url.hostname.toLowerCase()
-    if (app.length > MAX_HOST_LENGTH || !PACKAGE.test(app)) return { host: '', source: DIRECT }
+    if (app.length > MAX_HOST_LENGTH || !PACKAGE.test(app)) return NONE
     return { host: app, source: exact.get(APP + app) ?? APP + app }
   }
-  if (scheme !== 'https:' && scheme !== 'http:') return { host: '', source: DIRECT }
+  if (scheme !== 'https:' && scheme !== 'http:') return NONE
   let host = url.hostname
   if (host.endsWith('.')) host = host.slice(0, -1)
   if (host.startsWith('www.')) host = host.slice(4)
-  if (host === '' || host.length > MAX_HOST_LENGTH) return { host: '', source: DIRECT }
+  if (host === '' || host.length > MAX_HOST_LENGTH) return NONE
   return { host, source: sourceOf(host) }
+}
+
+// a search engine's referrer is its origin, the same string for every visit it sends: the
+// whole string is remembered, and the URL parse (most of the cost) skipped
+const remembered = memo(REFERRER_CACHE_SIZE, parse)
+
+/** The referrer's host (lower-case, without a leading `www.`; '' when there is none or it is not a URL) and the source it counts under. */
+export function referrerSource(referrer: string): { host: string; source: string } {
+  const { host, source } = referrer.length <= MAX_REMEMBERED_LENGTH ? remembered(referrer) : parse(referrer)
+  return { host, source }
 }
