@@ -1,12 +1,12 @@
 /**
  * `bun bench/client-geo.ts`: what the per-visit lookups cost, in one process, no services.
  *
- * - per call: `referrerSource` (a host seen before, and a new one), `clientInfo` (a User-Agent
+ * - per call: `referrerSource` (a referrer seen before, and a new host), `clientInfo` (a User-Agent
  *   seen before, and a new one: a bowser parse and isbot) and the country lookup on the bundled
  *   database (an address seen before, and a new one: one MMDB read);
- * - memory: the heap retained after 100,000 distinct addresses and 100,000 distinct User-Agents
- *   (after a full GC, against a baseline), next to that after 10,000, to show it stops growing
- *   once the caches are full.
+ * - memory: the JS heap kept (after a full GC, against one before) after 100,000 distinct
+ *   addresses, User-Agents and referrer hosts, then after 100,000 more: the first fills each
+ *   cache, the second should add nothing, as the caches are bounded.
  *
  * Each timing is the median of five rounds; the keys of a "new" round are made before it starts.
  */
