@@ -5,6 +5,7 @@
  * @example
  * const config = loadConfig() // throws ConfigError naming the variable on a bad value
  */
+import { accessSync, constants, statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import Type, { type TSchema } from 'typebox'
@@ -65,6 +66,11 @@ export interface Config {
   /** live-feed subscribers one instance takes; beyond it they get 503 */
   liveMaxClients: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /**
+   * where countries come from: undefined for the bundled database, the absolute path of an MMDB
+   * file (GeoLite2-Country, DB-IP…), or 'off'
+   */
+  geoipDb?: string
 }
 
 export class ConfigError extends Error {
@@ -134,6 +140,29 @@ function parseTrustProxy(raw: string | undefined): TrustProxy {
     }
   }
   return { proxies }
+}
+
+/** GEOIP_DB: off, or the path of a readable file (resolved against the working directory). */
+function parseGeoipDb(raw: string | undefined): string | undefined {
+  const value = raw?.trim() ?? ''
+  if (value === '') return undefined
+  if (value.toLowerCase() === 'off') return 'off'
+  const path = resolve(value)
+  let problem: string | undefined
+  try {
+    if (!statSync(path).isFile()) problem = 'not a file'
+    else accessSync(path, constants.R_OK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    problem = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : String(code ?? err)
+  }
+  if (problem !== undefined) {
+    throw new ConfigError(
+      'GEOIP_DB',
+      `must be off or the path of a readable MMDB file such as GeoLite2-Country.mmdb (got ${JSON.stringify(raw)}: ${problem})`,
+    )
+  }
+  return path
 }
 
 const flag: Spec<boolean> = {
@@ -247,6 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
     production: env.NODE_ENV === 'production',
     openapi: read(env, 'OPENAPI', flag, env.NODE_ENV !== 'production'),
     logLevel: logLevel as Config['logLevel'],
+    geoipDb: parseGeoipDb(env.GEOIP_DB),
   }
 }
 

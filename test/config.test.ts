@@ -1,5 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { join, resolve } from 'node:path'
+import { join, relative as relativePath, resolve } from 'node:path'
 import { ConfigError, loadConfig, maskUrl } from '../src/config.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
@@ -27,6 +27,7 @@ describe('config', () => {
     expect(c.migrateOnStart).toBe(true)
     expect(c.dataDir).toBe(join(import.meta.dir, '..', '.data'))
     expect(c.production).toBe(false)
+    expect(c.geoipDb).toBeUndefined()
   })
 
   test('DATA_DIR is resolved against the working directory; NODE_ENV=production is production', () => {
@@ -136,6 +137,22 @@ describe('config', () => {
     const set = loadConfig({ MAX_IN_FLIGHT: '10', INGEST_MAX_IN_FLIGHT: '3', BODY_TIMEOUT_MS: '2500' })
     expect([set.maxInFlight, set.ingestMaxInFlight, set.bodyTimeoutMs]).toEqual([10, 3, 2500])
     expect(failure({ BODY_TIMEOUT_MS: '50' }).variable).toBe('BODY_TIMEOUT_MS')
+  })
+
+  test('GEOIP_DB: off, or the path of a readable file, resolved against the working directory', () => {
+    expect(loadConfig({ GEOIP_DB: '' }).geoipDb).toBeUndefined()
+    for (const off of ['off', 'OFF', ' off ']) expect(loadConfig({ GEOIP_DB: off }).geoipDb).toBe('off')
+    expect(loadConfig({ GEOIP_DB: import.meta.path }).geoipDb).toBe(import.meta.path)
+    const relative = relativePath(process.cwd(), import.meta.path)
+    expect(loadConfig({ GEOIP_DB: relative }).geoipDb).toBe(resolve(relative))
+    const missing = failure({ GEOIP_DB: '/nonexistent/GeoLite2-Country.mmdb' })
+    expect(missing.variable).toBe('GEOIP_DB')
+    expect(missing.message).toBe(
+      'GEOIP_DB: must be off or the path of a readable MMDB file such as GeoLite2-Country.mmdb ' +
+        '(got "/nonexistent/GeoLite2-Country.mmdb": no such file)',
+    )
+    expect(failure({ GEOIP_DB: import.meta.dir }).message).toEndWith(': not a file)')
+    expect(failure({ GEOIP_DB: 'no' }).variable).toBe('GEOIP_DB')
   })
 
   test('the process stops with one clear line', async () => {
