@@ -42,7 +42,9 @@ export interface Config {
   /** query parameters kept in counted page paths (all others are dropped) */
   pathQueryParams: string[]
   /** per-day caps on distinct browser-sent values; beyond them values count as "(other)" */
-  caps: { features: number; paths: number; users: number }
+  caps: { features: number; paths: number; users: number; dimensions: number }
+  /** property keys whose scalar values are counted per day, for every event type (`prop:<key>`) */
+  countedProperties: string[]
   /** per-address token bucket on /e (perSecond 0 disables it) */
   rateLimit: { perSecond: number; burst: number }
   /**
@@ -110,6 +112,34 @@ const jwtSecret: Spec<string> = {
   schema: Type.String({ minLength: 1 }),
   expect: 'a secret of at least 32 bytes',
   parse: (raw) => (Buffer.byteLength(raw) >= 32 ? raw : ''),
+}
+
+/** Properties with a meaning of their own: counted already, or read to find visits. */
+const RESERVED_PROPERTIES = ['path', 'feature_name', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'hostname']
+/** Each counted property is a dimension of its own on every event type; a few keep it small. */
+const MAX_COUNTED_PROPERTIES = 20
+
+/** COUNTED_PROPERTIES: a comma list of property keys. */
+function parseCountedProperties(raw: string | undefined): string[] {
+  const keys = (raw ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+  for (const key of keys) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(key)) {
+      throw new ConfigError(
+        'COUNTED_PROPERTIES',
+        `"${key}" is not a property key of 1-64 characters of A-Z a-z 0-9 _ . -`,
+      )
+    }
+    if (RESERVED_PROPERTIES.includes(key)) {
+      throw new ConfigError('COUNTED_PROPERTIES', `"${key}" is counted already (or read to find visits): leave it out`)
+    }
+  }
+  if (keys.length > MAX_COUNTED_PROPERTIES) {
+    throw new ConfigError('COUNTED_PROPERTIES', `lists ${keys.length} keys; at most ${MAX_COUNTED_PROPERTIES}`)
+  }
+  return [...new Set(keys)]
 }
 
 /** TRUST_PROXY: true/false, a number of proxies, or a comma list of proxy addresses or CIDR ranges. */
@@ -263,7 +293,9 @@ export function loadConfig(env: Env = process.env): Config {
       features: read(env, 'MAX_FEATURES_PER_DAY', integer(1, 10_000_000), 1000),
       paths: read(env, 'MAX_PATHS_PER_DAY', integer(1, 10_000_000), 10_000),
       users: read(env, 'MAX_BEACON_USERS_PER_DAY', integer(1, 100_000_000), 100_000),
+      dimensions: read(env, 'MAX_DIMENSION_VALUES_PER_DAY', integer(1, 10_000_000), 1000),
     },
+    countedProperties: parseCountedProperties(env.COUNTED_PROPERTIES),
     liveMaxClients: read(env, 'LIVE_MAX_CLIENTS', integer(1, 1_000_000), 10_000),
     rateLimit: {
       perSecond: read(env, 'RATE_LIMIT_PER_SECOND', integer(0, 1_000_000), 50),

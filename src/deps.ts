@@ -14,6 +14,7 @@ import { Recorder } from './counters/recorder.ts'
 import { VisitorHasher } from './counters/visitors.ts'
 import type { Redis } from './db/redis.ts'
 import { Flusher } from './flush/flusher.ts'
+import { type CountryLookup, openCountryLookup } from './geo/country.ts'
 import { LiveHub } from './live/hub.ts'
 import { redisLiveSource } from './live/source.ts'
 import { errorMessage, type Logger } from './log.ts'
@@ -34,8 +35,25 @@ export interface Deps extends BaseDeps {
   flusher: Flusher
   /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
   live: LiveHub
+  /** client address → country (GEOIP_DB) */
+  country: CountryLookup
   /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
   rateLimitClock?: () => number
+}
+
+/**
+ * One lookup per database file in a process: the file is read whole into memory (7.5 MiB for the
+ * bundled one), and tests build many apps.
+ */
+const lookups = new Map<string, CountryLookup>()
+function countryLookup(db: string | undefined): CountryLookup {
+  const key = db ?? ''
+  let lookup = lookups.get(key)
+  if (!lookup) {
+    lookup = openCountryLookup(db)
+    lookups.set(key, lookup)
+  }
+  return lookup
 }
 
 export function createDeps(base: BaseDeps): Deps {
@@ -85,6 +103,7 @@ export function createDeps(base: BaseDeps): Deps {
     users: perShard(config.caps.users),
     features: perShard(config.caps.features),
     paths: perShard(config.caps.paths),
+    dimensions: perShard(config.caps.dimensions),
   }
   const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys))
   const flusher = new Flusher(
@@ -93,5 +112,5 @@ export function createDeps(base: BaseDeps): Deps {
   )
   const live = new LiveHub(redisLiveSource(redis, keys), { maxClients: config.liveMaxClients, log })
   observe(metrics, flusher, live)
-  return { ...base, keys, metrics, batcher, recorder, flusher, live }
+  return { ...base, keys, metrics, batcher, recorder, flusher, live, country: countryLookup(config.geoipDb) }
 }

@@ -77,7 +77,7 @@ describe('POST /e', () => {
   })
 
   test('caps fold browser values beyond the daily limit into (other)', async () => {
-    const { app, deps } = await testApp({ caps: { features: 3, paths: 2, users: 4 } })
+    const { app, deps } = await testApp({ caps: { features: 3, paths: 2, users: 4, dimensions: 1000 } })
     for (let i = 0; i < 6; i++) {
       const res = await app.handle(
         beaconRequest([
@@ -107,7 +107,7 @@ describe('POST /e', () => {
   })
 
   test('server batches are not capped', async () => {
-    const { app, deps } = await testApp({ caps: { features: 1, paths: 1, users: 1 } })
+    const { app, deps } = await testApp({ caps: { features: 1, paths: 1, users: 1, dimensions: 1000 } })
     const { ingestRequest } = await import('./app.ts')
     const res = await app.handle(
       ingestRequest([

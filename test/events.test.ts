@@ -145,7 +145,7 @@ describe('opsFor', () => {
   test('a browser page view is capped per dimension; n identical events are one op with by = n', () => {
     const ops = opsFor(
       { type: 'page_view', at: NOW, path: '/a' },
-      { keys, caps: { users: 5, features: 5, paths: 7 } },
+      { keys, caps: { users: 5, features: 5, paths: 7, dimensions: 1000 } },
       3,
     )
     expect(ops).toEqual([
@@ -247,6 +247,8 @@ describe('the validation fast path', () => {
       { event_type: 'feature_used', user_id: 'u-1', properties: { feature_name: 'export' } },
       { event_type: 'feature_used', user_id: 42, properties: { feature_name: 'export', path: '/app' } },
       { event_type: 'page_view', properties: {} },
+      { event_type: 'page_view', properties: { path: '/', referrer: '', utm_source: 'x', utm_campaign: '' } },
+      { event_type: 'page_view', properties: { path: '/', referrer: 'https://www.google.com/' } },
     ]) {
       expect(fastAccept(event)).toBe(true)
     }
@@ -261,6 +263,7 @@ describe('the validation fast path', () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!
     const strings = ['', 'x', '/a', 'a'.repeat(100), 'a'.repeat(101), 'a'.repeat(128), 'a'.repeat(129)]
     strings.push('a'.repeat(2048), 'a'.repeat(2049), '\u0000', 'tab\there', 'del\u007f', 'ü🙂', '🙂'.repeat(60))
+    strings.push('a'.repeat(1000), 'a'.repeat(1001), 'https://www.google.com/search?q=x', 'Docs.Example.com')
     const values: unknown[] = [...strings, null, true, 0, -1, -0, 1.5, 2 ** 53, Number.NaN, [], {}, ['x']]
     // as JSON.parse builds objects: own properties, even one named "__proto__"
     const put = (o: Record<string, unknown>, key: string, value: unknown) =>
@@ -268,8 +271,18 @@ describe('the validation fast path', () => {
     const properties = (): unknown => {
       if (next() < 0.1) return pick(values)
       const p: Record<string, unknown> = {}
-      for (const key of ['path', 'feature_name', 'extra', '__proto__']) {
-        if (next() < (key === 'path' || key === 'feature_name' ? 0.6 : 0.1)) put(p, key, pick(values))
+      for (const key of [
+        'path',
+        'feature_name',
+        'referrer',
+        'utm_source',
+        'utm_campaign',
+        'hostname',
+        'extra',
+        '__proto__',
+      ]) {
+        if (next() < (key === 'path' || key === 'feature_name' || key === 'referrer' ? 0.6 : 0.15))
+          put(p, key, pick(values))
       }
       return p
     }

@@ -33,6 +33,7 @@ describe('counter field codec', () => {
       u: () => ({ day: r.day(), type: r.type(), value: r.value() }),
       f: () => ({ day: r.day(), type: r.type(), value: r.value() }),
       p: () => ({ day: r.day(), value: r.value() }),
+      x: () => ({ day: r.day(), type: r.type(), dimension: `prop:${r.type()}`, value: r.value() }),
       v: () => ({ day: r.day() }),
     }
     for (const kind of Object.keys(cases) as FieldKind[]) {
@@ -53,6 +54,8 @@ describe('counter field codec', () => {
       expect(capPrefix('u', { day, type }) + value).toBe(encodeField('u', { day, type, value }))
       expect(capPrefix('f', { day, type }) + value).toBe(encodeField('f', { day, type, value }))
       expect(capPrefix('p', { day }) + value).toBe(encodeField('p', { day, value }))
+      const dimension = 'utm_campaign'
+      expect(capPrefix('x', { day, type, dimension }) + value).toBe(encodeField('x', { day, type, dimension, value }))
     }
   })
 

@@ -11,6 +11,7 @@ const TABLES = [
   'analytics_feature_daily',
   'analytics_page_daily',
   'analytics_visitors_daily',
+  'analytics_dimension_daily',
   'analytics_flush_log',
   'schema_migrations',
 ]
@@ -57,6 +58,7 @@ describe('migrations', () => {
           'analytics_feature_daily(event_type,feature_name,date)',
           'analytics_page_daily(path,date)',
           'analytics_visitors_daily(date)',
+          'analytics_dimension_daily(dimension,event_type,date,value)',
           'analytics_flush_log(id)',
           'analytics_flush_log(batch_id)',
         ].sort(),

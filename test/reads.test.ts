@@ -44,6 +44,7 @@ describe('GET /analytics/stats', () => {
     const q = `/analytics/stats?event_type=user_login&from=${addDays(today, -2)}&to=${today}`
     const before = await json(app, q)
     expect(before).toEqual({
+      metric: 'events',
       event_type: 'user_login',
       granularity: 'day',
       tz: 'UTC',
@@ -263,6 +264,11 @@ describe('GET /analytics/dashboard', () => {
         'daily_trend',
         'top_features',
         'top_pages',
+        'visits_today',
+        'top_sources',
+        'top_countries',
+        'devices',
+        'browsers',
       ].sort(),
     )
     expect(d.total_generations).toBe(6)

@@ -15,9 +15,11 @@
  * | `u` | pending per-user daily | `${day}\|${type}\|${user}` |
  * | `f` | pending per-feature daily | `${day}\|${type}\|${feature}` |
  * | `p` | pending per-page daily | `${day}\|${path}` |
+ * | `x` | pending per-dimension daily | `${day}\|${type}\|${dimension}\|${value}` |
  * | `v` | days whose visitor estimate must be re-read | `${day}` |
  *
- * The capped kinds (`u`, `f`, `p`) are written by a Lua script that appends either the value or
+ * Dimension names (`source`, `prop:plan`, ...) never contain `|` either. The capped kinds (`u`, `f`,
+ * `p`, `x`) are written by a Lua script that appends either the value or
  * `(other)` to a prefix: {@link capPrefix} gives that prefix, so the script never builds a field.
  *
  * @example
@@ -33,12 +35,14 @@ export interface FieldParts {
   u: { day: string; type: string; value: string }
   f: { day: string; type: string; value: string }
   p: { day: string; value: string }
+  /** `type` is an event type, or `visit` for the dimensions of visits */
+  x: { day: string; type: string; dimension: string; value: string }
   v: { day: string }
 }
 
 export type FieldKind = keyof FieldParts
 /** Kinds whose value a browser sends, capped per day by the group commit's script. */
-export type CappedKind = 'u' | 'f' | 'p'
+export type CappedKind = 'u' | 'f' | 'p' | 'x'
 /** The parts of a capped kind before its value. */
 export type Head<K extends CappedKind> = Omit<FieldParts[K], 'value'>
 
@@ -102,6 +106,13 @@ const FIELDS: { [K in FieldKind]: Codec<K> } = {
     decode(field) {
       const [day = '', value = ''] = split(field, 1)
       return { day, value }
+    },
+  },
+  x: {
+    encode: ({ day, type, dimension, value }) => `${day}|${type}|${dimension}|${value}`,
+    decode(field) {
+      const [day = '', type = '', dimension = '', value = ''] = split(field, 3)
+      return { day, type, dimension, value }
     },
   },
   v: {

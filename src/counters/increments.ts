@@ -3,7 +3,7 @@
  * events of concurrent requests once, then applies these ops in one round trip. Field names come
  * from the codec in fields.ts.
  */
-import type { CountedEvent } from '../events/types.ts'
+import { type CountedEvent, propDimension, VISIT, VISIT_DIMENSIONS } from '../events/types.ts'
 import { type CappedKind, capPrefix, encodeField, type Head } from './fields.ts'
 import { dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
 
@@ -20,6 +20,8 @@ export interface Caps {
   users: number
   features: number
   paths: number
+  /** per dimension (each visit dimension, each counted property) */
+  dimensions: number
 }
 
 export interface OpContext {
@@ -42,7 +44,10 @@ function capped<K extends CappedKind>(
   const key = ctx.keys.pending(kind)
   const prefix = capPrefix(kind, head)
   if (cap === undefined) ops.push({ op: 'incr', key, field: prefix + member, by })
-  else ops.push({ op: 'capped', seen: ctx.keys.seen(kind, head.day), cap, member, key, prefix, by })
+  else {
+    const dimension = 'dimension' in head ? (head.dimension as string) : undefined
+    ops.push({ op: 'capped', seen: ctx.keys.seen(kind, head.day, dimension), cap, member, key, prefix, by })
+  }
 }
 
 /** The ops of `by` identical events. */
@@ -59,6 +64,24 @@ export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
   if (event.userId !== undefined) capped(ops, ctx, 'u', { day, type }, caps?.users, event.userId, by)
   if (event.feature !== undefined) capped(ops, ctx, 'f', { day, type }, caps?.features, event.feature, by)
   if (event.path !== undefined) capped(ops, ctx, 'p', { day }, caps?.paths, event.path, by)
+  const { visit, props } = event
+  if (visit) {
+    // a visit is counted like an event of its own, by day and hour, and under each dimension
+    ops.push(
+      { op: 'incr', key: keys.pending('d'), field: encodeField('d', { day, type: VISIT }), by },
+      { op: 'incr', key: keys.pending('h'), field: encodeField('h', { hour: `${day}T${hh}`, type: VISIT }), by },
+    )
+    for (const dimension of VISIT_DIMENSIONS) {
+      const value = visit[dimension]
+      if (value !== undefined) capped(ops, ctx, 'x', { day, type: VISIT, dimension }, caps?.dimensions, value, by)
+    }
+  }
+  if (props) {
+    for (let i = 0; i < props.length; i += 2) {
+      const dimension = propDimension(props[i]!)
+      capped(ops, ctx, 'x', { day, type, dimension }, caps?.dimensions, props[i + 1]!, by)
+    }
+  }
   return ops
 }
 
@@ -78,5 +101,12 @@ export function visitorOps(shard: ShardKeys, keys: Keys, day: string, hashes: It
  * validated value can contain (control characters are refused at ingest).
  */
 export function signature(event: CountedEvent, capped: boolean): string {
-  return `${capped ? 'b' : 's'}\u0001${event.type}\u0001${Math.floor(event.at / 3_600_000)}\u0001${event.userId ?? ''}\u0002${event.feature ?? ''}\u0002${event.path ?? ''}\u0001${event.userId === undefined ? 0 : 1}${event.feature === undefined ? 0 : 1}${event.path === undefined ? 0 : 1}`
+  let sig = `${capped ? 'b' : 's'}\u0001${event.type}\u0001${Math.floor(event.at / 3_600_000)}\u0001${event.userId ?? ''}\u0002${event.feature ?? ''}\u0002${event.path ?? ''}\u0001${event.userId === undefined ? 0 : 1}${event.feature === undefined ? 0 : 1}${event.path === undefined ? 0 : 1}`
+  const { visit, props } = event
+  if (visit) {
+    sig += '\u0003'
+    for (const dimension of VISIT_DIMENSIONS) sig += `${visit[dimension] ?? '\u0004'}\u0002`
+  }
+  if (props) sig += `\u0005${props.join('\u0002')}`
+  return sig
 }

@@ -20,8 +20,11 @@
 
 import type { CappedKind } from './fields.ts'
 
-/** Pending counter kinds: daily, hourly, per-user daily, per-feature daily, per-page daily, visitor days. */
-export const PENDING_KINDS = ['d', 'h', 'u', 'f', 'p', 'v'] as const
+/**
+ * Pending counter kinds: daily, hourly, per-user daily, per-feature daily, per-page daily,
+ * per-dimension daily, visitor days.
+ */
+export const PENDING_KINDS = ['d', 'h', 'u', 'f', 'p', 'x', 'v'] as const
 export type PendingKind = (typeof PENDING_KINDS)[number]
 
 /** The keys of one shard, all in one cluster slot. */
@@ -31,8 +34,11 @@ export interface ShardKeys {
   liveHourly(day: string): string
   /** hash of not-yet-flushed deltas of one kind */
   pending(kind: PendingKind): string
-  /** set of the distinct browser-sent values of a dimension seen this day (for caps) */
-  seen(kind: CappedKind, day: string): string
+  /**
+   * set of the distinct browser-sent values of a kind seen this day (for caps); kind `x` has one
+   * per dimension
+   */
+  seen(kind: CappedKind, day: string, dimension?: string): string
   /** a flush batch's frozen copy of one pending kind */
   snapshot(batchId: string, kind: PendingKind): string
   /** sorted set of snapshot batch ids waiting to be written to Postgres, scored by sequence */
@@ -58,7 +64,8 @@ function shardKeys(tag: string): ShardKeys {
     tag,
     liveHourly: (day) => `${tag}:live:h:${day}`,
     pending: (kind) => `${tag}:pend:${kind}`,
-    seen: (kind, day) => `${tag}:seen:${kind}:${day}`,
+    seen: (kind, day, dimension) =>
+      dimension === undefined ? `${tag}:seen:${kind}:${day}` : `${tag}:seen:${kind}:${dimension}:${day}`,
     snapshot: (batchId, kind) => `${tag}:snap:${batchId}:${kind}`,
     snapshots: `${tag}:snaps`,
     sequence: `${tag}:seq`,

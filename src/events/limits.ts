@@ -24,6 +24,15 @@ export const MAX_PATH_LENGTH = 512
 export const MAX_PROPERTY_LENGTH = 1000
 /** Properties of one event. */
 export const MAX_PROPERTIES = 32
+/** Characters of a referrer URL. */
+export const MAX_REFERRER_LENGTH = 2048
+/** Characters of a page host a server batch sends (the longest DNS name). */
+export const MAX_HOSTNAME_LENGTH = 253
+/**
+ * Characters a dimension value keeps (UTM values, counted properties): longer ones are cut.
+ * Enough for any campaign name people type, small enough for a counter's field.
+ */
+export const MAX_DIMENSION_VALUE_LENGTH = 100
 /** Characters of a timestamp string. */
 export const MAX_TIMESTAMP_LENGTH = 40
 
@@ -38,6 +47,13 @@ export const MAX_TIMESTAMP_SKEW_MS = 5 * 60_000
  */
 export const PRINTABLE_PATTERN = '^[^\\u0000-\\u001f\\u007f]*$'
 const PRINTABLE = new RegExp(PRINTABLE_PATTERN)
+/** Every control character, for removing them from values that are counted as they are. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it matches
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g
+
+/** A string of 0 to `maxLength` UTF-16 units without control characters. */
+export const isPrintable = (v: unknown, maxLength: number): v is string =>
+  typeof v === 'string' && v.length <= maxLength && PRINTABLE.test(v)
 
 /** A string of 1 to `maxLength` UTF-16 units without control characters. */
 export const isText = (v: unknown, maxLength: number): v is string =>

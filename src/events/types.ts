@@ -27,6 +27,34 @@ const browser = new Set<string>(BROWSER_TYPES)
 export const isEventType = (v: unknown): v is EventType => typeof v === 'string' && all.has(v)
 export const isBrowserType = (v: unknown): v is EventType => typeof v === 'string' && browser.has(v)
 
+/**
+ * The daily and hourly counters of visits sit beside those of the event types, under this name,
+ * which no event can have. Every read of "all event types" leaves it out.
+ */
+export const VISIT = 'visit'
+
+/** The dimensions every visit is counted under, once each (the UTM ones only when it has them). */
+export const VISIT_DIMENSIONS = [
+  'source',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'entry_page',
+  'browser',
+  'os',
+  'device',
+  'country',
+  'hostname',
+] as const
+export type VisitDimension = (typeof VISIT_DIMENSIONS)[number]
+
+/** A visit's value under each dimension; absent UTM values are not counted. */
+export type Visit = Record<Exclude<VisitDimension, `utm_${string}`>, string> &
+  Partial<Record<Extract<VisitDimension, `utm_${string}`>, string>>
+
+/** A counted property's dimension name: `prop:<key>`. */
+export const propDimension = (key: string): string => `prop:${key}`
+
 /** An event after validation: what the counters need, nothing else. */
 export interface CountedEvent {
   type: EventType
@@ -36,4 +64,17 @@ export interface CountedEvent {
   feature?: string
   /** normalized page path (page_view only) */
   path?: string
+  /**
+   * page_view only, on a page load's first view: where the load came from (the full URL as sent,
+   * '' for none). Used to decide whether the view is a visit, then only its host is kept.
+   */
+  referrer?: string
+  /** UTM values sent with it, trimmed and capped */
+  utm?: { source?: string; medium?: string; campaign?: string }
+  /** the page's host, as a server batch says it (beacons take it from their Origin) */
+  hostname?: string
+  /** counted properties (COUNTED_PROPERTIES) present on it: key, value, key, value... */
+  props?: string[]
+  /** set once the sender is known: the view is a visit, with its value under every dimension */
+  visit?: Visit
 }

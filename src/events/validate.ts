@@ -8,13 +8,18 @@
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import {
+  CONTROL_CHARACTERS,
+  isPrintable,
   isText,
   isUserId,
   MAX_BEACON_EVENTS,
+  MAX_DIMENSION_VALUE_LENGTH,
   MAX_FEATURE_NAME_LENGTH,
+  MAX_HOSTNAME_LENGTH,
   MAX_PROPERTIES,
   MAX_PROPERTY_LENGTH,
   MAX_RAW_PATH_LENGTH,
+  MAX_REFERRER_LENGTH,
   MAX_SERVER_EVENTS,
   MAX_TIMESTAMP_AGE_MS,
   MAX_TIMESTAMP_LENGTH,
@@ -26,6 +31,14 @@ import { normalizePath } from './path.ts'
 import { BROWSER_TYPES, type CountedEvent, EVENT_TYPES, isBrowserType, isEventType } from './types.ts'
 
 const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: PRINTABLE_PATTERN })
+/** Printable text that may be empty (a page load with no referrer sends ''). */
+const maybeEmpty = (maxLength: number) => Type.String({ maxLength, pattern: PRINTABLE_PATTERN })
+
+/** What a host name may hold: letters, digits, dots, dashes, and an IPv6 address's brackets and colons. */
+const HOSTNAME_PATTERN = '^[A-Za-z0-9.:\\[\\]_-]+$'
+
+/** The UTM parameters a page view carries on a page load's first view. */
+const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign'] as const
 
 const EventSchema = Type.Object(
   {
@@ -38,6 +51,13 @@ const EventSchema = Type.Object(
         {
           feature_name: Type.Optional(text(MAX_FEATURE_NAME_LENGTH)),
           path: Type.Optional(text(MAX_RAW_PATH_LENGTH)),
+          referrer: Type.Optional(maybeEmpty(MAX_REFERRER_LENGTH)),
+          utm_source: Type.Optional(maybeEmpty(MAX_PROPERTY_LENGTH)),
+          utm_medium: Type.Optional(maybeEmpty(MAX_PROPERTY_LENGTH)),
+          utm_campaign: Type.Optional(maybeEmpty(MAX_PROPERTY_LENGTH)),
+          hostname: Type.Optional(
+            Type.String({ minLength: 1, maxLength: MAX_HOSTNAME_LENGTH, pattern: HOSTNAME_PATTERN }),
+          ),
         },
         {
           // Other properties are accepted and kept out of the counters.
@@ -63,7 +83,8 @@ export const schemaAccepts = (value: unknown): boolean => check.Check(value)
 
 /**
  * The common shapes of an event, accepted without the general validator: only `event_type`,
- * `user_id` and `properties` holding only `path` and `feature_name`. It accepts a subset of what
+ * `user_id` and `properties` holding only `path`, `feature_name`, `referrer` and the UTM
+ * values. It accepts a subset of what
  * {@link EventSchema} accepts (a test checks this on random input) and says false for anything
  * else, which then goes through the compiled schema and its error messages. Lengths are checked
  * in UTF-16 units, which never undercount code points, so "short enough here" is short enough
@@ -85,7 +106,13 @@ export function fastAccept(value: unknown): boolean {
         const v = (props as Record<string, unknown>)[name]
         if (name === 'path') {
           if (!isText(v, MAX_RAW_PATH_LENGTH)) return false
-        } else if (name !== 'feature_name' || !isText(v, MAX_FEATURE_NAME_LENGTH)) return false
+        } else if (name === 'feature_name') {
+          if (!isText(v, MAX_FEATURE_NAME_LENGTH)) return false
+        } else if (name === 'referrer') {
+          if (!isPrintable(v, MAX_REFERRER_LENGTH)) return false
+        } else if (name === 'utm_source' || name === 'utm_medium' || name === 'utm_campaign') {
+          if (!isPrintable(v, MAX_PROPERTY_LENGTH)) return false
+        } else return false
       }
     } else return false
   }
@@ -110,6 +137,8 @@ export interface ValidateOptions {
   now: number
   /** query parameters kept in page paths */
   keepQueryParams?: readonly string[]
+  /** property keys whose values are counted (COUNTED_PROPERTIES) */
+  countedProperties?: readonly string[]
 }
 
 export interface Validated {
@@ -129,7 +158,7 @@ function schemaErrors(value: unknown, index: number): FieldError[] {
     }
     const top = field.split('.')[0] ?? ''
     if (top in UNION_REASONS && !field.includes('.')) reason = UNION_REASONS[top]!
-    else if (field.startsWith('properties.') && !['properties.feature_name', 'properties.path'].includes(field)) {
+    else if (field.startsWith('properties.') && !KNOWN_PROPERTIES.has(field.slice('properties.'.length))) {
       reason = `must be a string of at most ${MAX_PROPERTY_LENGTH} characters, a number, a boolean or null`
     }
     if (e.keyword === 'pattern') reason = 'must not contain control characters'
@@ -191,12 +220,52 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
   }
   if (errors.length > before) return undefined
 
-  const props = raw.properties as { feature_name?: string; path?: string } | undefined
+  const props = raw.properties as Record<string, unknown> | undefined
   const event: CountedEvent = { type: type as CountedEvent['type'], at }
   if (raw.user_id !== undefined) event.userId = String(raw.user_id)
-  if (props?.feature_name) event.feature = props.feature_name
-  if (type === 'page_view' && props?.path) event.path = normalizePath(props.path, options.keepQueryParams)
+  if (!props) return event
+  if (props.feature_name) event.feature = props.feature_name as string
+  if (type === 'page_view') {
+    if (props.path) event.path = normalizePath(props.path as string, options.keepQueryParams)
+    if (typeof props.referrer === 'string') {
+      event.referrer = props.referrer
+      const utm: NonNullable<CountedEvent['utm']> = {}
+      let any = false
+      for (const key of UTM_KEYS) {
+        const value = dimensionValue(props[key])
+        if (value === undefined) continue
+        utm[UTM_NAMES[key]] = value
+        any = true
+      }
+      if (any) event.utm = utm
+    }
+    if (options.source === 'server' && typeof props.hostname === 'string') event.hostname = props.hostname.toLowerCase()
+  }
+  const counted = options.countedProperties
+  if (counted && counted.length > 0) {
+    const found: string[] = []
+    for (const key of counted) {
+      const value = dimensionValue(props[key])
+      if (value !== undefined) found.push(key, value)
+    }
+    if (found.length > 0) event.props = found
+  }
   return event
+}
+
+const UTM_NAMES = { utm_source: 'source', utm_medium: 'medium', utm_campaign: 'campaign' } as const
+
+/** Properties with a schema of their own (the others are scalars, counted only when listed). */
+const KNOWN_PROPERTIES = new Set(['feature_name', 'path', 'referrer', ...UTM_KEYS, 'hostname'])
+
+/**
+ * A scalar property as a dimension value: as text, without control characters, trimmed and cut
+ * to MAX_DIMENSION_VALUE_LENGTH; undefined for null, an absent key, or nothing left.
+ */
+function dimensionValue(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined
+  const text = String(raw).replace(CONTROL_CHARACTERS, '').trim()
+  return text === '' ? undefined : text.slice(0, MAX_DIMENSION_VALUE_LENGTH)
 }
 
 /**

@@ -11,6 +11,7 @@ export interface Rows {
   user: { user: string[]; type: string[]; day: string[]; count: number[] }
   feature: { type: string[]; feature: string[]; day: string[]; count: number[] }
   page: { path: string[]; day: string[]; count: number[] }
+  dimension: { dimension: string[]; type: string[]; day: string[]; value: string[]; count: number[] }
   /** each user of `user` once, sorted by id, with the earliest day the snapshot has for them */
   users: { user: string[]; firstSeen: string[] }
   /** days whose unique-visitor estimate must be re-read */
@@ -32,6 +33,7 @@ export function toRows(snapshot: SnapshotHashes): Rows {
     user: { user: [], type: [], day: [], count: [] },
     feature: { type: [], feature: [], day: [], count: [] },
     page: { path: [], day: [], count: [] },
+    dimension: { dimension: [], type: [], day: [], value: [], count: [] },
     users: { user: [], firstSeen: [] },
     visitorDays: [],
     counters: 0,
@@ -75,6 +77,14 @@ export function toRows(snapshot: SnapshotHashes): Rows {
     rows.page.path.push(path)
     rows.page.count.push(Number(value))
   }
+  for (const [field, count] of sorted(snapshot.x)) {
+    const { day, type, dimension, value } = decodeField('x', field)
+    rows.dimension.dimension.push(dimension)
+    rows.dimension.type.push(type)
+    rows.dimension.day.push(day)
+    rows.dimension.value.push(value)
+    rows.dimension.count.push(Number(count))
+  }
   rows.visitorDays = sorted(snapshot.v).map(([field]) => decodeField('v', field).day)
   rows.counters =
     rows.daily.day.length +
@@ -82,6 +92,7 @@ export function toRows(snapshot: SnapshotHashes): Rows {
     rows.user.user.length +
     rows.feature.feature.length +
     rows.page.path.length +
+    rows.dimension.value.length +
     rows.visitorDays.length
   return rows
 }

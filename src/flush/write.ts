@@ -36,6 +36,9 @@ const UPSERTS = {
   page: `INSERT INTO analytics_page_daily AS t (path, date, count)
     SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])
     ON CONFLICT (path, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  dimension: `INSERT INTO analytics_dimension_daily AS t (dimension, event_type, date, value, count)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
+    ON CONFLICT (dimension, event_type, date, value) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
   // An estimate of the whole day, not a delta: keep the larger one (the HyperLogLog only grows,
   // and once it has expired a re-read must not overwrite the stored value with 0).
   visitors: `INSERT INTO analytics_visitors_daily AS t (date, visitors)
@@ -62,13 +65,20 @@ async function upsert(c: PoolClient, sql: string, columns: unknown[][]): Promise
 }
 
 async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, number>): Promise<void> {
-  const { daily, hourly, user, users, feature, page } = rows
+  const { daily, hourly, user, users, feature, page, dimension } = rows
   await upsert(c, UPSERTS.daily, [daily.type, daily.day, daily.count])
   await upsert(c, UPSERTS.hourly, [hourly.type, hourly.hour, hourly.count])
   await upsert(c, UPSERTS.user, [user.user, user.type, user.day, user.count])
   await upsert(c, UPSERTS.users, [users.user, users.firstSeen])
   await upsert(c, UPSERTS.feature, [feature.type, feature.feature, feature.day, feature.count])
   await upsert(c, UPSERTS.page, [page.path, page.day, page.count])
+  await upsert(c, UPSERTS.dimension, [
+    dimension.dimension,
+    dimension.type,
+    dimension.day,
+    dimension.value,
+    dimension.count,
+  ])
   await upsert(c, UPSERTS.visitors, [[...visitors.keys()], [...visitors.values()]])
 }
 

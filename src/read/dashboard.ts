@@ -1,6 +1,7 @@
 /**
  * `GET /analytics/dashboard`: the original pattern's metrics with its snake_case keys, made exact
- * (Postgres history + unflushed deltas, see exact.ts), plus page views, visitors and top pages.
+ * (Postgres history + unflushed deltas, see exact.ts), plus page views, visitors, visits, top
+ * pages, and the week's visits by source, country, device and browser.
  * Cost is fixed whatever the data: one Redis MULTI (+ registry and sequence reads), one PFCOUNT,
  * one Postgres statement.
  *
@@ -9,10 +10,11 @@
  */
 import { decodeField } from '../counters/fields.ts'
 import { dayOf } from '../counters/keys.ts'
+import { VISIT } from '../events/types.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import { SqlParams } from './sql.ts'
 import { addDays, daysBetween } from './time.ts'
-import { candidateNames, rankTop, type TopItem, type TopQuery, topDeltas, topSql } from './top.ts'
+import { candidateNames, rankTop, type TopDimension, type TopQuery, topDeltas, topSql } from './top.ts'
 
 export interface Dashboard {
   total_generations: number
@@ -21,42 +23,66 @@ export interface Dashboard {
   signups_today: number
   page_views_today: number
   visitors_today: number
+  visits_today: number
   /** UTC hour "0".."23" → generations completed in that hour today */
   hourly_generations: Record<string, number>
   /** UTC day → generations completed, the last 30 days */
   daily_trend: Record<string, number>
   top_features: { feature: string; usage: number }[]
   top_pages: { path: string; views: number }[]
+  /** the last 7 days' visits by source, country, device type and browser */
+  top_sources: { source: string; visits: number }[]
+  top_countries: { country: string; visits: number }[]
+  devices: { device: string; visits: number }[]
+  browsers: { browser: string; visits: number }[]
 }
 
 const TOP = 10
+
+/** The ranked lists, each over the last 7 days: its query, and the key its items take. */
+const PANELS = [
+  { name: 'top_features', dimension: 'feature', key: 'feature', count: 'usage' },
+  { name: 'top_pages', dimension: 'page', key: 'path', count: 'views' },
+  { name: 'top_sources', dimension: 'source', key: 'source', count: 'visits' },
+  { name: 'top_countries', dimension: 'country', key: 'country', count: 'visits' },
+  { name: 'devices', dimension: 'device', key: 'device', count: 'visits' },
+  { name: 'browsers', dimension: 'browser', key: 'browser', count: 'visits' },
+] as const satisfies readonly { name: keyof Dashboard; dimension: TopDimension; key: string; count: string }[]
+
+type Pairs = [string, number][]
 
 interface Stored {
   totalGenerations: number
   totalUsers: number
   daily: [string, string, number][]
   hourly: [number, number][]
-  topFeatures: [string, number][]
-  topPages: [string, number][]
+  /** per panel, the stored top and touched rows */
+  panels: Pairs[]
 }
 
 export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashboard> {
   const today = dayOf(now)
   const trendFrom = addDays(today, -29)
   const weekFrom = addDays(today, -6)
-  const features: TopQuery = { dimension: 'feature', from: weekFrom, to: today, limit: TOP }
-  const pages: TopQuery = { dimension: 'page', from: weekFrom, to: today, limit: TOP }
+  const queries: TopQuery[] = PANELS.map((panel) => ({
+    dimension: panel.dimension,
+    from: weekFrom,
+    to: today,
+    limit: TOP,
+  }))
+  const kindOf = (q: TopQuery) => (q.dimension === 'feature' ? 'f' : q.dimension === 'page' ? 'p' : 'x')
 
   const [{ history: stored, unflushed }, visitors] = await Promise.all([
-    exactRead(deps.redis, deps.keys, { all: ['d', 'h', 'u', 'f', 'p'] }, async (view) => {
+    exactRead(deps.redis, deps.keys, { all: ['d', 'h', 'u', 'f', 'p', 'x'] }, async (view) => {
       const userIds = [...new Set([...view.fieldNames('u')].map((f) => decodeField('u', f).value))]
-      const featureNames = candidateNames(features, view.fieldNames('f'))
-      const pagePaths = candidateNames(pages, view.fieldNames('p'))
       const p = new SqlParams()
       const today$ = p.add(today)
       const dayStart = p.add(`${today}T00:00:00Z`)
-      const f = topSql(features, p, TOP + featureNames.length, featureNames)
-      const pg = topSql(pages, p, TOP + pagePaths.length, pagePaths)
+      const panels = queries.map((q) => {
+        const names = candidateNames(q, view.fieldNames(kindOf(q)))
+        const sql = topSql(q, p, TOP + names.length, names)
+        return `${sql.top}, ${sql.touched}`
+      })
       const r = await deps.pool.query(
         `SELECT
           (SELECT coalesce(sum(count), 0)::bigint FROM analytics_daily WHERE event_type = 'generation_completed') AS total_generations,
@@ -66,26 +92,22 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
           (SELECT coalesce(json_agg(json_build_array(event_type, d, n)), '[]') FROM (
             SELECT event_type, to_char(date, 'YYYY-MM-DD') AS d, sum(count)::bigint AS n FROM analytics_daily
             WHERE date BETWEEN ${p.add(trendFrom)}::date AND ${today$}::date
-              AND event_type IN ('generation_completed', 'user_signup', 'page_view')
+              AND event_type IN ('generation_completed', 'user_signup', 'page_view', ${p.add(VISIT)})
             GROUP BY 1, 2) x) AS daily,
           (SELECT coalesce(json_agg(json_build_array(h, n)), '[]') FROM (
             SELECT extract(hour FROM hour AT TIME ZONE 'UTC')::int AS h, sum(count)::bigint AS n FROM analytics_hourly
             WHERE event_type = 'generation_completed' AND hour >= ${dayStart}::timestamptz
               AND hour < ${dayStart}::timestamptz + interval '1 day'
             GROUP BY 1) y) AS hourly,
-          ${f.top} AS top_features, ${f.touched} AS touched_features,
-          ${pg.top} AS top_pages, ${pg.touched} AS touched_pages,
+          json_build_array(${panels.join(', ')}) AS panels,
           ${committedSql(p, view.batchIds)} AS committed`,
         p.values,
       )
-      type Pairs = [string, number][]
       const row = r.rows[0] as Record<string, unknown> & {
         daily: Stored['daily']
         hourly: Stored['hourly']
-        top_features: Pairs
-        touched_features: Pairs
-        top_pages: Pairs
-        touched_pages: Pairs
+        panels: Pairs[]
+        committed: string[]
       }
       return {
         result: {
@@ -93,20 +115,22 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
           totalUsers: Number(row.total_users),
           daily: row.daily,
           hourly: row.hourly,
-          topFeatures: [...new Map<string, number>([...row.top_features, ...row.touched_features])],
-          topPages: [...new Map<string, number>([...row.top_pages, ...row.touched_pages])],
+          // each panel's top and touched rows, merged: touched ones repeat some of the top
+          panels: queries.map((_, i) => [
+            ...new Map<string, number>([...row.panels[2 * i]!, ...row.panels[2 * i + 1]!]),
+          ]),
         } satisfies Stored,
-        committed: row.committed as string[],
+        committed: row.committed,
       }
     }),
     deps.redis.pfCount(deps.keys.visitors(today)),
   ])
 
   const trend: Record<string, number> = Object.fromEntries(daysBetween(trendFrom, today).map((d) => [d, 0]))
-  const todays = { generation_completed: 0, user_signup: 0, page_view: 0 }
+  const todays: Record<string, number> = { generation_completed: 0, user_signup: 0, page_view: 0, [VISIT]: 0 }
   const addDaily = (type: string, day: string, n: number) => {
     if (type === 'generation_completed' && day in trend) trend[day]! += n
-    if (day === today && type in todays) todays[type as keyof typeof todays] += n
+    if (day === today && type in todays) todays[type]! += n
   }
   for (const [type, day, n] of stored.daily) addDaily(type, day, Number(n))
   let totalGenerations = stored.totalGenerations
@@ -123,19 +147,24 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
     if (type === 'generation_completed' && hour.startsWith(today)) hourly[String(Number(hour.slice(11, 13)))]! += n
   }
 
-  const rank = (q: TopQuery, rows: [string, number][], kind: 'f' | 'p'): TopItem[] =>
-    rankTop(q, rows, topDeltas(q, unflushed[kind]))
+  const lists = Object.fromEntries(
+    PANELS.map((panel, i) => {
+      const q = queries[i]!
+      const items = rankTop(q, stored.panels[i]!, topDeltas(q, unflushed[kindOf(q)]))
+      return [panel.name, items.map((t) => ({ [panel.key]: t.name, [panel.count]: t.count }))]
+    }),
+  ) as Pick<Dashboard, (typeof PANELS)[number]['name']>
 
   return {
     total_generations: totalGenerations,
     total_users: stored.totalUsers,
-    generations_today: todays.generation_completed,
-    signups_today: todays.user_signup,
-    page_views_today: todays.page_view,
+    generations_today: todays.generation_completed!,
+    signups_today: todays.user_signup!,
+    page_views_today: todays.page_view!,
     visitors_today: visitors,
+    visits_today: todays[VISIT]!,
     hourly_generations: hourly,
     daily_trend: trend,
-    top_features: rank(features, stored.topFeatures, 'f').map((t) => ({ feature: t.name, usage: t.count })),
-    top_pages: rank(pages, stored.topPages, 'p').map((t) => ({ path: t.name, views: t.count })),
+    ...lists,
   }
 }

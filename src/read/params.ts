@@ -2,8 +2,9 @@
  * Query parameters of the read routes, checked with a reason naming the parameter (422).
  */
 import { HttpError } from '../errors.ts'
-import { EVENT_TYPES, type EventType, isEventType } from '../events/types.ts'
+import { EVENT_TYPES, type EventType, isEventType, VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
 import { addDays, canonicalTimeZone, dayCount, localDay } from './time.ts'
+import type { TopDimension } from './top.ts'
 
 export const MAX_DAYS_DAILY = 400
 export const MAX_DAYS_HOURLY = 31
@@ -42,6 +43,8 @@ export interface RangeParams {
 }
 
 export interface StatsParams extends RangeParams {
+  /** `events` (of `eventType`, or all types) or `visits` */
+  metric: 'events' | 'visits'
   eventType?: EventType
   granularity: 'day' | 'hour'
 }
@@ -71,30 +74,51 @@ export function parseStats(q: Query, now = Date.now()): StatsParams {
   if (granularity !== 'day' && granularity !== 'hour') {
     throw invalid('granularity', `must be day or hour (got ${JSON.stringify(granularity)})`)
   }
-  let eventType: EventType | undefined
-  if (q.event_type !== undefined) {
-    if (!isEventType(q.event_type)) throw invalid('event_type', `must be one of ${EVENT_TYPES.join(', ')}`)
-    eventType = q.event_type
+  const metric = q.metric ?? 'events'
+  if (metric !== 'events' && metric !== 'visits') {
+    throw invalid('metric', `must be events or visits (got ${JSON.stringify(metric)})`)
+  }
+  const eventType = parseEventType(q)
+  if (metric === 'visits' && eventType) {
+    throw invalid('event_type', 'does not apply to metric=visits: a visit is a page view that arrives from elsewhere')
   }
   const range = granularity === 'day' ? parseRange(q, 30, MAX_DAYS_DAILY, now) : parseRange(q, 1, MAX_DAYS_HOURLY, now)
-  return { ...range, eventType, granularity }
+  return { ...range, metric, eventType, granularity }
+}
+
+function parseEventType(q: Query): EventType | undefined {
+  if (q.event_type === undefined) return undefined
+  if (!isEventType(q.event_type)) throw invalid('event_type', `must be one of ${EVENT_TYPES.join(', ')}`)
+  return q.event_type
 }
 
 export interface TopParams extends RangeParams {
-  dimension: 'feature' | 'page'
+  dimension: TopDimension
+  eventType?: EventType
   limit: number
 }
 
-export function parseTop(q: Query, now = Date.now()): TopParams {
+const FIXED_DIMENSIONS: readonly string[] = ['feature', 'page', ...VISIT_DIMENSIONS]
+
+/** `countedProperties`: the keys `prop:<key>` may name (COUNTED_PROPERTIES). */
+export function parseTop(q: Query, countedProperties: readonly string[] = [], now = Date.now()): TopParams {
   const dimension = q.dimension ?? 'feature'
-  if (dimension !== 'feature' && dimension !== 'page') {
-    throw invalid('dimension', `must be feature or page (got ${JSON.stringify(dimension)})`)
+  const known = [...FIXED_DIMENSIONS, ...countedProperties.map((k) => `prop:${k}`)]
+  if (!known.includes(dimension)) {
+    const why = dimension.startsWith('prop:')
+      ? `names a property that is not counted: add ${JSON.stringify(dimension.slice(5))} to COUNTED_PROPERTIES`
+      : `must be one of ${known.join(', ')}`
+    throw invalid('dimension', `${why} (got ${JSON.stringify(dimension)})`)
+  }
+  const eventType = parseEventType(q)
+  if (eventType && !dimension.startsWith('prop:')) {
+    throw invalid('event_type', `applies to prop:<key> dimensions only (got dimension ${JSON.stringify(dimension)})`)
   }
   const limit = q.limit === undefined ? 10 : Number(q.limit)
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
     throw invalid('limit', `must be an integer from 1 to 100 (got ${JSON.stringify(q.limit)})`)
   }
   const range = parseRange(q, 7, MAX_DAYS_DAILY, now)
-  if (range.tz !== 'UTC') throw invalid('tz', 'is not supported here: feature and page counters are kept per UTC day')
-  return { ...range, dimension, limit }
+  if (range.tz !== 'UTC') throw invalid('tz', 'is not supported here: these counters are kept per UTC day')
+  return { ...range, dimension: dimension as TopDimension | VisitDimension, eventType, limit }
 }

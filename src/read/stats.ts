@@ -5,6 +5,7 @@
  */
 import type { Pool } from '@neondatabase/serverless'
 import { decodeField } from '../counters/fields.ts'
+import { VISIT } from '../events/types.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams } from './params.ts'
 import { SqlParams } from './sql.ts'
@@ -16,6 +17,7 @@ export interface Point {
 }
 
 export interface StatsResult {
+  metric: 'events' | 'visits'
   event_type: string | null
   granularity: 'day' | 'hour'
   tz: string
@@ -44,7 +46,8 @@ async function history(
   const sql = `SELECT
       (SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
         SELECT ${key} AS k, sum(count)::bigint AS n FROM ${table}
-        WHERE ${bound}${eventType ? ` AND event_type = ${p.add(eventType)}` : ''} GROUP BY 1) x) AS rows,
+        WHERE ${bound} AND ${eventType ? `event_type = ${p.add(eventType)}` : `event_type <> ${p.add(VISIT)}`}
+        GROUP BY 1) x) AS rows,
       ${committedSql(p, batchIds)} AS committed`
   const r = await pool.query(sql, p.values)
   const row = r.rows[0] as { rows: [string, number][]; committed: string[] }
@@ -53,6 +56,9 @@ async function history(
 
 export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
   const utcDays = p.granularity === 'day' && p.tz === 'UTC'
+  // visits are counted like an event type of their own, which "all types" leaves out
+  const series = p.metric === 'visits' ? VISIT : p.eventType
+  const counted = (type: string) => (series ? type === series : type !== VISIT)
   const counts = new Map<string, number>()
   const add = (k: string, n: number) => counts.set(k, (counts.get(k) ?? 0) + n)
   let buckets: string[]
@@ -60,12 +66,12 @@ export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult
   if (utcDays) {
     buckets = daysBetween(p.from, p.to)
     const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['d'] }, (view) =>
-      history(deps.pool, 'analytics_daily', p.from, p.to, p.eventType, view.batchIds),
+      history(deps.pool, 'analytics_daily', p.from, p.to, series, view.batchIds),
     )
     for (const [day, n] of stored) add(day, n)
     for (const [field, n] of unflushed.d ?? []) {
       const { day, type } = decodeField('d', field)
-      if (day >= p.from && day <= p.to && (!p.eventType || type === p.eventType)) add(day, n)
+      if (day >= p.from && day <= p.to && counted(type)) add(day, n)
     }
   } else {
     const hours = hoursOfLocalDays(p.from, p.to, p.tz)
@@ -74,12 +80,12 @@ export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult
     const hi = new Date(hours.length > 0 ? hours.at(-1)! + 3_600_000 : 0).toISOString()
     const perHour = new Map<number, number>()
     const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['h'] }, (view) =>
-      history(deps.pool, 'analytics_hourly', lo, hi, p.eventType, view.batchIds),
+      history(deps.pool, 'analytics_hourly', lo, hi, series, view.batchIds),
     )
     for (const [ms, n] of stored) perHour.set(Number(ms), (perHour.get(Number(ms)) ?? 0) + n)
     for (const [field, n] of unflushed.h ?? []) {
       const { hour, type } = decodeField('h', field)
-      if (p.eventType && type !== p.eventType) continue
+      if (!counted(type)) continue
       const ms = Date.parse(`${hour}:00:00Z`)
       perHour.set(ms, (perHour.get(ms) ?? 0) + n)
     }
@@ -92,14 +98,15 @@ export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult
       for (const [ms, n] of perHour) if (wanted.has(ms)) add(localDay(ms, p.tz), n)
     }
   }
-  const series = buckets.map((t) => ({ t, count: counts.get(t) ?? 0 }))
+  const points = buckets.map((t) => ({ t, count: counts.get(t) ?? 0 }))
   return {
+    metric: p.metric,
     event_type: p.eventType ?? null,
     granularity: p.granularity,
     tz: p.tz,
     from: p.from,
     to: p.to,
-    series,
-    total: series.reduce((a, b) => a + b.count, 0),
+    series: points,
+    total: points.reduce((a, b) => a + b.count, 0),
   }
 }

@@ -1,11 +1,16 @@
 /**
- * Top features or pages over a range of UTC days, exact: Postgres history plus unflushed deltas.
+ * Top values of a dimension over a range of UTC days, exact: Postgres history plus unflushed
+ * deltas. Dimensions: `feature` (of `feature_used` events), `page`, every visit dimension
+ * (`source`, `utm_*`, `entry_page`, `browser`, `os`, `device`, `country`, `hostname`) and each
+ * counted property (`prop:<key>`, of one event type or all).
  *
  * Only a bounded slice of Postgres is read: the top `limit + m` names by stored count, plus the
  * stored counts of the m names that have unflushed deltas. Any name outside both sets has no
  * delta and at least `limit` names ahead of it, so it cannot make the top.
  */
 import { decodeField } from '../counters/fields.ts'
+import type { PendingKind } from '../counters/keys.ts'
+import { type EventType, VISIT, type VisitDimension } from '../events/types.ts'
 import { type Counts, committedSql, exactRead, type ReadDeps } from './exact.ts'
 import { SqlParams } from './sql.ts'
 
@@ -14,35 +19,105 @@ export interface TopItem {
   count: number
 }
 
+export type TopDimension = 'feature' | 'page' | VisitDimension | `prop:${string}`
+
 export interface TopQuery {
-  dimension: 'feature' | 'page'
+  dimension: TopDimension
+  /** for `prop:<key>`: the event type whose property values are ranked (all types when absent) */
+  eventType?: EventType
   from: string
   to: string
   limit: number
 }
 
+export interface TopResult {
+  items: TopItem[]
+  /** the range's visits (visit dimensions) or events (the others) */
+  total: number
+}
+
 /** The feature counters ranked are those of `feature_used` events. */
 const FEATURE_EVENT = 'feature_used'
 
-/** A field of the query's kind as (day, name), or undefined when it is not the query's. */
-function nameOf(q: TopQuery, field: string): { day: string; name: string } | undefined {
+/** Where a dimension's counts live: the pending kind, and the table with its name column. */
+interface Source {
+  kind: Extract<PendingKind, 'f' | 'p' | 'x'>
+  /** a field of the kind as (day, name), or undefined when it is not the query's */
+  nameOf(field: string): { day: string; name: string } | undefined
+  table: string
+  column: string
+  /** the SQL condition that picks the dimension's rows, its values added to `params` */
+  where(params: SqlParams): string
+  /** the event type the total counts (undefined: all event types) */
+  totalType?: string
+}
+
+function sourceOf(q: TopQuery): Source {
   if (q.dimension === 'feature') {
-    const { day, type, value } = decodeField('f', field)
-    return type === FEATURE_EVENT ? { day, name: value } : undefined
+    return {
+      kind: 'f',
+      nameOf(field) {
+        const { day, type, value } = decodeField('f', field)
+        return type === FEATURE_EVENT ? { day, name: value } : undefined
+      },
+      table: 'analytics_feature_daily',
+      column: 'feature_name',
+      where: (p) => `event_type = ${p.add(FEATURE_EVENT)}`,
+      totalType: FEATURE_EVENT,
+    }
   }
-  const { day, value } = decodeField('p', field)
-  return { day, name: value }
+  if (q.dimension === 'page') {
+    return {
+      kind: 'p',
+      nameOf(field) {
+        const { day, value } = decodeField('p', field)
+        return { day, name: value }
+      },
+      table: 'analytics_page_daily',
+      column: 'path',
+      where: () => 'true',
+      totalType: 'page_view',
+    }
+  }
+  const dimension = q.dimension
+  // visit dimensions are counted under the type `visit`; properties under their event's type
+  const type: string | undefined = dimension.startsWith('prop:') ? q.eventType : VISIT
+  return {
+    kind: 'x',
+    nameOf(field) {
+      const x = decodeField('x', field)
+      return x.dimension === dimension && (type === undefined || x.type === type)
+        ? { day: x.day, name: x.value }
+        : undefined
+    },
+    table: 'analytics_dimension_daily',
+    column: 'value',
+    where: (p) => `dimension = ${p.add(dimension)}${type === undefined ? '' : ` AND event_type = ${p.add(type)}`}`,
+    totalType: type,
+  }
 }
 
 /** The unflushed deltas of the query's dimension, by name. */
 export function topDeltas(q: TopQuery, unflushed: Counts | undefined): Map<string, number> {
+  const source = sourceOf(q)
   const out = new Map<string, number>()
   for (const [field, n] of unflushed ?? []) {
-    const item = nameOf(q, field)
+    const item = source.nameOf(field)
     if (!item || item.day < q.from || item.day > q.to) continue
     out.set(item.name, (out.get(item.name) ?? 0) + n)
   }
   return out
+}
+
+/** Names of the dimension present in any unflushed field (a superset of the deltas' names). */
+export function candidateNames(q: TopQuery, fields: Set<string>): string[] {
+  const source = sourceOf(q)
+  const names = new Set<string>()
+  for (const f of fields) {
+    const item = source.nameOf(f)
+    if (item) names.add(item.name)
+  }
+  return [...names]
 }
 
 /**
@@ -55,20 +130,39 @@ export function topSql(
   limit: number,
   names: string[],
 ): { top: string; touched: string } {
-  const feature = q.dimension === 'feature'
-  const table = feature ? 'analytics_feature_daily' : 'analytics_page_daily'
-  const column = feature ? 'feature_name' : 'path'
-  const where =
-    `${feature ? `event_type = ${params.add(FEATURE_EVENT)} AND ` : ''}` +
-    `date BETWEEN ${params.add(q.from)}::date AND ${params.add(q.to)}::date`
+  const { table, column, where } = sourceOf(q)
+  const rows = `${where(params)} AND date BETWEEN ${params.add(q.from)}::date AND ${params.add(q.to)}::date`
   const top = `(SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
-        SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table} WHERE ${where}
+        SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table} WHERE ${rows}
         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${params.add(limit)}) x)`
   const touched = `(SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
         SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table}
-        WHERE ${where} AND ${column} = ANY(${params.add(names)}::text[])
+        WHERE ${rows} AND ${column} = ANY(${params.add(names)}::text[])
         GROUP BY 1) y)`
   return { top, touched }
+}
+
+/**
+ * A SQL expression for the stored part of the range's total: the visits, or the events of the
+ * dimension's type (of every event type, visits left out, when it has none).
+ */
+export function totalSql(q: TopQuery, params: SqlParams): string {
+  const { totalType } = sourceOf(q)
+  const type = totalType === undefined ? `event_type <> ${params.add(VISIT)}` : `event_type = ${params.add(totalType)}`
+  return `(SELECT coalesce(sum(count), 0)::bigint FROM analytics_daily
+        WHERE ${type} AND date BETWEEN ${params.add(q.from)}::date AND ${params.add(q.to)}::date)`
+}
+
+/** The unflushed part of the range's total, from the daily deltas. */
+export function totalDelta(q: TopQuery, unflushed: Counts | undefined): number {
+  const { totalType } = sourceOf(q)
+  let total = 0
+  for (const [field, n] of unflushed ?? []) {
+    const { day, type } = decodeField('d', field)
+    if (day < q.from || day > q.to) continue
+    if (totalType === undefined ? type !== VISIT : type === totalType) total += n
+  }
+  return total
 }
 
 /** Merges stored top/touched rows with deltas and ranks them. */
@@ -82,30 +176,29 @@ export function rankTop(q: TopQuery, stored: [string, number][], deltas: Map<str
     .slice(0, q.limit)
 }
 
-/** Names of the dimension present in any unflushed field (a superset of the deltas' names). */
-export function candidateNames(q: TopQuery, fields: Set<string>): string[] {
-  const names = new Set<string>()
-  for (const f of fields) {
-    const item = nameOf(q, f)
-    if (item) names.add(item.name)
-  }
-  return [...names]
-}
-
-export async function top(deps: ReadDeps, q: TopQuery): Promise<TopItem[]> {
-  const kind = q.dimension === 'feature' ? 'f' : 'p'
-  const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: [kind] }, async (view) => {
+export async function top(deps: ReadDeps, q: TopQuery): Promise<TopResult> {
+  const { kind } = sourceOf(q)
+  const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: [kind, 'd'] }, async (view) => {
     const names = candidateNames(q, view.fieldNames(kind))
     const p = new SqlParams()
     const sql = topSql(q, p, q.limit + names.length, names)
     const r = await deps.pool.query(
-      `SELECT ${sql.top} AS top, ${sql.touched} AS touched, ${committedSql(p, view.batchIds)} AS committed`,
+      `SELECT ${sql.top} AS top, ${sql.touched} AS touched, ${totalSql(q, p)} AS total,
+        ${committedSql(p, view.batchIds)} AS committed`,
       p.values,
     )
-    const row = r.rows[0] as { top: [string, number][]; touched: [string, number][]; committed: string[] }
+    const row = r.rows[0] as {
+      top: [string, number][]
+      touched: [string, number][]
+      total: string
+      committed: string[]
+    }
     // touched rows repeat some top rows; a map keeps one of each
     const merged = new Map<string, number>([...row.top, ...row.touched])
-    return { result: [...merged], committed: row.committed }
+    return { result: { rows: [...merged], total: Number(row.total) }, committed: row.committed }
   })
-  return rankTop(q, stored, topDeltas(q, unflushed[kind]))
+  return {
+    items: rankTop(q, stored.rows, topDeltas(q, unflushed[kind])),
+    total: stored.total + totalDelta(q, unflushed.d),
+  }
 }

@@ -13,12 +13,14 @@
  * One CORS policy: with `ALLOWED_ORIGINS` empty every origin may send; otherwise only the listed
  * ones, and a refused origin is never echoed. Crawlers get the same 202 and are not counted.
  */
-import { isbot } from 'isbot'
 import type { Config } from '../config.ts'
 import type { Recorder } from '../counters/recorder.ts'
+import { clientInfo } from '../events/client.ts'
 import { BEACON_MAX_BYTES } from '../events/limits.ts'
 import type { CountedEvent } from '../events/types.ts'
 import { validateEvents } from '../events/validate.ts'
+import { markVisits, pageHost } from '../events/visit.ts'
+import { type CountryLookup, countryFromHeaders } from '../geo/country.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { bodyFailure, checkMediaType, parseJson, readText, releaseSocketTimer, type SocketTimer } from './body.ts'
@@ -40,11 +42,19 @@ const PREFLIGHT_MAX_AGE = '86400'
 export interface BeaconDeps {
   config: Pick<
     Config,
-    'allowedOrigins' | 'trustProxy' | 'rateLimit' | 'pathQueryParams' | 'maxInFlight' | 'bodyTimeoutMs'
+    | 'allowedOrigins'
+    | 'trustProxy'
+    | 'rateLimit'
+    | 'pathQueryParams'
+    | 'maxInFlight'
+    | 'bodyTimeoutMs'
+    | 'countedProperties'
   >
   metrics: Metrics
   recorder: Recorder
   log: Logger
+  /** the client address → country lookup (GEOIP_DB) */
+  country: CountryLookup
   /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
   rateLimitClock?: () => number
 }
@@ -64,22 +74,8 @@ function senderOrigin(request: Request): string | undefined {
   }
 }
 
-const BOT_CACHE_SIZE = 2000
-const botCache = new Map<string, boolean>()
-
-/** isbot, remembered: a site's traffic comes from few distinct User-Agent strings. */
-function crawler(ua: string): boolean {
-  let bot = botCache.get(ua)
-  if (bot === undefined) {
-    bot = isbot(ua)
-    if (botCache.size >= BOT_CACHE_SIZE) botCache.clear()
-    botCache.set(ua, bot)
-  }
-  return bot
-}
-
 export function beaconRoute(deps: BeaconDeps): BeaconRoute {
-  const { config, metrics, recorder, log } = deps
+  const { config, metrics, recorder, log, country } = deps
   const allowed = new Set(config.allowedOrigins)
   const anyOrigin = allowed.size === 0
   const address = clientAddress(config.trustProxy)
@@ -117,12 +113,16 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     return ip
   }
 
+  // behind trusted proxies a CDN's country header is believed; otherwise the address is looked up
+  const cdnCountry = !('hops' in config.trustProxy) || config.trustProxy.hops > 0
+
   /**
-   * The events to count, validated; undefined for a crawler, which gets the same answer as
-   * everyone and is not counted (it learns nothing from the answer).
+   * The events to count, validated, their visits marked; undefined for a crawler, which gets the
+   * same answer as everyone and is not counted (it learns nothing from the answer).
    */
-  function eventsOf(raw: object, userAgent: string): CountedEvent[] | undefined {
-    if (userAgent === '' || crawler(userAgent)) {
+  function eventsOf(request: Request, raw: object, userAgent: string, ip: string): CountedEvent[] | undefined {
+    const client = clientInfo(userAgent)
+    if (client.bot) {
       rejectedBot.inc()
       return undefined
     }
@@ -130,8 +130,18 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       source: 'browser',
       now: Date.now(),
       keepQueryParams: config.pathQueryParams,
+      countedProperties: config.countedProperties,
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events', { errors })
+    markVisits(events, {
+      host: pageHost(request.headers),
+      who: () => ({
+        browser: client.browser,
+        os: client.os,
+        device: client.device,
+        country: (cdnCountry && countryFromHeaders(request.headers)) || country(ip),
+      }),
+    })
     return events
   }
 
@@ -201,7 +211,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
           releaseSocketTimer(request, connection)
         }
         const userAgent = request.headers.get('user-agent') ?? ''
-        const events = eventsOf(parseJson(text, 'a JSON object or an array of objects'), userAgent)
+        const events = eventsOf(request, parseJson(text, 'a JSON object or an array of objects'), userAgent, ip)
         if (events) {
           using _slot = writing.take()
           await recorder.browser(events, { ip, userAgent }, request)
@@ -213,7 +223,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       if (method === 'GET') {
         const ip = admit(request, connection)
         const userAgent = request.headers.get('user-agent') ?? ''
-        const events = eventsOf(queryEvent(request), userAgent)
+        const events = eventsOf(request, queryEvent(request), userAgent, ip)
         if (events) {
           using _slot = writing.take()
           await recorder.browser(events, { ip, userAgent }, request)

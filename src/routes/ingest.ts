@@ -13,6 +13,7 @@ import type { Recorder } from '../counters/recorder.ts'
 import { HttpError } from '../errors.ts'
 import { INGEST_MAX_BYTES } from '../events/limits.ts'
 import { validateEvents } from '../events/validate.ts'
+import { markVisits, UNKNOWN, type Visitor } from '../events/visit.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { requireToken } from './auth.ts'
@@ -22,11 +23,14 @@ import { Refusal } from './refusal.ts'
 import { writeErrorResponse } from './write-errors.ts'
 
 export interface IngestDeps {
-  config: Pick<Config, 'ingestToken' | 'pathQueryParams' | 'ingestMaxInFlight' | 'bodyTimeoutMs'>
+  config: Pick<Config, 'ingestToken' | 'pathQueryParams' | 'ingestMaxInFlight' | 'bodyTimeoutMs' | 'countedProperties'>
   metrics: Metrics
   recorder: Recorder
   log: Logger
 }
+
+const nobody: Visitor = { browser: UNKNOWN, os: UNKNOWN, device: UNKNOWN, country: UNKNOWN }
+const unknownVisitor = () => nobody
 
 export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Response> {
   const { config, metrics, recorder, log } = deps
@@ -58,8 +62,11 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
       source: 'server',
       now: Date.now(),
       keepQueryParams: config.pathQueryParams,
+      countedProperties: config.countedProperties,
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events; none were counted', { errors })
+    // a back end says the page's host (properties.hostname); who the visitor was, it does not
+    markVisits(events, { host: '', who: unknownVisitor })
     using _slot = writing.take()
     await recorder.server(events, request)
     return events.length

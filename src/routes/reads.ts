@@ -20,7 +20,9 @@ const doc = (summary: string, description: string, security = 'admin') => ({
   detail: { summary, description, tags: ['reads'], security: [{ [security]: [] }] },
 })
 
-export const reads = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'userJwtSecret'> }) => {
+export const reads = (
+  deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'userJwtSecret' | 'countedProperties'> },
+) => {
   const admin = (request: Request) => requireToken(request, deps.config.adminToken, 'ADMIN_TOKEN')
   return new Elysia({ name: 'reads' })
     .get(
@@ -30,8 +32,8 @@ export const reads = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'us
         return stats(deps, parseStats(query as Query))
       },
       doc(
-        'Exact series of one event type (or all)',
-        `Query: event_type, from, to (YYYY-MM-DD, inclusive, in tz, ${FIRST_DAY} to ${LAST_DAY}), ` +
+        'Exact series of one event type (or all), or of visits',
+        `Query: metric=events|visits, event_type, from, to (YYYY-MM-DD, inclusive, in tz, ${FIRST_DAY} to ${LAST_DAY}), ` +
           'granularity=day|hour, tz (IANA). ' +
           'Answers {series: [{t, count}], total}; 422 names a bad parameter.',
       ),
@@ -40,13 +42,16 @@ export const reads = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'us
       '/analytics/top',
       async ({ request, query }) => {
         admin(request)
-        const q = parseTop(query as Query)
-        const items = await top(deps, q)
-        return { dimension: q.dimension, from: q.from, to: q.to, items }
+        const q = parseTop(query as Query, deps.config.countedProperties)
+        const { items, total } = await top(deps, q)
+        return { dimension: q.dimension, event_type: q.eventType ?? null, from: q.from, to: q.to, items, total }
       },
       doc(
-        'Top features or pages',
-        `Query: dimension=feature|page, from, to (UTC days, ${FIRST_DAY} to ${LAST_DAY}), limit (1-100).`,
+        'Top values of a dimension',
+        'Query: dimension=feature|page|source|utm_source|utm_medium|utm_campaign|entry_page|browser|os|device|' +
+          `country|hostname|prop:<key>, event_type (prop:<key> only), from, to (UTC days, ${FIRST_DAY} to ` +
+          `${LAST_DAY}), limit (1-100). Answers {items: [{name, count}], total}: total is the range's visits ` +
+          '(visit dimensions) or events.',
       ),
     )
     .get(
