@@ -131,6 +131,21 @@ describe('config', () => {
     expect(err.message).toBe('USER_JWT_SECRET: must be a secret of at least 32 bytes (got (hidden))')
   })
 
+  test('COUNTED_PROPERTIES and the per-dimension cap', () => {
+    expect(loadConfig({}).countedProperties).toEqual([])
+    expect(loadConfig({}).caps.dimensions).toBe(1000)
+    const c = loadConfig({ COUNTED_PROPERTIES: ' plan, variant,plan ', MAX_DIMENSION_VALUES_PER_DAY: '50' })
+    expect(c.countedProperties).toEqual(['plan', 'variant'])
+    expect(c.caps.dimensions).toBe(50)
+    for (const bad of ['has space', 'a|b', 'referrer', 'path', 'utm_source', 'x'.repeat(65)]) {
+      const err = failure({ COUNTED_PROPERTIES: bad })
+      expect(err.variable).toBe('COUNTED_PROPERTIES')
+    }
+    const many = Array.from({ length: 21 }, (_, i) => `k${i}`).join(',')
+    expect(failure({ COUNTED_PROPERTIES: many }).message).toContain('at most 20')
+    expect(failure({ MAX_DIMENSION_VALUES_PER_DAY: '0' }).variable).toBe('MAX_DIMENSION_VALUES_PER_DAY')
+  })
+
   test('write-path budgets and the body deadline', () => {
     const c = loadConfig({})
     expect([c.maxInFlight, c.ingestMaxInFlight, c.bodyTimeoutMs]).toEqual([5000, 64, 10_000])

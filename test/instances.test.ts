@@ -28,11 +28,22 @@ describe('three instances on one Redis and one Postgres', () => {
     const stored = async () =>
       (
         await db.pool.query(
-          `SELECT coalesce((SELECT sum(count)::int FROM analytics_daily), 0) AS daily,
-                  coalesce((SELECT sum(count)::int FROM analytics_hourly), 0) AS hourly,
+          `SELECT coalesce((SELECT sum(count)::int FROM analytics_daily WHERE event_type <> 'visit'), 0) AS daily,
+                  coalesce((SELECT sum(count)::int FROM analytics_hourly WHERE event_type <> 'visit'), 0) AS hourly,
+                  coalesce((SELECT sum(count)::int FROM analytics_daily WHERE event_type = 'visit'), 0) AS visits,
+                  coalesce((SELECT sum(count)::int FROM analytics_dimension_daily WHERE dimension = 'country'), 0)
+                    AS by_country,
+                  (SELECT json_agg(DISTINCT value) FROM analytics_dimension_daily) AS values,
                   (SELECT count(DISTINCT batch_id)::int FROM analytics_flush_log) AS batches`,
         )
-      ).rows[0] as { daily: number; hourly: number; batches: number }
+      ).rows[0] as {
+        daily: number
+        hourly: number
+        visits: number
+        by_country: number
+        values: string[] | null
+        batches: number
+      }
     try {
       for (let i = 0; i < 3; i++) servers.push(await startServerProcess(env))
       let sent = 0
@@ -45,13 +56,19 @@ describe('three instances on one Redis and one Postgres', () => {
       for (let round = 0; round < 30 || roundsAfterFlush === 0; round++) {
         if (Date.now() > deadline) throw new Error('no timer flush within 15 s of the first event')
         const server = servers[round % 3]!
-        const ip = `198.51.100.${round % 256}`
+        // public addresses, so that each visit's country is looked up in the database
+        const ip = round % 2 === 0 ? `8.8.${round % 256}.8` : `194.25.0.${round % 256}`
         forwardedIps.push(ip)
         const beacon = await fetch(`${server.url}/e`, {
           method: 'POST',
-          headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA, 'x-forwarded-for': ip },
+          headers: {
+            'content-type': 'text/plain',
+            'user-agent': BROWSER_UA,
+            'x-forwarded-for': ip,
+            origin: 'https://shop.example.com',
+          },
           body: JSON.stringify([
-            { event_type: 'page_view', properties: { path: '/a' } },
+            { event_type: 'page_view', properties: { path: '/a', referrer: 'https://news.example/', utm_source: 'x' } },
             { event_type: 'asset_shared' },
           ]),
         })
@@ -95,6 +112,10 @@ describe('three instances on one Redis and one Postgres', () => {
       const row = await stored()
       expect(row.daily).toBe(sent)
       expect(row.hourly).toBe(sent)
+      // one visit per round, each with its country; no address among the values stored
+      expect(row.visits).toBe(forwardedIps.length)
+      expect(row.by_country).toBe(forwardedIps.length)
+      for (const ip of forwardedIps) expect(row.values ?? []).not.toContain(ip)
       expect(row.batches).toBeGreaterThan(1)
 
       for (const server of servers) expect(await server.stop()).toBe(0)
