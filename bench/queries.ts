@@ -9,8 +9,12 @@ import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { openRedis } from '../src/db/redis.ts'
 import { createDeps } from '../src/deps.ts'
+import { VISIT_DIMENSIONS } from '../src/events/types.ts'
 import { silentLogger } from '../src/log.ts'
 import { ADMIN_TOKEN, type BenchServices } from './lib.ts'
+
+/** The UTC day `n` days before today. */
+const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10)
 
 export interface PlanRow {
   route: string
@@ -23,7 +27,8 @@ export interface PlanRow {
 const FILL = [
   // the bench database also holds what earlier scenarios flushed: start from empty tables
   `TRUNCATE analytics_daily, analytics_hourly, analytics_user_daily, analytics_users, analytics_page_daily,
-     analytics_feature_daily, analytics_visitors_daily, analytics_flush_log`,
+     analytics_feature_daily, analytics_visitors_daily, analytics_dimension_daily, analytics_dimension_monthly,
+     analytics_flush_log`,
   // 400 days × 11 types, hourly too
   `INSERT INTO analytics_daily (event_type, date, count)
    SELECT t, current_date - d, 100 FROM unnest(ARRAY['page_view','feature_used','generation_completed','user_signup',
@@ -39,9 +44,28 @@ const FILL = [
   // 1,000,000 page rows: 10,000 paths × 100 days; 100,000 feature rows
   `INSERT INTO analytics_page_daily (path, date, count)
    SELECT '/page/' || p, current_date - d, 1 + (p % 50) FROM generate_series(1, 10000) p, generate_series(1, 100) d`,
+  // 400 days of visits: daily and hourly, and every visit dimension with a realistic number of
+  // values a day (1,000 entry pages and 300 sources, down to 3 device types): 868,000 rows, plus
+  // a counted property on two event types
+  `INSERT INTO analytics_daily (event_type, date, count) SELECT 'visit', current_date - d, 3000 FROM generate_series(1, 400) d`,
+  `INSERT INTO analytics_hourly (event_type, hour, count)
+   SELECT 'visit', date_trunc('hour', now()) - make_interval(hours => h), 125 FROM generate_series(1, 400 * 24) h`,
+  `INSERT INTO analytics_dimension_daily (dimension, event_type, date, value, count)
+   SELECT dim, 'visit', current_date - d, dim || '-' || v, 1 + (v % 13)
+   FROM (VALUES ('source', 300), ('utm_source', 40), ('utm_medium', 10), ('utm_campaign', 100), ('entry_page', 1000),
+                ('browser', 12), ('os', 10), ('device', 3), ('country', 150), ('hostname', 5)) AS dims(dim, n),
+        generate_series(1, 400) d, generate_series(1, n) v`,
+  `INSERT INTO analytics_dimension_daily (dimension, event_type, date, value, count)
+   SELECT 'prop:plan', t, current_date - d, 'plan-' || v, 1 + v FROM unnest(ARRAY['user_signup', 'feature_used']) t,
+     generate_series(1, 400) d, generate_series(1, 5) v`,
+  // the monthly totals the flush keeps beside the daily rows
+  `INSERT INTO analytics_dimension_monthly (dimension, event_type, month, value, count)
+   SELECT dimension, event_type, date_trunc('month', date)::date, value, sum(count) FROM analytics_dimension_daily
+   GROUP BY 1, 2, 3, 4`,
   `INSERT INTO analytics_feature_daily (event_type, feature_name, date, count)
    SELECT 'feature_used', 'feature-' || f, current_date - d, 1 + (f % 7) FROM generate_series(1, 1000) f, generate_series(1, 100) d`,
-  'ANALYZE',
+  // as autovacuum leaves a table at rest: statistics, and visibility maps for index-only scans
+  'VACUUM ANALYZE',
 ]
 
 interface PlanNode {
@@ -80,10 +104,11 @@ export async function queriesScenario(services: BenchServices): Promise<{ rows: 
     const count = await db.pool.query(`SELECT
       (SELECT count(*) FROM analytics_daily) + (SELECT count(*) FROM analytics_hourly) +
       (SELECT count(*) FROM analytics_user_daily) + (SELECT count(*) FROM analytics_page_daily) +
-      (SELECT count(*) FROM analytics_feature_daily) AS n`)
+      (SELECT count(*) FROM analytics_feature_daily) + (SELECT count(*) FROM analytics_dimension_daily) +
+      (SELECT count(*) FROM analytics_dimension_monthly) AS n`)
     const plans: { sql: string; plan: PlanNode; ms: number }[] = []
     const config = {
-      ...loadConfig({}),
+      ...loadConfig({ COUNTED_PROPERTIES: 'plan' }),
       redisUrl: services.redisUrl,
       databaseUrl: services.databaseUrl,
       redisPrefix: services.newPrefix(),
@@ -99,6 +124,8 @@ export async function queriesScenario(services: BenchServices): Promise<{ rows: 
       '/analytics/top?dimension=feature&limit=10',
       '/analytics/users/user-42',
       '/analytics/dashboard',
+      `/analytics/stats?metric=visits&granularity=day&from=${daysAgo(399)}`,
+      ...[...VISIT_DIMENSIONS, 'prop:plan'].map((d) => `/analytics/top?dimension=${d}&limit=10&from=${daysAgo(399)}`),
     ]
     const out: PlanRow[] = []
     for (const route of routes) {

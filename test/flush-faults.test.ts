@@ -14,17 +14,31 @@ setDefaultTimeout(30_000)
 
 type Pool = Deps['pool']
 
-/** Sum of the daily, hourly and per-user counts in Postgres. */
+/** Sums of the event, per-user, per-page, visit and per-dimension (daily and monthly) counts in Postgres. */
 async function stored(pool: Pool) {
   const r = await pool.query(`SELECT
-      (SELECT coalesce(sum(count), 0)::int FROM analytics_daily) AS daily,
-      (SELECT coalesce(sum(count), 0)::int FROM analytics_hourly) AS hourly,
+      (SELECT coalesce(sum(count), 0)::int FROM analytics_daily WHERE event_type <> 'visit') AS daily,
+      (SELECT coalesce(sum(count), 0)::int FROM analytics_hourly WHERE event_type <> 'visit') AS hourly,
       (SELECT coalesce(sum(count), 0)::int FROM analytics_user_daily) AS users,
-      (SELECT coalesce(sum(count), 0)::int FROM analytics_page_daily) AS pages`)
-  return r.rows[0] as { daily: number; hourly: number; users: number; pages: number }
+      (SELECT coalesce(sum(count), 0)::int FROM analytics_page_daily) AS pages,
+      (SELECT coalesce(sum(count), 0)::int FROM analytics_daily WHERE event_type = 'visit') AS visits,
+      (SELECT coalesce(sum(count), 0)::int FROM analytics_dimension_daily WHERE dimension = 'source') AS sources,
+      (SELECT coalesce(sum(count), 0)::int FROM analytics_dimension_monthly WHERE dimension = 'source') AS monthly`)
+  return r.rows[0] as {
+    daily: number
+    hourly: number
+    users: number
+    pages: number
+    visits: number
+    sources: number
+    monthly: number
+  }
 }
 
-/** Sends `n` server events (each with a user) and `n` page-view beacons: 2n events, n per-user. */
+/**
+ * Sends `n` server events (each with a user) and `n` page-view beacons, every other one a visit:
+ * 2n events, n per-user, n / 2 visits.
+ */
 async function sendEvents(app: Awaited<ReturnType<typeof testApp>>['app'], n: number, tag: string) {
   const batch = Array.from({ length: n }, (_, i) => ({
     event_type: 'generation_completed',
@@ -33,7 +47,15 @@ async function sendEvents(app: Awaited<ReturnType<typeof testApp>>['app'], n: nu
   expect((await app.handle(ingestRequest(batch))).status).toBe(202)
   for (let i = 0; i < n; i++) {
     expect(
-      (await app.handle(beaconRequest({ event_type: 'page_view', properties: { path: `/${i % 3}` } }))).status,
+      (
+        await app.handle(
+          beaconRequest({
+            event_type: 'page_view',
+            properties:
+              i % 2 === 0 ? { path: `/${i % 3}`, referrer: `https://site-${i % 4}.example/` } : { path: `/${i % 3}` },
+          }),
+        )
+      ).status,
     ).toBe(202)
   }
 }
@@ -112,12 +134,28 @@ describe('flush under faults', () => {
       expect(before.daily).toBe(step === 'committed' ? 40 : 0)
 
       await deps.flusher.flush()
-      expect(await stored(db.pool)).toEqual({ daily: 60, hourly: 60, users: 30, pages: 30 })
+      expect(await stored(db.pool)).toEqual({
+        daily: 60,
+        hourly: 60,
+        users: 30,
+        pages: 30,
+        visits: 15,
+        sources: 15,
+        monthly: 15,
+      })
       expect(await pendingTotal(deps)).toBe(0)
       expect(await deps.redis.zCard(deps.keys.shards[0]!.snapshots)).toBe(0)
       // flushing again changes nothing
       expect(await deps.flusher.flush()).toBe(0)
-      expect(await stored(db.pool)).toEqual({ daily: 60, hourly: 60, users: 30, pages: 30 })
+      expect(await stored(db.pool)).toEqual({
+        daily: 60,
+        hourly: 60,
+        users: 30,
+        pages: 30,
+        visits: 15,
+        sources: 15,
+        monthly: 15,
+      })
     }, 30_000)
   }
 
@@ -150,7 +188,15 @@ describe('flush under faults', () => {
       proxy.reopen()
       await flusher.flush()
       expect(flusher.getStats()).toMatchObject({ consecutiveFailures: 0, waitingBatches: 0 })
-      expect(await stored(deps.pool)).toEqual({ daily: 30, hourly: 30, users: 15, pages: 15 })
+      expect(await stored(deps.pool)).toEqual({
+        daily: 30,
+        hourly: 30,
+        users: 15,
+        pages: 15,
+        visits: 8,
+        sources: 8,
+        monthly: 8,
+      })
     } finally {
       proxy.close()
       await db.close()
@@ -176,10 +222,12 @@ describe('flush under faults', () => {
       const batches = async () =>
         (await db.pool.query('SELECT count(*)::int AS n FROM analytics_flush_log')).rows[0].n as number
       let sent = 0
+      let visits = 0
       let flushed = 0
       for (let round = 0; round < 30; round++) {
         await sendEvents(app, 5, `r${round}`)
         sent += 10
+        visits += 3
         // every tenth round waits until a flusher has written a batch since the last wait: the
         // flushers race with the rounds in between, and the events make at least three batches
         if (round % 10 !== 9) continue
@@ -202,7 +250,15 @@ describe('flush under faults', () => {
       const flushedByChildren = outputs.map((o) => Number(/FLUSHED (\d+)/.exec(o)?.[1] ?? Number.NaN))
       expect(flushedByChildren.every((n) => n >= 0)).toBe(true)
       await deps.flusher.flush()
-      expect(await stored(db.pool)).toEqual({ daily: sent, hourly: sent, users: sent / 2, pages: sent / 2 })
+      expect(await stored(db.pool)).toEqual({
+        daily: sent,
+        hourly: sent,
+        users: sent / 2,
+        pages: sent / 2,
+        visits,
+        sources: visits,
+        monthly: visits,
+      })
       const log = await db.pool.query(
         'SELECT count(*)::int AS batches, count(DISTINCT seq)::int AS seqs FROM analytics_flush_log',
       )

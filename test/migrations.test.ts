@@ -12,6 +12,7 @@ const TABLES = [
   'analytics_page_daily',
   'analytics_visitors_daily',
   'analytics_dimension_daily',
+  'analytics_dimension_monthly',
   'analytics_flush_log',
   'schema_migrations',
 ]
@@ -58,7 +59,8 @@ describe('migrations', () => {
           'analytics_feature_daily(event_type,feature_name,date)',
           'analytics_page_daily(path,date)',
           'analytics_visitors_daily(date)',
-          'analytics_dimension_daily(dimension,event_type,date,value)',
+          'analytics_dimension_daily(dimension,event_type,date,value,count)',
+          'analytics_dimension_monthly(dimension,event_type,month,value,count)',
           'analytics_flush_log(id)',
           'analytics_flush_log(batch_id)',
         ].sort(),

@@ -318,3 +318,53 @@ describe('GET /analytics/top parameters', () => {
     expect((await visits.json()).parameter).toBe('event_type')
   })
 })
+
+describe('top over long ranges', () => {
+  test('whole months from the monthly totals plus the edge days equal the daily rows, for any range', async () => {
+    const { deps } = await testApp()
+    const { toRows } = await import('../src/flush/rows.ts')
+    const { writeBatch } = await import('../src/flush/write.ts')
+    const { top } = await import('../src/read/top.ts')
+    const { addDays } = await import('../src/read/time.ts')
+    // 100 days of sources written through the flush's own writer, in three batches that overlap
+    const start = '2026-01-20'
+    const fields: Record<string, string>[] = [{}, {}, {}]
+    for (let d = 0; d < 100; d++) {
+      const day = addDays(start, d)
+      for (let s = 0; s < 6; s++) {
+        const field = `${day}|visit|source|site-${(d * 7 + s * 3) % 9}.example`
+        fields[(d + s) % 3]![field] = String(1 + ((d * s) % 5))
+      }
+    }
+    for (const [i, x] of fields.entries()) {
+      const rows = toRows({ x })
+      expect(await writeBatch(deps.pool, { batchId: `months-${i}`, seq: i + 1, rows, visitors: new Map() })).toBe(
+        'applied',
+      )
+    }
+    let seed = 7
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return seed % n
+    }
+    const ranges: [string, string][] = [
+      ['2026-02-01', '2026-02-28'],
+      ['2026-01-20', '2026-04-29'],
+      ['2026-01-31', '2026-03-01'],
+      ['2026-03-01', '2026-03-31'],
+    ]
+    for (let i = 0; i < 16; i++) {
+      const a = addDays(start, next(100))
+      ranges.push([a, addDays(a, next(80))])
+    }
+    for (const [from, to] of ranges) {
+      const expected = await deps.pool.query(
+        `SELECT value AS name, sum(count)::int AS count FROM analytics_dimension_daily
+         WHERE dimension = 'source' AND date BETWEEN $1 AND $2 GROUP BY 1 ORDER BY 2 DESC, 1`,
+        [from, to],
+      )
+      const { items } = await top(deps, { dimension: 'source', from, to, limit: 100 })
+      expect({ from, to, items }).toEqual({ from, to, items: expected.rows })
+    }
+  })
+})

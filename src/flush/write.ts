@@ -39,6 +39,13 @@ const UPSERTS = {
   dimension: `INSERT INTO analytics_dimension_daily AS t (dimension, event_type, date, value, count)
     SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
     ON CONFLICT (dimension, event_type, date, value) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  // The month's total of the same rows, in the same transaction. Rows of one month are summed
+  // first: one statement may not update the same row twice.
+  dimensionMonthly: `INSERT INTO analytics_dimension_monthly AS t (dimension, event_type, month, value, count)
+    SELECT dimension, event_type, date_trunc('month', date)::date, value, sum(count)
+    FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[]) AS u(dimension, event_type, date, value, count)
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (dimension, event_type, month, value) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
   // An estimate of the whole day, not a delta: keep the larger one (the HyperLogLog only grows,
   // and once it has expired a re-read must not overwrite the stored value with 0).
   visitors: `INSERT INTO analytics_visitors_daily AS t (date, visitors)
@@ -72,13 +79,9 @@ async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, number>)
   await upsert(c, UPSERTS.users, [users.user, users.firstSeen])
   await upsert(c, UPSERTS.feature, [feature.type, feature.feature, feature.day, feature.count])
   await upsert(c, UPSERTS.page, [page.path, page.day, page.count])
-  await upsert(c, UPSERTS.dimension, [
-    dimension.dimension,
-    dimension.type,
-    dimension.day,
-    dimension.value,
-    dimension.count,
-  ])
+  const dimensions = [dimension.dimension, dimension.type, dimension.day, dimension.value, dimension.count]
+  await upsert(c, UPSERTS.dimension, dimensions)
+  await upsert(c, UPSERTS.dimensionMonthly, dimensions)
   await upsert(c, UPSERTS.visitors, [[...visitors.keys()], [...visitors.values()]])
 }
 

@@ -27,6 +27,32 @@ export function daysBetween(from: string, to: string): string[] {
 }
 
 /** Formatters kept, one per zone: a few zones are in use at a time. */
+/** The first day of the month after `day`'s. */
+function nextMonth(day: string): string {
+  const year = Number(day.slice(0, 4))
+  const month = Number(day.slice(5, 7))
+  return month === 12 ? `${year + 1}-01-01` : `${day.slice(0, 4)}-${String(month + 1).padStart(2, '0')}-01`
+}
+
+/**
+ * [from, to] (inclusive days) as the whole calendar months inside it, given by their first days
+ * (`months`: the first and the last), and the days left at either edge (`edges`, each an inclusive
+ * range; none when empty).
+ *
+ * @example
+ * splitMonths('2026-01-15', '2026-04-02') // { months: ['2026-02-01', '2026-03-01'], edges: [['2026-01-15', '2026-01-31'], ['2026-04-01', '2026-04-02']] }
+ */
+export function splitMonths(from: string, to: string): { months?: [string, string]; edges: [string, string][] } {
+  const first = from.endsWith('-01') ? from : nextMonth(from)
+  // the day after the last whole month: to's month if to is its month's last day, else to's month start
+  const afterLast = addDays(to, 1).endsWith('-01') ? addDays(to, 1) : `${to.slice(0, 7)}-01`
+  if (first >= afterLast) return { edges: [[from, to]] }
+  const edges: [string, string][] = []
+  if (from < first) edges.push([from, addDays(first, -1)])
+  if (afterLast <= to) edges.push([afterLast, to])
+  return { months: [first, `${addDays(afterLast, -1).slice(0, 7)}-01`], edges }
+}
+
 export const FORMATTER_CACHE_SIZE = 64
 
 /** Day formatters by canonical zone name, least recently used first. */

@@ -13,6 +13,7 @@ import type { PendingKind } from '../counters/keys.ts'
 import { type EventType, VISIT, type VisitDimension } from '../events/types.ts'
 import { type Counts, committedSql, exactRead, type ReadDeps } from './exact.ts'
 import { SqlParams } from './sql.ts'
+import { splitMonths } from './time.ts'
 
 export interface TopItem {
   name: string
@@ -39,17 +40,24 @@ export interface TopResult {
 /** The feature counters ranked are those of `feature_used` events. */
 const FEATURE_EVENT = 'feature_used'
 
-/** Where a dimension's counts live: the pending kind, and the table with its name column. */
+/** Where a dimension's counts live: the pending kind, and the stored rows of a range. */
 interface Source {
   kind: Extract<PendingKind, 'f' | 'p' | 'x'>
   /** a field of the kind as (day, name), or undefined when it is not the query's */
   nameOf(field: string): { day: string; name: string } | undefined
-  table: string
-  column: string
-  /** the SQL condition that picks the dimension's rows, its values added to `params` */
-  where(params: SqlParams): string
+  /**
+   * A SQL subquery of the range's stored rows as (k, n): one row per name and day (or month),
+   * narrowed by `names` when given. Its values are added to `params`.
+   */
+  rows(params: SqlParams, q: TopQuery, names?: string[]): string
   /** the event type the total counts (undefined: all event types) */
   totalType?: string
+}
+
+/** The rows of a daily table: one per name and day of the range. */
+function dailyRows(table: string, column: string, where: string, from: string, to: string, namesSql: string): string {
+  return `(SELECT ${column} AS k, count AS n FROM ${table}
+          WHERE ${where} AND date BETWEEN ${from}::date AND ${to}::date${namesSql})`
 }
 
 function sourceOf(q: TopQuery): Source {
@@ -60,9 +68,15 @@ function sourceOf(q: TopQuery): Source {
         const { day, type, value } = decodeField('f', field)
         return type === FEATURE_EVENT ? { day, name: value } : undefined
       },
-      table: 'analytics_feature_daily',
-      column: 'feature_name',
-      where: (p) => `event_type = ${p.add(FEATURE_EVENT)}`,
+      rows: (p, q, names) =>
+        dailyRows(
+          'analytics_feature_daily',
+          'feature_name',
+          `event_type = ${p.add(FEATURE_EVENT)}`,
+          p.add(q.from),
+          p.add(q.to),
+          names ? ` AND feature_name = ANY(${p.add(names)}::text[])` : '',
+        ),
       totalType: FEATURE_EVENT,
     }
   }
@@ -73,9 +87,15 @@ function sourceOf(q: TopQuery): Source {
         const { day, value } = decodeField('p', field)
         return { day, name: value }
       },
-      table: 'analytics_page_daily',
-      column: 'path',
-      where: () => 'true',
+      rows: (p, q, names) =>
+        dailyRows(
+          'analytics_page_daily',
+          'path',
+          'true',
+          p.add(q.from),
+          p.add(q.to),
+          names ? ` AND path = ANY(${p.add(names)}::text[])` : '',
+        ),
       totalType: 'page_view',
     }
   }
@@ -90,9 +110,20 @@ function sourceOf(q: TopQuery): Source {
         ? { day: x.day, name: x.value }
         : undefined
     },
-    table: 'analytics_dimension_daily',
-    column: 'value',
-    where: (p) => `dimension = ${p.add(dimension)}${type === undefined ? '' : ` AND event_type = ${p.add(type)}`}`,
+    rows(p, q, names) {
+      const where = `dimension = ${p.add(dimension)}${type === undefined ? '' : ` AND event_type = ${p.add(type)}`}`
+      const narrowed = names ? ` AND value = ANY(${p.add(names)}::text[])` : ''
+      // whole months of the range from the monthly totals, the days at either edge from the daily rows
+      const { months, edges } = splitMonths(q.from, q.to)
+      const parts = edges.map(([from, to]) =>
+        dailyRows('analytics_dimension_daily', 'value', where, p.add(from), p.add(to), narrowed),
+      )
+      if (months) {
+        parts.push(`(SELECT value AS k, count AS n FROM analytics_dimension_monthly
+          WHERE ${where} AND month BETWEEN ${p.add(months[0])}::date AND ${p.add(months[1])}::date${narrowed})`)
+      }
+      return parts.length === 1 ? parts[0]! : `(${parts.join(' UNION ALL ')})`
+    },
     totalType: type,
   }
 }
@@ -130,15 +161,12 @@ export function topSql(
   limit: number,
   names: string[],
 ): { top: string; touched: string } {
-  const { table, column, where } = sourceOf(q)
-  const rows = `${where(params)} AND date BETWEEN ${params.add(q.from)}::date AND ${params.add(q.to)}::date`
+  const source = sourceOf(q)
   const top = `(SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
-        SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table} WHERE ${rows}
+        SELECT k, sum(n)::bigint AS n FROM ${source.rows(params, q)} r
         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${params.add(limit)}) x)`
   const touched = `(SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
-        SELECT ${column} AS k, sum(count)::bigint AS n FROM ${table}
-        WHERE ${rows} AND ${column} = ANY(${params.add(names)}::text[])
-        GROUP BY 1) y)`
+        SELECT k, sum(n)::bigint AS n FROM ${source.rows(params, q, names)} r GROUP BY 1) y)`
   return { top, touched }
 }
 
