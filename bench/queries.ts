@@ -4,8 +4,10 @@
  * exact SQL the code builds), reporting whether each used an index, and its execution time.
  */
 import type { Pool } from '@neondatabase/serverless'
+import { RESP_TYPES } from 'redis'
 import { createApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
+import { mergeSets } from '../src/counters/hll.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { openRedis } from '../src/db/redis.ts'
 import { createDeps } from '../src/deps.ts'
@@ -26,17 +28,17 @@ export interface PlanRow {
 
 const FILL = [
   // the bench database also holds what earlier scenarios flushed: start from empty tables
-  `TRUNCATE analytics_daily, analytics_hourly, analytics_user_daily, analytics_users, analytics_page_daily,
-     analytics_feature_daily, analytics_visitors_daily, analytics_dimension_daily, analytics_dimension_monthly,
+  `TRUNCATE analytics_daily, analytics_quarters, analytics_user_daily, analytics_users, analytics_page_daily,
+     analytics_feature_daily, analytics_visitors_daily, analytics_visitors_monthly, analytics_dimension_daily, analytics_dimension_monthly,
      analytics_flush_log`,
-  // 400 days × 11 types, hourly too
+  // 400 days × 11 types, by quarter-hour too
   `INSERT INTO analytics_daily (event_type, date, count)
    SELECT t, current_date - d, 100 FROM unnest(ARRAY['page_view','feature_used','generation_completed','user_signup',
      'user_login','generation_started','generation_failed','asset_downloaded','asset_shared','subscription_started',
      'subscription_canceled']) t, generate_series(1, 400) d`,
-  `INSERT INTO analytics_hourly (event_type, hour, count)
-   SELECT t, date_trunc('hour', now()) - make_interval(hours => h), 5 FROM unnest(ARRAY['page_view','feature_used',
-     'generation_completed','user_signup','user_login']) t, generate_series(1, 400 * 24) h`,
+  `INSERT INTO analytics_quarters (event_type, at, count)
+   SELECT t, date_trunc('hour', now()) - make_interval(mins => 15 * q), 1 + q % 3 FROM unnest(ARRAY['page_view',
+     'feature_used', 'generation_completed','user_signup','user_login']) t, generate_series(1, 400 * 96) q`,
   // 1,000,000 per-user rows: 20,000 users × 50 days
   `INSERT INTO analytics_user_daily (user_id, event_type, date, count)
    SELECT 'user-' || u, 'generation_completed', current_date - d, 1 FROM generate_series(1, 20000) u, generate_series(1, 50) d`,
@@ -48,8 +50,8 @@ const FILL = [
   // values a day (1,000 entry pages and 300 sources, down to 3 device types): 868,000 rows, plus
   // a counted property on two event types
   `INSERT INTO analytics_daily (event_type, date, count) SELECT 'visit', current_date - d, 3000 FROM generate_series(1, 400) d`,
-  `INSERT INTO analytics_hourly (event_type, hour, count)
-   SELECT 'visit', date_trunc('hour', now()) - make_interval(hours => h), 125 FROM generate_series(1, 400 * 24) h`,
+  `INSERT INTO analytics_quarters (event_type, at, count)
+   SELECT 'visit', date_trunc('hour', now()) - make_interval(mins => 15 * q), 30 FROM generate_series(1, 400 * 96) q`,
   `INSERT INTO analytics_dimension_daily (dimension, event_type, date, value, count)
    SELECT dim, 'visit', current_date - d, dim || '-' || v, 1 + (v % 13)
    FROM (VALUES ('source', 300), ('utm_source', 40), ('utm_medium', 10), ('utm_campaign', 100), ('entry_page', 1000),
@@ -67,6 +69,43 @@ const FILL = [
   // as autovacuum leaves a table at rest: statistics, and visibility maps for index-only scans
   'VACUUM ANALYZE',
 ]
+
+/**
+ * 400 days of visitor sets as the flush stores them, and their months': the bytes of real Redis HyperLogLogs, 3,000
+ * visitors a day drawn from a population of 100,000, so that days share visitors and a range's
+ * union is well below the sum of its days.
+ */
+async function fillVisitorSets(pool: Pool, redis: Awaited<ReturnType<typeof openRedis>>): Promise<void> {
+  const bytes = redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+  const key = `bench:visitors:${process.pid}`
+  const days: string[] = []
+  const sets: Buffer[] = []
+  const estimates: number[] = []
+  for (let d = 1; d <= 400; d++) {
+    await redis.del(key)
+    const visitors = Array.from({ length: 3000 }, (_, i) => `visitor-${(d * 7919 + i * 31) % 100_000}`)
+    await redis.pfAdd(key, visitors)
+    days.push(daysAgo(d))
+    sets.push((await bytes.get(key)) as unknown as Buffer)
+    estimates.push(await redis.pfCount(key))
+  }
+  await redis.del(key)
+  await pool.query(
+    `INSERT INTO analytics_visitors_daily (date, visitors, hll)
+     SELECT * FROM unnest($1::date[], $2::bigint[], $3::bytea[])`,
+    [days, estimates, sets],
+  )
+  // and each month's set, the union of its days', as the flush keeps it
+  const months = new Map<string, Buffer[]>()
+  days.forEach((day, i) => {
+    const month = `${day.slice(0, 7)}-01`
+    months.set(month, [...(months.get(month) ?? []), sets[i]!])
+  })
+  await pool.query(
+    `INSERT INTO analytics_visitors_monthly (month, hll) SELECT * FROM unnest($1::date[], $2::bytea[])`,
+    [[...months.keys()], [...months.values()].map((s) => mergeSets(s))],
+  )
+}
 
 interface PlanNode {
   'Node Type': string
@@ -101,8 +140,9 @@ export async function queriesScenario(services: BenchServices): Promise<{ rows: 
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {
     for (const sql of FILL) await db.pool.query(sql)
+    await fillVisitorSets(db.pool, redis)
     const count = await db.pool.query(`SELECT
-      (SELECT count(*) FROM analytics_daily) + (SELECT count(*) FROM analytics_hourly) +
+      (SELECT count(*) FROM analytics_daily) + (SELECT count(*) FROM analytics_quarters) +
       (SELECT count(*) FROM analytics_user_daily) + (SELECT count(*) FROM analytics_page_daily) +
       (SELECT count(*) FROM analytics_feature_daily) + (SELECT count(*) FROM analytics_dimension_daily) +
       (SELECT count(*) FROM analytics_dimension_monthly) AS n`)
@@ -125,6 +165,10 @@ export async function queriesScenario(services: BenchServices): Promise<{ rows: 
       '/analytics/users/user-42',
       '/analytics/dashboard',
       `/analytics/stats?metric=visits&granularity=day&from=${daysAgo(399)}`,
+      // the union of 400 days' visitor sets, each loaded from Postgres into Redis
+      `/analytics/stats?metric=visitors&from=${daysAgo(399)}`,
+      // days of a zone other than TIME_ZONE, from the quarter-hours: 400 days in India
+      `/analytics/stats?event_type=page_view&granularity=day&tz=Asia/Kolkata&from=${daysAgo(399)}`,
       ...[...VISIT_DIMENSIONS, 'prop:plan'].map((d) => `/analytics/top?dimension=${d}&limit=10&from=${daysAgo(399)}`),
     ]
     const out: PlanRow[] = []

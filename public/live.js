@@ -32,7 +32,7 @@
   const fmt = (n) => Number(n).toLocaleString('en-US')
   const pad = (h) => String(h).padStart(2, '0')
 
-  /** the day as the feed last described it: { day, hour, visitors, types: { type: { hours[24] } } } */
+  /** the day as the feed last described it: { day, hour, visitors, visitorsNow, types: { type: { hours[24] } } } */
   let view
   /** per type: the elements to update in place */
   const cards = new Map()
@@ -212,7 +212,7 @@
 
   function snapshot(data) {
     failures = 0
-    view = { day: data.day, hour: data.hour, visitors: data.visitors, types: {} }
+    view = { day: data.day, hour: data.hour, visitors: data.visitors, visitorsNow: data.visitors_now, types: {} }
     const main = $('cards')
     main.replaceChildren()
     cards.clear()
@@ -232,6 +232,7 @@
     view.day = data.day
     view.hour = data.hour
     if (data.visitors !== undefined) view.visitors = data.visitors
+    if (data.visitors_now !== undefined) view.visitorsNow = data.visitors_now
     for (const type of changed) {
       const t = view.types[type]
       if (!t) continue
@@ -268,6 +269,7 @@
     $('day').textContent = view.day
     $('hour-range').textContent = `${pad(view.hour)}:00–${pad((view.hour + 1) % 24)}:00 UTC`
     $('visitors').textContent = fmt(view.visitors)
+    $('visitors-now').textContent = fmt(view.visitorsNow)
     $('updated').textContent = `updated ${new Date().toISOString().slice(11, 19)} UTC`
     for (const type of types) {
       const card = cards.get(type)

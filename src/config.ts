@@ -10,6 +10,7 @@ import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import Type, { type TSchema } from 'typebox'
 import Value from 'typebox/value'
+import { canonicalTimeZone } from './time.ts'
 
 /**
  * Whose X-Forwarded-For is believed: nobody's (`hops: 0`), any peer's, counting `hops` proxies
@@ -61,6 +62,10 @@ export interface Config {
    * DATA_DIR resolved against the working directory, else `.data/` in the project root
    */
   dataDir: string
+  /** the IANA zone whose days every day-level counter counts in (TIME_ZONE, canonical name) */
+  timeZone: string
+  /** how long one visitor salt is used: unique visitors are exact over any range inside one */
+  visitorSaltPeriod: 'day' | 'month' | 'year'
   /** NODE_ENV=production: nothing is provisioned or generated for a developer */
   production: boolean
   /** serve the OpenAPI document at /openapi */
@@ -112,6 +117,16 @@ const jwtSecret: Spec<string> = {
   schema: Type.String({ minLength: 1 }),
   expect: 'a secret of at least 32 bytes',
   parse: (raw) => (Buffer.byteLength(raw) >= 32 ? raw : ''),
+}
+
+/** TIME_ZONE: an IANA zone (any spelling; kept under its canonical name), UTC by default. */
+function parseTimeZone(raw: string | undefined): string {
+  const value = raw?.trim() || 'UTC'
+  const zone = canonicalTimeZone(value)
+  if (!zone || !/^[A-Za-z]/.test(zone)) {
+    throw new ConfigError('TIME_ZONE', `must be an IANA time zone like Europe/Berlin (got ${JSON.stringify(raw)})`)
+  }
+  return zone
 }
 
 /** Properties with a meaning of their own: counted already, or read to find visits. */
@@ -296,6 +311,16 @@ export function loadConfig(env: Env = process.env): Config {
       dimensions: read(env, 'MAX_DIMENSION_VALUES_PER_DAY', integer(1, 10_000_000), 1000),
     },
     countedProperties: parseCountedProperties(env.COUNTED_PROPERTIES),
+    timeZone: parseTimeZone(env.TIME_ZONE),
+    visitorSaltPeriod: read(
+      env,
+      'VISITOR_SALT_PERIOD',
+      {
+        schema: Type.Union([Type.Literal('day'), Type.Literal('month'), Type.Literal('year')]),
+        expect: 'day, month or year',
+      },
+      'year',
+    ),
     liveMaxClients: read(env, 'LIVE_MAX_CLIENTS', integer(1, 1_000_000), 10_000),
     rateLimit: {
       perSecond: read(env, 'RATE_LIMIT_PER_SECOND', integer(0, 1_000_000), 50),

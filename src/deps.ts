@@ -9,6 +9,7 @@
 import type { Pool } from '@neondatabase/serverless'
 import type { Config } from './config.ts'
 import { GroupCommit } from './counters/batcher.ts'
+import { type Calendar, createCalendar } from './counters/calendar.ts'
 import { createKeys, type Keys } from './counters/keys.ts'
 import { Recorder } from './counters/recorder.ts'
 import { VisitorHasher } from './counters/visitors.ts'
@@ -25,9 +26,14 @@ export interface BaseDeps {
   redis: Redis
   pool: Pool
   log: Logger
+  /** the clock events are counted and days read by (Date.now); tests move it */
+  now?: () => number
 }
 
 export interface Deps extends BaseDeps {
+  now: () => number
+  /** the days of TIME_ZONE, which every day-level counter counts in */
+  calendar: Calendar
   keys: Keys
   metrics: Metrics
   batcher: GroupCommit
@@ -58,6 +64,8 @@ function countryLookup(db: string | undefined): CountryLookup {
 
 export function createDeps(base: BaseDeps): Deps {
   const { config, redis, log } = base
+  const now = base.now ?? Date.now
+  const calendar = createCalendar(config.timeZone)
   const keys = createKeys(config.redisPrefix, config.redisShards)
   const metrics = createMetrics()
   let failing = false
@@ -67,6 +75,7 @@ export function createDeps(base: BaseDeps): Deps {
   const clientGone = metrics.rejected.labels('client_gone')
   const batcher = new GroupCommit(redis, keys, {
     ttlSeconds: config.counterTtlSeconds,
+    calendar,
     timeoutMs: config.redisTimeoutMs,
     onVisitorsLost(error) {
       metrics.redisErrors.inc()
@@ -105,12 +114,23 @@ export function createDeps(base: BaseDeps): Deps {
     paths: perShard(config.caps.paths),
     dimensions: perShard(config.caps.dimensions),
   }
-  const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys))
+  const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys, calendar, config.visitorSaltPeriod))
   const flusher = new Flusher(
     { redis, pool: base.pool, keys, log, metrics },
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
   )
-  const live = new LiveHub(redisLiveSource(redis, keys), { maxClients: config.liveMaxClients, log })
+  const live = new LiveHub(redisLiveSource(redis, keys, calendar), { maxClients: config.liveMaxClients, log, now })
   observe(metrics, flusher, live)
-  return { ...base, keys, metrics, batcher, recorder, flusher, live, country: countryLookup(config.geoipDb) }
+  return {
+    ...base,
+    now,
+    calendar,
+    keys,
+    metrics,
+    batcher,
+    recorder,
+    flusher,
+    live,
+    country: countryLookup(config.geoipDb),
+  }
 }

@@ -10,9 +10,16 @@ import { keyPatterns, testContext } from './services.ts'
 export const BROWSER_UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 
-export async function testApp(overrides: Partial<Config> = {}) {
+/** `now`: the clock events are counted and days read by (a test can freeze or move it). */
+export async function testApp(overrides: Partial<Config> = {}, options: { now?: () => number } = {}) {
   const ctx = await testContext(overrides)
-  const deps: Deps = createDeps({ config: ctx.config, redis: ctx.redis, pool: ctx.db.pool, log: silentLogger })
+  const deps: Deps = createDeps({
+    config: ctx.config,
+    redis: ctx.redis,
+    pool: ctx.db.pool,
+    log: silentLogger,
+    now: options.now,
+  })
   const app = createApp(deps)
   return { ...ctx, deps, app }
 }

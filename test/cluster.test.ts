@@ -92,6 +92,12 @@ describe.skipIf(!clusterBinaries())('on a real 3-master Redis Cluster', () => {
       const dashboard = await (await fetch(`${server.url}/analytics/dashboard`, { headers: ADMIN })).json()
       expect(dashboard.page_views_today).toBe(200)
       expect(dashboard.total_users).toBe(19)
+      // one browser sent every beacon: one visitor, today and over the week (a union read on the cluster)
+      expect([dashboard.visitors_today, dashboard.visitors_7d]).toEqual([1, 1])
+      const visitors = await fetch(`${server.url}/analytics/stats?metric=visitors&from=${dashboard.day}`, {
+        headers: ADMIN,
+      })
+      expect((await visitors.json()).total).toBe(1)
       expect(await server.stop()).toBe(0)
     } finally {
       await server.stop('SIGKILL')

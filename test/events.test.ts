@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { utcCalendar } from '../src/counters/calendar.ts'
 import { opsFor, signature, visitorOps } from '../src/counters/increments.ts'
 import { createKeys } from '../src/counters/keys.ts'
 import { normalizePath } from '../src/events/path.ts'
@@ -133,10 +134,12 @@ describe('opsFor', () => {
   const keys = global.shards[0]!
 
   test('a server event touches live hourly, daily, hourly, user and feature counters', () => {
-    expect(opsFor({ type: 'feature_used', at: NOW, userId: 'u1', feature: 'export' }, { keys })).toEqual([
+    expect(
+      opsFor({ type: 'feature_used', at: NOW, userId: 'u1', feature: 'export' }, { keys, calendar: utcCalendar }),
+    ).toEqual([
       { op: 'incr', key: '{p}:live:h:2026-11-28', field: 'feature_used|13', by: 1 },
       { op: 'incr', key: '{p}:pend:d', field: '2026-11-28|feature_used', by: 1 },
-      { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13|feature_used', by: 1 },
+      { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13:45|feature_used', by: 1 },
       { op: 'incr', key: '{p}:pend:u', field: '2026-11-28|feature_used|u1', by: 1 },
       { op: 'incr', key: '{p}:pend:f', field: '2026-11-28|feature_used|export', by: 1 },
     ])
@@ -145,13 +148,13 @@ describe('opsFor', () => {
   test('a browser page view is capped per dimension; n identical events are one op with by = n', () => {
     const ops = opsFor(
       { type: 'page_view', at: NOW, path: '/a' },
-      { keys, caps: { users: 5, features: 5, paths: 7, dimensions: 1000 } },
+      { keys, caps: { users: 5, features: 5, paths: 7, dimensions: 1000 }, calendar: utcCalendar },
       3,
     )
     expect(ops).toEqual([
       { op: 'incr', key: '{p}:live:h:2026-11-28', field: 'page_view|13', by: 3 },
       { op: 'incr', key: '{p}:pend:d', field: '2026-11-28|page_view', by: 3 },
-      { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13|page_view', by: 3 },
+      { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13:45|page_view', by: 3 },
       {
         op: 'capped',
         seen: '{p}:seen:p:2026-11-28',
@@ -216,7 +219,8 @@ describe('snapshot rows', () => {
       v: { '2026-11-28': '9' },
     })
     expect(rows.daily).toEqual({ type: ['page_view'], day: ['2026-11-28'], count: [3] })
-    expect(rows.hourly).toEqual({ type: ['page_view'], hour: ['2026-11-28T09:00:00Z'], count: [3] })
+    // a field written before quarters holds its hour, as that hour's first quarter
+    expect(rows.quarters).toEqual({ type: ['page_view'], at: ['2026-11-28T09:00:00Z'], count: [3] })
     expect(rows.user).toEqual({ user: ['id|with|bars'], type: ['user_login'], day: ['2026-11-28'], count: [1] })
     expect(rows.feature).toEqual({ type: ['feature_used'], feature: ['x'], day: ['2026-11-27'], count: [2] })
     expect(rows.page).toEqual({ path: ['/a|b'], day: ['2026-11-28'], count: [4] })

@@ -29,7 +29,7 @@ describe('counter field codec', () => {
     const cases: { [K in FieldKind]: () => FieldParts[K] } = {
       live: () => ({ type: r.type(), hour: r.hh() }),
       d: () => ({ day: r.day(), type: r.type() }),
-      h: () => ({ hour: `${r.day()}T${r.hh()}`, type: r.type() }),
+      h: () => ({ quarter: `${r.day()}T${r.hh()}:${['00', '15', '30', '45'][Number(r.hh()) % 4]}`, type: r.type() }),
       u: () => ({ day: r.day(), type: r.type(), value: r.value() }),
       f: () => ({ day: r.day(), type: r.type(), value: r.value() }),
       p: () => ({ day: r.day(), value: r.value() }),
@@ -63,7 +63,9 @@ describe('counter field codec', () => {
     expect(encodeField('u', { day: '2026-11-28', type: 'feature_used', value: 'a|b' })).toBe(
       '2026-11-28|feature_used|a|b',
     )
-    expect(encodeField('h', { hour: '2026-11-28T09', type: 'page_view' })).toBe('2026-11-28T09|page_view')
+    expect(encodeField('h', { quarter: '2026-11-28T09:45', type: 'page_view' })).toBe('2026-11-28T09:45|page_view')
+    // a field of an hour, written before quarters, is read as the hour's first quarter
+    expect(decodeField('h', '2026-11-28T09|page_view')).toEqual({ quarter: '2026-11-28T09:00', type: 'page_view' })
     expect(encodeField('live', { type: 'page_view', hour: '09' })).toBe('page_view|09')
     expect(decodeField('p', '2026-11-28|/a|b')).toEqual({ day: '2026-11-28', value: '/a|b' })
   })

@@ -1,11 +1,13 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { RESP_TYPES } from 'redis'
+import { registersOf } from '../src/counters/hll.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import type { Deps } from '../src/deps.ts'
 import { Flusher } from '../src/flush/flusher.ts'
 import { silentLogger } from '../src/log.ts'
-import { beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
+import { BROWSER_UA, beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
 import { proxyFor } from './tcp-proxy.ts'
 import { waitFor } from './wait.ts'
 
@@ -18,7 +20,7 @@ type Pool = Deps['pool']
 async function stored(pool: Pool) {
   const r = await pool.query(`SELECT
       (SELECT coalesce(sum(count), 0)::int FROM analytics_daily WHERE event_type <> 'visit') AS daily,
-      (SELECT coalesce(sum(count), 0)::int FROM analytics_hourly WHERE event_type <> 'visit') AS hourly,
+      (SELECT coalesce(sum(count), 0)::int FROM analytics_quarters WHERE event_type <> 'visit') AS hourly,
       (SELECT coalesce(sum(count), 0)::int FROM analytics_user_daily) AS users,
       (SELECT coalesce(sum(count), 0)::int FROM analytics_page_daily) AS pages,
       (SELECT coalesce(sum(count), 0)::int FROM analytics_daily WHERE event_type = 'visit') AS visits,
@@ -35,9 +37,62 @@ async function stored(pool: Pool) {
   }
 }
 
+/** Each stored day's visitors: the estimate and the HyperLogLog's bytes, in Postgres. */
+async function storedVisitorSets(pool: Pool) {
+  const r = await pool.query(
+    'SELECT date::text AS day, visitors::int, encode(hll, $1) AS hll FROM analytics_visitors_daily ORDER BY 1',
+    ['hex'],
+  )
+  expect(r.rows.length).toBeGreaterThan(0)
+  return r.rows as { day: string; visitors: number; hll: string }[]
+}
+
+/** The same days' visitors as Redis holds them now. */
+async function redisVisitorSets(deps: Deps, pool: Pool) {
+  const days = (await storedVisitorSets(pool)).map((r) => r.day)
+  const bytes = deps.redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+  return Promise.all(
+    days.map(async (day) => ({
+      day,
+      visitors: await deps.redis.pfCount(deps.keys.visitors(day)),
+      hll: ((await bytes.get(deps.keys.visitors(day))) as unknown as Buffer).toString('hex'),
+    })),
+  )
+}
+
+/** Each stored month's set, as its registers. */
+async function storedMonthSets(pool: Pool) {
+  const r = await pool.query(
+    "SELECT to_char(month, 'YYYY-MM') AS month, hll FROM analytics_visitors_monthly ORDER BY 1",
+  )
+  return (r.rows as { month: string; hll: Buffer }[]).map(({ month, hll }) => ({
+    month,
+    registers: Buffer.from(registersOf(hll)).toString('hex'),
+  }))
+}
+
+/** The same months as the union of their days' sets in Redis, merged by Redis itself. */
+async function redisMonthSets(deps: Deps, pool: Pool) {
+  const days = (await storedVisitorSets(pool)).map((r) => r.day)
+  const bytes = deps.redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+  const months = [...new Set(days.map((d) => d.slice(0, 7)))].sort()
+  return Promise.all(
+    months.map(async (month) => {
+      const merged = `${deps.keys.tag}:test-merge:${month}`
+      await deps.redis.pfMerge(
+        merged,
+        days.filter((d) => d.startsWith(month)).map((d) => deps.keys.visitors(d)),
+      )
+      const registers = Buffer.from(registersOf((await bytes.get(merged)) as unknown as Buffer)).toString('hex')
+      await deps.redis.del(merged)
+      return { month, registers }
+    }),
+  )
+}
+
 /**
  * Sends `n` server events (each with a user) and `n` page-view beacons, every other one a visit:
- * 2n events, n per-user, n / 2 visits.
+ * 2n events, n per-user, n / 2 visits, n visitors.
  */
 async function sendEvents(app: Awaited<ReturnType<typeof testApp>>['app'], n: number, tag: string) {
   const batch = Array.from({ length: n }, (_, i) => ({
@@ -49,11 +104,15 @@ async function sendEvents(app: Awaited<ReturnType<typeof testApp>>['app'], n: nu
     expect(
       (
         await app.handle(
-          beaconRequest({
-            event_type: 'page_view',
-            properties:
-              i % 2 === 0 ? { path: `/${i % 3}`, referrer: `https://site-${i % 4}.example/` } : { path: `/${i % 3}` },
-          }),
+          beaconRequest(
+            {
+              event_type: 'page_view',
+              properties:
+                i % 2 === 0 ? { path: `/${i % 3}`, referrer: `https://site-${i % 4}.example/` } : { path: `/${i % 3}` },
+            },
+            // a visitor per beacon: the same address, browsers of other builds
+            { headers: { 'user-agent': BROWSER_UA.replace('131.0.0.0', `131.0.${tag.charCodeAt(0)}.${i}`) } },
+          ),
         )
       ).status,
     ).toBe(202)
@@ -145,6 +204,10 @@ describe('flush under faults', () => {
       })
       expect(await pendingTotal(deps)).toBe(0)
       expect(await deps.redis.zCard(deps.keys.shards[0]!.snapshots)).toBe(0)
+      // each day's visitor set reached Postgres as the very bytes Redis holds
+      expect(await storedVisitorSets(db.pool)).toEqual(await redisVisitorSets(deps, db.pool))
+      // and each month's set is the union of its days', once
+      expect(await storedMonthSets(db.pool)).toEqual(await redisMonthSets(deps, db.pool))
       // flushing again changes nothing
       expect(await deps.flusher.flush()).toBe(0)
       expect(await stored(db.pool)).toEqual({

@@ -14,13 +14,14 @@ const rows = async (pool: { query(q: string): Promise<{ rows: Row[] }> }, sql: s
 
 describe('flush', () => {
   test('writes every counter kind exactly, and a second flush writes nothing', async () => {
-    const { app, deps, db } = await testApp({ trustProxy: { hops: 1 } })
+    // a clock that stands still: every beacon falls in the same quarter-hour
     const now = Date.now()
+    const { app, deps, db } = await testApp({ trustProxy: { hops: 1 } }, { now: () => now })
     const today = dayOf(now)
-    const hh = hourOf(now)
     const then = now - 3 * 86_400_000
     const thenDay = dayOf(then)
-    const thenHour = `${thenDay}T${hourOf(then)}:00:00.000Z`
+    const quarterOf = (ms: number) => new Date(Math.floor(ms / 900_000) * 900_000).toISOString()
+    const thenQuarter = quarterOf(then)
 
     for (let i = 0; i < 10; i++) {
       const res = await app.handle(
@@ -56,18 +57,18 @@ describe('flush', () => {
         { event_type: 'user_signup', date: today, count: 1 },
       ].sort((a, b) => (a.event_type + a.date < b.event_type + b.date ? -1 : 1)),
     )
-    const hourly = await rows(
+    const quarters = await rows(
       db.pool,
-      `SELECT event_type, to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS hour, count::int
-       FROM analytics_hourly ORDER BY 1, 2`,
+      `SELECT event_type, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, count::int
+       FROM analytics_quarters ORDER BY 1, 2`,
     )
-    const nowHour = `${today}T${hh}:00:00.000Z`
-    expect(hourly).toEqual([
-      { event_type: 'feature_used', hour: nowHour, count: 10 },
-      { event_type: 'generation_completed', hour: thenHour, count: 2 },
-      { event_type: 'generation_completed', hour: nowHour, count: 5 },
-      { event_type: 'page_view', hour: nowHour, count: 10 },
-      { event_type: 'user_signup', hour: nowHour, count: 1 },
+    const nowQuarter = quarterOf(now)
+    expect(quarters).toEqual([
+      { event_type: 'feature_used', at: nowQuarter, count: 10 },
+      { event_type: 'generation_completed', at: thenQuarter, count: 2 },
+      { event_type: 'generation_completed', at: nowQuarter, count: 5 },
+      { event_type: 'page_view', at: nowQuarter, count: 10 },
+      { event_type: 'user_signup', at: nowQuarter, count: 1 },
     ])
     expect(
       await rows(db.pool, 'SELECT user_id, event_type, date::text, count::int FROM analytics_user_daily ORDER BY 1, 3'),
@@ -100,9 +101,12 @@ describe('flush', () => {
       { path: '/a', date: today, count: 5 },
       { path: '/b', date: today, count: 5 },
     ])
-    expect(await rows(db.pool, 'SELECT date::text, visitors::int FROM analytics_visitors_daily')).toEqual([
-      { date: today, visitors: 4 },
-    ])
+    expect(
+      await rows(
+        db.pool,
+        "SELECT date::text, visitors::int, substr(hll, 1, 4) = 'HYLL' AS hll FROM analytics_visitors_daily",
+      ),
+    ).toEqual([{ date: today, visitors: 4, hll: true }])
     const log = await rows(db.pool, 'SELECT batch_id, seq::int, counters_flushed, duration_ms FROM analytics_flush_log')
     expect(log).toHaveLength(1)
     expect(log[0]).toMatchObject({ seq: 1, counters_flushed: 21 })
@@ -111,8 +115,8 @@ describe('flush', () => {
     expect(await pendingTotal(deps)).toBe(0)
     expect((await allKeys(deps)).filter((k) => /:(pend|snap):/.test(k))).toEqual([])
     expect(await hash(deps, deps.keys.shards[0]!.liveHourly(today))).toMatchObject({
-      [`page_view|${hh}`]: 10,
-      [`generation_completed|${hh}`]: 5,
+      [`page_view|${hourOf(now)}`]: 10,
+      [`generation_completed|${hourOf(now)}`]: 5,
     })
 
     const second = await app.handle(flushRequest())

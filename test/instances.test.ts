@@ -29,7 +29,7 @@ describe('three instances on one Redis and one Postgres', () => {
       (
         await db.pool.query(
           `SELECT coalesce((SELECT sum(count)::int FROM analytics_daily WHERE event_type <> 'visit'), 0) AS daily,
-                  coalesce((SELECT sum(count)::int FROM analytics_hourly WHERE event_type <> 'visit'), 0) AS hourly,
+                  coalesce((SELECT sum(count)::int FROM analytics_quarters WHERE event_type <> 'visit'), 0) AS hourly,
                   coalesce((SELECT sum(count)::int FROM analytics_daily WHERE event_type = 'visit'), 0) AS visits,
                   coalesce((SELECT sum(count)::int FROM analytics_dimension_daily WHERE dimension = 'country'), 0)
                     AS by_country,

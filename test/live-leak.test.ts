@@ -43,7 +43,7 @@ function churningSource() {
     const fields: Record<string, string> = {}
     for (const type of EVENT_TYPES)
       for (let h = 0; h < 24; h++) fields[`${type}|${String(h).padStart(2, '0')}`] = String(n)
-    return { fields, visitors: n }
+    return { fields, visitors: n, visitorsNow: n }
   }
 }
 

@@ -4,12 +4,16 @@ import { LiveHub, type LiveHubOptions } from '../src/live/hub.ts'
 import type { LiveReading } from '../src/live/source.ts'
 import { parseSse, sseComment, sseMessage, sseRetry } from '../src/live/sse.ts'
 import { clockOf, countsFor, diffStates, type LiveDiff, liveState, parseTypes, snapshotFor } from '../src/live/state.ts'
+import { beaconRequest, testApp } from './app.ts'
 import { ADMIN, countsOf, type Feed, feedOf, openFeed, sendBeacons, snapshotOf } from './live-feed.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { waitFor } from './wait.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
 setDefaultTimeout(30_000)
+
+/** Visitor counts of a reading: today's, and none in the last 5 minutes. */
+const v = (today: number) => ({ today, now: 0 })
 
 const NOON = Date.parse('2026-11-28T12:30:00Z')
 
@@ -23,7 +27,7 @@ describe('live state (pure)', () => {
   test('liveState reads the hash fields and ignores what is not a counter', () => {
     const s = liveState(
       { 'page_view|09': '4', 'page_view|12': '6', 'user_login|00': '1', 'bogus|01': '9', 'page_view|24': '1' },
-      3,
+      v(3),
       clockOf(NOON),
     )
     expect(s.day).toBe('2026-11-28')
@@ -39,10 +43,10 @@ describe('live state (pure)', () => {
 
   test('diffStates: nothing, a changed hour, the hour moving, the visitors, the day rolling over', () => {
     const clock = clockOf(NOON)
-    const a = liveState({ 'page_view|12': '5' }, 2, clock)
-    expect(diffStates(a, liveState({ 'page_view|12': '5' }, 2, clock))).toBeUndefined()
+    const a = liveState({ 'page_view|12': '5' }, v(2), clock)
+    expect(diffStates(a, liveState({ 'page_view|12': '5' }, v(2), clock))).toBeUndefined()
 
-    const more = diffStates(a, liveState({ 'page_view|12': '7', 'feature_used|03': '1' }, 2, clock)) as LiveDiff
+    const more = diffStates(a, liveState({ 'page_view|12': '7', 'feature_used|03': '1' }, v(2), clock)) as LiveDiff
     expect(more.hourChanged).toBe(false)
     expect(more.visitorsChanged).toBe(false)
     expect([...more.changed]).toEqual([
@@ -50,19 +54,24 @@ describe('live state (pure)', () => {
       ['page_view', [12]],
     ])
 
-    const nextHour = diffStates(a, liveState({ 'page_view|12': '5' }, 2, clockOf(NOON + 3_600_000))) as LiveDiff
-    expect(nextHour).toEqual({ hourChanged: true, visitorsChanged: false, changed: new Map() })
+    const nextHour = diffStates(a, liveState({ 'page_view|12': '5' }, v(2), clockOf(NOON + 3_600_000))) as LiveDiff
+    expect(nextHour).toEqual({
+      hourChanged: true,
+      visitorsChanged: false,
+      visitorsNowChanged: false,
+      changed: new Map(),
+    })
 
-    expect((diffStates(a, liveState({ 'page_view|12': '5' }, 3, clock)) as LiveDiff).visitorsChanged).toBe(true)
+    expect((diffStates(a, liveState({ 'page_view|12': '5' }, v(3), clock)) as LiveDiff).visitorsChanged).toBe(true)
 
-    const midnight = liveState({}, 0, clockOf(Date.parse('2026-11-29T00:00:01Z')))
+    const midnight = liveState({}, v(0), clockOf(Date.parse('2026-11-29T00:00:01Z')))
     expect(
-      diffStates(liveState({ 'page_view|23': '8' }, 2, clockOf(Date.parse('2026-11-28T23:59:59Z'))), midnight),
+      diffStates(liveState({ 'page_view|23': '8' }, v(2), clockOf(Date.parse('2026-11-28T23:59:59Z'))), midnight),
     ).toBe('snapshot')
   })
 
   test('snapshotFor gives every watched type its 24 hours and total', () => {
-    const s = liveState({ 'page_view|01': '2', 'page_view|12': '3', 'asset_shared|12': '1' }, 4, clockOf(NOON))
+    const s = liveState({ 'page_view|01': '2', 'page_view|12': '3', 'asset_shared|12': '1' }, v(4), clockOf(NOON))
     const all = snapshotFor(s)
     expect(Object.keys(all.types)).toEqual([...EVENT_TYPES])
     expect(all.types.page_view).toEqual({
@@ -80,8 +89,8 @@ describe('live state (pure)', () => {
 
   test('countsFor sends only what changed, as full counts, filtered by type', () => {
     const clock = clockOf(NOON)
-    const prev = liveState({ 'page_view|12': '5', 'feature_used|12': '1' }, 2, clock)
-    const next = liveState({ 'page_view|11': '1', 'page_view|12': '8', 'feature_used|12': '1' }, 3, clock)
+    const prev = liveState({ 'page_view|12': '5', 'feature_used|12': '1' }, v(2), clock)
+    const next = liveState({ 'page_view|11': '1', 'page_view|12': '8', 'feature_used|12': '1' }, v(3), clock)
     const diff = diffStates(prev, next) as LiveDiff
     expect(countsFor(diff, next)).toEqual({
       day: '2026-11-28',
@@ -91,11 +100,11 @@ describe('live state (pure)', () => {
     })
     // visitors changed, so a client watching only feature_used still hears about it
     expect(countsFor(diff, next, ['feature_used'])).toEqual({ day: '2026-11-28', hour: 12, visitors: 3, types: {} })
-    const quiet = liveState({ 'page_view|12': '9', 'feature_used|12': '1' }, 2, clock)
+    const quiet = liveState({ 'page_view|12': '9', 'feature_used|12': '1' }, v(2), clock)
     const pvOnly = diffStates(prev, quiet) as LiveDiff
     expect(countsFor(pvOnly, quiet, ['feature_used'])).toBeUndefined()
     // a new hour reaches everyone, even with nothing counted in it yet
-    const later = liveState({ 'page_view|12': '5', 'feature_used|12': '1' }, 2, clockOf(NOON + 3_600_000))
+    const later = liveState({ 'page_view|12': '5', 'feature_used|12': '1' }, v(2), clockOf(NOON + 3_600_000))
     expect(countsFor(diffStates(prev, later) as LiveDiff, later, ['feature_used'])).toEqual({
       day: '2026-11-28',
       hour: 13,
@@ -153,13 +162,17 @@ function fakeSource() {
   const source = async (day: string): Promise<LiveReading> => {
     source.reads++
     if (failing) throw new Error('connection refused')
-    return days.get(day) ?? { fields: {}, visitors: 0 }
+    return days.get(day) ?? { fields: {}, visitors: 0, visitorsNow: 0 }
   }
   source.reads = 0
   return {
     source,
     set: (day: string, fields: Record<string, number>, visitors = 0) =>
-      days.set(day, { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])), visitors }),
+      days.set(day, {
+        fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])),
+        visitors,
+        visitorsNow: 0,
+      }),
     fail: (on: boolean) => {
       failing = on
     },
@@ -521,5 +534,39 @@ describe('LIVE_MAX_CLIENTS', () => {
       for (const f of feeds) await f.close()
       await server.stop('SIGKILL')
     }
+  })
+})
+
+describe('visitors_now against real Redis, on a clock the test moves', () => {
+  test('a visitor counts for 5 minutes, then drops; a second visitor is added and dropped in turn', async () => {
+    let now = Date.parse('2026-11-28T12:00:10Z')
+    // visitors told apart by the address the proxy saw
+    const { app, deps } = await testApp({ trustProxy: { hops: 1 } }, { now: () => now })
+    const visit = async (ip: string) =>
+      expect((await app.handle(beaconRequest({ event_type: 'page_view' }, { ip }))).status).toBe(202)
+    const feed = feedFrom(deps.live.subscribe()!.stream)
+    await feed.next() // retry
+    expect(snapshotOf(await feed.nextEvent()).visitors_now).toBe(0)
+    /** the next visitors_now the feed pushes */
+    const nextVisitorsNow = async () => {
+      for (;;) {
+        const data = JSON.parse((await feed.nextEvent()).data ?? '{}') as { visitors_now?: number }
+        if (data.visitors_now !== undefined) return data.visitors_now
+      }
+    }
+
+    await visit('198.51.100.1')
+    await visit('198.51.100.1') // the same visitor twice is one
+    expect(await nextVisitorsNow()).toBe(1)
+    now += 3 * 60_000 // 12:03:10, the first visitor still counts
+    await visit('198.51.100.2')
+    expect(await nextVisitorsNow()).toBe(2)
+    now += 60_000 // 12:04:10: both within the last 5 minutes
+    now += 60_000 // 12:05:10: the first visitor's minute (12:00) is 5 minutes old, and gone
+    expect(await nextVisitorsNow()).toBe(1)
+    now += 4 * 60_000 // 12:09:10: the second visitor's minute (12:03) is gone too
+    expect(await nextVisitorsNow()).toBe(0)
+    await feed.close()
+    deps.live.close()
   })
 })

@@ -5,12 +5,13 @@ import { emptyDatabaseUrl } from './services.ts'
 
 const TABLES = [
   'analytics_daily',
-  'analytics_hourly',
+  'analytics_quarters',
   'analytics_user_daily',
   'analytics_users',
   'analytics_feature_daily',
   'analytics_page_daily',
   'analytics_visitors_daily',
+  'analytics_visitors_monthly',
   'analytics_dimension_daily',
   'analytics_dimension_monthly',
   'analytics_flush_log',
@@ -53,12 +54,13 @@ describe('migrations', () => {
       expect(unique).toEqual(
         [
           'analytics_daily(event_type,date)',
-          'analytics_hourly(event_type,hour)',
+          'analytics_quarters(event_type,at)',
           'analytics_user_daily(user_id,event_type,date)',
           'analytics_users(user_id)',
           'analytics_feature_daily(event_type,feature_name,date)',
           'analytics_page_daily(path,date)',
           'analytics_visitors_daily(date)',
+          'analytics_visitors_monthly(month)',
           'analytics_dimension_daily(dimension,event_type,date,value,count)',
           'analytics_dimension_monthly(dimension,event_type,month,value,count)',
           'analytics_flush_log(id)',

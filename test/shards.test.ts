@@ -67,7 +67,7 @@ describe('counters spread over several shards', () => {
     expect(dashboard.visitors_today).toBeGreaterThanOrEqual(23)
     expect(dashboard.total_users).toBe(29)
 
-    const live = await redisLiveSource(deps.redis, deps.keys)(today)
+    const live = await redisLiveSource(deps.redis, deps.keys, deps.calendar)(today, deps.now())
     const liveTotal = Object.values(live.fields).reduce((a, b) => a + Number(b), 0)
     expect(liveTotal).toBe(sent)
     expect(live.visitors).toBe(dashboard.visitors_today)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { canonicalTimeZone, FORMATTER_CACHE_SIZE, formatterCount, localDay } from '../src/read/time.ts'
+import { canonicalTimeZone, FORMATTER_CACHE_SIZE, formatterCount, localDay } from '../src/time.ts'
 import { prng } from './prng.ts'
 
 /** `name` with each letter's case drawn at random. */

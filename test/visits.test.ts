@@ -325,7 +325,7 @@ describe('top over long ranges', () => {
     const { toRows } = await import('../src/flush/rows.ts')
     const { writeBatch } = await import('../src/flush/write.ts')
     const { top } = await import('../src/read/top.ts')
-    const { addDays } = await import('../src/read/time.ts')
+    const { addDays } = await import('../src/time.ts')
     // 100 days of sources written through the flush's own writer, in three batches that overlap
     const start = '2026-01-20'
     const fields: Record<string, string>[] = [{}, {}, {}]

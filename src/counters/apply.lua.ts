@@ -6,18 +6,21 @@ import { defineScript } from '../db/script.ts'
  */
 export const APPLY_BATCH = defineScript(`#!lua
 -- KEYS: every key the batch writes, each once; KEYS[1..nSeen] are the per-day "seen" sets of
---       the caps, the others counter hashes and HyperLogLogs.
+--       the caps, the next nRecent the recent visitors' HyperLogLogs (one a minute), the others
+--       counter hashes and the days' HyperLogLogs.
 -- ARGV[1] ttl: seconds every counter key lives after this write
 -- ARGV[2] seenTtl: seconds the "seen" sets live after this write
 -- ARGV[3] nSeen: how many of KEYS are "seen" sets
--- ARGV[4..]: three sections, each a count followed by that many records. Keys are given as
+-- ARGV[4] recentTtl: seconds a recent visitors' HyperLogLog lives after this write
+-- ARGV[5] nRecent: how many of KEYS, after the "seen" sets, are those
+-- ARGV[6..]: three sections, each a count followed by that many records. Keys are given as
 --       indexes into KEYS.
 --   incr:   n, then n x (key, field, by)                          HINCRBY key field by
 --   capped: m, then m x (seen, cap, member, key, prefix, by)      HINCRBY key prefix..member by, or
 --           prefix..'(other)' when member is new and seen already holds cap members
 --   pfadd:  p, then p x (key, count, element x count)             PFADD key element...
-local ttl, seenTtl, nSeen = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local i = 4
+local ttl, seenTtl, nSeen, recentTtl, nRecent = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local i = 6
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])
@@ -43,7 +46,9 @@ for _ = 1, p do
   i = i + 2 + count
 end
 for k = 1, #KEYS do
-  redis.call('EXPIRE', KEYS[k], k <= nSeen and seenTtl or ttl)
+  local keyTtl = ttl
+  if k <= nSeen then keyTtl = seenTtl elseif k <= nSeen + nRecent then keyTtl = recentTtl end
+  redis.call('EXPIRE', KEYS[k], keyTtl)
 end
 return n + m + p
 `)

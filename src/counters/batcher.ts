@@ -20,12 +20,18 @@ import { runScript } from '../db/script.ts'
 import { CountersUnavailable } from '../errors.ts'
 import type { CountedEvent } from '../events/types.ts'
 import { APPLY_BATCH } from './apply.lua.ts'
-import { type Caps, opsFor, signature, visitorOps } from './increments.ts'
-import { dayOf, type Keys, type ShardKeys } from './keys.ts'
+import { type Calendar, utcCalendar } from './calendar.ts'
+import { type Caps, opsFor, recentVisitorOps, signature, visitorOps } from './increments.ts'
+import type { Keys, ShardKeys } from './keys.ts'
 import { MergedOps } from './merge.ts'
 
 /** The per-day "seen" sets behind the caps live for the day plus a margin. */
 const SEEN_TTL_SECONDS = 2 * 86_400
+/**
+ * A minute's visitors are read for `visitors_now` (the last 5 minutes) and then only take memory:
+ * they live 10 minutes.
+ */
+export const RECENT_TTL_SECONDS = 600
 /**
  * Batches in flight at once. More overlap measured no faster (the process is CPU-bound, and
  * requests wait less only when the loop is idle), so one, which also keeps Redis load steady.
@@ -36,6 +42,8 @@ const MAX_BATCH_OPS = 20_000
 
 export interface GroupCommitOptions {
   ttlSeconds: number
+  /** the days the counters count in (TIME_ZONE; UTC when absent) */
+  calendar?: Calendar
   /**
    * A batch with no answer from Redis after this long fails (503): a Redis that hangs with its
    * connection open must not hold requests, and memory, forever. If the script did run late,
@@ -74,6 +82,15 @@ export interface Entry {
   client?: Request
 }
 
+function addTo<K>(map: Map<K, Set<string>>, key: K, value: string): void {
+  let set = map.get(key)
+  if (!set) {
+    set = new Set()
+    map.set(key, set)
+  }
+  set.add(value)
+}
+
 /** The requests merged into one round trip. */
 class Batch {
   readonly entries: Entry[] = []
@@ -101,9 +118,10 @@ class Batch {
    * The ops of the entries whose client is still there, each distinct event once with its
    * multiplicity, and what they hold.
    */
-  merge(shard: ShardKeys, keys: Keys) {
+  merge(shard: ShardKeys, keys: Keys, calendar: Calendar) {
     const events = new Map<string, { event: CountedEvent; n: number; caps?: Caps }>()
     const visitors = new Map<string, Set<string>>()
+    const recent = new Map<number, Set<string>>()
     let requests = 0
     let gone = 0
     let cappedEvents = 0
@@ -124,18 +142,15 @@ class Batch {
         else events.set(sig, { event, n: 1, caps: entry.caps })
       }
       if (entry.visitor !== undefined && entry.events.length > 0) {
-        const day = dayOf(entry.events[0]!.at)
-        let set = visitors.get(day)
-        if (!set) {
-          set = new Set()
-          visitors.set(day, set)
-        }
-        set.add(entry.visitor)
+        const at = entry.events[0]!.at
+        addTo(visitors, calendar.day(at), entry.visitor)
+        addTo(recent, Math.floor(at / 60_000), entry.visitor)
       }
     }
     const merged = new MergedOps()
-    for (const { event, n, caps } of events.values()) merged.merge(opsFor(event, { keys: shard, caps }, n))
+    for (const { event, n, caps } of events.values()) merged.merge(opsFor(event, { keys: shard, caps, calendar }, n))
     for (const [day, hashes] of visitors) merged.merge(visitorOps(shard, keys, day, hashes))
+    for (const [minute, hashes] of recent) merged.merge(recentVisitorOps(keys, minute, hashes))
     let ops = events.size
     for (const set of visitors.values()) ops += set.size
     return { merged, requests, gone, cappedEvents, uncappedEvents, ops }
@@ -149,6 +164,7 @@ export class GroupCommit {
   private scheduled = false
   private nextShard = 0
   private readonly ttl: number
+  private readonly calendar: Calendar
 
   constructor(
     private readonly redis: Redis,
@@ -156,6 +172,7 @@ export class GroupCommit {
     private readonly options: GroupCommitOptions,
   ) {
     this.ttl = options.ttlSeconds
+    this.calendar = options.calendar ?? utcCalendar
   }
 
   /** Adds one request's events; resolves when they are stored, rejects if their batch failed. */
@@ -187,14 +204,14 @@ export class GroupCommit {
     })
   }
 
-  private addVisitors(visitors: Map<string, Set<string>>): void {
+  private addVisitors(visitors: Map<string, Set<string>>, recent: ReadonlySet<string>): void {
     for (const [key, elements] of visitors) {
       // The counts are stored and acknowledged: a lost visitor add only lowers an estimate.
       // The TTL goes with the add, in one MULTI on the key's own slot.
       this.redis
         .multi()
         .pfAdd(key, [...elements])
-        .expire(key, this.ttl)
+        .expire(key, recent.has(key) ? RECENT_TTL_SECONDS : this.ttl)
         .exec()
         .catch((err) => this.options.onVisitorsLost?.(err))
     }
@@ -212,11 +229,15 @@ export class GroupCommit {
       let script: { keys: string[]; args: string[] }
       let visitors: Map<string, Set<string>> | undefined
       try {
-        content = batch.merge(shard, this.keys)
+        content = batch.merge(shard, this.keys, this.calendar)
         // The global visitors HyperLogLog is in another slot than a shard of several: it gets
         // its own call after the counts are stored (PFADD is idempotent, so a retry is harmless).
         if (shard.tag !== this.keys.tag) visitors = content.merged.takePfadds()
-        script = content.merged.toScriptArgs(this.ttl, SEEN_TTL_SECONDS)
+        script = content.merged.toScriptArgs({
+          ttl: this.ttl,
+          seenTtl: SEEN_TTL_SECONDS,
+          recentTtl: RECENT_TTL_SECONDS,
+        })
       } catch (err) {
         this.inFlight--
         batch.reject(new CountersUnavailable(err))
@@ -242,7 +263,7 @@ export class GroupCommit {
         })
         if (error === undefined) {
           batch.resolve()
-          if (visitors) this.addVisitors(visitors)
+          if (visitors) this.addVisitors(visitors, content.merged.recent)
         } else batch.reject(new CountersUnavailable(error))
         this.kick()
       }

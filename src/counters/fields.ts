@@ -11,7 +11,7 @@
  * |---|---|---|
  * | `live` | live hourly hash of one day | `${type}\|${HH}` |
  * | `d` | pending daily | `${day}\|${type}` |
- * | `h` | pending hourly | `${day}T${HH}\|${type}` |
+ * | `h` | pending time of day, by UTC quarter-hour | `${YYYY-MM-DD}T${HH}:${MM}\|${type}` |
  * | `u` | pending per-user daily | `${day}\|${type}\|${user}` |
  * | `f` | pending per-feature daily | `${day}\|${type}\|${feature}` |
  * | `p` | pending per-page daily | `${day}\|${path}` |
@@ -30,8 +30,11 @@
 export interface FieldParts {
   live: { type: string; hour: string }
   d: { day: string; type: string }
-  /** `hour` is `YYYY-MM-DDTHH` (UTC) */
-  h: { hour: string; type: string }
+  /**
+   * `quarter` is `YYYY-MM-DDTHH:MM` (UTC, MM one of 00, 15, 30, 45); a field written before
+   * quarters, `YYYY-MM-DDTHH`, holds a whole hour and counts as its first quarter
+   */
+  h: { quarter: string; type: string }
   u: { day: string; type: string; value: string }
   f: { day: string; type: string; value: string }
   p: { day: string; value: string }
@@ -81,10 +84,10 @@ const FIELDS: { [K in FieldKind]: Codec<K> } = {
     },
   },
   h: {
-    encode: ({ hour, type }) => `${hour}|${type}`,
+    encode: ({ quarter, type }) => `${quarter}|${type}`,
     decode(field) {
-      const [hour = '', type = ''] = split(field, 1)
-      return { hour, type }
+      const [quarter = '', type = ''] = split(field, 1)
+      return { quarter: quarter.length === 13 ? `${quarter}:00` : quarter, type }
     },
   },
   u: {

@@ -4,6 +4,7 @@
  * from the codec in fields.ts.
  */
 import { type CountedEvent, propDimension, VISIT, VISIT_DIMENSIONS } from '../events/types.ts'
+import { type Calendar, QUARTER_MS, quarterOf } from './calendar.ts'
 import { type CappedKind, capPrefix, encodeField, type Head } from './fields.ts'
 import { dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
 
@@ -14,7 +15,8 @@ export type Op =
   | { op: 'incr'; key: string; field: string; by: number }
   /** HINCRBY key `${prefix}${member}`, or `${prefix}(other)` when `member` is new and `seen` is full */
   | { op: 'capped'; seen: string; cap: number; member: string; key: string; prefix: string; by: number }
-  | { op: 'pfadd'; key: string; element: string }
+  /** PFADD key element; `recent`: the key lives minutes, not days */
+  | { op: 'pfadd'; key: string; element: string; recent?: boolean }
 
 export interface Caps {
   users: number
@@ -27,6 +29,8 @@ export interface Caps {
 export interface OpContext {
   /** the shard the batch goes to */
   keys: ShardKeys
+  /** the days the counters count in (TIME_ZONE) */
+  calendar: Calendar
   /** browser-sent values are capped per day; server values are trusted */
   caps?: Caps
 }
@@ -53,13 +57,19 @@ function capped<K extends CappedKind>(
 /** The ops of `by` identical events. */
 export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
   const { keys, caps } = ctx
-  const day = dayOf(event.at)
-  const hh = hourOf(event.at)
+  const day = ctx.calendar.day(event.at)
+  const quarter = quarterOf(event.at)
   const type = event.type
   const ops: Op[] = [
-    { op: 'incr', key: keys.liveHourly(day), field: encodeField('live', { type, hour: hh }), by },
+    // the live feed's hash is of the UTC day and hour
+    {
+      op: 'incr',
+      key: keys.liveHourly(dayOf(event.at)),
+      field: encodeField('live', { type, hour: hourOf(event.at) }),
+      by,
+    },
     { op: 'incr', key: keys.pending('d'), field: encodeField('d', { day, type }), by },
-    { op: 'incr', key: keys.pending('h'), field: encodeField('h', { hour: `${day}T${hh}`, type }), by },
+    { op: 'incr', key: keys.pending('h'), field: encodeField('h', { quarter, type }), by },
   ]
   if (event.userId !== undefined) capped(ops, ctx, 'u', { day, type }, caps?.users, event.userId, by)
   if (event.feature !== undefined) capped(ops, ctx, 'f', { day, type }, caps?.features, event.feature, by)
@@ -69,7 +79,7 @@ export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
     // a visit is counted like an event of its own, by day and hour, and under each dimension
     ops.push(
       { op: 'incr', key: keys.pending('d'), field: encodeField('d', { day, type: VISIT }), by },
-      { op: 'incr', key: keys.pending('h'), field: encodeField('h', { hour: `${day}T${hh}`, type: VISIT }), by },
+      { op: 'incr', key: keys.pending('h'), field: encodeField('h', { quarter, type: VISIT }), by },
     )
     for (const dimension of VISIT_DIMENSIONS) {
       const value = visit[dimension]
@@ -95,13 +105,20 @@ export function visitorOps(shard: ShardKeys, keys: Keys, day: string, hashes: It
   return ops
 }
 
+/** The ops of the visitor hashes seen in one minute: the recent visitors (`visitors_now`). */
+export function recentVisitorOps(keys: Keys, minute: number, hashes: Iterable<string>): Op[] {
+  const ops: Op[] = []
+  for (const element of hashes) ops.push({ op: 'pfadd', key: keys.recentVisitors(minute), element, recent: true })
+  return ops
+}
+
 /**
  * Identity of an event for counting: events with the same signature produce the same ops, so a
  * batch stores each signature once with a multiplicity. Fields are joined with a separator no
  * validated value can contain (control characters are refused at ingest).
  */
 export function signature(event: CountedEvent, capped: boolean): string {
-  let sig = `${capped ? 'b' : 's'}\u0001${event.type}\u0001${Math.floor(event.at / 3_600_000)}\u0001${event.userId ?? ''}\u0002${event.feature ?? ''}\u0002${event.path ?? ''}\u0001${event.userId === undefined ? 0 : 1}${event.feature === undefined ? 0 : 1}${event.path === undefined ? 0 : 1}`
+  let sig = `${capped ? 'b' : 's'}\u0001${event.type}\u0001${Math.floor(event.at / QUARTER_MS)}\u0001${event.userId ?? ''}\u0002${event.feature ?? ''}\u0002${event.path ?? ''}\u0001${event.userId === undefined ? 0 : 1}${event.feature === undefined ? 0 : 1}${event.path === undefined ? 0 : 1}`
   const { visit, props } = event
   if (visit) {
     sig += '\u0003'

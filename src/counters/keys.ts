@@ -53,6 +53,10 @@ export interface Keys {
   readonly shards: readonly ShardKeys[]
   /** HyperLogLog of the day's visitor hashes (global) */
   visitors(day: string): string
+  /** HyperLogLog of the visitor hashes of one minute (epoch minute), for visitors now (global) */
+  recentVisitors(minute: number): string
+  /** a read's short-lived copy of a day's stored visitors, beside the live ones (global) */
+  visitorsCopy(read: string, day: string): string
   /** the day's random salt for visitor hashes (global) */
   salt(day: string): string
   /** lease held by the instance that flushes (global) */
@@ -78,6 +82,8 @@ export function createKeys(prefix: string, shards = 1): Keys {
     tag,
     shards: shards === 1 ? [shardKeys(tag)] : Array.from({ length: shards }, (_, i) => shardKeys(`{${prefix}:${i}}`)),
     visitors: (day) => `${tag}:hll:${day}`,
+    recentVisitors: (minute) => `${tag}:hll:m:${minute}`,
+    visitorsCopy: (read, day) => `${tag}:hll:copy:${read}:${day}`,
     salt: (day) => `${tag}:salt:${day}`,
     lease: `${tag}:lease`,
   }
@@ -95,8 +101,8 @@ function iso(ms: number): string {
   return cachedIso
 }
 
-/** The UTC day of an instant, `YYYY-MM-DD`. */
+/** The UTC day of an instant, `YYYY-MM-DD`: the live feed's day (counters use calendar.ts). */
 export const dayOf = (ms: number): string => iso(ms).slice(0, 10)
 
-/** The UTC hour of an instant, `HH`. */
+/** The UTC hour of an instant, `HH`: the live feed's hour. */
 export const hourOf = (ms: number): string => iso(ms).slice(11, 13)

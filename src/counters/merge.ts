@@ -36,6 +36,7 @@ export class MergedOps {
         if (prev) prev.by += op.by
         else this.capped.set(id, { ...op })
       } else {
+        if (op.recent) this.recent.add(op.key)
         let set = this.pfadd.get(op.key)
         if (!set) {
           set = new Set()
@@ -53,8 +54,11 @@ export class MergedOps {
     return pfadd
   }
 
+  /** Keys that live only minutes (the recent visitors' HyperLogLogs): `recentTtl`, not `ttl`. */
+  readonly recent = new Set<string>()
+
   /** KEYS and ARGV of APPLY_BATCH. */
-  toScriptArgs(ttl: number, seenTtl: number): { keys: string[]; args: string[] } {
+  toScriptArgs(ttls: { ttl: number; seenTtl: number; recentTtl: number }): { keys: string[]; args: string[] } {
     const keys: string[] = []
     const index = new Map<string, number>()
     const idx = (key: string) => {
@@ -66,11 +70,20 @@ export class MergedOps {
       }
       return String(i)
     }
-    // Seen sets first: the script gives the first nSeen keys their own TTL.
+    // Seen sets first, then the recent keys: the script gives each group its own TTL.
     for (const c of this.capped.values()) idx(c.seen)
     const nSeen = keys.length
+    // (only those this call adds to: a shard of several leaves its visitors to another call)
+    for (const key of this.recent) if (this.pfadd.has(key)) idx(key)
+    const nRecent = keys.length - nSeen
 
-    const args: string[] = [String(ttl), String(seenTtl), String(nSeen)]
+    const args: string[] = [
+      String(ttls.ttl),
+      String(ttls.seenTtl),
+      String(nSeen),
+      String(ttls.recentTtl),
+      String(nRecent),
+    ]
     const incr: string[] = []
     let n = 0
     for (const [key, fields] of this.incr) {

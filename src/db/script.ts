@@ -5,6 +5,7 @@
  * Scripts start with a `#!lua` shebang: Redis then refuses the whole script up front when it is
  * out of memory, instead of failing half-way through its writes.
  */
+import { RESP_TYPES } from 'redis'
 import type { Redis } from './redis.ts'
 
 export interface Script {
@@ -16,11 +17,21 @@ export function defineScript(source: string): Script {
   return { source, sha: new Bun.CryptoHasher('sha1').update(source).digest('hex') }
 }
 
-export async function runScript(redis: Redis, script: Script, keys: string[], args: string[]): Promise<unknown> {
+/** `binary`: bulk strings in the reply come back as Buffers (for bytes that are not text). */
+export async function runScript(
+  redis: Redis,
+  script: Script,
+  keys: string[],
+  args: string[],
+  options: { binary?: boolean } = {},
+): Promise<unknown> {
+  const client = options.binary
+    ? (redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }) as unknown as Redis)
+    : redis
   try {
-    return await redis.evalSha(script.sha, { keys, arguments: args })
+    return await client.evalSha(script.sha, { keys, arguments: args })
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
-    return redis.eval(script.source, { keys, arguments: args })
+    return client.eval(script.source, { keys, arguments: args })
   }
 }

@@ -22,8 +22,8 @@ import { runScript } from '../db/script.ts'
 import { errorMessage, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { type SnapshotHashes, toRows } from './rows.ts'
-import { DROP_SNAPSHOT, MOVE_PENDING, RELEASE_LEASE, TAKE_LEASE } from './scripts.lua.ts'
-import { type StepHook, writeBatch } from './write.ts'
+import { DROP_SNAPSHOT, MOVE_PENDING, READ_VISITOR_SET, RELEASE_LEASE, TAKE_LEASE } from './scripts.lua.ts'
+import { type StepHook, type VisitorSet, writeBatch } from './write.ts'
 
 export interface FlusherDeps {
   redis: Redis
@@ -287,8 +287,9 @@ export class Flusher {
     }
     let written = 0
     if (rows.counters > 0) {
-      const estimates = await Promise.all(rows.visitorDays.map((day) => redis.pfCount(keys.visitors(day))))
-      const visitors = new Map(rows.visitorDays.map((day, i) => [day, estimates[i]!]))
+      const visitors = new Map(
+        await Promise.all(rows.visitorDays.map(async (day) => [day, await readVisitorSet(redis, keys, day)] as const)),
+      )
       const result = await writeBatch(
         pool,
         { batchId, seq, rows, visitors },
@@ -302,6 +303,18 @@ export class Flusher {
     await runScript(redis, DROP_SNAPSHOT, [...snapKeys, shard.snapshots], [batchId])
     return written
   }
+}
+
+/**
+ * A day's visitors as they are now in Redis: the HyperLogLog's bytes (null once it has expired),
+ * and its estimate. The set only grows while it lives, so the latest read holds every earlier one.
+ */
+async function readVisitorSet(redis: Redis, keys: Keys, day: string): Promise<VisitorSet> {
+  const [hll, estimate] = (await runScript(redis, READ_VISITOR_SET, [keys.visitors(day)], [], { binary: true })) as [
+    Buffer | null,
+    number,
+  ]
+  return { hll: hll ?? null, estimate: Number(estimate) }
 }
 
 /** A Redis lease with expiry, renewed while held. */

@@ -7,7 +7,8 @@ import type { PendingKind } from '../counters/keys.ts'
 
 export interface Rows {
   daily: { type: string[]; day: string[]; count: number[] }
-  hourly: { type: string[]; hour: string[]; count: number[] }
+  /** by UTC quarter-hour: `at` is its start, an ISO instant */
+  quarters: { type: string[]; at: string[]; count: number[] }
   user: { user: string[]; type: string[]; day: string[]; count: number[] }
   feature: { type: string[]; feature: string[]; day: string[]; count: number[] }
   page: { path: string[]; day: string[]; count: number[] }
@@ -29,7 +30,7 @@ const sorted = (hash: Record<string, string> | undefined) => Object.entries(hash
 export function toRows(snapshot: SnapshotHashes): Rows {
   const rows: Rows = {
     daily: { type: [], day: [], count: [] },
-    hourly: { type: [], hour: [], count: [] },
+    quarters: { type: [], at: [], count: [] },
     user: { user: [], type: [], day: [], count: [] },
     feature: { type: [], feature: [], day: [], count: [] },
     page: { path: [], day: [], count: [] },
@@ -45,10 +46,10 @@ export function toRows(snapshot: SnapshotHashes): Rows {
     rows.daily.count.push(Number(value))
   }
   for (const [field, value] of sorted(snapshot.h)) {
-    const { hour, type } = decodeField('h', field)
-    rows.hourly.hour.push(`${hour}:00:00Z`)
-    rows.hourly.type.push(type)
-    rows.hourly.count.push(Number(value))
+    const { quarter, type } = decodeField('h', field)
+    rows.quarters.at.push(`${quarter}:00Z`)
+    rows.quarters.type.push(type)
+    rows.quarters.count.push(Number(value))
   }
   const firstSeen = new Map<string, string>()
   for (const [field, value] of sorted(snapshot.u)) {
@@ -88,7 +89,7 @@ export function toRows(snapshot: SnapshotHashes): Rows {
   rows.visitorDays = sorted(snapshot.v).map(([field]) => decodeField('v', field).day)
   rows.counters =
     rows.daily.day.length +
-    rows.hourly.hour.length +
+    rows.quarters.at.length +
     rows.user.user.length +
     rows.feature.feature.length +
     rows.page.path.length +

@@ -66,3 +66,13 @@ local lease, owner = KEYS[1], ARGV[1]
 if redis.call('GET', lease) == owner then return redis.call('DEL', lease) end
 return 0
 `)
+
+/**
+ * A day's visitor set as it is now: the HyperLogLog's bytes (false once expired) and their count,
+ * in one step, so the stored count is the count of the stored bytes. (A script, not a MULTI:
+ * node-redis hands a MULTI's replies back as text, which would mangle the bytes.)
+ */
+export const READ_VISITOR_SET = defineScript(`#!lua
+-- KEYS[1]: the day's visitors HyperLogLog
+return { redis.call('GET', KEYS[1]), redis.call('PFCOUNT', KEYS[1]) }
+`)

@@ -6,9 +6,20 @@
  * most UPSERT_CHUNK_ROWS rows each, in key order.
  */
 import type { Pool, PoolClient } from '@neondatabase/serverless'
+import { mergeSets } from '../counters/hll.ts'
 import type { Rows } from './rows.ts'
 
 export type WriteResult = 'applied' | 'duplicate'
+
+/**
+ * A day's visitors: the bytes of its HyperLogLog (null once it has expired from Redis) and its
+ * estimate. Both are the whole day, not a delta: the stored ones are replaced only by a set at
+ * least as large (the set only grows while it lives, and an expired one must not erase it).
+ */
+export interface VisitorSet {
+  hll: Buffer | null
+  estimate: number
+}
 
 /** Test-only pause points, so a crash can be injected between the steps of a flush. */
 export type FlushStep = 'moved' | 'in-transaction' | 'committed'
@@ -18,9 +29,9 @@ const UPSERTS = {
   daily: `INSERT INTO analytics_daily AS t (event_type, date, count)
     SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])
     ON CONFLICT (event_type, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
-  hourly: `INSERT INTO analytics_hourly AS t (event_type, hour, count)
+  quarters: `INSERT INTO analytics_quarters AS t (event_type, at, count)
     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
-    ON CONFLICT (event_type, hour) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+    ON CONFLICT (event_type, at) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
   user: `INSERT INTO analytics_user_daily AS t (user_id, event_type, date, count)
     SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])
     ON CONFLICT (user_id, event_type, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
@@ -48,9 +59,13 @@ const UPSERTS = {
     ON CONFLICT (dimension, event_type, month, value) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
   // An estimate of the whole day, not a delta: keep the larger one (the HyperLogLog only grows,
   // and once it has expired a re-read must not overwrite the stored value with 0).
-  visitors: `INSERT INTO analytics_visitors_daily AS t (date, visitors)
-    SELECT * FROM unnest($1::date[], $2::bigint[])
-    ON CONFLICT (date) DO UPDATE SET visitors = greatest(t.visitors, EXCLUDED.visitors), updated_at = now()`,
+  visitors: `INSERT INTO analytics_visitors_daily AS t (date, visitors, hll)
+    SELECT * FROM unnest($1::date[], $2::bigint[], $3::bytea[])
+    ON CONFLICT (date) DO UPDATE SET
+      visitors = greatest(t.visitors, EXCLUDED.visitors),
+      hll = CASE WHEN EXCLUDED.hll IS NOT NULL AND EXCLUDED.visitors >= t.visitors THEN EXCLUDED.hll
+                 ELSE coalesce(t.hll, EXCLUDED.hll) END,
+      updated_at = now()`,
 }
 
 /**
@@ -71,10 +86,10 @@ async function upsert(c: PoolClient, sql: string, columns: unknown[][]): Promise
   }
 }
 
-async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, number>): Promise<void> {
-  const { daily, hourly, user, users, feature, page, dimension } = rows
+async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, VisitorSet>): Promise<void> {
+  const { daily, quarters, user, users, feature, page, dimension } = rows
   await upsert(c, UPSERTS.daily, [daily.type, daily.day, daily.count])
-  await upsert(c, UPSERTS.hourly, [hourly.type, hourly.hour, hourly.count])
+  await upsert(c, UPSERTS.quarters, [quarters.type, quarters.at, quarters.count])
   await upsert(c, UPSERTS.user, [user.user, user.type, user.day, user.count])
   await upsert(c, UPSERTS.users, [users.user, users.firstSeen])
   await upsert(c, UPSERTS.feature, [feature.type, feature.feature, feature.day, feature.count])
@@ -82,15 +97,56 @@ async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, number>)
   const dimensions = [dimension.dimension, dimension.type, dimension.day, dimension.value, dimension.count]
   await upsert(c, UPSERTS.dimension, dimensions)
   await upsert(c, UPSERTS.dimensionMonthly, dimensions)
-  await upsert(c, UPSERTS.visitors, [[...visitors.keys()], [...visitors.values()]])
+  const sets = [...visitors.values()]
+  await upsert(c, UPSERTS.visitors, [[...visitors.keys()], sets.map((s) => s.estimate), sets.map((s) => s.hll)])
+  await mergeMonths(c, visitors)
+}
+
+/**
+ * Adds each day's set to its month's: the month's stored set, locked, merged with the days' and
+ * written back. A union only grows and adding a set twice changes nothing, so a batch replayed or
+ * a day flushed again never counts a visitor twice; the row lock keeps two flushers from each
+ * overwriting the other's days. Months are locked in ascending order, so two never deadlock.
+ */
+async function mergeMonths(c: PoolClient, visitors: Map<string, VisitorSet>): Promise<void> {
+  const byMonth = new Map<string, Buffer[]>()
+  for (const [day, set] of visitors) {
+    if (!set.hll) continue
+    const month = `${day.slice(0, 7)}-01`
+    byMonth.set(month, [...(byMonth.get(month) ?? []), set.hll])
+  }
+  if (byMonth.size === 0) return
+  const months = [...byMonth.keys()].sort()
+  // a month nobody has stored yet takes the days' union as it is; when two flushers both insert
+  // one, the second waits for the first and then merges into its row below
+  const inserted = await c.query(
+    `INSERT INTO analytics_visitors_monthly (month, hll)
+     SELECT * FROM unnest($1::date[], $2::bytea[])
+     ON CONFLICT (month) DO NOTHING RETURNING to_char(month, 'YYYY-MM-DD') AS month`,
+    [months, months.map((month) => mergeSets(byMonth.get(month)!)!)],
+  )
+  const fresh = new Set((inserted.rows as { month: string }[]).map((r) => r.month))
+  const existing = months.filter((month) => !fresh.has(month))
+  if (existing.length === 0) return
+  const stored = await c.query(
+    `SELECT to_char(month, 'YYYY-MM-DD') AS month, hll FROM analytics_visitors_monthly
+     WHERE month = ANY($1::date[]) ORDER BY month FOR UPDATE`,
+    [existing],
+  )
+  const rows = stored.rows as { month: string; hll: Buffer }[]
+  await c.query(
+    `UPDATE analytics_visitors_monthly AS t SET hll = u.hll, updated_at = now()
+     FROM unnest($1::date[], $2::bytea[]) AS u(month, hll) WHERE t.month = u.month`,
+    [rows.map((r) => r.month), rows.map((r) => mergeSets([r.hll, ...byMonth.get(r.month)!])!)],
+  )
 }
 
 export interface BatchToWrite {
   batchId: string
   seq: number
   rows: Rows
-  /** the day's current unique-visitor estimate for each day in rows.visitorDays */
-  visitors: Map<string, number>
+  /** each day of rows.visitorDays: its visitors as they are now in Redis */
+  visitors: Map<string, VisitorSet>
 }
 
 export async function writeBatch(

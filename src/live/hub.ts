@@ -163,8 +163,8 @@ export class LiveHub {
     let next: LiveState | undefined
     try {
       this.polls++
-      const reading = await this.source(clock.day)
-      next = liveState(reading.fields, reading.visitors, clock)
+      const reading = await this.source(clock.day, this.now())
+      next = liveState(reading.fields, { today: reading.visitors, now: reading.visitorsNow }, clock)
       if (this.failing) this.log.info('live feed reads Redis again')
       this.failing = false
     } catch (err) {

@@ -1,40 +1,56 @@
 /**
- * The Redis read behind each tick of the live feed: the day's hourly hash and its visitor count.
- * With one shard that is one MULTI/EXEC round trip (both keys share the `{prefix}` hash tag), so
- * counts and visitors come from one instant; with several shards, one HGETALL per shard in
- * parallel, summed, plus the global visitor count.
+ * The Redis read behind each tick of the live feed: the UTC day's hourly hash, today's unique
+ * visitors (today in TIME_ZONE) and the visitors of the last 5 minutes (the union of five
+ * per-minute HyperLogLogs). With one shard that is one MULTI/EXEC round trip (every key shares the
+ * `{prefix}` hash tag), so counts and visitors come from one instant; with several shards, one
+ * HGETALL per shard in parallel, summed, plus the global visitor counts.
  *
  * @example
- * const read = redisLiveSource(redis, keys)
- * const { fields, visitors } = await read('2026-11-28') // fields: { 'page_view|09': '42', ... }
+ * const read = redisLiveSource(redis, keys, calendar)
+ * const { fields, visitors, visitorsNow } = await read('2026-11-28', Date.now()) // fields: { 'page_view|09': '42', ... }
  */
+import type { Calendar } from '../counters/calendar.ts'
 import type { Keys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
+
+/** Visitors now: those seen in the last 5 minutes (this one and the 4 before). */
+export const RECENT_MINUTES = 5
 
 export interface LiveReading {
   /** field of kind `live` (src/counters/fields.ts) → count */
   fields: Record<string, string>
+  /** today's unique visitors (today in TIME_ZONE) */
   visitors: number
+  /** unique visitors of the last 5 minutes */
+  visitorsNow: number
 }
 
-/** Reads one UTC day (`YYYY-MM-DD`). */
-export type LiveSource = (day: string) => Promise<LiveReading>
+/** Reads one UTC day (`YYYY-MM-DD`) of hourly counts, and the visitors as of `now`. */
+export type LiveSource = (day: string, now: number) => Promise<LiveReading>
 
-export function redisLiveSource(redis: Redis, keys: Keys): LiveSource {
+/** The keys of the last 5 minutes' visitors. */
+function recentKeys(keys: Keys, now: number): string[] {
+  const minute = Math.floor(now / 60_000)
+  return Array.from({ length: RECENT_MINUTES }, (_, i) => keys.recentVisitors(minute - i))
+}
+
+export function redisLiveSource(redis: Redis, keys: Keys, calendar: Calendar): LiveSource {
   if (keys.shards.length === 1) {
     const shard = keys.shards[0]!
-    return async (day) => {
-      const [fields, visitors] = await redis
+    return async (day, now) => {
+      const [fields, visitors, visitorsNow] = await redis
         .multi()
         .hGetAll(shard.liveHourly(day))
-        .pfCount(keys.visitors(day))
+        .pfCount(keys.visitors(calendar.day(now)))
+        .pfCount(recentKeys(keys, now))
         .exec<'typed'>()
-      return { fields: fields as Record<string, string>, visitors: Number(visitors) }
+      return { fields: fields as Record<string, string>, visitors: Number(visitors), visitorsNow: Number(visitorsNow) }
     }
   }
-  return async (day) => {
-    const [visitors, ...hashes] = await Promise.all([
-      redis.pfCount(keys.visitors(day)),
+  return async (day, now) => {
+    const [visitors, visitorsNow, ...hashes] = await Promise.all([
+      redis.pfCount(keys.visitors(calendar.day(now))),
+      redis.pfCount(recentKeys(keys, now)),
       ...keys.shards.map((shard) => redis.hGetAll(shard.liveHourly(day))),
     ])
     const fields: Record<string, number> = {}
@@ -44,6 +60,7 @@ export function redisLiveSource(redis: Redis, keys: Keys): LiveSource {
     return {
       fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])),
       visitors: Number(visitors),
+      visitorsNow: Number(visitorsNow),
     }
   }
 }

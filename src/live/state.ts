@@ -24,18 +24,23 @@ export interface Clock {
 export interface LiveState extends Clock {
   /** for every event type, its 24 hourly counts of the day */
   hours: Record<EventType, number[]>
-  /** the day's unique visitors (HyperLogLog estimate) */
+  /** today's unique visitors (today in TIME_ZONE; HyperLogLog estimate) */
   visitors: number
+  /** unique visitors of the last 5 minutes */
+  visitorsNow: number
 }
 
 export interface SnapshotData extends Clock {
   visitors: number
+  visitors_now: number
   types: Partial<Record<EventType, { total: number; hours: number[] }>>
 }
 
 export interface CountsData extends Clock {
   /** present only when it changed */
   visitors?: number
+  /** present only when it changed */
+  visitors_now?: number
   /** only the types with a changed hour; `hours` maps an hour (0-23) to its new full count */
   types: Partial<Record<EventType, { total: number; hours: Record<number, number> }>>
 }
@@ -44,6 +49,7 @@ export interface CountsData extends Clock {
 export interface LiveDiff {
   hourChanged: boolean
   visitorsChanged: boolean
+  visitorsNowChanged: boolean
   /** changed hours per type */
   changed: Map<EventType, number[]>
 }
@@ -53,8 +59,12 @@ export function clockOf(ms: number): Clock {
   return { day: iso.slice(0, 10), hour: Number(iso.slice(11, 13)) }
 }
 
-/** Builds the state from the live hash's fields (kind `live` of fields.ts → count) and the visitor count. */
-export function liveState(fields: Record<string, string>, visitors: number, clock: Clock): LiveState {
+/** Builds the state from the live hash's fields (kind `live` of fields.ts → count) and the visitor counts. */
+export function liveState(
+  fields: Record<string, string>,
+  visitors: { today: number; now: number },
+  clock: Clock,
+): LiveState {
   const hours = Object.fromEntries(EVENT_TYPES.map((t) => [t, new Array<number>(HOURS).fill(0)])) as Record<
     EventType,
     number[]
@@ -68,7 +78,7 @@ export function liveState(fields: Record<string, string>, visitors: number, cloc
     if (!isEventType(type) || !Number.isInteger(hour) || hour < 0 || hour >= HOURS || !Number.isFinite(count)) continue
     hours[type][hour] = count
   }
-  return { day: clock.day, hour: clock.hour, hours, visitors }
+  return { day: clock.day, hour: clock.hour, hours, visitors: visitors.today, visitorsNow: visitors.now }
 }
 
 /**
@@ -87,8 +97,9 @@ export function diffStates(prev: LiveState, next: LiveState): LiveDiff | 'snapsh
   }
   const hourChanged = prev.hour !== next.hour
   const visitorsChanged = prev.visitors !== next.visitors
-  if (changed.size === 0 && !hourChanged && !visitorsChanged) return undefined
-  return { hourChanged, visitorsChanged, changed }
+  const visitorsNowChanged = prev.visitorsNow !== next.visitorsNow
+  if (changed.size === 0 && !hourChanged && !visitorsChanged && !visitorsNowChanged) return undefined
+  return { hourChanged, visitorsChanged, visitorsNowChanged, changed }
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0)
@@ -100,7 +111,7 @@ export function snapshotFor(state: LiveState, types?: readonly EventType[]): Sna
     const hours = state.hours[type]
     out[type] = { total: sum(hours), hours: [...hours] }
   }
-  return { day: state.day, hour: state.hour, visitors: state.visitors, types: out }
+  return { day: state.day, hour: state.hour, visitors: state.visitors, visitors_now: state.visitorsNow, types: out }
 }
 
 /**
@@ -117,9 +128,10 @@ export function countsFor(diff: LiveDiff, next: LiveState, types?: readonly Even
     out[type] = { total: sum(all), hours: Object.fromEntries(hours.map((h) => [h, all[h]!])) }
     any = true
   }
-  if (!any && !diff.hourChanged && !diff.visitorsChanged) return undefined
+  if (!any && !diff.hourChanged && !diff.visitorsChanged && !diff.visitorsNowChanged) return undefined
   const data: CountsData = { day: next.day, hour: next.hour, types: out }
   if (diff.visitorsChanged) data.visitors = next.visitors
+  if (diff.visitorsNowChanged) data.visitors_now = next.visitorsNow
   return data
 }
 

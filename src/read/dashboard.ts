@@ -5,28 +5,36 @@
  * Cost is fixed whatever the data: one Redis MULTI (+ registry and sequence reads), one PFCOUNT,
  * one Postgres statement.
  *
- * "Today" and the trend are UTC days; `total_users` counts distinct user ids ever counted, since
+ * "Today", its hours and the trend are days and hours of TIME_ZONE; `total_users` counts distinct user ids ever counted, since
  * this service owns no users table.
  */
+
+import { quarterStart } from '../counters/calendar.ts'
 import { decodeField } from '../counters/fields.ts'
-import { dayOf } from '../counters/keys.ts'
 import { VISIT } from '../events/types.ts'
+import { addDays, dayStarts, daysBetween, localHours } from '../time.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import { SqlParams } from './sql.ts'
-import { addDays, daysBetween } from './time.ts'
 import { candidateNames, rankTop, type TopDimension, type TopQuery, topDeltas, topSql } from './top.ts'
+import { visitorsOf } from './visitors.ts'
 
 export interface Dashboard {
+  /** today, in `time_zone` (TIME_ZONE): the day every "today" below counts */
+  day: string
+  time_zone: string
   total_generations: number
   total_users: number
   generations_today: number
   signups_today: number
   page_views_today: number
   visitors_today: number
+  /** unique visitors of the last 7 and 30 days (today included): unions, not sums */
+  visitors_7d: number
+  visitors_30d: number
   visits_today: number
-  /** UTC hour "0".."23" → generations completed in that hour today */
+  /** local hour "0".."23" (TIME_ZONE) → generations completed in that hour today */
   hourly_generations: Record<string, number>
-  /** UTC day → generations completed, the last 30 days */
+  /** day (TIME_ZONE) → generations completed, the last 30 days */
   daily_trend: Record<string, number>
   top_features: { feature: string; usage: number }[]
   top_pages: { path: string; views: number }[]
@@ -60,8 +68,13 @@ interface Stored {
   panels: Pairs[]
 }
 
-export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashboard> {
-  const today = dayOf(now)
+export async function dashboard(deps: ReadDeps): Promise<Dashboard> {
+  const today = deps.calendar.day(deps.now())
+  const zone = deps.calendar.zone
+  // today's local hours, as the time-of-day counters' quarters fall into them
+  const [dayBegins, dayEnds] = dayStarts(today, today, zone) as [number, number]
+  const hours = localHours(dayBegins, dayEnds, zone)
+  const hourStarts = [...hours.map((h) => h.start), dayEnds]
   const trendFrom = addDays(today, -29)
   const weekFrom = addDays(today, -6)
   const queries: TopQuery[] = PANELS.map((panel) => ({
@@ -77,7 +90,6 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
       const userIds = [...new Set([...view.fieldNames('u')].map((f) => decodeField('u', f).value))]
       const p = new SqlParams()
       const today$ = p.add(today)
-      const dayStart = p.add(`${today}T00:00:00Z`)
       const panels = queries.map((q) => {
         const names = candidateNames(q, view.fieldNames(kindOf(q)))
         const sql = topSql(q, p, TOP + names.length, names)
@@ -94,10 +106,11 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
             WHERE date BETWEEN ${p.add(trendFrom)}::date AND ${today$}::date
               AND event_type IN ('generation_completed', 'user_signup', 'page_view', ${p.add(VISIT)})
             GROUP BY 1, 2) x) AS daily,
-          (SELECT coalesce(json_agg(json_build_array(h, n)), '[]') FROM (
-            SELECT extract(hour FROM hour AT TIME ZONE 'UTC')::int AS h, sum(count)::bigint AS n FROM analytics_hourly
-            WHERE event_type = 'generation_completed' AND hour >= ${dayStart}::timestamptz
-              AND hour < ${dayStart}::timestamptz + interval '1 day'
+          (SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (
+            SELECT width_bucket(at, ${p.add(hourStarts.map((ms) => new Date(ms).toISOString()))}::timestamptz[]) - 1 AS b,
+              sum(count)::bigint AS n FROM analytics_quarters
+            WHERE event_type = 'generation_completed' AND at >= ${p.add(new Date(dayBegins).toISOString())}::timestamptz
+              AND at < ${p.add(new Date(dayEnds).toISOString())}::timestamptz
             GROUP BY 1) y) AS hourly,
           json_build_array(${panels.join(', ')}) AS panels,
           ${committedSql(p, view.batchIds)} AS committed`,
@@ -123,7 +136,7 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
         committed: row.committed,
       }
     }),
-    deps.redis.pfCount(deps.keys.visitors(today)),
+    visitorsOf(deps, daysBetween(trendFrom, today), [weekFrom]),
   ])
 
   const trend: Record<string, number> = Object.fromEntries(daysBetween(trendFrom, today).map((d) => [d, 0]))
@@ -140,11 +153,20 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
     if (type === 'generation_completed') totalGenerations += n
   }
 
+  // keyed by local hour: a day whose clocks go back adds its repeated hour's two counts together
   const hourly: Record<string, number> = Object.fromEntries(Array.from({ length: 24 }, (_, h) => [String(h), 0]))
-  for (const [h, n] of stored.hourly) hourly[String(h)]! += Number(n)
+  const addHour = (bucket: number, n: number) => {
+    const hour = hours[bucket]
+    if (hour) hourly[String(hour.hour)]! += n
+  }
+  for (const [b, n] of stored.hourly) addHour(Number(b), Number(n))
   for (const [field, n] of unflushed.h ?? []) {
-    const { hour, type } = decodeField('h', field)
-    if (type === 'generation_completed' && hour.startsWith(today)) hourly[String(Number(hour.slice(11, 13)))]! += n
+    const { quarter, type } = decodeField('h', field)
+    const at = quarterStart(quarter)
+    if (type !== 'generation_completed' || at < dayBegins || at >= dayEnds) continue
+    let b = hours.length - 1
+    while (b > 0 && hours[b]!.start > at) b--
+    addHour(b, n)
   }
 
   const lists = Object.fromEntries(
@@ -156,12 +178,16 @@ export async function dashboard(deps: ReadDeps, now = Date.now()): Promise<Dashb
   ) as Pick<Dashboard, (typeof PANELS)[number]['name']>
 
   return {
+    day: today,
+    time_zone: zone,
     total_generations: totalGenerations,
     total_users: stored.totalUsers,
     generations_today: todays.generation_completed!,
     signups_today: todays.user_signup!,
     page_views_today: todays.page_view!,
-    visitors_today: visitors,
+    visitors_today: visitors.days.get(today) ?? 0,
+    visitors_7d: visitors.since.get(weekFrom)!,
+    visitors_30d: visitors.union,
     visits_today: todays[VISIT]!,
     hourly_generations: hourly,
     daily_trend: trend,

@@ -11,15 +11,20 @@
  *    one move per flush interval).
  */
 import type { Pool } from '@neondatabase/serverless'
+import type { Calendar } from '../counters/calendar.ts'
 import type { Keys, PendingKind, ShardKeys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
 import type { SqlParams } from './sql.ts'
 
-/** What every read needs: Redis, its key layout, and the Postgres pool. */
+/** What every read needs: Redis, its key layout, the Postgres pool, and the counters' days. */
 export interface ReadDeps {
   redis: Redis
   keys: Keys
   pool: Pool
+  /** the days of TIME_ZONE, which the day-level counters count in */
+  calendar: Calendar
+  /** the clock that says what "today" is */
+  now: () => number
 }
 
 /** Field-name → count, summed over pending and uncommitted snapshots. */

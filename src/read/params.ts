@@ -3,7 +3,7 @@
  */
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES, type EventType, isEventType, VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
-import { addDays, canonicalTimeZone, dayCount, localDay } from './time.ts'
+import { addDays, canonicalTimeZone, dayCount, localDay } from '../time.ts'
 import type { TopDimension } from './top.ts'
 
 export const MAX_DAYS_DAILY = 400
@@ -43,8 +43,8 @@ export interface RangeParams {
 }
 
 export interface StatsParams extends RangeParams {
-  /** `events` (of `eventType`, or all types) or `visits` */
-  metric: 'events' | 'visits'
+  /** `events` (of `eventType`, or all types), `visits`, or unique `visitors` (by day only) */
+  metric: 'events' | 'visits' | 'visitors'
   eventType?: EventType
   granularity: 'day' | 'hour'
 }
@@ -57,8 +57,17 @@ const latest = (a: string, b: string) => (a > b ? a : b)
  * from/to (inclusive local days in tz, from {@link FIRST_DAY} to {@link LAST_DAY}) with defaults
  * ending today; checks order and length. `tz` comes back under its canonical name.
  */
-export function parseRange(q: Query, defaultDays: number, maxDays: number, now = Date.now()): RangeParams {
-  const tz = canonicalTimeZone(q.tz ?? 'UTC')
+/** What the defaults depend on: the deployment's zone (TIME_ZONE) and the time. */
+export interface ReadContext {
+  timeZone: string
+  now: number
+}
+
+const UTC_CONTEXT = (): ReadContext => ({ timeZone: 'UTC', now: Date.now() })
+
+export function parseRange(q: Query, defaultDays: number, maxDays: number, context = UTC_CONTEXT()): RangeParams {
+  const { now } = context
+  const tz = canonicalTimeZone(q.tz ?? context.timeZone)
   if (!tz) throw invalid('tz', `must be an IANA time zone like Europe/Berlin (got ${JSON.stringify(q.tz)})`)
   const to = q.to !== undefined ? parseDay('to', q.to) : localDay(now, tz)
   // a default range is cut at the first day accepted rather than refused for a from nobody sent
@@ -69,20 +78,30 @@ export function parseRange(q: Query, defaultDays: number, maxDays: number, now =
   return { from, to, tz }
 }
 
-export function parseStats(q: Query, now = Date.now()): StatsParams {
+export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
   const granularity = q.granularity ?? 'day'
   if (granularity !== 'day' && granularity !== 'hour') {
     throw invalid('granularity', `must be day or hour (got ${JSON.stringify(granularity)})`)
   }
   const metric = q.metric ?? 'events'
-  if (metric !== 'events' && metric !== 'visits') {
-    throw invalid('metric', `must be events or visits (got ${JSON.stringify(metric)})`)
+  if (metric !== 'events' && metric !== 'visits' && metric !== 'visitors') {
+    throw invalid('metric', `must be events, visits or visitors (got ${JSON.stringify(metric)})`)
   }
   const eventType = parseEventType(q)
-  if (metric === 'visits' && eventType) {
-    throw invalid('event_type', 'does not apply to metric=visits: a visit is a page view that arrives from elsewhere')
+  if (metric !== 'events' && eventType) {
+    throw invalid('event_type', `does not apply to metric=${metric}: it counts people and entries, not events`)
   }
-  const range = granularity === 'day' ? parseRange(q, 30, MAX_DAYS_DAILY, now) : parseRange(q, 1, MAX_DAYS_HOURLY, now)
+  if (metric === 'visitors' && granularity === 'hour') {
+    throw invalid('granularity', 'must be day for metric=visitors: unique visitors are kept per day, not per hour')
+  }
+  const range =
+    granularity === 'day' ? parseRange(q, 30, MAX_DAYS_DAILY, context) : parseRange(q, 1, MAX_DAYS_HOURLY, context)
+  if (metric === 'visitors' && range.tz !== context.timeZone) {
+    throw invalid(
+      'tz',
+      `must be TIME_ZONE (${context.timeZone}) for metric=visitors: each day's visitors are a set of that day`,
+    )
+  }
   return { ...range, metric, eventType, granularity }
 }
 
@@ -101,7 +120,7 @@ export interface TopParams extends RangeParams {
 const FIXED_DIMENSIONS: readonly string[] = ['feature', 'page', ...VISIT_DIMENSIONS]
 
 /** `countedProperties`: the keys `prop:<key>` may name (COUNTED_PROPERTIES). */
-export function parseTop(q: Query, countedProperties: readonly string[] = [], now = Date.now()): TopParams {
+export function parseTop(q: Query, countedProperties: readonly string[] = [], context = UTC_CONTEXT()): TopParams {
   const dimension = q.dimension ?? 'feature'
   const known = [...FIXED_DIMENSIONS, ...countedProperties.map((k) => `prop:${k}`)]
   if (!known.includes(dimension)) {
@@ -118,7 +137,9 @@ export function parseTop(q: Query, countedProperties: readonly string[] = [], no
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
     throw invalid('limit', `must be an integer from 1 to 100 (got ${JSON.stringify(q.limit)})`)
   }
-  const range = parseRange(q, 7, MAX_DAYS_DAILY, now)
-  if (range.tz !== 'UTC') throw invalid('tz', 'is not supported here: these counters are kept per UTC day')
+  const range = parseRange(q, 7, MAX_DAYS_DAILY, context)
+  if (range.tz !== context.timeZone) {
+    throw invalid('tz', `is not supported here: these counters are kept per day of TIME_ZONE (${context.timeZone})`)
+  }
   return { ...range, dimension: dimension as TopDimension | VisitDimension, eventType, limit }
 }

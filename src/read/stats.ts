@@ -1,15 +1,24 @@
 /**
- * `GET /analytics/stats`: a dense (zero-filled) series and its total for one event type or all,
- * by UTC day from the daily counters, or by hour — and by day in another time zone — from the
- * hourly counters.
+ * `GET /analytics/stats`: a dense (zero-filled) series and its total, of events (one type, or
+ * all) or of visits, exact in every zone.
+ *
+ * - By day in `TIME_ZONE` (the days the counters count in): from the daily counters.
+ * - By day in any other zone, and by hour in any zone: from the time-of-day counters, kept by UTC
+ *   quarter-hour. Every offset in use is a multiple of 15 minutes, so each local day or hour is a
+ *   whole number of quarters; a series' buckets are given by their start instants, and stored and
+ *   unflushed quarters fall into them the same way (`width_bucket` in SQL, a binary search here).
+ *
+ * Unique visitors are a union, not a sum: see visitors.ts.
  */
 import type { Pool } from '@neondatabase/serverless'
+import { quarterStart } from '../counters/calendar.ts'
 import { decodeField } from '../counters/fields.ts'
 import { VISIT } from '../events/types.ts'
+import { dayStarts, daysBetween, localHours } from '../time.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams } from './params.ts'
 import { SqlParams } from './sql.ts'
-import { daysBetween, hoursOfLocalDays, localDay } from './time.ts'
+import { visitorsOf } from './visitors.ts'
 
 export interface Point {
   t: string
@@ -17,96 +26,136 @@ export interface Point {
 }
 
 export interface StatsResult {
-  metric: 'events' | 'visits'
+  metric: 'events' | 'visits' | 'visitors'
   event_type: string | null
   granularity: 'day' | 'hour'
   tz: string
   from: string
   to: string
   series: Point[]
+  /** the sum of the points; for visitors the union of the days (a visitor of two days is one) */
   total: number
+  /** visitors only: some day was stored before sets were kept, so the total is an upper bound */
+  partial?: boolean
 }
 
-/** Postgres rows `{t, n}` plus the committed batch ids, in one statement. */
-async function history(
+/** The SQL condition on event_type: one series' type, or every event type (visits left out). */
+function typeSql(p: SqlParams, type: string | undefined): string {
+  return type ? `event_type = ${p.add(type)}` : `event_type <> ${p.add(VISIT)}`
+}
+
+/** Stored daily counts `{day → n}` of [from, to], plus the committed batch ids, in one statement. */
+async function storedDays(
   pool: Pool,
-  table: 'analytics_daily' | 'analytics_hourly',
-  lo: string,
-  hi: string,
-  eventType: string | undefined,
+  from: string,
+  to: string,
+  type: string | undefined,
   batchIds: string[],
 ): Promise<{ result: Map<string, number>; committed: string[] }> {
   const p = new SqlParams()
-  const bound =
-    table === 'analytics_daily'
-      ? `date BETWEEN ${p.add(lo)}::date AND ${p.add(hi)}::date`
-      : `hour >= ${p.add(lo)} AND hour < ${p.add(hi)}`
-  const key =
-    table === 'analytics_daily' ? "to_char(date, 'YYYY-MM-DD')" : `(extract(epoch FROM hour) * 1000)::bigint::text`
-  const sql = `SELECT
+  const r = await pool.query(
+    `SELECT
       (SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
-        SELECT ${key} AS k, sum(count)::bigint AS n FROM ${table}
-        WHERE ${bound} AND ${eventType ? `event_type = ${p.add(eventType)}` : `event_type <> ${p.add(VISIT)}`}
+        SELECT to_char(date, 'YYYY-MM-DD') AS k, sum(count)::bigint AS n FROM analytics_daily
+        WHERE date BETWEEN ${p.add(from)}::date AND ${p.add(to)}::date AND ${typeSql(p, type)}
         GROUP BY 1) x) AS rows,
-      ${committedSql(p, batchIds)} AS committed`
-  const r = await pool.query(sql, p.values)
+      ${committedSql(p, batchIds)} AS committed`,
+    p.values,
+  )
   const row = r.rows[0] as { rows: [string, number][]; committed: string[] }
   return { result: new Map(row.rows.map(([k, n]) => [k, Number(n)])), committed: row.committed }
 }
 
-export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
-  const utcDays = p.granularity === 'day' && p.tz === 'UTC'
-  // visits are counted like an event type of their own, which "all types" leaves out
-  const series = p.metric === 'visits' ? VISIT : p.eventType
-  const counted = (type: string) => (series ? type === series : type !== VISIT)
-  const counts = new Map<string, number>()
-  const add = (k: string, n: number) => counts.set(k, (counts.get(k) ?? 0) + n)
-  let buckets: string[]
+/**
+ * Stored quarters summed into buckets: `starts` are the buckets' start instants and the end of the
+ * last (ascending); the result is bucket index (0-based) → n.
+ */
+async function storedBuckets(
+  pool: Pool,
+  starts: number[],
+  type: string | undefined,
+  batchIds: string[],
+): Promise<{ result: Map<number, number>; committed: string[] }> {
+  const p = new SqlParams()
+  const bounds = starts.map((ms) => new Date(ms).toISOString())
+  const lo = p.add(bounds[0])
+  const hi = p.add(bounds.at(-1))
+  const r = await pool.query(
+    `SELECT
+      (SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (
+        SELECT width_bucket(at, ${p.add(bounds)}::timestamptz[]) - 1 AS b, sum(count)::bigint AS n
+        FROM analytics_quarters
+        WHERE at >= ${lo}::timestamptz AND at < ${hi}::timestamptz AND ${typeSql(p, type)}
+        GROUP BY 1) x) AS rows,
+      ${committedSql(p, batchIds)} AS committed`,
+    p.values,
+  )
+  const row = r.rows[0] as { rows: [number, number][]; committed: string[] }
+  return { result: new Map(row.rows.map(([b, n]) => [Number(b), Number(n)])), committed: row.committed }
+}
 
-  if (utcDays) {
-    buckets = daysBetween(p.from, p.to)
-    const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['d'] }, (view) =>
-      history(deps.pool, 'analytics_daily', p.from, p.to, series, view.batchIds),
-    )
-    for (const [day, n] of stored) add(day, n)
-    for (const [field, n] of unflushed.d ?? []) {
-      const { day, type } = decodeField('d', field)
-      if (day >= p.from && day <= p.to && counted(type)) add(day, n)
-    }
-  } else {
-    const hours = hoursOfLocalDays(p.from, p.to, p.tz)
-    // a local day the zone skipped (Pacific/Apia 2011-12-30) has no hours: an empty range
-    const lo = new Date(hours[0] ?? 0).toISOString()
-    const hi = new Date(hours.length > 0 ? hours.at(-1)! + 3_600_000 : 0).toISOString()
-    const perHour = new Map<number, number>()
-    const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['h'] }, (view) =>
-      history(deps.pool, 'analytics_hourly', lo, hi, series, view.batchIds),
-    )
-    for (const [ms, n] of stored) perHour.set(Number(ms), (perHour.get(Number(ms)) ?? 0) + n)
-    for (const [field, n] of unflushed.h ?? []) {
-      const { hour, type } = decodeField('h', field)
-      if (!counted(type)) continue
-      const ms = Date.parse(`${hour}:00:00Z`)
-      perHour.set(ms, (perHour.get(ms) ?? 0) + n)
-    }
-    const wanted = new Set(hours)
-    if (p.granularity === 'hour') {
-      buckets = hours.map((h) => new Date(h).toISOString())
-      for (const [ms, n] of perHour) if (wanted.has(ms)) add(new Date(ms).toISOString(), n)
-    } else {
-      buckets = daysBetween(p.from, p.to)
-      for (const [ms, n] of perHour) if (wanted.has(ms)) add(localDay(ms, p.tz), n)
-    }
+/** The bucket an instant falls in (index into `starts`, whose last entry is the end), or -1. */
+function bucketOf(starts: number[], ms: number): number {
+  if (ms < starts[0]! || ms >= starts.at(-1)!) return -1
+  let lo = 0
+  let hi = starts.length - 1
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1
+    if (starts[mid]! <= ms) lo = mid
+    else hi = mid
   }
-  const points = buckets.map((t) => ({ t, count: counts.get(t) ?? 0 }))
-  return {
+  return lo
+}
+
+/** `zone`: the zone the daily counters count in (TIME_ZONE). */
+export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
+  const head = {
     metric: p.metric,
     event_type: p.eventType ?? null,
     granularity: p.granularity,
     tz: p.tz,
     from: p.from,
     to: p.to,
-    series: points,
-    total: points.reduce((a, b) => a + b.count, 0),
   }
+  if (p.metric === 'visitors') {
+    const days = daysBetween(p.from, p.to)
+    const visitors = await visitorsOf(deps, days)
+    const series = days.map((t) => ({ t, count: visitors.days.get(t) ?? 0 }))
+    return { ...head, series, total: visitors.union, ...(visitors.partial ? { partial: true } : {}) }
+  }
+  // visits are counted like an event type of their own, which "all types" leaves out
+  const type = p.metric === 'visits' ? VISIT : p.eventType
+  const counted = (t: string) => (type ? t === type : t !== VISIT)
+  let series: Point[]
+
+  if (p.granularity === 'day' && p.tz === deps.calendar.zone) {
+    const counts = new Map<string, number>()
+    const { history, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['d'] }, (view) =>
+      storedDays(deps.pool, p.from, p.to, type, view.batchIds),
+    )
+    for (const [day, n] of history) counts.set(day, n)
+    for (const [field, n] of unflushed.d ?? []) {
+      const { day, type: t } = decodeField('d', field)
+      if (day >= p.from && day <= p.to && counted(t)) counts.set(day, (counts.get(day) ?? 0) + n)
+    }
+    series = daysBetween(p.from, p.to).map((t) => ({ t, count: counts.get(t) ?? 0 }))
+  } else {
+    const days = dayStarts(p.from, p.to, p.tz)
+    const hours = p.granularity === 'hour' ? localHours(days[0]!, days.at(-1)!, p.tz) : undefined
+    const starts = hours ? [...hours.map((h) => h.start), days.at(-1)!] : days
+    const { history, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['h'] }, (view) =>
+      storedBuckets(deps.pool, starts, type, view.batchIds),
+    )
+    const counts = new Array<number>(starts.length - 1).fill(0)
+    for (const [b, n] of history) if (b >= 0 && b < counts.length) counts[b]! += n
+    for (const [field, n] of unflushed.h ?? []) {
+      const { quarter, type: t } = decodeField('h', field)
+      if (!counted(t)) continue
+      const b = bucketOf(starts, quarterStart(quarter))
+      if (b >= 0) counts[b]! += n
+    }
+    const labels = hours ? hours.map((h) => new Date(h.start).toISOString()) : daysBetween(p.from, p.to)
+    series = labels.map((t, i) => ({ t, count: counts[i]! }))
+  }
+  return { ...head, series, total: series.reduce((a, b) => a + b.count, 0) }
 }

@@ -11,9 +11,9 @@
 import { decodeField } from '../counters/fields.ts'
 import type { PendingKind } from '../counters/keys.ts'
 import { type EventType, VISIT, type VisitDimension } from '../events/types.ts'
+import { splitMonths } from '../time.ts'
 import { type Counts, committedSql, exactRead, type ReadDeps } from './exact.ts'
 import { SqlParams } from './sql.ts'
-import { splitMonths } from './time.ts'
 
 export interface TopItem {
   name: string

@@ -1,16 +1,15 @@
 /**
  * Per-user generation counts (`/analytics/me`, `/analytics/users/:id`): today, this month and all
- * time, in UTC, exact.
+ * time, in the days of TIME_ZONE, exact.
  *
  * The unflushed side is read with HMGET of the user's fields for the last 62 days: the write path
  * refuses timestamps older than 30 days, so only a flusher stopped for a month could leave older
  * deltas in Redis.
  */
 import { decodeField, encodeField } from '../counters/fields.ts'
-import { dayOf } from '../counters/keys.ts'
+import { addDays, daysBetween } from '../time.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import { SqlParams } from './sql.ts'
-import { addDays, daysBetween } from './time.ts'
 
 export const USER_LOOKBACK_DAYS = 62
 
@@ -23,8 +22,9 @@ export interface UserGenerations {
   generations_total: number
 }
 
-export async function userGenerations(deps: ReadDeps, userId: string, now = Date.now()): Promise<UserGenerations> {
-  const today = dayOf(now)
+/** Today and this month are those of TIME_ZONE. */
+export async function userGenerations(deps: ReadDeps, userId: string): Promise<UserGenerations> {
+  const today = deps.calendar.day(deps.now())
   const monthStart = `${today.slice(0, 8)}01`
   const days = daysBetween(addDays(today, -USER_LOOKBACK_DAYS), today)
   const fields = days.map((day) => encodeField('u', { day, type: GENERATIONS, value: userId }))

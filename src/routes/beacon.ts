@@ -55,6 +55,8 @@ export interface BeaconDeps {
   log: Logger
   /** the client address → country lookup (GEOIP_DB) */
   country: CountryLookup
+  /** the clock beacons are counted at (Date.now) */
+  now?: () => number
   /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
   rateLimitClock?: () => number
 }
@@ -76,6 +78,7 @@ function senderOrigin(request: Request): string | undefined {
 
 export function beaconRoute(deps: BeaconDeps): BeaconRoute {
   const { config, metrics, recorder, log, country } = deps
+  const now = deps.now ?? Date.now
   const allowed = new Set(config.allowedOrigins)
   const anyOrigin = allowed.size === 0
   const address = clientAddress(config.trustProxy)
@@ -128,7 +131,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     }
     const { events, errors } = validateEvents(raw, {
       source: 'browser',
-      now: Date.now(),
+      now: now(),
       keepQueryParams: config.pathQueryParams,
       countedProperties: config.countedProperties,
     })

@@ -27,6 +27,8 @@ export interface IngestDeps {
   metrics: Metrics
   recorder: Recorder
   log: Logger
+  /** the receive time timestamps are checked against (Date.now) */
+  now?: () => number
 }
 
 const nobody: Visitor = { browser: UNKNOWN, os: UNKNOWN, device: UNKNOWN, country: UNKNOWN }
@@ -34,6 +36,7 @@ const unknownVisitor = () => nobody
 
 export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Response> {
   const { config, metrics, recorder, log } = deps
+  const now = deps.now ?? Date.now
   const reading = new Slots(config.ingestMaxInFlight)
   const writing = new Slots(config.ingestMaxInFlight)
   const body = { limit: INGEST_MAX_BYTES, timeoutMs: config.bodyTimeoutMs }
@@ -60,7 +63,7 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
     const raw = parseJson(text, 'a JSON array of events')
     const { events, errors } = validateEvents(raw, {
       source: 'server',
-      now: Date.now(),
+      now: now(),
       keepQueryParams: config.pathQueryParams,
       countedProperties: config.countedProperties,
     })

@@ -21,15 +21,16 @@ const doc = (summary: string, description: string, security = 'admin') => ({
 })
 
 export const reads = (
-  deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'userJwtSecret' | 'countedProperties'> },
+  deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'userJwtSecret' | 'countedProperties' | 'timeZone'> },
 ) => {
+  const context = () => ({ timeZone: deps.config.timeZone, now: deps.now() })
   const admin = (request: Request) => requireToken(request, deps.config.adminToken, 'ADMIN_TOKEN')
   return new Elysia({ name: 'reads' })
     .get(
       '/analytics/stats',
       ({ request, query }) => {
         admin(request)
-        return stats(deps, parseStats(query as Query))
+        return stats(deps, parseStats(query as Query, context()))
       },
       doc(
         'Exact series of one event type (or all), or of visits',
@@ -42,7 +43,7 @@ export const reads = (
       '/analytics/top',
       async ({ request, query }) => {
         admin(request)
-        const q = parseTop(query as Query, deps.config.countedProperties)
+        const q = parseTop(query as Query, deps.config.countedProperties, context())
         const { items, total } = await top(deps, q)
         return { dimension: q.dimension, event_type: q.eventType ?? null, from: q.from, to: q.to, items, total }
       },

@@ -5,7 +5,6 @@
  * while years have four digits (`addDays('9999-12-31', 1)` is `+010000-01-01`, which sorts first).
  */
 const DAY_MS = 86_400_000
-const HOUR_MS = 3_600_000
 
 /** Days from 1970-01-01 to a `YYYY-MM-DD` day. */
 const dayNumber = (day: string): number => Date.parse(`${day}T00:00:00Z`) / DAY_MS
@@ -26,7 +25,6 @@ export function daysBetween(from: string, to: string): string[] {
   return Array.from({ length: dayCount(from, to) }, (_, i) => dayString(first + i))
 }
 
-/** Formatters kept, one per zone: a few zones are in use at a time. */
 /** The first day of the month after `day`'s. */
 function nextMonth(day: string): string {
   const year = Number(day.slice(0, 4))
@@ -53,6 +51,7 @@ export function splitMonths(from: string, to: string): { months?: [string, strin
   return { months: [first, `${addDays(afterLast, -1).slice(0, 7)}-01`], edges }
 }
 
+/** Formatters kept, one per zone: a few zones are in use at a time. */
 export const FORMATTER_CACHE_SIZE = 64
 
 /** Day formatters by canonical zone name, least recently used first. */
@@ -99,20 +98,72 @@ export function localDay(ms: number, tz: string): string {
   return formatter(tz).format(ms)
 }
 
+/** Every offset in use is a multiple of 15 minutes: local days and hours start on quarters. */
+const QUARTER_MS = 15 * 60_000
+
 /**
- * The UTC hours (epoch ms of each hour's start) whose local day in `tz` lies in [from, to].
- * Zones with half-hour offsets put an hour in the local day where it starts.
+ * The instant a local day starts in `tz`: the first UTC quarter-hour whose local day is `day` or
+ * later (local midnight, or the first time the day has when a change of offset skips midnight; a
+ * day the zone skipped whole starts where the next one does, so it is empty).
  */
-export function hoursOfLocalDays(from: string, to: string, tz: string): number[] {
-  // local days lie within a day either side of the UTC day: offsets are under 24 hours
-  const start = (dayNumber(from) - 1) * DAY_MS
-  const count = (dayCount(from, to) + 2) * 24
+export function dayStart(day: string, tz: string): number {
   const f = formatter(tz)
-  const hours: number[] = []
-  for (let i = 0; i < count; i++) {
-    const t = start + i * HOUR_MS
-    const day = f.format(t)
-    if (day >= from && day <= to) hours.push(t)
+  // every offset lies within ±24 h: the start is in the two days around the UTC midnight
+  let lo = dayNumber(day) * 96 - 96
+  let hi = dayNumber(day) * 96 + 96
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (f.format(mid * QUARTER_MS) >= day) hi = mid
+    else lo = mid + 1
+  }
+  return lo * QUARTER_MS
+}
+
+/** The starts of the local days from `from` to `to` and of the day after: days + 1 instants. */
+export function dayStarts(from: string, to: string, tz: string): number[] {
+  const first = dayNumber(from)
+  const count = dayCount(from, to)
+  return Array.from({ length: count + 1 }, (_, i) => dayStart(dayString(first + i), tz))
+}
+
+/** Local wall-clock parts, for telling local hours apart. */
+const clockFormatters = new Map<string, Intl.DateTimeFormat>()
+function clockFormatter(tz: string): Intl.DateTimeFormat {
+  let f = clockFormatters.get(tz)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    })
+    if (clockFormatters.size >= FORMATTER_CACHE_SIZE) clockFormatters.clear()
+    clockFormatters.set(tz, f)
+  }
+  return f
+}
+
+/**
+ * The local hours in [lo, hi) (quarter boundaries): the start of each, and its local hour (0-23).
+ * A local hour is a run of quarters with the same local date, hour and offset, so a day whose
+ * clocks go back has its repeated hour twice (25 hours), one whose clocks go forward 23, and a
+ * zone whose hours start at :30 or :45 UTC gets its own hours.
+ */
+export function localHours(lo: number, hi: number, tz: string): { start: number; hour: number }[] {
+  const f = clockFormatter(tz)
+  const hours: { start: number; hour: number }[] = []
+  let previous = ''
+  for (let t = lo; t < hi; t += QUARTER_MS) {
+    const parts = f.formatToParts(t)
+    const part = (type: string) => Number(parts.find((p) => p.type === type)!.value)
+    const [year, month, date, hour, minute] = [part('year'), part('month'), part('day'), part('hour'), part('minute')]
+    const offset = Date.UTC(year, month - 1, date, hour, minute) - t
+    const label = `${year}-${month}-${date} ${hour} ${offset}`
+    if (label !== previous) hours.push({ start: t, hour })
+    previous = label
   }
   return hours
 }
