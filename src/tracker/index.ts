@@ -11,7 +11,7 @@
  * <script>window.track=window.track||function(){(track.q=track.q||[]).push(arguments)}</script>
  * <script>track('feature_used', {feature_name: 'export'})</script>
  */
-import { DOWNLOAD, isBrowserEvent, keptParams, LOCAL, scrub } from './page.ts'
+import { DOWNLOAD, isBrowserEvent, LOCAL, otherParams, scrub } from './page.ts'
 
 type Props = Record<string, unknown>
 
@@ -35,12 +35,11 @@ if (!stub?.identify)
     const data = script.dataset
     // `e` next to the script, so a same-origin proxy path (`/stats/t.js` → `/stats/e`) works as is
     const api = data.api || new URL('e', script.src)
-    const kept = keptParams(data.query || '')
+    // data-query lists them separated by anything but letters, digits and `_`
+    const unkept = otherParams((data.query || '').replace(/\W+/g, '|'))
     // the page a view counts under: path, kept query parameters in URL order, fragment if routed by it
     const key = () =>
-      scrub(
-        loc.pathname + (loc.search.match(kept) || []).join('').replace(/^&/, '?') + ('hash' in data ? loc.hash : ''),
-      )
+      scrub(loc.pathname + loc.search.replace(unkept, '').replace(/^&/, '?') + ('hash' in data ? loc.hash : ''))
     const queue: Props[] = []
     let user: string | undefined
     let last: string | undefined
