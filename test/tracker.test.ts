@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Elysia } from 'elysia'
 import { acceptsGzip, matchesEtag, TRACKER_FILE, tracker } from '../src/routes/tracker.ts'
 import { buildTracker } from '../src/tracker/build.ts'
-import { DOWNLOAD, isBrowserEvent, LOCAL, otherParams, scrub } from '../src/tracker/page.ts'
+import { DOWNLOAD, LOCAL, otherParams, scrub } from '../src/tracker/page.ts'
 import { testApp } from './app.ts'
 
 /** The budget for the served script, gzipped. */
@@ -119,13 +119,7 @@ describe('tracker helpers', () => {
     expect(keep('?next=/x?ref=1&ref=2')).toBe('&ref=2')
   })
 
-  test('only browser event types pass; file links are recognized by extension', () => {
-    for (const type of ['page_view', 'feature_used', 'asset_downloaded', 'asset_shared']) {
-      expect(isBrowserEvent(type)).toBe(true)
-    }
-    for (const type of ['user_signup', 'feature_use', 'page_views', '', 'PAGE_VIEW']) {
-      expect(isBrowserEvent(type)).toBe(false)
-    }
+  test('file links are recognized by extension', () => {
     expect(['/a/report.pdf', '/b/data.CSV', '/c/setup.exe', '/d/x.docx'].every((p) => DOWNLOAD.test(p))).toBe(true)
     expect(['/pdf', '/a.html', '/reports/', '/file.pdf.html'].some((p) => DOWNLOAD.test(p))).toBe(false)
   })

@@ -8,11 +8,6 @@
  * scrub('/reset/jane@example.com')                              // '/reset/:x'
  */
 
-import { BROWSER_TYPES } from '../events/browser-types.ts'
-
-/** True for an event type a browser may send (the server refuses a whole batch that has another one). */
-export const isBrowserEvent = (type: string): boolean => (BROWSER_TYPES as readonly string[]).includes(type)
-
 /** Links counted as file downloads by `data-downloads`. */
 export const DOWNLOAD = /\.(pdf|zip|csv|xlsx?|docx?|dmg|exe|mp[34])$/i
 
