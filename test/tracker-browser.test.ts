@@ -62,6 +62,9 @@ const TIMEOUT_MS = 30_000
 /** How long a page gets to do what a test waits for. */
 const PAGE_MS = 10_000
 
+/** The admin token the test server starts with (test/server-process.ts). */
+const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
+
 describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
   let server: ServerProcess
   let redis: Redis
@@ -170,12 +173,20 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
     )
   }
 
+  interface OpenOptions extends PageOptions {
+    init?: string[]
+    origin?: string
+    /** an origin to come from: the page is opened by following a link on a page there */
+    via?: string
+  }
+
   /**
-   * Opens a tracked page in a new browser context (with a normal Chrome user agent: the server
-   * does not count HeadlessChrome) once the tracker has started on it.
+   * Opens a tracked page (`path` may carry a query string) in a new browser context (with a
+   * normal Chrome user agent: the server does not count HeadlessChrome) once the tracker has
+   * started on it.
    */
-  async function open(path: string, options: PageOptions & { init?: string[]; origin?: string } = {}): Promise<Opened> {
-    trackedPage(path, options)
+  async function open(path: string, options: OpenOptions = {}): Promise<Opened> {
+    trackedPage(path.split('?')[0]!, options)
     const context = await browser.newContext({ userAgent: BROWSER_UA })
     for (const script of [REJECTIONS, ...(options.init ?? [])]) await context.addInitScript(script)
     const page = await context.newPage()
@@ -183,7 +194,15 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
     const logs: string[] = []
     page.on('pageerror', (err) => errors.push(err))
     page.on('console', (msg) => logs.push(msg.text()))
-    await page.goto((options.origin ?? site) + path)
+    const url = (options.origin ?? site) + path
+    if (options.via) {
+      const link = `/${unique('link')}`
+      pages.set(link, `<!doctype html><title>elsewhere</title><a id="link" href="${url}">go</a>`)
+      await page.goto(options.via + link)
+      await Promise.all([page.waitForURL(url), page.click('#link')])
+    } else {
+      await page.goto(url)
+    }
     await page.waitForFunction(
       () => typeof (window as { track?: { identify?: unknown } }).track?.identify === 'function',
     )
@@ -231,20 +250,39 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
     Number((await redis.hGet(keys.shards[0]!.pending(kind), `${dayOf(Date.now())}|${field}`)) ?? 0)
   const pageViews = (path: string) => pending('p', path)
 
+  /** What the server answers for a read, with the admin token. */
+  async function read(query: string) {
+    const res = await fetch(`${server.url}/analytics/${query}`, { headers: ADMIN })
+    expect({ query, status: res.status }).toEqual({ query, status: 200 })
+    return res.json()
+  }
+  /** Visits counted today (UTC), all pages together. */
+  const visits = async (): Promise<number> => (await read(`stats?metric=visits&from=${dayOf(Date.now())}`)).total
+  /** The visits of the last days under each value of a dimension (source, entry_page, utm_campaign…). */
+  async function visitsBy(dimension: string): Promise<Record<string, number>> {
+    const { items } = await read(`top?dimension=${dimension}&limit=100`)
+    return Object.fromEntries(items.map((i: { name: string; count: number }) => [i.name, i.count]))
+  }
+
   test(
     'first view: one page_view beacon from the page, counted in Redis',
     async () => {
       const path = `/${unique('first')}`
       const before = await pending('d', 'page_view')
+      const [visitsBefore, directBefore] = [await visits(), (await visitsBy('source'))['(direct)'] ?? 0]
       const opened = await open(path)
       const [event] = await expectEvents(path, 1)
-      expect(event).toEqual({ event_type: 'page_view', properties: { path } })
+      // a page load with no referrer says so: it is a visit from nowhere
+      expect(event).toEqual({ event_type: 'page_view', properties: { path, referrer: '' } })
       const [hit] = hitsOn(path)
       expect(hit!.origin).toBe(site)
       expect(hit!.host).toBe(new URL(endpoint).host)
       expectSimpleRequests()
       expect(await pageViews(path)).toBe(1)
       expect((await pending('d', 'page_view')) - before).toBe(1)
+      expect((await visitsBy('entry_page'))[path]).toBe(1)
+      expect((await visitsBy('source'))['(direct)']).toBe(directBefore + 1)
+      expect(await visits()).toBe(visitsBefore + 1)
       await close(opened)
     },
     TIMEOUT_MS,
@@ -348,6 +386,102 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       await expectEvents(path, 2)
       expect(await pageViews(path)).toBe(2)
       await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'a page load from another site is one visit with its source and campaign; an SPA navigation and a reload are none',
+    async () => {
+      const path = `/${unique('landing')}`
+      const from = `http://${unique('news')}.test:${fixture.port}`
+      const source = new URL(from).hostname
+      const campaign = unique('launch')
+      trackedPage(`${path}/pricing`)
+      const before = await visits()
+      const query = `?utm_source=news&utm_campaign=${campaign}%20sale&utm_medium=jane%40example.com&utm_term=shoes&q=private`
+      const opened = await open(path + query, { via: from })
+      const { page } = opened
+
+      // The first view carries where the page load came from: the other site (only its origin, by
+      // the browser's default referrer policy) and the campaign's three values, decoded, whatever
+      // data-query keeps; an e-mail address in one becomes :x.
+      const [first] = await expectEvents(path, 1)
+      expect(first).toEqual({
+        event_type: 'page_view',
+        properties: {
+          path,
+          referrer: `${from}/`,
+          utm_source: 'news',
+          utm_campaign: `${campaign} sale`,
+          utm_medium: ':x',
+        },
+      })
+      expect(JSON.stringify(hits)).not.toContain('jane')
+      expect(await visits()).toBe(before + 1)
+      expect((await visitsBy('source'))[source]).toBe(1)
+      expect((await visitsBy('utm_campaign'))[`${campaign} sale`]).toBe(1)
+      expect((await visitsBy('utm_source')).news).toBe(1)
+      expect((await visitsBy('entry_page'))[path]).toBe(1)
+
+      // an SPA navigation is a view of the same page load: no referrer, no campaign, no visit
+      await page.evaluate((p) => history.pushState({}, '', `${p}/pricing?utm_campaign=other`), path)
+      const [, spa] = await expectEvents(path, 2)
+      expect(spa!.properties).toEqual({ path: `${path}/pricing` })
+
+      // Chromium keeps the first load's referrer on a reload (the reload button, F5): the tracker
+      // must tell a reload itself, or every reload after a search would be one more visit
+      await page.reload()
+      await page.waitForFunction(
+        () => typeof (window as { track?: { identify?: unknown } }).track?.identify === 'function',
+      )
+      expect(await page.evaluate(() => [document.referrer, performance.navigation.type])).toEqual([`${from}/`, 1])
+      const [, , reloaded] = await expectEvents(path, 3)
+      expect(reloaded!.properties).toEqual({ path: `${path}/pricing` })
+
+      expect(await visits()).toBe(before + 1)
+      expect((await visitsBy('source'))[source]).toBe(1)
+      expect((await visitsBy('entry_page'))[`${path}/pricing`]).toBeUndefined()
+      expect(await pageViews(path)).toBe(1)
+      expect(await pageViews(`${path}/pricing`)).toBe(2)
+      await close(opened)
+    },
+    TIMEOUT_MS,
+  )
+
+  test(
+    'back to a page load from another site is no second visit, from the back/forward cache or not',
+    async () => {
+      for (const cached of [true, false]) {
+        const path = `/${unique(cached ? 'back-cached' : 'back-loaded')}`
+        const from = `http://${unique('search')}.test:${fixture.port}`
+        const before = await visits()
+        // an unload listener keeps a page out of Chromium's back/forward cache: going back loads it again
+        const opened = await open(path, { via: from, head: cached ? '' : '<script>onunload = () => {}</script>' })
+        const { page } = opened
+        const [first] = await expectEvents(path, 1)
+        expect(first!.properties).toEqual({ path, referrer: `${from}/` })
+        await page.evaluate(() => {
+          ;(window as unknown as { marker: number }).marker = 42
+        })
+        await page.goto(`http://elsewhere.test:${fixture.port}/elsewhere`)
+        // a page restored from the cache fires no load event
+        await page.goBack({ waitUntil: 'commit', timeout: PAGE_MS })
+        const [, back] = await expectEvents(path, 2)
+        expect({ cached, properties: back!.properties }).toEqual({ cached, properties: { path } })
+        // the same JavaScript heap when restored from the cache; a new load (still with the first
+        // load's referrer) when not
+        const state = await page.evaluate(() => [
+          (window as unknown as { marker?: number }).marker ?? null,
+          document.referrer,
+          performance.navigation.type,
+        ])
+        expect({ cached, state }).toEqual({ cached, state: cached ? [42, `${from}/`, 0] : [null, `${from}/`, 2] })
+        expect(await visits()).toBe(before + 1)
+        expect((await visitsBy('source'))[new URL(from).hostname]).toBe(1)
+        expect(await pageViews(path)).toBe(2)
+        await close(opened)
+      }
     },
     TIMEOUT_MS,
   )

@@ -1,6 +1,7 @@
 /**
  * The browser tracker, built into `public/t.js` by `bun run build:tracker`. It counts page views
- * (SPA navigations, back/forward cache restores and prerendered pages included), feature usage and
+ * (SPA navigations, back/forward cache restores and prerendered pages included), says on a page
+ * load's first view where the visitor came from (referrer and campaign), counts feature usage and
  * custom events, sends them as `text/plain` beacons (no CORS preflight), and never throws into the
  * host page: what can fail is wrapped, and a failed send is only logged in debug mode.
  *
@@ -11,7 +12,8 @@
  * <script>window.track=window.track||function(){(track.q=track.q||[]).push(arguments)}</script>
  * <script>track('feature_used', {feature_name: 'export'})</script>
  */
-import { DOWNLOAD, isBrowserEvent, keptParams, LOCAL, scrub } from './page.ts'
+import { BROWSER_TYPES } from '../events/browser-types.ts'
+import { DOWNLOAD, LOCAL, otherParams, scrub } from './page.ts'
 
 type Props = Record<string, unknown>
 
@@ -22,12 +24,11 @@ interface Track {
   identify?: (id: unknown) => void
 }
 
-const w = window as Window & { track?: Track }
 const d = document as Document & { prerendering?: boolean }
 const n = navigator as Navigator & { globalPrivacyControl?: boolean }
 const loc = location
 
-const stub = w.track
+const stub = (window as { track?: Track }).track
 // A second copy of the script leaves the first in charge.
 if (!stub?.identify)
   try {
@@ -35,70 +36,81 @@ if (!stub?.identify)
     const data = script.dataset
     // `e` next to the script, so a same-origin proxy path (`/stats/t.js` → `/stats/e`) works as is
     const api = data.api || new URL('e', script.src)
-    const kept = keptParams(data.query || '')
+    // data-query lists them separated by anything but letters, digits and `_`
+    const unkept = otherParams((data.query || '').replace(/\W+/g, '|'))
     // the page a view counts under: path, kept query parameters in URL order, fragment if routed by it
     const key = () =>
-      scrub(
-        loc.pathname + (loc.search.match(kept) || []).join('').replace(/^&/, '?') + ('hash' in data ? loc.hash : ''),
-      )
+      scrub(loc.pathname + loc.search.replace(unkept, '').replace(/./, '?') + ('hash' in data ? loc.hash : ''))
     const queue: Props[] = []
     let user: string | undefined
     let last: string | undefined
 
-    const log = (...args: unknown[]) => 'debug' in data && console.log(...args)
-    const safe =
-      <A extends unknown[]>(f: (...args: A) => unknown) =>
-      (...args: A) => {
-        try {
-          f(...args)
-        } catch {}
-      }
-
-    // Why nothing is sent, named after the setting responsible (debug mode logs it). Checked at
-    // send time: a page may set analytics_ignore while it is open.
-    const excluded = () => {
+    const log = 'debug' in data ? console.log : () => {}
+    const flush = () => {
       try {
-        if (localStorage.analytics_ignore === '1') return 'analytics_ignore'
+        // Why nothing is sent, named after the setting responsible (debug mode logs it). Checked at
+        // send time: a page may set analytics_ignore while it is open.
+        let reason =
+          !('allowLocal' in data) && (n.webdriver || LOCAL.test(loc.hostname))
+            ? 'allowLocal'
+            : 'respectDnt' in data && (n.doNotTrack === '1' || n.globalPrivacyControl)
+              ? 'respectDnt'
+              : ''
+        try {
+          if (localStorage.analytics_ignore === '1') reason = 'analytics_ignore'
+        } catch {}
+        // a prerendered page the user never sees sends nothing; once shown, everything queued goes
+        while (!d.prerendering && queue.length) {
+          // small batches stay far below the endpoint's 50-event, 8 KB limits
+          const batch = queue.splice(0, 9)
+          const body = JSON.stringify(batch)
+          log(reason, batch)
+          if (!reason && !n.sendBeacon?.(api, body)) fetch(api, { method: 'POST', body, keepalive: true }).catch(log)
+        }
       } catch {}
-      return !('allowLocal' in data) && (n.webdriver || LOCAL.test(loc.hostname))
-        ? 'allowLocal'
-        : 'respectDnt' in data && (n.doNotTrack === '1' || n.globalPrivacyControl)
-          ? 'respectDnt'
-          : ''
     }
 
-    const flush = safe(() => {
-      // a prerendered page the user never sees sends nothing; once shown, the view's flush sends all
-      if (d.prerendering) return
-      const reason = excluded()
-      while (queue.length) {
-        // small batches stay far below the endpoint's 50-event, 8 KB limits
-        const batch = queue.splice(0, 9)
-        const body = JSON.stringify(batch)
-        log(reason, batch)
-        if (!reason && !n.sendBeacon?.(api, body)) fetch(api, { method: 'POST', body, keepalive: true }).catch(log)
-      }
-    })
-
-    const track: Track = safe((type: string, props?: unknown) => {
-      // One unknown type would get the whole batch refused, with the events queued beside it.
-      if (isBrowserEvent(type)) {
-        const event = { event_type: type, properties: { path: key(), ...(props as Props) }, user_id: user }
-        queue.push(event)
-        // one flush per task takes everything queued in it; the later ones find nothing left
-        setTimeout(flush)
-      }
-    })
-    track.identify = (id) => {
-      user = (id as string) || undefined
+    const track: Track = (type: string, props?: unknown) => {
+      try {
+        // One unknown type would get the whole batch refused, with the events queued beside it.
+        if ((BROWSER_TYPES as readonly string[]).includes(type)) {
+          queue.push({ event_type: type, properties: { path: key(), ...(props as Props) }, user_id: user })
+          // one flush per task takes everything queued in it; the later ones find nothing left
+          setTimeout(flush)
+        }
+      } catch {}
     }
+    track.identify = (id) => (user = (id as string) || undefined)
 
     const view = (e?: PageTransitionEvent) => {
       const k = key()
       // a page restored from the back/forward cache is a new view of the same page
-      if (!d.prerendering && (k !== last || e?.persisted)) {
+      if (k !== last || e?.persisted) {
+        // The page load's first view says where the visitor came from (the server counts it as a
+        // visit unless the referrer is the site's own page); later views of the load carry nothing.
+        // Neither does a reload or a back/forward navigation that loads the page again: no new
+        // arrival, though Chromium keeps the first load's referrer for both. `performance.navigation`
+        // is the first Navigation Timing API: deprecated, in every engine, and some 25 bytes
+        // (gzipped) shorter than `getEntriesByType('navigation')[0].type`.
+        track(
+          'page_view',
+          !last &&
+            !performance.navigation?.type && {
+              // the whole URL as the browser gives it: the server keeps only its host
+              referrer: d.referrer,
+              // The campaign, whatever data-query keeps in paths: the three values, decoded.
+              // Campaign names are no secrets, and many (`black_friday_2024`) would look like
+              // tokens to scrub(), so only e-mail addresses become `:x`.
+              ...Object.fromEntries(
+                new URLSearchParams(
+                  loc.search
+                    .replace(otherParams('utm_(source|medium|campaign)'), '')
+                    .replace(/[^/?&=]+(@|%40)[^/?&=]+/g, ':x'),
+                ),
+              ),
+            },
+        )
         last = k
-        track('page_view')
       }
     }
 
@@ -108,24 +120,26 @@ if (!stub?.identify)
     const listen = (types: string, f: (e: never) => unknown) => {
       for (const type of types.split(' ')) addEventListener(type, f as EventListener, true)
     }
-    listen('popstate pageshow prerenderingchange', view)
-    // Flushing early is harmless, so any visibility change will do.
-    listen('pagehide visibilitychange', flush)
+    listen('popstate pageshow', view)
+    // Flushing early is harmless, so any visibility change will do; a prerendered page sends what
+    // it queued (its first view included) once it is shown.
+    listen('pagehide visibilitychange prerenderingchange', flush)
     listen('click auxclick', (e: MouseEvent) => {
       const target = e.target as Element
       // the nearest element that says what a click on it means, else the link clicked
       const el = target.closest?.<HTMLElement>('[data-track]')
       const a = target.closest?.('a')
       // `click` covers the main button (and Ctrl/Cmd-click), `auxclick` the middle one
-      if (e.button > 1) return
-      if (el) track(el.dataset.track || 'feature_used', { feature_name: el.dataset.feature })
-      else if (a?.hostname) {
-        if ('downloads' in data && DOWNLOAD.test(a.pathname)) {
-          track('asset_downloaded', { feature_name: scrub(a.pathname.split('/').pop()!) })
-        } else if ('outbound' in data && a.hostname !== loc.hostname) {
-          track('feature_used', { feature_name: `outbound:${a.hostname}` })
-        }
-      }
+      if (e.button < 2)
+        el
+          ? track(el.dataset.track || 'feature_used', { feature_name: el.dataset.feature })
+          : 'downloads' in data && DOWNLOAD.test(a?.pathname as string)
+            ? // the file's name: what follows the last `/`
+              track('asset_downloaded', { feature_name: scrub(a!.pathname.replace(/.*\//, '')) })
+            : 'outbound' in data &&
+              a?.hostname &&
+              a.hostname !== loc.hostname &&
+              track('feature_used', { feature_name: `outbound:${a.hostname}` })
     })
 
     for (const method of ['pushState', 'replaceState'] as const) {
@@ -136,7 +150,7 @@ if (!stub?.identify)
       }
     }
 
-    w.track = track
+    ;(window as { track?: Track }).track = track
     for (const args of stub?.q || []) track(...args)
     view()
   } catch {}

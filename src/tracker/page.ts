@@ -1,16 +1,12 @@
 /**
- * The pure parts of the tracker: what a page is called when it is counted, what is scrubbed from
- * it, and which pages never send. Bundled into `public/t.js`; imported directly by unit tests.
+ * The pure parts of the tracker: what a page is called when it is counted, which query parameters
+ * it keeps, what is scrubbed from it, and which pages never send. Bundled into `public/t.js`;
+ * imported directly by unit tests.
  *
  * @example
- * '?q=1&ref=hn&x=2'.match(keptParams('ref,utm_source')) // ['&ref=hn']
- * scrub('/reset/jane@example.com')                        // '/reset/:x'
+ * '?q=1&ref=hn&x=2'.replace(otherParams('ref|utm_source'), '') // '&ref=hn'
+ * scrub('/reset/jane@example.com')                              // '/reset/:x'
  */
-
-import { BROWSER_TYPES } from '../events/browser-types.ts'
-
-/** True for an event type a browser may send (the server refuses a whole batch that has another one). */
-export const isBrowserEvent = (type: string): boolean => (BROWSER_TYPES as readonly string[]).includes(type)
 
 /** Links counted as file downloads by `data-downloads`. */
 export const DOWNLOAD = /\.(pdf|zip|csv|xlsx?|docx?|dmg|exe|mp[34])$/i
@@ -29,7 +25,8 @@ export const LOCAL = /^(127\.|\[::1]|$)|localhost$/
 export const scrub = (s: string): string => s.replace(/[^/?&=]+(@|%40)[^/?&=]+|(?=\w*\d)\w{16,}/g, ':x')
 
 /**
- * Matches the query parameters named in `data-query` (names of letters, digits and `_`, separated
- * by anything else), each with its leading `?` or `&`. `\b` keeps a nameless `?=x` out.
+ * Matches every query parameter whose name `names` (a regular expression's source) does not
+ * match whole, each with its leading `?` or `&`: what a query string keeps once they are removed
+ * is the named ones, in URL order. `\b` drops a nameless `?=x` too.
  */
-export const keptParams = (names: string): RegExp => RegExp(`[?&]\\b(${names.replace(/\W+/g, '|')})=[^&]*`, 'g')
+export const otherParams = (names: string): RegExp => RegExp(`[?&](?!\\b(${names})=)[^&]*`, 'g')
