@@ -143,6 +143,34 @@ describe('visits', () => {
     ])
   })
 
+  test('what a real link can carry never costs the page view: a referrer as long as browsers send, a campaign with a newline', async () => {
+    const { app } = await testApp({ trustProxy: { hops: 1 } })
+    // browsers send up to 4,096 characters of referrer (a longer one is cut to its origin)
+    const referrer = `https://news.example.org/item?${'q'.repeat(4000)}`
+    const res = await app.handle(
+      fromShop(
+        {
+          event_type: 'page_view',
+          properties: { path: '/', referrer, utm_campaign: 'spring\nsale', utm_source: 'x'.repeat(1000) },
+        },
+        '8.8.8.8',
+      ),
+    )
+    expect(res.status).toBe(202)
+    expect((await topOf(app, 'source')).items).toEqual({ 'news.example.org': 1 })
+    expect((await topOf(app, 'utm_campaign')).items).toEqual({ springsale: 1 })
+    expect((await topOf(app, 'utm_source')).items).toEqual({ ['x'.repeat(100)]: 1 })
+    // beyond what browsers send is still refused, with the reason
+    const tooLong = await app.handle(
+      fromShop(
+        { event_type: 'page_view', properties: { path: '/', referrer: `${referrer}${'q'.repeat(100)}` } },
+        '8.8.8.8',
+      ),
+    )
+    expect(tooLong.status).toBe(422)
+    expect((await tooLong.json()).errors[0].field).toBe('properties.referrer')
+  })
+
   test('server batches: the page host from properties.hostname, the visitor unknown, no caps', async () => {
     const { app } = await testApp({ caps: { features: 1000, paths: 1000, users: 1000, dimensions: 1 } })
     const res = await app.handle(

@@ -24,8 +24,11 @@ export const MAX_PATH_LENGTH = 512
 export const MAX_PROPERTY_LENGTH = 1000
 /** Properties of one event. */
 export const MAX_PROPERTIES = 32
-/** Characters of a referrer URL. */
-export const MAX_REFERRER_LENGTH = 2048
+/**
+ * Characters of a referrer URL: what browsers themselves send at most (Chromium and Firefox cut a
+ * longer referrer to its origin), so a page load's first view is never refused for its referrer.
+ */
+export const MAX_REFERRER_LENGTH = 4096
 /** Characters of a page host a server batch sends (the longest DNS name). */
 export const MAX_HOSTNAME_LENGTH = 253
 /**

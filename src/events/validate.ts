@@ -52,9 +52,11 @@ const EventSchema = Type.Object(
           feature_name: Type.Optional(text(MAX_FEATURE_NAME_LENGTH)),
           path: Type.Optional(text(MAX_RAW_PATH_LENGTH)),
           referrer: Type.Optional(maybeEmpty(MAX_REFERRER_LENGTH)),
-          utm_source: Type.Optional(maybeEmpty(MAX_PROPERTY_LENGTH)),
-          utm_medium: Type.Optional(maybeEmpty(MAX_PROPERTY_LENGTH)),
-          utm_campaign: Type.Optional(maybeEmpty(MAX_PROPERTY_LENGTH)),
+          // any text: a campaign link's %0A must not cost the page view (control characters are
+          // removed when the value is counted)
+          utm_source: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
+          utm_medium: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
+          utm_campaign: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
           hostname: Type.Optional(
             Type.String({ minLength: 1, maxLength: MAX_HOSTNAME_LENGTH, pattern: HOSTNAME_PATTERN }),
           ),
@@ -111,7 +113,7 @@ export function fastAccept(value: unknown): boolean {
         } else if (name === 'referrer') {
           if (!isPrintable(v, MAX_REFERRER_LENGTH)) return false
         } else if (name === 'utm_source' || name === 'utm_medium' || name === 'utm_campaign') {
-          if (!isPrintable(v, MAX_PROPERTY_LENGTH)) return false
+          if (typeof v !== 'string' || v.length > MAX_PROPERTY_LENGTH) return false
         } else return false
       }
     } else return false
