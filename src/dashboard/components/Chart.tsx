@@ -51,6 +51,13 @@ function useColorScheme(): boolean {
   return dark
 }
 
+const HOUR_S = 3600
+const DAY_S = 86_400
+/** uPlot steps by calendar months from 30 days up */
+const MONTH_S = 30 * DAY_S
+const DAY_TICKS = [1, 2, 3, 7, 14].map((n) => n * DAY_S).concat([1, 2, 3, 6, 12].map((n) => n * MONTH_S))
+const HOUR_TICKS = [1, 2, 3, 4, 6, 12, 24].map((n) => n * HOUR_S)
+
 const tickFormats = new Map<string, Intl.DateTimeFormat>()
 function tickLabel(seconds: number, granularity: 'day' | 'hour', tz: string): string {
   const key = `${granularity} ${tz}`
@@ -138,7 +145,13 @@ export function Chart({ label, granularity, tz, current, previous, onDrawn }: Ch
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), granularity === 'day' ? 'UTC' : tz),
         scales: { x: { time: true }, y: { range: (_u, _min, max) => uPlot.rangeNum(0, Math.max(max, 1), 0.1, true) } },
         axes: [
-          { ...axis, space: 64, values: (_u, splits) => splits.map((s) => tickLabel(s, granularity, tz)) },
+          {
+            ...axis,
+            space: 64,
+            // ticks never closer than the points: two ticks in one day would both read 'Nov 23'
+            incrs: granularity === 'day' ? DAY_TICKS : HOUR_TICKS,
+            values: (_u, splits) => splits.map((s) => tickLabel(s, granularity, tz)),
+          },
           { ...axis, size: 56, values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? formatCount(s) : '')) },
         ],
         series,
