@@ -92,16 +92,20 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   // the live strip keeps the first callbacks it was given: these refs hold the current ones
   const latest = useRef({ empty, refresh, onSignOut })
   latest.current = { empty, refresh, onSignOut }
+  // The feed waits for the first numbers: a browser holds six connections to a server, and a
+  // stream kept open takes one of them from the reads the page needs first.
+  const [feed, setFeed] = useState(false)
   const live = useMemo(
     () => (
       <LiveStrip
+        open={feed}
         onRefused={() => latest.current.onSignOut('That token was refused.')}
         onToday={(t: LiveToday) => {
           if (latest.current.empty && Object.values(t.totals).some((n) => (n ?? 0) > 0)) latest.current.refresh()
         }}
       />
     ),
-    [],
+    [feed],
   )
   // the parts that do not show the numbers are not laid out again each time numbers arrive
   const note = zone === config.timeZone ? undefined : config.timeZone
@@ -115,7 +119,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   const ready = settled && (empty || drawn === chartKey || chosen?.current.state === 'error')
   useLayoutEffect(() => {
     if (ready && performance.getEntriesByName(READY_MARK).length === 0) performance.mark(READY_MARK)
-  }, [ready])
+    if (settled) setFeed(true)
+  }, [ready, settled])
 
   return (
     <div class="page">

@@ -28,23 +28,29 @@ function Figure({ name, value, label }: { name: string; value: number; label: st
   )
 }
 
-export function LiveStrip({ onRefused, onToday }: { onRefused: () => void; onToday?: (today: LiveToday) => void }) {
+export interface LiveStripProps {
+  /** false until the page's first numbers are in: the feed holds one of the browser's six connections */
+  open: boolean
+  onRefused: () => void
+  onToday?: (today: LiveToday) => void
+}
+
+export function LiveStrip({ open, onRefused, onToday }: LiveStripProps) {
   const [status, setStatus] = useState<{ status: LiveStatus; reason?: string }>({ status: 'connecting' })
   const [today, setToday] = useState<LiveToday>()
-  useEffect(
-    () =>
-      openLive({
-        token: readToken,
-        onToday: (t) => {
-          setToday(t)
-          onToday?.(t)
-        },
-        onStatus: (s, reason) => setStatus({ status: s, reason }),
-        onRefused,
-      }),
+  useEffect(() => {
+    if (!open) return
+    return openLive({
+      token: readToken,
+      onToday: (t) => {
+        setToday(t)
+        onToday?.(t)
+      },
+      onStatus: (s, reason) => setStatus({ status: s, reason }),
+      onRefused,
+    })
     // the feed is opened once; the callbacks it holds only sign out or report
-    [],
-  )
+  }, [open])
   return (
     <section class="live" data-state={status.status} aria-label="Now">
       <span class="status" role="status">
