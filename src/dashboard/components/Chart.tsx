@@ -156,7 +156,8 @@ export function Chart({ label, granularity, tz, current, previous, onDrawn }: Ch
         ],
         series,
         legend: { show: false },
-        cursor: { drag: { x: false, y: false, setScale: false }, points: { size: 8 } },
+        // a vertical line through the point; a horizontal one would only follow the mouse
+        cursor: { y: false, drag: { x: false, y: false, setScale: false }, points: { size: 8 } },
         hooks: { setCursor: [showTip], draw: [() => drawn.current?.()] },
       },
       data,
