@@ -26,7 +26,11 @@ export interface PlanRow {
   seqScans: string[]
 }
 
-const FILL = [
+/**
+ * Fills the tables with 400 days of history (over 2 million rows), as statements to run in order.
+ * The dashboard bench (bench/dashboard.ts) reads the same history.
+ */
+export const FILL = [
   // the bench database also holds what earlier scenarios flushed: start from empty tables
   `TRUNCATE analytics_daily, analytics_quarters, analytics_user_daily, analytics_users, analytics_page_daily,
      analytics_feature_daily, analytics_visitors_daily, analytics_visitors_monthly, analytics_dimension_daily, analytics_dimension_monthly,

@@ -14,6 +14,7 @@ import type { Deps } from './deps.ts'
 import { ERROR_HEADERS, HttpError } from './errors.ts'
 import { errorMessage } from './log.ts'
 import { beaconRoute } from './routes/beacon.ts'
+import { dashboard } from './routes/dashboard.ts'
 import { demo } from './routes/demo.ts'
 import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
@@ -116,6 +117,7 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
     .use(prometheus(deps))
     .use(reads(deps))
     .use(tracker())
+    .use(dashboard(config))
   if (options.demo) app.use(demo())
   return app
 }

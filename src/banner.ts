@@ -1,7 +1,7 @@
 /**
- * What `bun run dev` prints on stdout once it listens: where everything is, with a live-screen
- * link that signs in by itself. The token goes in the fragment, which a browser never sends to
- * a server. Only a token `bun run dev` made is printed: one given in ADMIN_TOKEN is the user's
+ * What `bun run dev` prints on stdout once it listens: where everything is, with dashboard and
+ * live-screen links that sign in by themselves. The token goes in the fragment, which a browser
+ * never sends to a server. Only a token `bun run dev` made is printed: one given in ADMIN_TOKEN is the user's
  * secret, and their terminal (or its scrollback, or a recording) is no place to repeat it.
  *
  * @example
@@ -23,6 +23,7 @@ export function devBanner({ url, token, redisUrl, databaseUrl }: BannerInfo): st
   const rows: [string, string][] = [
     ['tracker', `${url}/t.js`],
     ['beacon', `POST ${url}/e`],
+    ['dashboard', `${url}/dashboard${signIn}`],
     ['live screen', `${url}/live${signIn}`],
     ['demo page', `${url}/demo`],
     ['health', `${url}/readyz`],

@@ -45,6 +45,7 @@ describe('bun run dev for a newcomer', () => {
       for (const shown of [
         `${dev.url}/t.js`,
         `POST ${dev.url}/e`,
+        `${dev.url}/dashboard#token=${encodeURIComponent(token)}`,
         `${dev.url}/live#token=${encodeURIComponent(token)}`,
         `${dev.url}/demo`,
         `${dev.url}/readyz`,
@@ -100,6 +101,7 @@ describe('bun run dev for a newcomer', () => {
       expect(dev.linkToken).toBeUndefined()
       expect(dev.banner).not.toContain(token)
       expect(dev.banner).toContain(`${dev.url}/live`)
+      expect(dev.banner).toContain(`${dev.url}/dashboard`)
       expect(await readdir(dataDir)).toEqual([])
       expect((await fetch(`${dev.url}/analytics/stats`, bearer(token))).status).toBe(200)
     } finally {

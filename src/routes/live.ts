@@ -10,6 +10,7 @@ import { HttpError } from '../errors.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { parseTypes } from '../live/state.ts'
 import { requireToken } from './auth.ts'
+import { PAGE_HEADERS } from './page-headers.ts'
 
 /** Seconds a refused client should wait; EventSource ignores it, the live page honours it. */
 export const LIVE_RETRY_AFTER_SECONDS = 5
@@ -23,16 +24,6 @@ const SSE_HEADERS = {
   // nginx buffers responses unless told not to
   'x-accel-buffering': 'no',
   connection: 'keep-alive',
-}
-
-const PAGE_HEADERS = {
-  'cache-control': 'no-cache',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  // the page loads nothing from elsewhere, so nothing injected could either
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 }
 
 const PAGE = { file: 'live.html', type: 'text/html; charset=utf-8' }

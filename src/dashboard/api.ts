@@ -1,0 +1,125 @@
+/**
+ * Reads of the JSON API with the token in a header. Identical reads share one request: the
+ * numbers and the chart ask for the same series, and back or forward within a minute shows the
+ * view again without asking. A refused token (401) signs the page out, wherever it was asked.
+ *
+ * @example
+ * const api = createApi({ token: readToken, onRefused: signOut })
+ * const stats = await api.get<StatsAnswer>(apiUrl('analytics/stats', { metric: 'visits' }))
+ */
+
+/** A read that failed: the status (0 when nothing answered) and the server's reason. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(reason)
+    this.name = 'ApiError'
+  }
+}
+
+export interface Point {
+  t: string
+  count: number
+}
+
+/** `GET /analytics/stats` */
+export interface StatsAnswer {
+  granularity: 'day' | 'hour'
+  tz: string
+  from: string
+  to: string
+  series: Point[]
+  total: number
+}
+
+/** `GET /analytics/top` */
+export interface TopAnswer {
+  dimension: string
+  from: string
+  to: string
+  items: { name: string; count: number }[]
+  total: number
+}
+
+/** `GET /analytics/users/:id` */
+export interface UserAnswer {
+  generations_today: number
+  generations_this_month: number
+  generations_total: number
+}
+
+/** A same-origin path relative to the page (so a proxy may mount the service under a path). */
+export function apiUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v))
+  const s = q.toString()
+  return s ? `${path}?${s}` : path
+}
+
+/** The reason a failed answer gives (`{"error": …}`), else its status. */
+async function reasonOf(res: Response): Promise<string> {
+  try {
+    const body = (await res.json()) as { error?: unknown }
+    if (typeof body.error === 'string' && body.error) return body.error
+  } catch {
+    // not JSON (a proxy's page): the status says it
+  }
+  return `HTTP ${res.status}`
+}
+
+export interface Api {
+  /** JSON of a read, shared with identical reads of the last minute */
+  get<T>(url: string): Promise<T>
+  /** the answer itself, never shared (CSV downloads) */
+  fetch(url: string, accept: string): Promise<Response>
+  /** drops remembered answers: all, or one read's */
+  forget(url?: string): void
+}
+
+const KEEP_MS = 60_000
+
+export function createApi(options: { token: () => string | undefined; onRefused: () => void }): Api {
+  const kept = new Map<string, { at: number; answer: Promise<unknown> }>()
+
+  async function send(url: string, accept: string): Promise<Response> {
+    const token = options.token()
+    if (!token) {
+      options.onRefused()
+      throw new ApiError(401, 'signed out')
+    }
+    let res: Response
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept }, cache: 'no-store' })
+    } catch {
+      throw new ApiError(0, 'the server did not answer')
+    }
+    if (res.status === 401) {
+      options.onRefused()
+      throw new ApiError(401, await reasonOf(res))
+    }
+    if (!res.ok) throw new ApiError(res.status, await reasonOf(res))
+    return res
+  }
+
+  return {
+    get<T>(url: string): Promise<T> {
+      const now = Date.now()
+      const hit = kept.get(url)
+      if (hit && now - hit.at < KEEP_MS) return hit.answer as Promise<T>
+      const answer = send(url, 'application/json').then((res) => res.json() as Promise<T>)
+      kept.set(url, { at: now, answer })
+      // a failure is not remembered: the next ask (a retry) asks again
+      answer.catch(() => {
+        if (kept.get(url)?.answer === answer) kept.delete(url)
+      })
+      return answer
+    },
+    fetch: send,
+    forget(url) {
+      if (url === undefined) kept.clear()
+      else kept.delete(url)
+    },
+  }
+}

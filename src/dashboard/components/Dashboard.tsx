@@ -1,0 +1,189 @@
+/**
+ * The signed-in page: the view from the address, every read of it at once, and the parts that
+ * show them. `<main data-state="ready">` (and the `dashboard-ready` performance mark, once) tell
+ * when the numbers and the chart are on screen.
+ */
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { addDays, localDay } from '../../read/time.ts'
+import { apiUrl, type StatsAnswer } from '../api.ts'
+import { rangeLabel } from '../format.ts'
+import type { LiveToday } from '../live.ts'
+import { METRICS, type MetricId, metricLabel, statsQuery } from '../metrics.ts'
+import type { PageConfig } from '../page-config.ts'
+import { presetRange, previousRange, type Range } from '../period.ts'
+import { useApi, useRead, useReads } from '../reads.ts'
+import { readSpans, splitAt } from '../series.ts'
+import { parseView, type View, viewSearch } from '../view.ts'
+import { Chart } from './Chart.tsx'
+import { Controls } from './Controls.tsx'
+import { Empty } from './Empty.tsx'
+import { Failure } from './Failure.tsx'
+import { LiveStrip } from './LiveStrip.tsx'
+import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
+import { Panels } from './Panels.tsx'
+import { Users } from './Users.tsx'
+
+const READY_MARK = 'dashboard-ready'
+
+export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut: (message?: string) => void }) {
+  const api = useApi()
+  const [view, setView] = useState(() => parseView(location.search))
+  const [round, setRound] = useState(0)
+  const [drawn, setDrawn] = useState('')
+  useEffect(() => {
+    const restore = () => setView(parseView(location.search))
+    addEventListener('popstate', restore)
+    return () => removeEventListener('popstate', restore)
+  }, [])
+  const go = (next: View) => {
+    history.pushState(null, '', viewSearch(next))
+    setView(next)
+  }
+  const refresh = () => {
+    api.forget()
+    setRound((r) => r + 1)
+  }
+
+  const zone = view.tz ?? config.timeZone
+  const today = localDay(Date.now(), zone)
+  const custom = view.period === 'custom' && view.from && view.to ? { from: view.from, to: view.to } : undefined
+  const range = presetRange(view.period, today, custom)
+  const previous = previousRange(range)
+  // breakdowns count the deployment's days, whatever zone the numbers are in
+  const panelRange =
+    zone === config.timeZone ? range : presetRange(view.period, localDay(Date.now(), config.timeZone), custom)
+
+  const statsUrl = (id: MetricId, r: Range) => apiUrl('analytics/stats', statsQuery(id, r, zone))
+  const plans = METRICS.map((metric) => ({ metric, spans: readSpans(metric.id, range, previous) }))
+  const urls = plans.flatMap(({ metric, spans }) => spans.map((span) => statsUrl(metric.id, span)))
+  // Asked while rendering, so they go out before the breakdowns' reads (whose effects, in
+  // children, run first): the numbers and the chart are what a person looks at first. Identical
+  // reads share one request, so the hook below waits on these same ones.
+  const key = `${round} ${urls.join(' ')}`
+  useMemo(() => {
+    for (const url of urls) api.get(url)
+  }, [key])
+  const answers = useReads<StatsAnswer>(urls, round)
+  let next = 0
+  const reads: MetricReads[] = plans.map(({ metric, spans }) => {
+    const first = answers[next++] ?? { state: 'loading' }
+    if (spans.length === 2) return { metric, current: first, previous: answers[next++] ?? { state: 'loading' } }
+    if (first.state !== 'ok') return { metric, current: first, previous: first }
+    const halves = splitAt(first.data, range.from, range.granularity, zone)
+    return { metric, current: { state: 'ok', data: halves.current }, previous: { state: 'ok', data: halves.previous } }
+  })
+  const visitors = reads[0]!.current
+  const selected: MetricId | undefined =
+    view.type ?? (visitors.state === 'loading' ? undefined : visitors.state === 'ok' ? 'visitors' : 'visits')
+  const chosen = reads.find((r) => r.metric.id === selected)
+  const settled = answers.every((a) => a.state !== 'loading')
+
+  // nothing in this period or the one before: has anything ever been counted?
+  const quiet = settled && answers.every((a) => (a.state === 'ok' ? a.data.total === 0 : unanswered(a)))
+  const everUrl = apiUrl('analytics/stats', { from: addDays(today, -399), to: today, tz: zone })
+  const ever = useRead<StatsAnswer>(quiet ? everUrl : null, round)
+  const empty = quiet && ever.state === 'ok' && ever.data.total === 0
+  const checkForEvents = async () => {
+    api.forget(everUrl)
+    const answer = await api.get<StatsAnswer>(everUrl)
+    if (answer.total > 0) refresh()
+    return answer.total > 0
+  }
+  // the live strip keeps the first callbacks it was given: these refs hold the current ones
+  const latest = useRef({ empty, refresh, onSignOut })
+  latest.current = { empty, refresh, onSignOut }
+  // The feed waits for the first numbers: a browser holds six connections to a server, and a
+  // stream kept open takes one of them from the reads the page needs first.
+  const [feed, setFeed] = useState(false)
+  const live = useMemo(
+    () => (
+      <LiveStrip
+        open={feed}
+        onRefused={() => latest.current.onSignOut('That token was refused.')}
+        onToday={(t: LiveToday) => {
+          if (latest.current.empty && Object.values(t.totals).some((n) => (n ?? 0) > 0)) latest.current.refresh()
+        }}
+      />
+    ),
+    [feed],
+  )
+  // the parts that do not show the numbers are not laid out again each time numbers arrive
+  const note = zone === config.timeZone ? undefined : config.timeZone
+  const panels = useMemo(
+    () => <Panels range={panelRange} countedProperties={config.countedProperties} serverZone={note} round={round} />,
+    [panelRange.from, panelRange.to, note, config, round],
+  )
+  const users = useMemo(() => <Users />, [])
+
+  const chartKey = `${round} ${selected} ${view.compare} ${statsUrl(selected ?? 'visits', range)}`
+  const ready = settled && (empty || drawn === chartKey || chosen?.current.state === 'error')
+  useLayoutEffect(() => {
+    if (ready && performance.getEntriesByName(READY_MARK).length === 0) performance.mark(READY_MARK)
+    if (settled) setFeed(true)
+  }, [ready, settled])
+
+  return (
+    <div class="page">
+      <header class="top">
+        <h1>edge analytics</h1>
+        {live}
+        <button type="button" class="link signout" onClick={() => onSignOut()}>
+          Sign out
+        </button>
+      </header>
+      <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
+        {empty ? (
+          <Empty check={checkForEvents} />
+        ) : (
+          <>
+            <Controls
+              view={view}
+              range={range}
+              previous={previous}
+              zone={zone}
+              serverZone={config.timeZone}
+              onChange={go}
+            />
+            <Numbers
+              reads={reads}
+              selected={selected}
+              compare={view.compare}
+              onSelect={(type) => go({ ...view, type })}
+            />
+            <section class="chart-card" aria-labelledby="chart-title">
+              <h2 id="chart-title">
+                {selected ? metricLabel(selected) : '…'}
+                <span class="by">
+                  {' '}
+                  by {range.granularity}, {zone}
+                </span>
+              </h2>
+              {chosen?.current.state === 'error' && <Failure what={chosen.metric.label} read={chosen.current} />}
+              {chosen?.current.state === 'ok' && (
+                <Chart
+                  label={chosen.metric.label}
+                  granularity={range.granularity}
+                  tz={zone}
+                  current={chosen.current.data.series}
+                  previous={view.compare && chosen.previous.state === 'ok' ? chosen.previous.data.series : undefined}
+                  onDrawn={() => setDrawn(chartKey)}
+                />
+              )}
+              {chosen?.current.state !== 'ok' && chosen?.current.state !== 'error' && (
+                <div class="chart-placeholder" aria-hidden="true" />
+              )}
+              {view.compare && (
+                <p class="legend">
+                  <span class="key now" /> {rangeLabel(range.from, range.to)}
+                  <span class="key before" /> {rangeLabel(previous.from, previous.to)}
+                </p>
+              )}
+            </section>
+            {panels}
+            {users}
+          </>
+        )}
+      </main>
+    </div>
+  )
+}

@@ -1,0 +1,78 @@
+/**
+ * Now: visitors of the last five minutes (from servers that count them) and today's counts, from
+ * the live feed, within a second of each event and without polling. While the feed reconnects,
+ * the strip says so and its numbers are dimmed.
+ */
+import { useEffect, useState } from 'preact/hooks'
+import type { EventType } from '../../events/types.ts'
+import { formatCount, formatExact } from '../format.ts'
+import { type LiveStatus, type LiveToday, openLive } from '../live.ts'
+import { metricLabel } from '../metrics.ts'
+import { readToken } from '../token.ts'
+
+const STATUS: Record<LiveStatus, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  stopped: 'Live feed stopped',
+}
+
+/** The other types shown beside page views, when counted today. */
+const ALSO: EventType[] = ['feature_used', 'user_signup', 'generation_completed', 'subscription_started']
+
+function Figure({ name, value, label }: { name: string; value: number; label: string }) {
+  return (
+    <span class="figure" data-live={name} data-value={value} title={formatExact(value)}>
+      <strong>{formatCount(value)}</strong> {label}
+    </span>
+  )
+}
+
+export interface LiveStripProps {
+  /** false until the page's first numbers are in: the feed holds one of the browser's six connections */
+  open: boolean
+  onRefused: () => void
+  onToday?: (today: LiveToday) => void
+}
+
+export function LiveStrip({ open, onRefused, onToday }: LiveStripProps) {
+  const [status, setStatus] = useState<{ status: LiveStatus; reason?: string }>({ status: 'connecting' })
+  const [today, setToday] = useState<LiveToday>()
+  useEffect(() => {
+    if (!open) return
+    return openLive({
+      token: readToken,
+      onToday: (t) => {
+        setToday(t)
+        onToday?.(t)
+      },
+      onStatus: (s, reason) => setStatus({ status: s, reason }),
+      onRefused,
+    })
+    // the feed is opened once; the callbacks it holds only sign out or report
+  }, [open])
+  return (
+    <section class="live" data-state={status.status} aria-label="Now">
+      <span class="status" role="status">
+        <span class="dot" aria-hidden="true" />
+        {STATUS[status.status]}
+        {status.reason ? `: ${status.reason}` : ''}
+      </span>
+      {today && (
+        <span class="figures">
+          {today.visitorsNow !== undefined && (
+            <Figure name="visitors_now" value={today.visitorsNow} label="visitors now" />
+          )}
+          <Figure name="visitors" value={today.visitors} label="visitors today" />
+          <Figure name="page_view" value={today.totals.page_view ?? 0} label="page views" />
+          {ALSO.filter((t) => (today.totals[t] ?? 0) > 0).map((t) => (
+            <Figure key={t} name={t} value={today.totals[t] ?? 0} label={metricLabel(t).toLowerCase()} />
+          ))}
+        </span>
+      )}
+      <a class="to-live" href="live">
+        Live screen
+      </a>
+    </section>
+  )
+}

@@ -1,0 +1,98 @@
+/**
+ * The top-line numbers. Each is a button that puts its metric on the chart; its element carries
+ * `data-metric` and `data-value`, the exact integer the API answered, for whoever checks it.
+ */
+import { change, formatCount, formatExact, formatShare } from '../format.ts'
+import { type Metric, type MetricId, successRate } from '../metrics.ts'
+import type { Read } from '../reads.ts'
+import type { Part } from '../series.ts'
+import { Failure } from './Failure.tsx'
+
+export interface MetricReads {
+  metric: Metric
+  current: Read<Part>
+  previous: Read<Part>
+}
+
+const totalOf = (r: Read<Part> | undefined) => (r?.state === 'ok' ? r.data.total : undefined)
+
+/** A server without the union of visitors answers its metric with 422: the number is left out. */
+export const unanswered = (r: Read<unknown>) => r.state === 'error' && r.error.status === 422
+
+/** Which numbers to show: the usual three, any event type with data, and the one on the chart. */
+export function shownMetrics(reads: MetricReads[], selected: MetricId | undefined): MetricReads[] {
+  const has = (id: MetricId) => {
+    const r = reads.find((m) => m.metric.id === id)
+    return Boolean(totalOf(r?.current) || totalOf(r?.previous) || r?.current.state === 'error')
+  }
+  return reads.filter(({ metric, current }) => {
+    if (metric.id === 'visitors' && unanswered(current)) return false
+    if (metric.always || metric.id === selected) return true
+    // completed and failed generations go together, for the success rate
+    if (metric.id === 'generation_completed') return has('generation_completed') || has('generation_failed')
+    if (metric.id === 'generation_failed') return has('generation_completed') || has('generation_failed')
+    return has(metric.id)
+  })
+}
+
+export interface NumbersProps {
+  reads: MetricReads[]
+  selected: MetricId | undefined
+  compare: boolean
+  onSelect: (id: MetricId) => void
+}
+
+export function Numbers({ reads, selected, compare, onSelect }: NumbersProps) {
+  const failed = reads.find((m) => m.metric.id === 'generation_failed')
+  return (
+    <section class="numbers" aria-label="Totals for the period">
+      {shownMetrics(reads, selected).map(({ metric, current, previous }) => {
+        if (current.state === 'error')
+          return <Failure key={metric.id} class="metric" what={metric.label} read={current} />
+        const value = totalOf(current)
+        const before = totalOf(previous)
+        const delta = value !== undefined && before !== undefined ? change(value, before) : undefined
+        // 'new' (nothing before) is a rise too
+        const rose = delta?.direction === 'up' || delta?.direction === 'new'
+        const good = rose !== Boolean(metric.lowerIsBetter)
+        const rate =
+          metric.id === 'generation_completed' && value !== undefined
+            ? successRate(value, totalOf(failed?.current) ?? 0)
+            : undefined
+        return (
+          <button
+            key={metric.id}
+            type="button"
+            class="metric"
+            data-metric={metric.id}
+            data-value={value}
+            aria-pressed={metric.id === selected}
+            aria-busy={value === undefined}
+            onClick={() => onSelect(metric.id)}
+          >
+            <span class="label">{metric.label}</span>
+            <span class="value" title={value !== undefined ? formatExact(value) : undefined}>
+              {value === undefined ? '…' : formatCount(value)}
+            </span>
+            <span class="foot">
+              {delta && (
+                <span
+                  class={`change ${delta.direction} ${delta.direction === 'flat' ? '' : good ? 'good' : 'bad'}`}
+                  title="against the previous period"
+                >
+                  {delta.text}
+                </span>
+              )}
+              {compare && before !== undefined && <span class="before">vs {formatCount(before)}</span>}
+              {rate !== undefined && (
+                <span class="rate" data-rate={rate.toFixed(4)}>
+                  {formatShare(rate)} succeeded
+                </span>
+              )}
+            </span>
+          </button>
+        )
+      })}
+    </section>
+  )
+}

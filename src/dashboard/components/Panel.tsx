@@ -1,0 +1,191 @@
+/**
+ * A breakdown: the top rows of one dimension (or of several, as tabs) for the period, each with
+ * its count and a bar of its share; "more" shows up to 100, and the CSV is exactly the rows shown,
+ * as the API answers them with `format=csv`.
+ */
+import { useState } from 'preact/hooks'
+import { ApiError, apiUrl, type TopAnswer } from '../api.ts'
+import { countryName, flagEmoji, flagsDrawn, isCountryCode } from '../countries.ts'
+import { saveFile, toCsv } from '../csv.ts'
+import { formatCount, formatExact, formatShare } from '../format.ts'
+import type { Range } from '../period.ts'
+import { useApi, useRead } from '../reads.ts'
+import { Failure } from './Failure.tsx'
+
+export interface Tab {
+  dimension: string
+  label: string
+  /** what the counts are, as a column title: Visits, Page views… */
+  counts: string
+}
+
+const FEW = 10
+const MANY = 100
+
+/** Values the server counts under when it has no name: shown apart from real names. */
+const PLACEHOLDER = /^\(.*\)$/
+
+function Name({ dimension, name }: { dimension: string; name: string }) {
+  if (dimension === 'country' && isCountryCode(name)) {
+    return (
+      <span class="name" title={name}>
+        {flagsDrawn() ? (
+          <span class="flag" aria-hidden="true">
+            {flagEmoji(name)}
+          </span>
+        ) : (
+          <span class="code" aria-hidden="true">
+            {name}
+          </span>
+        )}
+        {countryName(name)}
+      </span>
+    )
+  }
+  return (
+    <span class={PLACEHOLDER.test(name) ? 'name placeholder' : 'name'} title={name}>
+      {name}
+    </span>
+  )
+}
+
+export interface PanelProps {
+  id: string
+  title: string
+  tabs: Tab[]
+  range: Range
+  /** a new round reads again */
+  round: number
+}
+
+export function Panel({ id, title, tabs, range, round }: PanelProps) {
+  const api = useApi()
+  const [index, setIndex] = useState(0)
+  const [more, setMore] = useState(false)
+  const [csvError, setCsvError] = useState('')
+  const tab = tabs[index] ?? tabs[0]!
+  const limit = more ? MANY : FEW
+  const query = { dimension: tab.dimension, from: range.from, to: range.to, limit }
+  const read = useRead<TopAnswer>(apiUrl('analytics/top', query), round)
+
+  const download = async () => {
+    setCsvError('')
+    try {
+      const res = await api.fetch(apiUrl('analytics/top', { ...query, format: 'csv' }), 'text/csv')
+      // a server that does not know format=csv answers JSON: the same rows, written here
+      const text = (res.headers.get('content-type') ?? '').startsWith('text/csv')
+        ? await res.text()
+        : toCsv(
+            ['name', 'count'],
+            ((await res.json()) as TopAnswer).items.map((i) => [i.name, i.count]),
+          )
+      saveFile(`${tab.dimension.replace(':', '-')}_${range.from}_${range.to}.csv`, text, 'text/csv')
+    } catch (err) {
+      setCsvError(err instanceof ApiError ? `CSV not downloaded: ${err.reason}` : 'CSV not downloaded')
+    }
+  }
+
+  const pick = (i: number) => {
+    setIndex(i)
+    setMore(false)
+    document.getElementById(`${id}-tab-${i}`)?.focus()
+  }
+  const onTabKey = (e: KeyboardEvent) => {
+    const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0
+    if (step === 0) return
+    e.preventDefault()
+    pick((index + step + tabs.length) % tabs.length)
+  }
+
+  const items = read.state === 'ok' ? read.data.items : []
+  const total = read.state === 'ok' ? read.data.total : 0
+  const rows = (
+    <>
+      <div class="row head" aria-hidden="true">
+        <span>{tab.label}</span>
+        <span>{tab.counts}</span>
+      </div>
+      {read.state === 'error' && <Failure what={`${title}: ${tab.label}`} read={read} />}
+      {read.state === 'ok' && items.length === 0 && <p class="none">Nothing counted in this period.</p>}
+      <ol>
+        {items.map((item) => {
+          const share = total > 0 ? item.count / total : 0
+          return (
+            <li key={item.name} class="row" data-name={item.name} data-count={item.count}>
+              <span class="bar" style={{ width: `${Math.min(100, share * 100)}%` }} />
+              <Name dimension={tab.dimension} name={item.name} />
+              <span class="count" title={`${formatExact(item.count)} (${formatShare(share)})`}>
+                {formatCount(item.count)}
+              </span>
+            </li>
+          )
+        })}
+      </ol>
+    </>
+  )
+  return (
+    <section class="panel" data-panel={id} aria-labelledby={`${id}-title`}>
+      <header>
+        <h2 id={`${id}-title`}>{title}</h2>
+        {tabs.length > 1 && (
+          <div class="tabs" role="tablist" aria-label={title} onKeyDown={onTabKey}>
+            {tabs.map((t, i) => (
+              <button
+                key={t.dimension}
+                id={`${id}-tab-${i}`}
+                type="button"
+                role="tab"
+                aria-selected={i === index}
+                aria-controls={`${id}-rows`}
+                tabIndex={i === index ? 0 : -1}
+                onClick={() => pick(i)}
+              >
+                {t.label}
+              </button>
+            ))}
+          </div>
+        )}
+      </header>
+      {tabs.length > 1 ? (
+        <div
+          id={`${id}-rows`}
+          class="rows"
+          role="tabpanel"
+          aria-labelledby={`${id}-tab-${index}`}
+          aria-busy={read.state === 'loading'}
+          data-dimension={tab.dimension}
+          data-state={read.state}
+        >
+          {rows}
+        </div>
+      ) : (
+        <div
+          id={`${id}-rows`}
+          class="rows"
+          aria-busy={read.state === 'loading'}
+          data-dimension={tab.dimension}
+          data-state={read.state}
+        >
+          {rows}
+        </div>
+      )}
+      <footer>
+        {(more || items.length === FEW) && (
+          <button type="button" class="link" onClick={() => setMore(!more)} aria-expanded={more}>
+            {more ? 'Show fewer' : 'More'}
+          </button>
+        )}
+        {read.state === 'ok' && items.length > 0 && (
+          <button type="button" class="link csv" onClick={download} aria-label={`Download ${tab.label} as CSV`}>
+            CSV
+          </button>
+        )}
+        {csvError && (
+          <span class="problem" role="alert">
+            {csvError}
+          </span>
+        )}
+      </footer>
+    </section>
+  )
+}

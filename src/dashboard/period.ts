@@ -1,0 +1,106 @@
+/**
+ * The periods a person picks, as the inclusive days the reads take. Pure: "today" comes in as a
+ * day, so every preset can be tested for any date. Calendar arithmetic is the read side's own
+ * (src/read/time.ts), so the page and the server count days alike.
+ *
+ * @example
+ * presetRange('7d', '2026-11-28') // { from: '2026-11-22', to: '2026-11-28', granularity: 'day' }
+ * previousRange({ from: '2026-11-22', to: '2026-11-28', granularity: 'day' }) // 2026-11-15..2026-11-21
+ */
+import { MAX_DAYS_DAILY } from '../read/params.ts'
+import { addDays, dayCount } from '../read/time.ts'
+
+export const PRESETS = [
+  { id: 'today', label: 'Today' },
+  { id: 'yesterday', label: 'Yesterday' },
+  { id: '7d', label: 'Last 7 days' },
+  { id: '30d', label: 'Last 30 days' },
+  { id: 'month', label: 'This month' },
+  { id: 'lastmonth', label: 'Last month' },
+  { id: '12mo', label: 'Last 12 months' },
+  { id: 'custom', label: 'Custom range' },
+] as const
+
+export type PresetId = (typeof PRESETS)[number]['id']
+
+export const DEFAULT_PRESET: PresetId = '30d'
+
+/** A custom range is one stats read by day: at most this many days. */
+export const MAX_CUSTOM_DAYS = MAX_DAYS_DAILY
+
+export interface Range {
+  /** first day, `YYYY-MM-DD`, inclusive */
+  from: string
+  /** last day, inclusive */
+  to: string
+  /** hours for a single day (Today, Yesterday, a one-day custom range), days otherwise */
+  granularity: 'day' | 'hour'
+}
+
+export const isPreset = (v: unknown): v is PresetId => PRESETS.some((p) => p.id === v)
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/
+
+/** A real calendar day in the years every read takes (1970–2999). */
+export function isDay(v: unknown): v is string {
+  if (typeof v !== 'string' || !DAY.test(v) || v < '1970-01-01' || v > '2999-12-31') return false
+  const ms = Date.parse(`${v}T00:00:00Z`)
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === v
+}
+
+/** Why a custom range cannot be read, or undefined when it can. */
+export function customRangeProblem(from: string, to: string): string | undefined {
+  if (!isDay(from) || !isDay(to)) return 'Pick a first and a last day.'
+  if (from > to) return 'The first day comes after the last.'
+  if (dayCount(from, to) > MAX_CUSTOM_DAYS) return `A range holds at most ${MAX_CUSTOM_DAYS} days.`
+  return undefined
+}
+
+const withGranularity = (from: string, to: string): Range => ({
+  from,
+  to,
+  granularity: from === to ? 'hour' : 'day',
+})
+
+const firstOfMonth = (day: string) => `${day.slice(0, 7)}-01`
+
+/**
+ * The days of a preset, `today` being the current day in the zone the reads use. A custom
+ * preset takes `custom`, which the caller has checked with {@link customRangeProblem}.
+ */
+export function presetRange(preset: PresetId, today: string, custom?: { from: string; to: string }): Range {
+  switch (preset) {
+    case 'today':
+      return withGranularity(today, today)
+    case 'yesterday': {
+      const day = addDays(today, -1)
+      return withGranularity(day, day)
+    }
+    case '7d':
+      return withGranularity(addDays(today, -6), today)
+    case '30d':
+      return withGranularity(addDays(today, -29), today)
+    case 'month':
+      return withGranularity(firstOfMonth(today), today)
+    case 'lastmonth': {
+      const last = addDays(firstOfMonth(today), -1)
+      return withGranularity(firstOfMonth(last), last)
+    }
+    case '12mo': {
+      // the same day a year ago is outside: twelve whole months end today (Feb 29 → Mar 1)
+      const year = String(Number(today.slice(0, 4)) - 1).padStart(4, '0')
+      const sameDay = `${year}${today.slice(4)}`
+      const start = isDay(sameDay) ? addDays(sameDay, 1) : `${year}-03-01`
+      return withGranularity(start, today)
+    }
+    case 'custom':
+      if (!custom) throw new Error('a custom period needs its days')
+      return withGranularity(custom.from, custom.to)
+  }
+}
+
+/** The period of the same length just before `range`: what "compare" and every change measure against. */
+export function previousRange(range: Range): Range {
+  const days = dayCount(range.from, range.to)
+  return { from: addDays(range.from, -days), to: addDays(range.from, -1), granularity: range.granularity }
+}

@@ -1,0 +1,86 @@
+/**
+ * Reads as component state. Every component asks for what it shows; since effects of one render
+ * run together, every read of a view goes out at once, and identical ones share a request (api.ts).
+ *
+ * @example
+ * const [visits, previous] = useReads<StatsAnswer>(api, [urlNow, urlBefore])
+ * if (visits.state === 'error') return <Failure what="Visits" read={visits} />
+ */
+import { createContext } from 'preact'
+import { useContext, useLayoutEffect, useState } from 'preact/hooks'
+import type { Api, ApiError } from './api.ts'
+
+export type Read<T> =
+  | { state: 'loading' }
+  | { state: 'ok'; data: T }
+  | { state: 'error'; error: ApiError; retry: () => void }
+
+export const ApiContext = createContext<Api | null>(null)
+
+export function useApi(): Api {
+  const api = useContext(ApiContext)
+  if (!api) throw new Error('no Api above this component')
+  return api
+}
+
+/** Answers that arrive within this long of each other are shown in one render. */
+const COALESCE_MS = 40
+
+/**
+ * The answers of `urls`, in order; a null url is not read (it stays loading). A new `round` reads
+ * them again (after `api.forget`, from the server). Answers arriving together are shown together:
+ * a page of numbers re-laid out once, not once per answer.
+ */
+export function useReads<T>(urls: (string | null)[], round = 0): Read<T>[] {
+  const api = useApi()
+  const key = `${round}\n${urls.join('\n')}`
+  const [retries, setRetries] = useState(0)
+  const [answers, setAnswers] = useState<{ key: string; reads: Read<T>[] }>({ key: '', reads: [] })
+
+  // a layout effect: the reads go out as soon as the view is rendered, not after the next frame
+  useLayoutEffect(() => {
+    let current = true
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const reads: Read<T>[] = urls.map(() => ({ state: 'loading' }))
+    let waiting = urls.filter((url) => url !== null).length
+    const show = () => {
+      clearTimeout(timer)
+      timer = undefined
+      if (current) setAnswers({ key, reads: reads.slice() })
+    }
+    const settle = (i: number, read: Read<T>) => {
+      if (!current) return
+      reads[i] = read
+      waiting--
+      if (waiting === 0) show()
+      else timer ??= setTimeout(show, COALESCE_MS)
+    }
+    // a retry shows its reads loading again; a new key already does
+    if (answers.key === key) show()
+    urls.forEach((url, i) => {
+      if (url === null) return
+      api.get<T>(url).then(
+        (data) => settle(i, { state: 'ok', data }),
+        (error: ApiError) => {
+          const retry = () => {
+            api.forget(url)
+            setRetries((r) => r + 1)
+          }
+          settle(i, { state: 'error', error, retry })
+        },
+      )
+    })
+    return () => {
+      current = false
+      clearTimeout(timer)
+    }
+    // urls are compared by their joined key
+  }, [key, retries, api])
+
+  if (answers.key !== key) return urls.map(() => ({ state: 'loading' }))
+  return answers.reads
+}
+
+export function useRead<T>(url: string | null, round = 0): Read<T> {
+  return useReads<T>([url], round)[0] ?? { state: 'loading' }
+}

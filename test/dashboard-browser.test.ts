@@ -1,0 +1,363 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { parseCsv } from '../src/dashboard/csv.ts'
+import { TOKEN_KEY } from '../src/dashboard/token.ts'
+import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
+import { seedThroughApi } from './dashboard-seed.ts'
+import { ADMIN, sendBeacons } from './live-feed.ts'
+import { type ServerProcess, startServerProcess } from './server-process.ts'
+
+setDefaultTimeout(30_000)
+
+const ARTIFACTS = join(import.meta.dir, 'artifacts')
+const available = chromiumPath() !== undefined
+if (!available) console.warn(NO_CHROMIUM)
+
+interface Opened {
+  context: BrowserContext
+  page: Page
+  /** every URL the page asked for, and its Authorization header */
+  requests: { url: string; authorization?: string }[]
+  errors: string[]
+}
+
+/** A fresh context (its own sessionStorage), recording every request and every script error. */
+async function open(browser: Browser, options: { width?: number; dark?: boolean } = {}): Promise<Opened> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: 900 },
+    colorScheme: options.dark ? 'dark' : 'light',
+    acceptDownloads: true,
+  })
+  const page = await context.newPage()
+  page.setDefaultTimeout(10_000)
+  const requests: Opened['requests'] = []
+  const errors: string[] = []
+  context.on('request', (r) => requests.push({ url: r.url(), authorization: r.headers().authorization }))
+  page.on('pageerror', (e) => errors.push(e.message))
+  // a refused read (the 422 of a server without visitors, a 503 a test makes) is logged as a
+  // failed load; script errors are what counts
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text())
+  })
+  return { context, page, requests, errors }
+}
+
+/** Requests that left the server's origin (inline data: URLs and same-origin blobs stay home). */
+function elsewhere(requests: Opened['requests'], origin: string): string[] {
+  return requests
+    .map((r) => r.url)
+    .filter((url) => !url.startsWith('data:') && new URL(url.replace(/^blob:/, '')).origin !== origin)
+}
+
+const get = async <T>(base: string, path: string): Promise<{ status: number; body: T }> => {
+  const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  return { status: res.status, body: (await res.json()) as T }
+}
+
+/** Every number on the page: metric → the exact integer in its data-value. */
+const shownNumbers = (page: Page) =>
+  page.$$eval('[data-metric][data-value]', (els) =>
+    Object.fromEntries(els.map((el) => [el.getAttribute('data-metric')!, Number(el.getAttribute('data-value'))])),
+  )
+
+/** The API's total of each metric over a range (the default period without one). */
+async function apiTotals(base: string, metrics: string[], range = '') {
+  const totals: Record<string, number> = {}
+  for (const metric of metrics) {
+    const q = metric === 'visitors' || metric === 'visits' ? `metric=${metric}` : `event_type=${metric}`
+    const answer = await get<{ total: number }>(base, `/analytics/stats?${q}${range}`)
+    expect({ metric, status: answer.status }).toEqual({ metric, status: 200 })
+    totals[metric] = answer.body.total
+  }
+  return totals
+}
+
+const ready = (page: Page) => page.waitForSelector('main[data-state="ready"]')
+
+describe.skipIf(!available)('dashboard with no data yet', () => {
+  let server: ServerProcess
+  let browser: Browser
+  beforeAll(async () => {
+    ;[server, browser] = await Promise.all([startServerProcess(), launchChromium()])
+    await mkdir(ARTIFACTS, { recursive: true })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop('SIGKILL')
+  })
+
+  test('shows the snippet for this server, and the check finds the first event', async () => {
+    const { page, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      // the token moved from the address bar into the tab's storage
+      expect(page.url()).toBe(`${server.url}/dashboard`)
+      expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBe(ADMIN)
+      await page.waitForSelector('[data-state="empty"]')
+      expect(await page.textContent('[data-snippet]')).toContain(`<script defer src="${server.url}/t.js"></script>`)
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-empty.png') })
+
+      await page.click('button:has-text("Check for events")')
+      await page.waitForSelector('.empty .message:has-text("Nothing yet")')
+      await sendBeacons(server.url, 'page_view', 1)
+      await page.click('button:has-text("Check for events")')
+      await page.waitForSelector('[data-metric="page_view"][data-value="1"]')
+      expect(await page.locator('[data-state="empty"]').count()).toBe(0)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('dashboard in a real browser', () => {
+  let server: ServerProcess
+  let browser: Browser
+  beforeAll(async () => {
+    ;[server, browser] = await Promise.all([
+      startServerProcess({ COUNTED_PROPERTIES: 'plan' }),
+      launchChromium(),
+      mkdir(ARTIFACTS, { recursive: true }),
+    ])
+    await seedThroughApi(server.url, { days: 30, visitsPerDay: 20 })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop('SIGKILL')
+  })
+
+  test('signs in, shows the API’s numbers for the default period, and asks nothing of another origin', async () => {
+    const { page, requests, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard`)
+      await page.fill('#token', 'not-the-admin-token-0123')
+      await page.click('button[type="submit"]')
+      await page.waitForSelector('#signin-error:has-text("refused")')
+      expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBeNull()
+
+      const refused = requests.length
+      await page.fill('#token', ADMIN)
+      await page.click('button[type="submit"]')
+      await ready(page)
+      const shown = await shownNumbers(page)
+      // the seed sent every one of these; visitors appear where the server answers their union
+      for (const metric of ['visits', 'page_view', 'feature_used', 'user_signup', 'generation_completed'])
+        expect(Object.keys(shown)).toContain(metric)
+      const visitors = await get(server.url, '/analytics/stats?metric=visitors')
+      if (visitors.status !== 200) expect(shown.visitors).toBeUndefined()
+      expect(shown).toEqual(await apiTotals(server.url, Object.keys(shown)))
+      expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0)
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-desktop.png'), fullPage: true })
+
+      const reads = requests.slice(refused).filter((r) => new URL(r.url).pathname.startsWith('/analytics/'))
+      expect(reads.length).toBeGreaterThan(10)
+      for (const r of reads) {
+        expect(r.url).not.toContain(ADMIN)
+        expect(r.authorization).toBe(`Bearer ${ADMIN}`)
+      }
+      expect(elsewhere(requests, server.url)).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('a period is in the address; back restores the view before it; the keyboard gets there', async () => {
+    const { page, requests, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      const thirtyDays = await shownNumbers(page)
+
+      // Tab to the period, then the arrow key: Last 7 days is the preset before Last 30 days
+      for (let i = 0; i < 20; i++) {
+        await page.keyboard.press('Tab')
+        if (await page.evaluate(() => document.activeElement?.id === 'period')) break
+      }
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('period')
+      await page.keyboard.press('ArrowUp')
+      await page.waitForURL(/\?period=7d$/)
+      await ready(page)
+      const range = (await page.getAttribute('[data-range]', 'data-range'))!.split('/')
+      const sevenDays = await shownNumbers(page)
+      expect(sevenDays).toEqual(await apiTotals(server.url, Object.keys(sevenDays), `&from=${range[0]}&to=${range[1]}`))
+      expect(sevenDays.page_view).toBeLessThan(thirtyDays.page_view!)
+
+      // a number put on the chart by the keyboard
+      await page.focus('[data-metric="user_signup"]')
+      await page.keyboard.press('Enter')
+      await page.waitForURL(/type=user_signup/)
+      expect(await page.getAttribute('[data-metric="user_signup"]', 'aria-pressed')).toBe('true')
+      expect(await page.textContent('#chart-title')).toContain('Sign-ups')
+
+      await page.goBack()
+      await page.waitForURL(/\?period=7d$/)
+      await page.goBack()
+      await page.waitForURL(`${server.url}/dashboard`)
+      await ready(page)
+      expect(await page.inputValue('#period')).toBe('30d')
+      expect(await shownNumbers(page)).toEqual(thirtyDays)
+      await page.goForward()
+      await ready(page)
+      expect(await page.inputValue('#period')).toBe('7d')
+      expect(await shownNumbers(page)).toEqual(sevenDays)
+      expect(elsewhere(requests, server.url)).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('comparison on adds the previous period to the numbers and the chart, and off takes it away', async () => {
+    const { page, errors, context } = await open(browser, { dark: true })
+    try {
+      await page.goto(`${server.url}/dashboard?period=7d#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      expect(await page.locator('.metric .before').count()).toBe(0)
+      expect(await page.locator('.legend').count()).toBe(0)
+
+      await page.check('#compare')
+      await page.waitForURL(/compare=1/)
+      await page.waitForSelector('.legend')
+      const range = (await page.getAttribute('[data-range]', 'data-range'))!.split('/')
+      const previous = await get<{ from: string; to: string; total: number }>(
+        server.url,
+        `/analytics/stats?metric=visits&from=${addDays(range[0]!, -7)}&to=${addDays(range[0]!, -1)}`,
+      )
+      expect(await page.textContent('[data-metric="visits"] .before')).toBe(
+        `vs ${previous.body.total.toLocaleString('en-US')}`,
+      )
+      // the chart walked by the keyboard reads both periods at each point
+      await page.focus('.chart')
+      await page.keyboard.press('Home')
+      const first = await page.getAttribute('.chart', 'aria-valuetext')
+      expect(first).toContain('(previous period)')
+      expect(first).toContain(`${previous.body.from.slice(8).replace(/^0/, '')}, `)
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-compare-dark.png'), fullPage: true })
+
+      await page.uncheck('#compare')
+      await page.waitForURL(/\?period=7d$/)
+      await page.waitForSelector('.legend', { state: 'detached' })
+      expect(await page.locator('.metric .before').count()).toBe(0)
+      await page.focus('.chart')
+      await page.keyboard.press('Home')
+      expect(await page.getAttribute('.chart', 'aria-valuetext')).not.toContain('previous period')
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('a panel’s CSV is the rows it shows, as the API answers them', async () => {
+    const { page, requests, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      const panel = page.locator('[data-panel="pages"]')
+      await panel.locator('[data-state="ok"] li').first().waitFor()
+      const range = (await page.getAttribute('[data-range]', 'data-range'))!.split('/')
+      const api = await get<{ items: { name: string; count: number }[] }>(
+        server.url,
+        `/analytics/top?dimension=page&from=${range[0]}&to=${range[1]}&limit=10`,
+      )
+      const shown = await panel
+        .locator('li[data-name]')
+        .evaluateAll((els) =>
+          els.map((el) => ({ name: el.getAttribute('data-name'), count: Number(el.getAttribute('data-count')) })),
+        )
+      expect(shown).toEqual(api.body.items)
+
+      const [download] = await Promise.all([page.waitForEvent('download'), panel.locator('button.csv').click()])
+      const rows = parseCsv(await readFile((await download.path())!, 'utf8'))
+      expect(rows.slice(1)).toEqual(api.body.items.map((i) => [i.name, String(i.count)]))
+      expect(rows[0]!.length).toBe(2)
+      const asked = requests.map((r) => new URL(r.url)).filter((u) => u.searchParams.get('format') === 'csv')
+      expect(asked.map((u) => [u.pathname, u.searchParams.get('dimension'), u.searchParams.get('limit')])).toEqual([
+        ['/analytics/top', 'page', '10'],
+      ])
+
+      // a tab of the same panel: entry pages, also the API's rows
+      await panel.locator('[role="tab"]:has-text("Entry pages")').click()
+      await panel.locator('[data-dimension="entry_page"][data-state="ok"]').waitFor()
+      const entries = await get<{ items: { name: string; count: number }[] }>(
+        server.url,
+        `/analytics/top?dimension=entry_page&from=${range[0]}&to=${range[1]}&limit=10`,
+      )
+      expect(await panel.locator('li[data-name]').count()).toBe(entries.body.items.length)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('the live strip moves within a second or so of a beacon, without polling', async () => {
+    const { page, requests, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      await page.waitForSelector('.live[data-state="live"] [data-live="page_view"]')
+      const before = Number(await page.getAttribute('[data-live="page_view"]', 'data-value'))
+      const asked = requests.length
+      await sendBeacons(server.url, 'page_view', 3)
+      await page.waitForSelector(`[data-live="page_view"][data-value="${before + 3}"]`, { timeout: 5000 })
+      const feeds = requests.filter((r) => new URL(r.url).pathname === '/analytics/live')
+      expect(feeds.length).toBe(1)
+      // nothing was asked again to show it
+      expect(requests.slice(asked).filter((r) => new URL(r.url).pathname.startsWith('/analytics/'))).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('375 px wide: panels stack and nothing scrolls sideways, light and dark', async () => {
+    for (const dark of [false, true]) {
+      const { page, errors, context } = await open(browser, { width: 375, dark })
+      try {
+        await page.goto(`${server.url}/dashboard?compare=1#token=${encodeURIComponent(ADMIN)}`)
+        await ready(page)
+        await page.locator('[data-panel="countries"] [data-state="ok"]').waitFor()
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+        expect(overflow).toBeLessThanOrEqual(0)
+        const lefts = await page.$$eval('.panels > .panel', (els) => els.map((el) => el.getBoundingClientRect().left))
+        expect(new Set(lefts).size).toBe(1)
+        await page.screenshot({
+          path: join(ARTIFACTS, `dashboard-mobile-${dark ? 'dark' : 'light'}.png`),
+          fullPage: true,
+        })
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    }
+  })
+
+  test('a failed read says what failed and retries; a refused token brings the sign-in back', async () => {
+    const { page, errors, context } = await open(browser)
+    try {
+      await page.route('**/analytics/top?dimension=country*', (route) =>
+        route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"Postgres is unavailable"}' }),
+      )
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      const failure = page.locator('[data-panel="countries"] [role="alert"]')
+      await failure.waitFor()
+      expect(await failure.textContent()).toContain('Postgres is unavailable')
+      await page.unroute('**/analytics/top?dimension=country*')
+      await failure.locator('button:has-text("Retry")').click()
+      await page.locator('[data-panel="countries"] [data-state="ok"] li').first().waitFor()
+
+      await page.evaluate((key) => sessionStorage.setItem(key, 'a-token-the-server-refuses'), TOKEN_KEY)
+      await page.reload()
+      await page.waitForSelector('#signin-error:has-text("refused")')
+      expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBeNull()
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
+
+function addDays(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10)
+}
