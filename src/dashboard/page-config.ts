@@ -7,7 +7,7 @@
  * // <meta name="time-zone" content="Europe/Berlin"><meta name="counted-properties" content="plan,variant">
  * pageConfig(document) // { timeZone: 'Europe/Berlin', countedProperties: ['plan', 'variant'] }
  */
-import { canonicalTimeZone } from '../read/time.ts'
+import { canonicalTimeZone } from '../time.ts'
 
 export interface PageConfig {
   timeZone: string

@@ -1,14 +1,14 @@
 /**
  * The periods a person picks, as the inclusive days the reads take. Pure: "today" comes in as a
  * day, so every preset can be tested for any date. Calendar arithmetic is the read side's own
- * (src/read/time.ts), so the page and the server count days alike.
+ * (src/time.ts), so the page and the server count days alike.
  *
  * @example
  * presetRange('7d', '2026-11-28') // { from: '2026-11-22', to: '2026-11-28', granularity: 'day' }
  * previousRange({ from: '2026-11-22', to: '2026-11-28', granularity: 'day' }) // 2026-11-15..2026-11-21
  */
 import { MAX_DAYS_DAILY } from '../read/params.ts'
-import { addDays, dayCount } from '../read/time.ts'
+import { addDays, dayCount } from '../time.ts'
 
 export const PRESETS = [
   { id: 'today', label: 'Today' },

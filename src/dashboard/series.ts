@@ -10,7 +10,7 @@
  * splitAt(answer, '2026-11-01', 'day', 'UTC') // { previous: { series, total }, current: { series, total } }
  */
 import { MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from '../read/params.ts'
-import { dayCount, localDay } from '../read/time.ts'
+import { dayCount, localDay } from '../time.ts'
 import type { Point } from './api.ts'
 import type { MetricId } from './metrics.ts'
 import type { Range } from './period.ts'

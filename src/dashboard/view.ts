@@ -8,7 +8,7 @@
  * parseView('?period=7d&type=visits') // { period: '7d', type: 'visits', compare: false }
  * viewSearch({ period: '7d', type: 'visits', compare: false }) // '?period=7d&type=visits'
  */
-import { canonicalTimeZone } from '../read/time.ts'
+import { canonicalTimeZone } from '../time.ts'
 import { isMetric, type MetricId } from './metrics.ts'
 import { customRangeProblem, DEFAULT_PRESET, isPreset, type PresetId } from './period.ts'
 

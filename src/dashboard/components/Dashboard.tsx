@@ -4,7 +4,7 @@
  * when the numbers and the chart are on screen.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { addDays, localDay } from '../../read/time.ts'
+import { addDays, localDay } from '../../time.ts'
 import { apiUrl, type StatsAnswer } from '../api.ts'
 import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
