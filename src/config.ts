@@ -28,6 +28,8 @@ export interface Config {
   databaseUrl?: string
   flushIntervalMs: number
   adminToken?: string
+  /** VIEWER_TOKEN: reads, the live feed and the pages, nothing else */
+  viewerToken?: string
   ingestToken?: string
   userJwtSecret?: string
   allowedOrigins: string[]
@@ -277,7 +279,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new ConfigError('LOG_LEVEL', `must be one of debug, info, warn, error (got ${JSON.stringify(logLevel)})`)
 
-  return {
+  const config: Config = {
     port: read(env, 'PORT', integer(0, 65535), 3000),
     host: env.HOST?.trim() || '0.0.0.0',
     redisUrl: read(env, 'REDIS_URL', url(['redis:', 'rediss:'])),
@@ -285,6 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: read(env, 'DATABASE_URL', url(['postgres:', 'postgresql:'])),
     flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', integer(1000, 86_400_000), 300_000),
     adminToken: read(env, 'ADMIN_TOKEN', secret),
+    viewerToken: read(env, 'VIEWER_TOKEN', secret),
     ingestToken: read(env, 'INGEST_TOKEN', secret),
     userJwtSecret: read(env, 'USER_JWT_SECRET', jwtSecret),
     allowedOrigins: origins.map((o) => o.replace(/\/$/, '')),
@@ -334,6 +337,22 @@ export function loadConfig(env: Env = process.env): Config {
     openapi: read(env, 'OPENAPI', flag, env.NODE_ENV !== 'production'),
     logLevel: logLevel as Config['logLevel'],
     geoipDb: parseGeoipDb(env.GEOIP_DB),
+  }
+  distinctTokens(config)
+  return config
+}
+
+/** Each token opens something else: one set to another's value would open both. */
+function distinctTokens(config: Config): void {
+  const tokens = [
+    ['ADMIN_TOKEN', config.adminToken],
+    ['VIEWER_TOKEN', config.viewerToken],
+    ['INGEST_TOKEN', config.ingestToken],
+  ] as const
+  for (const [i, [name, value]] of tokens.entries()) {
+    for (const [other, otherValue] of tokens.slice(i + 1)) {
+      if (value !== undefined && value === otherValue) throw new ConfigError(other, `must differ from ${name}`)
+    }
   }
 }
 

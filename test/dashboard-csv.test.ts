@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { parseCsv, toCsv } from '../src/dashboard/csv.ts'
+import { parseCsv, toCsv } from '../src/csv.ts'
 
 describe('CSV', () => {
   test('round-trips names with commas, quotes and line breaks', () => {

@@ -21,25 +21,59 @@ export function tokenMatches(given: string | undefined, expected: string | undef
   return timingSafeEqual(digest(given), digest(expected))
 }
 
+/** The tokens that open the service's own routes: ADMIN_TOKEN everywhere, VIEWER_TOKEN to look. */
+export interface Tokens {
+  admin?: string
+  viewer?: string
+}
+
+/** What a route needs: `read` (the reads, the live feed and the pages' data) or `admin` (everything). */
+export type Need = 'read' | 'admin'
+
+const challenge = { 'www-authenticate': 'Bearer' }
+
 /**
- * Throws 401 unless the request carries `expected` as its bearer token (or, where a client cannot
- * set headers, as `queryToken`).
+ * Throws unless the request's bearer token (or, where a client cannot set headers, `queryToken`)
+ * may do what the route needs: 401 without a token or with an unknown one, 403 for the viewer
+ * token on a route that needs the admin token. Both tokens are compared, each in constant time.
+ */
+export function requireAccess(request: Request, tokens: Tokens, need: Need, queryToken?: string | null): void {
+  const viewer = need === 'read' ? tokens.viewer : undefined
+  if (!tokens.admin && !viewer) {
+    const variables = need === 'read' ? 'ADMIN_TOKEN or VIEWER_TOKEN' : 'ADMIN_TOKEN'
+    throw new HttpError(401, `this route is disabled until ${variables} is configured`)
+  }
+  const given = bearerToken(request) ?? queryToken ?? undefined
+  if (!given) {
+    const how =
+      queryToken === undefined ? 'Authorization: Bearer token' : 'token: send Authorization: Bearer <token> or ?token='
+    throw new HttpError(401, `missing ${how}`, undefined, challenge)
+  }
+  const isAdmin = tokenMatches(given, tokens.admin)
+  const isViewer = tokenMatches(given, tokens.viewer)
+  if (isAdmin || (isViewer && need === 'read')) return
+  if (isViewer) throw new HttpError(403, 'the viewer token can only read: this route needs ADMIN_TOKEN')
+  throw new HttpError(401, 'invalid token', undefined, challenge)
+}
+
+/**
+ * Throws 401 unless the request carries `expected` as its bearer token; 403 when it carries one
+ * of `refused.tokens` instead (a token of this service that may not do this), saying why.
  */
 export function requireToken(
   request: Request,
   expected: string | undefined,
   variable: string,
-  queryToken?: string | null,
+  refused: { tokens: (string | undefined)[]; reason: string } = { tokens: [], reason: '' },
 ): void {
   if (!expected) throw new HttpError(401, `this route is disabled until ${variable} is configured`)
-  const given = bearerToken(request) ?? queryToken ?? undefined
-  if (!given) {
-    const how =
-      queryToken === undefined ? 'Authorization: Bearer token' : 'token: send Authorization: Bearer <token> or ?token='
-    throw new HttpError(401, `missing ${how}`, undefined, { 'www-authenticate': 'Bearer' })
-  }
-  if (!tokenMatches(given, expected))
-    throw new HttpError(401, 'invalid token', undefined, { 'www-authenticate': 'Bearer' })
+  const given = bearerToken(request)
+  if (!given) throw new HttpError(401, 'missing Authorization: Bearer token', undefined, challenge)
+  const matches = tokenMatches(given, expected)
+  const isRefused = refused.tokens.map((token) => tokenMatches(given, token)).includes(true)
+  if (matches) return
+  if (isRefused) throw new HttpError(403, refused.reason)
+  throw new HttpError(401, 'invalid token', undefined, challenge)
 }
 
 /**

@@ -6,13 +6,13 @@ import { Elysia } from 'elysia'
 import type { Deps } from '../deps.ts'
 import { HttpError } from '../errors.ts'
 import { errorMessage } from '../log.ts'
-import { requireToken } from './auth.ts'
+import { requireAccess } from './auth.ts'
 
 export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) =>
   new Elysia({ name: 'flush' }).post(
     '/analytics/flush',
     async ({ request }) => {
-      requireToken(request, deps.config.adminToken, 'ADMIN_TOKEN')
+      requireAccess(request, { admin: deps.config.adminToken, viewer: deps.config.viewerToken }, 'admin')
       try {
         return { flushed: await deps.flusher.flush() }
       } catch (err) {

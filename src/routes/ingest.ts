@@ -23,7 +23,16 @@ import { Refusal } from './refusal.ts'
 import { writeErrorResponse } from './write-errors.ts'
 
 export interface IngestDeps {
-  config: Pick<Config, 'ingestToken' | 'pathQueryParams' | 'ingestMaxInFlight' | 'bodyTimeoutMs' | 'countedProperties'>
+  config: Pick<
+    Config,
+    | 'ingestToken'
+    | 'adminToken'
+    | 'viewerToken'
+    | 'pathQueryParams'
+    | 'ingestMaxInFlight'
+    | 'bodyTimeoutMs'
+    | 'countedProperties'
+  >
   metrics: Metrics
   recorder: Recorder
   log: Logger
@@ -43,7 +52,10 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
 
   async function ingest(request: Request): Promise<number> {
     try {
-      requireToken(request, config.ingestToken, 'INGEST_TOKEN')
+      requireToken(request, config.ingestToken, 'INGEST_TOKEN', {
+        tokens: [config.adminToken, config.viewerToken],
+        reason: 'events are sent with INGEST_TOKEN, not with the admin or viewer token',
+      })
     } catch (err) {
       if (!(err instanceof HttpError)) throw err
       throw new Refusal('unauthorized', err.status, err.reason, err.details, err.headers)

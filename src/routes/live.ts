@@ -9,7 +9,7 @@ import type { Deps } from '../deps.ts'
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { parseTypes } from '../live/state.ts'
-import { requireToken } from './auth.ts'
+import { requireAccess } from './auth.ts'
 import { PAGE_HEADERS } from './page-headers.ts'
 
 /** Seconds a refused client should wait; EventSource ignores it, the live page honours it. */
@@ -40,7 +40,7 @@ export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
   const { config, live: hub } = deps
   const app = new Elysia({ name: 'live' }).get('/analytics/live', ({ request, server }) => {
     const query = new URL(request.url).searchParams
-    requireToken(request, config.adminToken, 'ADMIN_TOKEN', query.get('token'))
+    requireAccess(request, { admin: config.adminToken, viewer: config.viewerToken }, 'read', query.get('token'))
     const { types, unknown } = parseTypes(query.get('types'))
     if (unknown.length > 0) {
       throw new HttpError(400, `unknown event type in types: ${unknown.join(', ')}`, { expected: EVENT_TYPES })

@@ -3,11 +3,11 @@
  */
 import { Elysia } from 'elysia'
 import type { Deps } from '../deps.ts'
-import { requireToken } from './auth.ts'
+import { requireAccess } from './auth.ts'
 
 export const prometheus = (deps: Pick<Deps, 'config' | 'metrics'>) =>
   new Elysia({ name: 'metrics' }).get('/metrics', async ({ request }) => {
-    requireToken(request, deps.config.adminToken, 'ADMIN_TOKEN')
+    requireAccess(request, { admin: deps.config.adminToken, viewer: deps.config.viewerToken }, 'admin')
     return new Response(await deps.metrics.registry.metrics(), {
       headers: { 'content-type': deps.metrics.registry.contentType },
     })

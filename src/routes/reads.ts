@@ -1,9 +1,11 @@
 /**
  * The read side: exact stats, top features/pages, the dashboard and per-user generation counts.
- * Everything is admin-only except `/analytics/me`, which takes the user's own HS256 JWT.
+ * Each takes the admin or the viewer token, except `/analytics/me`, which takes the user's own
+ * HS256 JWT.
  */
 import { Elysia } from 'elysia'
 import type { Config } from '../config.ts'
+import { toCsv } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { dashboard } from '../read/dashboard.ts'
@@ -12,47 +14,84 @@ import { FIRST_DAY, LAST_DAY, parseStats, parseTop } from '../read/params.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
 import { userGenerations } from '../read/users.ts'
-import { requireToken, requireUser } from './auth.ts'
+import { requireAccess, requireUser } from './auth.ts'
 
 type Query = Record<string, string | undefined>
+
+/** `format=json` (the default) or `format=csv`; anything else is a 422 naming it. */
+function wantsCsv(query: Query): boolean {
+  const format = query.format ?? 'json'
+  if (format !== 'json' && format !== 'csv')
+    throw new HttpError(422, 'format must be json or csv', { parameter: 'format' })
+  return format === 'csv'
+}
+
+/** A CSV answer with a header row, downloaded as `name`. */
+const csv = (name: string, header: string[], rows: (string | number)[][]) =>
+  new Response(toCsv(header, rows), {
+    headers: {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${name}.csv"`,
+      'x-content-type-options': 'nosniff',
+    },
+  })
 
 const doc = (summary: string, description: string, security = 'admin') => ({
   detail: { summary, description, tags: ['reads'], security: [{ [security]: [] }] },
 })
 
 export const reads = (
-  deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'userJwtSecret' | 'countedProperties' | 'timeZone'> },
+  deps: ReadDeps & {
+    config: Pick<Config, 'adminToken' | 'viewerToken' | 'userJwtSecret' | 'countedProperties' | 'timeZone'>
+  },
 ) => {
   const context = () => ({ timeZone: deps.config.timeZone, now: deps.now() })
-  const admin = (request: Request) => requireToken(request, deps.config.adminToken, 'ADMIN_TOKEN')
+  const admin = (request: Request) =>
+    requireAccess(request, { admin: deps.config.adminToken, viewer: deps.config.viewerToken }, 'read')
   return new Elysia({ name: 'reads' })
     .get(
       '/analytics/stats',
-      ({ request, query }) => {
+      async ({ request, query }) => {
         admin(request)
-        return stats(deps, parseStats(query as Query, context()))
+        const asCsv = wantsCsv(query as Query)
+        const result = await stats(deps, parseStats(query as Query, context()))
+        if (!asCsv) return result
+        const name = `${result.metric}_${result.event_type ?? 'all'}_${result.granularity}_${result.from}_${result.to}`
+        return csv(
+          name,
+          ['t', 'count'],
+          result.series.map((p) => [p.t, p.count]),
+        )
       },
       doc(
-        'Exact series of one event type (or all), or of visits',
-        `Query: metric=events|visits, event_type, from, to (YYYY-MM-DD, inclusive, in tz, ${FIRST_DAY} to ${LAST_DAY}), ` +
+        'Exact series of one event type (or all), of visits, or of unique visitors',
+        `Query: metric=events|visits|visitors, event_type, from, to (YYYY-MM-DD, inclusive, in tz, ${FIRST_DAY} to ${LAST_DAY}), ` +
           'granularity=day|hour, tz (IANA). ' +
-          'Answers {series: [{t, count}], total}; 422 names a bad parameter.',
+          'Answers {series: [{t, count}], total} (for visitors, total is the union of the days); ' +
+          'format=csv answers the points as text/csv (t,count). 422 names a bad parameter.',
       ),
     )
     .get(
       '/analytics/top',
       async ({ request, query }) => {
         admin(request)
+        const asCsv = wantsCsv(query as Query)
         const q = parseTop(query as Query, deps.config.countedProperties, context())
         const { items, total } = await top(deps, q)
+        if (asCsv)
+          return csv(
+            `top_${q.dimension.replace(':', '-')}_${q.from}_${q.to}`,
+            ['name', 'count'],
+            items.map((i) => [i.name, i.count]),
+          )
         return { dimension: q.dimension, event_type: q.eventType ?? null, from: q.from, to: q.to, items, total }
       },
       doc(
         'Top values of a dimension',
         'Query: dimension=feature|page|source|utm_source|utm_medium|utm_campaign|entry_page|browser|os|device|' +
-          `country|hostname|prop:<key>, event_type (prop:<key> only), from, to (UTC days, ${FIRST_DAY} to ` +
-          `${LAST_DAY}), limit (1-100). Answers {items: [{name, count}], total}: total is the range's visits ` +
-          '(visit dimensions) or events.',
+          `country|hostname|prop:<key>, event_type (prop:<key> only), from, to (days of TIME_ZONE, ${FIRST_DAY} ` +
+          `to ${LAST_DAY}), limit (1-100). Answers {items: [{name, count}], total}: total is the range's visits ` +
+          '(visit dimensions) or events; format=csv answers the items as text/csv (name,count).',
       ),
     )
     .get(
@@ -72,7 +111,7 @@ export const reads = (
         if (!isUserId(id)) throw new HttpError(422, `id must be ${USER_ID_RULE}`, { parameter: 'id' })
         return userGenerations(deps, id)
       },
-      doc('Generations of any user', 'generations_today, generations_this_month, generations_total (UTC).'),
+      doc('Generations of any user', 'generations_today, generations_this_month, generations_total (TIME_ZONE).'),
     )
     .get(
       '/analytics/me',

@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks'
 import { ApiError, apiUrl, type TopAnswer } from '../api.ts'
 import { countryName, flagEmoji, flagsDrawn, isCountryCode } from '../countries.ts'
-import { saveFile, toCsv } from '../csv.ts'
+import { saveFile } from '../csv.ts'
 import { formatCount, formatExact, formatShare } from '../format.ts'
 import type { Range } from '../period.ts'
 import { useApi, useRead } from '../reads.ts'
@@ -72,13 +72,7 @@ export function Panel({ id, title, tabs, range, round }: PanelProps) {
     setCsvError('')
     try {
       const res = await api.fetch(apiUrl('analytics/top', { ...query, format: 'csv' }), 'text/csv')
-      // a server that does not know format=csv answers JSON: the same rows, written here
-      const text = (res.headers.get('content-type') ?? '').startsWith('text/csv')
-        ? await res.text()
-        : toCsv(
-            ['name', 'count'],
-            ((await res.json()) as TopAnswer).items.map((i) => [i.name, i.count]),
-          )
+      const text = await res.text()
       saveFile(`${tab.dimension.replace(':', '-')}_${range.from}_${range.to}.csv`, text, 'text/csv')
     } catch (err) {
       setCsvError(err instanceof ApiError ? `CSV not downloaded: ${err.reason}` : 'CSV not downloaded')
