@@ -117,7 +117,9 @@ describe('bun run dev for a newcomer', () => {
     try {
       const stats = await fetch(`${server.url}/analytics/stats`, bearer(token))
       expect(stats.status).toBe(401)
-      expect(await stats.json()).toEqual({ error: 'this route is disabled until ADMIN_TOKEN is configured' })
+      expect(await stats.json()).toEqual({
+        error: 'this route is disabled until ADMIN_TOKEN or VIEWER_TOKEN is configured',
+      })
       expect((await fetch(`${server.url}/analytics/live?token=${token}`)).status).toBe(401)
       expect((await fetch(`${server.url}/metrics`, bearer(token))).status).toBe(401)
       expect((await fetch(`${server.url}/demo`)).status).toBe(404)
