@@ -279,6 +279,11 @@ describe('visits', () => {
     for (const dimension of ['source', 'utm_campaign', 'entry_page']) {
       expect(await deps.redis.sCard(deps.keys.shards[0]!.seen('x', today, dimension))).toBe(3)
     }
+    // families and country codes come from closed sets: never capped, and no set is kept for them
+    for (const dimension of ['browser', 'os', 'device', 'country']) {
+      expect(await deps.redis.exists(deps.keys.shards[0]!.seen('x', today, dimension))).toBe(0)
+    }
+    expect((await topOf(app, 'country')).items['(other)']).toBeUndefined()
   })
 })
 

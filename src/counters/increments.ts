@@ -3,7 +3,7 @@
  * events of concurrent requests once, then applies these ops in one round trip. Field names come
  * from the codec in fields.ts.
  */
-import { type CountedEvent, propDimension, VISIT, VISIT_DIMENSIONS } from '../events/types.ts'
+import { BOUNDED_DIMENSIONS, type CountedEvent, propDimension, VISIT, VISIT_DIMENSIONS } from '../events/types.ts'
 import { type Calendar, QUARTER_MS, quarterOf } from './calendar.ts'
 import { type CappedKind, capPrefix, encodeField, type Head } from './fields.ts'
 import { dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
@@ -83,7 +83,8 @@ export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
     )
     for (const dimension of VISIT_DIMENSIONS) {
       const value = visit[dimension]
-      if (value !== undefined) capped(ops, ctx, 'x', { day, type: VISIT, dimension }, caps?.dimensions, value, by)
+      const cap = BOUNDED_DIMENSIONS.has(dimension) ? undefined : caps?.dimensions
+      if (value !== undefined) capped(ops, ctx, 'x', { day, type: VISIT, dimension }, cap, value, by)
     }
   }
   if (props) {

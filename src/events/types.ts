@@ -48,6 +48,13 @@ export const VISIT_DIMENSIONS = [
 ] as const
 export type VisitDimension = (typeof VISIT_DIMENSIONS)[number]
 
+/**
+ * The dimensions whose values come from a closed set whatever a client sends: the User-Agent's
+ * families (bowser's names, else `(unknown)`) and two-letter country codes. They need no cap, and
+ * counting them skips the cap's set in Redis.
+ */
+export const BOUNDED_DIMENSIONS: ReadonlySet<VisitDimension> = new Set(['browser', 'os', 'device', 'country'])
+
 /** A visit's value under each dimension; absent UTM values are not counted. */
 export type Visit = Record<Exclude<VisitDimension, `utm_${string}`>, string> &
   Partial<Record<Extract<VisitDimension, `utm_${string}`>, string>>
