@@ -1,10 +1,16 @@
 /**
- * Beacon ingest under load: wrk POSTs a text/plain page view to `/e` on 64 connections, against
- * our server, the original pattern's counting behind the same app, a bare Bun.serve (the
- * ceiling), one that reads the body (the floor), and one that reads it and stores one count per
- * group commit before answering (the stored floor). For the counting servers it checks that
- * Redis holds exactly the 2xx answers wrk counted, and counts Redis round trips and commands per
- * event; for all, the server's CPU time per request.
+ * Beacon ingest under load: wrk POSTs the browser-like load of bench/mix.ts (visits with referrer
+ * and campaign, single-page app views, feature uses; ten browsers, several hundred client
+ * addresses in `X-Forwarded-For`) to `/e` on 64 connections, against our server, the original
+ * pattern's counting behind the same app, a bare Bun.serve (the ceiling), one that reads the body
+ * (the floor), and one that reads it and stores one count per group commit before answering (the
+ * stored floor). Every server runs with `TRUST_PROXY=1`, so all read the same headers (the floors
+ * ignore them). For the storing servers it checks that Redis holds exactly the 2xx answers wrk
+ * counted, and counts Redis round trips and commands per event; for all, the server's CPU time
+ * per request, and for the storing ones Redis's as well.
+ *
+ * `beacon-single` is the earlier load, for comparison with earlier runs: one fixed page view from
+ * one User-Agent and one address (the socket's; no `TRUST_PROXY`), against our server.
  */
 import { createKeys, dayOf } from '../src/counters/keys.ts'
 import { openRedis, type Redis } from '../src/db/redis.ts'
@@ -23,6 +29,7 @@ import {
   type WrkResult,
   wrk,
 } from './lib.ts'
+import { beaconMix, MIX_EVENT_TYPES } from './mix.ts'
 
 export const BEACON_BODY = JSON.stringify({ event_type: 'page_view', properties: { path: '/pricing' } })
 /** What a browser's sendBeacon from a page on another origin carries that the server reads. */
@@ -32,7 +39,10 @@ export const BEACON_HEADERS = {
   Origin: 'https://shop.example.com',
 }
 
-export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'pattern' | 'baseline'
+export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'beacon-single' | 'pattern' | 'baseline'
+
+/** The load of every target but `beacon-single`. */
+const MIX = beaconMix()
 
 /**
  * Another checkout of this service (BENCH_BASELINE, e.g. a `git worktree` of an earlier commit),
@@ -49,13 +59,15 @@ export function baselineName(dir: string): string {
 
 export interface BeaconResult extends WrkResult {
   target: Target
-  /** events Redis holds after the run (undefined for the ceiling) */
+  /** events Redis holds after the run (undefined for the ceiling and floor) */
   counted?: number
   roundTripsPerEvent?: number
   commandsPerEvent?: number
   rssMb: number
   /** server CPU (user + system) per answered request, µs */
   cpuUsPerRequest: number
+  /** Redis's CPU per answered request, µs: the whole server's, so any other client's work on the machine too */
+  storeCpuUsPerRequest?: number
 }
 
 async function redisCommandCalls(redis: Redis): Promise<{ calls: number; evalsha: number }> {
@@ -72,19 +84,39 @@ async function redisCommandCalls(redis: Redis): Promise<{ calls: number; evalsha
   return { calls, evalsha }
 }
 
-/** Events stored for today (and yesterday, across midnight) under our layout or the pattern's. */
-async function stored(redis: Redis, prefix: string, target: Target): Promise<number> {
-  if (target === 'stored') return Number((await redis.hGet(storedFloorKey(prefix), STORED_FLOOR_FIELD)) ?? 0)
+/** Events of the load's types counted today (and yesterday, across midnight) in the live hash. */
+async function liveCount(redis: Redis, prefix: string): Promise<number> {
   let total = 0
   for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
-    if (target === 'beacon' || target === 'baseline') {
-      const hash = await redis.hGetAll(createKeys(prefix).shards[0]!.liveHourly(day))
-      for (const [field, v] of Object.entries(hash)) if (field.startsWith('page_view|')) total += Number(v)
-    } else {
-      total += Number((await redis.get(`${prefix}:counter:page_view:${day}`)) ?? 0)
+    const hash = await redis.hGetAll(createKeys(prefix).shards[0]!.liveHourly(day))
+    for (const [field, v] of Object.entries(hash)) {
+      if (MIX_EVENT_TYPES.some((type) => field.startsWith(`${type}|`))) total += Number(v)
     }
   }
   return total
+}
+
+/** Events stored under the pattern's layout: its daily counter of each type the load sends. */
+async function patternCount(redis: Redis, prefix: string): Promise<number> {
+  let total = 0
+  for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
+    for (const type of MIX_EVENT_TYPES) total += Number((await redis.get(`${prefix}:counter:${type}:${day}`)) ?? 0)
+  }
+  return total
+}
+
+/** Events stored by a target (Redis's layout of ours, the pattern's or the stored floor's). */
+async function stored(redis: Redis, prefix: string, target: Target): Promise<number> {
+  if (target === 'stored') return Number((await redis.hGet(storedFloorKey(prefix), STORED_FLOOR_FIELD)) ?? 0)
+  if (target === 'pattern') return patternCount(redis, prefix)
+  return liveCount(redis, prefix)
+}
+
+/** CPU used so far by the Redis server (user + system), in µs. */
+async function redisCpuMicros(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu')
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0)
+  return (seconds('used_cpu_sys') + seconds('used_cpu_user')) * 1_000_000
 }
 
 export async function beaconScenario(services: BenchServices, target: Target, seconds: number): Promise<BeaconResult> {
@@ -94,9 +126,11 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     floor: 'bench/floor.ts',
     stored: 'bench/stored-floor.ts',
     beacon: 'src/index.ts',
+    'beacon-single': 'src/index.ts',
     pattern: 'bench/pattern-server.ts',
     baseline: `${BASELINE_DIR}/src/index.ts`,
   }[target]
+  const single = target === 'beacon-single'
   const server = await startChild(script, {
     REDIS_URL: services.redisUrl,
     DATABASE_URL: services.databaseUrl,
@@ -104,20 +138,27 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     ADMIN_TOKEN,
     INGEST_TOKEN,
     MIGRATE_ON_START: 'false',
+    // the client address of the mix is in X-Forwarded-For, as behind a proxy or CDN
+    ...(single ? {} : { TRUST_PROXY: '1' }),
   })
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {
     const before = await redisCommandCalls(redis)
+    const storeBefore = await redisCpuMicros(redis)
     const cpuBefore = await cpuMicros(server.pid)
-    const result = await wrk({ url: `${server.url}/e`, body: BEACON_BODY, headers: BEACON_HEADERS, seconds })
+    const url = `${server.url}/e`
+    const result = single
+      ? await wrk({ url, body: BEACON_BODY, headers: BEACON_HEADERS, seconds })
+      : await wrk({ url, requests: MIX, seconds })
     const cpuUsPerRequest = ((await cpuMicros(server.pid)) - cpuBefore) / result.requests
     const rss = await rssMb(server.pid)
     if (target === 'ceiling' || target === 'floor') return { ...result, target, rssMb: rss, cpuUsPerRequest }
+    const storeCpu = (await redisCpuMicros(redis)) - storeBefore
     const after = await redisCommandCalls(redis)
     const counted = await stored(redis, prefix, target)
     const ok = result.requests - result.non2xx
     let roundTrips = after.calls - before.calls
-    if (target === 'beacon' || target === 'baseline') {
+    if (target === 'beacon' || target === 'beacon-single' || target === 'baseline') {
       const metrics = await (
         await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
       ).text()
@@ -127,10 +168,11 @@ export async function beaconScenario(services: BenchServices, target: Target, se
       ...result,
       target,
       counted,
-      roundTripsPerEvent: roundTrips / ok,
-      commandsPerEvent: (after.calls - before.calls) / ok,
       rssMb: rss,
       cpuUsPerRequest,
+      storeCpuUsPerRequest: storeCpu / result.requests,
+      roundTripsPerEvent: roundTrips / ok,
+      commandsPerEvent: (after.calls - before.calls) / ok,
     }
   } finally {
     await redis.close()
