@@ -21,6 +21,8 @@ export interface BenchServices {
   redisUrl: string
   /** a fresh, migrated database of the bench run */
   databaseUrl: string
+  /** its name */
+  databaseName: string
   newPrefix(): string
   stop(): Promise<void>
 }
@@ -41,6 +43,7 @@ export async function benchServices(): Promise<BenchServices> {
     started,
     redisUrl: started.redisUrl,
     databaseUrl: url.toString(),
+    databaseName: name,
     newPrefix() {
       const p = `bench-${randomBytes(3).toString('hex')}`
       prefixes.push(p)

@@ -1,11 +1,11 @@
 /**
  * `bun run bench [scenario...]`: runs the benchmarks against Redis and Postgres provisioned like
  * the tests (env URLs, containers or local binaries), prints a table and writes
- * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, stored floor, beacon
- * and the original pattern, interleaved, under the browser-like load of bench/mix.ts;
- * `beacon-single` adds our beacon under the earlier one-body load), batch, flush, live, queries,
- * memory, dashboard (the page in real Chromium on 400 days of history). Default: all but
- * beacon-single.
+ * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, stored floor, beacon,
+ * the original pattern and a peer's write path, umami, interleaved, under the browser-like load of
+ * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load), batch, flush,
+ * live, queries, memory, dashboard (the page in real Chromium on 400 days of history). Default:
+ * all but beacon-single.
  */
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -40,7 +40,7 @@ const services = await benchServices()
 try {
   if (run('ingest') || wanted.has('beacon-single')) {
     // interleaved (A, B, C, A, B, C) so that drift on a shared machine hits all alike
-    const targets: Target[] = ['ceiling', 'floor', 'stored', 'beacon', 'pattern']
+    const targets: Target[] = ['ceiling', 'floor', 'stored', 'beacon', 'pattern', 'umami']
     if (wanted.has('beacon-single')) targets.push('beacon-single')
     if (BASELINE_DIR) targets.push('baseline')
     const runs = Object.fromEntries(targets.map((t) => [t, [] as BeaconResult[]])) as Record<Target, BeaconResult[]>
@@ -64,6 +64,7 @@ try {
     const storedFloor = rps('stored')
     const beacon = rps('beacon')
     const pattern = rps('pattern')
+    const umami = rps('umami')
     const p99 = worstP99('beacon')
     const storedP99 = worstP99('stored')
     const answered = (t: Target) => runs[t].map((r) => `${fmt(r.requests - r.non2xx)}=${fmt(r.counted ?? 0)}`).join(' ')
@@ -102,8 +103,8 @@ try {
         value: targets.map((t) => fmt(cpu(t), 1)).join(' / '),
       },
       {
-        scenario: 'Redis CPU per request (µs)',
-        metric: `${stores.join(' / ')}: the whole Redis server`,
+        scenario: 'store CPU per request (µs)',
+        metric: `${stores.join(' / ')}: Redis (the whole server), for umami its Postgres backends`,
         value: stores.map((t) => fmt(mean(runs[t].map((r) => r.storeCpuUsPerRequest ?? 0)), 1)).join(' / '),
       },
       { scenario: 'beacon POST /e (wrk -t1 -c64)', metric: 'requests/s', value: fmt(beacon) },
@@ -173,6 +174,18 @@ try {
         met: exact('pattern'),
       },
       {
+        scenario: 'umami: 1 Postgres row per event',
+        metric: 'requests/s; p99 ms (worst run)',
+        value: `${fmt(umami)}; ${fmt(worstP99('umami'), 2)}`,
+      },
+      {
+        scenario: '',
+        metric: '2xx answered = rows inserted, every run',
+        value: answered('umami'),
+        goal: 'equal',
+        met: exact('umami'),
+      },
+      {
         scenario: '',
         metric: 'our beacon ÷ original pattern (same run)',
         value: `${fmt(beacon / pattern, 2)}×`,
@@ -180,6 +193,7 @@ try {
         met: beacon / pattern >= 3,
         bound: storedFloor / pattern < 3 ? `the stored floor reaches ${fmt(storedFloor / pattern, 3)}×` : undefined,
       },
+      { scenario: '', metric: 'our beacon ÷ umami (same run)', value: `${fmt(beacon / umami, 2)}×` },
     )
     if (wanted.has('beacon-single')) {
       const single = rps('beacon-single')
