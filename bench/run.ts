@@ -3,9 +3,9 @@
  * the tests (env URLs, containers or local binaries), prints a table and writes
  * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, stored floor, beacon,
  * the original pattern and a peer's write path, umami, interleaved, under the browser-like load of
- * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load), batch, flush,
- * live, queries, memory, dashboard (the page in real Chromium on 400 days of history). Default:
- * all but beacon-single.
+ * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load), steps (the
+ * beacon's steps timed in-process), batch, flush, live, queries, memory, dashboard (the page in
+ * real Chromium on 400 days of history). Default: all but beacon-single.
  */
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +16,7 @@ import { benchServices, fmt } from './lib.ts'
 import { liveScenario } from './live.ts'
 import { memoryScenario } from './memory.ts'
 import { queriesScenario } from './queries.ts'
+import { BATCH, stepsScenario } from './steps.ts'
 import { visitsMemoryScenario } from './visits-memory.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
@@ -236,6 +237,40 @@ try {
           value: answered('baseline'),
         },
       )
+    }
+  }
+  if (run('steps')) {
+    const r = await stepsScenario(services)
+    results.steps = r
+    for (const [i, step] of r.steps.entries()) {
+      rows.push({
+        scenario: i === 0 ? 'steps of POST /e, in-process' : '',
+        metric: step.step,
+        value: `${fmt(step.us, 3)} µs${step.part ? '' : ' per request'}`,
+      })
+    }
+    rows.push(
+      { scenario: '', metric: 'sum of the steps (the indented lines are parts)', value: `${fmt(r.sumUs, 2)} µs` },
+      {
+        scenario: '',
+        metric: `the whole beacon function in-process, ${BATCH} at a time`,
+        value: `${fmt(r.wholeUs, 2)} µs`,
+      },
+      {
+        scenario: '',
+        metric: `the Lua call of a group commit of ${BATCH}: KEYS, ARGV`,
+        value: `${fmt(r.scriptKeys)}, ${fmt(r.scriptArgs)}`,
+      },
+      { scenario: '', metric: "countries of the load's client addresses", value: fmt(r.countries) },
+    )
+    const ingest = results.ingest as Record<Target, BeaconResult[]> | undefined
+    if (ingest) {
+      const cpu = (t: Target) => mean(ingest[t].map((x) => x.cpuUsPerRequest))
+      rows.push({
+        scenario: '',
+        metric: 'excess over the stored floor, server CPU (ingest above)',
+        value: `${fmt(cpu('beacon') - cpu('stored'), 1)} µs`,
+      })
     }
   }
   if (run('batch')) {
