@@ -1,12 +1,22 @@
 /**
- * Beacon ingest under load: wrk POSTs a text/plain page view to `/e` on 64 connections, against
- * our server, the original pattern's counting behind the same app, a bare Bun.serve (the
- * ceiling), one that reads the body (the floor), and one that reads it and stores one count per
- * group commit before answering (the stored floor). For the counting servers it checks that
- * Redis holds exactly the 2xx answers wrk counted, and counts Redis round trips and commands per
- * event; for all, the server's CPU time per request.
+ * Beacon ingest under load: wrk POSTs the browser-like load of bench/mix.ts (visits with referrer
+ * and campaign, single-page app views, feature uses; ten browsers, several hundred client
+ * addresses in `X-Forwarded-For`) to `/e` on 64 connections, against our server, the original
+ * pattern's counting behind the same app, a peer's write path (one Postgres row per event,
+ * bench/umami-server.ts), a bare Bun.serve (the ceiling), one that reads the body (the floor),
+ * and one that reads it and stores one count per group commit before answering (the stored
+ * floor). Every server runs with `TRUST_PROXY=1`, so all read the same headers (the floors
+ * ignore them). For the storing servers it checks that Redis (or Postgres) holds exactly the 2xx
+ * answers wrk counted, and counts Redis round trips and commands per event; for all, the
+ * server's CPU time per request, and for the storing ones the store's (Redis's, or the Postgres
+ * backends') as well.
+ *
+ * `beacon-single` is the earlier load, for comparison with earlier runs: one fixed page view from
+ * one User-Agent and one address (the socket's; no `TRUST_PROXY`), against our server.
  */
+import type { Pool } from '@neondatabase/serverless'
 import { createKeys, dayOf } from '../src/counters/keys.ts'
+import { openDatabase } from '../src/db/pool.ts'
 import { openRedis, type Redis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
 import {
@@ -23,6 +33,7 @@ import {
   type WrkResult,
   wrk,
 } from './lib.ts'
+import { beaconMix, MIX_EVENT_TYPES } from './mix.ts'
 
 export const BEACON_BODY = JSON.stringify({ event_type: 'page_view', properties: { path: '/pricing' } })
 /** What a browser's sendBeacon from a page on another origin carries that the server reads. */
@@ -32,7 +43,34 @@ export const BEACON_HEADERS = {
   Origin: 'https://shop.example.com',
 }
 
-export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'pattern' | 'baseline'
+export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'beacon-single' | 'pattern' | 'umami' | 'baseline'
+
+/** The load of every target but `beacon-single`. */
+const MIX = beaconMix()
+
+/** The table, as the bench creates it in its database before each run of this target. */
+export const WEBSITE_EVENT = [
+  'DROP TABLE IF EXISTS website_event',
+  `CREATE TABLE website_event (
+    event_id uuid PRIMARY KEY,
+    website_id uuid NOT NULL,
+    session_id uuid NOT NULL,
+    visit_id uuid NOT NULL,
+    created_at timestamptz(6) DEFAULT now(),
+    url_path varchar(500) NOT NULL,
+    url_query varchar(500),
+    referrer_path varchar(500),
+    referrer_query varchar(500),
+    referrer_domain varchar(500),
+    utm_source varchar(255),
+    utm_medium varchar(255),
+    utm_campaign varchar(255),
+    hostname varchar(100),
+    event_type integer NOT NULL DEFAULT 1,
+    event_name varchar(50)
+  )`,
+  'CREATE INDEX website_event_created_at_idx ON website_event (created_at)',
+]
 
 /**
  * Another checkout of this service (BENCH_BASELINE, e.g. a `git worktree` of an earlier commit),
@@ -49,13 +87,18 @@ export function baselineName(dir: string): string {
 
 export interface BeaconResult extends WrkResult {
   target: Target
-  /** events Redis holds after the run (undefined for the ceiling) */
+  /** events Redis (or Postgres, for umami) holds after the run (undefined for the ceiling and floor) */
   counted?: number
   roundTripsPerEvent?: number
   commandsPerEvent?: number
   rssMb: number
   /** server CPU (user + system) per answered request, µs */
   cpuUsPerRequest: number
+  /**
+   * the store's CPU per answered request, µs: the Redis server's (all of it, so any other client's
+   * work on the machine too), or for umami the Postgres backends of the bench's database
+   */
+  storeCpuUsPerRequest?: number
 }
 
 async function redisCommandCalls(redis: Redis): Promise<{ calls: number; evalsha: number }> {
@@ -72,18 +115,58 @@ async function redisCommandCalls(redis: Redis): Promise<{ calls: number; evalsha
   return { calls, evalsha }
 }
 
-/** Events stored for today (and yesterday, across midnight) under our layout or the pattern's. */
-async function stored(redis: Redis, prefix: string, target: Target): Promise<number> {
-  if (target === 'stored') return Number((await redis.hGet(storedFloorKey(prefix), STORED_FLOOR_FIELD)) ?? 0)
+/** Events of the load's types counted today (and yesterday, across midnight) in the live hash. */
+async function liveCount(redis: Redis, prefix: string): Promise<number> {
   let total = 0
   for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
-    if (target === 'beacon' || target === 'baseline') {
-      const hash = await redis.hGetAll(createKeys(prefix).shards[0]!.liveHourly(day))
-      for (const [field, v] of Object.entries(hash)) if (field.startsWith('page_view|')) total += Number(v)
-    } else {
-      total += Number((await redis.get(`${prefix}:counter:page_view:${day}`)) ?? 0)
+    const hash = await redis.hGetAll(createKeys(prefix).shards[0]!.liveHourly(day))
+    for (const [field, v] of Object.entries(hash)) {
+      if (MIX_EVENT_TYPES.some((type) => field.startsWith(`${type}|`))) total += Number(v)
     }
   }
+  return total
+}
+
+/** Events stored under the pattern's layout: its daily counter of each type the load sends. */
+async function patternCount(redis: Redis, prefix: string): Promise<number> {
+  let total = 0
+  for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
+    for (const type of MIX_EVENT_TYPES) total += Number((await redis.get(`${prefix}:counter:${type}:${day}`)) ?? 0)
+  }
+  return total
+}
+
+/** Events stored by a target (Redis's layout of ours, the pattern's or the stored floor's; rows for umami). */
+async function stored(redis: Redis, pool: Pool | undefined, prefix: string, target: Target): Promise<number> {
+  if (target === 'stored') return Number((await redis.hGet(storedFloorKey(prefix), STORED_FLOOR_FIELD)) ?? 0)
+  if (target === 'pattern') return patternCount(redis, prefix)
+  if (target === 'umami') return Number((await pool!.query('SELECT count(*)::int AS n FROM website_event')).rows[0].n)
+  return liveCount(redis, prefix)
+}
+
+/** CPU used so far by the Redis server (user + system), in µs. */
+async function redisCpuMicros(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu')
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0)
+  return (seconds('used_cpu_sys') + seconds('used_cpu_user')) * 1_000_000
+}
+
+/** CPU used so far by each Postgres backend connected to the bench's database, in µs, by pid. */
+async function backendCpuMicros(pool: Pool, database: string): Promise<Map<number, number>> {
+  const { rows } = await pool.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database])
+  const cpu = new Map<number, number>()
+  for (const { pid } of rows as { pid: number }[]) {
+    // a backend that has just exited has no /proc entry: it counts as nothing
+    const micros = await cpuMicros(pid).catch(() => undefined)
+    if (micros !== undefined) cpu.set(pid, micros)
+  }
+  return cpu
+}
+
+/** What backends used between two readings, those that were there before and those that came since. */
+function backendCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0
+  for (const [pid, micros] of after) total += micros - (before.get(pid) ?? 0)
   return total
 }
 
@@ -94,9 +177,17 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     floor: 'bench/floor.ts',
     stored: 'bench/stored-floor.ts',
     beacon: 'src/index.ts',
+    'beacon-single': 'src/index.ts',
     pattern: 'bench/pattern-server.ts',
+    umami: 'bench/umami-server.ts',
     baseline: `${BASELINE_DIR}/src/index.ts`,
   }[target]
+  const single = target === 'beacon-single'
+  let db: Awaited<ReturnType<typeof openDatabase>> | undefined
+  if (target === 'umami') {
+    db = await openDatabase(services.databaseUrl, { max: 1 })
+    for (const statement of WEBSITE_EVENT) await db.pool.query(statement)
+  }
   const server = await startChild(script, {
     REDIS_URL: services.redisUrl,
     DATABASE_URL: services.databaseUrl,
@@ -104,37 +195,52 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     ADMIN_TOKEN,
     INGEST_TOKEN,
     MIGRATE_ON_START: 'false',
+    // the client address of the mix is in X-Forwarded-For, as behind a proxy or CDN
+    ...(single ? {} : { TRUST_PROXY: '1' }),
   })
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {
     const before = await redisCommandCalls(redis)
+    const storeBefore = db ? await backendCpuMicros(db.pool, services.databaseName) : await redisCpuMicros(redis)
     const cpuBefore = await cpuMicros(server.pid)
-    const result = await wrk({ url: `${server.url}/e`, body: BEACON_BODY, headers: BEACON_HEADERS, seconds })
+    const url = `${server.url}/e`
+    const result = single
+      ? await wrk({ url, body: BEACON_BODY, headers: BEACON_HEADERS, seconds })
+      : await wrk({ url, requests: MIX, seconds })
     const cpuUsPerRequest = ((await cpuMicros(server.pid)) - cpuBefore) / result.requests
     const rss = await rssMb(server.pid)
     if (target === 'ceiling' || target === 'floor') return { ...result, target, rssMb: rss, cpuUsPerRequest }
+    const storeCpu = db
+      ? backendCpuDelta(storeBefore as Map<number, number>, await backendCpuMicros(db.pool, services.databaseName))
+      : (await redisCpuMicros(redis)) - (storeBefore as number)
     const after = await redisCommandCalls(redis)
-    const counted = await stored(redis, prefix, target)
+    const counted = await stored(redis, db?.pool, prefix, target)
     const ok = result.requests - result.non2xx
+    const common = {
+      ...result,
+      target,
+      counted,
+      rssMb: rss,
+      cpuUsPerRequest,
+      storeCpuUsPerRequest: storeCpu / result.requests,
+    }
+    if (target === 'umami') return common
     let roundTrips = after.calls - before.calls
-    if (target === 'beacon' || target === 'baseline') {
+    if (target === 'beacon' || target === 'beacon-single' || target === 'baseline') {
       const metrics = await (
         await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
       ).text()
       roundTrips = metricValue(metrics, 'analytics_group_commit_requests_count')
     }
     return {
-      ...result,
-      target,
-      counted,
+      ...common,
       roundTripsPerEvent: roundTrips / ok,
       commandsPerEvent: (after.calls - before.calls) / ok,
-      rssMb: rss,
-      cpuUsPerRequest,
     }
   } finally {
     await redis.close()
     await server.stop()
+    await db?.close()
   }
 }
 

@@ -21,6 +21,8 @@ export interface BenchServices {
   redisUrl: string
   /** a fresh, migrated database of the bench run */
   databaseUrl: string
+  /** its name */
+  databaseName: string
   newPrefix(): string
   stop(): Promise<void>
 }
@@ -41,6 +43,7 @@ export async function benchServices(): Promise<BenchServices> {
     started,
     redisUrl: started.redisUrl,
     databaseUrl: url.toString(),
+    databaseName: name,
     newPrefix() {
       const p = `bench-${randomBytes(3).toString('hex')}`
       prefixes.push(p)
@@ -161,11 +164,61 @@ export async function cpuMicros(pid: number): Promise<number> {
 /** USER_HZ: the unit of /proc/<pid>/stat times (100 on every Linux build in use). */
 const CLOCK_TICKS = 100
 
-/** One wrk run (loopback only), POSTing `body` with `headers`. */
+/** One request of a load that cycles through several (see {@link wrk}). */
+export interface LoadRequest {
+  body: string
+  headers: Record<string, string>
+}
+
+/**
+ * A Lua string literal of any text: quotes, backslashes and every byte outside printable ASCII
+ * as three-digit decimal escapes (LuaJIT, which wrk embeds, knows no \u escapes).
+ */
+export function luaString(text: string): string {
+  let out = '"'
+  for (const byte of new TextEncoder().encode(text)) {
+    out +=
+      byte === 0x22 || byte === 0x5c || byte < 0x20 || byte > 0x7e
+        ? `\\${String(byte).padStart(3, '0')}`
+        : String.fromCharCode(byte)
+  }
+  return `${out}"`
+}
+
+/**
+ * Lua that makes wrk cycle through `requests` (POSTs to the URL's path): init() formats each once
+ * (wrk.format: request line, headers, Host and Content-Length, body), request() hands out the next.
+ */
+function cyclingRequests(requests: readonly LoadRequest[]): string {
+  const table = (headers: Record<string, string>) =>
+    `{ ${Object.entries(headers)
+      .map(([k, v]) => `[${luaString(k)}] = ${luaString(v)}`)
+      .join(', ')} }`
+  return [
+    'local load = {',
+    ...requests.map((r) => `  { ${table(r.headers)}, ${luaString(r.body)} },`),
+    '}',
+    'local formatted = {}',
+    'local next_request = 0',
+    'init = function(args)',
+    '  for i, r in ipairs(load) do formatted[i] = wrk.format("POST", nil, r[1], r[2]) end',
+    'end',
+    'request = function()',
+    '  next_request = next_request % #formatted + 1',
+    '  return formatted[next_request]',
+    'end',
+  ].join('\n')
+}
+
+/**
+ * One wrk run (loopback only): POSTs `body` with `headers`, or cycles through `requests`, each
+ * connection taking the next one in turn.
+ */
 export async function wrk(options: {
   url: string
   body?: string
   headers?: Record<string, string>
+  requests?: readonly LoadRequest[]
   method?: string
   connections?: number
   seconds?: number
@@ -188,6 +241,7 @@ export async function wrk(options: {
     ...Object.entries(options.headers ?? {}).map(
       ([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`,
     ),
+    options.requests ? cyclingRequests(options.requests) : '',
     `delay = function() if os.time() >= ${stopAt} then return 600000 end return 0 end`,
   ].join('\n')
   const script = join(tmpdir(), `bench-wrk-${process.pid}-${randomBytes(3).toString('hex')}.lua`)
