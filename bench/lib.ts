@@ -189,7 +189,7 @@ export function luaString(text: string): string {
  * Lua that makes wrk cycle through `requests` (POSTs to the URL's path): init() formats each once
  * (wrk.format: request line, headers, Host and Content-Length, body), request() hands out the next.
  */
-function cyclingRequests(requests: readonly LoadRequest[]): string {
+export function cyclingRequests(requests: readonly LoadRequest[]): string {
   const table = (headers: Record<string, string>) =>
     `{ ${Object.entries(headers)
       .map(([k, v]) => `[${luaString(k)}] = ${luaString(v)}`)

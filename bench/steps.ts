@@ -27,9 +27,10 @@ import { isbot } from 'isbot'
 import { loadConfig } from '../src/config.ts'
 import { APPLY_BATCH } from '../src/counters/apply.lua.ts'
 import type { Calendar } from '../src/counters/calendar.ts'
-import { type Caps, opsFor, recentVisitorOps, signature, visitorOps } from '../src/counters/increments.ts'
+import { type Caps, countEvent, recentVisitorOps, visitorOps } from '../src/counters/increments.ts'
 import { createKeys, type Keys } from '../src/counters/keys.ts'
-import { MergedOps } from '../src/counters/merge.ts'
+import { Admissions, MergedOps } from '../src/counters/merge.ts'
+import { Names } from '../src/counters/names.ts'
 import { VisitorHasher } from '../src/counters/visitors.ts'
 import type { Redis } from '../src/db/redis.ts'
 import { openRedis } from '../src/db/redis.ts'
@@ -140,9 +141,9 @@ const TTLS = { ttl: 604_800, seenTtl: 172_800, recentTtl: 600 }
 
 /**
  * The group commit of the load's batches of {@link BATCH} consecutive requests, in the order the
- * batcher (src/counters/batcher.ts) runs it, up to a stage: 1 the events' signatures (identical
- * events are counted once, with a multiplicity), 2 the counter ops of each distinct event, 3
- * every op of the batch merged, 4 the script's KEYS and ARGV.
+ * batcher (src/counters/batcher.ts) runs it, up to a stage: 1 every event counted into the batch's
+ * maps (countEvent into MergedOps, with the instance's remembered strings and cap answers, as
+ * after a warm-up), with the visitor hashes; 2 the script's KEYS and ARGV.
  */
 function batchPipeline(
   events: readonly CountedEvent[][],
@@ -152,46 +153,35 @@ function batchPipeline(
   caps: Caps,
 ) {
   const shard = keys.shards[0]!
-  return (stage: 1 | 2 | 3 | 4) =>
+  const names = new Names()
+  const admissions = new Admissions(64, 2000)
+  const ctx = { keys: shard, caps, calendar, names }
+  return (stage: 1 | 2) =>
     (b: number): number | { keys: string[]; args: string[] } => {
-      const distinct = new Map<string, { event: CountedEvent; n: number }>()
-      for (let i = b * BATCH; i < (b + 1) * BATCH; i++) {
-        for (const event of events[i]!) {
-          const sig = signature(event, true)
-          const seen = distinct.get(sig)
-          if (seen) seen.n++
-          else distinct.set(sig, { event, n: 1 })
-        }
-      }
-      if (stage === 1) return distinct.size
+      const merged = new MergedOps(admissions)
+      for (let i = b * BATCH; i < (b + 1) * BATCH; i++)
+        for (const event of events[i]!) countEvent(event, ctx, 1, merged)
       const at = events[b * BATCH]![0]!.at
       const visitors = hashes.slice(b * BATCH, (b + 1) * BATCH)
-      const ops = [...distinct.values()].map(({ event, n }) => opsFor(event, { keys: shard, caps, calendar }, n))
-      ops.push(
-        visitorOps(shard, keys, calendar.day(at), visitors),
-        recentVisitorOps(keys, Math.floor(at / 60_000), visitors),
-      )
-      if (stage === 2) return ops.length
-      const merged = new MergedOps()
-      for (const o of ops) merged.merge(o)
-      if (stage === 3) return merged.incr.size
-      return merged.toScriptArgs(TTLS)
+      merged.merge(visitorOps(shard, keys, calendar.day(at), visitors))
+      merged.merge(recentVisitorOps(keys, Math.floor(at / 60_000), visitors))
+      if (stage === 1) return merged.size
+      const script = merged.toScriptArgs(TTLS)
+      // as the batcher does once Redis has answered (here: every member admitted)
+      merged.learn([])
+      return script
     }
 }
 
 /**
  * The pure parts of one group commit ({@link batchPipeline}), each timed as the increment of
- * running the batch up to it over running it up to the one before, so every part works on strings
- * as freshly made as in the service (timed alone on the same inputs again and again, the later
- * parts would find their keys already flattened and hashed). What is left of the step above them
- * is the batch's bookkeeping: a turn of the event loop, its timeout timer, promises, metrics.
+ * running the batch up to it over running it up to the one before. What is left of the step above
+ * them is the batch's bookkeeping: a turn of the event loop, its timeout timer, promises, metrics.
  */
 function groupCommitParts(pipeline: ReturnType<typeof batchPipeline>, batches: number): Step[] {
-  const stages = ([1, 2, 3, 4] as const).map((stage) => usPer(batches, pipeline(stage)) / BATCH)
+  const stages = ([1, 2] as const).map((stage) => usPer(batches, pipeline(stage)) / BATCH)
   const names = [
-    'signatures of the events, identical ones counted once (signature)',
-    'counter ops of each distinct event (opsFor)',
-    'merging the ops of the batch (MergedOps)',
+    "counting the batch's events into its maps (countEvent, MergedOps)",
     "the Lua call's KEYS and ARGV (toScriptArgs)",
   ]
   return names.map((name, k) => ({ step: `  of which ${name}`, us: stages[k]! - (stages[k - 1] ?? 0), part: true }))
@@ -225,7 +215,7 @@ async function redisCallSteps(
   const prefix = services.newPrefix()
   const keys = createKeys(prefix)
   const batches = Math.floor(events.length / BATCH)
-  const build = batchPipeline(events, hashes, keys, calendar, caps)(4)
+  const build = batchPipeline(events, hashes, keys, calendar, caps)(2)
   const scripts = Array.from({ length: batches }, (_, b) => build(b) as { keys: string[]; args: string[] })
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { utcCalendar } from '../src/counters/calendar.ts'
-import { opsFor, signature, visitorOps } from '../src/counters/increments.ts'
+import { opsFor, visitorOps } from '../src/counters/increments.ts'
 import { createKeys } from '../src/counters/keys.ts'
+import { Admissions, MergedOps } from '../src/counters/merge.ts'
 import { normalizePath } from '../src/events/path.ts'
 import { fastAccept, schemaAccepts, validateEvents } from '../src/events/validate.ts'
 
@@ -174,20 +175,6 @@ describe('opsFor', () => {
       { op: 'pfadd', key: '{p}:hll:2026-11-28', element: 'def' },
     ])
   })
-
-  test('signatures tell apart everything the ops depend on, and nothing else', () => {
-    const base = { type: 'page_view' as const, at: NOW, path: '/a' }
-    expect(signature(base, true)).toBe(signature({ ...base, at: NOW + 60_000 }, true))
-    const others = [
-      signature(base, false),
-      signature({ ...base, at: NOW + 3_600_000 }, true),
-      signature({ ...base, path: '/b' }, true),
-      signature({ ...base, userId: '/a', path: undefined }, true),
-      signature({ ...base, feature: '/a', path: undefined }, true),
-      signature({ ...base, type: 'feature_used' }, true),
-    ]
-    expect(new Set([signature(base, true), ...others]).size).toBe(others.length + 1)
-  })
 })
 
 describe('keys', () => {
@@ -309,5 +296,45 @@ describe('the validation fast path', () => {
     }
     // the fast path was exercised, not just refused everything
     expect(fast).toBeGreaterThan(1000)
+  })
+})
+
+describe('cap admissions remembered', () => {
+  const keys = createKeys('p')
+  const shard = keys.shards[0]!
+  const caps = { users: 10, features: 10, paths: 2, dimensions: 10 }
+  const pageView = (path: string) =>
+    opsFor(
+      { type: 'page_view', at: Date.parse('2026-11-28T12:00:00Z'), path },
+      { keys: shard, caps, calendar: utcCalendar },
+    )
+
+  test('a member the script admitted or refused becomes a plain HINCRBY of its name or of (other)', () => {
+    const admissions = new Admissions(10, 100)
+    const first = new MergedOps(admissions)
+    for (const path of ['/a', '/b', '/c']) first.merge(pageView(path))
+    expect(first.asked).toHaveLength(3)
+    // the script answers that the third capped record (/c) found the set full
+    first.learn([3])
+
+    const next = new MergedOps(admissions)
+    for (const path of ['/a', '/c', '/d']) next.merge(pageView(path))
+    // only /d, never seen, is asked about; /a counts by name and /c as (other), in the hash itself
+    expect(next.asked.map((c) => c.member)).toEqual(['/d'])
+    const { keys: scriptKeys, args } = next.toScriptArgs({ ttl: 60, seenTtl: 60, recentTtl: 60 })
+    const pending = String(scriptKeys.indexOf(shard.pending('p')) + 1)
+    const at = (field: string) => args.findIndex((a, i) => a === field && args[i - 1] === pending)
+    expect([args[at('2026-11-28|/a') + 1], args[at('2026-11-28|(other)') + 1]]).toEqual(['1', '1'])
+    expect(args.filter((a) => a === '/d')).toHaveLength(1)
+  })
+
+  test('without admissions every capped member is asked about, as before', () => {
+    const merged = new MergedOps()
+    for (const path of ['/a', '/a', '/b']) merged.merge(pageView(path))
+    merged.learn([])
+    expect(merged.asked.map((c) => [c.member, c.by])).toEqual([
+      ['/a', 2],
+      ['/b', 1],
+    ])
   })
 })

@@ -253,26 +253,32 @@ describe('visits', () => {
       trustProxy: { hops: 1 },
       caps: { features: 1000, paths: 1000, users: 1000, dimensions: 3 },
     })
-    for (let i = 0; i < 40; i++) {
-      const res = await app.handle(
-        fromShop(
-          {
-            event_type: 'page_view',
-            properties: { path: `/p${i}`, referrer: `https://spam-${i}.example/`, utm_campaign: `campaign-${i}` },
-          },
-          `198.51.100.${i}`,
-        ),
-      )
-      expect(res.status).toBe(202)
-    }
-    for (const dimension of ['source', 'utm_campaign', 'entry_page']) {
-      const { items, total } = await topOf(app, dimension)
-      expect({ dimension, names: Object.keys(items).length, other: items['(other)'], total }).toEqual({
-        dimension,
-        names: 4,
-        other: 37,
-        total: 40,
-      })
+    // twice the same 40 visits: the second time the instance remembers which values the caps
+    // took and which they refused, and counts them without asking Redis's sets again
+    for (const round of [1, 2]) {
+      for (let i = 0; i < 40; i++) {
+        const res = await app.handle(
+          fromShop(
+            {
+              event_type: 'page_view',
+              properties: { path: `/p${i}`, referrer: `https://spam-${i}.example/`, utm_campaign: `campaign-${i}` },
+            },
+            `198.51.100.${i}`,
+          ),
+        )
+        expect(res.status).toBe(202)
+      }
+      for (const dimension of ['source', 'utm_campaign', 'entry_page']) {
+        const { items, total } = await topOf(app, dimension)
+        expect({ round, dimension, names: Object.keys(items).length, other: items['(other)'], total }).toEqual({
+          round,
+          dimension,
+          names: 4,
+          other: 37 * round,
+          total: 40 * round,
+        })
+        expect(Object.values(items).filter((n) => n === round)).toHaveLength(3)
+      }
     }
     // the distinct values kept per dimension and day are bounded by the cap
     const today = dayOf(Date.now())

@@ -19,6 +19,8 @@ export const APPLY_BATCH = defineScript(`#!lua
 --   capped: m, then m x (seen, cap, member, key, prefix, by)      HINCRBY key prefix..member by, or
 --           prefix..'(other)' when member is new and seen already holds cap members
 --   pfadd:  p, then p x (key, count, element x count)             PFADD key element...
+-- Returns the positions (1-based, among the capped records) of the members refused for a full
+-- set, so the caller learns which members count by name and which as '(other)'.
 local ttl, seenTtl, nSeen, recentTtl, nRecent = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local i = 6
 local n = tonumber(ARGV[i]); i = i + 1
@@ -27,13 +29,15 @@ for _ = 1, n do
   i = i + 3
 end
 local m = tonumber(ARGV[i]); i = i + 1
-for _ = 1, m do
+local refused = {}
+for j = 1, m do
   local seen, cap, member = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1]), ARGV[i + 2]
   if redis.call('SISMEMBER', seen, member) == 0 then
     if redis.call('SCARD', seen) < cap then
       redis.call('SADD', seen, member)
     else
       member = '(other)'
+      refused[#refused + 1] = j
     end
   end
   redis.call('HINCRBY', KEYS[tonumber(ARGV[i + 3])], ARGV[i + 4] .. member, ARGV[i + 5])
@@ -50,5 +54,5 @@ for k = 1, #KEYS do
   if k <= nSeen then keyTtl = seenTtl elseif k <= nSeen + nRecent then keyTtl = recentTtl end
   redis.call('EXPIRE', KEYS[k], keyTtl)
 end
-return n + m + p
+return refused
 `)

@@ -21,9 +21,10 @@ import { CountersUnavailable } from '../errors.ts'
 import type { CountedEvent } from '../events/types.ts'
 import { APPLY_BATCH } from './apply.lua.ts'
 import { type Calendar, utcCalendar } from './calendar.ts'
-import { type Caps, opsFor, recentVisitorOps, signature, visitorOps } from './increments.ts'
+import { type Caps, countEvent, type OpContext, recentVisitorOps, visitorOps } from './increments.ts'
 import type { Keys, ShardKeys } from './keys.ts'
-import { MergedOps } from './merge.ts'
+import { Admissions, MergedOps } from './merge.ts'
+import { Names } from './names.ts'
 
 /** The per-day "seen" sets behind the caps live for the day plus a margin. */
 const SEEN_TTL_SECONDS = 2 * 86_400
@@ -37,6 +38,13 @@ export const RECENT_TTL_SECONDS = 600
  * requests wait less only when the loop is idle), so one, which also keeps Redis load steady.
  */
 const MAX_IN_FLIGHT = 1
+/**
+ * Caps' sets, and members of each, this instance remembers the answer for (see Admissions in
+ * merge.ts). A day has one set per capped kind and dimension per shard (9 with one shard); at
+ * about 100 bytes a member, a few MB at most in practice.
+ */
+const ADMISSION_SETS = 64
+const ADMISSIONS_PER_SET = 2000
 /** Distinct counters in one batch before a new batch starts. */
 const MAX_BATCH_OPS = 20_000
 
@@ -118,42 +126,38 @@ class Batch {
    * The ops of the entries whose client is still there, each distinct event once with its
    * multiplicity, and what they hold.
    */
-  merge(shard: ShardKeys, keys: Keys, calendar: Calendar) {
-    const events = new Map<string, { event: CountedEvent; n: number; caps?: Caps }>()
+  merge(shard: ShardKeys, keys: Keys, calendar: Calendar, admissions?: Admissions, names?: Names) {
+    const merged = new MergedOps(admissions)
     const visitors = new Map<string, Set<string>>()
     const recent = new Map<number, Set<string>>()
     let requests = 0
     let gone = 0
     let cappedEvents = 0
     let uncappedEvents = 0
+    const browser: OpContext = { keys: shard, calendar, names }
+    const server: OpContext = { keys: shard, calendar, names }
     for (const entry of this.entries) {
       if (entry.client?.signal.aborted) {
         gone++
         continue
       }
       requests++
-      const capped = entry.caps !== undefined
-      if (capped) cappedEvents += entry.events.length
-      else uncappedEvents += entry.events.length
-      for (const event of entry.events) {
-        const sig = signature(event, capped)
-        const seen = events.get(sig)
-        if (seen) seen.n++
-        else events.set(sig, { event, n: 1, caps: entry.caps })
-      }
+      const { caps } = entry
+      if (caps !== undefined) {
+        cappedEvents += entry.events.length
+        browser.caps = caps
+      } else uncappedEvents += entry.events.length
+      // each event straight into the batch's maps: no op objects, no per-event strings
+      for (const event of entry.events) countEvent(event, caps ? browser : server, 1, merged)
       if (entry.visitor !== undefined && entry.events.length > 0) {
         const at = entry.events[0]!.at
         addTo(visitors, calendar.day(at), entry.visitor)
         addTo(recent, Math.floor(at / 60_000), entry.visitor)
       }
     }
-    const merged = new MergedOps()
-    for (const { event, n, caps } of events.values()) merged.merge(opsFor(event, { keys: shard, caps, calendar }, n))
     for (const [day, hashes] of visitors) merged.merge(visitorOps(shard, keys, day, hashes))
     for (const [minute, hashes] of recent) merged.merge(recentVisitorOps(keys, minute, hashes))
-    let ops = events.size
-    for (const set of visitors.values()) ops += set.size
-    return { merged, requests, gone, cappedEvents, uncappedEvents, ops }
+    return { merged, requests, gone, cappedEvents, uncappedEvents, ops: merged.size }
   }
 }
 
@@ -165,6 +169,8 @@ export class GroupCommit {
   private nextShard = 0
   private readonly ttl: number
   private readonly calendar: Calendar
+  private readonly admissions = new Admissions(ADMISSION_SETS, ADMISSIONS_PER_SET)
+  private readonly names = new Names()
 
   constructor(
     private readonly redis: Redis,
@@ -229,7 +235,7 @@ export class GroupCommit {
       let script: { keys: string[]; args: string[] }
       let visitors: Map<string, Set<string>> | undefined
       try {
-        content = batch.merge(shard, this.keys, this.calendar)
+        content = batch.merge(shard, this.keys, this.calendar, this.admissions, this.names)
         // The global visitors HyperLogLog is in another slot than a shard of several: it gets
         // its own call after the counts are stored (PFADD is idempotent, so a retry is harmless).
         if (shard.tag !== this.keys.tag) visitors = content.merged.takePfadds()
@@ -247,7 +253,7 @@ export class GroupCommit {
       // timer rather than Promise.race: no extra promises per batch.
       let settled = false
       let timer: Timer | undefined
-      const settle = (error?: unknown) => {
+      const settle = (error?: unknown, refused?: number[]) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
@@ -262,6 +268,7 @@ export class GroupCommit {
           error,
         })
         if (error === undefined) {
+          if (refused) content.merged.learn(refused)
           batch.resolve()
           if (visitors) this.addVisitors(visitors, content.merged.recent)
         } else batch.reject(new CountersUnavailable(error))
@@ -275,7 +282,7 @@ export class GroupCommit {
       const ms = this.options.timeoutMs ?? 5000
       timer = setTimeout(() => settle(new Error(`Redis did not answer within ${ms} ms`)), ms)
       runScript(this.redis, APPLY_BATCH, script.keys, script.args).then(
-        () => settle(),
+        (refused) => settle(undefined, refused as number[]),
         (err) => settle(err ?? new Error('Redis call failed')),
       )
     }

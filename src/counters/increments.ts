@@ -4,9 +4,10 @@
  * from the codec in fields.ts.
  */
 import { BOUNDED_DIMENSIONS, type CountedEvent, propDimension, VISIT, VISIT_DIMENSIONS } from '../events/types.ts'
-import { type Calendar, QUARTER_MS, quarterOf } from './calendar.ts'
-import { type CappedKind, capPrefix, encodeField, type Head } from './fields.ts'
+import { type Calendar, quarterOf } from './calendar.ts'
+import type { CappedKind } from './fields.ts'
 import { dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
+import { Names } from './names.ts'
 
 /** Counted in place of a browser-sent value once the day's cap for its dimension is reached. */
 export const OTHER = '(other)'
@@ -33,66 +34,89 @@ export interface OpContext {
   calendar: Calendar
   /** browser-sent values are capped per day; server values are trusted */
   caps?: Caps
+  /** where the keys and fields are built once and reused (one per group commit) */
+  names?: Names
+}
+
+/** For callers without their own (tests, tools). */
+const sharedNames = new Names()
+
+/**
+ * Where counting an event writes its ops: the group commit merges them straight into its batch
+ * (merge.ts), with no op object made per event; {@link opsFor} collects them as data.
+ */
+export interface CounterSink {
+  incr(key: string, field: string, by: number): void
+  capped(seen: string, cap: number, member: string, key: string, prefix: string, by: number): void
+  pfadd(key: string, element: string, recent: boolean): void
 }
 
 /** A capped kind's op: a plain HINCRBY for trusted values, a capped one for browser values. */
-function capped<K extends CappedKind>(
-  ops: Op[],
+function capped(
+  sink: CounterSink,
   ctx: OpContext,
-  kind: K,
-  head: Head<K> & { day: string },
+  names: Names,
+  kind: CappedKind,
+  day: string,
+  type: string,
+  dimension: string | undefined,
   cap: number | undefined,
   member: string,
   by: number,
 ): void {
   const key = ctx.keys.pending(kind)
-  const prefix = capPrefix(kind, head)
-  if (cap === undefined) ops.push({ op: 'incr', key, field: prefix + member, by })
-  else {
-    const dimension = 'dimension' in head ? (head.dimension as string) : undefined
-    ops.push({ op: 'capped', seen: ctx.keys.seen(kind, head.day, dimension), cap, member, key, prefix, by })
-  }
+  const prefix = names.prefix(kind, day, type, dimension)
+  if (cap === undefined) sink.incr(key, prefix + member, by)
+  else sink.capped(names.seenKey(ctx.keys, kind, day, dimension), cap, member, key, prefix, by)
 }
 
-/** The ops of `by` identical events. */
-export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
+/** Counts `by` identical events into `sink`. */
+export function countEvent(event: CountedEvent, ctx: OpContext, by: number, sink: CounterSink): void {
   const { keys, caps } = ctx
+  const names = ctx.names ?? sharedNames
   const day = ctx.calendar.day(event.at)
   const quarter = quarterOf(event.at)
   const type = event.type
-  const ops: Op[] = [
-    // the live feed's hash is of the UTC day and hour
-    {
-      op: 'incr',
-      key: keys.liveHourly(dayOf(event.at)),
-      field: encodeField('live', { type, hour: hourOf(event.at) }),
-      by,
-    },
-    { op: 'incr', key: keys.pending('d'), field: encodeField('d', { day, type }), by },
-    { op: 'incr', key: keys.pending('h'), field: encodeField('h', { quarter, type }), by },
-  ]
-  if (event.userId !== undefined) capped(ops, ctx, 'u', { day, type }, caps?.users, event.userId, by)
-  if (event.feature !== undefined) capped(ops, ctx, 'f', { day, type }, caps?.features, event.feature, by)
-  if (event.path !== undefined) capped(ops, ctx, 'p', { day }, caps?.paths, event.path, by)
+  // the live feed's hash is of the UTC day and hour
+  sink.incr(names.liveKey(keys, dayOf(event.at)), names.liveField(type, hourOf(event.at)), by)
+  sink.incr(keys.pending('d'), names.dayField(day, type), by)
+  sink.incr(keys.pending('h'), names.quarterField(quarter, type), by)
+  if (event.userId !== undefined) capped(sink, ctx, names, 'u', day, type, undefined, caps?.users, event.userId, by)
+  if (event.feature !== undefined)
+    capped(sink, ctx, names, 'f', day, type, undefined, caps?.features, event.feature, by)
+  if (event.path !== undefined) capped(sink, ctx, names, 'p', day, '', undefined, caps?.paths, event.path, by)
   const { visit, props } = event
   if (visit) {
     // a visit is counted like an event of its own, by day and hour, and under each dimension
-    ops.push(
-      { op: 'incr', key: keys.pending('d'), field: encodeField('d', { day, type: VISIT }), by },
-      { op: 'incr', key: keys.pending('h'), field: encodeField('h', { quarter, type: VISIT }), by },
-    )
+    sink.incr(keys.pending('d'), names.dayField(day, VISIT), by)
+    sink.incr(keys.pending('h'), names.quarterField(quarter, VISIT), by)
     for (const dimension of VISIT_DIMENSIONS) {
       const value = visit[dimension]
       const cap = BOUNDED_DIMENSIONS.has(dimension) ? undefined : caps?.dimensions
-      if (value !== undefined) capped(ops, ctx, 'x', { day, type: VISIT, dimension }, cap, value, by)
+      if (value !== undefined) capped(sink, ctx, names, 'x', day, VISIT, dimension, cap, value, by)
     }
   }
   if (props) {
     for (let i = 0; i < props.length; i += 2) {
-      const dimension = propDimension(props[i]!)
-      capped(ops, ctx, 'x', { day, type, dimension }, caps?.dimensions, props[i + 1]!, by)
+      capped(sink, ctx, names, 'x', day, type, propDimension(props[i]!), caps?.dimensions, props[i + 1]!, by)
     }
   }
+}
+
+/** A sink that keeps the ops as data. */
+function collect(ops: Op[]): CounterSink {
+  return {
+    incr: (key, field, by) => ops.push({ op: 'incr', key, field, by }),
+    capped: (seen, cap, member, key, prefix, by) => ops.push({ op: 'capped', seen, cap, member, key, prefix, by }),
+    pfadd: (key, element, recent) =>
+      ops.push(recent ? { op: 'pfadd', key, element, recent } : { op: 'pfadd', key, element }),
+  }
+}
+
+/** The ops of `by` identical events, as data. */
+export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
+  const ops: Op[] = []
+  countEvent(event, ctx, by, collect(ops))
   return ops
 }
 
@@ -101,7 +125,7 @@ export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
  * the flusher to re-read the day's estimate.
  */
 export function visitorOps(shard: ShardKeys, keys: Keys, day: string, hashes: Iterable<string>): Op[] {
-  const ops: Op[] = [{ op: 'incr', key: shard.pending('v'), field: encodeField('v', { day }), by: 1 }]
+  const ops: Op[] = [{ op: 'incr', key: shard.pending('v'), field: sharedNames.visitorDayField(day), by: 1 }]
   for (const element of hashes) ops.push({ op: 'pfadd', key: keys.visitors(day), element })
   return ops
 }
@@ -111,20 +135,4 @@ export function recentVisitorOps(keys: Keys, minute: number, hashes: Iterable<st
   const ops: Op[] = []
   for (const element of hashes) ops.push({ op: 'pfadd', key: keys.recentVisitors(minute), element, recent: true })
   return ops
-}
-
-/**
- * Identity of an event for counting: events with the same signature produce the same ops, so a
- * batch stores each signature once with a multiplicity. Fields are joined with a separator no
- * validated value can contain (control characters are refused at ingest).
- */
-export function signature(event: CountedEvent, capped: boolean): string {
-  let sig = `${capped ? 'b' : 's'}\u0001${event.type}\u0001${Math.floor(event.at / QUARTER_MS)}\u0001${event.userId ?? ''}\u0002${event.feature ?? ''}\u0002${event.path ?? ''}\u0001${event.userId === undefined ? 0 : 1}${event.feature === undefined ? 0 : 1}${event.path === undefined ? 0 : 1}`
-  const { visit, props } = event
-  if (visit) {
-    sig += '\u0003'
-    for (const dimension of VISIT_DIMENSIONS) sig += `${visit[dimension] ?? '\u0004'}\u0002`
-  }
-  if (props) sig += `\u0005${props.join('\u0002')}`
-  return sig
 }

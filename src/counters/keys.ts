@@ -64,10 +64,15 @@ export interface Keys {
 }
 
 function shardKeys(tag: string): ShardKeys {
+  // built once: the group commit looks them up for every event
+  const pending = Object.fromEntries(PENDING_KINDS.map((kind) => [kind, `${tag}:pend:${kind}`])) as Record<
+    PendingKind,
+    string
+  >
   return {
     tag,
     liveHourly: (day) => `${tag}:live:h:${day}`,
-    pending: (kind) => `${tag}:pend:${kind}`,
+    pending: (kind) => pending[kind],
     seen: (kind, day, dimension) =>
       dimension === undefined ? `${tag}:seen:${kind}:${day}` : `${tag}:seen:${kind}:${dimension}:${day}`,
     snapshot: (batchId, kind) => `${tag}:snap:${batchId}:${kind}`,

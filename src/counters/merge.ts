@@ -8,49 +8,160 @@
  * merged.merge(opsFor(event, ctx, 3))
  * const { keys, args } = merged.toScriptArgs(604_800, 172_800)
  */
-import type { Op } from './increments.ts'
+import { BoundedMap } from '../memo.ts'
+import { type CounterSink, type Op, OTHER } from './increments.ts'
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
 const PFADD_CHUNK = 1000
 
 type Capped = Extract<Op, { op: 'capped' }>
 
-/** Ops merged so that each (key, field) and each capped member appears once. */
-export class MergedOps {
-  readonly incr = new Map<string, Map<string, number>>()
-  readonly capped = new Map<string, Capped>()
-  readonly pfadd = new Map<string, Set<string>>()
+/**
+ * What this instance has learnt of the caps' sets: for a member of a set, true once it is in the
+ * set (it counts by name), false once it was refused because the set was full (it counts as
+ * `(other)` for the rest of that day: a day's set never shrinks). Either answer lets a capped op
+ * become a plain HINCRBY, sparing the script the set's three commands. Bounded: a member
+ * forgotten is simply asked about again. If Redis loses a set (a restart without persistence),
+ * the members remembered here keep counting by name: a day can then exceed its cap by at most
+ * what one instance remembers.
+ */
+export class Admissions {
+  private readonly sets: BoundedMap<string, BoundedMap<string, boolean>>
 
+  constructor(
+    /** sets remembered (a day has one per capped kind and dimension, per shard) */
+    sets: number,
+    /** members remembered per set */
+    private readonly members: number,
+  ) {
+    this.sets = new BoundedMap(sets)
+  }
+
+  get(seen: string, member: string): boolean | undefined {
+    return this.sets.get(seen)?.get(member)
+  }
+
+  set(seen: string, member: string, admitted: boolean): void {
+    let set = this.sets.get(seen)
+    if (!set) {
+      set = new BoundedMap(this.members)
+      this.sets.set(seen, set)
+    }
+    set.set(member, admitted)
+  }
+}
+
+/**
+ * Ops merged so that each (key, field) and each capped member appears once. Everything is kept in
+ * maps of maps keyed by the parts as they come (keys and prefixes built once by names.ts, values
+ * as sent), so that no string is concatenated per event just to be looked up.
+ */
+export class MergedOps implements CounterSink {
+  /** key → field → count */
+  private readonly incr_ = new Map<string, Map<string, number>>()
+  /** key → prefix → value → count: capped values already admitted, or refused (`(other)`) */
+  private readonly named = new Map<string, Map<string, Map<string, number>>>()
+  /** seen set → prefix → member → the capped op, its count summed */
+  private readonly cappedBySet = new Map<string, Map<string, Map<string, Capped>>>()
+  /** the capped ops in the order they are sent (the script's answer refers to it) */
+  private readonly cappedList: Capped[] = []
+  private pfadds = new Map<string, Set<string>>()
+
+  constructor(private readonly admissions?: Admissions) {}
+
+  /** The capped ops the script is to decide (members not remembered by the admissions). */
+  get asked(): readonly Capped[] {
+    return this.cappedList
+  }
+
+  incr(key: string, field: string, by: number): void {
+    let fields = this.incr_.get(key)
+    if (fields === undefined) {
+      fields = new Map()
+      this.incr_.set(key, fields)
+    }
+    fields.set(field, (fields.get(field) ?? 0) + by)
+  }
+
+  capped(seen: string, cap: number, member: string, key: string, prefix: string, by: number): void {
+    const admitted = this.admissions?.get(seen, member)
+    if (admitted !== undefined) {
+      let byPrefix = this.named.get(key)
+      if (byPrefix === undefined) {
+        byPrefix = new Map()
+        this.named.set(key, byPrefix)
+      }
+      let values = byPrefix.get(prefix)
+      if (values === undefined) {
+        values = new Map()
+        byPrefix.set(prefix, values)
+      }
+      const value = admitted ? member : OTHER
+      values.set(value, (values.get(value) ?? 0) + by)
+      return
+    }
+    let byPrefix = this.cappedBySet.get(seen)
+    if (byPrefix === undefined) {
+      byPrefix = new Map()
+      this.cappedBySet.set(seen, byPrefix)
+    }
+    let members = byPrefix.get(prefix)
+    if (members === undefined) {
+      members = new Map()
+      byPrefix.set(prefix, members)
+    }
+    const prev = members.get(member)
+    if (prev !== undefined) prev.by += by
+    else {
+      const op: Capped = { op: 'capped', seen, cap, member, key, prefix, by }
+      members.set(member, op)
+      this.cappedList.push(op)
+    }
+  }
+
+  pfadd(key: string, element: string, recent: boolean): void {
+    if (recent) this.recent.add(key)
+    let set = this.pfadds.get(key)
+    if (set === undefined) {
+      set = new Set()
+      this.pfadds.set(key, set)
+    }
+    set.add(element)
+  }
+
+  /** Distinct counters, capped members and visitor hashes: the size of the Redis call. */
+  get size(): number {
+    let n = this.cappedList.length
+    for (const fields of this.incr_.values()) n += fields.size
+    for (const byPrefix of this.named.values()) for (const values of byPrefix.values()) n += values.size
+    for (const set of this.pfadds.values()) n += set.size
+    return n
+  }
+
+  /** Adds ops given as data. */
   merge(ops: readonly Op[]): void {
     for (const op of ops) {
-      if (op.op === 'incr') {
-        let fields = this.incr.get(op.key)
-        if (!fields) {
-          fields = new Map()
-          this.incr.set(op.key, fields)
-        }
-        fields.set(op.field, (fields.get(op.field) ?? 0) + op.by)
-      } else if (op.op === 'capped') {
-        const id = `${op.seen}\n${op.key}\n${op.prefix}\n${op.member}`
-        const prev = this.capped.get(id)
-        if (prev) prev.by += op.by
-        else this.capped.set(id, { ...op })
-      } else {
-        if (op.recent) this.recent.add(op.key)
-        let set = this.pfadd.get(op.key)
-        if (!set) {
-          set = new Set()
-          this.pfadd.set(op.key, set)
-        }
-        set.add(op.element)
-      }
+      if (op.op === 'incr') this.incr(op.key, op.field, op.by)
+      else if (op.op === 'capped') this.capped(op.seen, op.cap, op.member, op.key, op.prefix, op.by)
+      else this.pfadd(op.key, op.element, op.recent === true)
     }
+  }
+
+  /**
+   * Learns from the script's answer (the 1-based positions, among the capped ops, of those
+   * refused for a full set) which members are in their sets and which count as `(other)`.
+   */
+  learn(refused: readonly number[]): void {
+    const admissions = this.admissions
+    if (!admissions) return
+    const out = new Set(refused)
+    for (const [i, c] of this.cappedList.entries()) admissions.set(c.seen, c.member, !out.has(i + 1))
   }
 
   /** Removes and returns the PFADDs (for keys outside the batch's slot). */
   takePfadds(): Map<string, Set<string>> {
-    const pfadd = new Map(this.pfadd)
-    this.pfadd.clear()
+    const pfadd = this.pfadds
+    this.pfadds = new Map()
     return pfadd
   }
 
@@ -71,10 +182,10 @@ export class MergedOps {
       return String(i)
     }
     // Seen sets first, then the recent keys: the script gives each group its own TTL.
-    for (const c of this.capped.values()) idx(c.seen)
+    for (const c of this.cappedList) idx(c.seen)
     const nSeen = keys.length
     // (only those this call adds to: a shard of several leaves its visitors to another call)
-    for (const key of this.recent) if (this.pfadd.has(key)) idx(key)
+    for (const key of this.recent) if (this.pfadds.has(key)) idx(key)
     const nRecent = keys.length - nSeen
 
     const args: string[] = [
@@ -86,20 +197,29 @@ export class MergedOps {
     ]
     const incr: string[] = []
     let n = 0
-    for (const [key, fields] of this.incr) {
+    for (const [key, fields] of this.incr_) {
       const k = idx(key)
       for (const [field, by] of fields) {
         incr.push(k, field, String(by))
         n++
       }
     }
-    args.push(String(n), ...incr, String(this.capped.size))
-    for (const c of this.capped.values()) {
+    for (const [key, byPrefix] of this.named) {
+      const k = idx(key)
+      for (const [prefix, values] of byPrefix) {
+        for (const [value, by] of values) {
+          incr.push(k, prefix + value, String(by))
+          n++
+        }
+      }
+    }
+    args.push(String(n), ...incr, String(this.cappedList.length))
+    for (const c of this.cappedList) {
       args.push(idx(c.seen), String(c.cap), c.member, idx(c.key), c.prefix, String(c.by))
     }
     const pf: string[] = []
     let p = 0
-    for (const [key, set] of this.pfadd) {
+    for (const [key, set] of this.pfadds) {
       const k = idx(key)
       const elements = [...set]
       for (let i = 0; i < elements.length; i += PFADD_CHUNK) {

@@ -25,6 +25,13 @@ const all = new Set<string>(EVENT_TYPES)
 const browser = new Set<string>(BROWSER_TYPES)
 
 export const isEventType = (v: unknown): v is EventType => typeof v === 'string' && all.has(v)
+
+const canonical = new Map<string, EventType>(EVENT_TYPES.map((t) => [t, t]))
+/**
+ * The one string object of an event type (a name parsed from JSON is a new one each time): the
+ * group commit's maps look it up once per event, and a string seen before hashes for free.
+ */
+export const canonicalType = (name: EventType): EventType => canonical.get(name) ?? name
 export const isBrowserType = (v: unknown): v is EventType => typeof v === 'string' && browser.has(v)
 
 /**

@@ -28,7 +28,7 @@ import {
   PRINTABLE_PATTERN,
 } from './limits.ts'
 import { normalizePath } from './path.ts'
-import { BROWSER_TYPES, type CountedEvent, EVENT_TYPES, isBrowserType, isEventType } from './types.ts'
+import { BROWSER_TYPES, type CountedEvent, canonicalType, EVENT_TYPES, isBrowserType, isEventType } from './types.ts'
 
 const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: PRINTABLE_PATTERN })
 /** Printable text that may be empty (a page load with no referrer sends ''). */
@@ -223,7 +223,7 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
   if (errors.length > before) return undefined
 
   const props = raw.properties as Record<string, unknown> | undefined
-  const event: CountedEvent = { type: type as CountedEvent['type'], at }
+  const event: CountedEvent = { type: canonicalType(type as CountedEvent['type']), at }
   if (raw.user_id !== undefined) event.userId = String(raw.user_id)
   if (!props) return event
   if (props.feature_name) event.feature = props.feature_name as string
