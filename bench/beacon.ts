@@ -43,7 +43,16 @@ export const BEACON_HEADERS = {
   Origin: 'https://shop.example.com',
 }
 
-export type Target = 'ceiling' | 'floor' | 'stored' | 'beacon' | 'beacon-single' | 'pattern' | 'umami' | 'baseline'
+export type Target =
+  | 'ceiling'
+  | 'floor'
+  | 'stored'
+  | 'counters'
+  | 'beacon'
+  | 'beacon-single'
+  | 'pattern'
+  | 'umami'
+  | 'baseline'
 
 /** The load of every target but `beacon-single`. */
 const MIX = beaconMix()
@@ -176,6 +185,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     ceiling: 'bench/ceiling.ts',
     floor: 'bench/floor.ts',
     stored: 'bench/stored-floor.ts',
+    counters: 'bench/counters-floor.ts',
     beacon: 'src/index.ts',
     'beacon-single': 'src/index.ts',
     pattern: 'bench/pattern-server.ts',
