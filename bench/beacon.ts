@@ -12,7 +12,8 @@
  * backends') as well.
  *
  * `beacon-single` is the earlier load, for comparison with earlier runs: one fixed page view from
- * one User-Agent and one address (the socket's; no `TRUST_PROXY`), against our server.
+ * one User-Agent and one address (the socket's; no `TRUST_PROXY`), against our server;
+ * `baseline-single` is the same against the baseline.
  */
 import type { Pool } from '@neondatabase/serverless'
 import { createKeys, dayOf } from '../src/counters/keys.ts'
@@ -53,8 +54,9 @@ export type Target =
   | 'pattern'
   | 'umami'
   | 'baseline'
+  | 'baseline-single'
 
-/** The load of every target but `beacon-single`. */
+/** The load of every target but `beacon-single` and `baseline-single`. */
 const MIX = beaconMix()
 
 /** The table, as the bench creates it in its database before each run of this target. */
@@ -191,8 +193,9 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     pattern: 'bench/pattern-server.ts',
     umami: 'bench/umami-server.ts',
     baseline: `${BASELINE_DIR}/src/index.ts`,
+    'baseline-single': `${BASELINE_DIR}/src/index.ts`,
   }[target]
-  const single = target === 'beacon-single'
+  const single = target === 'beacon-single' || target === 'baseline-single'
   let db: Awaited<ReturnType<typeof openDatabase>> | undefined
   if (target === 'umami') {
     db = await openDatabase(services.databaseUrl, { max: 1 })
@@ -236,7 +239,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     }
     if (target === 'umami') return common
     let roundTrips = after.calls - before.calls
-    if (target === 'beacon' || target === 'beacon-single' || target === 'baseline') {
+    if (target === 'beacon' || single || target === 'baseline') {
       const metrics = await (
         await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
       ).text()

@@ -2,8 +2,9 @@
  * `bun run bench [scenario...]`: runs the benchmarks against Redis and Postgres provisioned like
  * the tests (env URLs, containers or local binaries), prints a table and writes
  * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, stored floor, beacon,
- * the original pattern and a peer's write path, umami, interleaved, under the browser-like load of
- * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load), steps (the
+ * counters floor, the original pattern and a peer's write path, umami, interleaved, under the browser-like load of
+ * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load, and with
+ * BENCH_BASELINE the baseline under it too), steps (the
  * beacon's steps timed in-process), batch, flush, live, queries, memory, dashboard (the page in
  * real Chromium on 400 days of history). Default: all but beacon-single.
  */
@@ -44,6 +45,7 @@ try {
     const targets: Target[] = ['ceiling', 'floor', 'stored', 'counters', 'beacon', 'pattern', 'umami']
     if (wanted.has('beacon-single')) targets.push('beacon-single')
     if (BASELINE_DIR) targets.push('baseline')
+    if (BASELINE_DIR && wanted.has('beacon-single')) targets.push('baseline-single')
     const runs = Object.fromEntries(targets.map((t) => [t, [] as BeaconResult[]])) as Record<Target, BeaconResult[]>
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets) {
@@ -79,7 +81,7 @@ try {
     rows.push(
       {
         scenario: 'load: browser-like mix (bench/mix.ts)',
-        metric: 'every target but beacon-single; wrk -t1 -c64, TRUST_PROXY=1',
+        metric: 'every target but beacon-single and baseline-single; wrk -t1 -c64, TRUST_PROXY=1',
         value: 'visits, SPA views, features',
       },
       { scenario: 'ceiling: bare Bun.serve 204', metric: 'requests/s', value: fmt(ceiling) },
@@ -263,6 +265,26 @@ try {
           value: answered('baseline'),
         },
       )
+      if (wanted.has('beacon-single')) {
+        const baselineSingle = rps('baseline-single')
+        rows.push(
+          {
+            scenario: '',
+            metric: 'under the earlier load (as beacon-single): requests/s; p99 ms (worst run)',
+            value: `${fmt(baselineSingle)}; ${fmt(worstP99('baseline-single'), 2)}`,
+          },
+          {
+            scenario: '',
+            metric: 'beacon-single ÷ baseline under it; each ÷ the body-reading floor (same run)',
+            value: `${fmt(rps('beacon-single') / baselineSingle, 3)}×; ${fmt(rps('beacon-single') / floor, 3)}× vs ${fmt(baselineSingle / floor, 3)}×`,
+          },
+          {
+            scenario: '',
+            metric: '2xx answered = counted in Redis, every run',
+            value: answered('baseline-single'),
+          },
+        )
+      }
     }
   }
   if (run('steps')) {
