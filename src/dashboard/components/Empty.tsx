@@ -18,7 +18,11 @@ export function Empty({ check }: { check: () => Promise<boolean> }) {
       const arrived = await check()
       setState({
         checking: false,
-        message: arrived ? 'Events have arrived.' : 'Nothing yet. Open a page with the snippet, then check again.',
+        message: arrived
+          ? 'Events have arrived.'
+          : 'Nothing yet. Open a page with the snippet, then check again. A page on localhost sends ' +
+            'only with data-allow-local on the script tag, and crawlers, headless browsers among ' +
+            'them, are answered but not counted.',
       })
     } catch (err) {
       setState({ checking: false, message: `Could not check: ${err instanceof ApiError ? err.reason : 'no answer'}.` })
