@@ -269,7 +269,9 @@
     $('day').textContent = view.day
     $('hour-range').textContent = `${pad(view.hour)}:00–${pad((view.hour + 1) % 24)}:00 UTC`
     $('visitors').textContent = fmt(view.visitors)
+    $('visitors-label').textContent = view.visitors === 1 ? 'visitor today' : 'visitors today'
     $('visitors-now').textContent = fmt(view.visitorsNow)
+    $('visitors-now-label').textContent = view.visitorsNow === 1 ? 'visitor now' : 'visitors now'
     $('updated').textContent = `updated ${new Date().toISOString().slice(11, 19)} UTC`
     for (const type of types) {
       const card = cards.get(type)

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { change } from '../src/dashboard/format.ts'
-import { statsQuery, successRate } from '../src/dashboard/metrics.ts'
+import { countLabel, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
 import { customRangeProblem, presetRange, previousRange } from '../src/dashboard/period.ts'
 import { readSpans, splitAt } from '../src/dashboard/series.ts'
 import { parseView, viewSearch } from '../src/dashboard/view.ts'
@@ -117,5 +117,18 @@ describe('reads of the numbers', () => {
     expect(change(0, 0)).toEqual({ text: '0%', direction: 'flat' })
     expect(successRate(93, 7)).toBe(0.93)
     expect(successRate(0, 0)).toBeUndefined()
+  })
+
+  test('a count of one is followed by the singular', () => {
+    expect(countLabel('page_view', 1)).toBe('page view')
+    expect(countLabel('page_view', 0)).toBe('page views')
+    expect(countLabel('page_view', 2)).toBe('page views')
+    expect(countLabel('user_signup', 1)).toBe('sign-up')
+    expect(countLabel('asset_downloaded', 3)).toBe('downloads')
+    // every metric has a singular of its own, in lower case
+    for (const metric of METRICS) {
+      expect(metric.one).toBe(metric.one.toLowerCase())
+      expect(metric.one).not.toBe(metric.label.toLowerCase())
+    }
   })
 })

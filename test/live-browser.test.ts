@@ -65,6 +65,12 @@ describe('live screen in a real browser', () => {
         await page.waitForSelector('body[data-state="live"]')
         expect(await page.evaluate(() => sessionStorage.getItem('edge-analytics.live-token'))).toBe(ADMIN)
         await until(page, 'page_view', 2, 'gte')
+        // a count of one reads '1 visitor today', any other 'visitors'
+        for (const id of ['visitors', 'visitors-now']) {
+          const count = Number(await page.textContent(`#${id}`))
+          const label = await page.textContent(`#${id}-label`)
+          expect(label?.startsWith(count === 1 ? 'visitor ' : 'visitors ')).toBe(true)
+        }
         const total = await shown(page, 'page_view', 'total')
         const hour = await shown(page, 'page_view', 'hour')
         expect(await page.locator('section.card').count()).toBe(11)

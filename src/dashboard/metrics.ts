@@ -14,6 +14,8 @@ export type MetricId = 'visitors' | 'visits' | EventType
 export interface Metric {
   id: MetricId
   label: string
+  /** the label after a count of one, in lower case ('1 page view') */
+  one: string
   /** shown even with nothing counted (event types appear once they have data) */
   always?: boolean
   /** more is worse: its change is coloured the other way */
@@ -21,19 +23,19 @@ export interface Metric {
 }
 
 export const METRICS: readonly Metric[] = [
-  { id: 'visitors', label: 'Unique visitors', always: true },
-  { id: 'visits', label: 'Visits', always: true },
-  { id: 'page_view', label: 'Page views', always: true },
-  { id: 'feature_used', label: 'Feature events' },
-  { id: 'user_signup', label: 'Sign-ups' },
-  { id: 'user_login', label: 'Logins' },
-  { id: 'generation_started', label: 'Generations started' },
-  { id: 'generation_completed', label: 'Generations completed' },
-  { id: 'generation_failed', label: 'Generations failed', lowerIsBetter: true },
-  { id: 'subscription_started', label: 'Subscriptions started' },
-  { id: 'subscription_canceled', label: 'Subscriptions canceled', lowerIsBetter: true },
-  { id: 'asset_downloaded', label: 'Downloads' },
-  { id: 'asset_shared', label: 'Shares' },
+  { id: 'visitors', label: 'Unique visitors', one: 'unique visitor', always: true },
+  { id: 'visits', label: 'Visits', one: 'visit', always: true },
+  { id: 'page_view', label: 'Page views', one: 'page view', always: true },
+  { id: 'feature_used', label: 'Feature events', one: 'feature event' },
+  { id: 'user_signup', label: 'Sign-ups', one: 'sign-up' },
+  { id: 'user_login', label: 'Logins', one: 'login' },
+  { id: 'generation_started', label: 'Generations started', one: 'generation started' },
+  { id: 'generation_completed', label: 'Generations completed', one: 'generation completed' },
+  { id: 'generation_failed', label: 'Generations failed', one: 'generation failed', lowerIsBetter: true },
+  { id: 'subscription_started', label: 'Subscriptions started', one: 'subscription started' },
+  { id: 'subscription_canceled', label: 'Subscriptions canceled', one: 'subscription canceled', lowerIsBetter: true },
+  { id: 'asset_downloaded', label: 'Downloads', one: 'download' },
+  { id: 'asset_shared', label: 'Shares', one: 'share' },
 ]
 
 // every event type has a number: a type added to EVENT_TYPES without one fails here, at load
@@ -44,6 +46,13 @@ for (const type of EVENT_TYPES) {
 export const isMetric = (v: unknown): v is MetricId => METRICS.some((m) => m.id === v)
 
 export const metricLabel = (id: MetricId): string => METRICS.find((m) => m.id === id)?.label ?? id
+
+/** The label after a count, in lower case: `countLabel('page_view', 1)` is 'page view', of 2 'page views'. */
+export function countLabel(id: MetricId, count: number): string {
+  const metric = METRICS.find((m) => m.id === id)
+  if (!metric) return id
+  return count === 1 ? metric.one : metric.label.toLowerCase()
+}
 
 /** The query of `GET /analytics/stats` for one metric over a range, in zone `tz`. */
 export function statsQuery(metric: MetricId, range: Range, tz: string): Record<string, string> {

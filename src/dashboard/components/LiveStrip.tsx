@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks'
 import type { EventType } from '../../events/types.ts'
 import { formatCount, formatExact } from '../format.ts'
 import { type LiveStatus, type LiveToday, openLive } from '../live.ts'
-import { metricLabel } from '../metrics.ts'
+import { countLabel } from '../metrics.ts'
 import { readToken } from '../token.ts'
 
 const STATUS: Record<LiveStatus, string> = {
@@ -61,12 +61,24 @@ export function LiveStrip({ open, onRefused, onToday }: LiveStripProps) {
       {today && (
         <span class="figures">
           {today.visitorsNow !== undefined && (
-            <Figure name="visitors_now" value={today.visitorsNow} label="visitors now" />
+            <Figure
+              name="visitors_now"
+              value={today.visitorsNow}
+              label={today.visitorsNow === 1 ? 'visitor now' : 'visitors now'}
+            />
           )}
-          <Figure name="visitors" value={today.visitors} label="visitors today" />
-          <Figure name="page_view" value={today.totals.page_view ?? 0} label="page views" />
+          <Figure
+            name="visitors"
+            value={today.visitors}
+            label={today.visitors === 1 ? 'visitor today' : 'visitors today'}
+          />
+          <Figure
+            name="page_view"
+            value={today.totals.page_view ?? 0}
+            label={countLabel('page_view', today.totals.page_view ?? 0)}
+          />
           {ALSO.filter((t) => (today.totals[t] ?? 0) > 0).map((t) => (
-            <Figure key={t} name={t} value={today.totals[t] ?? 0} label={metricLabel(t).toLowerCase()} />
+            <Figure key={t} name={t} value={today.totals[t] ?? 0} label={countLabel(t, today.totals[t] ?? 0)} />
           ))}
         </span>
       )}
