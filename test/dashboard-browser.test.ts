@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { createCalendar } from '../src/counters/calendar.ts'
 import { parseCsv } from '../src/csv.ts'
 import { TOKEN_KEY } from '../src/dashboard/token.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
@@ -356,6 +357,56 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       expect(errors).toEqual([])
     } finally {
       await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('the live strip in a TIME_ZONE whose day is not the UTC day', () => {
+  test('its "today" is the day of TIME_ZONE, as the reads count it, not the UTC day of the live hours', async () => {
+    // an event a quarter of an hour before UTC midnight, and a zone in which it falls on the same
+    // day as now (the zone's day began before it): whatever the hour of the run, one of these does
+    const now = Date.now()
+    const before = Math.floor(now / 86_400_000) * 86_400_000 - 15 * 60_000
+    const zone = ['Pacific/Kiritimati', 'Asia/Kolkata', 'Europe/Berlin', 'America/Los_Angeles', 'Pacific/Pago_Pago']
+      .map((z) => ({ z, calendar: createCalendar(z) }))
+      .find(({ calendar }) => calendar.day(before) === calendar.day(now + 60_000))
+    expect(zone).toBeDefined()
+    const today = zone!.calendar.day(now)
+    const [server, browser] = await Promise.all([startServerProcess({ TIME_ZONE: zone!.z }), launchChromium()])
+    try {
+      const sent = await fetch(`${server.url}/analytics/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test-ingest-token-0123456789' },
+        body: JSON.stringify([{ event_type: 'page_view', properties: { path: '/' }, timestamp: before }]),
+      })
+      expect(sent.status).toBe(202)
+      await sendBeacons(server.url, 'page_view', 1)
+      // the reads: two page views today in the zone, one in the UTC day
+      const zoned = await get<{ total: number }>(
+        server.url,
+        `/analytics/stats?event_type=page_view&from=${today}&to=${today}`,
+      )
+      expect(zoned.body.total).toBe(2)
+      const utcToday = new Date(now).toISOString().slice(0, 10)
+      const utc = await get<{ total: number }>(
+        server.url,
+        `/analytics/stats?event_type=page_view&from=${utcToday}&to=${utcToday}&tz=UTC`,
+      )
+      expect(utc.body.total).toBe(1)
+
+      const { page, errors, context } = await open(browser)
+      try {
+        await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+        await page.waitForSelector('.live[data-state="live"] [data-live="page_view"][data-value="2"]')
+        await sendBeacons(server.url, 'page_view', 1)
+        await page.waitForSelector('[data-live="page_view"][data-value="3"]', { timeout: 5000 })
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    } finally {
+      await browser.close()
+      await server.stop('SIGKILL')
     }
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { utcCalendar } from '../src/counters/calendar.ts'
+import { createCalendar, utcCalendar } from '../src/counters/calendar.ts'
 import { opsFor, visitorOps } from '../src/counters/increments.ts'
 import { createKeys } from '../src/counters/keys.ts'
 import { Admissions, MergedOps } from '../src/counters/merge.ts'
@@ -134,11 +134,12 @@ describe('opsFor', () => {
   const global = createKeys('p')
   const keys = global.shards[0]!
 
-  test('a server event touches live hourly, daily, hourly, user and feature counters', () => {
+  test('a server event touches live hourly and daily, daily, hourly, user and feature counters', () => {
     expect(
       opsFor({ type: 'feature_used', at: NOW, userId: 'u1', feature: 'export' }, { keys, calendar: utcCalendar }),
     ).toEqual([
       { op: 'incr', key: '{p}:live:h:2026-11-28', field: 'feature_used|13', by: 1 },
+      { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'feature_used', by: 1 },
       { op: 'incr', key: '{p}:pend:d', field: '2026-11-28|feature_used', by: 1 },
       { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13:45|feature_used', by: 1 },
       { op: 'incr', key: '{p}:pend:u', field: '2026-11-28|feature_used|u1', by: 1 },
@@ -154,6 +155,7 @@ describe('opsFor', () => {
     )
     expect(ops).toEqual([
       { op: 'incr', key: '{p}:live:h:2026-11-28', field: 'page_view|13', by: 3 },
+      { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'page_view', by: 3 },
       { op: 'incr', key: '{p}:pend:d', field: '2026-11-28|page_view', by: 3 },
       { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13:45|page_view', by: 3 },
       {
@@ -165,6 +167,15 @@ describe('opsFor', () => {
         prefix: '2026-11-28|',
         by: 3,
       },
+    ])
+  })
+
+  test('the live hours are of the UTC day, the live day total of TIME_ZONE’s', () => {
+    const la = createCalendar('America/Los_Angeles')
+    const ops = opsFor({ type: 'page_view', at: Date.parse('2026-11-29T03:00:00Z') }, { keys, calendar: la })
+    expect(ops.slice(0, 2)).toEqual([
+      { op: 'incr', key: '{p}:live:h:2026-11-29', field: 'page_view|03', by: 1 },
+      { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'page_view', by: 1 },
     ])
   })
 

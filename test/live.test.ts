@@ -60,6 +60,8 @@ describe('live state (pure)', () => {
       visitorsChanged: false,
       visitorsNowChanged: false,
       changed: new Map(),
+      todayDayChanged: false,
+      todayChanged: new Set(),
     })
 
     expect((diffStates(a, liveState({ 'page_view|12': '5' }, v(3), clock)) as LiveDiff).visitorsChanged).toBe(true)
@@ -97,6 +99,7 @@ describe('live state (pure)', () => {
       hour: 12,
       visitors: 3,
       types: { page_view: { total: 9, hours: { 11: 1, 12: 8 } } },
+      today: { day: '2026-11-28', time_zone: 'UTC', totals: { page_view: 9 } },
     })
     // visitors changed, so a client watching only feature_used still hears about it
     expect(countsFor(diff, next, ['feature_used'])).toEqual({ day: '2026-11-28', hour: 12, visitors: 3, types: {} })
@@ -204,6 +207,7 @@ describe('live hub (in process)', () => {
       day: '2026-11-28',
       hour: 12,
       types: { page_view: { total: 5, hours: { 12: 5 } } },
+      today: { day: '2026-11-28', time_zone: 'UTC', totals: { page_view: 5 } },
     })
     await feed.close()
     await waitFor(() => hub.size === 0, { what: 'the hub to let its clients go' })
@@ -227,6 +231,7 @@ describe('live hub (in process)', () => {
       hour: 23,
       visitors: 3,
       types: { page_view: { total: 6, hours: { 23: 2 } } },
+      today: { day: '2026-11-28', time_zone: 'UTC', totals: { page_view: 6 } },
     })
 
     now = Date.parse('2026-11-29T00:00:00.050Z')
@@ -566,6 +571,73 @@ describe('visitors_now against real Redis, on a clock the test moves', () => {
     expect(await nextVisitorsNow()).toBe(1)
     now += 4 * 60_000 // 12:09:10: the second visitor's minute (12:03) is gone too
     expect(await nextVisitorsNow()).toBe(0)
+    await feed.close()
+    deps.live.close()
+  })
+})
+
+describe('today in TIME_ZONE on the live feed', () => {
+  test('pure: today is the reading of the zone’s day, apart from the UTC hours; a new zone day is sent whole', () => {
+    // 02:00 UTC on 29 November is 18:00 on 28 November in Los Angeles
+    const clock = clockOf(Date.parse('2026-11-29T02:00:00Z'))
+    const zone = (day: string, fields: Record<string, string>) => ({ day, timeZone: 'America/Los_Angeles', fields })
+    const prev = liveState({ 'page_view|02': '3' }, v(1), clock, zone('2026-11-28', { page_view: '5' }))
+    expect(snapshotFor(prev, ['page_view'])).toMatchObject({
+      day: '2026-11-29',
+      types: { page_view: { total: 3 } },
+      today: { day: '2026-11-28', time_zone: 'America/Los_Angeles', totals: { page_view: 5 } },
+    })
+    // a field that is not an event type is ignored, as in the hourly hash
+    const odd = liveState({}, v(0), clock, zone('2026-11-28', { nonsense: '7', page_view: 'x' }))
+    expect(odd.today.totals.page_view).toBe(0)
+
+    // the zone's day moves on while the UTC day stays: the new day's counts, every watched type
+    const next = liveState(
+      { 'page_view|02': '3', 'page_view|08': '1' },
+      v(1),
+      clock,
+      zone('2026-11-29', { page_view: '1' }),
+    )
+    const diff = diffStates(prev, next) as LiveDiff
+    expect(diff.todayDayChanged).toBe(true)
+    expect(countsFor(diff, next, ['page_view', 'feature_used'])).toEqual({
+      day: '2026-11-29',
+      hour: 2,
+      types: { page_view: { total: 4, hours: { 8: 1 } } },
+      today: { day: '2026-11-29', time_zone: 'America/Los_Angeles', totals: { page_view: 1, feature_used: 0 } },
+    })
+  })
+
+  test('against real Redis: the zone’s day spans two UTC days, outlives a flush and rolls over at its own midnight', async () => {
+    let now = Date.parse('2026-11-28T23:00:00Z') // 15:00 on 28 November in Los Angeles
+    const { app, deps } = await testApp({ timeZone: 'America/Los_Angeles' }, { now: () => now })
+    const views = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        expect((await app.handle(beaconRequest({ event_type: 'page_view', properties: { path: '/' } }))).status).toBe(
+          202,
+        )
+      }
+    }
+    await views(2)
+    now = Date.parse('2026-11-29T02:00:00Z') // 18:00 the same day there; a new UTC day
+    await views(3)
+    await deps.flusher.flush()
+
+    const feed = feedFrom(deps.live.subscribe(['page_view'])!.stream)
+    await feed.next() // retry
+    const snap = snapshotOf(await feed.nextEvent())
+    expect(snap.day).toBe('2026-11-29')
+    expect(snap.types.page_view!.total).toBe(3)
+    expect(snap.today).toEqual({ day: '2026-11-28', time_zone: 'America/Los_Angeles', totals: { page_view: 5 } })
+
+    now = Date.parse('2026-11-29T08:30:00Z') // 00:30 on 29 November there
+    await views(1)
+    for (;;) {
+      const counts = countsOf(await feed.nextEvent())
+      if (counts.today?.day !== '2026-11-29') continue
+      expect(counts.today).toEqual({ day: '2026-11-29', time_zone: 'America/Los_Angeles', totals: { page_view: 1 } })
+      break
+    }
     await feed.close()
     deps.live.close()
   })

@@ -10,6 +10,7 @@
  * | kind | hash | field |
  * |---|---|---|
  * | `live` | live hourly hash of one day | `${type}\|${HH}` |
+ * | `ld` | live daily hash of one `TIME_ZONE` day | `${type}` |
  * | `d` | pending daily | `${day}\|${type}` |
  * | `h` | pending time of day, by UTC quarter-hour | `${YYYY-MM-DD}T${HH}:${MM}\|${type}` |
  * | `u` | pending per-user daily | `${day}\|${type}\|${user}` |
@@ -29,6 +30,7 @@
 
 export interface FieldParts {
   live: { type: string; hour: string }
+  ld: { type: string }
   d: { day: string; type: string }
   /**
    * `quarter` is `YYYY-MM-DDTHH:MM` (UTC, MM one of 00, 15, 30, 45); a field written before
@@ -75,6 +77,10 @@ const FIELDS: { [K in FieldKind]: Codec<K> } = {
       const [type = '', hour = ''] = split(field, 1)
       return { type, hour }
     },
+  },
+  ld: {
+    encode: ({ type }) => type,
+    decode: (field) => ({ type: field }),
   },
   d: {
     encode: ({ day, type }) => `${day}|${type}`,

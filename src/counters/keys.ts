@@ -32,6 +32,8 @@ export interface ShardKeys {
   readonly tag: string
   /** hash, field `live` of fields.ts → count: this shard's full hourly counts of one UTC day */
   liveHourly(day: string): string
+  /** hash, field `ld` of fields.ts → count: this shard's counts of one day of TIME_ZONE */
+  liveDaily(day: string): string
   /** hash of not-yet-flushed deltas of one kind */
   pending(kind: PendingKind): string
   /**
@@ -72,6 +74,7 @@ function shardKeys(tag: string): ShardKeys {
   return {
     tag,
     liveHourly: (day) => `${tag}:live:h:${day}`,
+    liveDaily: (day) => `${tag}:live:d:${day}`,
     pending: (kind) => pending[kind],
     seen: (kind, day, dimension) =>
       dimension === undefined ? `${tag}:seen:${kind}:${day}` : `${tag}:seen:${kind}:${dimension}:${day}`,

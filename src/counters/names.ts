@@ -51,11 +51,23 @@ export class Names {
   private readonly prefixes = { u: new Strings(), f: new Strings(), p: new Strings(), x: new Strings() }
   private readonly others = new Map<string, string>()
   private readonly liveKeys = new Strings()
+  private readonly liveDayKeys = new Strings()
+  private readonly liveDay = new Map<string, string>()
   private readonly seenKeys = { u: new Strings(), f: new Strings(), p: new Strings(), x: new Strings() }
 
   /** The live feed's field of a type in a UTC hour (`HH`). */
   liveField(type: string, hour: string): string {
     return this.live.get(hour, type, '', () => encodeField('live', { type, hour }))
+  }
+
+  /** The live daily hash's field (`ld`) of a type. */
+  liveDayField(type: string): string {
+    let s = this.liveDay.get(type)
+    if (s === undefined) {
+      s = encodeField('ld', { type })
+      this.liveDay.set(type, s)
+    }
+    return s
   }
 
   /** A daily field (`d`) of a type. */
@@ -98,6 +110,11 @@ export class Names {
   /** A shard's live hash of a UTC day. */
   liveKey(shard: ShardKeys, day: string): string {
     return this.liveKeys.get(day, shard.tag, '', () => shard.liveHourly(day))
+  }
+
+  /** A shard's live hash of a day of TIME_ZONE. */
+  liveDayKey(shard: ShardKeys, day: string): string {
+    return this.liveDayKeys.get(day, shard.tag, '', () => shard.liveDaily(day))
   }
 
   /** A shard's cap set of a kind (and dimension) on a day. */

@@ -1,5 +1,6 @@
 /**
- * Today's counts from the live feed (`GET /analytics/live`), kept current without polling.
+ * Today's counts (the day of TIME_ZONE) from the live feed (`GET /analytics/live`), kept current
+ * without polling.
  *
  * Read with fetch, as the live screen does, not EventSource: the token travels in a header
  * (never in a URL), a refused token (401) is seen as such, and the heartbeats are seen too, so a
@@ -18,6 +19,7 @@ export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped'
 type WithVisitorsNow<T> = T & { visitors_now?: number }
 
 export interface LiveToday {
+  /** the day of TIME_ZONE (of UTC from a server that does not send it) */
   day: string
   visitors: number
   visitorsNow?: number
@@ -114,20 +116,36 @@ export function openLive(options: LiveOptions): () => void {
     if (abort === controller) retry()
   }
 
+  /** whether the server sends `today` (the day of TIME_ZONE); older servers only send UTC hours */
+  let zoned = false
+
   function handle(event: 'snapshot' | 'counts', data: string) {
     if (event === 'snapshot') {
       const s = JSON.parse(data) as WithVisitorsNow<SnapshotData>
+      zoned = s.today !== undefined
       const totals: LiveToday['totals'] = {}
-      for (const [type, t] of Object.entries(s.types)) totals[type as EventType] = t.total
-      today = { day: s.day, visitors: s.visitors, visitorsNow: s.visitors_now, totals }
+      if (s.today) Object.assign(totals, s.today.totals)
+      else for (const [type, t] of Object.entries(s.types)) totals[type as EventType] = t.total
+      today = { day: s.today?.day ?? s.day, visitors: s.visitors, visitorsNow: s.visitors_now, totals }
       failures = 0
       options.onStatus('live')
     } else if (today) {
       const c = JSON.parse(data) as WithVisitorsNow<CountsData>
-      const totals = { ...today.totals }
-      for (const [type, t] of Object.entries(c.types)) totals[type as EventType] = t.total
+      let totals = today.totals
+      let day = today.day
+      if (zoned) {
+        // a new day of TIME_ZONE comes whole; otherwise only the changed types come
+        if (c.today) {
+          totals = c.today.day === day ? { ...totals, ...c.today.totals } : { ...c.today.totals }
+          day = c.today.day
+        }
+      } else {
+        totals = { ...totals }
+        for (const [type, t] of Object.entries(c.types)) totals[type as EventType] = t.total
+        day = c.day
+      }
       today = {
-        day: c.day,
+        day,
         visitors: c.visitors ?? today.visitors,
         visitorsNow: c.visitors_now ?? today.visitorsNow,
         totals,

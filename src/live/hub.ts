@@ -164,7 +164,7 @@ export class LiveHub {
     try {
       this.polls++
       const reading = await this.source(clock.day, this.now())
-      next = liveState(reading.fields, { today: reading.visitors, now: reading.visitorsNow }, clock)
+      next = liveState(reading.fields, { today: reading.visitors, now: reading.visitorsNow }, clock, reading.today)
       if (this.failing) this.log.info('live feed reads Redis again')
       this.failing = false
     } catch (err) {

@@ -1,6 +1,6 @@
 /**
- * The Redis read behind each tick of the live feed: the UTC day's hourly hash, today's unique
- * visitors (today in TIME_ZONE) and the visitors of the last 5 minutes (the union of five
+ * The Redis read behind each tick of the live feed: the UTC day's hourly hash, today's counts and
+ * unique visitors (today in TIME_ZONE) and the visitors of the last 5 minutes (the union of five
  * per-minute HyperLogLogs). With one shard that is one MULTI/EXEC round trip (every key shares the
  * `{prefix}` hash tag), so counts and visitors come from one instant; with several shards, one
  * HGETALL per shard in parallel, summed, plus the global visitor counts.
@@ -19,6 +19,11 @@ export const RECENT_MINUTES = 5
 export interface LiveReading {
   /** field of kind `live` (src/counters/fields.ts) → count */
   fields: Record<string, string>
+  /**
+   * today in TIME_ZONE: its day, the zone, and its counts (field of kind `ld` → count); a source
+   * without it (a test's) makes the UTC day's hours today's counts
+   */
+  today?: { day: string; timeZone: string; fields: Record<string, string> }
   /** today's unique visitors (today in TIME_ZONE) */
   visitors: number
   /** unique visitors of the last 5 minutes */
@@ -38,29 +43,46 @@ export function redisLiveSource(redis: Redis, keys: Keys, calendar: Calendar): L
   if (keys.shards.length === 1) {
     const shard = keys.shards[0]!
     return async (day, now) => {
-      const [fields, visitors, visitorsNow] = await redis
+      const zoneDay = calendar.day(now)
+      const [fields, todayFields, visitors, visitorsNow] = await redis
         .multi()
         .hGetAll(shard.liveHourly(day))
-        .pfCount(keys.visitors(calendar.day(now)))
+        .hGetAll(shard.liveDaily(zoneDay))
+        .pfCount(keys.visitors(zoneDay))
         .pfCount(recentKeys(keys, now))
         .exec<'typed'>()
-      return { fields: fields as Record<string, string>, visitors: Number(visitors), visitorsNow: Number(visitorsNow) }
+      return {
+        fields: fields as Record<string, string>,
+        today: { day: zoneDay, timeZone: calendar.zone, fields: todayFields as Record<string, string> },
+        visitors: Number(visitors),
+        visitorsNow: Number(visitorsNow),
+      }
     }
   }
   return async (day, now) => {
+    const zoneDay = calendar.day(now)
+    const n = keys.shards.length
     const [visitors, visitorsNow, ...hashes] = await Promise.all([
-      redis.pfCount(keys.visitors(calendar.day(now))),
+      redis.pfCount(keys.visitors(zoneDay)),
       redis.pfCount(recentKeys(keys, now)),
       ...keys.shards.map((shard) => redis.hGetAll(shard.liveHourly(day))),
+      ...keys.shards.map((shard) => redis.hGetAll(shard.liveDaily(zoneDay))),
     ])
-    const fields: Record<string, number> = {}
-    for (const hash of hashes as Record<string, string>[]) {
-      for (const [field, n] of Object.entries(hash)) fields[field] = (fields[field] ?? 0) + Number(n)
-    }
+    const all = hashes as Record<string, string>[]
     return {
-      fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])),
+      fields: sumHashes(all.slice(0, n)),
+      today: { day: zoneDay, timeZone: calendar.zone, fields: sumHashes(all.slice(n)) },
       visitors: Number(visitors),
       visitorsNow: Number(visitorsNow),
     }
   }
+}
+
+/** The shards' hashes of one day added up, field by field. */
+function sumHashes(hashes: readonly Record<string, string>[]): Record<string, string> {
+  const sums: Record<string, number> = {}
+  for (const hash of hashes) {
+    for (const [field, n] of Object.entries(hash)) sums[field] = (sums[field] ?? 0) + Number(n)
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, String(v)]))
 }

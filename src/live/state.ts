@@ -21,19 +21,37 @@ export interface Clock {
   hour: number
 }
 
+/** Today in TIME_ZONE, which the hours of the UTC day do not make when the zone is not UTC. */
+export interface ZoneToday {
+  /** `YYYY-MM-DD` of TIME_ZONE */
+  day: string
+  timeZone: string
+  /** every event type's count of that day */
+  totals: Record<EventType, number>
+}
+
 export interface LiveState extends Clock {
   /** for every event type, its 24 hourly counts of the day */
   hours: Record<EventType, number[]>
+  today: ZoneToday
   /** today's unique visitors (today in TIME_ZONE; HyperLogLog estimate) */
   visitors: number
   /** unique visitors of the last 5 minutes */
   visitorsNow: number
 }
 
+/** `today` on the wire: the day of TIME_ZONE, the zone, and the watched types' counts of it. */
+export interface TodayData {
+  day: string
+  time_zone: string
+  totals: Partial<Record<EventType, number>>
+}
+
 export interface SnapshotData extends Clock {
   visitors: number
   visitors_now: number
   types: Partial<Record<EventType, { total: number; hours: number[] }>>
+  today: TodayData
 }
 
 export interface CountsData extends Clock {
@@ -43,6 +61,8 @@ export interface CountsData extends Clock {
   visitors_now?: number
   /** only the types with a changed hour; `hours` maps an hour (0-23) to its new full count */
   types: Partial<Record<EventType, { total: number; hours: Record<number, number> }>>
+  /** present only when its day or a watched type's count changed: the changed types' counts (all watched types' when the day changed) */
+  today?: TodayData
 }
 
 /** What changed between two reads of the same day. */
@@ -52,6 +72,10 @@ export interface LiveDiff {
   visitorsNowChanged: boolean
   /** changed hours per type */
   changed: Map<EventType, number[]>
+  /** the day of TIME_ZONE moved on */
+  todayDayChanged: boolean
+  /** the types whose count of today (in TIME_ZONE) changed */
+  todayChanged: Set<EventType>
 }
 
 export function clockOf(ms: number): Clock {
@@ -59,11 +83,16 @@ export function clockOf(ms: number): Clock {
   return { day: iso.slice(0, 10), hour: Number(iso.slice(11, 13)) }
 }
 
-/** Builds the state from the live hash's fields (kind `live` of fields.ts → count) and the visitor counts. */
+/**
+ * Builds the state from the live hash's fields (kind `live` of fields.ts → count), the visitor
+ * counts and today's counts in TIME_ZONE (the live daily hash's fields, kind `ld`; without them,
+ * the UTC day's hours added up, as in UTC).
+ */
 export function liveState(
   fields: Record<string, string>,
   visitors: { today: number; now: number },
   clock: Clock,
+  today?: { day: string; timeZone: string; fields: Record<string, string> },
 ): LiveState {
   const hours = Object.fromEntries(EVENT_TYPES.map((t) => [t, new Array<number>(HOURS).fill(0)])) as Record<
     EventType,
@@ -78,7 +107,20 @@ export function liveState(
     if (!isEventType(type) || !Number.isInteger(hour) || hour < 0 || hour >= HOURS || !Number.isFinite(count)) continue
     hours[type][hour] = count
   }
-  return { day: clock.day, hour: clock.hour, hours, visitors: visitors.today, visitorsNow: visitors.now }
+  const totals = Object.fromEntries(EVENT_TYPES.map((t) => [t, today ? 0 : sum(hours[t])])) as Record<EventType, number>
+  for (const [field, raw] of Object.entries(today?.fields ?? {})) {
+    const { type } = decodeField('ld', field)
+    const count = Number(raw)
+    if (isEventType(type) && Number.isFinite(count)) totals[type] = count
+  }
+  return {
+    day: clock.day,
+    hour: clock.hour,
+    hours,
+    today: { day: today?.day ?? clock.day, timeZone: today?.timeZone ?? 'UTC', totals },
+    visitors: visitors.today,
+    visitorsNow: visitors.now,
+  }
 }
 
 /**
@@ -98,11 +140,32 @@ export function diffStates(prev: LiveState, next: LiveState): LiveDiff | 'snapsh
   const hourChanged = prev.hour !== next.hour
   const visitorsChanged = prev.visitors !== next.visitors
   const visitorsNowChanged = prev.visitorsNow !== next.visitorsNow
-  if (changed.size === 0 && !hourChanged && !visitorsChanged && !visitorsNowChanged) return undefined
-  return { hourChanged, visitorsChanged, visitorsNowChanged, changed }
+  const todayDayChanged = prev.today.day !== next.today.day
+  const todayChanged = new Set(EVENT_TYPES.filter((t) => prev.today.totals[t] !== next.today.totals[t]))
+  if (
+    changed.size === 0 &&
+    !hourChanged &&
+    !visitorsChanged &&
+    !visitorsNowChanged &&
+    !todayDayChanged &&
+    todayChanged.size === 0
+  )
+    return undefined
+  return { hourChanged, visitorsChanged, visitorsNowChanged, changed, todayDayChanged, todayChanged }
 }
 
-const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0)
+function sum(xs: readonly number[]): number {
+  let n = 0
+  for (const x of xs) n += x
+  return n
+}
+
+/** `today` for a client that watches `types`, with only the types `only` holds when given. */
+function todayFor(state: LiveState, types?: readonly EventType[], only?: ReadonlySet<EventType>): TodayData {
+  const totals: TodayData['totals'] = {}
+  for (const type of types ?? EVENT_TYPES) if (!only || only.has(type)) totals[type] = state.today.totals[type]
+  return { day: state.today.day, time_zone: state.today.timeZone, totals }
+}
 
 /** The whole day for a client that watches `types` (all types when undefined). */
 export function snapshotFor(state: LiveState, types?: readonly EventType[]): SnapshotData {
@@ -111,7 +174,14 @@ export function snapshotFor(state: LiveState, types?: readonly EventType[]): Sna
     const hours = state.hours[type]
     out[type] = { total: sum(hours), hours: [...hours] }
   }
-  return { day: state.day, hour: state.hour, visitors: state.visitors, visitors_now: state.visitorsNow, types: out }
+  return {
+    day: state.day,
+    hour: state.hour,
+    visitors: state.visitors,
+    visitors_now: state.visitorsNow,
+    types: out,
+    today: todayFor(state, types),
+  }
 }
 
 /**
@@ -128,10 +198,12 @@ export function countsFor(diff: LiveDiff, next: LiveState, types?: readonly Even
     out[type] = { total: sum(all), hours: Object.fromEntries(hours.map((h) => [h, all[h]!])) }
     any = true
   }
-  if (!any && !diff.hourChanged && !diff.visitorsChanged && !diff.visitorsNowChanged) return undefined
+  const todayChanged = diff.todayDayChanged || (types ?? EVENT_TYPES).some((t) => diff.todayChanged.has(t))
+  if (!any && !diff.hourChanged && !diff.visitorsChanged && !diff.visitorsNowChanged && !todayChanged) return undefined
   const data: CountsData = { day: next.day, hour: next.hour, types: out }
   if (diff.visitorsChanged) data.visitors = next.visitors
   if (diff.visitorsNowChanged) data.visitors_now = next.visitorsNow
+  if (todayChanged) data.today = todayFor(next, types, diff.todayDayChanged ? undefined : diff.todayChanged)
   return data
 }
 
