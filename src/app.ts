@@ -27,6 +27,27 @@ import { tracker } from './routes/tracker.ts'
 export interface AppOptions {
   /** serve the demo page at `/demo` (`bun run dev` only) */
   demo?: boolean
+  /**
+   * log, once per User-Agent, that a beacon from a crawler was answered and not counted (`bun run
+   * dev` only: someone trying the service with curl or a headless browser sees 202 and no count)
+   */
+  explainCrawlers?: boolean
+}
+
+/** Distinct crawler User-Agents explained before the explanations stop (`bun run dev` only). */
+const CRAWLERS_EXPLAINED = 20
+
+/** Logs the first beacons of each crawler User-Agent, up to {@link CRAWLERS_EXPLAINED} of them. */
+function explainCrawlers(log: Deps['log']): (userAgent: string) => void {
+  const seen = new Set<string>()
+  return (userAgent) => {
+    if (seen.has(userAgent) || seen.size >= CRAWLERS_EXPLAINED) return
+    seen.add(userAgent)
+    log.info('beacon not counted: its User-Agent is a crawler’s (tools such as curl and headless browsers are)', {
+      userAgent: userAgent.slice(0, 200),
+      hint: 'open the page in a browser, or send events from a back end to POST /analytics/events',
+    })
+  }
 }
 
 /** The path the beacon is served at. */
@@ -128,7 +149,7 @@ function nativeBeacon(beacon: ReturnType<typeof beaconRoute>) {
 }
 
 export function createApp(deps: Deps, options: AppOptions = {}) {
-  const beacon = beaconRoute(deps)
+  const beacon = beaconRoute(options.explainCrawlers ? { ...deps, onCrawler: explainCrawlers(deps.log) } : deps)
   const elysia = api(deps, beacon, options)
   return {
     /** Every route but `/e`, as Elysia serves them. */

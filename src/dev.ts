@@ -32,7 +32,7 @@ try {
         databaseUrl: services.databaseUrl,
       },
       log,
-      { demo: true },
+      { demo: true, explainCrawlers: true },
     )
   } catch (err) {
     await services.stop()

@@ -32,7 +32,7 @@ async function openPostgres(config: ServiceConfig): Promise<Database> {
   }
 }
 
-/** `options` go to createApp: `{ demo: true }` for `bun run dev` only. */
+/** `options` go to createApp: `{ demo: true, explainCrawlers: true }` for `bun run dev` only. */
 export async function startServer(
   config: ServiceConfig,
   log: Logger,

@@ -5,9 +5,20 @@ import { join } from 'node:path'
 import { ADMIN_TOKEN_FILE, devAdminToken } from '../src/admin-token.ts'
 import { type DevProcess, startDev } from './dev-process.ts'
 import { startServerProcess } from './server-process.ts'
+import { waitFor } from './wait.ts'
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
+
+const CRAWLER_NOTE = 'beacon not counted: its User-Agent is a crawler'
+
+/** A page view as curl sends it: answered 202 like any beacon, and not counted. */
+const curlBeacon = (base: string) =>
+  fetch(`${base}/e`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': 'curl/8.5.0' },
+    body: JSON.stringify({ event_type: 'page_view', properties: { path: '/' } }),
+  })
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'edge-analytics-dev-'))
@@ -87,6 +98,13 @@ describe('bun run dev for a newcomer', () => {
       expect(attributes).not.toContain('data-api')
       expect(html).toContain('href="/live"')
       expect((await fetch(`${dev.url}/t.js`)).status).toBe(200)
+
+      // a newcomer trying the beacon with curl is told why nothing counts, once per User-Agent
+      expect((await curlBeacon(dev.url)).status).toBe(202)
+      expect((await curlBeacon(dev.url)).status).toBe(202)
+      await waitFor(() => dev.logs().includes(CRAWLER_NOTE), { what: 'the crawler note in the log' })
+      expect(dev.logs().split(CRAWLER_NOTE).length - 1).toBe(1)
+      expect(dev.logs()).toContain('"userAgent":"curl/8.5.0"')
     } finally {
       await dev.stop()
       await rm(dataDir, { recursive: true, force: true })
@@ -124,6 +142,11 @@ describe('bun run dev for a newcomer', () => {
       expect((await fetch(`${server.url}/metrics`, bearer(token))).status).toBe(401)
       expect((await fetch(`${server.url}/demo`)).status).toBe(404)
       expect(await readdir(dataDir)).toEqual([ADMIN_TOKEN_FILE])
+      // production logs no line per crawler beacon
+      expect((await curlBeacon(server.url)).status).toBe(202)
+      await server.stop()
+      expect(server.logs()).toContain('"msg":"listening"')
+      expect(server.logs()).not.toContain(CRAWLER_NOTE)
     } finally {
       await server.stop()
       await rm(dataDir, { recursive: true, force: true })

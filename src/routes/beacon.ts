@@ -59,6 +59,8 @@ export interface BeaconDeps {
   now?: () => number
   /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
   rateLimitClock?: () => number
+  /** told of each beacon from a crawler's User-Agent, which is answered and not counted */
+  onCrawler?: (userAgent: string) => void
 }
 
 export type BeaconRoute = (request: Request, connection?: Connection) => Promise<Response>
@@ -127,6 +129,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     const client = clientInfo(userAgent)
     if (client.bot) {
       rejectedBot.inc()
+      deps.onCrawler?.(userAgent)
       return undefined
     }
     const { events, errors } = validateEvents(raw, {
