@@ -167,6 +167,28 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
     }
   })
 
+  test('today, by hour: unique visitors are the day’s total, shown but not put on the chart', async () => {
+    await sendBeacons(server.url, 'page_view', 2) // a visitor today (the seed sends server events)
+    const { page, errors, context } = await open(browser)
+    try {
+      // even when the address asks for them on the chart
+      await page.goto(`${server.url}/dashboard?period=today&type=visitors#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      const [from, to] = (await page.getAttribute('[data-range]', 'data-range'))!.split('/')
+      expect(from).toBe(to)
+      const day = await get<{ total: number }>(server.url, `/analytics/stats?metric=visitors&from=${from}&to=${to}`)
+      expect(day.status).toBe(200)
+      expect(day.body.total).toBeGreaterThan(0)
+      expect((await shownNumbers(page)).visitors).toBe(day.body.total)
+      expect(await page.isDisabled('[data-metric="visitors"]')).toBe(true)
+      expect(await page.getAttribute('[data-metric="visits"]', 'aria-pressed')).toBe('true')
+      expect(await page.textContent('#chart-title')).toContain('Visits')
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
   test('a period is in the address; back restores the view before it; the keyboard gets there', async () => {
     const { page, requests, errors, context } = await open(browser)
     try {
@@ -361,6 +383,48 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
   })
 })
 
+/** A server of its own with TIME_ZONE set, a browser and a page on it, all closed after `use`. */
+async function inZone(zone: string, use: (server: ServerProcess, opened: Opened) => Promise<void>): Promise<void> {
+  const [server, browser] = await Promise.all([startServerProcess({ TIME_ZONE: zone }), launchChromium()])
+  try {
+    const opened = await open(browser)
+    try {
+      await use(server, opened)
+      expect(opened.errors).toEqual([])
+    } finally {
+      await opened.context.close()
+    }
+  } finally {
+    await browser.close()
+    await server.stop('SIGKILL')
+  }
+}
+
+describe.skipIf(!available)('a TIME_ZONE the browser spells otherwise', () => {
+  test('Asia/Kolkata, which Chromium calls Asia/Calcutta: the reads name the server’s zone, so unique visitors show', async () => {
+    await inZone('Asia/Kolkata', async (server, { page, requests }) => {
+      await sendBeacons(server.url, 'page_view', 2)
+      // the browser's own name for the zone in the address is the deployment's zone too
+      for (const query of ['', '?period=30d&tz=Asia%2FCalcutta']) {
+        await page.goto(`${server.url}/dashboard${query}#token=${encodeURIComponent(ADMIN)}`)
+        await ready(page)
+        expect((await shownNumbers(page)).visitors).toBe(1)
+        expect(await page.textContent('#chart-title')).toContain('Asia/Kolkata')
+      }
+      const zones = requests
+        .filter((r) => r.url.includes('/analytics/stats?'))
+        .map((r) => new URL(r.url).searchParams.get('tz'))
+      expect(new Set(zones)).toEqual(new Set(['Asia/Kolkata']))
+      // the zone is offered once, by the server's name, even in the whole list
+      await page.focus('#tz')
+      await page.waitForFunction(() => document.querySelectorAll('#tz option').length > 100)
+      const options = await page.$$eval('#tz option', (els) => els.map((e) => (e as HTMLOptionElement).value))
+      expect(options[0]).toBe('Asia/Kolkata')
+      expect(options).not.toContain('Asia/Calcutta')
+    })
+  })
+})
+
 describe.skipIf(!available)('the live strip in a TIME_ZONE whose day is not the UTC day', () => {
   test('its "today" is the day of TIME_ZONE, as the reads count it, not the UTC day of the live hours', async () => {
     // an event a quarter of an hour before UTC midnight, and a zone in which it falls on the same
@@ -372,8 +436,7 @@ describe.skipIf(!available)('the live strip in a TIME_ZONE whose day is not the 
       .find(({ calendar }) => calendar.day(before) === calendar.day(now + 60_000))
     expect(zone).toBeDefined()
     const today = zone!.calendar.day(now)
-    const [server, browser] = await Promise.all([startServerProcess({ TIME_ZONE: zone!.z }), launchChromium()])
-    try {
+    await inZone(zone!.z, async (server, { page }) => {
       const sent = await fetch(`${server.url}/analytics/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer test-ingest-token-0123456789' },
@@ -394,20 +457,11 @@ describe.skipIf(!available)('the live strip in a TIME_ZONE whose day is not the 
       )
       expect(utc.body.total).toBe(1)
 
-      const { page, errors, context } = await open(browser)
-      try {
-        await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
-        await page.waitForSelector('.live[data-state="live"] [data-live="page_view"][data-value="2"]')
-        await sendBeacons(server.url, 'page_view', 1)
-        await page.waitForSelector('[data-live="page_view"][data-value="3"]', { timeout: 5000 })
-        expect(errors).toEqual([])
-      } finally {
-        await context.close()
-      }
-    } finally {
-      await browser.close()
-      await server.stop('SIGKILL')
-    }
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      await page.waitForSelector('.live[data-state="live"] [data-live="page_view"][data-value="2"]')
+      await sendBeacons(server.url, 'page_view', 1)
+      await page.waitForSelector('[data-live="page_view"][data-value="3"]', { timeout: 5000 })
+    })
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { change } from '../src/dashboard/format.ts'
-import { countLabel, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
+import { chartable, countLabel, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
 import { customRangeProblem, presetRange, previousRange } from '../src/dashboard/period.ts'
 import { readSpans, splitAt } from '../src/dashboard/series.ts'
 import { parseView, viewSearch } from '../src/dashboard/view.ts'
@@ -99,6 +99,15 @@ describe('reads of the numbers', () => {
 
   test('each metric reads the stats route it needs', () => {
     expect(statsQuery('visitors', range, 'UTC')).toMatchObject({ metric: 'visitors' })
+    // a day by hour: its visitors are read by day (its total), the other metrics by hour
+    const day = { from: '2026-11-28', to: '2026-11-28', granularity: 'hour' as const }
+    expect(statsQuery('visitors', day, 'UTC')).toMatchObject({ metric: 'visitors', granularity: 'day' })
+    expect(statsQuery('visits', day, 'UTC')).toMatchObject({ metric: 'visits', granularity: 'hour' })
+    expect([chartable('visitors', 'hour'), chartable('visitors', 'day'), chartable('visits', 'hour')]).toEqual([
+      false,
+      true,
+      true,
+    ])
     expect(statsQuery('visits', range, 'UTC')).toMatchObject({ metric: 'visits' })
     expect(statsQuery('user_signup', range, 'Asia/Tokyo')).toEqual({
       metric: 'events',

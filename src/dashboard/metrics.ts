@@ -54,13 +54,24 @@ export function countLabel(id: MetricId, count: number): string {
   return count === 1 ? metric.one : metric.label.toLowerCase()
 }
 
-/** The query of `GET /analytics/stats` for one metric over a range, in zone `tz`. */
+/**
+ * Whether a metric can be drawn at a granularity: unique visitors are counted by day, so a day
+ * shown by hour has their total but no hourly series.
+ */
+export const chartable = (metric: MetricId, granularity: 'day' | 'hour'): boolean =>
+  metric !== 'visitors' || granularity === 'day'
+
+/**
+ * The query of `GET /analytics/stats` for one metric over a range, in zone `tz`. Unique visitors
+ * are always read by day: for a day shown by hour, that is the day's total.
+ */
 export function statsQuery(metric: MetricId, range: Range, tz: string): Record<string, string> {
   const what =
     metric === 'visitors' || metric === 'visits'
       ? { metric }
       : ({ metric: 'events', event_type: metric } as Record<string, string>)
-  return { ...what, from: range.from, to: range.to, granularity: range.granularity, tz }
+  const granularity = metric === 'visitors' ? 'day' : range.granularity
+  return { ...what, from: range.from, to: range.to, granularity, tz }
 }
 
 /** Completed generations as a share of those that ended, or undefined when none did. */

@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import { rangeLabel } from '../format.ts'
+import { sameZone } from '../page-config.ts'
 import { customRangeProblem, PRESETS, type PresetId, type Range } from '../period.ts'
 import type { View } from '../view.ts'
 
@@ -24,7 +25,9 @@ export interface ControlsProps {
  */
 function zoneChoices(zone: string, serverZone: string, all: boolean): string[] {
   const local = Intl.DateTimeFormat().resolvedOptions().timeZone
-  return [...new Set([zone, serverZone, local, 'UTC', ...(all ? Intl.supportedValuesOf('timeZone') : [])])]
+  const others = [zone, local, 'UTC', ...(all ? Intl.supportedValuesOf('timeZone') : [])]
+  // the deployment's zone once, under the server's spelling of it
+  return [...new Set([serverZone, ...others.filter((z) => !sameZone(z, serverZone))])]
 }
 
 export function Controls({ view, range, previous, zone, serverZone, onChange }: ControlsProps) {

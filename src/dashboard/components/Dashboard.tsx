@@ -8,8 +8,8 @@ import { addDays, localDay } from '../../time.ts'
 import { apiUrl, type StatsAnswer } from '../api.ts'
 import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
-import { METRICS, type MetricId, metricLabel, statsQuery } from '../metrics.ts'
-import type { PageConfig } from '../page-config.ts'
+import { chartable, METRICS, type MetricId, metricLabel, statsQuery } from '../metrics.ts'
+import { type PageConfig, sameZone } from '../page-config.ts'
 import { presetRange, previousRange, type Range } from '../period.ts'
 import { useApi, useRead, useReads } from '../reads.ts'
 import { readSpans, splitAt } from '../series.ts'
@@ -44,7 +44,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     setRound((r) => r + 1)
   }
 
-  const zone = view.tz ?? config.timeZone
+  // a zone the browser spells otherwise (?tz=Asia/Calcutta for Asia/Kolkata) is the deployment's
+  const zone = view.tz && !sameZone(view.tz, config.timeZone) ? view.tz : config.timeZone
   const today = localDay(Date.now(), zone)
   const custom = view.period === 'custom' && view.from && view.to ? { from: view.from, to: view.to } : undefined
   const range = presetRange(view.period, today, custom)
@@ -73,8 +74,15 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     return { metric, current: { state: 'ok', data: halves.current }, previous: { state: 'ok', data: halves.previous } }
   })
   const visitors = reads[0]!.current
-  const selected: MetricId | undefined =
-    view.type ?? (visitors.state === 'loading' ? undefined : visitors.state === 'ok' ? 'visitors' : 'visits')
+  // unique visitors lead where they can be drawn; a day by hour leads with its visits
+  const lead: MetricId | undefined = !chartable('visitors', range.granularity)
+    ? 'visits'
+    : visitors.state === 'loading'
+      ? undefined
+      : visitors.state === 'ok'
+        ? 'visitors'
+        : 'visits'
+  const selected: MetricId | undefined = view.type && chartable(view.type, range.granularity) ? view.type : lead
   const chosen = reads.find((r) => r.metric.id === selected)
   const settled = answers.every((a) => a.state !== 'loading')
 
@@ -148,6 +156,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
               reads={reads}
               selected={selected}
               compare={view.compare}
+              granularity={range.granularity}
               onSelect={(type) => go({ ...view, type })}
             />
             <section class="chart-card" aria-labelledby="chart-title">

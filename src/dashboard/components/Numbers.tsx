@@ -3,7 +3,7 @@
  * `data-metric` and `data-value`, the exact integer the API answered, for whoever checks it.
  */
 import { change, formatCount, formatExact, formatShare } from '../format.ts'
-import { type Metric, type MetricId, successRate } from '../metrics.ts'
+import { chartable, type Metric, type MetricId, successRate } from '../metrics.ts'
 import type { Read } from '../reads.ts'
 import type { Part } from '../series.ts'
 import { Failure } from './Failure.tsx'
@@ -39,10 +39,12 @@ export interface NumbersProps {
   reads: MetricReads[]
   selected: MetricId | undefined
   compare: boolean
+  /** the chart's: a number that cannot be drawn by it is shown, and cannot be put on the chart */
+  granularity: 'day' | 'hour'
   onSelect: (id: MetricId) => void
 }
 
-export function Numbers({ reads, selected, compare, onSelect }: NumbersProps) {
+export function Numbers({ reads, selected, compare, granularity, onSelect }: NumbersProps) {
   const failed = reads.find((m) => m.metric.id === 'generation_failed')
   return (
     <section class="numbers" aria-label="Totals for the period">
@@ -59,6 +61,7 @@ export function Numbers({ reads, selected, compare, onSelect }: NumbersProps) {
           metric.id === 'generation_completed' && value !== undefined
             ? successRate(value, totalOf(failed?.current) ?? 0)
             : undefined
+        const drawable = chartable(metric.id, granularity)
         return (
           <button
             key={metric.id}
@@ -68,6 +71,8 @@ export function Numbers({ reads, selected, compare, onSelect }: NumbersProps) {
             data-value={value}
             aria-pressed={metric.id === selected}
             aria-busy={value === undefined}
+            disabled={!drawable}
+            title={drawable ? undefined : `${metric.label} are counted by day: the chart by hour cannot show them`}
             onClick={() => onSelect(metric.id)}
           >
             <span class="label">{metric.label}</span>
