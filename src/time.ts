@@ -126,6 +126,23 @@ export function dayStarts(from: string, to: string, tz: string): number[] {
   return Array.from({ length: count + 1 }, (_, i) => dayStart(dayString(first + i), tz))
 }
 
+/**
+ * Whether zones `a` and `b` have the same local days from `from` to `to`: each of them starts at
+ * the same instant in both. True for two names of one zone (Asia/Calcutta and Asia/Kolkata,
+ * Etc/UTC and UTC), which this runtime does not resolve to one name, and for any two zones that
+ * agree over the range. The ends and the middle are compared first, so most zones that differ
+ * cost a few lookups.
+ */
+export function sameDays(a: string, b: string, from: string, to: string): boolean {
+  if (a === b) return true
+  const first = dayNumber(from)
+  const count = dayCount(from, to)
+  const differs = (i: number) => dayStart(dayString(first + i), a) !== dayStart(dayString(first + i), b)
+  if ([0, count, Math.floor(count / 2)].some(differs)) return false
+  for (let i = 0; i <= count; i++) if (differs(i)) return false
+  return true
+}
+
 /** Local wall-clock parts, for telling local hours apart. */
 const clockFormatters = new Map<string, Intl.DateTimeFormat>()
 function clockFormatter(tz: string): Intl.DateTimeFormat {

@@ -5,6 +5,7 @@
  * days of 2026-11-01's clock change are reached by standing the clock a few days after it).
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { sameDays } from '../src/time.ts'
 import { beaconRequest, ingestRequest, testApp } from './app.ts'
 
 setDefaultTimeout(30_000)
@@ -331,6 +332,28 @@ describe('unique visitors over a range', () => {
     await check('from Redis')
     await deps.redis.del(['2026-10-05', '2026-10-31', '2026-11-01'].map((d) => deps.keys.visitors(d)))
     await check('from Postgres alone')
+  })
+
+  test('another name of TIME_ZONE is TIME_ZONE: a browser sends Asia/Calcutta for Asia/Kolkata', async () => {
+    const { app } = await testApp({ timeZone: 'Asia/Kolkata' })
+    for (const path of [
+      '/analytics/stats?metric=visitors&tz=Asia/Calcutta',
+      '/analytics/stats?event_type=page_view&tz=Asia/Calcutta',
+      '/analytics/top?dimension=page&tz=Asia/Calcutta',
+    ]) {
+      const res = await app.handle(new Request(`http://localhost${path}`, { headers: ADMIN }))
+      const tz = path.includes('/stats') ? 'Asia/Kolkata' : undefined // stats say the zone they read
+      expect({ path, status: res.status, tz: (await res.json()).tz }).toEqual({ path, status: 200, tz })
+    }
+    // a zone whose days differ is still refused where the counters are kept by TIME_ZONE's days
+    const dhaka = await app.handle(
+      new Request('http://localhost/analytics/stats?metric=visitors&tz=Asia/Dhaka', { headers: ADMIN }),
+    )
+    expect(dhaka.status).toBe(422)
+    expect(sameDays('Etc/UTC', 'UTC', '2025-01-01', '2026-12-31')).toBe(true)
+    expect(sameDays('US/Eastern', 'America/New_York', '2025-01-01', '2026-12-31')).toBe(true)
+    expect(sameDays('Europe/London', 'UTC', '2026-01-01', '2026-02-28')).toBe(true) // winter: GMT is UTC
+    expect(sameDays('Europe/London', 'UTC', '2026-01-01', '2026-06-30')).toBe(false) // BST from 29 March
   })
 
   test('metric=visitors takes days only, in TIME_ZONE, and no event_type', async () => {

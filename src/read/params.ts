@@ -3,7 +3,7 @@
  */
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES, type EventType, isEventType, VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
-import { addDays, canonicalTimeZone, dayCount, localDay } from '../time.ts'
+import { addDays, canonicalTimeZone, dayCount, localDay, sameDays } from '../time.ts'
 import type { TopDimension } from './top.ts'
 
 export const MAX_DAYS_DAILY = 400
@@ -78,6 +78,14 @@ export function parseRange(q: Query, defaultDays: number, maxDays: number, conte
   return { from, to, tz }
 }
 
+/**
+ * The zone to read a range's days in: TIME_ZONE when `tz` has its days over the range (another
+ * name of it, such as Asia/Calcutta for Asia/Kolkata, which a browser may send), else `tz`.
+ */
+function daysOf(range: RangeParams, timeZone: string): string {
+  return range.tz !== timeZone && sameDays(range.tz, timeZone, range.from, range.to) ? timeZone : range.tz
+}
+
 export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
   const granularity = q.granularity ?? 'day'
   if (granularity !== 'day' && granularity !== 'hour') {
@@ -96,6 +104,8 @@ export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
   }
   const range =
     granularity === 'day' ? parseRange(q, 30, MAX_DAYS_DAILY, context) : parseRange(q, 1, MAX_DAYS_HOURLY, context)
+  // by day, another name of TIME_ZONE (or a zone with its days over the range) is read as it
+  if (granularity === 'day') range.tz = daysOf(range, context.timeZone)
   if (metric === 'visitors' && range.tz !== context.timeZone) {
     throw invalid(
       'tz',
@@ -138,6 +148,7 @@ export function parseTop(q: Query, countedProperties: readonly string[] = [], co
     throw invalid('limit', `must be an integer from 1 to 100 (got ${JSON.stringify(q.limit)})`)
   }
   const range = parseRange(q, 7, MAX_DAYS_DAILY, context)
+  range.tz = daysOf(range, context.timeZone)
   if (range.tz !== context.timeZone) {
     throw invalid('tz', `is not supported here: these counters are kept per day of TIME_ZONE (${context.timeZone})`)
   }
