@@ -26,6 +26,7 @@ import { validateEvents } from '../src/events/validate.ts'
 import { markVisits, pageHost } from '../src/events/visit.ts'
 import { openCountryLookup } from '../src/geo/country.ts'
 import { silentLogger } from '../src/log.ts'
+import { FloorCommit, serveOnE } from './lib.ts'
 import { beaconMix } from './mix.ts'
 
 const redis = await openRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', silentLogger)
@@ -62,85 +63,36 @@ for (const r of beaconMix()) {
   byAddress.set(address, events)
 }
 
-interface Batch {
-  merged: MergedOps
-  visitors: Set<string>
-  at: number
-  done: Promise<void>
-  resolve: () => void
-  reject: (err: unknown) => void
-}
-
-let open: Batch | undefined
-let sending = false
-
-function newBatch(): Batch {
-  const batch = { merged: new MergedOps(), visitors: new Set<string>(), at: Date.now() } as Batch
-  batch.done = new Promise<void>((resolve, reject) => {
-    batch.resolve = resolve
-    batch.reject = reject
-  })
-  batch.done.catch(() => {})
-  return batch
-}
-
-function send(): void {
-  if (sending || !open) return
-  const batch = open
-  open = undefined
-  sending = true
-  const { merged, visitors, at } = batch
-  merged.merge(visitorOps(shard, keys, calendar.day(at), visitors))
-  merged.merge(recentVisitorOps(keys, Math.floor(at / 60_000), visitors))
-  const script = merged.toScriptArgs({ ttl: 604_800, seenTtl: 172_800, recentTtl: 600 })
-  runScript(redis, APPLY_BATCH, script.keys, script.args)
-    .then(
-      () => batch.resolve(),
-      (err) => batch.reject(err),
-    )
-    .finally(() => {
-      sending = false
-      if (open) setImmediate(send)
-    })
-}
-
-function store(events: readonly CountedEvent[], visitor: string): Promise<void> {
-  if (!open) {
-    open = newBatch()
-    if (!sending) setImmediate(send)
-  }
-  const ctx = { keys: shard, calendar, names }
-  for (const event of events) countEvent(event, ctx, 1, open.merged)
-  open.visitors.add(visitor)
-  return open.done
-}
-
-const server = Bun.serve({
-  hostname: '127.0.0.1',
-  port: Number(process.env.PORT ?? 0),
-  routes: {
-    '/healthz': new Response('ok'),
-    '/e': {
-      async POST(request) {
-        const body = await request.text()
-        const userAgent = request.headers.get('user-agent') ?? ''
-        const address = request.headers.get('x-forwarded-for') ?? ''
-        const events = known.get(body)?.get(userAgent)?.get(address)
-        if (!events) return new Response(null, { status: 400 })
-        try {
-          // the visitor: a 64-bit hash of the address and User-Agent, as ours (without a salt)
-          await store(events, Bun.hash.wyhash(`${address}\n${userAgent}`).toString(16))
-        } catch {
-          return new Response(null, { status: 503 })
-        }
-        return new Response(null, { status: 202 })
-      },
-    },
+/** A batch: the counters of its events, and its visitors (all of this instant's day and minute). */
+const commit = new FloorCommit(
+  () => ({ merged: new MergedOps(), visitors: new Set<string>(), at: Date.now() }),
+  ({ merged, visitors, at }) => {
+    merged.merge(visitorOps(shard, keys, calendar.day(at), visitors))
+    merged.merge(recentVisitorOps(keys, Math.floor(at / 60_000), visitors))
+    const script = merged.toScriptArgs({ ttl: 604_800, seenTtl: 172_800, recentTtl: 600 })
+    return runScript(redis, APPLY_BATCH, script.keys, script.args)
   },
-  fetch: () => new Response(null, { status: 404 }),
-})
-process.on('SIGTERM', async () => {
-  server.stop(true)
-  await redis.close()
-  process.exit(0)
-})
+)
+
+const ctx = { keys: shard, calendar, names }
+
+serveOnE(
+  async (request) => {
+    const body = await request.text()
+    const userAgent = request.headers.get('user-agent') ?? ''
+    const address = request.headers.get('x-forwarded-for') ?? ''
+    const events = known.get(body)?.get(userAgent)?.get(address)
+    if (!events) return new Response(null, { status: 400 })
+    const batch = commit.join()
+    for (const event of events) countEvent(event, ctx, 1, batch.state.merged)
+    // the visitor: a 64-bit hash of the address and User-Agent, as ours (without a salt)
+    batch.state.visitors.add(Bun.hash.wyhash(`${address}\n${userAgent}`).toString(16))
+    try {
+      await batch.done
+    } catch {
+      return new Response(null, { status: 503 })
+    }
+    return new Response(null, { status: 202 })
+  },
+  () => redis.close(),
+)

@@ -280,3 +280,66 @@ export function metricValue(text: string, name: string): number {
 
 export const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—'
+
+/**
+ * The floors' group commit, as the service's: requests join the open batch while the one before
+ * is stored, one batch in flight. `join()` hands out the open batch (its state to add to, its
+ * `done` to await), with no closure made per request; `write` stores a batch's state.
+ */
+export class FloorCommit<S> {
+  private open: { state: S; done: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined
+  private sending = false
+
+  constructor(
+    private readonly make: () => S,
+    private readonly write: (state: S) => Promise<unknown>,
+  ) {}
+
+  join(): { state: S; done: Promise<void> } {
+    if (!this.open) {
+      const batch = { state: this.make() } as NonNullable<FloorCommit<S>['open']>
+      batch.done = new Promise<void>((resolve, reject) => {
+        batch.resolve = resolve
+        batch.reject = reject
+      })
+      batch.done.catch(() => {})
+      this.open = batch
+      if (!this.sending) setImmediate(this.send)
+    }
+    return this.open
+  }
+
+  private readonly send = (): void => {
+    if (this.sending || !this.open) return
+    const batch = this.open
+    this.open = undefined
+    this.sending = true
+    this.write(batch.state)
+      .then(
+        () => batch.resolve(),
+        (err) => batch.reject(err),
+      )
+      .finally(() => {
+        this.sending = false
+        if (this.open) setImmediate(this.send)
+      })
+  }
+}
+
+/**
+ * A bench server on loopback with `/healthz` and `POST /e` (everything else 404), that closes
+ * what it holds on SIGTERM: the stored floor, the counters floor and the umami comparator.
+ */
+export function serveOnE(post: (request: Request) => Promise<Response>, close: () => Promise<unknown>): void {
+  const server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: Number(process.env.PORT ?? 0),
+    routes: { '/healthz': new Response('ok'), '/e': { POST: post } },
+    fetch: () => new Response(null, { status: 404 }),
+  })
+  process.on('SIGTERM', async () => {
+    server.stop(true)
+    await close()
+    process.exit(0)
+  })
+}

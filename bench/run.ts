@@ -247,42 +247,33 @@ try {
       )
     }
     if (BASELINE_DIR) {
-      const baseline = rps('baseline')
-      rows.push(
-        {
-          scenario: `baseline: ${baselineName(BASELINE_DIR)}`,
-          metric: 'requests/s; p99 ms (worst run)',
-          value: `${fmt(baseline)}; ${fmt(worstP99('baseline'), 2)}`,
-        },
-        {
-          scenario: '',
-          metric: 'beacon ÷ baseline; each ÷ the body-reading floor (same run)',
-          value: `${fmt(beacon / baseline, 3)}×; ${fmt(beacon / floor, 3)}× vs ${fmt(baseline / floor, 3)}×`,
-        },
-        {
-          scenario: '',
-          metric: '2xx answered = counted in Redis, every run',
-          value: answered('baseline'),
-        },
-      )
+      /** A baseline target's rows: its requests/s and p99, ours ÷ it, its exactness. */
+      const baselineRows = (target: Target, ours: number, scenario: string, load: string, ratio: string) => {
+        const base = rps(target)
+        return [
+          {
+            scenario,
+            metric: `${load}requests/s; p99 ms (worst run)`,
+            value: `${fmt(base)}; ${fmt(worstP99(target), 2)}`,
+          },
+          {
+            scenario: '',
+            metric: `${ratio}; each ÷ the body-reading floor (same run)`,
+            value: `${fmt(ours / base, 3)}×; ${fmt(ours / floor, 3)}× vs ${fmt(base / floor, 3)}×`,
+          },
+          { scenario: '', metric: '2xx answered = counted in Redis, every run', value: answered(target) },
+        ]
+      }
+      rows.push(...baselineRows('baseline', beacon, `baseline: ${baselineName(BASELINE_DIR)}`, '', 'beacon ÷ baseline'))
       if (wanted.has('beacon-single')) {
-        const baselineSingle = rps('baseline-single')
         rows.push(
-          {
-            scenario: '',
-            metric: 'under the earlier load (as beacon-single): requests/s; p99 ms (worst run)',
-            value: `${fmt(baselineSingle)}; ${fmt(worstP99('baseline-single'), 2)}`,
-          },
-          {
-            scenario: '',
-            metric: 'beacon-single ÷ baseline under it; each ÷ the body-reading floor (same run)',
-            value: `${fmt(rps('beacon-single') / baselineSingle, 3)}×; ${fmt(rps('beacon-single') / floor, 3)}× vs ${fmt(baselineSingle / floor, 3)}×`,
-          },
-          {
-            scenario: '',
-            metric: '2xx answered = counted in Redis, every run',
-            value: answered('baseline-single'),
-          },
+          ...baselineRows(
+            'baseline-single',
+            rps('beacon-single'),
+            '',
+            'under the earlier load (as beacon-single): ',
+            'beacon-single ÷ baseline under it',
+          ),
         )
       }
     }

@@ -7,78 +7,28 @@
  */
 import { openRedis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
-import { STORED_FLOOR_FIELD, storedFloorKey } from './lib.ts'
+import { FloorCommit, STORED_FLOOR_FIELD, serveOnE, storedFloorKey } from './lib.ts'
 
 const redis = await openRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', silentLogger)
 const key = storedFloorKey(process.env.REDIS_PREFIX ?? 'analytics')
 
-interface Batch {
-  n: number
-  done: Promise<void>
-  resolve: () => void
-  reject: (err: unknown) => void
-}
+/** A batch is the count of its requests, stored with one HINCRBY. */
+const commit = new FloorCommit(
+  () => ({ n: 0 }),
+  (batch) => redis.hIncrBy(key, STORED_FLOOR_FIELD, batch.n),
+)
 
-let open: Batch | undefined
-let sending = false
-
-function newBatch(): Batch {
-  const batch = { n: 0 } as Batch
-  batch.done = new Promise<void>((resolve, reject) => {
-    batch.resolve = resolve
-    batch.reject = reject
-  })
-  batch.done.catch(() => {})
-  return batch
-}
-
-function send(): void {
-  if (sending || !open) return
-  const batch = open
-  open = undefined
-  sending = true
-  redis
-    .hIncrBy(key, STORED_FLOOR_FIELD, batch.n)
-    .then(
-      () => batch.resolve(),
-      (err) => batch.reject(err),
-    )
-    .finally(() => {
-      sending = false
-      if (open) setImmediate(send)
-    })
-}
-
-function stored(): Promise<void> {
-  if (!open) {
-    open = newBatch()
-    if (!sending) setImmediate(send)
-  }
-  open.n++
-  return open.done
-}
-
-const server = Bun.serve({
-  hostname: '127.0.0.1',
-  port: Number(process.env.PORT ?? 0),
-  routes: {
-    '/healthz': new Response('ok'),
-    '/e': {
-      async POST(request) {
-        await request.text()
-        try {
-          await stored()
-        } catch {
-          return new Response(null, { status: 503 })
-        }
-        return new Response(null, { status: 202 })
-      },
-    },
+serveOnE(
+  async (request) => {
+    await request.text()
+    const batch = commit.join()
+    batch.state.n++
+    try {
+      await batch.done
+    } catch {
+      return new Response(null, { status: 503 })
+    }
+    return new Response(null, { status: 202 })
   },
-  fetch: () => new Response(null, { status: 404 }),
-})
-process.on('SIGTERM', async () => {
-  server.stop(true)
-  await redis.close()
-  process.exit(0)
-})
+  () => redis.close(),
+)

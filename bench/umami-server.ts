@@ -12,6 +12,7 @@
  * and counts its rows after it: 2xx answered = rows inserted.
  */
 import { openDatabase } from '../src/db/pool.ts'
+import { serveOnE } from './lib.ts'
 
 /**
  * Connections in the pool: the service's own pool size (src/db/pool.ts opens it with 10). Tried
@@ -72,33 +73,21 @@ const db = await openDatabase(process.env.DATABASE_URL ?? 'postgres://postgres@1
   max: POOL_MAX,
 })
 
-const server = Bun.serve({
-  hostname: '127.0.0.1',
-  port: Number(process.env.PORT ?? 0),
-  routes: {
-    '/healthz': new Response('ok'),
-    '/e': {
-      async POST(request) {
-        let row: unknown[] | undefined
-        try {
-          row = rowOf(JSON.parse(await request.text()), request)
-        } catch {
-          row = undefined
-        }
-        if (!row) return new Response(null, { status: 400 })
-        try {
-          await db.pool.query(INSERT, row)
-        } catch {
-          return new Response(null, { status: 503 })
-        }
-        return new Response(null, { status: 202 })
-      },
-    },
+serveOnE(
+  async (request) => {
+    let row: unknown[] | undefined
+    try {
+      row = rowOf(JSON.parse(await request.text()), request)
+    } catch {
+      row = undefined
+    }
+    if (!row) return new Response(null, { status: 400 })
+    try {
+      await db.pool.query(INSERT, row)
+    } catch {
+      return new Response(null, { status: 503 })
+    }
+    return new Response(null, { status: 202 })
   },
-  fetch: () => new Response(null, { status: 404 }),
-})
-process.on('SIGTERM', async () => {
-  server.stop(true)
-  await db.close()
-  process.exit(0)
-})
+  () => db.close(),
+)
