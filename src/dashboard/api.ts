@@ -8,6 +8,10 @@
  * const stats = await api.get<StatsAnswer>(apiUrl('analytics/stats', { metric: 'visits' }))
  */
 
+import type { StatsResult } from '../read/stats.ts'
+import type { TopResult } from '../read/top.ts'
+import type { UserGenerations } from '../read/users.ts'
+
 /** A read that failed: the status (0 when nothing answered) and the server's reason. */
 export class ApiError extends Error {
   constructor(
@@ -19,36 +23,17 @@ export class ApiError extends Error {
   }
 }
 
-export interface Point {
-  t: string
-  count: number
-}
+// The answers' shapes are the server's own (types only: nothing of the server is bundled).
+export type { Point } from '../read/stats.ts'
 
 /** `GET /analytics/stats` */
-export interface StatsAnswer {
-  granularity: 'day' | 'hour'
-  tz: string
-  from: string
-  to: string
-  series: Point[]
-  total: number
-}
+export type StatsAnswer = StatsResult
 
-/** `GET /analytics/top` */
-export interface TopAnswer {
-  dimension: string
-  from: string
-  to: string
-  items: { name: string; count: number }[]
-  total: number
-}
+/** `GET /analytics/top`: the ranking, and what it ranks over */
+export type TopAnswer = TopResult & { dimension: string; from: string; to: string }
 
 /** `GET /analytics/users/:id` */
-export interface UserAnswer {
-  generations_today: number
-  generations_this_month: number
-  generations_total: number
-}
+export type UserAnswer = UserGenerations
 
 /** A same-origin path relative to the page (so a proxy may mount the service under a path). */
 export function apiUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
