@@ -14,7 +14,7 @@
  */
 import { APPLY_BATCH } from '../src/counters/apply.lua.ts'
 import { createCalendar } from '../src/counters/calendar.ts'
-import { countEvent, recentVisitorOps, visitorOps } from '../src/counters/increments.ts'
+import { countEvent, countRecentVisitors, countVisitors } from '../src/counters/increments.ts'
 import { createKeys } from '../src/counters/keys.ts'
 import { MergedOps } from '../src/counters/merge.ts'
 import { Names } from '../src/counters/names.ts'
@@ -67,8 +67,8 @@ for (const r of beaconMix()) {
 const commit = new FloorCommit(
   () => ({ merged: new MergedOps(), visitors: new Set<string>(), at: Date.now() }),
   ({ merged, visitors, at }) => {
-    merged.merge(visitorOps(shard, keys, calendar.day(at), visitors))
-    merged.merge(recentVisitorOps(keys, Math.floor(at / 60_000), visitors))
+    countVisitors(merged, shard, keys, calendar.day(at), visitors)
+    countRecentVisitors(merged, keys, Math.floor(at / 60_000), visitors)
     const script = merged.toScriptArgs({ ttl: 604_800, seenTtl: 172_800, recentTtl: 600 })
     return runScript(redis, APPLY_BATCH, script.keys, script.args)
   },

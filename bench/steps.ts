@@ -27,7 +27,7 @@ import { isbot } from 'isbot'
 import { loadConfig } from '../src/config.ts'
 import { APPLY_BATCH } from '../src/counters/apply.lua.ts'
 import type { Calendar } from '../src/counters/calendar.ts'
-import { type Caps, countEvent, recentVisitorOps, visitorOps } from '../src/counters/increments.ts'
+import { type Caps, countEvent, countRecentVisitors, countVisitors } from '../src/counters/increments.ts'
 import { createKeys, type Keys } from '../src/counters/keys.ts'
 import { Admissions, MergedOps } from '../src/counters/merge.ts'
 import { Names } from '../src/counters/names.ts'
@@ -163,8 +163,8 @@ function batchPipeline(
         for (const event of events[i]!) countEvent(event, ctx, 1, merged)
       const at = events[b * BATCH]![0]!.at
       const visitors = hashes.slice(b * BATCH, (b + 1) * BATCH)
-      merged.merge(visitorOps(shard, keys, calendar.day(at), visitors))
-      merged.merge(recentVisitorOps(keys, Math.floor(at / 60_000), visitors))
+      countVisitors(merged, shard, keys, calendar.day(at), visitors)
+      countRecentVisitors(merged, keys, Math.floor(at / 60_000), visitors)
       if (stage === 1) return merged.size
       const script = merged.toScriptArgs(TTLS)
       // as the batcher does once Redis has answered (here: every member admitted)

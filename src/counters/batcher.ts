@@ -21,7 +21,7 @@ import { CountersUnavailable } from '../errors.ts'
 import type { CountedEvent } from '../events/types.ts'
 import { APPLY_BATCH } from './apply.lua.ts'
 import { type Calendar, utcCalendar } from './calendar.ts'
-import { type Caps, countEvent, type OpContext, recentVisitorOps, visitorOps } from './increments.ts'
+import { type Caps, countEvent, countRecentVisitors, countVisitors, type OpContext } from './increments.ts'
 import type { Keys, ShardKeys } from './keys.ts'
 import { Admissions, MergedOps } from './merge.ts'
 import { Names } from './names.ts'
@@ -155,8 +155,8 @@ class Batch {
         addTo(recent, Math.floor(at / 60_000), entry.visitor)
       }
     }
-    for (const [day, hashes] of visitors) merged.merge(visitorOps(shard, keys, day, hashes))
-    for (const [minute, hashes] of recent) merged.merge(recentVisitorOps(keys, minute, hashes))
+    for (const [day, hashes] of visitors) countVisitors(merged, shard, keys, day, hashes)
+    for (const [minute, hashes] of recent) countRecentVisitors(merged, keys, minute, hashes)
     return { merged, requests, gone, cappedEvents, uncappedEvents, ops: merged.size }
   }
 }

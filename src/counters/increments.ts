@@ -122,18 +122,24 @@ export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
 }
 
 /**
- * The ops of a day's visitor hashes: adds to the (global) HyperLogLog, and a mark in the shard for
- * the flusher to re-read the day's estimate.
+ * Counts a day's visitor hashes into `sink`: adds to the (global) HyperLogLog, and a mark in the
+ * shard for the flusher to re-read the day's estimate.
  */
-export function visitorOps(shard: ShardKeys, keys: Keys, day: string, hashes: Iterable<string>): Op[] {
-  const ops: Op[] = [{ op: 'incr', key: shard.pending('v'), field: sharedNames.visitorDayField(day), by: 1 }]
-  for (const element of hashes) ops.push({ op: 'pfadd', key: keys.visitors(day), element })
-  return ops
+export function countVisitors(sink: CounterSink, shard: ShardKeys, keys: Keys, day: string, hashes: Iterable<string>) {
+  sink.incr(shard.pending('v'), sharedNames.visitorDayField(day), 1)
+  const key = keys.visitors(day)
+  for (const element of hashes) sink.pfadd(key, element, false)
 }
 
-/** The ops of the visitor hashes seen in one minute: the recent visitors (`visitors_now`). */
-export function recentVisitorOps(keys: Keys, minute: number, hashes: Iterable<string>): Op[] {
+/** Counts the visitor hashes seen in one minute into `sink`: the recent visitors (`visitors_now`). */
+export function countRecentVisitors(sink: CounterSink, keys: Keys, minute: number, hashes: Iterable<string>) {
+  const key = keys.recentVisitors(minute)
+  for (const element of hashes) sink.pfadd(key, element, true)
+}
+
+/** The ops of a day's visitor hashes, as data. */
+export function visitorOps(shard: ShardKeys, keys: Keys, day: string, hashes: Iterable<string>): Op[] {
   const ops: Op[] = []
-  for (const element of hashes) ops.push({ op: 'pfadd', key: keys.recentVisitors(minute), element, recent: true })
+  countVisitors(collect(ops), shard, keys, day, hashes)
   return ops
 }
