@@ -3,6 +3,7 @@ import { SignJWT } from 'jose'
 import { dayOf } from '../src/counters/keys.ts'
 import { addDays } from '../src/time.ts'
 import { beaconRequest, ingestRequest, testApp } from './app.ts'
+import { duringFlushes } from './during-flushes.ts'
 
 const ADMIN = 'test-admin-token-0123456789'
 const JWT_SECRET = 'test-jwt-secret-0123456789abcdef'
@@ -74,40 +75,30 @@ describe('GET /analytics/stats', () => {
       `/analytics/stats?event_type=page_view&from=${today}&to=${today}`,
       `/analytics/stats?event_type=page_view&granularity=hour&from=${today}&to=${today}`,
     ]
-    let sent = 0
-    let stop = false
-    const seen: { sentBefore: number; total: number; sentAfter: number }[] = []
-    const reader = (async () => {
-      let i = 0
-      while (!stop) {
-        const sentBefore = sent
-        const body = await json(app, paths[i++ % 2]!)
-        seen.push({ sentBefore, total: body.total, sentAfter: sent })
-      }
-    })()
-    let flushes = 0
-    const flusher = (async () => {
-      while (!stop) {
-        if ((await deps.flusher.flush()) > 0) flushes++
-        await Bun.sleep(Math.random() * 5)
-      }
-    })()
+    let i = 0
     // at least 40 requests, and as many as it takes for several flushes and reads to run among them
-    for (let round = 0; round < 40 || ((flushes < 4 || seen.length <= 10) && round < 2000); round++) {
-      const res = await app.handle(
-        beaconRequest(Array.from({ length: 5 }, () => ({ event_type: 'page_view', properties: { path: '/x' } }))),
-      )
-      expect(res.status).toBe(202)
-      sent += 5
-      await Bun.sleep(2)
-    }
-    stop = true
-    await Promise.all([reader, flusher])
+    const { seen, sent } = await duringFlushes({
+      flush: () => deps.flusher.flush(),
+      read: async () => (await json(app, paths[i++ % 2]!)).total as number,
+      send: async () => {
+        const res = await app.handle(
+          beaconRequest(Array.from({ length: 5 }, () => ({ event_type: 'page_view', properties: { path: '/x' } }))),
+        )
+        expect(res.status).toBe(202)
+        return 5
+      },
+      rounds: 40,
+      reads: 11,
+      flushes: 4,
+      maxRounds: 2000,
+      pauseMs: 2,
+      flushPauseMs: () => Math.random() * 5,
+    })
     expect(seen.length).toBeGreaterThan(10)
     // every read lies between what was acknowledged before it started and after it ended
     for (const s of seen) {
-      expect(s.total).toBeGreaterThanOrEqual(s.sentBefore)
-      expect(s.total).toBeLessThanOrEqual(s.sentAfter)
+      expect(s.answer).toBeGreaterThanOrEqual(s.before)
+      expect(s.answer).toBeLessThanOrEqual(s.after)
     }
     const rows = await deps.pool.query('SELECT count(*)::int AS n FROM analytics_flush_log')
     expect(rows.rows[0].n).toBeGreaterThanOrEqual(4)

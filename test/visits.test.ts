@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'bun:test'
 import { dayOf } from '../src/counters/keys.ts'
 import { allKeys, beaconRequest, ingestRequest, testApp } from './app.ts'
+import { duringFlushes } from './during-flushes.ts'
 
 type App = Awaited<ReturnType<typeof testApp>>['app']
 
@@ -204,47 +205,35 @@ describe('visits', () => {
 
   test('reads stay exact while flushes run: every answer is all acknowledged visits, never a dip or a double', async () => {
     const { app, deps } = await testApp({ trustProxy: { hops: 1 } })
-    let sent = 0
-    let stop = false
-    const seen: { before: number; total: number; sources: number; after: number }[] = []
-    const reader = (async () => {
-      while (!stop) {
-        const before = sent
-        const { items, total } = await topOf(app, 'source')
-        const sources = Object.values(items as Record<string, number>).reduce((a, b) => a + b, 0)
-        seen.push({ before, total, sources, after: sent })
-      }
-    })()
-    let flushes = 0
-    const flusher = (async () => {
-      while (!stop) if ((await deps.flusher.flush()) > 0) flushes++
-    })()
     // at least 30 rounds, and on until the reader has read often and flushes have written twice
-    // (however slowly this machine runs them); a bound keeps a broken flusher from looping forever
-    let rounds = 0
-    for (let round = 0; round < 30 || seen.length <= 5 || flushes < 2; round++) {
-      if (round >= 3000) throw new Error(`after ${round} rounds: ${seen.length} reads, ${flushes} flushes`)
-      rounds++
-      const res = await app.handle(
-        fromShop(
-          Array.from({ length: 3 }, (_, i) => ({
-            event_type: 'page_view',
-            properties: { path: `/p${i}`, referrer: `https://site-${round % 4}.example/` },
-          })),
-          `198.51.100.${round % 250}`,
-        ),
-      )
-      expect(res.status).toBe(202)
-      sent += 3
-      await Bun.sleep(1)
-    }
-    stop = true
-    await Promise.all([reader, flusher])
+    const { seen, sent, rounds } = await duringFlushes({
+      flush: () => deps.flusher.flush(),
+      read: async () => {
+        const { items, total } = await topOf(app, 'source')
+        return { total, sources: Object.values(items as Record<string, number>).reduce((a, b) => a + b, 0) }
+      },
+      send: async (round) => {
+        const res = await app.handle(
+          fromShop(
+            Array.from({ length: 3 }, (_, i) => ({
+              event_type: 'page_view',
+              properties: { path: `/p${i}`, referrer: `https://site-${round % 4}.example/` },
+            })),
+            `198.51.100.${round % 250}`,
+          ),
+        )
+        expect(res.status).toBe(202)
+        return 3
+      },
+      rounds: 30,
+      reads: 6,
+      flushes: 2,
+    })
     expect(seen.length).toBeGreaterThan(5)
     for (const s of seen) {
-      expect(s.total).toBeGreaterThanOrEqual(s.before)
-      expect(s.total).toBeLessThanOrEqual(s.after)
-      expect(s.sources).toBe(s.total)
+      expect(s.answer.total).toBeGreaterThanOrEqual(s.before)
+      expect(s.answer.total).toBeLessThanOrEqual(s.after)
+      expect(s.answer.sources).toBe(s.answer.total)
     }
     const logged = await deps.pool.query('SELECT count(*)::int AS n FROM analytics_flush_log')
     expect(logged.rows[0].n).toBeGreaterThan(1)
