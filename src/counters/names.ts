@@ -11,7 +11,7 @@
  *
  * @example
  * const names = new Names()
- * names.field('d', day, 'page_view') === names.field('d', day, 'page_view') // the same string object
+ * names.dayField(day, 'page_view') === names.dayField(day, 'page_view') // the same string object
  */
 import { capPrefix, encodeField } from './fields.ts'
 import type { ShardKeys } from './keys.ts'
@@ -19,11 +19,18 @@ import type { ShardKeys } from './keys.ts'
 /** Days, quarters or hours remembered per cache before it starts over. */
 const MAX_PERIODS = 64
 
-/** A cache of strings by a period and up to two more parts. */
+/**
+ * A cache of strings by a period and up to two more parts. A miss is `get`, then `put` of the
+ * string made: no closure is made per lookup, which runs for every counter of every event.
+ */
 class Strings {
   private byPeriod = new Map<string, Map<string, Map<string, string>>>()
 
-  get(period: string, a: string, b: string, make: () => string): string {
+  get(period: string, a: string, b: string): string | undefined {
+    return this.byPeriod.get(period)?.get(a)?.get(b)
+  }
+
+  put(period: string, a: string, b: string, s: string): string {
     let byA = this.byPeriod.get(period)
     if (!byA) {
       if (this.byPeriod.size >= MAX_PERIODS) this.byPeriod = new Map()
@@ -35,90 +42,76 @@ class Strings {
       byB = new Map()
       byA.set(a, byB)
     }
-    let s = byB.get(b)
-    if (s === undefined) {
-      s = make()
-      byB.set(b, s)
-    }
+    byB.set(b, s)
     return s
   }
 }
 
 export class Names {
   private readonly live = new Strings()
+  private readonly liveDay = new Strings()
   private readonly daily = new Strings()
   private readonly quarters = new Strings()
   private readonly prefixes = { u: new Strings(), f: new Strings(), p: new Strings(), x: new Strings() }
-  private readonly others = new Map<string, string>()
   private readonly liveKeys = new Strings()
   private readonly liveDayKeys = new Strings()
-  private readonly liveDay = new Map<string, string>()
   private readonly seenKeys = { u: new Strings(), f: new Strings(), p: new Strings(), x: new Strings() }
 
   /** The live feed's field of a type in a UTC hour (`HH`). */
   liveField(type: string, hour: string): string {
-    return this.live.get(hour, type, '', () => encodeField('live', { type, hour }))
+    return this.live.get(hour, type, '') ?? this.live.put(hour, type, '', encodeField('live', { type, hour }))
   }
 
   /** The live daily hash's field (`ld`) of a type. */
   liveDayField(type: string): string {
-    let s = this.liveDay.get(type)
-    if (s === undefined) {
-      s = encodeField('ld', { type })
-      this.liveDay.set(type, s)
-    }
-    return s
+    return this.liveDay.get('', type, '') ?? this.liveDay.put('', type, '', encodeField('ld', { type }))
   }
 
   /** A daily field (`d`) of a type. */
   dayField(day: string, type: string): string {
-    return this.daily.get(day, type, '', () => encodeField('d', { day, type }))
+    return this.daily.get(day, type, '') ?? this.daily.put(day, type, '', encodeField('d', { day, type }))
   }
 
   /** The field (`v`) that marks a day whose visitors the flush must re-read. */
   visitorDayField(day: string): string {
-    return this.daily.get(day, '', '', () => encodeField('v', { day }))
+    return this.daily.get(day, '', '') ?? this.daily.put(day, '', '', encodeField('v', { day }))
   }
 
   /** A time-of-day field (`h`) of a type in a UTC quarter. */
   quarterField(quarter: string, type: string): string {
-    return this.quarters.get(quarter, type, '', () => encodeField('h', { quarter, type }))
+    return (
+      this.quarters.get(quarter, type, '') ?? this.quarters.put(quarter, type, '', encodeField('h', { quarter, type }))
+    )
   }
 
   /** A capped kind's field without its value (`type` unused for `p`, `dimension` only for `x`). */
   prefix(kind: 'u' | 'f' | 'p' | 'x', day: string, type: string, dimension = ''): string {
-    return this.prefixes[kind].get(day, type, dimension, () =>
+    const cache = this.prefixes[kind]
+    const known = cache.get(day, type, dimension)
+    if (known !== undefined) return known
+    const made =
       kind === 'x'
         ? capPrefix('x', { day, type, dimension })
         : kind === 'p'
           ? capPrefix('p', { day })
-          : capPrefix(kind, { day, type }),
-    )
-  }
-
-  /** A prefix's field of `(other)`. */
-  other(prefix: string, other: string): string {
-    let s = this.others.get(prefix)
-    if (s === undefined) {
-      if (this.others.size >= MAX_PERIODS * 64) this.others.clear()
-      s = prefix + other
-      this.others.set(prefix, s)
-    }
-    return s
+          : capPrefix(kind, { day, type })
+    return cache.put(day, type, dimension, made)
   }
 
   /** A shard's live hash of a UTC day. */
   liveKey(shard: ShardKeys, day: string): string {
-    return this.liveKeys.get(day, shard.tag, '', () => shard.liveHourly(day))
+    return this.liveKeys.get(day, shard.tag, '') ?? this.liveKeys.put(day, shard.tag, '', shard.liveHourly(day))
   }
 
   /** A shard's live hash of a day of TIME_ZONE. */
   liveDayKey(shard: ShardKeys, day: string): string {
-    return this.liveDayKeys.get(day, shard.tag, '', () => shard.liveDaily(day))
+    return this.liveDayKeys.get(day, shard.tag, '') ?? this.liveDayKeys.put(day, shard.tag, '', shard.liveDaily(day))
   }
 
   /** A shard's cap set of a kind (and dimension) on a day. */
   seenKey(shard: ShardKeys, kind: 'u' | 'f' | 'p' | 'x', day: string, dimension?: string): string {
-    return this.seenKeys[kind].get(day, shard.tag, dimension ?? '', () => shard.seen(kind, day, dimension))
+    const cache = this.seenKeys[kind]
+    const d = dimension ?? ''
+    return cache.get(day, shard.tag, d) ?? cache.put(day, shard.tag, d, shard.seen(kind, day, dimension))
   }
 }
