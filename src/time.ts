@@ -143,25 +143,36 @@ export function sameDays(a: string, b: string, from: string, to: string): boolea
   return true
 }
 
-/** Local wall-clock parts, for telling local hours apart. */
-const clockFormatters = new Map<string, Intl.DateTimeFormat>()
-function clockFormatter(tz: string): Intl.DateTimeFormat {
-  let f = clockFormatters.get(tz)
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    })
-    if (clockFormatters.size >= FORMATTER_CACHE_SIZE) clockFormatters.clear()
-    clockFormatters.set(tz, f)
+/**
+ * Formatters of `options` (en-US), one per zone, each made once: at most
+ * {@link FORMATTER_CACHE_SIZE} zones are kept, then they are made again.
+ *
+ * @example
+ * const hourOf = zoneFormats({ hour: '2-digit', hourCycle: 'h23' })
+ * hourOf('Asia/Tokyo').format(Date.parse('2026-11-28T00:00:00Z')) // '09'
+ */
+export function zoneFormats(options: Intl.DateTimeFormatOptions): (tz: string) => Intl.DateTimeFormat {
+  const made = new Map<string, Intl.DateTimeFormat>()
+  return (tz) => {
+    let f = made.get(tz)
+    if (!f) {
+      f = new Intl.DateTimeFormat('en-US', { ...options, timeZone: tz })
+      if (made.size >= FORMATTER_CACHE_SIZE) made.clear()
+      made.set(tz, f)
+    }
+    return f
   }
-  return f
 }
+
+/** Local wall-clock parts, for telling local hours apart. */
+const clockFormatter = zoneFormats({
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+})
 
 /**
  * The local hours in [lo, hi) (quarter boundaries): the start of each, and its local hour (0-23).

@@ -8,6 +8,7 @@
  * change(120, 100) // { text: '+20%', direction: 'up' }
  * dayLabel('2026-11-28') // 'Sat, Nov 28, 2026'
  */
+import { zoneFormats } from '../time.ts'
 
 const whole = new Intl.NumberFormat('en-US')
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 2 })
@@ -54,21 +55,9 @@ export function rangeLabel(from: string, to: string): string {
   return `${short(from)}, ${year(from)} – ${short(to)}, ${year(to)}`
 }
 
-const hourFormats = new Map<string, Intl.DateTimeFormat>()
+const hourFormat = zoneFormats({ month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
 
 /** An hour's start in a zone: 'Nov 28, 14:00'. */
 export function hourLabel(ms: number, tz: string): string {
-  let f = hourFormats.get(tz)
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      month: 'short',
-      day: 'numeric',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    })
-    hourFormats.set(tz, f)
-  }
-  return f.format(ms)
+  return hourFormat(tz).format(ms)
 }

@@ -6,6 +6,7 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import uPlot from 'uplot'
+import { zoneFormats } from '../../time.ts'
 import type { Point } from '../api.ts'
 import { dayLabel, formatCount, formatExact, hourLabel } from '../format.ts'
 
@@ -58,18 +59,11 @@ const MONTH_S = 30 * DAY_S
 const DAY_TICKS = [1, 2, 3, 7, 14].map((n) => n * DAY_S).concat([1, 2, 3, 6, 12].map((n) => n * MONTH_S))
 const HOUR_TICKS = [1, 2, 3, 4, 6, 12, 24].map((n) => n * HOUR_S)
 
-const tickFormats = new Map<string, Intl.DateTimeFormat>()
+/** Day points are days (`YYYY-MM-DD` at UTC midnight); hour points are instants shown in the zone. */
+const dayTick = zoneFormats({ month: 'short', day: 'numeric' })
+const hourTick = zoneFormats({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
 function tickLabel(seconds: number, granularity: 'day' | 'hour', tz: string): string {
-  const key = `${granularity} ${tz}`
-  let f = tickFormats.get(key)
-  if (!f) {
-    f =
-      granularity === 'day'
-        ? new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric' })
-        : new Intl.DateTimeFormat('en-US', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-    tickFormats.set(key, f)
-  }
-  return f.format(seconds * 1000)
+  return (granularity === 'day' ? dayTick('UTC') : hourTick(tz)).format(seconds * 1000)
 }
 
 export function Chart({ label, granularity, tz, current, previous, onDrawn }: ChartProps) {
