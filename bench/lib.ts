@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { loadConfig } from '../src/config.ts'
+import { BATCHES_IN_FLIGHT } from '../src/counters/batcher.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { provisionServices, type StartedServices } from '../src/services/provision.ts'
@@ -282,13 +283,15 @@ export const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—'
 
 /**
- * The floors' group commit, as the service's: requests join the open batch while the one before
- * is stored, one batch in flight. `join()` hands out the open batch (its state to add to, its
- * `done` to await), with no closure made per request; `write` stores a batch's state.
+ * The floors' group commit, as the service's: requests join the open batch while those before it
+ * are stored, as many batches in flight as the service allows. `join()` hands out the open batch
+ * (its state to add to, its `done` to await), with no closure made per request; `write` stores a
+ * batch's state.
  */
 export class FloorCommit<S> {
   private open: { state: S; done: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined
-  private sending = false
+  private inFlight = 0
+  private scheduled = false
 
   constructor(
     private readonly make: () => S,
@@ -304,24 +307,31 @@ export class FloorCommit<S> {
       })
       batch.done.catch(() => {})
       this.open = batch
-      if (!this.sending) setImmediate(this.send)
+      this.kick()
     }
     return this.open
   }
 
+  private kick(): void {
+    if (this.scheduled || !this.open || this.inFlight >= BATCHES_IN_FLIGHT) return
+    this.scheduled = true
+    setImmediate(this.send)
+  }
+
   private readonly send = (): void => {
-    if (this.sending || !this.open) return
+    this.scheduled = false
     const batch = this.open
+    if (!batch || this.inFlight >= BATCHES_IN_FLIGHT) return
     this.open = undefined
-    this.sending = true
+    this.inFlight++
     this.write(batch.state)
       .then(
         () => batch.resolve(),
         (err) => batch.reject(err),
       )
       .finally(() => {
-        this.sending = false
-        if (this.open) setImmediate(this.send)
+        this.inFlight--
+        this.kick()
       })
   }
 }

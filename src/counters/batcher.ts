@@ -34,10 +34,12 @@ const SEEN_TTL_SECONDS = 2 * 86_400
  */
 export const RECENT_TTL_SECONDS = 600
 /**
- * Batches in flight at once. More overlap measured no faster (the process is CPU-bound, and
- * requests wait less only when the loop is idle), so one, which also keeps Redis load steady.
+ * Batches in flight at once. With two, the next batch goes out while Redis runs the one before,
+ * so neither the loop nor Redis waits on the other: under the browser-like load, 13% more
+ * requests/s at the same p99 than with one (bench/beacon.ts, warmed). Each batch is one script
+ * call on one connection, so Redis runs them in the order sent, each whole.
  */
-const MAX_IN_FLIGHT = 1
+export const BATCHES_IN_FLIGHT = 2
 /**
  * Caps' sets, and members of each, this instance remembers the answer for (see Admissions in
  * merge.ts). A day has one set per capped kind and dimension per shard (9 with one shard); at
@@ -201,7 +203,7 @@ export class GroupCommit {
   }
 
   private kick(): void {
-    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return
+    if (this.scheduled || this.inFlight >= BATCHES_IN_FLIGHT || this.queue.length === 0) return
     this.scheduled = true
     // setImmediate runs after this turn's I/O: every request that arrived in it joins the batch.
     setImmediate(() => {
@@ -224,7 +226,7 @@ export class GroupCommit {
   }
 
   private send(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+    while (this.inFlight < BATCHES_IN_FLIGHT && this.queue.length > 0) {
       const batch = this.queue.shift()!
       if (batch === this.open) this.open = undefined
       this.inFlight++
