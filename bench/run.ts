@@ -4,7 +4,8 @@
  * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, stored floor, beacon,
  * counters floor, the original pattern and a peer's write path, umami, interleaved, under the browser-like load of
  * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load, and with
- * BENCH_BASELINE the baseline under it too), steps (the
+ * BENCH_BASELINE the baseline under it too; each server gets BENCH_WARMUP seconds of its load
+ * first, not measured), steps (the
  * beacon's steps timed in-process), batch, flush, live, queries, memory, dashboard (the page in
  * real Chromium on 400 days of history). Default: all but beacon-single.
  */
