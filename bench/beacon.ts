@@ -6,8 +6,9 @@
  * bench/umami-server.ts), a bare Bun.serve (the ceiling), one that reads the body (the floor),
  * and one that reads it and stores one count per group commit before answering (the stored
  * floor). Every server runs with `TRUST_PROXY=1`, so all read the same headers (the floors
- * ignore them). For the storing servers it checks that Redis (or Postgres) holds exactly the 2xx
- * answers wrk counted, and counts Redis round trips and commands per event; for all, the
+ * ignore them). Each server first gets a warm-up of the same load ({@link WARMUP_SECONDS}), not
+ * measured. For the storing servers it checks that Redis (or Postgres) holds exactly the 2xx
+ * answers wrk counted in the measured run, and counts Redis round trips and commands per event; for all, the
  * server's CPU time per request, and for the storing ones the store's (Redis's, or the Postgres
  * backends') as well.
  *
