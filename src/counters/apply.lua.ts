@@ -15,7 +15,10 @@ export const APPLY_BATCH = defineScript(`#!lua
 -- ARGV[5] nRecent: how many of KEYS, after the "seen" sets, are those
 -- ARGV[6..]: three sections, each a count followed by that many records. Keys are given as
 --       indexes into KEYS.
---   incr:   n, then n x (key, field, by)                          HINCRBY key field by
+--   incr:   g, then g x (key, ones, field x ones, more, (field, by) x more)
+--           HINCRBY key field 1 for each of the first fields, HINCRBY key field by for the
+--           others: a key's fields go together, and a count of 1 (most fields of a batch) is not
+--           sent, so the call has about 40% fewer arguments than one record per field
 --   capped: m, then m x (seen, cap, member, key, prefix, by)      HINCRBY key prefix..member by, or
 --           prefix..'(other)' when member is new and seen already holds cap members
 --   pfadd:  p, then p x (key, count, element x count)             PFADD key element...
@@ -23,10 +26,19 @@ export const APPLY_BATCH = defineScript(`#!lua
 -- set, so the caller learns which members count by name and which as '(other)'.
 local ttl, seenTtl, nSeen, recentTtl, nRecent = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local i = 6
-local n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do
-  redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])
-  i = i + 3
+local g = tonumber(ARGV[i]); i = i + 1
+for _ = 1, g do
+  local key, ones = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1])
+  i = i + 2
+  for _ = 1, ones do
+    redis.call('HINCRBY', key, ARGV[i], 1)
+    i = i + 1
+  end
+  local more = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, more do
+    redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1])
+    i = i + 2
+  end
 end
 local m = tonumber(ARGV[i]); i = i + 1
 local refused = {}

@@ -195,25 +195,35 @@ export class MergedOps implements CounterSink {
       String(ttls.recentTtl),
       String(nRecent),
     ]
-    const incr: string[] = []
-    let n = 0
+    // a key's fields together: those counted once by name alone, then the others with their count
+    const groupsAt = args.length
+    args.push('')
+    let groups = 0
+    const ones: string[] = []
+    const more: string[] = []
+    const group = (key: string) => {
+      args.push(idx(key), String(ones.length))
+      for (const field of ones) args.push(field)
+      args.push(String(more.length / 2))
+      for (const part of more) args.push(part)
+      ones.length = 0
+      more.length = 0
+      groups++
+    }
+    const add = (field: string, by: number) => {
+      if (by === 1) ones.push(field)
+      else more.push(field, String(by))
+    }
     for (const [key, fields] of this.incr_) {
-      const k = idx(key)
-      for (const [field, by] of fields) {
-        incr.push(k, field, String(by))
-        n++
-      }
+      for (const [field, by] of fields) add(field, by)
+      group(key)
     }
     for (const [key, byPrefix] of this.named) {
-      const k = idx(key)
-      for (const [prefix, values] of byPrefix) {
-        for (const [value, by] of values) {
-          incr.push(k, prefix + value, String(by))
-          n++
-        }
-      }
+      for (const [prefix, values] of byPrefix) for (const [value, by] of values) add(prefix + value, by)
+      group(key)
     }
-    args.push(String(n), ...incr, String(this.cappedList.length))
+    args[groupsAt] = String(groups)
+    args.push(String(this.cappedList.length))
     for (const c of this.cappedList) {
       args.push(idx(c.seen), String(c.cap), c.member, idx(c.key), c.prefix, String(c.by))
     }
