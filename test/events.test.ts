@@ -312,28 +312,40 @@ describe('the validation fast path', () => {
 })
 
 /**
- * The plain HINCRBYs of APPLY_BATCH's arguments (the incr section, as apply.lua.ts lays it out),
- * read back: key → field → count.
+ * APPLY_BATCH's arguments read back, as apply.lua.ts lays them out: the plain HINCRBYs (key →
+ * field → count) and the PFADDs (key → elements).
  */
-function plainIncrements(keys: readonly string[], args: readonly string[]): Map<string, Map<string, number>> {
-  const out = new Map<string, Map<string, number>>()
+function scriptWrites(keys: readonly string[], args: readonly string[]) {
+  const incr = new Map<string, Map<string, number>>()
+  const pfadd = new Map<string, Set<string>>()
+  const key = (index: string | undefined) => keys[Number(index) - 1]!
   let i = 5
   const groups = Number(args[i++])
   for (let g = 0; g < groups; g++) {
-    const key = keys[Number(args[i++]) - 1]!
-    const fields = out.get(key) ?? new Map<string, number>()
-    out.set(key, fields)
+    const k = key(args[i++])
+    const fields = incr.get(k) ?? new Map<string, number>()
+    incr.set(k, fields)
     const add = (field: string, by: number) => fields.set(field, (fields.get(field) ?? 0) + by)
     const ones = Number(args[i++])
     for (let j = 0; j < ones; j++) add(args[i++]!, 1)
     const more = Number(args[i++])
     for (let j = 0; j < more; j++, i += 2) add(args[i]!, Number(args[i + 1]))
   }
-  return out
+  i += 1 + 6 * Number(args[i]) // the capped records
+  const records = Number(args[i++])
+  for (let r = 0; r < records; r++) {
+    const ks = args.slice(i + 1, i + 1 + Number(args[i])).map(key)
+    i += 1 + ks.length
+    const elements = args.slice(i + 1, i + 1 + Number(args[i]))
+    i += 1 + elements.length
+    for (const k of ks) pfadd.set(k, new Set([...(pfadd.get(k) ?? []), ...elements]))
+  }
+  expect(i).toBe(args.length)
+  return { incr, pfadd }
 }
 
 describe('the script call of a batch', () => {
-  test('its arguments carry every merged count, those of one by name alone (seeded random batches)', () => {
+  test('its arguments carry every merged count and visitor (seeded random batches)', () => {
     const r = prng(17)
     for (let round = 0; round < 50; round++) {
       const merged = new MergedOps()
@@ -347,10 +359,25 @@ describe('the script call of a batch', () => {
         const fields = expected.get(key) ?? new Map<string, number>()
         expected.set(key, fields.set(field, (fields.get(field) ?? 0) + by))
       }
+      // a day's and a minute's visitors, mostly the same hashes: shared only when wholly the same
+      const visitors = new Map<string, Set<string>>()
+      const hashes = Array.from({ length: 1 + r.int(30) }, (_, i) => `h${i}`)
+      for (const pfKey of ['day', 'minute', 'other-minute']) {
+        for (const h of hashes) {
+          if (pfKey === 'other-minute' && r.next() < 0.5) continue
+          merged.pfadd(pfKey, h, pfKey !== 'day')
+          visitors.set(pfKey, (visitors.get(pfKey) ?? new Set()).add(h))
+        }
+      }
       const { keys, args } = merged.toScriptArgs({ ttl: 60, seenTtl: 60, recentTtl: 60 })
-      expect(plainIncrements(keys, args)).toEqual(expected)
-      // the capped and visitor sections follow, empty
-      expect(args.slice(-2)).toEqual(['0', '0'])
+      const writes = scriptWrites(keys, args)
+      expect(writes.incr).toEqual(expected)
+      expect(writes.pfadd).toEqual(visitors)
+      // a hash is sent once for the day and the minute, which have the same ones, and once more
+      // for the other minute only when that minute's hashes are not the same
+      const other = visitors.get('other-minute') ?? new Set()
+      const separate = other.has('h0') && other.size !== hashes.length
+      expect(args.filter((a) => a === 'h0')).toHaveLength(separate ? 2 : 1)
     }
   })
 })
@@ -378,7 +405,7 @@ describe('cap admissions remembered', () => {
     // only /d, never seen, is asked about; /a counts by name and /c as (other), in the hash itself
     expect(next.asked.map((c) => c.member)).toEqual(['/d'])
     const { keys: scriptKeys, args } = next.toScriptArgs({ ttl: 60, seenTtl: 60, recentTtl: 60 })
-    const pending = plainIncrements(scriptKeys, args).get(shard.pending('p'))
+    const pending = scriptWrites(scriptKeys, args).incr.get(shard.pending('p'))
     expect([pending?.get('2026-11-28|/a'), pending?.get('2026-11-28|(other)')]).toEqual([1, 1])
     expect(args.filter((a) => a === '/d')).toHaveLength(1)
   })

@@ -227,18 +227,32 @@ export class MergedOps implements CounterSink {
     for (const c of this.cappedList) {
       args.push(idx(c.seen), String(c.cap), c.member, idx(c.key), c.prefix, String(c.by))
     }
-    const pf: string[] = []
-    let p = 0
+    // keys given the same elements (a batch's day and minute of visitors, as a rule) share them
+    const shared: { keys: string[]; set: Set<string> }[] = []
     for (const [key, set] of this.pfadds) {
-      const k = idx(key)
+      const same = shared.find((g) => sameElements(g.set, set))
+      if (same) same.keys.push(idx(key))
+      else shared.push({ keys: [idx(key)], set })
+    }
+    const pfAt = args.length
+    args.push('')
+    let p = 0
+    for (const { keys: ks, set } of shared) {
       const elements = [...set]
       for (let i = 0; i < elements.length; i += PFADD_CHUNK) {
         const chunk = elements.slice(i, i + PFADD_CHUNK)
-        pf.push(k, String(chunk.length), ...chunk)
+        args.push(String(ks.length), ...ks, String(chunk.length))
+        for (const element of chunk) args.push(element)
         p++
       }
     }
-    args.push(String(p), ...pf)
+    args[pfAt] = String(p)
     return { keys, args }
   }
+}
+
+function sameElements(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false
+  for (const element of a) if (!b.has(element)) return false
+  return true
 }
