@@ -6,7 +6,7 @@
  * @example
  * const merged = new MergedOps()
  * merged.merge(opsFor(event, ctx, 3))
- * const { keys, args } = merged.toScriptArgs(604_800, 172_800)
+ * const { keys, args } = merged.toScriptArgs({ ttl: 604_800, seenTtl: 172_800, recentTtl: 600 })
  */
 import { BoundedMap } from '../memo.ts'
 import { type CounterSink, type Op, OTHER } from './increments.ts'
