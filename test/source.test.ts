@@ -181,18 +181,22 @@ describe('referrerSource', () => {
     check([
       [`https://example.com/${'x'.repeat(100_000)}`, 'example.com', 'example.com'],
       [`https://www.google.com/?q=${'%00'.repeat(10_000)}`, 'google.com', 'Google'],
-      [`https://${longHost}.com/`, '', '(direct)'],
+      // no host name is that long: no browser sent it
+      [`https://${longHost}.com/`, '', '(invalid)'],
       // 250 characters: still a host, and not Google's
       [`https://${'a.'.repeat(120)}google.com/`, `${'a.'.repeat(120)}google.com`, `${'a.'.repeat(120)}google.com`],
-      [`https://${'a.'.repeat(200)}com/`, '', '(direct)'],
+      [`https://${'a.'.repeat(200)}com/`, '', '(invalid)'],
       ['x'.repeat(100_000), '', '(direct)'],
       ['https://exam\tple.com/', 'example.com', 'example.com'],
       ['\u0000https://example.com/', 'example.com', 'example.com'],
       ['https://example.com\u0000/', '', '(direct)'],
-      ['https://a..b/', 'a..b', 'a..b'],
+      // empty labels, and what the URL parser lets into a host that no DNS name has
+      ['https://a..b/', '', '(invalid)'],
+      ['https://.google.com/', '', '(invalid)'],
+      ["https://a'b*c{d}.example/", '', '(invalid)'],
+      ['https://<b>x</b>.example/', '', '(direct)'],
       ['https://co.uk/', 'co.uk', 'co.uk'],
       ['https://com/', 'com', 'com'],
-      ['https://.google.com/', '.google.com', '.google.com'],
     ])
   })
 

@@ -1,4 +1,5 @@
 import { defineScript } from '../db/script.ts'
+import { OTHER } from '../events/values.ts'
 
 /**
  * Applies one group-commit batch atomically and sets every key's TTL in the same step. The
@@ -51,7 +52,7 @@ for j = 1, m do
     if redis.call('SCARD', seen) < cap then
       redis.call('SADD', seen, member)
     else
-      member = '(other)'
+      member = '${OTHER}'
       refused[#refused + 1] = j
     end
   end

@@ -9,9 +9,6 @@ import type { CappedKind } from './fields.ts'
 import { dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
 import { Names } from './names.ts'
 
-/** Counted in place of a browser-sent value once the day's cap for its dimension is reached. */
-export const OTHER = '(other)'
-
 export type Op =
   | { op: 'incr'; key: string; field: string; by: number }
   /** HINCRBY key `${prefix}${member}`, or `${prefix}(other)` when `member` is new and `seen` is full */

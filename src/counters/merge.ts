@@ -8,8 +8,10 @@
  * merged.merge(opsFor(event, ctx, 3))
  * const { keys, args } = merged.toScriptArgs({ ttl: 604_800, seenTtl: 172_800, recentTtl: 600 })
  */
+
+import { OTHER } from '../events/values.ts'
 import { BoundedMap } from '../memo.ts'
-import { type CounterSink, type Op, OTHER } from './increments.ts'
+import type { CounterSink, Op } from './increments.ts'
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
 const PFADD_CHUNK = 1000

@@ -21,9 +21,11 @@
  * // { bot: false, browser: 'Edge', os: 'Windows', device: 'desktop' }
  * clientInfo('curl/8.5.0') // { bot: true, browser: '(unknown)', os: '(unknown)', device: '(unknown)' }
  */
+
 import { BROWSER_MAP, getParser, OS_MAP } from 'bowser'
 import { isbot } from 'isbot'
 import { memo } from '../memo.ts'
+import { UNKNOWN } from './values.ts'
 
 export interface ClientInfo {
   /** a crawler or other bot (isbot), or an empty User-Agent */
@@ -36,7 +38,6 @@ export interface ClientInfo {
   readonly device: string
 }
 
-export const UNKNOWN = '(unknown)'
 /** Distinct User-Agents whose record is remembered. */
 export const CLIENT_CACHE_SIZE = 2000
 /**

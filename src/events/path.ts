@@ -1,14 +1,17 @@
 /**
  * Page paths as counted: no query string (except allow-listed parameters), no fragment (except
  * a hash route, `#/…` or `#!…`, which is a page of its own in a hash-routed app), trailing slash
- * folded, at most 512 characters. Full URLs are reduced to their path.
+ * folded, e-mail addresses and secrets replaced by `:x` ({@link scrubPath}), at most 512 characters
+ * and MAX_VALUE_BYTES bytes. Full URLs are reduced to their path.
  *
  * @example
  * normalizePath('/pricing/?utm_source=x#faq') // '/pricing'
  * normalizePath('/a?ref=hn&x=1', ['ref'])      // '/a?ref=hn'
  * normalizePath('/app/#/settings')             // '/app#/settings'
+ * normalizePath('/account/carol@example.com')  // '/account/:x'
  */
 import { MAX_PATH_LENGTH } from './limits.ts'
+import { bounded, scrubPath } from './values.ts'
 
 export function normalizePath(raw: string, keepParams: readonly string[] = []): string {
   let path = raw.trim()
@@ -45,5 +48,5 @@ export function normalizePath(raw: string, keepParams: readonly string[] = []): 
   if (!path.startsWith('/')) path = `/${path}`
   path = path.replace(/\/{2,}/g, '/')
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
-  return (path + query + route).slice(0, MAX_PATH_LENGTH)
+  return bounded(scrubPath(path + query + route), MAX_PATH_LENGTH)
 }

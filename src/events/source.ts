@@ -5,6 +5,8 @@
  *
  * - No referrer, or one that is not an `http(s)` or `android-app` URL (`about:blank`, `file:`,
  *   an extension page, garbage): host `''`, source `(direct)`.
+ * - An `http(s)` referrer whose host is no host name (longer than 253 characters, or with
+ *   characters no DNS label has): host `''`, source `(invalid)`. No browser sends one.
  * - Hosts are lower-case, without a leading `www.` or a trailing dot, internationalized names in
  *   their ASCII (`xn--`) form, IPv6 addresses in brackets; ports and user info are dropped.
  * - `android-app://<package>` (what Android sends for a link opened from an app): host is the
@@ -22,6 +24,7 @@
  * referrerSource('')                                  // { host: '', source: '(direct)' }
  */
 import { memo } from '../memo.ts'
+import { hostname, INVALID } from './values.ts'
 
 /**
  * The sources that several hosts fold into. A pattern is one of:
@@ -77,6 +80,8 @@ export const HOST_CACHE_SIZE = 2000
 export const REFERRER_CACHE_SIZE = 2000
 const MAX_REMEMBERED_LENGTH = 256
 const NONE = Object.freeze({ host: '', source: DIRECT })
+/** A referrer whose host is no host name: no browser sends one. */
+const FORGED = Object.freeze({ host: '', source: INVALID })
 /** The longest host name DNS allows; anything longer is not a host a link came from. */
 const MAX_HOST_LENGTH = 253
 const APP = 'android-app:'
@@ -146,10 +151,11 @@ function parse(referrer: string): Readonly<{ host: string; source: string }> {
     return { host: app, source: exact.get(APP + app) ?? APP + app }
   }
   if (scheme !== 'https:' && scheme !== 'http:') return NONE
-  let host = url.hostname
-  if (host.endsWith('.')) host = host.slice(0, -1)
+  if (url.hostname === '') return NONE
+  // the URL parser lets through characters no DNS name has (`*`, quotes, braces) and any length
+  let host = hostname(url.hostname)
+  if (host === undefined) return FORGED
   if (host.startsWith('www.')) host = host.slice(4)
-  if (host === '' || host.length > MAX_HOST_LENGTH) return NONE
   return { host, source: sourceOf(host) }
 }
 

@@ -29,6 +29,7 @@ import {
 } from './limits.ts'
 import { normalizePath } from './path.ts'
 import { BROWSER_TYPES, type CountedEvent, canonicalType, EVENT_TYPES, isBrowserType, isEventType } from './types.ts'
+import { bounded, hostname, INVALID, scrubEmails } from './values.ts'
 
 const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: PRINTABLE_PATTERN })
 /** Printable text that may be empty (a page load with no referrer sends ''). */
@@ -226,7 +227,7 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
   const event: CountedEvent = { type: canonicalType(type as CountedEvent['type']), at }
   if (raw.user_id !== undefined) event.userId = String(raw.user_id)
   if (!props) return event
-  if (props.feature_name) event.feature = props.feature_name as string
+  if (props.feature_name) event.feature = scrubEmails(props.feature_name as string)
   if (type === 'page_view') {
     if (props.path) event.path = normalizePath(props.path as string, options.keepQueryParams)
     if (typeof props.referrer === 'string') {
@@ -241,7 +242,8 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
       }
       if (any) event.utm = utm
     }
-    if (options.source === 'server' && typeof props.hostname === 'string') event.hostname = props.hostname.toLowerCase()
+    if (options.source === 'server' && typeof props.hostname === 'string')
+      event.hostname = hostname(props.hostname) ?? INVALID
   }
   const counted = options.countedProperties
   if (counted && counted.length > 0) {
@@ -261,13 +263,14 @@ const UTM_NAMES = { utm_source: 'source', utm_medium: 'medium', utm_campaign: 'c
 const KNOWN_PROPERTIES = new Set(['feature_name', 'path', 'referrer', ...UTM_KEYS, 'hostname'])
 
 /**
- * A scalar property as a dimension value: as text, without control characters, trimmed and cut
- * to MAX_DIMENSION_VALUE_LENGTH; undefined for null, an absent key, or nothing left.
+ * A scalar property as a dimension value: as text, without control characters, e-mail addresses
+ * as `:x`, trimmed and bounded (MAX_DIMENSION_VALUE_LENGTH characters, MAX_VALUE_BYTES bytes);
+ * undefined for null, an absent key, or nothing left.
  */
 function dimensionValue(raw: unknown): string | undefined {
   if (raw === undefined || raw === null) return undefined
   const text = String(raw).replace(CONTROL_CHARACTERS, '').trim()
-  return text === '' ? undefined : text.slice(0, MAX_DIMENSION_VALUE_LENGTH)
+  return text === '' ? undefined : bounded(scrubEmails(text), MAX_DIMENSION_VALUE_LENGTH)
 }
 
 /**

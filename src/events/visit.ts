@@ -12,9 +12,7 @@
  */
 import { referrerSource } from './source.ts'
 import type { CountedEvent } from './types.ts'
-
-/** What a dimension holds when nothing tells its value. */
-export const UNKNOWN = '(unknown)'
+import { hostname, INVALID, UNKNOWN } from './values.ts'
 
 /** Who sent the visit, asked for only when there is one (the country lookup costs a read). */
 export interface Visitor {
@@ -25,7 +23,7 @@ export interface Visitor {
 }
 
 export interface PageContext {
-  /** the page's host (lower-case, no port), '' when unknown */
+  /** the page's host (lower-case, no port), '' when unknown, `(invalid)` when not a host name */
   host: string
   /** the sender's families and country, looked up at most once per request */
   who: () => Visitor
@@ -60,30 +58,31 @@ export function markVisits(events: readonly CountedEvent[], page: PageContext): 
 
 /**
  * The host of an `Origin` header (`https://shop.example.com:8443` → `shop.example.com`), without
- * parsing a URL: this runs on the beacon's path. '' when it has none.
+ * parsing a URL: this runs on the beacon's path. '' when it has none; `(invalid)` when what stands
+ * there is not a host name (anyone can send any header: this value is counted and stored).
  */
 export function originHost(origin: string | null): string {
   if (!origin) return ''
   const start = origin.indexOf('://')
   if (start < 0) return ''
   const rest = origin.slice(start + 3)
-  if (rest.startsWith('[')) {
-    const end = rest.indexOf(']')
-    return end < 0 ? '' : rest.slice(0, end + 1).toLowerCase()
-  }
   let end = rest.length
-  for (const stop of [':', '/']) {
-    const at = rest.indexOf(stop)
-    if (at >= 0 && at < end) end = at
+  if (rest.startsWith('[')) end = rest.indexOf(']') + 1
+  else {
+    for (const stop of [':', '/']) {
+      const at = rest.indexOf(stop)
+      if (at >= 0 && at < end) end = at
+    }
   }
-  return rest.slice(0, end).toLowerCase()
+  return end <= 0 ? INVALID : (hostname(rest.slice(0, end)) ?? INVALID)
 }
 
-/** The page's host for a beacon: its Origin's, else its Referer's. */
+/** The page's host for a beacon: its Origin's, else its Referer's ('' or `(invalid)` as above). */
 export function pageHost(headers: Headers): string {
   const origin = headers.get('origin')
   if (origin && origin !== 'null') return originHost(origin)
   const referer = headers.get('referer')
-  if (!referer || !URL.canParse(referer)) return ''
-  return new URL(referer).hostname.toLowerCase()
+  const url = referer ? URL.parse(referer) : null
+  if (url === null) return ''
+  return url.hostname === '' ? '' : (hostname(url.hostname) ?? INVALID)
 }

@@ -23,17 +23,18 @@
  * country('8.8.8.8') // 'US'
  * country('192.168.1.1') // '(unknown)'
  */
+
 import { readFileSync } from 'node:fs'
 import { BlockList, isIP } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Reader } from 'maxmind'
 import { ConfigError } from '../config.ts'
+import { UNKNOWN } from '../events/values.ts'
 import { BoundedMap, memo } from '../memo.ts'
 
 /** ISO 3166-1 alpha-2 (upper-case) or '(unknown)'. */
 export type CountryLookup = (ip: string) => string
 
-export const UNKNOWN = '(unknown)'
 /** Distinct addresses whose country is remembered. */
 export const ADDRESS_CACHE_SIZE = 10_000
 /** Decoded database records kept (a country database has a few hundred to a few thousand). */
