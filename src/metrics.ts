@@ -78,6 +78,11 @@ export function createMetrics() {
       help: 'Flushes failed in a row (0 after a success)',
       registers,
     }),
+    flushHeld: new Counter({
+      name: 'analytics_flush_held_total',
+      help: 'Flush batches set aside by this instance because Postgres refused their data',
+      registers,
+    }),
   }
 }
 
@@ -86,7 +91,11 @@ export type Metrics = ReturnType<typeof createMetrics>
 /** Gauges read at scrape time from the parts that hold the state: the flusher and the live hub. */
 export function observe(
   metrics: Metrics,
-  flusher: { waitingBatches(): Promise<number>; getStats(): { lastFlushAt?: string } },
+  flusher: {
+    waitingBatches(): Promise<number>
+    heldBatches(): Promise<number>
+    getStats(): { lastFlushAt?: string }
+  },
   live: { readonly size: number },
 ): void {
   const registers = [metrics.registry]
@@ -104,6 +113,14 @@ export function observe(
     registers,
     async collect() {
       this.set(await flusher.waitingBatches().catch(() => -1))
+    },
+  })
+  new Gauge({
+    name: 'analytics_flush_held_batches',
+    help: 'Snapshots set aside because Postgres refused their data: kept in Redis and counted by reads, not flushed until retried or exported',
+    registers,
+    async collect() {
+      this.set(await flusher.heldBatches().catch(() => -1))
     },
   })
   new Gauge({

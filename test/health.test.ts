@@ -24,7 +24,7 @@ describe('health', () => {
     const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
     const res = await app.handle(get('/readyz'))
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ status: 'ready', redis: 'ok', postgres: 'ok' })
+    expect(await res.json()).toEqual({ status: 'ready', redis: 'ok', postgres: 'ok', held_batches: 0 })
   })
 
   test('/readyz is 503 naming Redis when Redis is unreachable, and recovers', async () => {

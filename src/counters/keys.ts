@@ -45,6 +45,12 @@ export interface ShardKeys {
   snapshot(batchId: string, kind: PendingKind): string
   /** sorted set of snapshot batch ids waiting to be written to Postgres, scored by sequence */
   snapshots: string
+  /**
+   * hash of the snapshots set aside (batch id → JSON of why): Postgres refused their data, so
+   * the flush skips them until they are retried or exported. They stay in `snapshots` too, so
+   * every read still counts them
+   */
+  held: string
   /** counter giving each snapshot its sequence number; it changes whenever pending moves */
   sequence: string
 }
@@ -80,6 +86,7 @@ function shardKeys(tag: string): ShardKeys {
       dimension === undefined ? `${tag}:seen:${kind}:${day}` : `${tag}:seen:${kind}:${dimension}:${day}`,
     snapshot: (batchId, kind) => `${tag}:snap:${batchId}:${kind}`,
     snapshots: `${tag}:snaps`,
+    held: `${tag}:held`,
     sequence: `${tag}:seq`,
   }
 }

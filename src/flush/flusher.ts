@@ -8,6 +8,12 @@
  * and doubles nothing. The lease only keeps instances from doing the same work twice; correctness
  * does not depend on it.
  *
+ * A batch Postgres refuses for its data, not for being down (a value no row may hold, which the
+ * limits on what is counted are there to prevent), is set aside: it stays in Redis, where reads
+ * still count it, is named in the log, `/metrics`, `/readyz` and the dashboard, and is skipped by
+ * later flushes until an admin retries or exports it. Counters add up in any order, so the
+ * batches after it flush as usual: no value can stop the flush (invariant I7).
+ *
  * @example
  * const flusher = new Flusher({ redis, pool, keys, log, metrics }, { intervalMs: 300_000, ttlSeconds })
  * flusher.start()           // Bun timer, never overlapping itself, backs off on failure
@@ -22,7 +28,7 @@ import { runScript } from '../db/script.ts'
 import { errorMessage, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { type SnapshotHashes, toRows } from './rows.ts'
-import { DROP_SNAPSHOT, MOVE_PENDING, READ_VISITOR_SET, RELEASE_LEASE, TAKE_LEASE } from './scripts.lua.ts'
+import { DROP_SNAPSHOT, MOVE_PENDING, READ_VISITOR_SET, RELEASE_LEASE, TAKE_HELD, TAKE_LEASE } from './scripts.lua.ts'
 import { type StepHook, type VisitorSet, writeBatch } from './write.ts'
 
 export interface FlusherDeps {
@@ -54,7 +60,7 @@ export interface FlushStats {
   lastDurationMs?: number
   lastCounters: number
   countersTotal: number
-  /** snapshots in Redis not yet written (left by failed or crashed flushes) */
+  /** snapshots in Redis not yet written (left by failed or crashed flushes), not counting held ones */
   waitingBatches: number
   lastError?: string
 }
@@ -79,6 +85,40 @@ export class FlushError extends Error {}
 
 /** Another instance holds the lease: not a failure of this flush, nothing to retry here. */
 class LeaseBusy extends FlushError {}
+
+/**
+ * SQLSTATE classes of a refusal for the data itself, the same on every retry: 22 data exception
+ * (a malformed date or count, an untranslatable character), 23 integrity constraint violation, 54
+ * program limit exceeded (an index row too large). Any other error (a connection lost, a timeout,
+ * a serialization failure, Postgres shutting down) is retried, with everything behind it.
+ */
+const DATA_CLASSES = new Set(['22', '23', '54'])
+
+/** The SQLSTATE of a Postgres error that refuses the data itself, else undefined. */
+export function dataRefusal(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+  return typeof code === 'string' && code.length === 5 && DATA_CLASSES.has(code.slice(0, 2)) ? code : undefined
+}
+
+/** A snapshot set aside, as `GET /analytics/flush/held` lists it. */
+export interface HeldBatch {
+  batch_id: string
+  /** its place in its shard's order of moves */
+  seq: number
+  held_at: string
+  /** Postgres's SQLSTATE and message */
+  code: string
+  error: string
+  /** distinct counters it holds */
+  counters: number
+}
+
+/** A held snapshot's whole content, as the export answers it: each pending kind's hash. */
+export interface HeldExport extends HeldBatch {
+  hashes: SnapshotHashes
+}
+
+type HeldInfo = Omit<HeldBatch, 'batch_id'>
 
 export class Flusher {
   readonly instanceId = randomBytes(6).toString('hex')
@@ -226,10 +266,84 @@ export class Flusher {
     }
   }
 
-  /** Snapshots in Redis not yet written to Postgres, over every shard. */
+  /** Snapshots in Redis not yet written to Postgres and not held, over every shard. */
   async waitingBatches(): Promise<number> {
-    const counts = await Promise.all(this.deps.keys.shards.map((shard) => this.deps.redis.zCard(shard.snapshots)))
+    const { redis, keys } = this.deps
+    const counts = await Promise.all(
+      keys.shards.map(async (shard) => (await redis.zCard(shard.snapshots)) - (await redis.hLen(shard.held))),
+    )
     return counts.reduce((a, b) => a + b, 0)
+  }
+
+  /** Snapshots set aside, over every shard. */
+  async heldBatches(): Promise<number> {
+    const counts = await Promise.all(this.deps.keys.shards.map((shard) => this.deps.redis.hLen(shard.held)))
+    return counts.reduce((a, b) => a + b, 0)
+  }
+
+  /** The snapshots set aside, oldest first. */
+  async held(): Promise<HeldBatch[]> {
+    const all = await Promise.all(
+      this.deps.keys.shards.map(async (shard) =>
+        Object.entries(await this.deps.redis.hGetAll(shard.held)).map(
+          ([batch_id, info]) => ({ batch_id, ...(JSON.parse(info) as HeldInfo) }) satisfies HeldBatch,
+        ),
+      ),
+    )
+    return all.flat().sort((a, b) => (a.held_at < b.held_at ? -1 : a.held_at > b.held_at ? 1 : a.seq - b.seq))
+  }
+
+  /**
+   * Retries a held snapshot: it is released and a flush runs at once. Resolves with the batch
+   * as held again when Postgres refused it again, undefined when it was written; false when no
+   * snapshot of that id is held.
+   */
+  async retryHeld(batchId: string): Promise<HeldBatch | undefined | false> {
+    const shard = await this.shardHolding(batchId)
+    if (!shard) return false
+    await this.deps.redis.hDel(shard.held, batchId)
+    this.deps.log.info('held flush batch released for a retry', { batchId })
+    await this.flush()
+    return (await this.held()).find((b) => b.batch_id === batchId)
+  }
+
+  /**
+   * A held snapshot's content, and with `remove` its keys deleted in the same step (its counts
+   * leave Redis and every read; the answer is then their only copy). Undefined when no snapshot
+   * of that id is held. Runs in turn with this instance's flushes.
+   */
+  async exportHeld(batchId: string, remove: boolean): Promise<HeldExport | undefined> {
+    const run = this.chain.then(async () => {
+      const shard = await this.shardHolding(batchId)
+      if (!shard) return undefined
+      const reply = (await runScript(
+        this.deps.redis,
+        TAKE_HELD,
+        [shard.held, shard.snapshots, ...PENDING_KINDS.map((k) => shard.snapshot(batchId, k))],
+        [batchId, remove ? '1' : '0'],
+      )) as [string, ...string[][]] | null
+      if (!reply) return undefined
+      const [info, ...hashes] = reply
+      const exported: HeldExport = { batch_id: batchId, ...(JSON.parse(info) as HeldInfo), hashes: {} }
+      PENDING_KINDS.forEach((kind, i) => {
+        const flat = hashes[i] ?? []
+        if (flat.length === 0) return
+        const hash: Record<string, string> = {}
+        for (let j = 0; j < flat.length; j += 2) hash[flat[j]!] = flat[j + 1]!
+        exported.hashes[kind] = hash
+      })
+      if (remove) this.deps.log.warn('held flush batch exported and removed from Redis', { batchId })
+      return exported
+    })
+    this.chain = run.catch(() => {})
+    return run
+  }
+
+  private async shardHolding(batchId: string): Promise<ShardKeys | undefined> {
+    for (const shard of this.deps.keys.shards) {
+      if (await this.deps.redis.hExists(shard.held, batchId)) return shard
+    }
+    return undefined
   }
 
   /** Replays the shard's leftover snapshots, then moves and writes what is pending in it. */
@@ -238,15 +352,16 @@ export class Flusher {
     let counters = 0
     // Leftovers first, oldest first, so Postgres receives batches in order.
     const leftovers = await redis.zRangeWithScores(shard.snapshots, 0, -1)
+    const held = leftovers.length === 0 ? new Set<string>() : new Set(await redis.hKeys(shard.held))
     for (const { value, score } of leftovers) {
-      // A snapshot waiting through a long Postgres outage must not expire meanwhile: every
-      // attempt renews its TTL.
+      // A snapshot waiting through a long Postgres outage, or held, must not expire meanwhile:
+      // every flush renews its TTL.
       await Promise.all(
-        [...PENDING_KINDS.map((k) => shard.snapshot(value, k)), shard.snapshots].map((key) =>
+        [...PENDING_KINDS.map((k) => shard.snapshot(value, k)), shard.snapshots, shard.held].map((key) =>
           redis.expire(key, this.options.ttlSeconds),
         ),
       )
-      counters += await this.writeSnapshot(shard, value, score)
+      if (!held.has(value)) counters += await this.writeOrHold(shard, value, score)
     }
 
     const batchId = `${Date.now().toString(36)}-${this.instanceId}-${randomBytes(4).toString('hex')}`
@@ -265,9 +380,34 @@ export class Flusher {
     )
     if (seq > 0) {
       await this.options.onStep?.('moved', batchId)
-      counters += await this.writeSnapshot(shard, batchId, seq)
+      counters += await this.writeOrHold(shard, batchId, seq)
     }
-    return { counters, batches: leftovers.length + (seq > 0 ? 1 : 0) }
+    return { counters, batches: leftovers.length - held.size + (seq > 0 ? 1 : 0) }
+  }
+
+  /** Writes one snapshot, or sets it aside when Postgres refuses its data; other errors are thrown. */
+  private async writeOrHold(shard: ShardKeys, batchId: string, seq: number): Promise<number> {
+    try {
+      return await this.writeSnapshot(shard, batchId, seq)
+    } catch (err) {
+      const code = dataRefusal(err)
+      if (code === undefined) throw err
+      const counters = (
+        await Promise.all(PENDING_KINDS.map((k) => this.deps.redis.hLen(shard.snapshot(batchId, k))))
+      ).reduce((a, b) => a + b, 0)
+      const info: HeldInfo = { seq, held_at: new Date().toISOString(), code, error: errorMessage(err), counters }
+      await this.deps.redis.hSet(shard.held, batchId, JSON.stringify(info))
+      await this.deps.redis.expire(shard.held, this.options.ttlSeconds)
+      this.deps.metrics?.flushHeld.inc()
+      this.deps.log.error('flush batch set aside: Postgres refused its data; later batches keep flushing', {
+        batchId,
+        code,
+        error: info.error,
+        counters,
+        help: 'GET /analytics/flush/held lists it; see "Held flush batches" in the README',
+      })
+      return 0
+    }
   }
 
   /** Writes one snapshot (unless already written) and forgets it; returns the counters written. */

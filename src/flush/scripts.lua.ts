@@ -44,6 +44,27 @@ redis.call('ZREM', registry, ARGV[1])
 return 1
 `)
 
+/**
+ * A held snapshot's record and hashes, and with ARGV[2] = '1' its removal from Redis in the same
+ * step: its keys, its place in the registry and its record. Nothing (nil) when it is not held.
+ */
+export const TAKE_HELD = defineScript(`#!lua
+-- KEYS[1]: the held snapshots' hash; KEYS[2]: the snapshot registry
+-- KEYS[3..]: the snapshot's keys, one per pending kind in order
+-- ARGV[1] batchId; ARGV[2] remove: '1' to delete it, '0' to read only
+local held, registry, batchId = KEYS[1], KEYS[2], ARGV[1]
+local info = redis.call('HGET', held, batchId)
+if not info then return false end
+local out = { info }
+for k = 3, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[k]) end
+if ARGV[2] == '1' then
+  for k = 3, #KEYS do redis.call('DEL', KEYS[k]) end
+  redis.call('ZREM', registry, batchId)
+  redis.call('HDEL', held, batchId)
+end
+return out
+`)
+
 /** Takes the lease if free, or extends it if ours; 1 when held, 0 when another holds it. */
 export const TAKE_LEASE = defineScript(`#!lua
 -- KEYS[1]: the lease

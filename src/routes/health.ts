@@ -1,6 +1,8 @@
 /**
  * Liveness, readiness. `/healthz` answers while the process runs; `/readyz` answers 200 only
- * when Redis answers PING and Postgres answers `SELECT 1`, and otherwise names what failed.
+ * when Redis answers PING and Postgres answers `SELECT 1`, and otherwise names what failed. Its
+ * `held_batches` counts the flush batches set aside (Postgres refused their data): the service is
+ * ready with them, but someone should look (README, "Held flush batches").
  */
 import { Elysia } from 'elysia'
 import type { Deps } from '../deps.ts'
@@ -27,17 +29,21 @@ async function check(probe: () => Promise<unknown>, onError: (err: unknown) => v
   }
 }
 
-export const health = (deps: Pick<Deps, 'redis' | 'pool' | 'log'>) =>
+export const health = (deps: Pick<Deps, 'redis' | 'pool' | 'log' | 'flusher'>) =>
   new Elysia({ name: 'health' })
     .get('/healthz', () => ({ status: 'ok' }))
     .get('/readyz', async ({ set }) => {
       const report = (what: string) => (err: unknown) =>
         deps.log.warn('readiness check failed', { service: what, error: errorMessage(err) })
+      let held: number | undefined
       const [redis, postgres] = await Promise.all([
-        check(() => deps.redis.ping(), report('redis')),
+        check(async () => {
+          await deps.redis.ping()
+          held = await deps.flusher.heldBatches()
+        }, report('redis')),
         check(() => deps.pool.query('SELECT 1'), report('postgres')),
       ])
       const ready = redis === 'ok' && postgres === 'ok'
       set.status = ready ? 200 : 503
-      return { status: ready ? 'ready' : 'unavailable', redis, postgres }
+      return { status: ready ? 'ready' : 'unavailable', redis, postgres, held_batches: held ?? null }
     })
