@@ -169,6 +169,40 @@ describe('POST /e', () => {
     expect(rejected.values.find((v) => v.labels.reason === 'origin')?.value).toBe(3)
   })
 
+  test('Origin: null (a sandboxed frame, a data: page) is never answered Access-Control-Allow-Origin: null', async () => {
+    const { app, deps } = await testApp({ allowedOrigins: ['https://shop.example.com'] })
+    const opaque = (referer?: string) =>
+      app.handle(
+        beaconRequest({ event_type: 'page_view' }, { headers: { origin: 'null', ...(referer ? { referer } : {}) } }),
+      )
+    // an allowed Referer: counted, and answered with the Referer's origin
+    const allowed = await opaque('https://shop.example.com/pricing')
+    expect(allowed.status).toBe(202)
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://shop.example.com')
+    const preflight = await app.handle(
+      new Request('http://localhost/e', {
+        method: 'OPTIONS',
+        headers: { origin: 'null', referer: 'https://shop.example.com/', 'access-control-request-method': 'POST' },
+      }),
+    )
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example.com')
+    // no Referer, another site's, or an opaque one: refused, with no CORS header at all
+    for (const referer of [undefined, 'https://evil.example.net/', 'data:text/html,x', 'not a url']) {
+      const refused = await opaque(referer)
+      expect({ referer, status: refused.status }).toEqual({ referer, status: 403 })
+      expect(refused.headers.get('access-control-allow-origin')).toBeNull()
+    }
+    expect(await pendingTotal(deps)).toBe(1)
+
+    // with any origin allowed, an opaque one gets `*`, not `null`
+    const open = await testApp()
+    const any = await open.app.handle(beaconRequest({ event_type: 'page_view' }, { headers: { origin: 'null' } }))
+    expect(any.status).toBe(202)
+    expect(any.headers.get('access-control-allow-origin')).toBe('*')
+    expect(await pendingTotal(open.deps)).toBe(1)
+  })
+
   test('a CORS preflight for application/json is answered', async () => {
     const { app } = await testApp()
     const res = await app.handle(
