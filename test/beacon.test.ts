@@ -5,6 +5,9 @@ import { allKeys, BROWSER_UA, beaconRequest, hash, pendingTotal, testApp } from 
 
 const day = () => dayOf(Date.now())
 
+/** Keys that name members of Object.prototype (or look like they might), which a lookup in a plain object would find. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty']
+
 describe('POST /e', () => {
   test('N concurrent beacons count N in every counter kind', async () => {
     // a clock that stands still: every beacon falls in the same quarter-hour
@@ -220,6 +223,34 @@ describe('POST /e', () => {
     expect(res.headers.get('access-control-allow-methods')).toContain('POST')
     // not `*`, which would keep every response out of HTTP caches
     expect(res.headers.get('vary')).toBe('Origin')
+  })
+
+  test('keys such as __proto__ and constructor, at the top or in properties: 422, each with a reason, nothing counted', async () => {
+    const { app, deps } = await testApp()
+    for (const key of PROTOTYPE_KEYS) {
+      // raw JSON: an object literal's __proto__ would set its prototype, not send the key
+      const bodies = [
+        `{"event_type":"page_view","${key}":1}`,
+        `{"event_type":"page_view","properties":{"path":"/","${key}":{}}}`,
+        `[{"event_type":"page_view","${key}":"x"},{"event_type":"page_view","properties":{"${key}":[1]}}]`,
+      ]
+      for (const body of bodies) {
+        const res = await app.handle(beaconRequest(body, { raw: true }))
+        const answer = await res.json()
+        expect({ body, status: res.status, error: answer.error }).toEqual({
+          body,
+          status: 422,
+          error: 'invalid events',
+        })
+        expect(answer.errors.length).toBeGreaterThan(0)
+        for (const e of answer.errors) {
+          expect({ body, field: e.field, reason: typeof e.reason }).toEqual({ body, field: e.field, reason: 'string' })
+          expect(e.reason.length).toBeGreaterThan(0)
+        }
+        expect(answer.errors.map((e: { field: string }) => e.field.replace(/^properties\./, ''))).toContain(key)
+      }
+    }
+    expect(await allKeys(deps)).toEqual([])
   })
 
   describe('bad input gets a clear error and counts nothing', () => {
