@@ -251,7 +251,8 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
   if (counted && counted.length > 0) {
     const found: string[] = []
     for (const key of counted) {
-      const value = dimensionValue(props[key])
+      // own keys only: COUNTED_PROPERTIES=constructor must not count Object's constructor
+      const value = dimensionValue(Object.hasOwn(props, key) ? props[key] : undefined)
       if (value !== undefined) found.push(key, value)
     }
     if (found.length > 0) event.props = found
