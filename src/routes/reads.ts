@@ -90,7 +90,7 @@ export const reads = (
         'Top values of a dimension',
         'Query: dimension=feature|page|source|utm_source|utm_medium|utm_campaign|entry_page|browser|os|device|' +
           `country|hostname|prop:<key>, event_type (prop:<key> only), from, to (days of TIME_ZONE, ${FIRST_DAY} ` +
-          `to ${LAST_DAY}), limit (1-100). Answers {items: [{name, count}], total}: total is the range's visits ` +
+          `to ${LAST_DAY}), limit (1-100, decimal digits). Answers {items: [{name, count}], total}: total is the range's visits ` +
           '(visit dimensions) or events; format=csv answers the items as text/csv (name,count).',
       ),
     )
