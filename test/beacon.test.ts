@@ -5,6 +5,9 @@ import { allKeys, BROWSER_UA, beaconRequest, hash, pendingTotal, testApp } from 
 
 const day = () => dayOf(Date.now())
 
+/** Keys that name members of Object.prototype (or look like they might), which a lookup in a plain object would find. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty']
+
 describe('POST /e', () => {
   test('N concurrent beacons count N in every counter kind', async () => {
     // a clock that stands still: every beacon falls in the same quarter-hour
@@ -169,6 +172,40 @@ describe('POST /e', () => {
     expect(rejected.values.find((v) => v.labels.reason === 'origin')?.value).toBe(3)
   })
 
+  test('Origin: null (a sandboxed frame, a data: page) is never answered Access-Control-Allow-Origin: null', async () => {
+    const { app, deps } = await testApp({ allowedOrigins: ['https://shop.example.com'] })
+    const opaque = (referer?: string) =>
+      app.handle(
+        beaconRequest({ event_type: 'page_view' }, { headers: { origin: 'null', ...(referer ? { referer } : {}) } }),
+      )
+    // an allowed Referer: counted, and answered with the Referer's origin
+    const allowed = await opaque('https://shop.example.com/pricing')
+    expect(allowed.status).toBe(202)
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://shop.example.com')
+    const preflight = await app.handle(
+      new Request('http://localhost/e', {
+        method: 'OPTIONS',
+        headers: { origin: 'null', referer: 'https://shop.example.com/', 'access-control-request-method': 'POST' },
+      }),
+    )
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example.com')
+    // no Referer, another site's, or an opaque one: refused, with no CORS header at all
+    for (const referer of [undefined, 'https://evil.example.net/', 'data:text/html,x', 'not a url']) {
+      const refused = await opaque(referer)
+      expect({ referer, status: refused.status }).toEqual({ referer, status: 403 })
+      expect(refused.headers.get('access-control-allow-origin')).toBeNull()
+    }
+    expect(await pendingTotal(deps)).toBe(1)
+
+    // with any origin allowed, an opaque one gets `*`, not `null`
+    const open = await testApp()
+    const any = await open.app.handle(beaconRequest({ event_type: 'page_view' }, { headers: { origin: 'null' } }))
+    expect(any.status).toBe(202)
+    expect(any.headers.get('access-control-allow-origin')).toBe('*')
+    expect(await pendingTotal(open.deps)).toBe(1)
+  })
+
   test('a CORS preflight for application/json is answered', async () => {
     const { app } = await testApp()
     const res = await app.handle(
@@ -186,6 +223,34 @@ describe('POST /e', () => {
     expect(res.headers.get('access-control-allow-methods')).toContain('POST')
     // not `*`, which would keep every response out of HTTP caches
     expect(res.headers.get('vary')).toBe('Origin')
+  })
+
+  test('keys such as __proto__ and constructor, at the top or in properties: 422, each with a reason, nothing counted', async () => {
+    const { app, deps } = await testApp()
+    for (const key of PROTOTYPE_KEYS) {
+      // raw JSON: an object literal's __proto__ would set its prototype, not send the key
+      const bodies = [
+        `{"event_type":"page_view","${key}":1}`,
+        `{"event_type":"page_view","properties":{"path":"/","${key}":{}}}`,
+        `[{"event_type":"page_view","${key}":"x"},{"event_type":"page_view","properties":{"${key}":[1]}}]`,
+      ]
+      for (const body of bodies) {
+        const res = await app.handle(beaconRequest(body, { raw: true }))
+        const answer = await res.json()
+        expect({ body, status: res.status, error: answer.error }).toEqual({
+          body,
+          status: 422,
+          error: 'invalid events',
+        })
+        expect(answer.errors.length).toBeGreaterThan(0)
+        for (const e of answer.errors) {
+          expect({ body, field: e.field, reason: typeof e.reason }).toEqual({ body, field: e.field, reason: 'string' })
+          expect(e.reason.length).toBeGreaterThan(0)
+        }
+        expect(answer.errors.map((e: { field: string }) => e.field.replace(/^properties\./, ''))).toContain(key)
+      }
+    }
+    expect(await allKeys(deps)).toEqual([])
   })
 
   describe('bad input gets a clear error and counts nothing', () => {

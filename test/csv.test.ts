@@ -1,10 +1,10 @@
 /**
  * format=csv on /analytics/stats and /analytics/top: the same rows as the JSON answer, a header
- * row, and nothing a spreadsheet would run as a formula.
+ * row, every field quoted, and nothing a spreadsheet would split or run as a formula.
  */
 import { describe, expect, test } from 'bun:test'
-import { parseCsv } from '../src/csv.ts'
-import { ingestRequest, testApp } from './app.ts'
+import { csvFileName, parseCsv } from '../src/csv.ts'
+import { beaconRequest, ingestRequest, testApp } from './app.ts'
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
 
@@ -24,8 +24,8 @@ describe('format=csv', () => {
     const statsCsv = await get(`${statsPath}&format=csv`)
     expect(statsCsv.status).toBe(200)
     expect(statsCsv.headers.get('content-type')).toBe('text/csv; charset=utf-8')
-    expect(statsCsv.headers.get('content-disposition')).toMatch(
-      /^attachment; filename="events_user_signup_hour_\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.csv"$/,
+    expect(statsCsv.headers.get('content-disposition')).toBe(
+      `attachment; filename="edge-analytics-stats-events-user_signup-hour-${statsJson.from}-${statsJson.to}.csv"`,
     )
     expect(parseCsv(await statsCsv.text())).toEqual([
       ['t', 'count'],
@@ -35,7 +35,14 @@ describe('format=csv', () => {
     const topPath = '/analytics/top?dimension=prop:plan&event_type=user_signup'
     const topJson = await (await get(topPath)).json()
     expect(topJson.items).toHaveLength(3)
-    const text = await (await get(`${topPath}&format=csv`)).text()
+    const topCsv = await get(`${topPath}&format=csv`)
+    expect(topCsv.headers.get('content-disposition')).toBe(
+      `attachment; filename="${csvFileName(['top', 'prop:plan'], topJson.from, topJson.to)}"`,
+    )
+    expect(topCsv.headers.get('content-disposition')).toBe(
+      `attachment; filename="edge-analytics-top-prop-plan-${topJson.from}-${topJson.to}.csv"`,
+    )
+    const text = await topCsv.text()
     expect(parseCsv(text)).toEqual([
       ['name', 'count'],
       ...topJson.items.map((i: { name: string; count: number }) => [
@@ -43,11 +50,43 @@ describe('format=csv', () => {
         String(i.count),
       ]),
     ])
-    expect(text).toStartWith('name,count\r\n"pro, yearly",3\r\n')
-    expect(text).toContain(`"'=HYPERLINK(""x"")",2\r\n`)
+    expect(text).toStartWith('"name","count"\r\n"pro, yearly","3"\r\n')
+    expect(text).toContain(`"'=HYPERLINK(""x"")","2"\r\n`)
 
     const bad = await get('/analytics/top?dimension=page&format=xml')
     expect(bad.status).toBe(422)
     expect(await bad.json()).toEqual({ error: 'format must be json or csv', parameter: 'format' })
+  })
+
+  test('hostile names sent by a browser come out quoted and, where a spreadsheet would run them, after a quote mark', async () => {
+    const { app } = await testApp()
+    const get = (path: string) => app.handle(new Request(`http://localhost${path}`, { headers: ADMIN }))
+    const send = async (body: unknown) => expect((await app.handle(beaconRequest(body))).status).toBe(202)
+
+    // a campaign that splits into a formula where `;` separates cells, flushed to Postgres
+    await send({ event_type: 'page_view', properties: { path: '/', referrer: '', utm_campaign: 'x;=1+1' } })
+    const flushed = await app.handle(
+      new Request('http://localhost/analytics/flush', { method: 'POST', headers: ADMIN }),
+    )
+    expect((await flushed.json()).flushed).toBeGreaterThan(0)
+    // feature names that are formulas behind a space, a no-break space, a zero-width space, or in
+    // fullwidth, still pending in Redis
+    for (const name of [' =1+1', '\u00a0=1+1', '\u200b=1+1', '\uff1d1+1', '\uff0b1', '\uff0d1', '\uff20x'])
+      await send({ event_type: 'feature_used', properties: { feature_name: name } })
+
+    const campaigns = await get('/analytics/top?dimension=utm_campaign&format=csv')
+    expect(await campaigns.text()).toBe('"name","count"\r\n"x;=1+1","1"\r\n')
+
+    const features = await (await get('/analytics/top?dimension=feature&format=csv')).text()
+    const lines = features.split('\r\n')
+    expect(lines[0]).toBe('"name","count"')
+    expect(lines.slice(1).sort()).toEqual(
+      [
+        '',
+        ...[' =1+1', '\u00a0=1+1', '\u200b=1+1', '\uff1d1+1', '\uff0b1', '\uff0d1', '\uff20x'].map(
+          (n) => `"'${n}","1"`,
+        ),
+      ].sort(),
+    )
   })
 })

@@ -297,6 +297,15 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       const [download] = await Promise.all([page.waitForEvent('download'), panel.locator('button.csv').click()])
       const rows = parseCsv(await readFile((await download.path())!, 'utf8'))
       expect(rows.slice(1)).toEqual(api.body.items.map((i) => [i.name, String(i.count)]))
+      // named as the API names the same read
+      const named = await fetch(
+        `${server.url}/analytics/top?dimension=page&from=${range[0]}&to=${range[1]}&format=csv`,
+        {
+          headers: { authorization: `Bearer ${ADMIN}` },
+        },
+      )
+      expect(download.suggestedFilename()).toBe(`edge-analytics-top-page-${range[0]}-${range[1]}.csv`)
+      expect(named.headers.get('content-disposition')).toBe(`attachment; filename="${download.suggestedFilename()}"`)
       expect(rows[0]!.length).toBe(2)
       const asked = requests.map((r) => new URL(r.url)).filter((u) => u.searchParams.get('format') === 'csv')
       expect(asked.map((u) => [u.pathname, u.searchParams.get('dimension'), u.searchParams.get('limit')])).toEqual([

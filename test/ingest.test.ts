@@ -8,6 +8,9 @@ import { allKeys, beaconRequest, hash, ingestRequest, pendingTotal, testApp } fr
 import { proxyFor } from './tcp-proxy.ts'
 import { waitFor } from './wait.ts'
 
+/** Keys that name members of Object.prototype (or look like they might), which a lookup in a plain object would find. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty']
+
 describe('POST /analytics/events', () => {
   test('counts a batch of any types, with timestamps in their own buckets', async () => {
     const { app, deps } = await testApp()
@@ -54,6 +57,29 @@ describe('POST /analytics/events', () => {
       error: 'invalid events; none were counted',
       errors: [{ index: 1, field: 'timestamp', reason: 'is more than 30 days old' }],
     })
+    expect(await allKeys(deps)).toEqual([])
+  })
+
+  test('keys such as __proto__ and constructor, at the top or in properties: 422, each with a reason, nothing counted', async () => {
+    const { app, deps } = await testApp()
+    for (const key of PROTOTYPE_KEYS) {
+      // raw JSON: an object literal's __proto__ would set its prototype, not send the key
+      const body =
+        `[{"event_type":"user_login","user_id":"ok"},{"event_type":"user_signup","${key}":1},` +
+        `{"event_type":"user_login","properties":{"${key}":{"a":1}}}]`
+      const res = await app.handle(ingestRequest(body, { raw: true }))
+      expect({ key, status: res.status }).toEqual({ key, status: 422 })
+      const answer = await res.json()
+      expect(answer.error).toBe('invalid events; none were counted')
+      expect(answer.errors.map((e: { index: number; field: string }) => [e.index, e.field])).toEqual([
+        [1, key],
+        [2, `properties.${key}`],
+      ])
+      for (const e of answer.errors) {
+        expect({ key, reason: typeof e.reason }).toEqual({ key, reason: 'string' })
+        expect(e.reason.length).toBeGreaterThan(0)
+      }
+    }
     expect(await allKeys(deps)).toEqual([])
   })
 

@@ -29,6 +29,34 @@ const pad = (n: number, width: number) => String(n).padStart(width, '0')
 /** Zones at both ends of the offsets: UTC+14, UTC-12, and the ±23:59 an offset zone may have. */
 const EDGE_ZONES = ['Pacific/Kiritimati', 'Etc/GMT-14', 'Etc/GMT+12', '+14:00', '-12:00', '+23:59', '-23:59']
 
+/**
+ * Integers that `Number` reads and a plain decimal parser does not: hex, binary and octal,
+ * exponents, signs, white space (URL-encoded or not, and Unicode's), fullwidth digits, a NUL.
+ */
+const NOT_DECIMAL = [
+  '0x10',
+  '0X1F',
+  '0b11',
+  '0o17',
+  '1e1',
+  '1E1',
+  '+5',
+  '-0',
+  ' 10',
+  '  10',
+  '10 ',
+  '\t10',
+  '10\n',
+  '\u00a010',
+  '\u200b10',
+  '\uff11\uff10',
+  '1_0',
+  '10.',
+  '10.0',
+  '5\u0000',
+  'Infinity',
+]
+
 /** Each parameter's values: mostly ones a read answers, so that odd combinations of them are answered too. */
 const VALUES = {
   tz: {
@@ -76,8 +104,8 @@ const VALUES = {
   granularity: { valid: [undefined, 'day', 'hour'], odd: ['week', '', 'DAY'] },
   event_type: { valid: [undefined, ...EVENT_TYPES], odd: ['nope', '', 'page_view\u0000'] },
   limit: {
-    valid: [undefined, '1', '10', '100', '1e2', ' 7'],
-    odd: ['0', '101', '-1', '1.5', 'abc', '', '9'.repeat(30)],
+    valid: [undefined, '1', '10', '100', '007'],
+    odd: ['0', '101', '-1', '1.5', 'abc', '', '9'.repeat(30), ...NOT_DECIMAL],
   },
   dimension: { valid: [undefined, 'feature', 'page'], odd: ['user', ''] },
 }
@@ -208,6 +236,15 @@ describe('read parameters, fuzzed', () => {
           expect({ path, parameter: (await get(path)).parameter }).toEqual({ path, parameter })
         }
       }
+
+      // integers only in plain decimal digits, for every integer parameter (limit is the only one)
+      for (const raw of NOT_DECIMAL) {
+        const path = `/analytics/top?limit=${encodeURIComponent(raw)}`
+        const a = await get(path)
+        expect({ path, status: a.status, parameter: a.parameter }).toEqual({ path, status: 422, parameter: 'limit' })
+        expect(a.error).toBe(`limit must be an integer from 1 to 100 in decimal digits (got ${JSON.stringify(raw)})`)
+      }
+      expect(await get('/analytics/top?limit=%20%2010')).toMatchObject({ status: 422, parameter: 'limit' })
 
       const { stats, top } = generator(SEED)
       const statuses: Record<number, number> = {}

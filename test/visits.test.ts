@@ -314,6 +314,22 @@ describe('counted properties', () => {
     expect(await topOf(app, 'prop:variant')).toEqual({ items: { B: 1, '2': 1, true: 1 }, total: 5 })
   })
 
+  test('a key named like a member of Object.prototype counts only the values events send under it', async () => {
+    const keys = ['constructor', '__proto__', 'toString']
+    const { app } = await testApp({ countedProperties: keys })
+    // raw JSON, so that __proto__ is sent as a key
+    const body =
+      '[{"event_type":"user_signup","properties":{"constructor":"pro","__proto__":"beta"}},' +
+      '{"event_type":"user_signup","properties":{"plan":"free"}},{"event_type":"user_login","properties":{}}]'
+    expect((await app.handle(ingestRequest(body, { raw: true }))).status).toBe(202)
+    expect(await topOf(app, 'prop:constructor')).toEqual({ items: { pro: 1 }, total: 3 })
+    expect(await topOf(app, 'prop:__proto__')).toEqual({ items: { beta: 1 }, total: 3 })
+    expect(await topOf(app, 'prop:toString')).toEqual({ items: {}, total: 3 })
+    expect((await flush(app)).status).toBe(200)
+    expect(await topOf(app, 'prop:constructor')).toEqual({ items: { pro: 1 }, total: 3 })
+    expect(await topOf(app, 'prop:toString')).toEqual({ items: {}, total: 3 })
+  })
+
   test('a beacon counts them too, capped', async () => {
     const { app } = await testApp({
       countedProperties: ['plan'],

@@ -122,11 +122,15 @@ export function fastAccept(value: unknown): boolean {
   return 'event_type' in raw
 }
 
-/** Human reasons for fields whose schema is a union (TypeBox reports each branch otherwise). */
-const UNION_REASONS: Record<string, string> = {
-  user_id: `must be a string of 1-${MAX_USER_ID_LENGTH} printable characters or a non-negative integer`,
-  timestamp: 'must be an ISO-8601 string or epoch milliseconds',
-}
+/**
+ * Human reasons for fields whose schema is a union (TypeBox reports each branch otherwise). A Map,
+ * not an object literal: a field is named by the sender, and `constructor` or `__proto__` must
+ * not find Object.prototype's members here.
+ */
+const UNION_REASONS = new Map([
+  ['user_id', `must be a string of 1-${MAX_USER_ID_LENGTH} printable characters or a non-negative integer`],
+  ['timestamp', 'must be an ISO-8601 string or epoch milliseconds'],
+])
 
 export interface FieldError {
   index: number
@@ -159,8 +163,8 @@ function schemaErrors(value: unknown, index: number): FieldError[] {
       if (e.keyword === 'additionalProperties') continue
       reason = 'is not a known field'
     }
-    const top = field.split('.')[0] ?? ''
-    if (top in UNION_REASONS && !field.includes('.')) reason = UNION_REASONS[top]!
+    const union = field.includes('.') ? undefined : UNION_REASONS.get(field)
+    if (union) reason = union
     else if (field.startsWith('properties.') && !KNOWN_PROPERTIES.has(field.slice('properties.'.length))) {
       reason = `must be a string of at most ${MAX_PROPERTY_LENGTH} characters, a number, a boolean or null`
     }
@@ -249,7 +253,8 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
   if (counted && counted.length > 0) {
     const found: string[] = []
     for (const key of counted) {
-      const value = dimensionValue(props[key])
+      // own keys only: COUNTED_PROPERTIES=constructor must not count Object's constructor
+      const value = dimensionValue(Object.hasOwn(props, key) ? props[key] : undefined)
       if (value !== undefined) found.push(key, value)
     }
     if (found.length > 0) event.props = found

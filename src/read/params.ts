@@ -36,6 +36,18 @@ function parseDay(name: string, raw: string): string {
   return raw
 }
 
+/**
+ * An integer parameter from `min` to `max`, written in plain decimal digits: `Number` would also
+ * take `0x10`, ` 10 `, `1e1` and `+10`, which no client means to send.
+ */
+function parseInteger(name: string, raw: string, min: number, max: number): number {
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN
+  if (!(n >= min && n <= max)) {
+    throw invalid(name, `must be an integer from ${min} to ${max} in decimal digits (got ${JSON.stringify(raw)})`)
+  }
+  return n
+}
+
 export interface RangeParams {
   from: string
   to: string
@@ -143,10 +155,7 @@ export function parseTop(q: Query, countedProperties: readonly string[] = [], co
   if (eventType && !dimension.startsWith('prop:')) {
     throw invalid('event_type', `applies to prop:<key> dimensions only (got dimension ${JSON.stringify(dimension)})`)
   }
-  const limit = q.limit === undefined ? 10 : Number(q.limit)
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    throw invalid('limit', `must be an integer from 1 to 100 (got ${JSON.stringify(q.limit)})`)
-  }
+  const limit = q.limit === undefined ? 10 : parseInteger('limit', q.limit, 1, 100)
   const range = parseRange(q, 7, MAX_DAYS_DAILY, context)
   range.tz = daysOf(range, context.timeZone)
   if (range.tz !== context.timeZone) {

@@ -65,14 +65,18 @@ export interface BeaconDeps {
 
 export type BeaconRoute = (request: Request, connection?: Connection) => Promise<Response>
 
-/** The origin a beacon came from: its Origin header, else its Referer's origin. */
+/**
+ * The origin a beacon came from: its Origin header, else its Referer's origin. An opaque origin
+ * (`null`: a sandboxed frame, a `data:` or `file:` page) names no sender, so it is never one.
+ */
 function senderOrigin(request: Request): string | undefined {
   const origin = request.headers.get('origin')
   if (origin && origin !== 'null') return origin
   const referer = request.headers.get('referer')
   if (!referer) return undefined
   try {
-    return new URL(referer).origin
+    const origin = new URL(referer).origin
+    return origin === 'null' ? undefined : origin
   } catch {
     return undefined
   }
@@ -94,13 +98,18 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
 
   /**
    * The CORS policy: the value of Access-Control-Allow-Origin for this request, or undefined
-   * when its origin may not send (and must not be told anything).
+   * when its origin may not send (and must not be told anything). It is never `null`, which
+   * every sandboxed frame and `data:` page shares: a page of an opaque origin with an allowed
+   * Referer is counted and answered with the Referer's origin. It cannot read that answer, and
+   * needs none: a beacon's 202 is empty.
    */
   function allowOrigin(request: Request): string | undefined {
-    const origin = request.headers.get('origin')
-    if (anyOrigin) return origin ?? '*'
+    if (anyOrigin) {
+      const origin = request.headers.get('origin')
+      return origin && origin !== 'null' ? origin : '*'
+    }
     const sender = senderOrigin(request)
-    return sender !== undefined && allowed.has(sender) ? (origin ?? sender) : undefined
+    return sender !== undefined && allowed.has(sender) ? sender : undefined
   }
 
   function admit(request: Request, connection: Connection | undefined): string {

@@ -5,7 +5,7 @@
  */
 import { Elysia } from 'elysia'
 import type { Config } from '../config.ts'
-import { toCsv } from '../csv.ts'
+import { csvFileName, toCsv } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { dashboard } from '../read/dashboard.ts'
@@ -26,12 +26,12 @@ function wantsCsv(query: Query): boolean {
   return format === 'csv'
 }
 
-/** A CSV answer with a header row, downloaded as `name`. */
+/** A CSV answer with a header row, downloaded as `name` (see {@link csvFileName}). */
 const csv = (name: string, header: string[], rows: (string | number)[][]) =>
   new Response(toCsv(header, rows), {
     headers: {
       'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="${name}.csv"`,
+      'content-disposition': `attachment; filename="${name}"`,
       'x-content-type-options': 'nosniff',
     },
   })
@@ -56,9 +56,9 @@ export const reads = (
         const asCsv = wantsCsv(query as Query)
         const result = await stats(deps, parseStats(query as Query, context()))
         if (!asCsv) return result
-        const name = `${result.metric}_${result.event_type ?? 'all'}_${result.granularity}_${result.from}_${result.to}`
+        const what = ['stats', result.metric, result.event_type ?? 'all', result.granularity]
         return csv(
-          name,
+          csvFileName(what, result.from, result.to),
           ['t', 'count'],
           result.series.map((p) => [p.t, p.count]),
         )
@@ -80,7 +80,7 @@ export const reads = (
         const { items, total } = await top(deps, q)
         if (asCsv)
           return csv(
-            `top_${q.dimension.replace(':', '-')}_${q.from}_${q.to}`,
+            csvFileName(['top', q.dimension], q.from, q.to),
             ['name', 'count'],
             items.map((i) => [i.name, i.count]),
           )
@@ -90,7 +90,7 @@ export const reads = (
         'Top values of a dimension',
         'Query: dimension=feature|page|source|utm_source|utm_medium|utm_campaign|entry_page|browser|os|device|' +
           `country|hostname|prop:<key>, event_type (prop:<key> only), from, to (days of TIME_ZONE, ${FIRST_DAY} ` +
-          `to ${LAST_DAY}), limit (1-100). Answers {items: [{name, count}], total}: total is the range's visits ` +
+          `to ${LAST_DAY}), limit (1-100, decimal digits). Answers {items: [{name, count}], total}: total is the range's visits ` +
           '(visit dimensions) or events; format=csv answers the items as text/csv (name,count).',
       ),
     )

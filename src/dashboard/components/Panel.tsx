@@ -4,6 +4,7 @@
  * as the API answers them with `format=csv`.
  */
 import { useState } from 'preact/hooks'
+import { csvFileName } from '../../csv.ts'
 import { ApiError, apiUrl, type TopAnswer } from '../api.ts'
 import { countryName, flagEmoji, flagsDrawn, isCountryCode } from '../countries.ts'
 import { saveFile } from '../csv.ts'
@@ -73,7 +74,7 @@ export function Panel({ id, title, tabs, range, round }: PanelProps) {
     try {
       const res = await api.fetch(apiUrl('analytics/top', { ...query, format: 'csv' }), 'text/csv')
       const text = await res.text()
-      saveFile(`${tab.dimension.replace(':', '-')}_${range.from}_${range.to}.csv`, text, 'text/csv')
+      saveFile(csvFileName(['top', tab.dimension], range.from, range.to), text, 'text/csv')
     } catch (err) {
       setCsvError(err instanceof ApiError ? `CSV not downloaded: ${err.reason}` : 'CSV not downloaded')
     }
