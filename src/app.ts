@@ -163,8 +163,20 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
       if (rest === BEACON_PATH || rest.startsWith(`${BEACON_PATH}?`)) return beacon(request)
       return elysia.handle(request)
     },
-    listen(options: { port: number; hostname: string }): Server<unknown> {
-      elysia.listen(options)
+    /**
+     * Listens on `port`. Elysia asks Bun for SO_REUSEPORT unless told otherwise, and with it a
+     * second server on a taken port starts as if the port were free and takes a share of its
+     * connections; `reusePort` is false unless given, so that Bun.serve throws EADDRINUSE instead.
+     */
+    listen({
+      reusePort = false,
+      ...options
+    }: {
+      port: number
+      hostname: string
+      reusePort?: boolean
+    }): Server<unknown> {
+      elysia.listen({ ...options, reusePort })
       if (!elysia.server) throw new Error('the HTTP server did not start')
       return elysia.server
     },

@@ -47,12 +47,14 @@ export async function startDev(env: Record<string, string>): Promise<DevProcess>
   })
   let banner = ''
   let logs = ''
-  void collect(proc.stdout, (text) => {
-    banner += text
-  })
-  void collect(proc.stderr, (text) => {
-    logs += text
-  })
+  const read = Promise.all([
+    collect(proc.stdout, (text) => {
+      banner += text
+    }),
+    collect(proc.stderr, (text) => {
+      logs += text
+    }),
+  ])
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
     return proc.exited
@@ -60,7 +62,11 @@ export async function startDev(env: Record<string, string>): Promise<DevProcess>
   const deadline = Date.now() + 20_000
   // the banner ends with the postgres line and a blank one
   while (!/^ {2}postgres .*\n\n/m.test(banner)) {
-    if (proc.exitCode !== null) throw new Error(`bun run dev exited with ${proc.exitCode}: ${logs}`)
+    if (proc.exitCode !== null) {
+      // its last words are the reason: wait until they are read
+      await read
+      throw new Error(`bun run dev exited with ${proc.exitCode}: ${logs}`)
+    }
     if (Date.now() > deadline) {
       proc.kill('SIGKILL')
       throw new Error(`bun run dev printed no banner within 20 s: ${banner}${logs}`)
