@@ -350,8 +350,11 @@ export function loadConfig(env: Env = process.env): Config {
   return config
 }
 
-/** Each token opens something else: one set to another's value would open both. */
-function distinctTokens(config: Config): void {
+/**
+ * Each token opens something else: one set to another's value would open both. Throws a
+ * {@link ConfigError} naming the second of two equal ones.
+ */
+export function distinctTokens(config: Pick<Config, 'adminToken' | 'viewerToken' | 'ingestToken'>): void {
   const tokens = [
     ['ADMIN_TOKEN', config.adminToken],
     ['VIEWER_TOKEN', config.viewerToken],

@@ -1,7 +1,7 @@
 /**
  * `bun run dev` as a child process (`bun src/dev.ts`) for tests: on the test services, so it
  * starts no servers of its own, with its own database, key prefix and a free port, and no
- * ADMIN_TOKEN unless given one. Resolves once the banner is printed.
+ * ADMIN_TOKEN or INGEST_TOKEN unless given one. Resolves once the banner is printed.
  */
 import { join } from 'node:path'
 import { freePort } from './server-process.ts'
@@ -28,7 +28,7 @@ async function collect(stream: ReadableStream<Uint8Array>, add: (text: string) =
 
 export async function startDev(env: Record<string, string>): Promise<DevProcess> {
   const inherited = { ...process.env }
-  for (const name of ['ADMIN_TOKEN', 'NODE_ENV', 'DATA_DIR']) delete inherited[name]
+  for (const name of ['ADMIN_TOKEN', 'INGEST_TOKEN', 'NODE_ENV', 'DATA_DIR']) delete inherited[name]
   const port = freePort()
   const proc = Bun.spawn(['bun', 'src/dev.ts'], {
     cwd: ROOT,
