@@ -20,6 +20,7 @@ import { flush } from './routes/flush.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
 import { live } from './routes/live.ts'
+import { allowedMethods, methodNotAllowed } from './routes/methods.ts'
 import { prometheus } from './routes/metrics.ts'
 import { reads } from './routes/reads.ts'
 import { tracker } from './routes/tracker.ts'
@@ -55,13 +56,18 @@ export const BEACON_PATH = '/e'
 
 function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOptions) {
   const { config } = deps
+  // read from the finished app's routes, below, so that every route is in it
+  let allowed: (path: string) => string[] | undefined = () => undefined
   // The listening server serves /e natively; app.handle sends /e to the same function.
   const app = new Elysia({ serve: { routes: { [BEACON_PATH]: nativeBeacon(beacon) } } })
     .error({ HttpError })
-    .onError(({ code, error, set }) => {
+    .onError(({ code, error, set, request, path }) => {
       if (error instanceof HttpError) return error.toResponse()
       Object.assign(set.headers, ERROR_HEADERS)
       if (code === 'NOT_FOUND') {
+        // Elysia does not tell a wrong method from an unknown path
+        const methods = allowed(path)
+        if (methods) return methodNotAllowed(request.method, methods).toResponse()
         set.status = 404
         return { error: 'not found' }
       }
@@ -140,6 +146,7 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
     .use(tracker())
     .use(dashboard(config))
   if (options.demo) app.use(demo())
+  allowed = allowedMethods(app.routes)
   return app
 }
 
@@ -163,8 +170,20 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
       if (rest === BEACON_PATH || rest.startsWith(`${BEACON_PATH}?`)) return beacon(request)
       return elysia.handle(request)
     },
-    listen(options: { port: number; hostname: string }): Server<unknown> {
-      elysia.listen(options)
+    /**
+     * Listens on `port`. Elysia asks Bun for SO_REUSEPORT unless told otherwise, and with it a
+     * second server on a taken port starts as if the port were free and takes a share of its
+     * connections; `reusePort` is false unless given, so that Bun.serve throws EADDRINUSE instead.
+     */
+    listen({
+      reusePort = false,
+      ...options
+    }: {
+      port: number
+      hostname: string
+      reusePort?: boolean
+    }): Server<unknown> {
+      elysia.listen({ ...options, reusePort })
       if (!elysia.server) throw new Error('the HTTP server did not start')
       return elysia.server
     },

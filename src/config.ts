@@ -22,6 +22,13 @@ export type TrustProxy = { hops: number } | { proxies: string[] }
 export interface Config {
   port: number
   host: string
+  /**
+   * REUSE_PORT: listen with SO_REUSEPORT, so that several processes on one host share the port
+   * and the kernel spreads connections over them. Off by default: a second server started on a
+   * taken port by mistake (an old build, another configuration) must fail, not take half the
+   * requests
+   */
+  reusePort: boolean
   redisUrl?: string
   /** Redis Cluster seed nodes (redis:// URLs); when set, the cluster client is used */
   redisClusterNodes: string[]
@@ -282,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     port: read(env, 'PORT', integer(0, 65535), 3000),
     host: env.HOST?.trim() || '0.0.0.0',
+    reusePort: read(env, 'REUSE_PORT', flag, false),
     redisUrl: read(env, 'REDIS_URL', url(['redis:', 'rediss:'])),
     redisClusterNodes: clusterNodes,
     databaseUrl: read(env, 'DATABASE_URL', url(['postgres:', 'postgresql:'])),
@@ -342,8 +350,11 @@ export function loadConfig(env: Env = process.env): Config {
   return config
 }
 
-/** Each token opens something else: one set to another's value would open both. */
-function distinctTokens(config: Config): void {
+/**
+ * Each token opens something else: one set to another's value would open both. Throws a
+ * {@link ConfigError} naming the second of two equal ones.
+ */
+export function distinctTokens(config: Pick<Config, 'adminToken' | 'viewerToken' | 'ingestToken'>): void {
   const tokens = [
     ['ADMIN_TOKEN', config.adminToken],
     ['VIEWER_TOKEN', config.viewerToken],

@@ -32,6 +32,25 @@ async function openPostgres(config: ServiceConfig): Promise<Database> {
   }
 }
 
+/**
+ * What to tell someone whose server could not listen. A taken port is the usual case: another
+ * instance, an old build or another program holds it, and the way out is to stop that one, pick
+ * another PORT, or share the port on purpose.
+ */
+function listenError(err: unknown, config: Pick<Config, 'port' | 'host' | 'reusePort'>): Error {
+  const where = `port ${config.port} on ${config.host}`
+  if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+    return new Error(`cannot listen on ${where}: ${errorMessage(err)}`)
+  }
+  return new Error(
+    config.reusePort
+      ? `${where} is taken by a process that does not share it (REUSE_PORT=true shares a port only with ` +
+          'processes that also set it). Stop that process or set PORT to a free port.'
+      : `${where} is already in use. Stop the process that listens on it, set PORT to a free port, or set ` +
+          'REUSE_PORT=true on every process that should share it.',
+  )
+}
+
 /** `options` go to createApp: `{ demo: true, explainCrawlers: true }` for `bun run dev` only. */
 export async function startServer(
   config: ServiceConfig,
@@ -61,7 +80,13 @@ export async function startServer(
 
   const deps = createDeps({ config, redis, pool: db.pool, log })
   const app = createApp(deps, options)
-  const server = app.listen({ port: config.port, hostname: config.host })
+  let server: ReturnType<typeof app.listen>
+  try {
+    server = app.listen({ port: config.port, hostname: config.host, reusePort: config.reusePort })
+  } catch (err) {
+    await Promise.all([closeRedis(redis), db.close()])
+    throw listenError(err, config)
+  }
   deps.flusher.start()
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`
   log.info('listening', {

@@ -74,6 +74,16 @@ describe('config', () => {
     expect(failure({ REDIS_SHARDS: '0' }).variable).toBe('REDIS_SHARDS')
   })
 
+  test('REUSE_PORT: off unless set, a boolean like the others', () => {
+    expect(loadConfig({}).reusePort).toBe(false)
+    expect(loadConfig({ REUSE_PORT: 'true' }).reusePort).toBe(true)
+    expect(loadConfig({ REUSE_PORT: '1' }).reusePort).toBe(true)
+    expect(loadConfig({ REUSE_PORT: 'false' }).reusePort).toBe(false)
+    const err = failure({ REUSE_PORT: 'yes' })
+    expect(err.variable).toBe('REUSE_PORT')
+    expect(err.message).toBe('REUSE_PORT: must be one of true, false, 1, 0 (got "yes")')
+  })
+
   test('a bad PORT fails naming the variable', () => {
     for (const PORT of ['abc', '70000', '-1', '3.5']) {
       const err = failure({ PORT })

@@ -1,7 +1,7 @@
 /**
  * `bun run dev` as a child process (`bun src/dev.ts`) for tests: on the test services, so it
  * starts no servers of its own, with its own database, key prefix and a free port, and no
- * ADMIN_TOKEN unless given one. Resolves once the banner is printed.
+ * ADMIN_TOKEN or INGEST_TOKEN unless given one. Resolves once the banner is printed.
  */
 import { join } from 'node:path'
 import { freePort } from './server-process.ts'
@@ -28,7 +28,7 @@ async function collect(stream: ReadableStream<Uint8Array>, add: (text: string) =
 
 export async function startDev(env: Record<string, string>): Promise<DevProcess> {
   const inherited = { ...process.env }
-  for (const name of ['ADMIN_TOKEN', 'NODE_ENV', 'DATA_DIR']) delete inherited[name]
+  for (const name of ['ADMIN_TOKEN', 'INGEST_TOKEN', 'NODE_ENV', 'DATA_DIR']) delete inherited[name]
   const port = freePort()
   const proc = Bun.spawn(['bun', 'src/dev.ts'], {
     cwd: ROOT,
@@ -47,12 +47,14 @@ export async function startDev(env: Record<string, string>): Promise<DevProcess>
   })
   let banner = ''
   let logs = ''
-  void collect(proc.stdout, (text) => {
-    banner += text
-  })
-  void collect(proc.stderr, (text) => {
-    logs += text
-  })
+  const read = Promise.all([
+    collect(proc.stdout, (text) => {
+      banner += text
+    }),
+    collect(proc.stderr, (text) => {
+      logs += text
+    }),
+  ])
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
     return proc.exited
@@ -60,7 +62,11 @@ export async function startDev(env: Record<string, string>): Promise<DevProcess>
   const deadline = Date.now() + 20_000
   // the banner ends with the postgres line and a blank one
   while (!/^ {2}postgres .*\n\n/m.test(banner)) {
-    if (proc.exitCode !== null) throw new Error(`bun run dev exited with ${proc.exitCode}: ${logs}`)
+    if (proc.exitCode !== null) {
+      // its last words are the reason: wait until they are read
+      await read
+      throw new Error(`bun run dev exited with ${proc.exitCode}: ${logs}`)
+    }
     if (Date.now() > deadline) {
       proc.kill('SIGKILL')
       throw new Error(`bun run dev printed no banner within 20 s: ${banner}${logs}`)

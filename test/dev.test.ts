@@ -2,11 +2,13 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ADMIN_TOKEN_FILE, devAdminToken } from '../src/admin-token.ts'
+import { DEV_TOKENS, devToken } from '../src/dev-token.ts'
 import { type DevProcess, startDev } from './dev-process.ts'
 import { startServerProcess } from './server-process.ts'
 import { waitFor } from './wait.ts'
 
+const ADMIN_TOKEN_FILE = DEV_TOKENS.admin.file
+const INGEST_TOKEN_FILE = DEV_TOKENS.ingest.file
 const mode = async (path: string) => (await stat(path)).mode & 0o777
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
 
@@ -19,6 +21,24 @@ const curlBeacon = (base: string) =>
     headers: { 'content-type': 'text/plain', 'user-agent': 'curl/8.5.0' },
     body: JSON.stringify({ event_type: 'page_view', properties: { path: '/' } }),
   })
+
+/**
+ * Sends the banner's `send events` line as curl would: its header, body and URL, read back from
+ * the line, so that the test fails if the line stops being one that works.
+ */
+async function sendBannerExample(banner: string): Promise<Response> {
+  const line = /^ {2}send events {2}(.*)$/m.exec(banner)?.[1] ?? ''
+  const parts = /^curl -H "authorization: Bearer (\S+)" -H 'content-type: application\/json' -d '([^']+)' (\S+)$/.exec(
+    line,
+  )
+  if (!parts) throw new Error(`the banner has no curl line to paste: ${banner}`)
+  const [, token, body, url] = parts
+  return fetch(url ?? '', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+  })
+}
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'edge-analytics-dev-'))
@@ -78,12 +98,87 @@ describe('bun run dev for a newcomer', () => {
       dev = await startDev({ DATA_DIR: dataDir })
       expect(dev.linkToken).toBe(token)
       expect((await fetch(`${dev.url}/analytics/stats`, bearer(token))).status).toBe(200)
-      expect(await readdir(dataDir)).toEqual([ADMIN_TOKEN_FILE])
+      expect((await readdir(dataDir)).sort()).toEqual([ADMIN_TOKEN_FILE, INGEST_TOKEN_FILE])
     } finally {
       await dev?.stop()
       await rm(parent, { recursive: true, force: true })
     }
   }, 60_000)
+
+  test('without INGEST_TOKEN: makes one like the admin token, prints it with a curl line that POST /analytics/events takes, and reuses it', async () => {
+    const parent = await tempDir()
+    const dataDir = join(parent, 'data')
+    const file = join(dataDir, INGEST_TOKEN_FILE)
+    let dev: DevProcess | undefined
+    try {
+      dev = await startDev({ DATA_DIR: dataDir })
+      const token = (await readFile(file, 'utf8')).trim()
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43,}$/)
+      expect(token).not.toBe(dev.linkToken)
+      expect(await mode(file)).toBe(0o600)
+      expect(dev.banner).toContain(`  ingest token ${token}\n`)
+      expect(dev.banner).toContain(`kept in ${file}; set INGEST_TOKEN to use another`)
+
+      const sent = await sendBannerExample(dev.banner)
+      expect(sent.status).toBe(202)
+      expect(await sent.json()).toEqual({ accepted: 1 })
+      const stats = await fetch(`${dev.url}/analytics/stats?event_type=user_signup`, bearer(dev.linkToken ?? ''))
+      expect((await stats.json()).total).toBe(1)
+      // the admin token is not the ingest token (ingest answers it 403), nor the other way round
+      const wrong = await fetch(`${dev.url}/analytics/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${dev.linkToken}`, 'content-type': 'application/json' },
+        body: '[{"event_type":"user_signup","user_id":"user-2"}]',
+      })
+      expect(wrong.status).toBe(403)
+      expect((await fetch(`${dev.url}/analytics/stats`, bearer(token))).status).toBe(401)
+
+      expect(await dev.stop()).toBe(0)
+      expect(dev.logs()).not.toContain(token)
+      dev = await startDev({ DATA_DIR: dataDir })
+      expect(dev.banner).toContain(`  ingest token ${token}\n`)
+      expect((await sendBannerExample(dev.banner)).status).toBe(202)
+    } finally {
+      await dev?.stop()
+      await rm(parent, { recursive: true, force: true })
+    }
+  }, 60_000)
+
+  test('with INGEST_TOKEN: that token is the one, nothing is made, and the curl line reads it from the shell', async () => {
+    const dataDir = await tempDir()
+    const token = 'my-dev-ingest-token-0123456789'
+    const dev = await startDev({ DATA_DIR: dataDir, INGEST_TOKEN: token })
+    try {
+      expect(dev.banner).not.toContain(token)
+      expect(dev.banner).toContain('  ingest token from INGEST_TOKEN (not shown)\n')
+      expect(dev.banner).toContain(`curl -H "authorization: Bearer $INGEST_TOKEN" `)
+      expect(await readdir(dataDir)).toEqual([ADMIN_TOKEN_FILE])
+      const sent = await sendBannerExample(dev.banner.replace('$INGEST_TOKEN', token))
+      expect(sent.status).toBe(202)
+    } finally {
+      await dev.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }, 30_000)
+
+  test('a kept ingest token equal to ADMIN_TOKEN stops the start with one line', async () => {
+    const dataDir = await tempDir()
+    try {
+      const { token } = await devToken(dataDir, 'ingest')
+      const failure = await startDev({ DATA_DIR: dataDir, ADMIN_TOKEN: token }).then(
+        async (dev) => {
+          await dev.stop()
+          return 'it started'
+        },
+        (err: Error) => err.message,
+      )
+      expect(failure).toBe(
+        'bun run dev exited with 1: edge-analytics: invalid configuration: INGEST_TOKEN: must differ from ADMIN_TOKEN\n',
+      )
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }, 30_000)
 
   test('/demo is the demo page, loading the same-origin tracker in data-allow-local mode', async () => {
     const dataDir = await tempDir()
@@ -120,7 +215,7 @@ describe('bun run dev for a newcomer', () => {
       expect(dev.banner).not.toContain(token)
       expect(dev.banner).toContain(`${dev.url}/live`)
       expect(dev.banner).toContain(`${dev.url}/dashboard`)
-      expect(await readdir(dataDir)).toEqual([])
+      expect(await readdir(dataDir)).toEqual([INGEST_TOKEN_FILE])
       expect((await fetch(`${dev.url}/analytics/stats`, bearer(token))).status).toBe(200)
     } finally {
       await dev.stop()
@@ -128,10 +223,11 @@ describe('bun run dev for a newcomer', () => {
     }
   }, 30_000)
 
-  test('bun run start without ADMIN_TOKEN refuses admin routes and has no /demo, even with a kept dev token', async () => {
+  test('bun run start without ADMIN_TOKEN or INGEST_TOKEN refuses their routes and has no /demo, even with kept dev tokens', async () => {
     const dataDir = await tempDir()
-    const { token } = await devAdminToken(dataDir)
-    const server = await startServerProcess({ ADMIN_TOKEN: '', DATA_DIR: dataDir })
+    const { token } = await devToken(dataDir, 'admin')
+    const ingest = await devToken(dataDir, 'ingest')
+    const server = await startServerProcess({ ADMIN_TOKEN: '', INGEST_TOKEN: '', DATA_DIR: dataDir })
     try {
       const stats = await fetch(`${server.url}/analytics/stats`, bearer(token))
       expect(stats.status).toBe(401)
@@ -141,7 +237,13 @@ describe('bun run dev for a newcomer', () => {
       expect((await fetch(`${server.url}/analytics/live?token=${token}`)).status).toBe(401)
       expect((await fetch(`${server.url}/metrics`, bearer(token))).status).toBe(401)
       expect((await fetch(`${server.url}/demo`)).status).toBe(404)
-      expect(await readdir(dataDir)).toEqual([ADMIN_TOKEN_FILE])
+      const events = await fetch(`${server.url}/analytics/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ingest.token}`, 'content-type': 'application/json' },
+        body: '[{"event_type":"user_signup","user_id":"user-1"}]',
+      })
+      expect(events.status).toBe(401)
+      expect((await readdir(dataDir)).sort()).toEqual([ADMIN_TOKEN_FILE, INGEST_TOKEN_FILE])
       // production logs no line per crawler beacon
       expect((await curlBeacon(server.url)).status).toBe(202)
       await server.stop()

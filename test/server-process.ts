@@ -23,8 +23,17 @@ export function freePort(): number {
   return port
 }
 
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = freePort()
+export interface SpawnedServer {
+  port: number
+  proc: Subprocess<'ignore', 'pipe', 'pipe'>
+  logs(): string
+  /** resolves when stderr has been read to its end (the process is gone) */
+  logsRead: Promise<void>
+}
+
+/** `bun src/index.ts` on `env.PORT`, else a free port, without waiting for it to answer. */
+export async function spawnServerProcess(env: Record<string, string> = {}): Promise<SpawnedServer> {
+  const port = env.PORT === undefined ? freePort() : Number(env.PORT)
   const proc = Bun.spawn(['bun', 'src/index.ts'], {
     env: {
       ...process.env,
@@ -48,14 +57,19 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     const decoder = new TextDecoder()
     for await (const chunk of proc.stderr) logs += decoder.decode(chunk, { stream: true })
   })()
+  return { port, proc, logs: () => logs, logsRead }
+}
+
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const { port, proc, logs, logsRead } = await spawnServerProcess(env)
   const url = `http://127.0.0.1:${port}`
   try {
     await waitFor(
       async () => {
-        if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${logs}`)
+        if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${logs()}`)
         return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok
       },
-      { what: () => `the server to answer /healthz: ${logs}`, timeoutMs: 20_000, intervalMs: 50 },
+      { what: () => `the server to answer /healthz: ${logs()}`, timeoutMs: 20_000, intervalMs: 50 },
     )
   } catch (err) {
     proc.kill('SIGKILL')
@@ -65,7 +79,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     url,
     port,
     proc,
-    logs: () => logs,
+    logs,
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null) proc.kill(signal)
       const code = await proc.exited

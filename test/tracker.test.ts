@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Elysia } from 'elysia'
 import { acceptsGzip, matchesEtag, TRACKER_FILE, tracker } from '../src/routes/tracker.ts'
 import { buildTracker } from '../src/tracker/build.ts'
@@ -54,10 +55,27 @@ describe('GET /t.js', () => {
     expect(refused.headers.get('content-encoding')).toBeNull()
   })
 
-  test('public/t.js is at most 1,200 bytes gzipped at the default level', () => {
-    const gzipped = Bun.gzipSync(readFileSync(TRACKER_FILE)).byteLength
-    expect(gzipped).toBeGreaterThan(500)
-    expect(gzipped).toBeLessThanOrEqual(BUDGET_GZIP_BYTES)
+  test('README states the sizes the server sends: the gzipped body as served, and the script', async () => {
+    const { app } = await testApp()
+    const server = app.listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const url = `http://127.0.0.1:${server.port}/t.js`
+      // the body as it goes over the wire, not as fetch would unpack it
+      const gzipped = await fetch(url, { headers: { 'accept-encoding': 'gzip' }, decompress: false })
+      expect(gzipped.headers.get('content-encoding')).toBe('gzip')
+      const wire = (await gzipped.arrayBuffer()).byteLength
+      expect(Number(gzipped.headers.get('content-length'))).toBe(wire)
+      const plain = (await (await fetch(url, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer()).byteLength
+      expect(wire).toBeGreaterThan(500)
+      expect(wire).toBeLessThanOrEqual(BUDGET_GZIP_BYTES)
+
+      const readme = readFileSync(join(import.meta.dir, '..', 'README.md'), 'utf8')
+      const stated = /`\/t\.js` is ([\d,]+) bytes minified and \*\*([\d,]+) bytes gzipped\*\* as served/.exec(readme)
+      const bytes = (text: string | undefined) => Number(text?.replaceAll(',', ''))
+      expect({ plain: bytes(stated?.[1]), gzipped: bytes(stated?.[2]) }).toEqual({ plain, gzipped: wire })
+    } finally {
+      await app.stop(true)
+    }
   })
 
   test('public/t.js is what bun run build:tracker makes of src/tracker (not stale)', async () => {
