@@ -138,7 +138,12 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       await page.fill('#token', 'not-the-admin-token-0123')
       await page.click('button[type="submit"]')
       await page.waitForSelector('#signin-error:has-text("refused")')
+      // with the server's reason
+      expect(await page.textContent('#signin-error')).toContain('invalid token')
       expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBeNull()
+      // one read tried the token; none of the others went out
+      const tried = requests.filter((r) => new URL(r.url).pathname.startsWith('/analytics/'))
+      expect(tried.map((r) => r.authorization)).toEqual(['Bearer not-the-admin-token-0123'])
 
       const refused = requests.length
       await page.fill('#token', ADMIN)
@@ -359,7 +364,7 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
   })
 
   test('a failed read says what failed and retries; a refused token brings the sign-in back', async () => {
-    const { page, errors, context } = await open(browser)
+    const { page, requests, errors, context } = await open(browser)
     try {
       await page.route('**/analytics/top?dimension=country*', (route) =>
         route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"Postgres is unavailable"}' }),
@@ -373,9 +378,13 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       await page.locator('[data-panel="countries"] [data-state="ok"] li').first().waitFor()
 
       await page.evaluate((key) => sessionStorage.setItem(key, 'a-token-the-server-refuses'), TOKEN_KEY)
+      const asked = requests.length
       await page.reload()
       await page.waitForSelector('#signin-error:has-text("refused")')
       expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBeNull()
+      // a token that was kept and is now refused: one read finds out, as for a typed one
+      const tried = requests.slice(asked).filter((r) => new URL(r.url).pathname.startsWith('/analytics/'))
+      expect(tried.length).toBe(1)
       expect(errors).toEqual([])
     } finally {
       await context.close()
