@@ -5,6 +5,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createCalendar } from '../src/counters/calendar.ts'
 import { parseCsv } from '../src/csv.ts'
 import { TOKEN_KEY } from '../src/dashboard/token.ts'
+import { countLabel, EVENT_LABELS } from '../src/events/labels.ts'
+import { EVENT_TYPES } from '../src/events/types.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { seedThroughApi } from './dashboard-seed.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
@@ -388,6 +390,59 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       expect(errors).toEqual([])
     } finally {
       await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('one set of names', () => {
+  test('the dashboard’s numbers, its live strip and the live screen call every event type alike', async () => {
+    const [server, browser] = await Promise.all([startServerProcess(), launchChromium()])
+    try {
+      // one event of every type today, so every type has a number, a figure in the strip and a card
+      const sent = await fetch(`${server.url}/analytics/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test-ingest-token-0123456789' },
+        body: JSON.stringify(EVENT_TYPES.map((event_type) => ({ event_type, user_id: 'u1' }))),
+      })
+      expect(sent.status).toBe(202)
+      const { page, errors, context } = await open(browser)
+      try {
+        await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+        await ready(page)
+        await page.waitForSelector('.live[data-state="live"] [data-live="asset_shared"]')
+        const numbers = await page.$$eval('[data-metric] .label', (els) =>
+          Object.fromEntries(
+            els.map((el) => [el.closest('[data-metric]')!.getAttribute('data-metric'), el.textContent]),
+          ),
+        )
+        const strip = await page.$$eval('[data-live]', (els) =>
+          Object.fromEntries(els.map((el) => [el.getAttribute('data-live'), el.textContent])),
+        )
+        await page.screenshot({ path: join(ARTIFACTS, 'dashboard-every-type.png'), fullPage: true })
+        await page.goto(`${server.url}/live`)
+        await page.waitForSelector('body[data-state="live"]')
+        const cards = await page.$$eval('section.card', (els) =>
+          els.map((el) => [el.getAttribute('data-type'), el.querySelector('.name')!.textContent]),
+        )
+        await page.screenshot({ path: join(ARTIFACTS, 'live-every-type.png'), fullPage: true })
+        // the live screen's cards in the order of the dashboard's numbers
+        expect(cards.map(([type]) => type)).toEqual(Object.keys(EVENT_LABELS))
+        for (const type of EVENT_TYPES) {
+          const label = EVENT_LABELS[type].plural
+          expect({ type, dashboard: numbers[type], live: Object.fromEntries(cards)[type] }).toEqual({
+            type,
+            dashboard: label,
+            live: label,
+          })
+          expect(strip[type]).toBe(`1 ${countLabel(type, 1)}`)
+        }
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    } finally {
+      await browser.close()
+      await server.stop('SIGKILL')
     }
   })
 })

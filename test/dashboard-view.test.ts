@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'bun:test'
 import { change } from '../src/dashboard/format.ts'
-import { chartable, countLabel, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
+import { chartable, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
 import { customRangeProblem, presetRange, previousRange } from '../src/dashboard/period.ts'
 import { readSpans, splitAt } from '../src/dashboard/series.ts'
 import { parseView, viewSearch } from '../src/dashboard/view.ts'
+import { countLabel } from '../src/events/labels.ts'
 
 describe('periods', () => {
   const today = '2026-11-28'
