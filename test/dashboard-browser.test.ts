@@ -242,6 +242,47 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
     }
   })
 
+  test('an address it cannot use: the page says what was wrong and what it shows, and the address becomes that view', async () => {
+    const cases = [
+      ['?period=garbage&compare=1', ['"garbage" is not a period', 'showing Last 30 days'], '?period=30d&compare=1'],
+      ['?period=7d&tz=Mars/Olympus', ['"Mars/Olympus" is unknown', 'showing UTC'], '?period=7d'],
+      [
+        '?period=custom&from=2026-03-01&to=2026-01-01',
+        ['"2026-03-01" to "2026-01-01"', 'first day comes after the last', 'showing Last 30 days'],
+        '?period=30d',
+      ],
+      [
+        '?period=custom&from=2024-01-01&to=2026-01-01&type=page_view',
+        ['at most 400 days', 'showing Last 30 days'],
+        '?period=30d&type=page_view',
+      ],
+    ] as const
+    const { page, errors, context } = await open(browser)
+    try {
+      for (const [query, said, shown] of cases) {
+        await page.goto(`${server.url}/dashboard${query}#token=${encodeURIComponent(ADMIN)}`)
+        await ready(page)
+        const notice = await page.textContent('[data-notice]')
+        for (const words of said) expect({ query, notice }).toEqual({ query, notice: expect.stringContaining(words) })
+        expect(page.url()).toBe(`${server.url}/dashboard${shown}`)
+        expect(await page.inputValue('#period')).toBe(new URLSearchParams(shown).get('period')!)
+        if (query.includes('2024')) await page.screenshot({ path: join(ARTIFACTS, 'dashboard-bad-address.png') })
+      }
+      // the notice is about the address it came with: another view leaves it behind
+      await page.selectOption('#period', '7d')
+      await page.waitForURL(/period=7d/)
+      expect(await page.locator('[data-notice]').count()).toBe(0)
+      // and an address it can use has none
+      await page.goto(`${server.url}/dashboard?period=7d&tz=Europe/Berlin`)
+      await ready(page)
+      expect(await page.locator('[data-notice]').count()).toBe(0)
+      expect(page.url()).toBe(`${server.url}/dashboard?period=7d&tz=Europe/Berlin`)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
   test('comparison on adds the previous period to the numbers and the chart, and off takes it away', async () => {
     const { page, errors, context } = await open(browser, { dark: true })
     try {

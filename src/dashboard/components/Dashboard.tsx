@@ -13,7 +13,7 @@ import { type PageConfig, sameZone } from '../page-config.ts'
 import { presetRange, previousRange, type Range } from '../period.ts'
 import { useApi, useRead, useReads } from '../reads.ts'
 import { readSpans, splitAt } from '../series.ts'
-import { parseView, type View, viewSearch } from '../view.ts'
+import { readView, type View, viewSearch } from '../view.ts'
 import { Chart } from './Chart.tsx'
 import { Controls } from './Controls.tsx'
 import { Empty } from './Empty.tsx'
@@ -27,17 +27,22 @@ const READY_MARK = 'dashboard-ready'
 
 export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut: (message?: string) => void }) {
   const api = useApi()
-  const [view, setView] = useState(() => parseView(location.search))
+  // what of the address could not be used is said on the page, and the address made the view shown
+  const fromAddress = () => readView(location.search, config.timeZone)
+  const [{ view, problems }, setShown] = useState(fromAddress)
   const [round, setRound] = useState(0)
   const [drawn, setDrawn] = useState('')
+  useLayoutEffect(() => {
+    if (problems.length > 0) history.replaceState(history.state, '', viewSearch(view))
+  }, [problems])
   useEffect(() => {
-    const restore = () => setView(parseView(location.search))
+    const restore = () => setShown(fromAddress())
     addEventListener('popstate', restore)
     return () => removeEventListener('popstate', restore)
   }, [])
   const go = (next: View) => {
     history.pushState(null, '', viewSearch(next))
-    setView(next)
+    setShown({ view: next, problems: [] })
   }
   const refresh = () => {
     api.forget()
@@ -144,6 +149,13 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
           <Empty check={checkForEvents} />
         ) : (
           <>
+            {problems.length > 0 && (
+              <div class="notice" role="status" data-notice>
+                {problems.map((p) => (
+                  <p key={p}>{p}</p>
+                ))}
+              </div>
+            )}
             <Controls
               view={view}
               range={range}
