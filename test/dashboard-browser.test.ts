@@ -283,6 +283,62 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
     }
   })
 
+  test('a user lookup shows the user’s counts of each event type, and says so when there are none', async () => {
+    const sent = await fetch(`${server.url}/analytics/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer test-ingest-token-0123456789' },
+      body: JSON.stringify(
+        ['user_signup', 'user_login', 'feature_used', 'feature_used'].map((event_type) => ({
+          event_type,
+          user_id: 'looked-up',
+        })),
+      ),
+    })
+    expect(sent.status).toBe(202)
+    const { page, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      await page.fill('#user-id', 'looked-up')
+      await page.click('.lookup button[type="submit"]')
+      const table = page.locator('.user-counts[data-user="looked-up"]')
+      await table.waitFor()
+      const api = await get<{ events: Record<string, Record<string, number>> }>(
+        server.url,
+        '/analytics/users/looked-up',
+      )
+      const shown = await table
+        .locator('tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((row) => [
+            row.getAttribute('data-type'),
+            row.querySelector('th')!.textContent,
+            Object.fromEntries(
+              [...row.querySelectorAll('td')].map((td) => [td.getAttribute('data-field'), Number(td.dataset.value)]),
+            ),
+          ]),
+        )
+      expect(shown).toEqual(
+        Object.keys(EVENT_LABELS)
+          .filter((type) => api.body.events[type])
+          .map((type) => [type, EVENT_LABELS[type as keyof typeof EVENT_LABELS].plural, api.body.events[type]]),
+      )
+      expect(shown.map(([type]) => type)).toEqual(['feature_used', 'user_signup', 'user_login'])
+      expect(api.body.events.feature_used).toEqual({ today: 2, this_month: 2, total: 2 })
+      await page.locator('[data-panel="users"]').screenshot({ path: join(ARTIFACTS, 'dashboard-user.png') })
+
+      await page.fill('#user-id', 'never-existed')
+      await page.click('.lookup button[type="submit"]')
+      await page.waitForSelector('.user-none[data-user="never-existed"]')
+      expect(await page.textContent('.user-none')).toBe('No events counted for user never-existed.')
+      expect(await page.locator('.user-counts').count()).toBe(0)
+      await page.locator('[data-panel="users"]').screenshot({ path: join(ARTIFACTS, 'dashboard-user-none.png') })
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
   test('comparison on adds the previous period to the numbers and the chart, and off takes it away', async () => {
     const { page, errors, context } = await open(browser, { dark: true })
     try {

@@ -14,7 +14,7 @@
 
 import type { StatsResult } from '../read/stats.ts'
 import type { TopResult } from '../read/top.ts'
-import type { UserGenerations } from '../read/users.ts'
+import type { UserCounts } from '../read/users.ts'
 
 /** A read that failed: the status (0 when nothing answered) and the server's reason. */
 export class ApiError extends Error {
@@ -37,7 +37,7 @@ export type StatsAnswer = StatsResult
 export type TopAnswer = TopResult & { dimension: string; from: string; to: string }
 
 /** `GET /analytics/users/:id` */
-export type UserAnswer = UserGenerations
+export type UserAnswer = UserCounts
 
 /** A same-origin path relative to the page (so a proxy may mount the service under a path). */
 export function apiUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
