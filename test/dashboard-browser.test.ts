@@ -339,6 +339,36 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
     }
   })
 
+  test('in another time zone, unique visitors are still shown: the days of TIME_ZONE, and said to be', async () => {
+    await sendBeacons(server.url, 'page_view', 1) // a visitor today
+    const { page, requests, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard?period=7d&tz=Asia/Tokyo#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      const card = page.locator('[data-metric="visitors"]')
+      await card.waitFor()
+      const asked = requests
+        .map((r) => new URL(r.url))
+        .filter((u) => u.pathname === '/analytics/stats' && u.searchParams.get('metric') === 'visitors')
+      expect(asked.length).toBe(2) // the period and the one before
+      expect(new Set(asked.map((u) => u.searchParams.get('tz')))).toEqual(new Set(['UTC']))
+      const current = asked.find((u) => u.searchParams.get('to') === new Date().toISOString().slice(0, 10))!
+      const api = await get<{ total: number }>(server.url, `/analytics/stats?${current.searchParams}`)
+      expect(api.status).toBe(200)
+      expect(api.body.total).toBeGreaterThan(0)
+      expect(Number(await card.getAttribute('data-value'))).toBe(api.body.total)
+      expect(await card.locator('.note').textContent()).toBe('days of UTC')
+      // it cannot go on a chart of Tokyo's days, and says why
+      expect(await card.isDisabled()).toBe(true)
+      expect(await card.getAttribute('title')).toContain('days of UTC')
+      expect(await page.getAttribute('[data-metric="visits"]', 'aria-pressed')).toBe('true')
+      await page.locator('.numbers').screenshot({ path: join(ARTIFACTS, 'dashboard-visitors-other-zone.png') })
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
   test('comparison on adds the previous period to the numbers and the chart, and off takes it away', async () => {
     const { page, errors, context } = await open(browser, { dark: true })
     try {
