@@ -13,20 +13,13 @@
   const MAX_BACKOFF_MS = 30000
   /** the 4xx answers a later try can change (401 asks for the token instead); others stop the page */
   const RETRIED = [408, 429]
-  /** what a product team looks at first leads; the order never changes, so cards do not jump */
-  const LABELS = {
-    page_view: 'Page views',
-    feature_used: 'Features used',
-    user_signup: 'Sign-ups',
-    user_login: 'Logins',
-    generation_started: 'Generations started',
-    generation_completed: 'Generations done',
-    generation_failed: 'Generations failed',
-    asset_downloaded: 'Downloads',
-    asset_shared: 'Shares',
-    subscription_started: 'Subscriptions started',
-    subscription_canceled: 'Cancellations',
-  }
+  /**
+   * Each type's { plural, one }, in the order of every screen (the server writes them into the
+   * page from src/events/labels.ts, which the dashboard uses too); the order never changes, so
+   * cards do not jump
+   */
+  const LABELS = JSON.parse(document.getElementById('event-labels').textContent)
+  const label = (type) => LABELS[type]?.plural ?? type
 
   const $ = (id) => document.getElementById(id)
   const fmt = (n) => Number(n).toLocaleString('en-US')
@@ -245,7 +238,7 @@
   function makeCard(type) {
     const node = $('card').content.firstElementChild.cloneNode(true)
     node.dataset.type = type
-    node.querySelector('.name').textContent = LABELS[type] || type
+    node.querySelector('.name').textContent = label(type)
     node.querySelector('.name').title = type
     const chart = node.querySelector('.chart')
     const bars = []
@@ -282,7 +275,7 @@
       card.hour.textContent = fmt(hours[view.hour])
       card.total.textContent = fmt(total)
       card.node.classList.toggle('quiet', total === 0)
-      card.chart.setAttribute('aria-label', `${LABELS[type] || type} per hour today, ${fmt(total)} in all`)
+      card.chart.setAttribute('aria-label', `${label(type)} per hour today, ${fmt(total)} in all`)
       card.bars.forEach((bar, h) => {
         bar.style.height = h > view.hour ? '2px' : `${Math.max(2, (hours[h] / max) * 100)}%`
         bar.classList.toggle('now', h === view.hour)

@@ -5,6 +5,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createCalendar } from '../src/counters/calendar.ts'
 import { parseCsv } from '../src/csv.ts'
 import { TOKEN_KEY } from '../src/dashboard/token.ts'
+import { countLabel, EVENT_LABELS } from '../src/events/labels.ts'
+import { EVENT_TYPES } from '../src/events/types.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { seedThroughApi } from './dashboard-seed.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
@@ -138,7 +140,12 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       await page.fill('#token', 'not-the-admin-token-0123')
       await page.click('button[type="submit"]')
       await page.waitForSelector('#signin-error:has-text("refused")')
+      // with the server's reason
+      expect(await page.textContent('#signin-error')).toContain('invalid token')
       expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBeNull()
+      // one read tried the token; none of the others went out
+      const tried = requests.filter((r) => new URL(r.url).pathname.startsWith('/analytics/'))
+      expect(tried.map((r) => r.authorization)).toEqual(['Bearer not-the-admin-token-0123'])
 
       const refused = requests.length
       await page.fill('#token', ADMIN)
@@ -229,6 +236,133 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       expect(await page.inputValue('#period')).toBe('7d')
       expect(await shownNumbers(page)).toEqual(sevenDays)
       expect(elsewhere(requests, server.url)).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('an address it cannot use: the page says what was wrong and what it shows, and the address becomes that view', async () => {
+    const cases = [
+      ['?period=garbage&compare=1', ['"garbage" is not a period', 'showing Last 30 days'], '?period=30d&compare=1'],
+      ['?period=7d&tz=Mars/Olympus', ['"Mars/Olympus" is unknown', 'showing UTC'], '?period=7d'],
+      [
+        '?period=custom&from=2026-03-01&to=2026-01-01',
+        ['"2026-03-01" to "2026-01-01"', 'first day comes after the last', 'showing Last 30 days'],
+        '?period=30d',
+      ],
+      [
+        '?period=custom&from=2024-01-01&to=2026-01-01&type=page_view',
+        ['at most 400 days', 'showing Last 30 days'],
+        '?period=30d&type=page_view',
+      ],
+    ] as const
+    const { page, errors, context } = await open(browser)
+    try {
+      for (const [query, said, shown] of cases) {
+        await page.goto(`${server.url}/dashboard${query}#token=${encodeURIComponent(ADMIN)}`)
+        await ready(page)
+        const notice = await page.textContent('[data-notice]')
+        for (const words of said) expect({ query, notice }).toEqual({ query, notice: expect.stringContaining(words) })
+        expect(page.url()).toBe(`${server.url}/dashboard${shown}`)
+        expect(await page.inputValue('#period')).toBe(new URLSearchParams(shown).get('period')!)
+        if (query.includes('2024')) await page.screenshot({ path: join(ARTIFACTS, 'dashboard-bad-address.png') })
+      }
+      // the notice is about the address it came with: another view leaves it behind
+      await page.selectOption('#period', '7d')
+      await page.waitForURL(/period=7d/)
+      expect(await page.locator('[data-notice]').count()).toBe(0)
+      // and an address it can use has none
+      await page.goto(`${server.url}/dashboard?period=7d&tz=Europe/Berlin`)
+      await ready(page)
+      expect(await page.locator('[data-notice]').count()).toBe(0)
+      expect(page.url()).toBe(`${server.url}/dashboard?period=7d&tz=Europe/Berlin`)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('a user lookup shows the user’s counts of each event type, and says so when there are none', async () => {
+    const sent = await fetch(`${server.url}/analytics/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer test-ingest-token-0123456789' },
+      body: JSON.stringify(
+        ['user_signup', 'user_login', 'feature_used', 'feature_used'].map((event_type) => ({
+          event_type,
+          user_id: 'looked-up',
+        })),
+      ),
+    })
+    expect(sent.status).toBe(202)
+    const { page, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      await page.fill('#user-id', 'looked-up')
+      await page.click('.lookup button[type="submit"]')
+      const table = page.locator('.user-counts[data-user="looked-up"]')
+      await table.waitFor()
+      const api = await get<{ events: Record<string, Record<string, number>> }>(
+        server.url,
+        '/analytics/users/looked-up',
+      )
+      const shown = await table
+        .locator('tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((row) => [
+            row.getAttribute('data-type'),
+            row.querySelector('th')!.textContent,
+            Object.fromEntries(
+              [...row.querySelectorAll('td')].map((td) => [td.getAttribute('data-field'), Number(td.dataset.value)]),
+            ),
+          ]),
+        )
+      expect(shown).toEqual(
+        Object.keys(EVENT_LABELS)
+          .filter((type) => api.body.events[type])
+          .map((type) => [type, EVENT_LABELS[type as keyof typeof EVENT_LABELS].plural, api.body.events[type]]),
+      )
+      expect(shown.map(([type]) => type)).toEqual(['feature_used', 'user_signup', 'user_login'])
+      expect(api.body.events.feature_used).toEqual({ today: 2, this_month: 2, total: 2 })
+      await page.locator('[data-panel="users"]').screenshot({ path: join(ARTIFACTS, 'dashboard-user.png') })
+
+      await page.fill('#user-id', 'never-existed')
+      await page.click('.lookup button[type="submit"]')
+      await page.waitForSelector('.user-none[data-user="never-existed"]')
+      expect(await page.textContent('.user-none')).toBe('No events counted for user never-existed.')
+      expect(await page.locator('.user-counts').count()).toBe(0)
+      await page.locator('[data-panel="users"]').screenshot({ path: join(ARTIFACTS, 'dashboard-user-none.png') })
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('in another time zone, unique visitors are still shown: the days of TIME_ZONE, and said to be', async () => {
+    await sendBeacons(server.url, 'page_view', 1) // a visitor today
+    const { page, requests, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard?period=7d&tz=Asia/Tokyo#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      const card = page.locator('[data-metric="visitors"]')
+      await card.waitFor()
+      const asked = requests
+        .map((r) => new URL(r.url))
+        .filter((u) => u.pathname === '/analytics/stats' && u.searchParams.get('metric') === 'visitors')
+      expect(asked.length).toBe(2) // the period and the one before
+      expect(new Set(asked.map((u) => u.searchParams.get('tz')))).toEqual(new Set(['UTC']))
+      const current = asked.find((u) => u.searchParams.get('to') === new Date().toISOString().slice(0, 10))!
+      const api = await get<{ total: number }>(server.url, `/analytics/stats?${current.searchParams}`)
+      expect(api.status).toBe(200)
+      expect(api.body.total).toBeGreaterThan(0)
+      expect(Number(await card.getAttribute('data-value'))).toBe(api.body.total)
+      expect(await card.locator('.note').textContent()).toBe('days of UTC')
+      // it cannot go on a chart of Tokyo's days, and says why
+      expect(await card.isDisabled()).toBe(true)
+      expect(await card.getAttribute('title')).toContain('days of UTC')
+      expect(await page.getAttribute('[data-metric="visits"]', 'aria-pressed')).toBe('true')
+      await page.locator('.numbers').screenshot({ path: join(ARTIFACTS, 'dashboard-visitors-other-zone.png') })
       expect(errors).toEqual([])
     } finally {
       await context.close()
@@ -368,7 +502,7 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
   })
 
   test('a failed read says what failed and retries; a refused token brings the sign-in back', async () => {
-    const { page, errors, context } = await open(browser)
+    const { page, requests, errors, context } = await open(browser)
     try {
       await page.route('**/analytics/top?dimension=country*', (route) =>
         route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"Postgres is unavailable"}' }),
@@ -382,12 +516,69 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       await page.locator('[data-panel="countries"] [data-state="ok"] li').first().waitFor()
 
       await page.evaluate((key) => sessionStorage.setItem(key, 'a-token-the-server-refuses'), TOKEN_KEY)
+      const asked = requests.length
       await page.reload()
       await page.waitForSelector('#signin-error:has-text("refused")')
       expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBeNull()
+      // a token that was kept and is now refused: one read finds out, as for a typed one
+      const tried = requests.slice(asked).filter((r) => new URL(r.url).pathname.startsWith('/analytics/'))
+      expect(tried.length).toBe(1)
       expect(errors).toEqual([])
     } finally {
       await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('one set of names', () => {
+  test('the dashboard’s numbers, its live strip and the live screen call every event type alike', async () => {
+    const [server, browser] = await Promise.all([startServerProcess(), launchChromium()])
+    try {
+      // one event of every type today, so every type has a number, a figure in the strip and a card
+      const sent = await fetch(`${server.url}/analytics/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test-ingest-token-0123456789' },
+        body: JSON.stringify(EVENT_TYPES.map((event_type) => ({ event_type, user_id: 'u1' }))),
+      })
+      expect(sent.status).toBe(202)
+      const { page, errors, context } = await open(browser)
+      try {
+        await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+        await ready(page)
+        await page.waitForSelector('.live[data-state="live"] [data-live="asset_shared"]')
+        const numbers = await page.$$eval('[data-metric] .label', (els) =>
+          Object.fromEntries(
+            els.map((el) => [el.closest('[data-metric]')!.getAttribute('data-metric'), el.textContent]),
+          ),
+        )
+        const strip = await page.$$eval('[data-live]', (els) =>
+          Object.fromEntries(els.map((el) => [el.getAttribute('data-live'), el.textContent])),
+        )
+        await page.screenshot({ path: join(ARTIFACTS, 'dashboard-every-type.png'), fullPage: true })
+        await page.goto(`${server.url}/live`)
+        await page.waitForSelector('body[data-state="live"]')
+        const cards = await page.$$eval('section.card', (els) =>
+          els.map((el) => [el.getAttribute('data-type'), el.querySelector('.name')!.textContent]),
+        )
+        await page.screenshot({ path: join(ARTIFACTS, 'live-every-type.png'), fullPage: true })
+        // the live screen's cards in the order of the dashboard's numbers
+        expect(cards.map(([type]) => type)).toEqual(Object.keys(EVENT_LABELS))
+        for (const type of EVENT_TYPES) {
+          const label = EVENT_LABELS[type].plural
+          expect({ type, dashboard: numbers[type], live: Object.fromEntries(cards)[type] }).toEqual({
+            type,
+            dashboard: label,
+            live: label,
+          })
+          expect(strip[type]).toBe(`1 ${countLabel(type, 1)}`)
+        }
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    } finally {
+      await browser.close()
+      await server.stop('SIGKILL')
     }
   })
 })

@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'bun:test'
 import { change } from '../src/dashboard/format.ts'
-import { chartable, countLabel, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
+import { chartable, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
 import { customRangeProblem, presetRange, previousRange } from '../src/dashboard/period.ts'
 import { readSpans, splitAt } from '../src/dashboard/series.ts'
-import { parseView, viewSearch } from '../src/dashboard/view.ts'
+import { parseView, readView, viewSearch } from '../src/dashboard/view.ts'
+import { countLabel } from '../src/events/labels.ts'
 
 describe('periods', () => {
   const today = '2026-11-28'
@@ -65,6 +66,18 @@ describe('the view in the address', () => {
     })
     expect(parseView('?period=custom&from=2026-01-01')).toEqual({ period: '30d', compare: false })
     expect(parseView('?tz=europe/berlin').tz).toBe('Europe/Berlin')
+  })
+
+  test('says what it could not use, and what stands instead', () => {
+    expect(readView('?period=7d&tz=Europe/Berlin', 'UTC').problems).toEqual([])
+    expect(readView('?period=forever&type=nope&tz=Mars/Olympus', 'Asia/Kolkata').problems).toEqual([
+      '"forever" is not a period: showing Last 30 days.',
+      '"nope" is not a number this page shows: the chart shows the first.',
+      'The time zone "Mars/Olympus" is unknown: showing Asia/Kolkata, the server’s days.',
+    ])
+    expect(readView('?period=custom&from=2026-03-01&to=2026-02-01', 'UTC').problems).toEqual([
+      'The range "2026-03-01" to "2026-02-01" cannot be shown (the first day comes after the last): showing Last 30 days.',
+    ])
   })
 })
 

@@ -303,6 +303,62 @@ describe('per-user analytics', () => {
       .setExpirationTime(exp)
       .sign(new TextEncoder().encode(secret))
 
+  test('/analytics/users/:id counts every event type of the user, before a flush, after it, and after more', async () => {
+    const { app } = await testApp()
+    const now = Date.now()
+    const today = dayOf(now)
+    const old = now - 29 * 86_400_000
+    const inMonth = (t: number) => (dayOf(t).startsWith(today.slice(0, 7)) ? 1 : 0)
+    const event = (event_type: string, user_id: string, timestamp = now) => ({ event_type, user_id, timestamp })
+    await send(app, [
+      event('user_signup', 'u-7'),
+      event('user_login', 'u-7'),
+      event('user_login', 'u-7', now - 86_400_000),
+      event('feature_used', 'u-7'),
+      event('feature_used', 'u-7'),
+      event('feature_used', 'u-8'),
+      event('feature_used', 'u-7', old),
+      { event_type: 'page_view' },
+    ])
+    const yesterdayInMonth = inMonth(now - 86_400_000)
+    const expected = {
+      generations_today: 0,
+      generations_this_month: 0,
+      generations_total: 0,
+      events: {
+        user_signup: { today: 1, this_month: 1, total: 1 },
+        user_login: { today: 1, this_month: 1 + yesterdayInMonth, total: 2 },
+        feature_used: { today: 2, this_month: 2 + inMonth(old), total: 3 },
+      },
+    }
+    const before = await json(app, '/analytics/users/u-7')
+    expect(before).toEqual(expected)
+    // a type's key order is the event types' own, whatever order they were counted in
+    expect(Object.keys(before.events)).toEqual(['user_signup', 'user_login', 'feature_used'])
+    await flush(app)
+    expect(await json(app, '/analytics/users/u-7')).toEqual(expected)
+    await send(app, [event('generation_completed', 'u-7'), event('user_login', 'u-7')])
+    expect(await json(app, '/analytics/users/u-7')).toEqual({
+      ...expected,
+      generations_today: 1,
+      generations_this_month: 1,
+      generations_total: 1,
+      events: {
+        generation_completed: { today: 1, this_month: 1, total: 1 },
+        ...expected.events,
+        user_login: { today: 2, this_month: 2 + yesterdayInMonth, total: 3 },
+      },
+    })
+    // someone never counted, before and after a flush
+    for (const round of ['before', 'after']) {
+      if (round === 'after') await flush(app)
+      expect({ round, answer: await json(app, '/analytics/users/never-seen') }).toEqual({
+        round,
+        answer: { generations_today: 0, generations_this_month: 0, generations_total: 0, events: {} },
+      })
+    }
+  })
+
   test('/analytics/me with a valid, an expired and a forged JWT; /analytics/users/:id for admins', async () => {
     const { app } = await testApp()
     const now = Date.now()
@@ -316,10 +372,16 @@ describe('per-user analytics', () => {
     await flush(app)
     await send(app, [gen('u-1'), { event_type: 'user_login', user_id: 'u-1' }])
     const mine = [...times, now]
+    const generations = {
+      today: mine.filter((t) => dayOf(t) === today).length,
+      this_month: mine.filter((t) => dayOf(t).startsWith(month)).length,
+      total: mine.length,
+    }
     const expected = {
-      generations_today: mine.filter((t) => dayOf(t) === today).length,
-      generations_this_month: mine.filter((t) => dayOf(t).startsWith(month)).length,
-      generations_total: mine.length,
+      generations_today: generations.today,
+      generations_this_month: generations.this_month,
+      generations_total: generations.total,
+      events: { generation_completed: generations, user_login: { today: 1, this_month: 1, total: 1 } },
     }
     expect(expected.generations_total).toBe(6)
     const me = await get(app, '/analytics/me', await sign({ sub: 'u-1' }))
@@ -334,6 +396,7 @@ describe('per-user analytics', () => {
       generations_today: 0,
       generations_this_month: 0,
       generations_total: 0,
+      events: {},
     })
 
     const expired = await get(app, '/analytics/me', await sign({ sub: 'u-1' }, JWT_SECRET, Math.floor(now / 1000) - 60))

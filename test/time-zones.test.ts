@@ -178,7 +178,12 @@ describe('TIME_ZONE', () => {
       // "today" is the 4th in Los Angeles
       expect({ when, user: await json(app, '/analytics/users/u1') }).toEqual({
         when,
-        user: { generations_today: 1, generations_this_month: 1, generations_total: 1 },
+        user: {
+          generations_today: 1,
+          generations_this_month: 1,
+          generations_total: 1,
+          events: { generation_completed: { today: 1, this_month: 1, total: 1 } },
+        },
       })
       const dashboard = await json(app, '/analytics/dashboard')
       expect({ when, trend: dashboard.daily_trend['2026-11-04'], today: dashboard.generations_today }).toEqual({

@@ -1,16 +1,20 @@
 /**
  * Reads of the JSON API with the token in a header. Identical reads share one request: the
  * numbers and the chart ask for the same series, and back or forward within a minute shows the
- * view again without asking. A refused token (401) signs the page out, wherever it was asked.
+ * view again without asking. A refused token (401, or 403) signs the page out, wherever it was asked.
+ *
+ * A token no read has yet been answered for is tried with one read before any other goes out:
+ * the page asks for a dozen reads at once, and a wrong token would otherwise be sent (and
+ * refused) a dozen times before the sign-in form came back.
  *
  * @example
- * const api = createApi({ token: readToken, onRefused: signOut })
+ * const api = createApi({ token: readToken, onRefused: (reason) => signOut(reason) })
  * const stats = await api.get<StatsAnswer>(apiUrl('analytics/stats', { metric: 'visits' }))
  */
 
 import type { StatsResult } from '../read/stats.ts'
 import type { TopResult } from '../read/top.ts'
-import type { UserGenerations } from '../read/users.ts'
+import type { UserCounts } from '../read/users.ts'
 
 /** A read that failed: the status (0 when nothing answered) and the server's reason. */
 export class ApiError extends Error {
@@ -33,7 +37,7 @@ export type StatsAnswer = StatsResult
 export type TopAnswer = TopResult & { dimension: string; from: string; to: string }
 
 /** `GET /analytics/users/:id` */
-export type UserAnswer = UserGenerations
+export type UserAnswer = UserCounts
 
 /** A same-origin path relative to the page (so a proxy may mount the service under a path). */
 export function apiUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
@@ -65,8 +69,37 @@ export interface Api {
 
 const KEEP_MS = 60_000
 
-export function createApi(options: { token: () => string | undefined; onRefused: () => void }): Api {
+/** Answers that say the token may not read: the page signs out rather than show them. */
+const REFUSALS = [401, 403]
+
+export function createApi(options: {
+  token: () => string | undefined
+  /** `reason` is the server's, or undefined when there is no token to send */
+  onRefused: (reason?: string) => void
+}): Api {
   const kept = new Map<string, { at: number; answer: Promise<unknown> }>()
+  /** the token the server last answered a read for (not a refusal) */
+  let trusted: string | undefined
+  /** while a new token's first read is out: settles (never rejects) when it is answered */
+  let probe: Promise<void> | undefined
+
+  async function request(url: string, accept: string, token: string): Promise<Response> {
+    let res: Response
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept }, cache: 'no-store' })
+    } catch {
+      throw new ApiError(0, 'the server did not answer')
+    }
+    if (REFUSALS.includes(res.status)) {
+      if (trusted === token) trusted = undefined
+      const reason = await reasonOf(res)
+      if (options.token() === token) options.onRefused(reason)
+      throw new ApiError(res.status, reason)
+    }
+    trusted = token
+    if (!res.ok) throw new ApiError(res.status, await reasonOf(res))
+    return res
+  }
 
   async function send(url: string, accept: string): Promise<Response> {
     const token = options.token()
@@ -74,18 +107,23 @@ export function createApi(options: { token: () => string | undefined; onRefused:
       options.onRefused()
       throw new ApiError(401, 'signed out')
     }
-    let res: Response
-    try {
-      res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept }, cache: 'no-store' })
-    } catch {
-      throw new ApiError(0, 'the server did not answer')
+    if (token === trusted) return request(url, accept, token)
+    if (!probe) {
+      const first = request(url, accept, token)
+      const settled = first.then(
+        () => undefined,
+        () => undefined,
+      )
+      probe = settled
+      void settled.then(() => {
+        if (probe === settled) probe = undefined
+      })
+      return first
     }
-    if (res.status === 401) {
-      options.onRefused()
-      throw new ApiError(401, await reasonOf(res))
-    }
-    if (!res.ok) throw new ApiError(res.status, await reasonOf(res))
-    return res
+    await probe
+    // the first read was refused: the page has signed out, and nothing more is sent
+    if (options.token() !== token) throw new ApiError(401, 'signed out')
+    return request(url, accept, token)
   }
 
   return {

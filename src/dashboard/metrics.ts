@@ -6,7 +6,8 @@
  * statsQuery('user_signup', { from: '2026-11-01', to: '2026-11-28', granularity: 'day' }, 'UTC')
  * // { metric: 'events', event_type: 'user_signup', from: '2026-11-01', to: '2026-11-28', granularity: 'day', tz: 'UTC' }
  */
-import { EVENT_TYPES, type EventType } from '../events/types.ts'
+import { EVENT_LABELS, LABELLED_TYPES } from '../events/labels.ts'
+import type { EventType } from '../events/types.ts'
 import type { Range } from './period.ts'
 
 export type MetricId = 'visitors' | 'visits' | EventType
@@ -22,37 +23,27 @@ export interface Metric {
   lowerIsBetter?: boolean
 }
 
+const EVENT_METRICS: Partial<Record<EventType, Pick<Metric, 'always' | 'lowerIsBetter'>>> = {
+  page_view: { always: true },
+  generation_failed: { lowerIsBetter: true },
+  subscription_canceled: { lowerIsBetter: true },
+}
+
+/** Visitors and visits, then every event type under its one label (src/events/labels.ts). */
 export const METRICS: readonly Metric[] = [
   { id: 'visitors', label: 'Unique visitors', one: 'unique visitor', always: true },
   { id: 'visits', label: 'Visits', one: 'visit', always: true },
-  { id: 'page_view', label: 'Page views', one: 'page view', always: true },
-  { id: 'feature_used', label: 'Feature events', one: 'feature event' },
-  { id: 'user_signup', label: 'Sign-ups', one: 'sign-up' },
-  { id: 'user_login', label: 'Logins', one: 'login' },
-  { id: 'generation_started', label: 'Generations started', one: 'generation started' },
-  { id: 'generation_completed', label: 'Generations completed', one: 'generation completed' },
-  { id: 'generation_failed', label: 'Generations failed', one: 'generation failed', lowerIsBetter: true },
-  { id: 'subscription_started', label: 'Subscriptions started', one: 'subscription started' },
-  { id: 'subscription_canceled', label: 'Subscriptions canceled', one: 'subscription canceled', lowerIsBetter: true },
-  { id: 'asset_downloaded', label: 'Downloads', one: 'download' },
-  { id: 'asset_shared', label: 'Shares', one: 'share' },
+  ...LABELLED_TYPES.map((id) => ({
+    id,
+    label: EVENT_LABELS[id].plural,
+    one: EVENT_LABELS[id].one,
+    ...EVENT_METRICS[id],
+  })),
 ]
-
-// every event type has a number: a type added to EVENT_TYPES without one fails here, at load
-for (const type of EVENT_TYPES) {
-  if (!METRICS.some((m) => m.id === type)) throw new Error(`no top-line number for ${type}`)
-}
 
 export const isMetric = (v: unknown): v is MetricId => METRICS.some((m) => m.id === v)
 
 export const metricLabel = (id: MetricId): string => METRICS.find((m) => m.id === id)?.label ?? id
-
-/** The label after a count, in lower case: `countLabel('page_view', 1)` is 'page view', of 2 'page views'. */
-export function countLabel(id: MetricId, count: number): string {
-  const metric = METRICS.find((m) => m.id === id)
-  if (!metric) return id
-  return count === 1 ? metric.one : metric.label.toLowerCase()
-}
 
 /**
  * Whether a metric can be drawn at a granularity: unique visitors are counted by day, so a day

@@ -39,6 +39,8 @@ export interface Range {
 
 export const isPreset = (v: unknown): v is PresetId => PRESETS.some((p) => p.id === v)
 
+export const presetLabel = (id: PresetId): string => PRESETS.find((p) => p.id === id)?.label ?? id
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/
 
 /** A real calendar day in the years every read takes (1970–2999). */

@@ -2,15 +2,17 @@
  * What the page shows lives in its address, so a link reproduces a view and back and forward
  * move between views: `?period=30d&type=page_view&tz=Europe/Berlin&compare=1`, and
  * `period=custom&from=…&to=…`. One parser and one writer; a value the page cannot use is left
- * out (the default stands), never an error page.
+ * out (the default stands), never an error page, and {@link readView} says which and what is
+ * shown instead, so the page can tell the person and put the view it shows in the address.
  *
  * @example
  * parseView('?period=7d&type=visits') // { period: '7d', type: 'visits', compare: false }
+ * readView('?tz=Mars/Olympus', 'UTC').problems // ['The time zone "Mars/Olympus" is unknown: showing UTC, the server’s days.']
  * viewSearch({ period: '7d', type: 'visits', compare: false }) // '?period=7d&type=visits'
  */
 import { canonicalTimeZone } from '../time.ts'
 import { isMetric, type MetricId } from './metrics.ts'
-import { customRangeProblem, DEFAULT_PRESET, isPreset, type PresetId } from './period.ts'
+import { customRangeProblem, DEFAULT_PRESET, isPreset, type PresetId, presetLabel } from './period.ts'
 
 export interface View {
   period: PresetId
@@ -25,22 +27,40 @@ export interface View {
   compare: boolean
 }
 
-export function parseView(search: string): View {
+/** A view, and what of the address could not be used, each said with what is shown instead. */
+export function readView(search: string, serverZone: string): { view: View; problems: string[] } {
   const q = new URLSearchParams(search)
   const view: View = { period: DEFAULT_PRESET, compare: q.get('compare') === '1' }
+  const problems: string[] = []
+  const fallback = `showing ${presetLabel(DEFAULT_PRESET)}`
   const period = q.get('period')
   if (period === 'custom') {
     const from = q.get('from') ?? ''
     const to = q.get('to') ?? ''
-    if (customRangeProblem(from, to) === undefined) Object.assign(view, { period, from, to })
+    const problem = customRangeProblem(from, to)
+    if (problem === undefined) Object.assign(view, { period, from, to })
+    else
+      problems.push(
+        `The range ${JSON.stringify(from)} to ${JSON.stringify(to)} cannot be shown (${lower(problem)}): ${fallback}.`,
+      )
   } else if (isPreset(period)) view.period = period
+  else if (period !== null) problems.push(`${JSON.stringify(period)} is not a period: ${fallback}.`)
   const type = q.get('type')
   if (isMetric(type)) view.type = type
+  else if (type !== null)
+    problems.push(`${JSON.stringify(type)} is not a number this page shows: the chart shows the first.`)
   const tz = q.get('tz')
   const zone = tz ? canonicalTimeZone(tz) : undefined
   if (zone) view.tz = zone
-  return view
+  else if (tz !== null)
+    problems.push(`The time zone ${JSON.stringify(tz)} is unknown: showing ${serverZone}, the server’s days.`)
+  return { view, problems }
 }
+
+/** The view of an address; what it cannot use is left out. */
+export const parseView = (search: string): View => readView(search, '').view
+
+const lower = (sentence: string) => sentence.charAt(0).toLowerCase() + sentence.slice(1).replace(/\.$/, '')
 
 /** The query string of a view, `?`-prefixed; the period is always named, so a link says what it shows. */
 export function viewSearch(view: View): string {

@@ -2,11 +2,15 @@
  * `GET /analytics/live`: today's hourly counters as Server-Sent Events, for admins (bearer token,
  * or `?token=` since an `EventSource` cannot set headers). `?types=a,b` narrows the feed.
  * `GET /live`: the wall-screen page that shows it (public/live.html, .js, .css); `/live/` redirects there.
+ * The page is given the event types' labels (src/events/labels.ts) in a JSON block, so the live
+ * screen, plain JS with no build step, names every type as the dashboard does.
  */
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Elysia } from 'elysia'
 import type { Deps } from '../deps.ts'
 import { HttpError } from '../errors.ts'
+import { EVENT_LABELS } from '../events/labels.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { parseTypes } from '../live/state.ts'
 import { requireAccess } from './auth.ts'
@@ -26,7 +30,15 @@ const SSE_HEADERS = {
   connection: 'keep-alive',
 }
 
-const PAGE = { file: 'live.html', type: 'text/html; charset=utf-8' }
+const PAGE_FILE = join(PUBLIC_DIR, 'live.html')
+
+/**
+ * The live screen's page with the labels in it. `<` is escaped in the JSON, so no label could
+ * close the script block it sits in.
+ */
+export function livePage(template: string): string {
+  return template.replace('{{EVENT_LABELS}}', JSON.stringify(EVENT_LABELS).replace(/</g, '\\u003c'))
+}
 
 const FILES: Record<string, { file: string; type: string }> = {
   '/live.js': { file: 'live.js', type: 'text/javascript; charset=utf-8' },
@@ -38,6 +50,7 @@ const serve = (asset: { file: string; type: string }) =>
 
 export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
   const { config, live: hub } = deps
+  const page = livePage(readFileSync(PAGE_FILE, 'utf8'))
   const app = new Elysia({ name: 'live' }).get('/analytics/live', ({ request, server }) => {
     const query = new URL(request.url).searchParams
     requireAccess(request, { admin: config.adminToken, viewer: config.viewerToken }, 'read', query.get('token'))
@@ -69,7 +82,7 @@ export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
     const url = new URL(request.url)
     if (url.pathname.endsWith('/'))
       return new Response(null, { status: 308, headers: { location: `../live${url.search}` } })
-    return serve(PAGE)
+    return new Response(page, { headers: { ...PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8' } })
   })
   for (const [path, asset] of Object.entries(FILES)) app.get(path, () => serve(asset))
   return app

@@ -1,5 +1,5 @@
 /**
- * The read side: exact stats, top features/pages, the dashboard and per-user generation counts.
+ * The read side: exact stats, top features/pages, the dashboard and per-user counts.
  * Each takes the admin or the viewer token, except `/analytics/me`, which takes the user's own
  * HS256 JWT.
  */
@@ -13,7 +13,7 @@ import type { ReadDeps } from '../read/exact.ts'
 import { FIRST_DAY, LAST_DAY, parseStats, parseTop } from '../read/params.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
-import { userGenerations } from '../read/users.ts'
+import { userCounts } from '../read/users.ts'
 import { requireAccess, requireUser } from './auth.ts'
 
 type Query = Record<string, string | undefined>
@@ -109,13 +109,21 @@ export const reads = (
         // Elysia has decoded the parameter already (null when its escapes are malformed)
         const id = params.id as string | null
         if (!isUserId(id)) throw new HttpError(422, `id must be ${USER_ID_RULE}`, { parameter: 'id' })
-        return userGenerations(deps, id)
+        return userCounts(deps, id)
       },
-      doc('Generations of any user', 'generations_today, generations_this_month, generations_total (TIME_ZONE).'),
+      doc(
+        'Counts of any user',
+        'events: {<event type>: {today, this_month, total}} of every type counted for the user ({} for none); ' +
+          'generations_today, generations_this_month, generations_total (generation_completed). Days of TIME_ZONE.',
+      ),
     )
     .get(
       '/analytics/me',
-      async ({ request }) => userGenerations(deps, await requireUser(request, deps.config.userJwtSecret)),
-      doc('Generations of the calling user', 'Bearer: an HS256 JWT whose sub is the user id.', 'user'),
+      async ({ request }) => userCounts(deps, await requireUser(request, deps.config.userJwtSecret)),
+      doc(
+        'Counts of the calling user',
+        'As /analytics/users/:id. Bearer: an HS256 JWT whose sub is the user id.',
+        'user',
+      ),
     )
 }

@@ -10,6 +10,10 @@ import { forgetToken, readToken, saveToken, takeLinkToken } from '../token.ts'
 import { Dashboard } from './Dashboard.tsx'
 import { SignIn } from './SignIn.tsx'
 
+/** What the sign-in form says after the server refused the token, with the server's reason. */
+export const refusedMessage = (reason?: string): string =>
+  reason ? `That token was refused: ${reason}. Check it and type it again.` : 'Sign in again.'
+
 export function App({ config }: { config: PageConfig }) {
   const [session, setSession] = useState(() => {
     const linkRead = takeLinkToken()
@@ -25,7 +29,7 @@ export function App({ config }: { config: PageConfig }) {
     api.forget()
     setSession((s) => ({ signedIn: false, message, generation: s.generation + 1 }))
   }
-  const api = useMemo(() => createApi({ token: readToken, onRefused: () => signOut('That token was refused.') }), [])
+  const api = useMemo(() => createApi({ token: readToken, onRefused: (reason) => signOut(refusedMessage(reason)) }), [])
 
   if (!session.signedIn)
     return (

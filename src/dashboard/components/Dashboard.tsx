@@ -13,7 +13,7 @@ import { type PageConfig, sameZone } from '../page-config.ts'
 import { presetRange, previousRange, type Range } from '../period.ts'
 import { useApi, useRead, useReads } from '../reads.ts'
 import { readSpans, splitAt } from '../series.ts'
-import { parseView, type View, viewSearch } from '../view.ts'
+import { readView, type View, viewSearch } from '../view.ts'
 import { Chart } from './Chart.tsx'
 import { Controls } from './Controls.tsx'
 import { Empty } from './Empty.tsx'
@@ -27,17 +27,22 @@ const READY_MARK = 'dashboard-ready'
 
 export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut: (message?: string) => void }) {
   const api = useApi()
-  const [view, setView] = useState(() => parseView(location.search))
+  // what of the address could not be used is said on the page, and the address made the view shown
+  const fromAddress = () => readView(location.search, config.timeZone)
+  const [{ view, problems }, setShown] = useState(fromAddress)
   const [round, setRound] = useState(0)
   const [drawn, setDrawn] = useState('')
+  useLayoutEffect(() => {
+    if (problems.length > 0) history.replaceState(history.state, '', viewSearch(view))
+  }, [problems])
   useEffect(() => {
-    const restore = () => setView(parseView(location.search))
+    const restore = () => setShown(fromAddress())
     addEventListener('popstate', restore)
     return () => removeEventListener('popstate', restore)
   }, [])
   const go = (next: View) => {
     history.pushState(null, '', viewSearch(next))
-    setView(next)
+    setShown({ view: next, problems: [] })
   }
   const refresh = () => {
     api.forget()
@@ -54,9 +59,25 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   const panelRange =
     zone === config.timeZone ? range : presetRange(view.period, localDay(Date.now(), config.timeZone), custom)
 
-  const statsUrl = (id: MetricId, r: Range) => apiUrl('analytics/stats', statsQuery(id, r, zone))
-  const plans = METRICS.map((metric) => ({ metric, spans: readSpans(metric.id, range, previous) }))
-  const urls = plans.flatMap(({ metric, spans }) => spans.map((span) => statsUrl(metric.id, span)))
+  const statsUrl = (id: MetricId, r: Range, tz = zone) => apiUrl('analytics/stats', statsQuery(id, r, tz))
+  // Unique visitors are kept per day of TIME_ZONE only: in another zone they are read, and said
+  // to be, the deployment's days of the period, and cannot go on the chart of the zone's days.
+  const zoned = zone !== config.timeZone
+  const visitorsNote = zoned ? `days of ${config.timeZone}` : undefined
+  const plans = METRICS.map((metric) =>
+    metric.id === 'visitors' && zoned
+      ? { metric, tz: config.timeZone, spans: readSpans(metric.id, panelRange, previousRange(panelRange)) }
+      : { metric, tz: zone, spans: readSpans(metric.id, range, previous) },
+  )
+  const urls = plans.flatMap(({ metric, spans, tz }) => spans.map((span) => statsUrl(metric.id, span, tz)))
+  /** why a number cannot be put on the chart, or undefined when it can */
+  const undrawable = (id: MetricId): string | undefined => {
+    if (!chartable(id, range.granularity))
+      return 'Unique visitors are counted by day: the chart by hour cannot show them'
+    if (id === 'visitors' && zoned)
+      return `Unique visitors are counted by the days of ${config.timeZone}: the chart in ${zone} cannot show them`
+    return undefined
+  }
   // Asked while rendering, so they go out before the breakdowns' reads (whose effects, in
   // children, run first): the numbers and the chart are what a person looks at first. Identical
   // reads share one request, so the hook below waits on these same ones.
@@ -68,21 +89,22 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   let next = 0
   const reads: MetricReads[] = plans.map(({ metric, spans }) => {
     const first = answers[next++] ?? { state: 'loading' }
-    if (spans.length === 2) return { metric, current: first, previous: answers[next++] ?? { state: 'loading' } }
+    const note = metric.id === 'visitors' ? visitorsNote : undefined
+    if (spans.length === 2) return { metric, note, current: first, previous: answers[next++] ?? { state: 'loading' } }
     if (first.state !== 'ok') return { metric, current: first, previous: first }
     const halves = splitAt(first.data, range.from, range.granularity, zone)
     return { metric, current: { state: 'ok', data: halves.current }, previous: { state: 'ok', data: halves.previous } }
   })
   const visitors = reads[0]!.current
   // unique visitors lead where they can be drawn; a day by hour leads with its visits
-  const lead: MetricId | undefined = !chartable('visitors', range.granularity)
+  const lead: MetricId | undefined = undrawable('visitors')
     ? 'visits'
     : visitors.state === 'loading'
       ? undefined
       : visitors.state === 'ok'
         ? 'visitors'
         : 'visits'
-  const selected: MetricId | undefined = view.type && chartable(view.type, range.granularity) ? view.type : lead
+  const selected: MetricId | undefined = view.type && !undrawable(view.type) ? view.type : lead
   const chosen = reads.find((r) => r.metric.id === selected)
   const settled = answers.every((a) => a.state !== 'loading')
 
@@ -144,6 +166,13 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
           <Empty check={checkForEvents} />
         ) : (
           <>
+            {problems.length > 0 && (
+              <div class="notice" role="status" data-notice>
+                {problems.map((p) => (
+                  <p key={p}>{p}</p>
+                ))}
+              </div>
+            )}
             <Controls
               view={view}
               range={range}
@@ -156,7 +185,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
               reads={reads}
               selected={selected}
               compare={view.compare}
-              granularity={range.granularity}
+              undrawable={undrawable}
               onSelect={(type) => go({ ...view, type })}
             />
             <section class="chart-card" aria-labelledby="chart-title">

@@ -4,10 +4,9 @@
  * the strip says so and its numbers are dimmed.
  */
 import { useEffect, useState } from 'preact/hooks'
-import type { EventType } from '../../events/types.ts'
+import { countLabel, LABELLED_TYPES } from '../../events/labels.ts'
 import { formatCount, formatExact } from '../format.ts'
 import { type LiveStatus, type LiveToday, openLive } from '../live.ts'
-import { countLabel } from '../metrics.ts'
 import { readToken } from '../token.ts'
 
 const STATUS: Record<LiveStatus, string> = {
@@ -17,8 +16,8 @@ const STATUS: Record<LiveStatus, string> = {
   stopped: 'Live feed stopped',
 }
 
-/** The other types shown beside page views, when counted today. */
-const ALSO: EventType[] = ['feature_used', 'user_signup', 'generation_completed', 'subscription_started']
+/** Page views always; every other type once counted today, in the order of every screen. */
+const OTHERS = LABELLED_TYPES.filter((t) => t !== 'page_view')
 
 function Figure({ name, value, label }: { name: string; value: number; label: string }) {
   return (
@@ -77,7 +76,7 @@ export function LiveStrip({ open, onRefused, onToday }: LiveStripProps) {
             value={today.totals.page_view ?? 0}
             label={countLabel('page_view', today.totals.page_view ?? 0)}
           />
-          {ALSO.filter((t) => (today.totals[t] ?? 0) > 0).map((t) => (
+          {OTHERS.filter((t) => (today.totals[t] ?? 0) > 0).map((t) => (
             <Figure key={t} name={t} value={today.totals[t] ?? 0} label={countLabel(t, today.totals[t] ?? 0)} />
           ))}
         </span>

@@ -3,13 +3,15 @@
  * `data-metric` and `data-value`, the exact integer the API answered, for whoever checks it.
  */
 import { change, formatCount, formatExact, formatShare } from '../format.ts'
-import { chartable, type Metric, type MetricId, successRate } from '../metrics.ts'
+import { type Metric, type MetricId, successRate } from '../metrics.ts'
 import type { Read } from '../reads.ts'
 import type { Part } from '../series.ts'
 import { Failure } from './Failure.tsx'
 
 export interface MetricReads {
   metric: Metric
+  /** whose days the number counts, when not those of the zone picked */
+  note?: string
   current: Read<Part>
   previous: Read<Part>
 }
@@ -39,16 +41,16 @@ export interface NumbersProps {
   reads: MetricReads[]
   selected: MetricId | undefined
   compare: boolean
-  /** the chart's: a number that cannot be drawn by it is shown, and cannot be put on the chart */
-  granularity: 'day' | 'hour'
+  /** why a number cannot be drawn by the chart (it is shown, and cannot be put on the chart) */
+  undrawable: (id: MetricId) => string | undefined
   onSelect: (id: MetricId) => void
 }
 
-export function Numbers({ reads, selected, compare, granularity, onSelect }: NumbersProps) {
+export function Numbers({ reads, selected, compare, undrawable, onSelect }: NumbersProps) {
   const failed = reads.find((m) => m.metric.id === 'generation_failed')
   return (
     <section class="numbers" aria-label="Totals for the period">
-      {shownMetrics(reads, selected).map(({ metric, current, previous }) => {
+      {shownMetrics(reads, selected).map(({ metric, note, current, previous }) => {
         if (current.state === 'error')
           return <Failure key={metric.id} class="metric" what={metric.label} read={current} />
         const value = totalOf(current)
@@ -61,7 +63,7 @@ export function Numbers({ reads, selected, compare, granularity, onSelect }: Num
           metric.id === 'generation_completed' && value !== undefined
             ? successRate(value, totalOf(failed?.current) ?? 0)
             : undefined
-        const drawable = chartable(metric.id, granularity)
+        const why = undrawable(metric.id)
         return (
           <button
             key={metric.id}
@@ -71,8 +73,8 @@ export function Numbers({ reads, selected, compare, granularity, onSelect }: Num
             data-value={value}
             aria-pressed={metric.id === selected}
             aria-busy={value === undefined}
-            disabled={!drawable}
-            title={drawable ? undefined : `${metric.label} are counted by day: the chart by hour cannot show them`}
+            disabled={why !== undefined}
+            title={why}
             onClick={() => onSelect(metric.id)}
           >
             <span class="label">{metric.label}</span>
@@ -89,6 +91,7 @@ export function Numbers({ reads, selected, compare, granularity, onSelect }: Num
                 </span>
               )}
               {compare && before !== undefined && <span class="before">vs {formatCount(before)}</span>}
+              {note && <span class="note">{note}</span>}
               {rate !== undefined && (
                 <span class="rate" data-rate={rate.toFixed(4)}>
                   {formatShare(rate)} succeeded
