@@ -10,6 +10,8 @@ import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import Type, { type TSchema } from 'typebox'
 import Value from 'typebox/value'
+import { RESERVED_PROPERTIES } from './events/validate.ts'
+import { hostname } from './events/values.ts'
 import { canonicalTimeZone } from './time.ts'
 
 /**
@@ -138,8 +140,6 @@ function parseTimeZone(raw: string | undefined): string {
   return zone
 }
 
-/** Properties with a meaning of their own: counted already, or read to find visits. */
-const RESERVED_PROPERTIES = ['path', 'feature_name', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'hostname']
 /** Each counted property is a dimension of its own on every event type; a few keep it small. */
 const MAX_COUNTED_PROPERTIES = 20
 
@@ -156,7 +156,7 @@ function parseCountedProperties(raw: string | undefined): string[] {
         `"${key}" is not a property key of 1-64 characters of A-Z a-z 0-9 _ . -`,
       )
     }
-    if (RESERVED_PROPERTIES.includes(key)) {
+    if (RESERVED_PROPERTIES.has(key)) {
       throw new ConfigError('COUNTED_PROPERTIES', `"${key}" is counted already (or read to find visits): leave it out`)
     }
   }
@@ -164,6 +164,42 @@ function parseCountedProperties(raw: string | undefined): string[] {
     throw new ConfigError('COUNTED_PROPERTIES', `lists ${keys.length} keys; at most ${MAX_COUNTED_PROPERTIES}`)
   }
   return [...new Set(keys)]
+}
+
+/** HOST: an IP address (`0.0.0.0`, `::`, `127.0.0.1`) or a host name such as `localhost`. */
+function parseHost(raw: string | undefined): string {
+  const host = raw?.trim() || '0.0.0.0'
+  // an IPv6 address as such, not in a URL's brackets
+  if (isIP(host) === 0 && (host.startsWith('[') || hostname(host) === undefined)) {
+    throw new ConfigError(
+      'HOST',
+      `must be an IP address like 0.0.0.0 or ::, or a host name (got ${JSON.stringify(raw)})`,
+    )
+  }
+  return host
+}
+
+/** Query parameters a counted path may keep; each names one, as a URL writes it. */
+const MAX_PATH_QUERY_PARAMS = 20
+
+/** PATH_QUERY_PARAMS: a comma list of query parameter names. */
+function parsePathQueryParams(raw: string | undefined): string[] {
+  const names = (raw ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+  for (const name of names) {
+    if (!/^[A-Za-z0-9_.\-[\]]{1,64}$/.test(name)) {
+      throw new ConfigError(
+        'PATH_QUERY_PARAMS',
+        `"${name}" is not a query parameter name of 1-64 characters of A-Z a-z 0-9 _ . - [ ]`,
+      )
+    }
+  }
+  if (names.length > MAX_PATH_QUERY_PARAMS) {
+    throw new ConfigError('PATH_QUERY_PARAMS', `lists ${names.length} names; at most ${MAX_PATH_QUERY_PARAMS}`)
+  }
+  return [...new Set(names)]
 }
 
 /** TRUST_PROXY: true/false, a number of proxies, or a comma list of proxy addresses or CIDR ranges. */
@@ -288,7 +324,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     port: read(env, 'PORT', integer(0, 65535), 3000),
-    host: env.HOST?.trim() || '0.0.0.0',
+    host: parseHost(env.HOST),
     reusePort: read(env, 'REUSE_PORT', flag, false),
     redisUrl: read(env, 'REDIS_URL', url(['redis:', 'rediss:'])),
     redisClusterNodes: clusterNodes,
@@ -311,10 +347,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisShards: read(env, 'REDIS_SHARDS', integer(1, 1024), clusterNodes.length > 0 ? 16 : 1),
     migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
-    pathQueryParams: (env.PATH_QUERY_PARAMS ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
+    pathQueryParams: parsePathQueryParams(env.PATH_QUERY_PARAMS),
     caps: {
       features: read(env, 'MAX_FEATURES_PER_DAY', integer(1, 10_000_000), 1000),
       paths: read(env, 'MAX_PATHS_PER_DAY', integer(1, 10_000_000), 10_000),

@@ -1,4 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { join, relative as relativePath, resolve } from 'node:path'
 import { ConfigError, loadConfig, maskUrl } from '../src/config.ts'
 
@@ -191,6 +192,44 @@ describe('config', () => {
     expect(stderr.trim()).toBe(
       'edge-analytics: invalid configuration: PORT: must be an integer from 0 to 65535 (got "not-a-port")',
     )
+  })
+
+  test('HOST: an IP address or a host name', () => {
+    for (const host of ['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost', 'analytics.internal']) {
+      expect(loadConfig({ HOST: host }).host).toBe(host)
+    }
+    for (const host of ['0.0.0.0:3000', 'http://localhost', '[::1]', 'a b', 'x'.repeat(300)]) {
+      expect(failure({ HOST: host }).message).toStartWith('HOST: must be an IP address')
+    }
+  })
+
+  test('PATH_QUERY_PARAMS: a list of parameter names', () => {
+    expect(loadConfig({ PATH_QUERY_PARAMS: ' ref, utm_source ,ref,items[]' }).pathQueryParams).toEqual([
+      'ref',
+      'utm_source',
+      'items[]',
+    ])
+    expect(failure({ PATH_QUERY_PARAMS: 'ref,a=b' }).message).toBe(
+      'PATH_QUERY_PARAMS: "a=b" is not a query parameter name of 1-64 characters of A-Z a-z 0-9 _ . - [ ]',
+    )
+    expect(failure({ PATH_QUERY_PARAMS: 'a&b' }).message).toContain('"a&b"')
+    const many = Array.from({ length: 21 }, (_, i) => `p${i}`).join(',')
+    expect(failure({ PATH_QUERY_PARAMS: many }).message).toBe('PATH_QUERY_PARAMS: lists 21 names; at most 20')
+  })
+
+  test("README's variable table names exactly the variables the configuration reads", () => {
+    const read = new Set<string>()
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get(_, name) {
+        if (typeof name === 'string') read.add(name)
+        return undefined
+      },
+    })
+    loadConfig(env)
+    const readme = readFileSync(join(import.meta.dir, '..', 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Routes'))
+    const documented = new Set([...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]!))
+    expect([...read].sort()).toEqual([...documented].sort())
   })
 
   test('maskUrl hides passwords', () => {

@@ -41,39 +41,38 @@ const HOSTNAME_PATTERN = '^[A-Za-z0-9.:\\[\\]_-]+$'
 /** The UTM parameters a page view carries on a page load's first view. */
 const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign'] as const
 
+/** `properties`: the ones with a meaning of their own, and other scalars. */
+const PropertiesSchema = Type.Object(
+  {
+    feature_name: Type.Optional(text(MAX_FEATURE_NAME_LENGTH)),
+    path: Type.Optional(text(MAX_RAW_PATH_LENGTH)),
+    referrer: Type.Optional(maybeEmpty(MAX_REFERRER_LENGTH)),
+    // any text: a campaign link's %0A must not cost the page view (control characters are
+    // removed when the value is counted)
+    utm_source: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
+    utm_medium: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
+    utm_campaign: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
+    hostname: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_HOSTNAME_LENGTH, pattern: HOSTNAME_PATTERN })),
+  },
+  {
+    // Other properties are accepted and kept out of the counters.
+    additionalProperties: Type.Union([
+      Type.String({ maxLength: MAX_PROPERTY_LENGTH }),
+      Type.Number(),
+      Type.Boolean(),
+      Type.Null(),
+    ]),
+    maxProperties: MAX_PROPERTIES,
+  },
+)
+
 const EventSchema = Type.Object(
   {
     event_type: Type.String(),
     user_id: Type.Optional(
       Type.Union([text(MAX_USER_ID_LENGTH), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]),
     ),
-    properties: Type.Optional(
-      Type.Object(
-        {
-          feature_name: Type.Optional(text(MAX_FEATURE_NAME_LENGTH)),
-          path: Type.Optional(text(MAX_RAW_PATH_LENGTH)),
-          referrer: Type.Optional(maybeEmpty(MAX_REFERRER_LENGTH)),
-          // any text: a campaign link's %0A must not cost the page view (control characters are
-          // removed when the value is counted)
-          utm_source: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
-          utm_medium: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
-          utm_campaign: Type.Optional(Type.String({ maxLength: MAX_PROPERTY_LENGTH })),
-          hostname: Type.Optional(
-            Type.String({ minLength: 1, maxLength: MAX_HOSTNAME_LENGTH, pattern: HOSTNAME_PATTERN }),
-          ),
-        },
-        {
-          // Other properties are accepted and kept out of the counters.
-          additionalProperties: Type.Union([
-            Type.String({ maxLength: MAX_PROPERTY_LENGTH }),
-            Type.Number(),
-            Type.Boolean(),
-            Type.Null(),
-          ]),
-          maxProperties: MAX_PROPERTIES,
-        },
-      ),
-    ),
+    properties: Type.Optional(PropertiesSchema),
     timestamp: Type.Optional(Type.Union([Type.String({ maxLength: MAX_TIMESTAMP_LENGTH }), Type.Number()])),
   },
   { additionalProperties: false },
@@ -165,7 +164,7 @@ function schemaErrors(value: unknown, index: number): FieldError[] {
     }
     const union = field.includes('.') ? undefined : UNION_REASONS.get(field)
     if (union) reason = union
-    else if (field.startsWith('properties.') && !KNOWN_PROPERTIES.has(field.slice('properties.'.length))) {
+    else if (field.startsWith('properties.') && !RESERVED_PROPERTIES.has(field.slice('properties.'.length))) {
       reason = `must be a string of at most ${MAX_PROPERTY_LENGTH} characters, a number, a boolean or null`
     }
     if (e.keyword === 'pattern') reason = 'must not contain control characters'
@@ -264,8 +263,11 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
 
 const UTM_NAMES = { utm_source: 'source', utm_medium: 'medium', utm_campaign: 'campaign' } as const
 
-/** Properties with a schema of their own (the others are scalars, counted only when listed). */
-const KNOWN_PROPERTIES = new Set(['feature_name', 'path', 'referrer', ...UTM_KEYS, 'hostname'])
+/**
+ * Properties with a meaning and a schema of their own: counted already, or read to find visits.
+ * The others are scalars, counted only when COUNTED_PROPERTIES lists them (which these may not be).
+ */
+export const RESERVED_PROPERTIES: ReadonlySet<string> = new Set(Object.keys(PropertiesSchema.properties))
 
 /**
  * A scalar property as a dimension value: as text, without control characters, e-mail addresses
