@@ -12,9 +12,9 @@ if (!binaries) console.warn('initdb or postgres not found: local Postgres provis
 // as root, postgres runs as the postgres user, stand-in or not
 const canRunPostgres = process.getuid?.() !== 0 || Bun.spawnSync(['id', '-u', 'postgres']).exitCode === 0
 
-/** Names of this process's live children, from /proc (Linux). */
-function children(): string[] {
-  const names: string[] = []
+/** This process's live children, pid → name, from /proc (Linux). */
+function children(): Map<string, string> {
+  const names = new Map<string, string>()
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue
     let stat: string
@@ -26,10 +26,14 @@ function children(): string[] {
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'
     const close = stat.lastIndexOf(')')
     const [, ppid] = stat.slice(close + 2).split(' ')
-    if (Number(ppid) === process.pid) names.push(stat.slice(stat.indexOf('(') + 1, close))
+    if (Number(ppid) === process.pid) names.set(pid, stat.slice(stat.indexOf('(') + 1, close))
   }
   return names
 }
+
+/** The names of the children started since `before`. */
+const newChildren = (before: Map<string, string>): string[] =>
+  [...children()].filter(([pid]) => !before.has(pid)).map(([, name]) => name)
 
 describe('provisioning Postgres alone', () => {
   test.skipIf(!binaries || !existsSync('/proc'))(
@@ -46,7 +50,8 @@ describe('provisioning Postgres alone', () => {
         } finally {
           await db.close()
         }
-        const started = children().filter((name) => !before.includes(name))
+        // by pid: a child of an earlier test of this process may have the same name
+        const started = newChildren(before)
         // as root, postgres runs under runuser
         expect(started.some((name) => name === 'postgres' || name === 'runuser')).toBe(true)
         expect(started).not.toContain('redis-server')
@@ -54,7 +59,7 @@ describe('provisioning Postgres alone', () => {
       } finally {
         await postgres.stop()
       }
-      expect(children().filter((name) => !before.includes(name))).toEqual([])
+      expect(newChildren(before)).toEqual([])
       expect(existsSync(dir)).toBe(false)
     },
     60_000,
