@@ -1,10 +1,12 @@
 import { describe, expect, test } from 'bun:test'
+import { PANELS } from '../src/dashboard/components/Panels.tsx'
 import { change } from '../src/dashboard/format.ts'
 import { chartable, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
 import { customRangeProblem, presetRange, previousRange } from '../src/dashboard/period.ts'
 import { readSpans, splitAt } from '../src/dashboard/series.ts'
 import { parseView, readView, viewSearch } from '../src/dashboard/view.ts'
 import { countLabel } from '../src/events/labels.ts'
+import { VISIT_DIMENSIONS } from '../src/events/types.ts'
 
 describe('periods', () => {
   const today = '2026-11-28'
@@ -152,5 +154,12 @@ describe('reads of the numbers', () => {
       expect(metric.one).toBe(metric.one.toLowerCase())
       expect(metric.one).not.toBe(metric.label.toLowerCase())
     }
+  })
+})
+
+describe('the breakdowns', () => {
+  test('every dimension a read ranks has one tab, in one panel', () => {
+    const shown = PANELS.flatMap((p) => p.tabs.map((t) => t.dimension))
+    expect(shown.toSorted()).toEqual(['feature', 'page', ...VISIT_DIMENSIONS].toSorted())
   })
 })

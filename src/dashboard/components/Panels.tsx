@@ -2,40 +2,39 @@
  * Every breakdown, in the order Plausible's readers know: where visits came from, what they
  * looked at, where they are, on what; then features and each counted property.
  */
+import type { TopDimension } from '../../read/top.ts'
 import type { Range } from '../period.ts'
 import { Panel, type Tab } from './Panel.tsx'
 
-const PANELS: { id: string; title: string; tabs: Tab[] }[] = [
-  {
-    id: 'sources',
-    title: 'Sources',
-    tabs: [
-      { dimension: 'source', label: 'Sources', counts: 'Visits' },
-      { dimension: 'utm_source', label: 'UTM source', counts: 'Visits' },
-      { dimension: 'utm_medium', label: 'UTM medium', counts: 'Visits' },
-      { dimension: 'utm_campaign', label: 'UTM campaign', counts: 'Visits' },
-    ],
-  },
-  {
-    id: 'pages',
-    title: 'Pages',
-    tabs: [
-      { dimension: 'page', label: 'Top pages', counts: 'Page views' },
-      { dimension: 'entry_page', label: 'Entry pages', counts: 'Visits' },
-      { dimension: 'hostname', label: 'Hostnames', counts: 'Visits' },
-    ],
-  },
-  { id: 'countries', title: 'Countries', tabs: [{ dimension: 'country', label: 'Country', counts: 'Visits' }] },
-  {
-    id: 'devices',
-    title: 'Devices',
-    tabs: [
-      { dimension: 'device', label: 'Devices', counts: 'Visits' },
-      { dimension: 'browser', label: 'Browsers', counts: 'Visits' },
-      { dimension: 'os', label: 'Operating systems', counts: 'Visits' },
-    ],
-  },
-  { id: 'features', title: 'Features', tabs: [{ dimension: 'feature', label: 'Feature', counts: 'Uses' }] },
+/**
+ * Every dimension a read can rank (`page`, `feature` and each of VISIT_DIMENSIONS): its tab's
+ * label and what it counts. Typed over the server's own list, so a dimension added there does not
+ * compile until it has a tab here.
+ */
+const TABS = {
+  source: { label: 'Sources', counts: 'Visits' },
+  utm_source: { label: 'UTM source', counts: 'Visits' },
+  utm_medium: { label: 'UTM medium', counts: 'Visits' },
+  utm_campaign: { label: 'UTM campaign', counts: 'Visits' },
+  page: { label: 'Top pages', counts: 'Page views' },
+  entry_page: { label: 'Entry pages', counts: 'Visits' },
+  hostname: { label: 'Hostnames', counts: 'Visits' },
+  country: { label: 'Country', counts: 'Visits' },
+  device: { label: 'Devices', counts: 'Visits' },
+  browser: { label: 'Browsers', counts: 'Visits' },
+  os: { label: 'Operating systems', counts: 'Visits' },
+  feature: { label: 'Feature', counts: 'Uses' },
+} satisfies Record<Exclude<TopDimension, `prop:${string}`>, Omit<Tab, 'dimension'>>
+
+const tabs = (...dimensions: (keyof typeof TABS)[]): Tab[] => dimensions.map((d) => ({ dimension: d, ...TABS[d] }))
+
+/** The panels and their tabs, in the order Plausible's readers know; each dimension once (a test checks). */
+export const PANELS: { id: string; title: string; tabs: Tab[] }[] = [
+  { id: 'sources', title: 'Sources', tabs: tabs('source', 'utm_source', 'utm_medium', 'utm_campaign') },
+  { id: 'pages', title: 'Pages', tabs: tabs('page', 'entry_page', 'hostname') },
+  { id: 'countries', title: 'Countries', tabs: tabs('country') },
+  { id: 'devices', title: 'Devices', tabs: tabs('device', 'browser', 'os') },
+  { id: 'features', title: 'Features', tabs: tabs('feature') },
 ]
 
 export interface PanelsProps {
