@@ -51,6 +51,26 @@ export function splitMonths(from: string, to: string): { months?: [string, strin
   return { months: [first, `${addDays(afterLast, -1).slice(0, 7)}-01`], edges }
 }
 
+/** Whether `day` starts a week (an ISO week: Monday) or a month. 1970-01-01 was a Thursday. */
+const starts = (day: string, unit: 'week' | 'month'): boolean =>
+  unit === 'month' ? day.endsWith('-01') : (dayNumber(day) + 3) % 7 === 0
+
+/**
+ * The days `from`..`to` in ISO weeks (from Monday) or calendar months: each as its first and
+ * last day inside the range, so the first and the last may be partial.
+ *
+ * @example
+ * periodsOf('2026-11-28', '2026-12-09', 'week') // [['2026-11-28', '2026-11-29'], ['2026-11-30', '2026-12-06'], ['2026-12-07', '2026-12-09']]
+ */
+export function periodsOf(from: string, to: string, unit: 'week' | 'month'): [string, string][] {
+  const periods: [string, string][] = []
+  for (const day of daysBetween(from, to)) {
+    if (periods.length === 0 || starts(day, unit)) periods.push([day, day])
+    else periods.at(-1)![1] = day
+  }
+  return periods
+}
+
 /** Formatters kept, one per zone: a few zones are in use at a time. */
 export const FORMATTER_CACHE_SIZE = 64
 

@@ -2,7 +2,14 @@ import { describe, expect, test } from 'bun:test'
 import { PANELS } from '../src/dashboard/components/Panels.tsx'
 import { change } from '../src/dashboard/format.ts'
 import { chartable, METRICS, statsQuery, successRate } from '../src/dashboard/metrics.ts'
-import { customRangeProblem, presetRange, previousRange } from '../src/dashboard/period.ts'
+import {
+  customRangeProblem,
+  intervalsFor,
+  presetRange,
+  previousRange,
+  sameTimeBefore,
+  withInterval,
+} from '../src/dashboard/period.ts'
 import { readSpans, splitAt } from '../src/dashboard/series.ts'
 import { parseView, readView, viewSearch } from '../src/dashboard/view.ts'
 import { countLabel } from '../src/events/labels.ts'
@@ -35,6 +42,39 @@ describe('periods', () => {
       to: '2026-02-28',
       granularity: 'hour',
     })
+  })
+
+  test('intervals: months by default beyond 90 days, weeks beyond a month, hours up to a week', () => {
+    expect(intervalsFor(presetRange('12mo', today))).toEqual(['month', 'week', 'day'])
+    expect(intervalsFor({ from: '2026-09-01', to: today })).toEqual(['week', 'day', 'month'])
+    expect(intervalsFor(presetRange('30d', today))).toEqual(['day', 'week'])
+    expect(intervalsFor(presetRange('7d', today))).toEqual(['day', 'hour'])
+    expect(intervalsFor(presetRange('today', today))).toEqual(['hour'])
+    expect(withInterval(presetRange('12mo', today), undefined).granularity).toBe('month')
+    expect(withInterval(presetRange('12mo', today), 'week').granularity).toBe('week')
+    // an interval the range cannot take gives way to its default
+    expect(withInterval(presetRange('12mo', today), 'hour').granularity).toBe('month')
+  })
+
+  test('today is measured against yesterday until the same time of day, to the quarter-hour', () => {
+    const now = Date.parse('2026-11-28T14:37:00Z')
+    const day = presetRange('today', today)
+    expect(sameTimeBefore(now, 'UTC')).toBe(Date.parse('2026-11-27T14:30:00Z'))
+    expect(previousRange(day, { now, tz: 'UTC', wholeDay: false }).until).toBe(Date.parse('2026-11-27T14:30:00Z'))
+    expect(previousRange(day, { now, tz: 'UTC', wholeDay: true }).until).toBeUndefined()
+    // another day than today, or more than one day, is measured against whole days
+    expect(previousRange(presetRange('yesterday', today), { now, tz: 'UTC', wholeDay: false }).until).toBeUndefined()
+    expect(previousRange(presetRange('7d', today), { now, tz: 'UTC', wholeDay: false }).until).toBeUndefined()
+    // India's quarters start at :00 and :30 of UTC too; 20:07 there is 14:37 UTC
+    expect(sameTimeBefore(now, 'Asia/Kolkata')).toBe(Date.parse('2026-11-27T14:30:00Z'))
+    // New York's clocks went back on 1 November: 10:00 on the 2nd is 15:00 UTC, on the 1st 15:00 too
+    // (EST), while 10:00 on the 1st against 31 October (EDT) is 14:00 UTC: the same time on the clock
+    expect(sameTimeBefore(Date.parse('2026-11-02T15:05:00Z'), 'America/New_York')).toBe(
+      Date.parse('2026-11-01T15:00:00Z'),
+    )
+    expect(sameTimeBefore(Date.parse('2026-11-01T15:05:00Z'), 'America/New_York')).toBe(
+      Date.parse('2026-10-31T14:00:00Z'),
+    )
   })
 
   test('a custom range says what is wrong with it', () => {

@@ -46,6 +46,11 @@ const shortDayFormat = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month
 /** A `YYYY-MM-DD` day, spelled out: 'Sat, Nov 28, 2026'. */
 export const dayLabel = (day: string): string => dayFormat.format(Date.parse(`${day}T00:00:00Z`))
 
+const monthFormat = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', year: 'numeric' })
+
+/** The month of a `YYYY-MM-DD` day: 'Nov 2026'. */
+export const monthLabel = (day: string): string => monthFormat.format(Date.parse(`${day}T00:00:00Z`))
+
 /** A range of days, short: 'Oct 30 – Nov 28, 2026', or one day. */
 export function rangeLabel(from: string, to: string): string {
   const year = (d: string) => d.slice(0, 4)

@@ -8,6 +8,7 @@
  */
 import { EVENT_LABELS, LABELLED_TYPES } from '../events/labels.ts'
 import type { EventType } from '../events/types.ts'
+import type { Granularity } from '../read/params.ts'
 import type { Range } from './period.ts'
 
 export type MetricId = 'visitors' | 'visits' | EventType
@@ -49,20 +50,23 @@ export const metricLabel = (id: MetricId): string => METRICS.find((m) => m.id ==
  * Whether a metric can be drawn at a granularity: unique visitors are counted by day, so a day
  * shown by hour has their total but no hourly series.
  */
-export const chartable = (metric: MetricId, granularity: 'day' | 'hour'): boolean =>
-  metric !== 'visitors' || granularity === 'day'
+export const chartable = (metric: MetricId, granularity: Granularity): boolean =>
+  metric !== 'visitors' || granularity !== 'hour'
 
 /**
  * The query of `GET /analytics/stats` for one metric over a range, in zone `tz`. Unique visitors
- * are always read by day: for a day shown by hour, that is the day's total.
+ * are read by day where the range is by hour (for a day, that is the day's total), and for the
+ * whole of a range cut at `until` (they are kept per whole day).
  */
 export function statsQuery(metric: MetricId, range: Range, tz: string): Record<string, string> {
   const what =
     metric === 'visitors' || metric === 'visits'
       ? { metric }
       : ({ metric: 'events', event_type: metric } as Record<string, string>)
-  const granularity = metric === 'visitors' ? 'day' : range.granularity
-  return { ...what, from: range.from, to: range.to, granularity, tz }
+  const granularity = metric === 'visitors' && range.granularity === 'hour' ? 'day' : range.granularity
+  const until: Record<string, string> =
+    range.until !== undefined && metric !== 'visitors' ? { until: new Date(range.until).toISOString() } : {}
+  return { ...what, from: range.from, to: range.to, granularity, tz, ...until }
 }
 
 /** Completed generations as a share of those that ended, or undefined when none did. */

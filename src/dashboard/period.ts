@@ -7,8 +7,8 @@
  * presetRange('7d', '2026-11-28') // { from: '2026-11-22', to: '2026-11-28', granularity: 'day' }
  * previousRange({ from: '2026-11-22', to: '2026-11-28', granularity: 'day' }) // 2026-11-15..2026-11-21
  */
-import { MAX_DAYS_DAILY } from '../read/params.ts'
-import { addDays, dayCount } from '../time.ts'
+import { type Granularity, MAX_DAYS_DAILY } from '../read/params.ts'
+import { addDays, dayCount, dayStart, localDay, zoneFormats } from '../time.ts'
 
 export const PRESETS = [
   { id: 'today', label: 'Today' },
@@ -33,8 +33,10 @@ export interface Range {
   from: string
   /** last day, inclusive */
   to: string
-  /** hours for a single day (Today, Yesterday, a one-day custom range), days otherwise */
-  granularity: 'day' | 'hour'
+  /** the chart's step: see {@link intervalsFor} */
+  granularity: Granularity
+  /** counted only before this instant (epoch ms, a quarter-hour): "yesterday until now" */
+  until?: number
 }
 
 export const isPreset = (v: unknown): v is PresetId => PRESETS.some((p) => p.id === v)
@@ -101,8 +103,54 @@ export function presetRange(preset: PresetId, today: string, custom?: { from: st
   }
 }
 
-/** The period of the same length just before `range`: what "compare" and every change measure against. */
-export function previousRange(range: Range): Range {
+/**
+ * The steps a range can be charted by, the default first: hours for one day; for up to a week
+ * hours or days; then days and weeks; from 32 days also months, weeks by default, and months
+ * beyond 90 days (twelve months are twelve points, not 365).
+ */
+export function intervalsFor(range: { from: string; to: string }): Granularity[] {
   const days = dayCount(range.from, range.to)
-  return { from: addDays(range.from, -days), to: addDays(range.from, -1), granularity: range.granularity }
+  if (days === 1) return ['hour']
+  if (days <= 7) return ['day', 'hour']
+  if (days <= 31) return ['day', 'week']
+  if (days <= 90) return ['week', 'day', 'month']
+  return ['month', 'week', 'day']
+}
+
+/** `range` by `interval` when it can be charted so, else by its default step. */
+export function withInterval(range: Range, interval: Granularity | undefined): Range {
+  const choices = intervalsFor(range)
+  return { ...range, granularity: interval && choices.includes(interval) ? interval : choices[0]! }
+}
+
+/**
+ * The period of the same length just before `range`: what "compare" and every change measure
+ * against. Today is measured against yesterday until the same time of day (as far as `now`,
+ * in `tz`), unless `wholeDay`.
+ */
+export function previousRange(range: Range, today?: { now: number; tz: string; wholeDay: boolean }): Range {
+  const days = dayCount(range.from, range.to)
+  const previous = { from: addDays(range.from, -days), to: addDays(range.from, -1), granularity: range.granularity }
+  if (!today || today.wholeDay || range.from !== range.to || range.to !== localDay(today.now, today.tz)) return previous
+  return { ...previous, until: sameTimeBefore(today.now, today.tz) }
+}
+
+const QUARTER_MS = 15 * 60_000
+const clock = zoneFormats({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+
+/**
+ * Yesterday at the time of day it is now in `tz`, to the quarter-hour the reads are exact to (the
+ * start of the quarter now is in): the first quarter of yesterday whose wall-clock time is that
+ * late, so a day whose clocks changed still ends at the same time on the clock (or at its end).
+ *
+ * @example
+ * sameTimeBefore(Date.parse('2026-11-28T14:37:00Z'), 'UTC') // Date.parse('2026-11-27T14:30:00Z')
+ */
+export function sameTimeBefore(now: number, tz: string): number {
+  const f = clock(tz)
+  const today = localDay(now, tz)
+  const time = f.format(Math.floor(now / QUARTER_MS) * QUARTER_MS)
+  const end = dayStart(today, tz)
+  for (let t = dayStart(addDays(today, -1), tz); t < end; t += QUARTER_MS) if (f.format(t) >= time) return t
+  return end
 }

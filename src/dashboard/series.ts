@@ -23,7 +23,10 @@ export interface Part {
 
 /** The ranges to read for a metric over `range` and `previous` (which ends the day before it). */
 export function readSpans(metric: MetricId, range: Range, previous: Range): Range[] {
-  if (metric === 'visitors') return [range, previous]
+  // a week or month read across both would put the week they share in one bucket; a previous
+  // period cut at an instant is a read of its own
+  const apart = range.granularity === 'week' || range.granularity === 'month' || previous.until !== undefined
+  if (metric === 'visitors' || apart) return [range, previous]
   const both: Range = { from: previous.from, to: range.to, granularity: range.granularity }
   const max = range.granularity === 'hour' ? MAX_DAYS_HOURLY : MAX_DAYS_DAILY
   return dayCount(both.from, both.to) <= max ? [both] : [range, previous]
@@ -38,10 +41,10 @@ const part = (series: Point[]): Part => ({ series, total: series.reduce((a, p) =
 export function splitAt(
   answer: { series: Point[] },
   from: string,
-  granularity: 'day' | 'hour',
+  granularity: 'day' | 'hour' | 'week' | 'month',
   tz: string,
 ): { previous: Part; current: Part } {
-  const dayOf = (p: Point) => (granularity === 'day' ? p.t : localDay(Date.parse(p.t), tz))
+  const dayOf = (p: Point) => (granularity === 'hour' ? localDay(Date.parse(p.t), tz) : p.t)
   const at = answer.series.findIndex((p) => dayOf(p) >= from)
   const cut = at < 0 ? answer.series.length : at
   return { previous: part(answer.series.slice(0, cut)), current: part(answer.series.slice(cut)) }

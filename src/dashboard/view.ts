@@ -1,7 +1,7 @@
 /**
  * What the page shows lives in its address, so a link reproduces a view and back and forward
- * move between views: `?period=30d&type=page_view&tz=Europe/Berlin&compare=1`, and
- * `period=custom&from=…&to=…`. One parser and one writer; a value the page cannot use is left
+ * move between views: `?period=30d&type=page_view&tz=Europe/Berlin&compare=1&interval=week`, and
+ * `period=custom&from=…&to=…`; `whole_day=1` measures today against all of yesterday. One parser and one writer; a value the page cannot use is left
  * out (the default stands), never an error page, and {@link readView} says which and what is
  * shown instead, so the page can tell the person and put the view it shows in the address.
  *
@@ -10,9 +10,10 @@
  * readView('?tz=Mars/Olympus', 'UTC').problems // ['The time zone "Mars/Olympus" is unknown: showing UTC, the server’s days.']
  * viewSearch({ period: '7d', type: 'visits', compare: false }) // '?period=7d&type=visits'
  */
-import { canonicalTimeZone } from '../time.ts'
+import { GRANULARITIES, type Granularity } from '../read/params.ts'
 import { isMetric, type MetricId } from './metrics.ts'
 import { customRangeProblem, DEFAULT_PRESET, isPreset, type PresetId, presetLabel } from './period.ts'
+import { ianaZone } from './zones.ts'
 
 export interface View {
   period: PresetId
@@ -25,12 +26,17 @@ export interface View {
   tz?: string
   /** the previous period drawn behind the chart and beside each number */
   compare: boolean
+  /** the chart's step; unset: the period's default (see intervalsFor) */
+  interval?: Granularity
+  /** today against all of yesterday, not yesterday until the same time */
+  wholeDay?: boolean
 }
 
 /** A view, and what of the address could not be used, each said with what is shown instead. */
 export function readView(search: string, serverZone: string): { view: View; problems: string[] } {
   const q = new URLSearchParams(search)
   const view: View = { period: DEFAULT_PRESET, compare: q.get('compare') === '1' }
+  if (q.get('whole_day') === '1') view.wholeDay = true
   const problems: string[] = []
   const fallback = `showing ${presetLabel(DEFAULT_PRESET)}`
   const period = q.get('period')
@@ -49,8 +55,15 @@ export function readView(search: string, serverZone: string): { view: View; prob
   if (isMetric(type)) view.type = type
   else if (type !== null)
     problems.push(`${JSON.stringify(type)} is not a number this page shows: the chart shows the first.`)
+  const interval = q.get('interval')
+  if (interval !== null && (GRANULARITIES as readonly string[]).includes(interval))
+    view.interval = interval as Granularity
+  else if (interval !== null)
+    problems.push(
+      `${JSON.stringify(interval)} is not an interval: showing the period’s own (hours, days, weeks or months).`,
+    )
   const tz = q.get('tz')
-  const zone = tz ? canonicalTimeZone(tz) : undefined
+  const zone = tz ? ianaZone(tz) : undefined
   if (zone) view.tz = zone
   else if (tz !== null)
     problems.push(`The time zone ${JSON.stringify(tz)} is unknown: showing ${serverZone}, the server’s days.`)
@@ -72,5 +85,7 @@ export function viewSearch(view: View): string {
   if (view.type) q.set('type', view.type)
   if (view.tz) q.set('tz', view.tz)
   if (view.compare) q.set('compare', '1')
+  if (view.interval) q.set('interval', view.interval)
+  if (view.wholeDay) q.set('whole_day', '1')
   return `?${q.toString().replace(/%2F/g, '/')}`
 }

@@ -54,11 +54,18 @@ export interface RangeParams {
   tz: string
 }
 
+export const GRANULARITIES = ['hour', 'day', 'week', 'month'] as const
+
+/** A series' step: local hours, days, ISO weeks (from Monday) or calendar months. */
+export type Granularity = (typeof GRANULARITIES)[number]
+
 export interface StatsParams extends RangeParams {
-  /** `events` (of `eventType`, or all types), `visits`, or unique `visitors` (by day only) */
+  /** `events` (of `eventType`, or all types), `visits`, or unique `visitors` (not by hour) */
   metric: 'events' | 'visits' | 'visitors'
   eventType?: EventType
-  granularity: 'day' | 'hour'
+  granularity: Granularity
+  /** events and visits only: count only those before this instant (a UTC quarter-hour, epoch ms) */
+  until?: number
 }
 
 type Query = Record<string, string | undefined>
@@ -98,10 +105,34 @@ function daysOf(range: RangeParams, timeZone: string): string {
   return range.tz !== timeZone && sameDays(range.tz, timeZone, range.from, range.to) ? timeZone : range.tz
 }
 
+const QUARTER_MS = 15 * 60_000
+
+/**
+ * `until`: an ISO-8601 instant with its offset (`2026-11-28T13:45:00Z`) on a quarter-hour, the
+ * step every read is exact to: a time between quarters cannot be read exactly, so it is refused.
+ */
+function parseUntil(raw: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)
+    ? Date.parse(raw)
+    : Number.NaN
+  if (Number.isNaN(ms)) {
+    throw invalid('until', `must be an instant like 2026-11-28T13:45:00Z, with its offset (got ${JSON.stringify(raw)})`)
+  }
+  if (ms % QUARTER_MS !== 0) {
+    throw invalid(
+      'until',
+      `must be on a quarter-hour (:00, :15, :30 or :45 in UTC), the step counts are kept in (got ${raw})`,
+    )
+  }
+  return ms
+}
+
+const isGranularity = (v: string): v is Granularity => (GRANULARITIES as readonly string[]).includes(v)
+
 export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
   const granularity = q.granularity ?? 'day'
-  if (granularity !== 'day' && granularity !== 'hour') {
-    throw invalid('granularity', `must be day or hour (got ${JSON.stringify(granularity)})`)
+  if (!isGranularity(granularity)) {
+    throw invalid('granularity', `must be hour, day, week or month (got ${JSON.stringify(granularity)})`)
   }
   const metric = q.metric ?? 'events'
   if (metric !== 'events' && metric !== 'visits' && metric !== 'visitors') {
@@ -112,19 +143,26 @@ export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
     throw invalid('event_type', `does not apply to metric=${metric}: it counts people and entries, not events`)
   }
   if (metric === 'visitors' && granularity === 'hour') {
-    throw invalid('granularity', 'must be day for metric=visitors: unique visitors are kept per day, not per hour')
+    throw invalid(
+      'granularity',
+      'must be day, week or month for metric=visitors: unique visitors are kept per day, not per hour',
+    )
+  }
+  const until = q.until === undefined ? undefined : parseUntil(q.until)
+  if (metric === 'visitors' && until !== undefined) {
+    throw invalid('until', 'does not apply to metric=visitors: unique visitors are kept per whole day')
   }
   const range =
-    granularity === 'day' ? parseRange(q, 30, MAX_DAYS_DAILY, context) : parseRange(q, 1, MAX_DAYS_HOURLY, context)
-  // by day, another name of TIME_ZONE (or a zone with its days over the range) is read as it
-  if (granularity === 'day') range.tz = daysOf(range, context.timeZone)
+    granularity === 'hour' ? parseRange(q, 1, MAX_DAYS_HOURLY, context) : parseRange(q, 30, MAX_DAYS_DAILY, context)
+  // by day, week or month, another name of TIME_ZONE (or a zone with its days over the range) is read as it
+  if (granularity !== 'hour') range.tz = daysOf(range, context.timeZone)
   if (metric === 'visitors' && range.tz !== context.timeZone) {
     throw invalid(
       'tz',
       `must be TIME_ZONE (${context.timeZone}) for metric=visitors: each day's visitors are a set of that day`,
     )
   }
-  return { ...range, metric, eventType, granularity }
+  return { ...range, metric, eventType, granularity, ...(until === undefined ? {} : { until }) }
 }
 
 function parseEventType(q: Query): EventType | undefined {

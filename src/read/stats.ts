@@ -3,20 +3,22 @@
  * all) or of visits, exact in every zone.
  *
  * - By day in `TIME_ZONE` (the days the counters count in): from the daily counters.
- * - By day in any other zone, and by hour in any zone: from the time-of-day counters, kept by UTC
- *   quarter-hour. Every offset in use is a multiple of 15 minutes, so each local day or hour is a
+ * - By day in any other zone, by hour in any zone, and up to an instant (`until`): from the
+ *   time-of-day counters, kept by UTC quarter-hour. Every offset in use is a multiple of 15 minutes, so each local day or hour is a
  *   whole number of quarters; a series' buckets are given by their start instants, and stored and
  *   unflushed quarters fall into them the same way (`width_bucket` in SQL, a binary search here).
  *
- * Unique visitors are a union, not a sum: see visitors.ts.
+ * - By ISO week or calendar month: the day series summed, so the buckets add up to the days.
+ *
+ * Unique visitors are a union, not a sum: see visitors.ts. A week's or month's is its days' union.
  */
 import type { Pool } from '@neondatabase/serverless'
 import { quarterStart } from '../counters/calendar.ts'
 import { decodeField } from '../counters/fields.ts'
 import { VISIT } from '../events/types.ts'
-import { dayStarts, daysBetween, localHours } from '../time.ts'
+import { dayStarts, daysBetween, localHours, periodsOf } from '../time.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
-import type { StatsParams } from './params.ts'
+import type { Granularity, StatsParams } from './params.ts'
 import { SqlParams } from './sql.ts'
 import { visitorsOf } from './visitors.ts'
 
@@ -28,10 +30,12 @@ export interface Point {
 export interface StatsResult {
   metric: 'events' | 'visits' | 'visitors'
   event_type: string | null
-  granularity: 'day' | 'hour'
+  granularity: Granularity
   tz: string
   from: string
   to: string
+  /** the instant counting stopped at, when asked for */
+  until?: string
   series: Point[]
   /** the sum of the points; for visitors the union of the days (a visitor of two days is one) */
   total: number
@@ -107,28 +111,13 @@ function bucketOf(starts: number[], ms: number): number {
   return lo
 }
 
-/** `zone`: the zone the daily counters count in (TIME_ZONE). */
-export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
-  const head = {
-    metric: p.metric,
-    event_type: p.eventType ?? null,
-    granularity: p.granularity,
-    tz: p.tz,
-    from: p.from,
-    to: p.to,
-  }
-  if (p.metric === 'visitors') {
-    const days = daysBetween(p.from, p.to)
-    const visitors = await visitorsOf(deps, days)
-    const series = days.map((t) => ({ t, count: visitors.days.get(t) ?? 0 }))
-    return { ...head, series, total: visitors.union, ...(visitors.partial ? { partial: true } : {}) }
-  }
-  // visits are counted like an event type of their own, which "all types" leaves out
-  const type = p.metric === 'visits' ? VISIT : p.eventType
+/**
+ * The dense series of events (of `type`, or all but visits) by local day or hour in `p.tz`.
+ * With `p.until`, quarters from it on are left out: the buckets are cut there.
+ */
+async function countSeries(deps: ReadDeps, p: StatsParams, type: string | undefined): Promise<Point[]> {
   const counted = (t: string) => (type ? t === type : t !== VISIT)
-  let series: Point[]
-
-  if (p.granularity === 'day' && p.tz === deps.calendar.zone) {
+  if (p.granularity !== 'hour' && p.tz === deps.calendar.zone && p.until === undefined) {
     const counts = new Map<string, number>()
     const { history, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['d'] }, (view) =>
       storedDays(deps.pool, p.from, p.to, type, view.batchIds),
@@ -138,24 +127,65 @@ export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult
       const { day, type: t } = decodeField('d', field)
       if (day >= p.from && day <= p.to && counted(t)) counts.set(day, (counts.get(day) ?? 0) + n)
     }
-    series = daysBetween(p.from, p.to).map((t) => ({ t, count: counts.get(t) ?? 0 }))
-  } else {
-    const days = dayStarts(p.from, p.to, p.tz)
-    const hours = p.granularity === 'hour' ? localHours(days[0]!, days.at(-1)!, p.tz) : undefined
-    const starts = hours ? [...hours.map((h) => h.start), days.at(-1)!] : days
-    const { history, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['h'] }, (view) =>
-      storedBuckets(deps.pool, starts, type, view.batchIds),
-    )
-    const counts = new Array<number>(starts.length - 1).fill(0)
-    for (const [b, n] of history) if (b >= 0 && b < counts.length) counts[b]! += n
-    for (const [field, n] of unflushed.h ?? []) {
-      const { quarter, type: t } = decodeField('h', field)
-      if (!counted(t)) continue
-      const b = bucketOf(starts, quarterStart(quarter))
-      if (b >= 0) counts[b]! += n
-    }
-    const labels = hours ? hours.map((h) => new Date(h.start).toISOString()) : daysBetween(p.from, p.to)
-    series = labels.map((t, i) => ({ t, count: counts[i]! }))
+    return daysBetween(p.from, p.to).map((t) => ({ t, count: counts.get(t) ?? 0 }))
   }
+  const days = dayStarts(p.from, p.to, p.tz)
+  const hours = p.granularity === 'hour' ? localHours(days[0]!, days.at(-1)!, p.tz) : undefined
+  const bounds = hours ? [...hours.map((h) => h.start), days.at(-1)!] : days
+  // a bucket that starts at or after `until` is empty, one across it is cut there
+  const until = p.until
+  const starts = until === undefined ? bounds : bounds.map((ms) => Math.min(ms, until))
+  const { history, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['h'] }, (view) =>
+    storedBuckets(deps.pool, starts, type, view.batchIds),
+  )
+  const counts = new Array<number>(starts.length - 1).fill(0)
+  for (const [b, n] of history) if (b >= 0 && b < counts.length) counts[b]! += n
+  for (const [field, n] of unflushed.h ?? []) {
+    const { quarter, type: t } = decodeField('h', field)
+    if (!counted(t)) continue
+    const b = bucketOf(starts, quarterStart(quarter))
+    if (b >= 0) counts[b]! += n
+  }
+  const labels = hours ? hours.map((h) => new Date(h.start).toISOString()) : daysBetween(p.from, p.to)
+  return labels.map((t, i) => ({ t, count: counts[i]! }))
+}
+
+/** A day series summed into periods (first and last day of each, in order, covering it). */
+function sumPeriods(days: Point[], periods: [string, string][]): Point[] {
+  let i = 0
+  return periods.map(([from, to]) => {
+    let count = 0
+    for (; i < days.length && days[i]!.t <= to; i++) count += days[i]!.count
+    return { t: from, count }
+  })
+}
+
+/** `zone`: the zone the daily counters count in (TIME_ZONE). */
+export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
+  const head = {
+    metric: p.metric,
+    event_type: p.eventType ?? null,
+    granularity: p.granularity,
+    tz: p.tz,
+    from: p.from,
+    to: p.to,
+    ...(p.until === undefined ? {} : { until: new Date(p.until).toISOString() }),
+  }
+  const periods =
+    p.granularity === 'week' || p.granularity === 'month' ? periodsOf(p.from, p.to, p.granularity) : undefined
+  if (p.metric === 'visitors') {
+    const days = daysBetween(p.from, p.to)
+    // a week's or a month's visitors are the union of its days, as the range's total is
+    const visitors = await visitorsOf(deps, days, [], periods)
+    const series = periods
+      ? periods.map(([t], i) => ({ t, count: visitors.spans[i]! }))
+      : days.map((t) => ({ t, count: visitors.days.get(t) ?? 0 }))
+    return { ...head, series, total: visitors.union, ...(visitors.partial ? { partial: true } : {}) }
+  }
+  // visits are counted like an event type of their own, which "all types" leaves out
+  const type = p.metric === 'visits' ? VISIT : p.eventType
+  const counts = await countSeries(deps, p, type)
+  // a week or a month is the sum of its days, so the buckets add up to the days' total
+  const series = periods ? sumPeriods(counts, periods) : counts
   return { ...head, series, total: series.reduce((a, b) => a + b.count, 0) }
 }

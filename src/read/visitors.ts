@@ -36,10 +36,13 @@ export interface Visitors {
   partial: boolean
   /** for each day asked for as `since`: the union of that day and those after it */
   since: Map<string, number>
+  /** for each span asked for (first and last day, inside `days`): the union of its days */
+  spans: number[]
 }
 
 interface Range {
   from: string
+  to: string
   /** its months that lie wholly inside it (`YYYY-MM-01`) */
   months: Set<string>
 }
@@ -62,18 +65,25 @@ function wholeMonths(from: string, to: string): Set<string> {
 }
 
 /**
- * The visitors of each day of `days` (ascending, consecutive), of all of them together, and of
- * each tail of them that starts at a day of `since`: the same read answers a month and its last week.
+ * The visitors of each day of `days` (ascending, consecutive), of all of them together, of each
+ * tail of them that starts at a day of `since`, and of each of `spans`: the same read answers a
+ * month and its last week, or a year and each of its weeks.
  */
 export async function visitorsOf(
   deps: Pick<ReadDeps, 'redis' | 'keys' | 'pool'>,
   days: string[],
   since: string[] = [],
+  spans: [string, string][] = [],
 ): Promise<Visitors> {
   const { redis, keys, pool } = deps
-  if (days.length === 0) return { days: new Map(), union: 0, partial: false, since: new Map() }
-  const to = days.at(-1)!
-  const ranges: Range[] = [days[0]!, ...since].map((from) => ({ from, months: wholeMonths(from, to) }))
+  if (days.length === 0) return { days: new Map(), union: 0, partial: false, since: new Map(), spans: [] }
+  const last = days.at(-1)!
+  const range = (from: string, to: string): Range => ({ from, to, months: wholeMonths(from, to) })
+  const ranges: Range[] = [
+    ...[days[0]!, ...since].map((from) => range(from, last)),
+    ...spans.map(([from, to]) => range(from, to)),
+  ]
+  const inside = (day: string, r: Range) => day >= r.from && day <= r.to
 
   // which days Redis still holds
   const check = redis.multi()
@@ -85,7 +95,7 @@ export async function visitorsOf(
   // A stored day's bytes are needed where some range takes it outside a whole month, or where its
   // month has no set; every stored day's count is needed for its point.
   const months = [...new Set(ranges.flatMap((r) => [...r.months]))]
-  const edge = stored.filter((day) => ranges.some((r) => day >= r.from && !r.months.has(monthOf(day))))
+  const edge = stored.filter((day) => ranges.some((r) => inside(day, r) && !r.months.has(monthOf(day))))
   const storedDays = new Map<string, { count: number; hll: Buffer | null; legacy: boolean }>()
   const monthSets = new Map<string, Buffer>()
   if (stored.length > 0) {
@@ -133,14 +143,14 @@ export async function visitorsOf(
       if (set) sets.push(set)
     }
     for (const day of stored) {
-      const s = day >= range.from ? storedDays.get(day) : undefined
+      const s = inside(day, range) ? storedDays.get(day) : undefined
       if (!s) continue
       if (s.legacy) legacy += s.count
       else if (!monthSets.has(monthOf(day)) || !range.months.has(monthOf(day))) sets.push(s.hll!)
     }
     if (legacy > 0) partial = true
     extra.push(legacy)
-    const counted = live.filter((day) => day >= range.from).map((day) => keys.visitors(day))
+    const counted = live.filter((day) => inside(day, range)).map((day) => keys.visitors(day))
     const merged = mergeSets(sets)
     if (merged) {
       const copy = keys.visitorsCopy(run, String(i))
@@ -165,5 +175,6 @@ export async function visitorsOf(
     union: totals[0]!,
     partial,
     since: new Map(since.map((from, i) => [from, totals[i + 1]!])),
+    spans: totals.slice(1 + since.length),
   }
 }

@@ -66,8 +66,9 @@ export const reads = (
       doc(
         'Exact series of one event type (or all), of visits, or of unique visitors',
         `Query: metric=events|visits|visitors, event_type, from, to (YYYY-MM-DD, inclusive, in tz, ${FIRST_DAY} to ${LAST_DAY}), ` +
-          'granularity=day|hour, tz (IANA). ' +
-          'Answers {series: [{t, count}], total} (for visitors, total is the union of the days); ' +
+          'granularity=hour|day|week|month (weeks from Monday, months from the 1st; t is a bucket’s first day in the range), ' +
+          'tz (IANA), until (an instant on a quarter-hour: count only before it; not for visitors). ' +
+          'Answers {series: [{t, count}], total} (for visitors, total is the union of the days, a week or month the union of its days); ' +
           'format=csv answers the points as text/csv (t,count). 422 names a bad parameter.',
       ),
     )

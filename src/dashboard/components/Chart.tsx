@@ -6,14 +6,15 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import uPlot from 'uplot'
+import type { Granularity } from '../../read/params.ts'
 import { zoneFormats } from '../../time.ts'
 import type { Point } from '../api.ts'
-import { dayLabel, formatCount, formatExact, hourLabel } from '../format.ts'
+import { dayLabel, formatCount, formatExact, hourLabel, monthLabel } from '../format.ts'
 
 export interface ChartProps {
   label: string
-  granularity: 'day' | 'hour'
-  /** the zone of hour points (days are dates, drawn as such) */
+  granularity: Granularity
+  /** the zone of hour points (days, weeks and months are dates, drawn as such) */
   tz: string
   current: Point[]
   /** the previous period, drawn behind when set */
@@ -22,11 +23,17 @@ export interface ChartProps {
   onDrawn?: () => void
 }
 
-const instant = (p: Point, granularity: 'day' | 'hour') =>
-  granularity === 'day' ? Date.parse(`${p.t}T00:00:00Z`) : Date.parse(p.t)
+const instant = (p: Point, granularity: Granularity) =>
+  granularity === 'hour' ? Date.parse(p.t) : Date.parse(`${p.t}T00:00:00Z`)
 
-const pointLabel = (p: Point | undefined, granularity: 'day' | 'hour', tz: string) =>
-  p ? (granularity === 'day' ? dayLabel(p.t) : hourLabel(Date.parse(p.t), tz)) : ''
+/** A point's hour, day, week (from its first day) or month (its first day may be the range's). */
+function pointLabel(p: Point | undefined, granularity: Granularity, tz: string): string {
+  if (!p) return ''
+  if (granularity === 'hour') return hourLabel(Date.parse(p.t), tz)
+  if (granularity === 'week') return `Week from ${dayLabel(p.t)}`
+  if (granularity === 'month') return p.t.endsWith('-01') ? monthLabel(p.t) : `${monthLabel(p.t)} from ${dayLabel(p.t)}`
+  return dayLabel(p.t)
+}
 
 /** The colours of the current scheme, from the page's CSS variables. */
 function palette() {
@@ -62,8 +69,8 @@ const HOUR_TICKS = [1, 2, 3, 4, 6, 12, 24].map((n) => n * HOUR_S)
 /** Day points are days (`YYYY-MM-DD` at UTC midnight); hour points are instants shown in the zone. */
 const dayTick = zoneFormats({ month: 'short', day: 'numeric' })
 const hourTick = zoneFormats({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-function tickLabel(seconds: number, granularity: 'day' | 'hour', tz: string): string {
-  return (granularity === 'day' ? dayTick('UTC') : hourTick(tz)).format(seconds * 1000)
+function tickLabel(seconds: number, granularity: Granularity, tz: string): string {
+  return (granularity === 'hour' ? hourTick(tz) : dayTick('UTC')).format(seconds * 1000)
 }
 
 export function Chart({ label, granularity, tz, current, previous, onDrawn }: ChartProps) {
@@ -136,14 +143,14 @@ export function Chart({ label, granularity, tz, current, previous, onDrawn }: Ch
       {
         width: el.clientWidth,
         height: height(),
-        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), granularity === 'day' ? 'UTC' : tz),
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), granularity === 'hour' ? tz : 'UTC'),
         scales: { x: { time: true }, y: { range: (_u, _min, max) => uPlot.rangeNum(0, Math.max(max, 1), 0.1, true) } },
         axes: [
           {
             ...axis,
             space: 64,
             // ticks never closer than the points: two ticks in one day would both read 'Nov 23'
-            incrs: granularity === 'day' ? DAY_TICKS : HOUR_TICKS,
+            incrs: granularity === 'hour' ? HOUR_TICKS : DAY_TICKS,
             values: (_u, splits) => splits.map((s) => tickLabel(s, granularity, tz)),
           },
           { ...axis, size: 56, values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? formatCount(s) : '')) },

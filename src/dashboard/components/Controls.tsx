@@ -3,10 +3,19 @@
  * so keyboards, screen readers and phones get what they already know.
  */
 import { useEffect, useState } from 'preact/hooks'
+import type { Granularity } from '../../read/params.ts'
+import { zoneFormats } from '../../time.ts'
 import { rangeLabel } from '../format.ts'
 import { sameZone } from '../page-config.ts'
-import { customRangeProblem, PRESETS, type PresetId, type Range } from '../period.ts'
+import { customRangeProblem, intervalsFor, PRESETS, type PresetId, type Range } from '../period.ts'
 import type { View } from '../view.ts'
+import { allZones, browserZone } from '../zones.ts'
+
+const INTERVAL_LABELS: Record<Granularity, string> = { hour: 'Hour', day: 'Day', week: 'Week', month: 'Month' }
+
+const clock = zoneFormats({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+/** An instant's time of day in a zone: '14:30'. */
+const hourTime = (ms: number, tz: string) => clock(tz).format(ms)
 
 export interface ControlsProps {
   view: View
@@ -20,12 +29,11 @@ export interface ControlsProps {
 
 /**
  * The zones to offer: the one in use, the deployment's, the browser's and UTC; with `all`, every
- * zone the browser knows after them. The long list is made only when someone opens the choice:
+ * zone the browser knows after them. Each by its IANA name (zones.ts), whatever the browser says. The long list is made only when someone opens the choice:
  * four hundred options cost a first render more than the rest of the page.
  */
 function zoneChoices(zone: string, serverZone: string, all: boolean): string[] {
-  const local = Intl.DateTimeFormat().resolvedOptions().timeZone
-  const others = [zone, local, 'UTC', ...(all ? Intl.supportedValuesOf('timeZone') : [])]
+  const others = [zone, browserZone(), 'UTC', ...(all ? allZones() : [])]
   // the deployment's zone once, under the server's spelling of it
   return [...new Set([serverZone, ...others.filter((z) => !sameZone(z, serverZone))])]
 }
@@ -40,13 +48,16 @@ export function Controls({ view, range, previous, zone, serverZone, onChange }: 
 
   const pickPeriod = (id: PresetId) => {
     if (id === 'custom') return setCustom({ ...custom, open: true })
-    const { from: _f, to: _t, ...rest } = view
+    // a new period gets its own default step
+    const { from: _f, to: _t, interval: _i, ...rest } = view
     onChange({ ...rest, period: id })
   }
   const applyCustom = (e: Event) => {
     e.preventDefault()
-    if (!problem) onChange({ ...view, period: 'custom', from: custom.from, to: custom.to })
+    if (!problem) onChange({ ...view, period: 'custom', from: custom.from, to: custom.to, interval: undefined })
   }
+  const intervals = intervalsFor(range)
+  const today = view.period === 'today' || previous.until !== undefined
 
   return (
     <section class="controls" aria-label="What to show">
@@ -98,6 +109,37 @@ export function Controls({ view, range, previous, zone, serverZone, onChange }: 
         <label for="compare">Compare with the previous period</label>
       </div>
       <div class="control">
+        <label for="interval">By</label>
+        <select
+          id="interval"
+          value={range.granularity}
+          disabled={intervals.length < 2}
+          onChange={(e) => {
+            const interval = e.currentTarget.value as Granularity
+            onChange({ ...view, interval: interval === intervals[0] ? undefined : interval })
+          }}
+        >
+          {intervals.map((i) => (
+            <option key={i} value={i}>
+              {INTERVAL_LABELS[i]}
+            </option>
+          ))}
+        </select>
+      </div>
+      {today && (
+        <div class="control">
+          <label for="yesterday">Today against</label>
+          <select
+            id="yesterday"
+            value={view.wholeDay ? 'whole' : 'now'}
+            onChange={(e) => onChange({ ...view, wholeDay: e.currentTarget.value === 'whole' ? true : undefined })}
+          >
+            <option value="now">yesterday until this time</option>
+            <option value="whole">all of yesterday</option>
+          </select>
+        </div>
+      )}
+      <div class="control">
         <label for="tz">Time zone</label>
         <select
           id="tz"
@@ -119,7 +161,14 @@ export function Controls({ view, range, previous, zone, serverZone, onChange }: 
       <p class="range" data-range={`${range.from}/${range.to}`}>
         {rangeLabel(range.from, range.to)}
         {range.granularity === 'hour' ? ' (by hour)' : ''}
-        <span class="against"> · changes against {rangeLabel(previous.from, previous.to)}</span>
+        <span
+          class="against"
+          data-until={previous.until === undefined ? undefined : new Date(previous.until).toISOString()}
+        >
+          {' '}
+          · changes against {rangeLabel(previous.from, previous.to)}
+          {previous.until !== undefined && ` until ${hourTime(previous.until, zone)}`}
+        </span>
       </p>
     </section>
   )

@@ -10,8 +10,8 @@ import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
 import { chartable, METRICS, type MetricId, metricLabel, statsQuery } from '../metrics.ts'
 import { type PageConfig, sameZone } from '../page-config.ts'
-import { presetRange, previousRange, type Range } from '../period.ts'
-import { useApi, useRead, useReads } from '../reads.ts'
+import { presetRange, previousRange, type Range, withInterval } from '../period.ts'
+import { type Read, useApi, useRead, useReads } from '../reads.ts'
 import { readSpans, splitAt } from '../series.ts'
 import { readView, type View, viewSearch } from '../view.ts'
 import { Chart } from './Chart.tsx'
@@ -24,6 +24,12 @@ import { Panels } from './Panels.tsx'
 import { Users } from './Users.tsx'
 
 const READY_MARK = 'dashboard-ready'
+
+/** A period read up to an instant, its hours from that instant on left out: not zeros, not yet. */
+function cutAt(read: Read<StatsAnswer>, until: number | undefined): Read<StatsAnswer> {
+  if (until === undefined || read.state !== 'ok') return read
+  return { ...read, data: { ...read.data, series: read.data.series.filter((p) => Date.parse(p.t) < until) } }
+}
 
 export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut: (message?: string) => void }) {
   const api = useApi()
@@ -53,8 +59,9 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   const zone = view.tz && !sameZone(view.tz, config.timeZone) ? view.tz : config.timeZone
   const today = localDay(Date.now(), zone)
   const custom = view.period === 'custom' && view.from && view.to ? { from: view.from, to: view.to } : undefined
-  const range = presetRange(view.period, today, custom)
-  const previous = previousRange(range)
+  const range = withInterval(presetRange(view.period, today, custom), view.interval)
+  // today against yesterday until the same time of day, unless the whole day is asked for
+  const previous = previousRange(range, { now: Date.now(), tz: zone, wholeDay: Boolean(view.wholeDay) })
   // breakdowns count the deployment's days, whatever zone the numbers are in
   const panelRange =
     zone === config.timeZone ? range : presetRange(view.period, localDay(Date.now(), config.timeZone), custom)
@@ -63,7 +70,12 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   // Unique visitors are kept per day of TIME_ZONE only: in another zone they are read, and said
   // to be, the deployment's days of the period, and cannot go on the chart of the zone's days.
   const zoned = zone !== config.timeZone
-  const visitorsNote = zoned ? `days of ${config.timeZone}` : undefined
+  // unique visitors are kept per whole day: today's are measured against all of yesterday
+  const visitorsNote = zoned
+    ? `days of ${config.timeZone}`
+    : previous.until !== undefined
+      ? 'against all of yesterday'
+      : undefined
   const plans = METRICS.map((metric) =>
     metric.id === 'visitors' && zoned
       ? { metric, tz: config.timeZone, spans: readSpans(metric.id, panelRange, previousRange(panelRange)) }
@@ -90,7 +102,10 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   const reads: MetricReads[] = plans.map(({ metric, spans }) => {
     const first = answers[next++] ?? { state: 'loading' }
     const note = metric.id === 'visitors' ? visitorsNote : undefined
-    if (spans.length === 2) return { metric, note, current: first, previous: answers[next++] ?? { state: 'loading' } }
+    if (spans.length === 2) {
+      const before = answers[next++] ?? { state: 'loading' }
+      return { metric, note, current: first, previous: cutAt(before, spans[1]!.until) }
+    }
     if (first.state !== 'ok') return { metric, current: first, previous: first }
     const halves = splitAt(first.data, range.from, range.granularity, zone)
     return { metric, current: { state: 'ok', data: halves.current }, previous: { state: 'ok', data: halves.previous } }
