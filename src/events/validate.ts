@@ -41,7 +41,7 @@ const HOSTNAME_PATTERN = '^[A-Za-z0-9.:\\[\\]_-]+$'
 /** The UTM parameters a page view carries on a page load's first view. */
 const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign'] as const
 
-const EventSchema = Type.Object(
+export const EventSchema = Type.Object(
   {
     event_type: Type.String(),
     user_id: Type.Optional(
