@@ -7,7 +7,6 @@
  * see exactly what browsers get. Every other route is an Elysia plugin.
  */
 import { cors } from '@elysiajs/cors'
-import { openapi } from '@elysiajs/openapi'
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
 import type { Deps } from './deps.ts'
@@ -22,6 +21,7 @@ import { ingest } from './routes/ingest.ts'
 import { live } from './routes/live.ts'
 import { allowedMethods, methodNotAllowed } from './routes/methods.ts'
 import { prometheus } from './routes/metrics.ts'
+import { openapi } from './routes/openapi.ts'
 import { reads } from './routes/reads.ts'
 import { tracker } from './routes/tracker.ts'
 
@@ -96,47 +96,6 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
         maxAge: 86_400,
       }),
     )
-    .use(
-      openapi({
-        enabled: config.openapi,
-        // the JSON document only: the UI pages load their code from a CDN, which an offline or
-        // locked-down deployment cannot (and should not) reach
-        provider: null,
-        specPath: '/openapi',
-        documentation: {
-          info: {
-            title: 'edge-analytics',
-            version: '0.1.0',
-            description: 'Privacy-first analytics endpoint: beacons, server batches, exact reads, live counters.',
-          },
-          // /e is served outside Elysia (see beacon.ts), so it is described here
-          paths: {
-            [BEACON_PATH]: {
-              post: {
-                summary: 'Browser beacon',
-                description:
-                  'One event or an array of ≤ 50 (page_view, feature_used, asset_downloaded, asset_shared) ' +
-                  'as text/plain or application/json, ≤ 8 KB. 202 with an empty body.',
-                tags: ['ingest'],
-                responses: { 202: { description: 'stored' } },
-              },
-              get: {
-                summary: 'Beacon as a 1×1 GIF (query: event_type, path, feature_name)',
-                tags: ['ingest'],
-                responses: { 200: { description: 'stored; a 1×1 GIF' } },
-              },
-            },
-          },
-          components: {
-            securitySchemes: {
-              admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
-              ingest: { type: 'http', scheme: 'bearer', description: 'INGEST_TOKEN' },
-              user: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256, sub = user id' },
-            },
-          },
-        },
-      }),
-    )
     .use(health(deps))
     .use(ingest(deps))
     .use(live(deps))
@@ -146,6 +105,7 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
     .use(tracker())
     .use(dashboard(config))
   if (options.demo) app.use(demo())
+  if (config.openapi) app.use(openapi(() => app.routes, BEACON_PATH))
   allowed = allowedMethods(app.routes)
   return app
 }

@@ -7,7 +7,7 @@
  * presetRange('7d', '2026-11-28') // { from: '2026-11-22', to: '2026-11-28', granularity: 'day' }
  * previousRange({ from: '2026-11-22', to: '2026-11-28', granularity: 'day' }) // 2026-11-15..2026-11-21
  */
-import { type Granularity, MAX_DAYS_DAILY } from '../read/params.ts'
+import { type Granularity, MAX_DAYS_DAILY } from '../read/bounds.ts'
 import { addDays, dayCount, dayStart, localDay, zoneFormats } from '../time.ts'
 
 export const PRESETS = [

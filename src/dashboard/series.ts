@@ -9,7 +9,7 @@
  * // [{ from: '2026-10-02', to: '2026-11-30', granularity: 'day' }]
  * splitAt(answer, '2026-11-01', 'day', 'UTC') // { previous: { series, total }, current: { series, total } }
  */
-import { MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from '../read/params.ts'
+import { MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from '../read/bounds.ts'
 import { dayCount, localDay } from '../time.ts'
 import type { Point } from './api.ts'
 import type { MetricId } from './metrics.ts'

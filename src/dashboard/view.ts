@@ -10,7 +10,7 @@
  * readView('?tz=Mars/Olympus', 'UTC').problems // ['The time zone "Mars/Olympus" is unknown: showing UTC, the server’s days.']
  * viewSearch({ period: '7d', type: 'visits', compare: false }) // '?period=7d&type=visits'
  */
-import { GRANULARITIES, type Granularity } from '../read/params.ts'
+import { GRANULARITIES, type Granularity } from '../read/bounds.ts'
 import { isMetric, type MetricId } from './metrics.ts'
 import { customRangeProblem, DEFAULT_PRESET, isPreset, type PresetId, presetLabel } from './period.ts'
 import { ianaZone } from './zones.ts'

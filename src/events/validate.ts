@@ -66,7 +66,7 @@ const PropertiesSchema = Type.Object(
   },
 )
 
-const EventSchema = Type.Object(
+export const EventSchema = Type.Object(
   {
     event_type: Type.String(),
     user_id: Type.Optional(

@@ -1,30 +1,38 @@
 /**
- * Query parameters of the read routes, checked with a reason naming the parameter (422).
+ * Query parameters of the read routes, checked against their schemas (query.ts) with a reason
+ * naming the parameter (422). What one schema cannot say (a real calendar day, a range's order
+ * and length, one parameter ruling another out) is checked here too.
  */
+import type { TSchema } from 'typebox'
+import { Value } from 'typebox/value'
 import { HttpError } from '../errors.ts'
-import { EVENT_TYPES, type EventType, isEventType, VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
+import { EVENT_TYPES, type EventType, type VisitDimension } from '../events/types.ts'
 import { addDays, canonicalTimeZone, dayCount, localDay, sameDays } from '../time.ts'
+import { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from './bounds.ts'
+import {
+  Day,
+  EventTypeParam,
+  Format,
+  Granularity as GranularityParam,
+  Limit,
+  listed,
+  Metric,
+  topDimensions,
+} from './query.ts'
 import type { TopDimension } from './top.ts'
 
-export const MAX_DAYS_DAILY = 400
-export const MAX_DAYS_HOURLY = 31
+export { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, MAX_DAYS_HOURLY }
 
 const invalid = (parameter: string, reason: string): HttpError =>
   new HttpError(422, `${parameter} ${reason}`, { parameter })
 
-/**
- * The days any read accepts. Every date a read derives from them (a day either side, in any
- * zone from UTC-23:59 to UTC+23:59) keeps a four-digit year, which `toISOString` and Postgres
- * both take; events are counted at most 30 days after they happen, so no data lies outside.
- */
-export const FIRST_DAY = '1970-01-01'
-export const LAST_DAY = '2999-12-31'
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/
+/** Whether `raw` is one of the values `schema` (an enum) lists. */
+const oneOf = <T extends string>(schema: TSchema & { enum: readonly T[] }, raw: string): raw is T =>
+  Value.Check(schema, raw)
 
 function parseDay(name: string, raw: string): string {
   if (
-    !DAY.test(raw) ||
+    !Value.Check(Day, raw) ||
     Number.isNaN(Date.parse(`${raw}T00:00:00Z`)) ||
     new Date(`${raw}T00:00:00Z`).toISOString().slice(0, 10) !== raw
   ) {
@@ -37,15 +45,23 @@ function parseDay(name: string, raw: string): string {
 }
 
 /**
- * An integer parameter from `min` to `max`, written in plain decimal digits: `Number` would also
- * take `0x10`, ` 10 `, `1e1` and `+10`, which no client means to send.
+ * An integer parameter as its schema bounds it, written in plain decimal digits: `Number` would
+ * also take `0x10`, ` 10 `, `1e1` and `+10`, which no client means to send.
  */
-function parseInteger(name: string, raw: string, min: number, max: number): number {
+function parseInteger(name: string, raw: string, schema: typeof Limit): number {
   const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN
-  if (!(n >= min && n <= max)) {
-    throw invalid(name, `must be an integer from ${min} to ${max} in decimal digits (got ${JSON.stringify(raw)})`)
+  if (!Value.Check(schema, n)) {
+    const range = `from ${schema.minimum} to ${schema.maximum}`
+    throw invalid(name, `must be an integer ${range} in decimal digits (got ${JSON.stringify(raw)})`)
   }
   return n
+}
+
+/** `format=json` (the default) or `format=csv`; anything else is a 422 naming it. */
+export function wantsCsv(q: Query): boolean {
+  const format = q.format ?? Format.default
+  if (!oneOf(Format, format)) throw invalid('format', `must be ${listed(Format.enum)}`)
+  return format === 'csv'
 }
 
 export interface RangeParams {
@@ -53,11 +69,6 @@ export interface RangeParams {
   to: string
   tz: string
 }
-
-export const GRANULARITIES = ['hour', 'day', 'week', 'month'] as const
-
-/** A series' step: local hours, days, ISO weeks (from Monday) or calendar months. */
-export type Granularity = (typeof GRANULARITIES)[number]
 
 export interface StatsParams extends RangeParams {
   /** `events` (of `eventType`, or all types), `visits`, or unique `visitors` (not by hour) */
@@ -127,16 +138,14 @@ function parseUntil(raw: string): number {
   return ms
 }
 
-const isGranularity = (v: string): v is Granularity => (GRANULARITIES as readonly string[]).includes(v)
-
 export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
-  const granularity = q.granularity ?? 'day'
-  if (!isGranularity(granularity)) {
-    throw invalid('granularity', `must be hour, day, week or month (got ${JSON.stringify(granularity)})`)
+  const granularity = q.granularity ?? GranularityParam.default
+  if (!oneOf(GranularityParam, granularity)) {
+    throw invalid('granularity', `must be ${listed(GranularityParam.enum)} (got ${JSON.stringify(granularity)})`)
   }
-  const metric = q.metric ?? 'events'
-  if (metric !== 'events' && metric !== 'visits' && metric !== 'visitors') {
-    throw invalid('metric', `must be events, visits or visitors (got ${JSON.stringify(metric)})`)
+  const metric = q.metric ?? Metric.default
+  if (!oneOf(Metric, metric)) {
+    throw invalid('metric', `must be ${listed(Metric.enum)} (got ${JSON.stringify(metric)})`)
   }
   const eventType = parseEventType(q)
   if (metric !== 'events' && eventType) {
@@ -167,7 +176,7 @@ export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
 
 function parseEventType(q: Query): EventType | undefined {
   if (q.event_type === undefined) return undefined
-  if (!isEventType(q.event_type)) throw invalid('event_type', `must be one of ${EVENT_TYPES.join(', ')}`)
+  if (!oneOf(EventTypeParam, q.event_type)) throw invalid('event_type', `must be one of ${EVENT_TYPES.join(', ')}`)
   return q.event_type
 }
 
@@ -177,12 +186,10 @@ export interface TopParams extends RangeParams {
   limit: number
 }
 
-const FIXED_DIMENSIONS: readonly string[] = ['feature', 'page', ...VISIT_DIMENSIONS]
-
 /** `countedProperties`: the keys `prop:<key>` may name (COUNTED_PROPERTIES). */
 export function parseTop(q: Query, countedProperties: readonly string[] = [], context = UTC_CONTEXT()): TopParams {
   const dimension = q.dimension ?? 'feature'
-  const known = [...FIXED_DIMENSIONS, ...countedProperties.map((k) => `prop:${k}`)]
+  const known = topDimensions(countedProperties)
   if (!known.includes(dimension)) {
     const why = dimension.startsWith('prop:')
       ? `names a property that is not counted: add ${JSON.stringify(dimension.slice(5))} to COUNTED_PROPERTIES`
@@ -193,7 +200,7 @@ export function parseTop(q: Query, countedProperties: readonly string[] = [], co
   if (eventType && !dimension.startsWith('prop:')) {
     throw invalid('event_type', `applies to prop:<key> dimensions only (got dimension ${JSON.stringify(dimension)})`)
   }
-  const limit = q.limit === undefined ? 10 : parseInteger('limit', q.limit, 1, 100)
+  const limit = q.limit === undefined ? Limit.default : parseInteger('limit', q.limit, Limit)
   const range = parseRange(q, 7, MAX_DAYS_DAILY, context)
   range.tz = daysOf(range, context.timeZone)
   if (range.tz !== context.timeZone) {

@@ -11,22 +11,37 @@
  * - `DELETE /analytics/flush/held/:batch`: exports it and removes it from Redis in one step: the
  *   answer is then the only copy of its counts.
  */
-import { Elysia, t } from 'elysia'
+import { Elysia } from 'elysia'
+import Type from 'typebox'
+import { Value } from 'typebox/value'
 import type { Deps } from '../deps.ts'
 import { HttpError } from '../errors.ts'
 import { errorMessage } from '../log.ts'
 import { requireAccess } from './auth.ts'
+import { errors, json, type Operation, operation, parameters, SECURITY } from './openapi.ts'
 
-/** What a batch id is made of (base-36 time, instance id, random hex, dashes between). */
-const BATCH_ID = /^[0-9a-z-]{1,100}$/
+/**
+ * A held batch's id (base-36 time, instance id, random hex, dashes between). Checked in the
+ * handler, after the token, rather than by Elysia before it (see read/query.ts).
+ */
+const BatchParams = Type.Object({ batch: Type.String({ pattern: '^[0-9a-z-]{1,100}$' }) })
 
-const admin = { tags: ['admin'], security: [{ admin: [] }] }
+/** An admin route's operation: `ok` as the 200 answer, and the errors it may give besides 401 and 403. */
+const admin = (summary: string, ok: Operation['responses'][string], more: number[] = [], held = false) =>
+  operation({
+    summary,
+    tags: ['admin'],
+    security: SECURITY.admin,
+    parameters: held ? parameters('path', BatchParams) : undefined,
+    responses: { 200: ok, ...errors(401, 403, ...more) },
+  })
 
 export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
   const tokens = { admin: deps.config.adminToken, viewer: deps.config.viewerToken }
   const heldId = (request: Request, batch: string) => {
     requireAccess(request, tokens, 'admin')
-    if (!BATCH_ID.test(batch)) throw new HttpError(422, 'batch must be a batch id as GET /analytics/flush/held lists')
+    if (!Value.Check(BatchParams, { batch }))
+      throw new HttpError(422, 'batch must be a batch id as GET /analytics/flush/held lists')
     return batch
   }
   const notHeld = (batch: string) =>
@@ -47,7 +62,7 @@ export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
         requireAccess(request, tokens, 'admin')
         return { flushed: await flushNow() }
       },
-      { parse: 'none', detail: { summary: 'Flush to Postgres now', ...admin } },
+      { parse: 'none', ...admin('Flush to Postgres now', json('counters written', 'Flushed'), [503]) },
     )
     .get(
       '/analytics/flush/held',
@@ -55,7 +70,7 @@ export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
         requireAccess(request, tokens, 'admin')
         return { held: await deps.flusher.held() }
       },
-      { detail: { summary: 'Flush batches set aside because Postgres refused their data', ...admin } },
+      admin('Flush batches set aside because Postgres refused their data', json('the held batches', 'HeldBatches')),
     )
     .get(
       '/analytics/flush/held/:batch',
@@ -65,7 +80,7 @@ export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
         if (!exported) throw notHeld(batch)
         return exported
       },
-      { params: t.Object({ batch: t.String() }), detail: { summary: 'One held batch, whole', ...admin } },
+      admin('One held batch, whole', json('the batch and its counts', 'HeldExport'), [404, 422], true),
     )
     .post(
       '/analytics/flush/held/:batch/retry',
@@ -87,7 +102,10 @@ export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
         if (again === false) throw notHeld(batch)
         return again === undefined ? { batch_id: batch, written: true } : { ...again, written: false }
       },
-      { parse: 'none', params: t.Object({ batch: t.String() }), detail: { summary: 'Retry a held batch', ...admin } },
+      {
+        parse: 'none',
+        ...admin('Retry a held batch', json('written, or held again', 'Retried'), [404, 422, 503], true),
+      },
     )
     .delete(
       '/analytics/flush/held/:batch',
@@ -99,8 +117,12 @@ export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
       },
       {
         parse: 'none',
-        params: t.Object({ batch: t.String() }),
-        detail: { summary: 'Export a held batch and remove it from Redis', ...admin },
+        ...admin(
+          'Export a held batch and remove it from Redis',
+          json('the batch and its counts: now their only copy', 'HeldExport'),
+          [404, 422],
+          true,
+        ),
       },
     )
 }

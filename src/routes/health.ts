@@ -7,6 +7,7 @@
 import { Elysia } from 'elysia'
 import type { Deps } from '../deps.ts'
 import { errorMessage } from '../log.ts'
+import { json, operation, SECURITY } from './openapi.ts'
 
 const CHECK_TIMEOUT_MS = 2000
 
@@ -31,19 +32,37 @@ async function check(probe: () => Promise<unknown>, onError: (err: unknown) => v
 
 export const health = (deps: Pick<Deps, 'redis' | 'pool' | 'log' | 'flusher'>) =>
   new Elysia({ name: 'health' })
-    .get('/healthz', () => ({ status: 'ok' }))
-    .get('/readyz', async ({ set }) => {
-      const report = (what: string) => (err: unknown) =>
-        deps.log.warn('readiness check failed', { service: what, error: errorMessage(err) })
-      let held: number | undefined
-      const [redis, postgres] = await Promise.all([
-        check(async () => {
-          await deps.redis.ping()
-          held = await deps.flusher.heldBatches()
-        }, report('redis')),
-        check(() => deps.pool.query('SELECT 1'), report('postgres')),
-      ])
-      const ready = redis === 'ok' && postgres === 'ok'
-      set.status = ready ? 200 : 503
-      return { status: ready ? 'ready' : 'unavailable', redis, postgres, held_batches: held ?? null }
-    })
+    .get(
+      '/healthz',
+      () => ({ status: 'ok' }),
+      operation({
+        summary: 'Liveness',
+        tags: ['ops'],
+        security: SECURITY.anyone,
+        responses: { 200: json('the process runs', 'Health') },
+      }),
+    )
+    .get(
+      '/readyz',
+      async ({ set }) => {
+        const report = (what: string) => (err: unknown) =>
+          deps.log.warn('readiness check failed', { service: what, error: errorMessage(err) })
+        let held: number | undefined
+        const [redis, postgres] = await Promise.all([
+          check(async () => {
+            await deps.redis.ping()
+            held = await deps.flusher.heldBatches()
+          }, report('redis')),
+          check(() => deps.pool.query('SELECT 1'), report('postgres')),
+        ])
+        const ready = redis === 'ok' && postgres === 'ok'
+        set.status = ready ? 200 : 503
+        return { status: ready ? 'ready' : 'unavailable', redis, postgres, held_batches: held ?? null }
+      },
+      operation({
+        summary: 'Readiness: Redis answers PING and Postgres SELECT 1',
+        tags: ['ops'],
+        security: SECURITY.anyone,
+        responses: { 200: json('ready', 'Ready'), 503: json('not ready; names what failed', 'Ready') },
+      }),
+    )

@@ -20,6 +20,8 @@ import type { Metrics } from '../metrics.ts'
 import { requireToken } from './auth.ts'
 import { bodyFailure, checkMediaType, parseJson, readText } from './body.ts'
 import { Slots } from './limits.ts'
+import { errors, json, operation, SECURITY } from './openapi.ts'
+import { ref } from './openapi-schemas.ts'
 import { Refusal } from './refusal.ts'
 import { writeErrorResponse } from './write-errors.ts'
 
@@ -101,13 +103,18 @@ export const ingest = (deps: IngestDeps) => {
   const handle = ingestRoute(deps)
   return new Elysia({ name: 'ingest' }).post('/analytics/events', ({ request }) => handle(request), {
     parse: 'none',
-    detail: {
+    ...operation({
       summary: 'Server events, all-or-nothing',
-      description:
-        'A JSON array of at most 1000 events of any type (≤ 1 MiB), timestamps up to 30 days old. ' +
-        '202 {accepted}; 422 lists {index, field, reason}.',
+      description: `At most ${INGEST_MAX_BYTES} bytes; timestamps up to 30 days old. Nothing is counted unless all are valid.`,
       tags: ['ingest'],
-      security: [{ ingest: [] }],
-    },
+      security: SECURITY.ingest,
+      requestBody: { required: true, content: { 'application/json': { schema: ref('EventBatch') } } },
+      responses: {
+        202: json('every event stored', 'Accepted'),
+        ...errors(400, 401, 403, 408, 413, 415),
+        422: json('invalid events; none were counted', 'InvalidEvents'),
+        ...errors(503),
+      },
+    }),
   })
 }

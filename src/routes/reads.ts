@@ -4,27 +4,22 @@
  * HS256 JWT.
  */
 import { Elysia } from 'elysia'
+import Type from 'typebox'
 import type { Config } from '../config.ts'
 import { csvFileName, toCsv } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
-import { FIRST_DAY, LAST_DAY, parseStats, parseTop } from '../read/params.ts'
+import { parseStats, parseTop, wantsCsv } from '../read/params.ts'
+import { StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
 import { userCounts } from '../read/users.ts'
 import { requireAccess, requireUser } from './auth.ts'
+import { errors, json, type Operation, operation, parameters, SECURITY } from './openapi.ts'
 
 type Query = Record<string, string | undefined>
-
-/** `format=json` (the default) or `format=csv`; anything else is a 422 naming it. */
-function wantsCsv(query: Query): boolean {
-  const format = query.format ?? 'json'
-  if (format !== 'json' && format !== 'csv')
-    throw new HttpError(422, 'format must be json or csv', { parameter: 'format' })
-  return format === 'csv'
-}
 
 /** A CSV answer with a header row, downloaded as `name` (see {@link csvFileName}). */
 const csv = (name: string, header: string[], rows: (string | number)[][]) =>
@@ -36,9 +31,28 @@ const csv = (name: string, header: string[], rows: (string | number)[][]) =>
     },
   })
 
-const doc = (summary: string, description: string, security = 'admin') => ({
-  detail: { summary, description, tags: ['reads'], security: [{ [security]: [] }] },
-})
+/** A read's operation: JSON `ok`, and with `csv` the same as text/csv (`format=csv`). */
+const read = (
+  summary: string,
+  description: string,
+  ok: Parameters<typeof json>[1],
+  options: { parameters?: Operation['parameters']; csv?: string; security?: Operation['security']; errors?: number[] },
+) =>
+  operation({
+    summary,
+    description,
+    tags: ['reads'],
+    security: options.security ?? SECURITY.read,
+    parameters: options.parameters,
+    responses: {
+      200: options.csv
+        ? { description: 'the counts', content: { ...json('', ok).content, 'text/csv': { schema: CSV } } }
+        : json('the counts', ok),
+      ...errors(...(options.errors ?? [401, 422])),
+    },
+  })
+
+const CSV = Type.String({ description: 'a header row, then one row per point or item' })
 
 export const reads = (
   deps: ReadDeps & {
@@ -63,13 +77,11 @@ export const reads = (
           result.series.map((p) => [p.t, p.count]),
         )
       },
-      doc(
+      read(
         'Exact series of one event type (or all), of visits, or of unique visitors',
-        `Query: metric=events|visits|visitors, event_type, from, to (YYYY-MM-DD, inclusive, in tz, ${FIRST_DAY} to ${LAST_DAY}), ` +
-          'granularity=hour|day|week|month (weeks from Monday, months from the 1st; t is a bucket’s first day in the range), ' +
-          'tz (IANA), until (an instant on a quarter-hour: count only before it; not for visitors). ' +
-          'Answers {series: [{t, count}], total} (for visitors, total is the union of the days, a week or month the union of its days); ' +
-          'format=csv answers the points as text/csv (t,count). 422 names a bad parameter.',
+        'Dense: every bucket of the range (hours, days, ISO weeks from Monday or calendar months; t is a bucket’s first day in the range), 0 where nothing was counted. For visitors, total is the union of the days, and a week or month the union of its days.',
+        'Stats',
+        { parameters: parameters('query', StatsQuery), csv: 't,count' },
       ),
     )
     .get(
@@ -87,12 +99,11 @@ export const reads = (
           )
         return { dimension: q.dimension, event_type: q.eventType ?? null, from: q.from, to: q.to, items, total }
       },
-      doc(
+      read(
         'Top values of a dimension',
-        'Query: dimension=feature|page|source|utm_source|utm_medium|utm_campaign|entry_page|browser|os|device|' +
-          `country|hostname|prop:<key>, event_type (prop:<key> only), from, to (days of TIME_ZONE, ${FIRST_DAY} ` +
-          `to ${LAST_DAY}), limit (1-100, decimal digits). Answers {items: [{name, count}], total}: total is the range's visits ` +
-          '(visit dimensions) or events; format=csv answers the items as text/csv (name,count).',
+        'Over days of TIME_ZONE; total is the range’s visits (visit dimensions) or events.',
+        'Top',
+        { parameters: parameters('query', topQuery(deps.config.countedProperties)), csv: 'name,count' },
       ),
     )
     .get(
@@ -101,7 +112,12 @@ export const reads = (
         admin(request)
         return dashboard(deps)
       },
-      doc('Dashboard metrics', 'The original pattern’s keys, exact, plus page views, visitors and top pages.'),
+      read(
+        'Dashboard metrics',
+        'The original pattern’s keys, exact, plus page views, visitors and top pages.',
+        'Dashboard',
+        { errors: [401] },
+      ),
     )
     .get(
       '/analytics/users/:id',
@@ -112,19 +128,24 @@ export const reads = (
         if (!isUserId(id)) throw new HttpError(422, `id must be ${USER_ID_RULE}`, { parameter: 'id' })
         return userCounts(deps, id)
       },
-      doc(
+      read(
         'Counts of any user',
-        'events: {<event type>: {today, this_month, total}} of every type counted for the user ({} for none); ' +
-          'generations_today, generations_this_month, generations_total (generation_completed). Days of TIME_ZONE.',
+        'Each event type counted for the user ({} for none), and generation_completed as generations_*. Days of TIME_ZONE.',
+        'UserCounts',
+        { parameters: parameters('path', UserIdParams) },
       ),
     )
     .get(
       '/analytics/me',
       async ({ request }) => userCounts(deps, await requireUser(request, deps.config.userJwtSecret)),
-      doc(
+      read(
         'Counts of the calling user',
-        'As /analytics/users/:id. Bearer: an HS256 JWT whose sub is the user id.',
-        'user',
+        'As /analytics/users/{id}, for the user the token’s sub names.',
+        'UserCounts',
+        {
+          security: SECURITY.user,
+          errors: [401],
+        },
       ),
     )
 }

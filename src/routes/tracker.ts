@@ -44,22 +44,27 @@ export const tracker = ({ file = TRACKER_FILE }: TrackerOptions = {}) => {
   // Weak: the gzipped and plain bodies are the same script, so one validator serves both.
   const etag = `W/"${new Bun.CryptoHasher('sha256').update(script).digest('base64url').slice(0, 27)}"`
 
-  return new Elysia({ name: 'tracker' }).get('/t.js', ({ request, set }) => {
-    const headers: Record<string, string> = {
-      'cache-control': TRACKER_CACHE_CONTROL,
-      etag,
-      vary: 'Accept-Encoding',
-      'access-control-allow-origin': '*',
-      'cross-origin-resource-policy': 'cross-origin',
-      'x-content-type-options': 'nosniff',
-    }
-    // The app-wide CORS plugin echoes the Origin and sets `Vary: Origin`, which would split the
-    // cached script per embedding site; this route's own headers replace them.
-    for (const name of Object.keys(headers)) delete set.headers[name]
-    if (matchesEtag(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
-    headers['content-type'] = 'text/javascript; charset=utf-8'
-    if (!acceptsGzip(request.headers.get('accept-encoding'))) return new Response(script, { headers })
-    headers['content-encoding'] = 'gzip'
-    return new Response(gzipped, { headers })
-  })
+  return new Elysia({ name: 'tracker' }).get(
+    '/t.js',
+    ({ request, set }) => {
+      const headers: Record<string, string> = {
+        'cache-control': TRACKER_CACHE_CONTROL,
+        etag,
+        vary: 'Accept-Encoding',
+        'access-control-allow-origin': '*',
+        'cross-origin-resource-policy': 'cross-origin',
+        'x-content-type-options': 'nosniff',
+      }
+      // The app-wide CORS plugin echoes the Origin and sets `Vary: Origin`, which would split the
+      // cached script per embedding site; this route's own headers replace them.
+      for (const name of Object.keys(headers)) delete set.headers[name]
+      if (matchesEtag(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
+      headers['content-type'] = 'text/javascript; charset=utf-8'
+      if (!acceptsGzip(request.headers.get('accept-encoding'))) return new Response(script, { headers })
+      headers['content-encoding'] = 'gzip'
+      return new Response(gzipped, { headers })
+      // a script for pages to load, not an API: README's Tracker section describes it
+    },
+    { detail: { hide: true } },
+  )
 }

@@ -1,0 +1,108 @@
+/**
+ * The read routes' parameters as TypeBox schemas: `params.ts` checks each value against them and
+ * the OpenAPI document lists them, so the document says what the routes accept.
+ *
+ * They are checked in the handler, after the token, rather than handed to Elysia as the route's
+ * `query` or `params`: Elysia validates those before any handler runs, so a request without a
+ * token would be told how its parameters are wrong instead of 401, and with Elysia's reasons, not
+ * the ones naming the parameter that clients and tests rely on.
+ *
+ * @example
+ * Value.Check(Granularity, 'hour') // true
+ */
+import Type, { type TSchema, type TSchemaOptions } from 'typebox'
+import { MAX_USER_ID_LENGTH, PRINTABLE_PATTERN } from '../events/limits.ts'
+import { EVENT_TYPES, VISIT_DIMENSIONS } from '../events/types.ts'
+import { FIRST_DAY, GRANULARITIES, LAST_DAY } from './bounds.ts'
+
+export { FIRST_DAY, LAST_DAY }
+
+/** "a, b or c", as the reasons name the values a parameter takes. */
+export const listed = (values: readonly string[]): string =>
+  values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`
+
+/**
+ * A schema with its options in its type: TypeBox's types leave them out, and the reasons and
+ * defaults of `params.ts` are read off the schemas.
+ */
+const typed = <S extends TSchema, const O extends object>(make: (options: O) => S, options: O) => make(options) as S & O
+
+/** One of `values`, as a JSON Schema `enum`. */
+const enumOf = <const T extends string, const O extends object>(values: readonly T[], options: O) =>
+  typed((o: O) => Type.Enum([...values], o as TSchemaOptions), options) as TSchema & O & { enum: readonly T[] }
+
+export const Metric = enumOf(['events', 'visits', 'visitors'], {
+  default: 'events',
+  description: 'events (of event_type, or of every type), visits, or unique visitors (by day only)',
+})
+export const Granularity = enumOf(GRANULARITIES, {
+  default: 'day',
+  description:
+    'local hours (at most 31 days), days, ISO weeks from Monday or calendar months; a bucket is counted from its first day in the range',
+})
+export const Format = enumOf(['json', 'csv'], { default: 'json', description: 'csv: the points or items as text/csv' })
+export const EventTypeParam = enumOf(EVENT_TYPES, {})
+
+/** A local day; the calendar (no 2026-02-30) and the bounds are checked beside the pattern. */
+export const Day = typed(Type.String, {
+  format: 'date',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+  description: `a day, YYYY-MM-DD, from ${FIRST_DAY} to ${LAST_DAY}, inclusive`,
+})
+
+export const TimeZone = typed(Type.String, {
+  description: 'an IANA time zone such as Europe/Berlin; TIME_ZONE when absent',
+  examples: ['Europe/Berlin'],
+})
+
+/** The value; also written in decimal digits only (no `0x10`, `1e1` or `+10`). */
+export const Limit = typed(Type.Integer, { minimum: 1, maximum: 100, default: 10 })
+
+/** Optional properties of one query, each as `params.ts` checks it. */
+const query = (properties: Record<string, TSchema>) =>
+  Type.Object(Object.fromEntries(Object.entries(properties).map(([name, schema]) => [name, Type.Optional(schema)])), {
+    additionalProperties: true,
+  })
+
+export const StatsQuery = query({
+  metric: Metric,
+  event_type: { ...EventTypeParam, description: 'metric=events only; every type when absent' },
+  from: { ...Day, description: `${Day.description}; 30 days (day) or 1 day (hour) before to when absent` },
+  to: { ...Day, description: `${Day.description}; today when absent. At most 400 days (day) or 31 (hour)` },
+  granularity: Granularity,
+  until: typed(Type.String, {
+    format: 'date-time',
+    description:
+      'events and visits only: count only what happened before this instant, written with its offset, on a quarter-hour (2026-11-28T13:45:00Z)',
+  }),
+  tz: { ...TimeZone, description: `${TimeZone.description}; by day and for visitors, the days of TIME_ZONE` },
+  format: Format,
+})
+
+/** The dimensions `top` reads: the fixed ones and `prop:<key>` of each COUNTED_PROPERTIES key. */
+export const topDimensions = (countedProperties: readonly string[]): string[] => [
+  'feature',
+  'page',
+  ...VISIT_DIMENSIONS,
+  ...countedProperties.map((key) => `prop:${key}`),
+]
+
+/** `top`'s query; its dimensions depend on COUNTED_PROPERTIES. */
+export const topQuery = (countedProperties: readonly string[]) =>
+  query({
+    dimension: enumOf(topDimensions(countedProperties), { default: 'feature' }),
+    event_type: { ...EventTypeParam, description: 'prop:<key> dimensions only' },
+    from: { ...Day, description: `${Day.description}; 7 days before to when absent` },
+    to: { ...Day, description: `${Day.description}; today when absent. At most 400 days` },
+    tz: { ...TimeZone, description: 'TIME_ZONE, or a zone with the same days over the range' },
+    limit: Limit,
+    format: Format,
+  })
+
+/**
+ * A user id as a read names it. The route checks it with `isUserId`, which counts UTF-16 units
+ * as the beacon's fast path does, so the JWT's `sub` and the path agree on every id.
+ */
+export const UserIdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: MAX_USER_ID_LENGTH, pattern: PRINTABLE_PATTERN }),
+})

@@ -1,0 +1,145 @@
+/**
+ * The named schemas of the OpenAPI document (`components.schemas`): the event bodies, taken from
+ * the schema the event validator compiles, and the JSON answers of the routes. Each is referenced
+ * from the operations with {@link ref}.
+ */
+import Type from 'typebox'
+import { PENDING_KINDS } from '../counters/keys.ts'
+import { MAX_BEACON_EVENTS, MAX_SERVER_EVENTS } from '../events/limits.ts'
+import { BROWSER_TYPES, EVENT_TYPES } from '../events/types.ts'
+import { EventSchema } from '../events/validate.ts'
+
+/** A reference to the named schema `name` of {@link SCHEMAS}. */
+export const ref = (name: keyof typeof SCHEMAS) => ({ $ref: `#/components/schemas/${name}` })
+
+const count = Type.Integer({ minimum: 0 })
+const day = Type.String({ format: 'date' })
+
+/**
+ * The validator's event schema with `event_type` as the list it is checked against: the
+ * validator checks the type by hand, to tell a browser that a type is server-only.
+ */
+const event = (types: readonly string[], description: string) => ({
+  ...EventSchema,
+  description,
+  properties: { ...EventSchema.properties, event_type: Type.Enum([...types]) },
+})
+
+/** A ranked list of the dashboard, its items named `{[key]: name, [value]: count}`. */
+const ranked = (key: string, value: string) => Type.Array(Type.Object({ [key]: Type.String(), [value]: count }))
+
+const heldBatch = {
+  batch_id: Type.String(),
+  seq: Type.Integer({ description: "its place in its shard's order of moves" }),
+  held_at: Type.String({ format: 'date-time' }),
+  code: Type.String({ description: "Postgres's SQLSTATE" }),
+  error: Type.String({ description: "Postgres's message" }),
+  counters: Type.Integer({ minimum: 0, description: 'distinct counters it holds' }),
+}
+
+export const SCHEMAS = {
+  Error: Type.Object(
+    {
+      error: Type.String({ description: 'what was wrong, in words a client can act on' }),
+      parameter: Type.Optional(Type.String({ description: 'the query or path parameter at fault (422)' })),
+    },
+    { description: 'Every error answer; some carry more fields (retry_after, expected, detail)' },
+  ),
+  InvalidEvents: Type.Object(
+    {
+      error: Type.String(),
+      errors: Type.Array(
+        Type.Object({
+          index: Type.Integer({ minimum: -1, description: "the event's place in the body; -1 for the body itself" }),
+          field: Type.String({ examples: ['event_type', 'properties.path', '(event)', '(body)'] }),
+          reason: Type.String(),
+        }),
+      ),
+    },
+    { description: 'Invalid events (422): every problem found; nothing was counted' },
+  ),
+  BrowserEvent: event(BROWSER_TYPES, 'One event a browser may send'),
+  Event: event(EVENT_TYPES, 'One event a back end may send (timestamp: ISO-8601 or epoch ms, up to 30 days old)'),
+  Beacon: Type.Union([
+    Type.Unsafe({ $ref: '#/components/schemas/BrowserEvent' }),
+    Type.Array(Type.Unsafe({ $ref: '#/components/schemas/BrowserEvent' }), {
+      minItems: 1,
+      maxItems: MAX_BEACON_EVENTS,
+    }),
+  ]),
+  EventBatch: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Event' }), {
+    minItems: 1,
+    maxItems: MAX_SERVER_EVENTS,
+    description: 'All-or-nothing: one invalid event rejects the batch',
+  }),
+  Accepted: Type.Object({ accepted: count }),
+  Flushed: Type.Object({ flushed: Type.Integer({ minimum: 0, description: 'counters written' }) }),
+  Health: Type.Object({ status: Type.Literal('ok') }),
+  Ready: Type.Object({
+    status: Type.Enum(['ready', 'unavailable']),
+    redis: Type.Enum(['ok', 'unavailable']),
+    postgres: Type.Enum(['ok', 'unavailable']),
+    held_batches: Type.Union([count, Type.Null()], { description: 'flush batches set aside; null without Redis' }),
+  }),
+  Stats: Type.Object({
+    metric: Type.Enum(['events', 'visits', 'visitors']),
+    event_type: Type.Union([Type.String(), Type.Null()]),
+    granularity: Type.Enum(['day', 'hour']),
+    tz: Type.String(),
+    from: day,
+    to: day,
+    series: Type.Array(Type.Object({ t: Type.String({ description: 'the day, or the hour as ISO-8601' }), count })),
+    total: Type.Integer({ minimum: 0, description: 'for visitors, the union of the days' }),
+    partial: Type.Optional(Type.Boolean({ description: 'visitors only: some days could not be read whole' })),
+  }),
+  Top: Type.Object({
+    dimension: Type.String(),
+    event_type: Type.Union([Type.String(), Type.Null()]),
+    from: day,
+    to: day,
+    items: Type.Array(Type.Object({ name: Type.String(), count })),
+    total: Type.Integer({ minimum: 0, description: "the range's visits (visit dimensions) or events" }),
+  }),
+  Dashboard: Type.Object({
+    day: day,
+    time_zone: Type.String(),
+    total_generations: count,
+    total_users: count,
+    generations_today: count,
+    signups_today: count,
+    page_views_today: count,
+    visitors_today: count,
+    visitors_7d: count,
+    visitors_30d: count,
+    visits_today: count,
+    hourly_generations: Type.Record(Type.String(), count),
+    daily_trend: Type.Record(Type.String(), count),
+    top_features: ranked('feature', 'usage'),
+    top_pages: ranked('path', 'views'),
+    top_sources: ranked('source', 'visits'),
+    top_countries: ranked('country', 'visits'),
+    devices: ranked('device', 'visits'),
+    browsers: ranked('browser', 'visits'),
+  }),
+  UserCounts: Type.Object({
+    events: Type.Record(Type.String(), Type.Object({ today: count, this_month: count, total: count }), {
+      description: 'each event type counted for the user',
+    }),
+    generations_today: count,
+    generations_this_month: count,
+    generations_total: count,
+  }),
+  HeldBatches: Type.Object({ held: Type.Array(Type.Object(heldBatch)) }),
+  HeldExport: Type.Object({
+    ...heldBatch,
+    hashes: Type.Object(
+      Object.fromEntries(PENDING_KINDS.map((kind) => [kind, Type.Optional(Type.Record(Type.String(), Type.String()))])),
+      { description: "each pending kind's fields and counts" },
+    ),
+  }),
+  Retried: Type.Object({
+    ...Object.fromEntries(Object.entries(heldBatch).map(([name, schema]) => [name, Type.Optional(schema)])),
+    batch_id: Type.String(),
+    written: Type.Boolean({ description: 'false: held again; the other fields then say why' }),
+  }),
+} as const
