@@ -2,8 +2,13 @@
  * Lua scripts run with EVALSHA, falling back to EVAL once when Redis does not know the script
  * yet (after a restart or failover), so the script body crosses the wire only when needed.
  *
- * Scripts start with a `#!lua` shebang: Redis then refuses the whole script up front when it is
- * out of memory, instead of failing half-way through its writes.
+ * Scripts start with a `#!lua` shebang, whose flags say what Redis may do at `maxmemory`:
+ * - none (the group commit): the whole script is refused up front, never half-way through its
+ *   writes, and the request answers 503;
+ * - `flags=allow-oom` (the flush, the lease, a read's short-lived copies): it runs, since what it
+ *   writes is a few bytes and what it lets go of (a flushed snapshot) is what frees the memory.
+ *   A full Redis drains itself through the flush;
+ * - `flags=no-writes` (reads): it runs, and Redis holds it to reading.
  */
 import { RESP_TYPES } from 'redis'
 import type { Redis } from './redis.ts'
@@ -22,7 +27,8 @@ export async function runScript(
   redis: Redis,
   script: Script,
   keys: string[],
-  args: string[],
+  /** text, or bytes (a HyperLogLog's) */
+  args: (string | Buffer)[],
   options: { binary?: boolean } = {},
 ): Promise<unknown> {
   const client = options.binary

@@ -28,7 +28,15 @@ import { runScript } from '../db/script.ts'
 import { errorMessage, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { type SnapshotHashes, toRows } from './rows.ts'
-import { DROP_SNAPSHOT, MOVE_PENDING, READ_VISITOR_SET, RELEASE_LEASE, TAKE_HELD, TAKE_LEASE } from './scripts.lua.ts'
+import {
+  DROP_SNAPSHOT,
+  HOLD,
+  MOVE_PENDING,
+  READ_VISITOR_SET,
+  RELEASE_LEASE,
+  TAKE_HELD,
+  TAKE_LEASE,
+} from './scripts.lua.ts'
 import { type StepHook, type VisitorSet, writeBatch } from './write.ts'
 
 export interface FlusherDeps {
@@ -396,8 +404,12 @@ export class Flusher {
         await Promise.all(PENDING_KINDS.map((k) => this.deps.redis.hLen(shard.snapshot(batchId, k))))
       ).reduce((a, b) => a + b, 0)
       const info: HeldInfo = { seq, held_at: new Date().toISOString(), code, error: errorMessage(err), counters }
-      await this.deps.redis.hSet(shard.held, batchId, JSON.stringify(info))
-      await this.deps.redis.expire(shard.held, this.options.ttlSeconds)
+      await runScript(
+        this.deps.redis,
+        HOLD,
+        [shard.held],
+        [batchId, JSON.stringify(info), String(this.options.ttlSeconds)],
+      )
       this.deps.metrics?.flushHeld.inc()
       this.deps.log.error('flush batch set aside: Postgres refused its data; later batches keep flushing', {
         batchId,

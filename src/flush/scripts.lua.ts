@@ -6,7 +6,7 @@ import { defineScript } from '../db/script.ts'
  * pending or in exactly one snapshot. Returns the snapshot's sequence number, or 0 when nothing
  * was pending.
  */
-export const MOVE_PENDING = defineScript(`#!lua
+export const MOVE_PENDING = defineScript(`#!lua flags=allow-oom
 -- KEYS[1..n]: the pending hashes, one per kind
 -- KEYS[n+1..2n]: the new snapshot's keys, the same kinds in the same order
 -- KEYS[2n+1]: the snapshot registry (sorted set of batch ids, scored by sequence)
@@ -33,7 +33,7 @@ return seq
 `)
 
 /** Forgets a snapshot once Postgres holds it. */
-export const DROP_SNAPSHOT = defineScript(`#!lua
+export const DROP_SNAPSHOT = defineScript(`#!lua flags=allow-oom
 -- KEYS[1..#KEYS-1]: the snapshot's keys; KEYS[#KEYS]: the snapshot registry
 -- ARGV[1] batchId: the snapshot's batch id
 local registry = KEYS[#KEYS]
@@ -48,7 +48,7 @@ return 1
  * A held snapshot's record and hashes, and with ARGV[2] = '1' its removal from Redis in the same
  * step: its keys, its place in the registry and its record. Nothing (nil) when it is not held.
  */
-export const TAKE_HELD = defineScript(`#!lua
+export const TAKE_HELD = defineScript(`#!lua flags=allow-oom
 -- KEYS[1]: the held snapshots' hash; KEYS[2]: the snapshot registry
 -- KEYS[3..]: the snapshot's keys, one per pending kind in order
 -- ARGV[1] batchId; ARGV[2] remove: '1' to delete it, '0' to read only
@@ -65,8 +65,20 @@ end
 return out
 `)
 
+/**
+ * Sets a snapshot aside: its record in the held hash, whose TTL every flush renews. A script so
+ * that it runs at `maxmemory` too: the flush must get past a refused batch there as well.
+ */
+export const HOLD = defineScript(`#!lua flags=allow-oom
+-- KEYS[1]: the held snapshots' hash
+-- ARGV[1] batchId; ARGV[2] record: JSON of why; ARGV[3] ttl: seconds the hash lives
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+
 /** Takes the lease if free, or extends it if ours; 1 when held, 0 when another holds it. */
-export const TAKE_LEASE = defineScript(`#!lua
+export const TAKE_LEASE = defineScript(`#!lua flags=allow-oom
 -- KEYS[1]: the lease
 -- ARGV[1] owner: the taking instance's id
 -- ARGV[2] ms: how long the lease lasts unless renewed
@@ -80,7 +92,7 @@ return 0
 `)
 
 /** Releases the lease only if ours. */
-export const RELEASE_LEASE = defineScript(`#!lua
+export const RELEASE_LEASE = defineScript(`#!lua flags=allow-oom
 -- KEYS[1]: the lease
 -- ARGV[1] owner: the releasing instance's id
 local lease, owner = KEYS[1], ARGV[1]
@@ -91,9 +103,10 @@ return 0
 /**
  * A day's visitor set as it is now: the HyperLogLog's bytes (false once expired) and their count,
  * in one step, so the stored count is the count of the stored bytes. (A script, not a MULTI:
- * node-redis hands a MULTI's replies back as text, which would mangle the bytes.)
+ * node-redis hands a MULTI's replies back as text, which would mangle the bytes.) `allow-oom`,
+ * not `no-writes`: PFCOUNT may write its cached count into the key, which `no-writes` refuses.
  */
-export const READ_VISITOR_SET = defineScript(`#!lua
+export const READ_VISITOR_SET = defineScript(`#!lua flags=allow-oom
 -- KEYS[1]: the day's visitors HyperLogLog
 return { redis.call('GET', KEYS[1]), redis.call('PFCOUNT', KEYS[1]) }
 `)

@@ -2,7 +2,7 @@
  * Exact reads: Postgres history + snapshots being flushed + pending deltas, each acknowledged
  * event counted once, at any moment, including while a flush runs (invariant I3).
  *
- * 1. One Redis MULTI reads the snapshot registry, the wanted pending hashes, the same hashes of
+ * 1. One Redis script reads the snapshot registry, the wanted pending hashes, the same hashes of
  *    every snapshot, and the move sequence — an atomic view of everything not yet in Postgres.
  * 2. One Postgres statement (one MVCC snapshot) reads the history and which of those snapshots'
  *    batch ids are already committed; those snapshots are then left out of the Redis side.
@@ -14,6 +14,8 @@ import type { Pool } from '@neondatabase/serverless'
 import type { Calendar } from '../counters/calendar.ts'
 import type { Keys, PendingKind, ShardKeys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
+import { runScript } from '../db/script.ts'
+import { READ_UNFLUSHED } from './scripts.lua.ts'
 import type { SqlParams } from './sql.ts'
 
 /** What every read needs: Redis, its key layout, the Postgres pool, and the counters' days. */
@@ -50,33 +52,41 @@ interface Unflushed {
 
 const MAX_ATTEMPTS = 20
 
+/** An HMGET reply of `fields`, or an HGETALL reply as a script gives it (field, value, ...). */
 function toCounts(reply: unknown, fields?: string[]): Counts {
   const counts: Counts = new Map()
+  const values = reply as (string | null)[]
   if (fields) {
-    ;(reply as (string | null)[]).forEach((v, i) => {
+    values.forEach((v, i) => {
       if (v !== null) counts.set(fields[i]!, Number(v))
     })
   } else {
-    for (const [k, v] of Object.entries(reply as Record<string, string>)) counts.set(k, Number(v))
+    for (let i = 0; i < values.length; i += 2) counts.set(values[i]!, Number(values[i + 1]))
   }
   return counts
 }
 
 type Reads = { kind: PendingKind; fields?: string[] }[]
 
-/** One shard's unflushed counts, read atomically (one MULTI, so one slot). */
+/** One shard's unflushed counts, read atomically (one script, so one slot). */
 async function readShard(redis: Redis, keys: ShardKeys, reads: Reads): Promise<Unflushed> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const ids = await redis.zRange(keys.snapshots, 0, -1)
-    const multi = redis.multi().get(keys.sequence).zRange(keys.snapshots, 0, -1)
+    const hashKeys: string[] = []
+    const args: string[] = []
     for (const key of [null, ...ids]) {
       for (const { kind, fields } of reads) {
-        const k = key === null ? keys.pending(kind) : keys.snapshot(key, kind)
-        if (fields) multi.hmGet(k, fields)
-        else multi.hGetAll(k)
+        hashKeys.push(key === null ? keys.pending(kind) : keys.snapshot(key, kind))
+        if (fields) args.push(String(fields.length), ...fields)
+        else args.push('-1')
       }
     }
-    const replies = (await multi.exec()) as unknown[]
+    const replies = (await runScript(
+      redis,
+      READ_UNFLUSHED,
+      [keys.sequence, keys.snapshots, ...hashKeys],
+      args,
+    )) as unknown[]
     const [seq, idsNow, ...hashes] = replies as [string | null, string[], ...unknown[]]
     // a snapshot appeared or went away between the two registry reads: read again
     if (idsNow.length !== ids.length || idsNow.some((id, i) => id !== ids[i])) continue

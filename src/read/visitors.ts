@@ -20,8 +20,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mergeSets } from '../counters/hll.ts'
+import { runScript } from '../db/script.ts'
 import { addDays } from '../time.ts'
 import type { ReadDeps } from './exact.ts'
+import { COUNT_VISITORS } from './scripts.lua.ts'
 import { SqlParams } from './sql.ts'
 
 /** How long a merged copy may live if its read's MULTI never completes. */
@@ -85,10 +87,8 @@ export async function visitorsOf(
   ]
   const inside = (day: string, r: Range) => day >= r.from && day <= r.to
 
-  // which days Redis still holds
-  const check = redis.multi()
-  for (const day of days) check.exists(keys.visitors(day))
-  const exists = (await check.exec()) as unknown as number[]
+  // which days Redis still holds (no MULTI: at maxmemory Redis refuses to queue even reads)
+  const exists = await Promise.all(days.map((day) => redis.exists(keys.visitors(day))))
   const live = days.filter((_, i) => exists[i] === 1)
   const stored = days.filter((_, i) => exists[i] !== 1)
 
@@ -126,13 +126,8 @@ export async function visitorsOf(
 
   // each range's stored sets merged into one, counted by Redis together with its live days
   const run = randomBytes(6).toString('hex')
-  const multi = redis.multi()
-  // where each count is among the MULTI's replies
-  let replyAt = 0
-  const dayAt = live.map(() => replyAt++)
-  const unionAt: number[] = []
-  for (const day of live) multi.pfCount(keys.visitors(day))
   const copies: string[] = []
+  const args: (string | Buffer)[] = [String(live.length), String(COPY_TTL_MS), String(ranges.length)]
   const extra: number[] = []
   let partial = false
   for (const [i, range] of ranges.entries()) {
@@ -150,26 +145,29 @@ export async function visitorsOf(
     }
     if (legacy > 0) partial = true
     extra.push(legacy)
-    const counted = live.filter((day) => inside(day, range)).map((day) => keys.visitors(day))
+    // the live days inside the range: consecutive in `live` (1-based positions in KEYS)
+    const first = live.findIndex((day) => inside(day, range)) + 1
+    const count = live.filter((day) => inside(day, range)).length
     const merged = mergeSets(sets)
+    args.push(String(Math.max(first, 1)), String(first + count - 1), merged ? '1' : '0')
     if (merged) {
-      const copy = keys.visitorsCopy(run, String(i))
-      multi.set(copy, merged, { expiration: { type: 'PX', value: COPY_TTL_MS } })
-      replyAt++
-      copies.push(copy)
-      counted.push(copy)
+      args.push(merged)
+      copies.push(keys.visitorsCopy(run, String(i)))
     }
-    if (counted.length > 0) {
-      multi.pfCount(counted)
-      unionAt.push(replyAt++)
-    } else unionAt.push(-1)
   }
-  if (copies.length > 0) multi.del(copies)
-  const replies = replyAt > 0 ? ((await multi.exec()) as unknown[]) : []
+  const replies =
+    live.length > 0 || copies.length > 0
+      ? ((await runScript(
+          redis,
+          COUNT_VISITORS,
+          [...live.map((day) => keys.visitors(day)), ...copies],
+          args,
+        )) as number[])
+      : ranges.map(() => -1)
 
   const result = new Map<string, number>(days.map((day) => [day, storedDays.get(day)?.count ?? 0]))
-  for (const [i, day] of live.entries()) result.set(day, Number(replies[dayAt[i]!]))
-  const totals = ranges.map((_, i) => (unionAt[i]! < 0 ? 0 : Number(replies[unionAt[i]!])) + extra[i]!)
+  for (const [i, day] of live.entries()) result.set(day, Number(replies[i]))
+  const totals = ranges.map((_, i) => Math.max(Number(replies[live.length + i]), 0) + extra[i]!)
   return {
     days: result,
     union: totals[0]!,
