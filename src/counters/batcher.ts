@@ -42,8 +42,9 @@ export const RECENT_TTL_SECONDS = 600
 export const BATCHES_IN_FLIGHT = 2
 /**
  * Caps' sets, and members of each, this instance remembers the answer for (see Admissions in
- * merge.ts). A day has one set per capped kind and dimension per shard (9 with one shard); at
- * about 100 bytes a member, a few MB at most in practice.
+ * merge.ts). A day has one set per shard for users, features, paths, each visit dimension whose
+ * values are not bounded (source, the three UTM ones, entry page, hostname) and each counted
+ * property: 9 to 29 with one shard. At about 100 bytes a member, a few MB at most in practice.
  */
 const ADMISSION_SETS = 64
 const ADMISSIONS_PER_SET = 2000

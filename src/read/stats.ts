@@ -107,7 +107,10 @@ function bucketOf(starts: number[], ms: number): number {
   return lo
 }
 
-/** `zone`: the zone the daily counters count in (TIME_ZONE). */
+/**
+ * The series and total `p` asks for: from the daily counters when it is by day in the zone they
+ * count in (`deps.calendar`, TIME_ZONE), otherwise from the quarters.
+ */
 export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
   const head = {
     metric: p.metric,
