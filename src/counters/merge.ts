@@ -198,15 +198,30 @@ export class MergedOps implements CounterSink {
     for (const key of this.recent) if (this.pfadds.has(key)) idx(key)
     const nRecent = keys.length - nSeen
 
-    const header: Record<HeaderName, number> = { ...ttls, nSeen, nRecent }
-    const args = APPLY_HEADER.map((arg) => String(header[arg.name]))
-    const writers: Record<SectionName, () => void> = {
-      incr: () => this.writeIncr(args, idx),
-      capped: () => this.writeCapped(args, idx),
-      pfadd: () => this.writePfadd(args, idx),
+    const header: Record<HeaderName, number> = {
+      ttl: ttls.ttl,
+      seenTtl: ttls.seenTtl,
+      nSeen,
+      recentTtl: ttls.recentTtl,
+      nRecent,
     }
-    for (const section of APPLY_SECTIONS) writers[section.name]()
+    const args: string[] = []
+    for (const arg of APPLY_HEADER) args.push(String(header[arg.name]))
+    for (const section of APPLY_SECTIONS) MergedOps.writers[section.name](this, args, idx)
     return { keys, args }
+  }
+
+  /**
+   * Each section's writer, made once (no closures per call): a section described in
+   * apply-layout.ts and not written here does not compile.
+   */
+  private static readonly writers: Record<
+    SectionName,
+    (ops: MergedOps, args: string[], idx: (key: string) => string) => void
+  > = {
+    incr: (ops, args, idx) => ops.writeIncr(args, idx),
+    capped: (ops, args, idx) => ops.writeCapped(args, idx),
+    pfadd: (ops, args, idx) => ops.writePfadd(args, idx),
   }
 
   /**
