@@ -26,10 +26,10 @@ import type { Pool } from '@neondatabase/serverless'
 import { isbot } from 'isbot'
 import { loadConfig } from '../src/config.ts'
 import { APPLY_BATCH } from '../src/counters/apply.lua.ts'
+import { Batch, batchScript, newAdmissions } from '../src/counters/batcher.ts'
 import type { Calendar } from '../src/counters/calendar.ts'
-import { type Caps, countEvent, countRecentVisitors, countVisitors } from '../src/counters/increments.ts'
+import type { Caps } from '../src/counters/increments.ts'
 import { createKeys, type Keys } from '../src/counters/keys.ts'
-import { Admissions, MergedOps } from '../src/counters/merge.ts'
 import { Names } from '../src/counters/names.ts'
 import { VisitorHasher } from '../src/counters/visitors.ts'
 import type { Redis } from '../src/db/redis.ts'
@@ -139,13 +139,15 @@ function redisStub() {
   return { redis: redis as unknown as Redis, seen }
 }
 
-const TTLS = { ttl: 604_800, seenTtl: 172_800, recentTtl: 600 }
+/** The counters' TTL: COUNTER_TTL_SECONDS's default, as in the ingest runs. */
+const TTL_SECONDS = 604_800
 
 /**
- * The group commit of the load's batches of {@link BATCH} consecutive requests, in the order the
- * batcher (src/counters/batcher.ts) runs it, up to a stage: 1 every event counted into the batch's
- * maps (countEvent into MergedOps, with the instance's remembered strings and cap answers, as
- * after a warm-up), with the visitor hashes; 2 the script's KEYS and ARGV.
+ * The group commit of the load's batches of {@link BATCH} consecutive requests, by the batcher's
+ * own Batch (src/counters/batcher.ts), up to a stage: 1 the requests added and every event
+ * counted into the batch's maps (Batch.merge: countEvent into MergedOps, with the instance's
+ * remembered strings and cap answers, as after a warm-up), with the visitor hashes; 2 the
+ * script's KEYS and ARGV (batchScript).
  */
 function batchPipeline(
   events: readonly CountedEvent[][],
@@ -156,19 +158,14 @@ function batchPipeline(
 ) {
   const shard = keys.shards[0]!
   const names = new Names()
-  const admissions = new Admissions(64, 2000)
-  const ctx = { keys: shard, caps, calendar, names }
+  const admissions = newAdmissions()
   return (stage: 1 | 2) =>
     (b: number): number | { keys: string[]; args: string[] } => {
-      const merged = new MergedOps(admissions)
-      for (let i = b * BATCH; i < (b + 1) * BATCH; i++)
-        for (const event of events[i]!) countEvent(event, ctx, 1, merged)
-      const at = events[b * BATCH]![0]!.at
-      const visitors = hashes.slice(b * BATCH, (b + 1) * BATCH)
-      countVisitors(merged, shard, keys, calendar.day(at), visitors)
-      countRecentVisitors(merged, keys, Math.floor(at / 60_000), visitors)
-      if (stage === 1) return merged.size
-      const script = merged.toScriptArgs(TTLS)
+      const batch = new Batch()
+      for (let i = b * BATCH; i < (b + 1) * BATCH; i++) batch.add({ events: events[i]!, caps, visitor: hashes[i] })
+      const { merged, ops } = batch.merge(shard, keys, calendar, admissions, names)
+      if (stage === 1) return ops
+      const script = batchScript(merged, TTL_SECONDS)
       // as the batcher does once Redis has answered (here: every member admitted)
       merged.learn([])
       return script
@@ -183,8 +180,8 @@ function batchPipeline(
 function groupCommitParts(pipeline: ReturnType<typeof batchPipeline>, batches: number): Step[] {
   const stages = ([1, 2] as const).map((stage) => usPer(batches, pipeline(stage)) / BATCH)
   const names = [
-    "counting the batch's events into its maps (countEvent, MergedOps)",
-    "the Lua call's KEYS and ARGV (toScriptArgs)",
+    "counting the batch's events into its maps (Batch.merge: countEvent into MergedOps)",
+    "the Lua call's KEYS and ARGV (batchScript: MergedOps.toScriptArgs)",
   ]
   return names.map((name, k) => ({ step: `  of which ${name}`, us: stages[k]! - (stages[k - 1] ?? 0), part: true }))
 }

@@ -16,9 +16,10 @@ CREATE TABLE analytics_dimension_daily (
     PRIMARY KEY (dimension, event_type, date, value) INCLUDE (count)
 );
 
--- The same counts by calendar month (UTC), written by the flush in the same transaction as the
--- daily rows, so the two never disagree. A range of 400 days reads its whole months here and only
--- its edge days in the daily table: thirteen rows per value instead of four hundred.
+-- The same counts by calendar month (the months of the daily rows' days, which are TIME_ZONE's),
+-- written by the flush in the same transaction as the daily rows, so the two never disagree. A
+-- range of 400 days reads its whole months here and only its edge days in the daily table:
+-- thirteen rows per value instead of four hundred.
 CREATE TABLE analytics_dimension_monthly (
     dimension   text        NOT NULL,
     event_type  text        NOT NULL,

@@ -5,14 +5,7 @@ import { openDatabase } from '../src/db/pool.ts'
 import { errorMessage } from '../src/log.ts'
 import { freshDatabaseUrl } from './services.ts'
 import { proxyFor } from './tcp-proxy.ts'
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(10)
-  }
-}
+import { waitFor } from './wait.ts'
 
 /** Sends a WebSocket upgrade request over a raw socket and resolves with the answer's status. */
 async function upgradeStatus(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
@@ -174,10 +167,10 @@ describe('the bridge accepts only the driver', () => {
         ws.addEventListener('open', resolve)
         ws.addEventListener('error', reject)
       })
-      await waitFor(() => proxy.open === 2, 'the bridge to connect to Postgres')
+      await waitFor(() => proxy.open === 2, { what: 'the bridge to connect to Postgres' })
       ws.send(new Uint8Array(MAX_FRAME_BYTES + 1))
       expect(await closed).toBe(1009) // message too big
-      await waitFor(() => proxy.open === 1, 'the socket to Postgres to close')
+      await waitFor(() => proxy.open === 1, { what: 'the socket to Postgres to close' })
       expect(bridge.connections()).toBe(1)
       expect((await client.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }])
     } finally {

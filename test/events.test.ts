@@ -1,11 +1,9 @@
 import { describe, expect, test } from 'bun:test'
 import { createCalendar, utcCalendar } from '../src/counters/calendar.ts'
-import { opsFor, visitorOps } from '../src/counters/increments.ts'
 import { createKeys } from '../src/counters/keys.ts'
-import { Admissions, MergedOps } from '../src/counters/merge.ts'
 import { normalizePath } from '../src/events/path.ts'
 import { fastAccept, schemaAccepts, validateEvents } from '../src/events/validate.ts'
-import { prng } from './prng.ts'
+import { opsFor, visitorOps } from './ops.ts'
 
 const NOW = Date.parse('2026-11-28T13:45:00Z')
 
@@ -308,115 +306,5 @@ describe('the validation fast path', () => {
     }
     // the fast path was exercised, not just refused everything
     expect(fast).toBeGreaterThan(1000)
-  })
-})
-
-/**
- * APPLY_BATCH's arguments read back, as apply.lua.ts lays them out: the plain HINCRBYs (key →
- * field → count) and the PFADDs (key → elements).
- */
-function scriptWrites(keys: readonly string[], args: readonly string[]) {
-  const incr = new Map<string, Map<string, number>>()
-  const pfadd = new Map<string, Set<string>>()
-  const key = (index: string | undefined) => keys[Number(index) - 1]!
-  let i = 5
-  const groups = Number(args[i++])
-  for (let g = 0; g < groups; g++) {
-    const k = key(args[i++])
-    const fields = incr.get(k) ?? new Map<string, number>()
-    incr.set(k, fields)
-    const add = (field: string, by: number) => fields.set(field, (fields.get(field) ?? 0) + by)
-    const ones = Number(args[i++])
-    for (let j = 0; j < ones; j++) add(args[i++]!, 1)
-    const more = Number(args[i++])
-    for (let j = 0; j < more; j++, i += 2) add(args[i]!, Number(args[i + 1]))
-  }
-  i += 1 + 6 * Number(args[i]) // the capped records
-  const records = Number(args[i++])
-  for (let r = 0; r < records; r++) {
-    const ks = args.slice(i + 1, i + 1 + Number(args[i])).map(key)
-    i += 1 + ks.length
-    const elements = args.slice(i + 1, i + 1 + Number(args[i]))
-    i += 1 + elements.length
-    for (const k of ks) pfadd.set(k, new Set([...(pfadd.get(k) ?? []), ...elements]))
-  }
-  expect(i).toBe(args.length)
-  return { incr, pfadd }
-}
-
-describe('the script call of a batch', () => {
-  test('its arguments carry every merged count and visitor (seeded random batches)', () => {
-    const r = prng(17)
-    for (let round = 0; round < 50; round++) {
-      const merged = new MergedOps()
-      const expected = new Map<string, Map<string, number>>()
-      const ops = 1 + r.int(200)
-      for (let i = 0; i < ops; i++) {
-        const key = `k${r.int(6)}`
-        const field = `f${r.int(40)}`
-        const by = r.next() < 0.7 ? 1 : 2 + r.int(5)
-        merged.incr(key, field, by)
-        const fields = expected.get(key) ?? new Map<string, number>()
-        expected.set(key, fields.set(field, (fields.get(field) ?? 0) + by))
-      }
-      // a day's and a minute's visitors, mostly the same hashes: shared only when wholly the same
-      const visitors = new Map<string, Set<string>>()
-      const hashes = Array.from({ length: 1 + r.int(30) }, (_, i) => `h${i}`)
-      for (const pfKey of ['day', 'minute', 'other-minute']) {
-        for (const h of hashes) {
-          if (pfKey === 'other-minute' && r.next() < 0.5) continue
-          merged.pfadd(pfKey, h, pfKey !== 'day')
-          visitors.set(pfKey, (visitors.get(pfKey) ?? new Set()).add(h))
-        }
-      }
-      const { keys, args } = merged.toScriptArgs({ ttl: 60, seenTtl: 60, recentTtl: 60 })
-      const writes = scriptWrites(keys, args)
-      expect(writes.incr).toEqual(expected)
-      expect(writes.pfadd).toEqual(visitors)
-      // a hash is sent once for the day and the minute, which have the same ones, and once more
-      // for the other minute only when that minute's hashes are not the same
-      const other = visitors.get('other-minute') ?? new Set()
-      const separate = other.has('h0') && other.size !== hashes.length
-      expect(args.filter((a) => a === 'h0')).toHaveLength(separate ? 2 : 1)
-    }
-  })
-})
-
-describe('cap admissions remembered', () => {
-  const keys = createKeys('p')
-  const shard = keys.shards[0]!
-  const caps = { users: 10, features: 10, paths: 2, dimensions: 10 }
-  const pageView = (path: string) =>
-    opsFor(
-      { type: 'page_view', at: Date.parse('2026-11-28T12:00:00Z'), path },
-      { keys: shard, caps, calendar: utcCalendar },
-    )
-
-  test('a member the script admitted or refused becomes a plain HINCRBY of its name or of (other)', () => {
-    const admissions = new Admissions(10, 100)
-    const first = new MergedOps(admissions)
-    for (const path of ['/a', '/b', '/c']) first.merge(pageView(path))
-    expect(first.asked).toHaveLength(3)
-    // the script answers that the third capped record (/c) found the set full
-    first.learn([3])
-
-    const next = new MergedOps(admissions)
-    for (const path of ['/a', '/c', '/d']) next.merge(pageView(path))
-    // only /d, never seen, is asked about; /a counts by name and /c as (other), in the hash itself
-    expect(next.asked.map((c) => c.member)).toEqual(['/d'])
-    const { keys: scriptKeys, args } = next.toScriptArgs({ ttl: 60, seenTtl: 60, recentTtl: 60 })
-    const pending = scriptWrites(scriptKeys, args).incr.get(shard.pending('p'))
-    expect([pending?.get('2026-11-28|/a'), pending?.get('2026-11-28|(other)')]).toEqual([1, 1])
-    expect(args.filter((a) => a === '/d')).toHaveLength(1)
-  })
-
-  test('without admissions every capped member is asked about, as before', () => {
-    const merged = new MergedOps()
-    for (const path of ['/a', '/a', '/b']) merged.merge(pageView(path))
-    merged.learn([])
-    expect(merged.asked.map((c) => [c.member, c.by])).toEqual([
-      ['/a', 2],
-      ['/b', 1],
-    ])
   })
 })

@@ -6,6 +6,7 @@ import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { tcpProxy } from './tcp-proxy.ts'
+import { waitFor } from './wait.ts'
 
 const ARTIFACTS = join(import.meta.dir, 'artifacts')
 const available = chromiumPath() !== undefined
@@ -111,14 +112,6 @@ describe('live screen in a real browser', () => {
     60_000,
   )
 })
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(25)
-  }
-}
 
 describe.skipIf(!available)('live screen: what it cannot use', () => {
   let server: ServerProcess
@@ -265,11 +258,14 @@ describe.skipIf(!available)('live screen: what it cannot use', () => {
       await page.waitForSelector('body[data-state="reconnecting"]')
       expect(await page.locator('#banner').isVisible()).toBe(true)
       // moves the page's clock on (Retry-After: 5) until the four refusals are used up
-      await waitFor('the page to go live after four refusals', async () => {
-        if ((await page.locator('body').getAttribute('data-state')) === 'live') return true
-        await page.clock.runFor(5_000)
-        return false
-      })
+      await waitFor(
+        async () => {
+          if ((await page.locator('body').getAttribute('data-state')) === 'live') return true
+          await page.clock.runFor(5_000)
+          return false
+        },
+        { what: 'the page to go live after four refusals', timeoutMs: 10_000, intervalMs: 25 },
+      )
       expect(feed).toHaveLength(5)
       expect(await page.locator('#failure').isVisible()).toBe(false)
       expect(errors).toEqual([])

@@ -42,8 +42,9 @@ export const RECENT_TTL_SECONDS = 600
 export const BATCHES_IN_FLIGHT = 2
 /**
  * Caps' sets, and members of each, this instance remembers the answer for (see Admissions in
- * merge.ts). A day has one set per capped kind and dimension per shard (9 with one shard); at
- * about 100 bytes a member, a few MB at most in practice.
+ * merge.ts). A day has one set per shard for users, features, paths, each visit dimension whose
+ * values are not bounded (source, the three UTM ones, entry page, hostname) and each counted
+ * property: 9 to 29 with one shard. At about 100 bytes a member, a few MB at most in practice.
  */
 const ADMISSION_SETS = 64
 const ADMISSIONS_PER_SET = 2000
@@ -101,8 +102,18 @@ function addTo<K>(map: Map<K, Set<string>>, key: K, value: string): void {
   set.add(value)
 }
 
+/** What one group commit remembers of the caps' answers, for all its batches. */
+export function newAdmissions(): Admissions {
+  return new Admissions(ADMISSION_SETS, ADMISSIONS_PER_SET)
+}
+
+/** KEYS and ARGV of a batch's Lua call; its counters live `ttl` seconds after the write. */
+export function batchScript(merged: MergedOps, ttl: number): { keys: string[]; args: string[] } {
+  return merged.toScriptArgs({ ttl, seenTtl: SEEN_TTL_SECONDS, recentTtl: RECENT_TTL_SECONDS })
+}
+
 /** The requests merged into one round trip. */
-class Batch {
+export class Batch {
   readonly entries: Entry[] = []
   /** an upper bound of the distinct counters in the batch */
   size = 0
@@ -171,7 +182,7 @@ export class GroupCommit {
   private nextShard = 0
   private readonly ttl: number
   private readonly calendar: Calendar
-  private readonly admissions = new Admissions(ADMISSION_SETS, ADMISSIONS_PER_SET)
+  private readonly admissions = newAdmissions()
   private readonly names = new Names()
 
   constructor(
@@ -241,11 +252,7 @@ export class GroupCommit {
         // The global visitors HyperLogLog is in another slot than a shard of several: it gets
         // its own call after the counts are stored (PFADD is idempotent, so a retry is harmless).
         if (shard.tag !== this.keys.tag) visitors = content.merged.takePfadds()
-        script = content.merged.toScriptArgs({
-          ttl: this.ttl,
-          seenTtl: SEEN_TTL_SECONDS,
-          recentTtl: RECENT_TTL_SECONDS,
-        })
+        script = batchScript(content.merged, this.ttl)
       } catch (err) {
         this.inFlight--
         batch.reject(new CountersUnavailable(err))

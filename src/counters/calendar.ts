@@ -6,7 +6,7 @@
  * - Time of day is the UTC quarter-hour. Every offset in use is a multiple of 15 minutes, so a
  *   local hour or day in any zone is a whole number of quarters, which makes day and hour series
  *   exact in every zone, India's +5:30 and Nepal's +5:45 included.
- * - The live feed keeps UTC hours (see keys.ts `utcDay`, `utcHour`).
+ * - The live feed keeps UTC hours (see keys.ts `dayOf`, `hourOf`).
  *
  * @example
  * const calendar = createCalendar('America/Los_Angeles')

@@ -1,20 +1,13 @@
 /**
- * What events change in Redis, as plain data (no I/O). The group-commit batcher counts identical
- * events of concurrent requests once, then applies these ops in one round trip. Field names come
- * from the codec in fields.ts.
+ * What events change in Redis, written as ops into a sink (no I/O). The group-commit batcher
+ * counts identical events of concurrent requests once, then applies these ops in one round trip.
+ * Field names come from the codec in fields.ts.
  */
 import { BOUNDED_DIMENSIONS, type CountedEvent, propDimension, VISIT, VISIT_DIMENSIONS } from '../events/types.ts'
 import { type Calendar, quarterOf } from './calendar.ts'
 import type { CappedKind } from './fields.ts'
 import { dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
 import { Names } from './names.ts'
-
-export type Op =
-  | { op: 'incr'; key: string; field: string; by: number }
-  /** HINCRBY key `${prefix}${member}`, or `${prefix}(other)` when `member` is new and `seen` is full */
-  | { op: 'capped'; seen: string; cap: number; member: string; key: string; prefix: string; by: number }
-  /** PFADD key element; `recent`: the key lives minutes, not days */
-  | { op: 'pfadd'; key: string; element: string; recent?: boolean }
 
 export interface Caps {
   users: number
@@ -40,7 +33,7 @@ const sharedNames = new Names()
 
 /**
  * Where counting an event writes its ops: the group commit merges them straight into its batch
- * (merge.ts), with no op object made per event; {@link opsFor} collects them as data.
+ * (merge.ts), with no op object made per event.
  */
 export interface CounterSink {
   incr(key: string, field: string, by: number): void
@@ -101,23 +94,6 @@ export function countEvent(event: CountedEvent, ctx: OpContext, by: number, sink
   }
 }
 
-/** A sink that keeps the ops as data. */
-function collect(ops: Op[]): CounterSink {
-  return {
-    incr: (key, field, by) => ops.push({ op: 'incr', key, field, by }),
-    capped: (seen, cap, member, key, prefix, by) => ops.push({ op: 'capped', seen, cap, member, key, prefix, by }),
-    pfadd: (key, element, recent) =>
-      ops.push(recent ? { op: 'pfadd', key, element, recent } : { op: 'pfadd', key, element }),
-  }
-}
-
-/** The ops of `by` identical events, as data. */
-export function opsFor(event: CountedEvent, ctx: OpContext, by = 1): Op[] {
-  const ops: Op[] = []
-  countEvent(event, ctx, by, collect(ops))
-  return ops
-}
-
 /**
  * Counts a day's visitor hashes into `sink`: adds to the (global) HyperLogLog, and a mark in the
  * shard for the flusher to re-read the day's estimate.
@@ -132,11 +108,4 @@ export function countVisitors(sink: CounterSink, shard: ShardKeys, keys: Keys, d
 export function countRecentVisitors(sink: CounterSink, keys: Keys, minute: number, hashes: Iterable<string>) {
   const key = keys.recentVisitors(minute)
   for (const element of hashes) sink.pfadd(key, element, true)
-}
-
-/** The ops of a day's visitor hashes, as data. */
-export function visitorOps(shard: ShardKeys, keys: Keys, day: string, hashes: Iterable<string>): Op[] {
-  const ops: Op[] = []
-  countVisitors(collect(ops), shard, keys, day, hashes)
-  return ops
 }

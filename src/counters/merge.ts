@@ -1,22 +1,34 @@
 /**
  * The ops of one group-commit batch merged so that each (key, field) and each capped member
- * appears once, and turned into the KEYS and ARGV of APPLY_BATCH (apply.lua.ts, whose header
- * describes the layout).
+ * appears once, and turned into the KEYS and ARGV of APPLY_BATCH (apply.lua.ts), laid out as
+ * apply-layout.ts describes.
  *
  * @example
  * const merged = new MergedOps()
- * merged.merge(opsFor(event, ctx, 3))
+ * countEvent(event, ctx, 3, merged)
  * const { keys, args } = merged.toScriptArgs({ ttl: 604_800, seenTtl: 172_800, recentTtl: 600 })
  */
 
 import { OTHER } from '../events/values.ts'
 import { BoundedMap } from '../memo.ts'
-import type { CounterSink, Op } from './increments.ts'
+import { APPLY_HEADER, APPLY_SECTIONS, type HeaderName, type SectionName } from './apply-layout.ts'
+import type { CounterSink } from './increments.ts'
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
 const PFADD_CHUNK = 1000
 
-type Capped = Extract<Op, { op: 'capped' }>
+/**
+ * A capped member the script is to decide: HINCRBY key `${prefix}${member}` by, or
+ * `${prefix}(other)` when the member is new and `seen` already holds `cap` members.
+ */
+export interface Capped {
+  seen: string
+  cap: number
+  member: string
+  key: string
+  prefix: string
+  by: number
+}
 
 /**
  * What this instance has learnt of the caps' sets: for a member of a set, true once it is in the
@@ -117,7 +129,7 @@ export class MergedOps implements CounterSink {
     const prev = members.get(member)
     if (prev !== undefined) prev.by += by
     else {
-      const op: Capped = { op: 'capped', seen, cap, member, key, prefix, by }
+      const op: Capped = { seen, cap, member, key, prefix, by }
       members.set(member, op)
       this.cappedList.push(op)
     }
@@ -142,15 +154,6 @@ export class MergedOps implements CounterSink {
     return n
   }
 
-  /** Adds ops given as data. */
-  merge(ops: readonly Op[]): void {
-    for (const op of ops) {
-      if (op.op === 'incr') this.incr(op.key, op.field, op.by)
-      else if (op.op === 'capped') this.capped(op.seen, op.cap, op.member, op.key, op.prefix, op.by)
-      else this.pfadd(op.key, op.element, op.recent === true)
-    }
-  }
-
   /**
    * Learns from the script's answer (the 1-based positions, among the capped ops, of those
    * refused for a full set) which members are in their sets and which count as `(other)`.
@@ -172,7 +175,10 @@ export class MergedOps implements CounterSink {
   /** Keys that live only minutes (the recent visitors' HyperLogLogs): `recentTtl`, not `ttl`. */
   readonly recent = new Set<string>()
 
-  /** KEYS and ARGV of APPLY_BATCH. */
+  /**
+   * KEYS and ARGV of APPLY_BATCH, laid out as apply-layout.ts describes: the header in its order,
+   * then each section by its own writer, in the order of the description.
+   */
   toScriptArgs(ttls: { ttl: number; seenTtl: number; recentTtl: number }): { keys: string[]; args: string[] } {
     const keys: string[] = []
     const index = new Map<string, number>()
@@ -192,14 +198,37 @@ export class MergedOps implements CounterSink {
     for (const key of this.recent) if (this.pfadds.has(key)) idx(key)
     const nRecent = keys.length - nSeen
 
-    const args: string[] = [
-      String(ttls.ttl),
-      String(ttls.seenTtl),
-      String(nSeen),
-      String(ttls.recentTtl),
-      String(nRecent),
-    ]
-    // a key's fields together: those counted once by name alone, then the others with their count
+    const header: Record<HeaderName, number> = {
+      ttl: ttls.ttl,
+      seenTtl: ttls.seenTtl,
+      nSeen,
+      recentTtl: ttls.recentTtl,
+      nRecent,
+    }
+    const args: string[] = []
+    for (const arg of APPLY_HEADER) args.push(String(header[arg.name]))
+    for (const section of APPLY_SECTIONS) MergedOps.writers[section.name](this, args, idx)
+    return { keys, args }
+  }
+
+  /**
+   * Each section's writer, made once (no closures per call): a section described in
+   * apply-layout.ts and not written here does not compile.
+   */
+  private static readonly writers: Record<
+    SectionName,
+    (ops: MergedOps, args: string[], idx: (key: string) => string) => void
+  > = {
+    incr: (ops, args, idx) => ops.writeIncr(args, idx),
+    capped: (ops, args, idx) => ops.writeCapped(args, idx),
+    pfadd: (ops, args, idx) => ops.writePfadd(args, idx),
+  }
+
+  /**
+   * The incr section: a key's fields together, those counted once by name alone, then the others
+   * with their count.
+   */
+  private writeIncr(args: string[], idx: (key: string) => string): void {
     const groupsAt = args.length
     args.push('')
     let groups = 0
@@ -227,11 +256,21 @@ export class MergedOps implements CounterSink {
       group(key)
     }
     args[groupsAt] = String(groups)
+  }
+
+  /** The capped section: the members the script is to decide, in the order of {@link asked}. */
+  private writeCapped(args: string[], idx: (key: string) => string): void {
     args.push(String(this.cappedList.length))
     for (const c of this.cappedList) {
       args.push(idx(c.seen), String(c.cap), c.member, idx(c.key), c.prefix, String(c.by))
     }
-    // keys given the same elements (a batch's day and minute of visitors, as a rule) share them
+  }
+
+  /**
+   * The pfadd section: keys given the same elements (a batch's day and minute of visitors, as a
+   * rule) share them.
+   */
+  private writePfadd(args: string[], idx: (key: string) => string): void {
     const shared: { keys: string[]; set: Set<string> }[] = []
     for (const [key, set] of this.pfadds) {
       const same = shared.find((g) => sameElements(g.set, set))
@@ -251,7 +290,6 @@ export class MergedOps implements CounterSink {
       }
     }
     args[pfAt] = String(p)
-    return { keys, args }
   }
 }
 

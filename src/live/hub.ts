@@ -9,7 +9,7 @@
  * stale snapshot.
  *
  * @example
- * const hub = new LiveHub(redisLiveSource(redis, keys), { maxClients: 10_000, log })
+ * const hub = new LiveHub(redisLiveSource(redis, keys, calendar), { maxClients: 10_000, log })
  * const client = hub.subscribe(['page_view']) // undefined when the instance is full
  * return new Response(client.stream, { headers: { 'content-type': 'text/event-stream' } })
  * // at shutdown, before the HTTP server stops (it waits for open streams):

@@ -4,9 +4,11 @@
  * payloads a client sees (filtered by the event types it asked for).
  *
  * @example
- * const prev = liveState({ 'page_view|09': '3' }, 1, clockOf(now))
- * const next = liveState({ 'page_view|09': '5' }, 2, clockOf(now))
- * countsFor(diffStates(prev, next)!, next) // { day, hour: 9, visitors: 2, types: { page_view: { total: 5, hours: { 9: 5 } } } }
+ * const prev = liveState({ 'page_view|09': '3' }, { today: 1, now: 1 }, clockOf(now))
+ * const next = liveState({ 'page_view|09': '5' }, { today: 2, now: 1 }, clockOf(now))
+ * countsFor(diffStates(prev, next) as LiveDiff, next)
+ * // { day, hour: 9, types: { page_view: { total: 5, hours: { 9: 5 } } }, visitors: 2,
+ * //   today: { day, time_zone: 'UTC', totals: { page_view: 5 } } }
  */
 import { decodeField } from '../counters/fields.ts'
 import { EVENT_TYPES, type EventType, isEventType } from '../events/types.ts'

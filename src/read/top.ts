@@ -1,6 +1,6 @@
 /**
- * Top values of a dimension over a range of UTC days, exact: Postgres history plus unflushed
- * deltas. Dimensions: `feature` (of `feature_used` events), `page`, every visit dimension
+ * Top values of a dimension over a range of days of TIME_ZONE (the days the counters count in),
+ * exact: Postgres history plus unflushed deltas. Dimensions: `feature` (of `feature_used` events), `page`, every visit dimension
  * (`source`, `utm_*`, `entry_page`, `browser`, `os`, `device`, `country`, `hostname`) and each
  * counted property (`prop:<key>`, of one event type or all).
  *
