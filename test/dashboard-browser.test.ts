@@ -117,6 +117,86 @@ describe.skipIf(!available)('dashboard with no data yet', () => {
   })
 })
 
+describe.skipIf(!available)('numbers that count today follow the live feed', () => {
+  let server: ServerProcess
+  let browser: Browser
+  beforeAll(async () => {
+    ;[server, browser] = await Promise.all([startServerProcess(), launchChromium()])
+    await mkdir(ARTIFACTS, { recursive: true })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop('SIGKILL')
+  })
+
+  /** Waits (bounded) until the cards and the strip both show `want` for each type. */
+  const agree = (page: Page, want: Record<string, number>) =>
+    page.waitForFunction(
+      (want) =>
+        Object.entries(want).every(
+          ([type, n]) =>
+            document.querySelector(`[data-metric="${type}"]`)?.getAttribute('data-value') === String(n) &&
+            document.querySelector(`[data-live="${type}"]`)?.getAttribute('data-value') === String(n),
+        ),
+      want,
+      { timeout: 15_000 },
+    )
+
+  test('from the empty state, every event in turn reaches the cards, the chart and the panels, in few reads', async () => {
+    const { page, requests, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+      await page.waitForSelector('[data-state="empty"]')
+      await page.waitForSelector('.live[data-state="live"]')
+      const started = Date.now()
+      await sendBeacons(server.url, 'page_view', 1)
+      await agree(page, { page_view: 1 })
+      await sendBeacons(server.url, 'page_view', 1)
+      await agree(page, { page_view: 2 })
+      await sendBeacons(server.url, 'feature_used', 2)
+      await agree(page, { page_view: 2, feature_used: 2 })
+      // a burst, one beacon at a time: the cards catch up without a read per beacon
+      for (let i = 0; i < 8; i++) await sendBeacons(server.url, 'page_view', 1)
+      await agree(page, { page_view: 10, feature_used: 2 })
+      const seconds = (Date.now() - started) / 1000
+      // the chart and a panel are read again with the numbers
+      expect(await page.getAttribute('.chart[role="slider"]', 'aria-label')).toContain('in all')
+      await page.waitForSelector('[data-panel="pages"] li[data-name="/live-test"][data-count="10"]', {
+        timeout: 10_000,
+      })
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-follows-today.png') })
+
+      // at most a round of reads every REREAD_MS (3 s), plus the one the empty state asks first
+      const rounds = requests.filter((r) => {
+        const url = new URL(r.url)
+        return url.pathname === '/analytics/stats' && url.searchParams.get('event_type') === 'page_view'
+      }).length
+      expect(rounds).toBeLessThanOrEqual(Math.ceil(seconds / 3) + 2)
+      expect(requests.filter((r) => new URL(r.url).pathname === '/analytics/live')).toHaveLength(1)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('with numbers on screen, today’s cards follow the strip within seconds', async () => {
+    const { page, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      await page.waitForSelector('.live[data-state="live"] [data-live="page_view"]')
+      const before = await shownNumbers(page)
+      await sendBeacons(server.url, 'page_view', 5)
+      await sendBeacons(server.url, 'feature_used', 3)
+      await agree(page, { page_view: before.page_view! + 5, feature_used: before.feature_used! + 3 })
+      expect(await page.getAttribute('main', 'data-state')).toBe('ready')
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
+
 describe.skipIf(!available)('dashboard in a real browser', () => {
   let server: ServerProcess
   let browser: Browser
@@ -463,7 +543,8 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
   test('the live strip moves within a second or so of a beacon, without polling', async () => {
     const { page, requests, errors, context } = await open(browser)
     try {
-      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      // a period without today: nothing on the page counts the beacons but the strip
+      await page.goto(`${server.url}/dashboard?period=yesterday#token=${encodeURIComponent(ADMIN)}`)
       await page.waitForSelector('.live[data-state="live"] [data-live="page_view"]')
       const before = Number(await page.getAttribute('[data-live="page_view"]', 'data-value'))
       const asked = requests.length
