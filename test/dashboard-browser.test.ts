@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { createClient } from 'redis'
 import { createCalendar } from '../src/counters/calendar.ts'
+import { createKeys, dayOf } from '../src/counters/keys.ts'
 import { parseCsv } from '../src/csv.ts'
 import { TOKEN_KEY } from '../src/dashboard/token.ts'
 import { countLabel, EVENT_LABELS } from '../src/events/labels.ts'
@@ -10,7 +12,9 @@ import { EVENT_TYPES } from '../src/events/types.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { seedThroughApi } from './dashboard-seed.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
+import { prng } from './prng.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
+import { redisUrl, testPrefix } from './services.ts'
 
 setDefaultTimeout(30_000)
 
@@ -193,6 +197,61 @@ describe.skipIf(!available)('numbers that count today follow the live feed', () 
       expect(errors).toEqual([])
     } finally {
       await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('a held flush batch', () => {
+  test('the dashboard says how many are held, that their counts are shown, and where to look', async () => {
+    const prefix = testPrefix()
+    const [server, browser] = await Promise.all([startServerProcess({ REDIS_PREFIX: prefix }), launchChromium()])
+    const redis = await createClient({ url: await redisUrl() }).connect()
+    try {
+      await sendBeacons(server.url, 'page_view', 3)
+      const opened = await open(browser)
+      const { page, errors, context } = opened
+      const readyz = () => page.waitForResponse((r) => new URL(r.url()).pathname === '/readyz')
+      try {
+        // nothing held: /readyz is asked once, and no notice is shown
+        let asked = readyz()
+        await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+        expect(await (await asked).json()).toMatchObject({ held_batches: 0 })
+        await ready(page)
+        expect(await page.locator('[data-notice="held"]').count()).toBe(0)
+
+        // a value no index entry can hold, put into Redis by hand (as test/flush-held.test.ts does)
+        const r = prng(11)
+        const junk = Array.from({ length: 4000 }, () => String.fromCharCode(97 + r.int(26))).join('')
+        const pending = createKeys(prefix).shards[0]!.pending('x')
+        await redis.hSet(pending, `${dayOf(Date.now())}|visit|hostname|${junk}.example`, '1')
+        const flushed = await fetch(`${server.url}/analytics/flush`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}` },
+        })
+        expect(await flushed.json()).toEqual({ flushed: 0 })
+
+        asked = readyz()
+        await page.reload()
+        expect(await (await asked).json()).toMatchObject({ status: 'ready', held_batches: 1 })
+        const notice = page.locator('[data-notice="held"][data-held="1"]')
+        await notice.waitFor()
+        const text = await notice.textContent()
+        expect(text).toContain('1 flush batch is held')
+        expect(text).toContain('counts are kept')
+        expect(text).toContain('GET /analytics/flush/held')
+        expect(text).toContain('Held flush batches')
+        // and they are: the held batch's page views are in the numbers
+        await ready(page)
+        expect((await shownNumbers(page)).page_view).toBe(3)
+        await page.screenshot({ path: join(ARTIFACTS, 'dashboard-held.png') })
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    } finally {
+      await redis.quit()
+      await browser.close()
+      await server.stop('SIGKILL')
     }
   })
 })

@@ -19,6 +19,7 @@ import { Chart } from './Chart.tsx'
 import { Controls } from './Controls.tsx'
 import { Empty } from './Empty.tsx'
 import { Failure } from './Failure.tsx'
+import { Held } from './Held.tsx'
 import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
 import { Panels } from './Panels.tsx'
@@ -176,6 +177,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
         </button>
       </header>
       <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
+        <Held open={feed} />
         {empty ? (
           <Empty check={checkForEvents} />
         ) : (
