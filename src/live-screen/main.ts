@@ -9,6 +9,7 @@ import { openFeed } from '../dashboard/feed.ts'
 import { forgetToken, readToken, saveToken, sendable, takeLinkToken } from '../dashboard/token.ts'
 import { EVENT_LABELS, LABELLED_TYPES } from '../events/labels.ts'
 import type { EventType } from '../events/types.ts'
+import { zoneFormats } from '../time.ts'
 import { applyCounts, type Day, dayOf } from './day.ts'
 
 type State = 'signed-out' | 'connecting' | 'live' | 'reconnecting' | 'stopped'
@@ -25,6 +26,8 @@ const $ = (id: string) => document.getElementById(id) as HTMLElement
 const label = (type: EventType) => EVENT_LABELS[type]?.plural ?? type
 const fmt = (n: number) => Number(n).toLocaleString('en-US')
 const pad = (h: number) => String(h).padStart(2, '0')
+/** the clock of the day shown, in its zone */
+const clock = zoneFormats({ hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
 
 let day: Day | undefined
 const cards = new Map<EventType, Card>()
@@ -79,7 +82,7 @@ function connect() {
         const i = LABELLED_TYPES.indexOf(type)
         return i < 0 ? LABELLED_TYPES.length : i
       }
-      const types = [...day.types.keys()].sort((a, b) => rank(a) - rank(b))
+      const types = [...day.hours.keys()].sort((a, b) => rank(a) - rank(b))
       for (const type of types) main.append(makeCard(type))
       render(types)
     },
@@ -87,7 +90,7 @@ function connect() {
       if (!day) return
       const { changed, hourMoved } = applyCounts(day, c)
       // a new hour moves every card's "this hour" and its highlighted bar
-      render(hourMoved ? [...day.types.keys()] : changed, changed)
+      render(hourMoved ? [...day.hours.keys()] : changed, changed)
     },
   })
 }
@@ -121,17 +124,17 @@ function render(types: EventType[], flash: EventType[] = []) {
   if (!day) return
   const now = day.hour
   $('day').textContent = day.day
-  $('hour-range').textContent = `${pad(now)}:00–${pad((now + 1) % 24)}:00 UTC`
+  $('hour-range').textContent = `${pad(now)}:00–${pad((now + 1) % 24)}:00 ${day.zone}`
   $('visitors').textContent = fmt(day.visitors)
   $('visitors-label').textContent = day.visitors === 1 ? 'visitor today' : 'visitors today'
   $('visitors-now').textContent = fmt(day.visitorsNow)
   $('visitors-now-label').textContent = day.visitorsNow === 1 ? 'visitor now' : 'visitors now'
-  $('updated').textContent = `updated ${new Date().toISOString().slice(11, 19)} UTC`
+  $('updated').textContent = `updated ${clock(day.zone).format(Date.now())} ${day.zone}`
   for (const type of types) {
     const card = cards.get(type)
-    const hours = day.types.get(type)
+    const hours = day.hours.get(type)
     if (!card || !hours) continue
-    const total = hours.reduce((a, b) => a + b, 0)
+    const total = day.totals.get(type) ?? 0
     const max = Math.max(1, ...hours)
     card.hour.textContent = fmt(hours[now] ?? 0)
     card.total.textContent = fmt(total)
