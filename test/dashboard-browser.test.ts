@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { createClient } from 'redis'
 import { createCalendar } from '../src/counters/calendar.ts'
+import { createKeys, dayOf } from '../src/counters/keys.ts'
 import { parseCsv } from '../src/csv.ts'
 import { TOKEN_KEY } from '../src/dashboard/token.ts'
 import { countLabel, EVENT_LABELS } from '../src/events/labels.ts'
@@ -10,7 +12,9 @@ import { EVENT_TYPES } from '../src/events/types.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { seedThroughApi } from './dashboard-seed.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
+import { prng } from './prng.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
+import { redisUrl, testPrefix } from './services.ts'
 
 setDefaultTimeout(30_000)
 
@@ -113,6 +117,141 @@ describe.skipIf(!available)('dashboard with no data yet', () => {
       expect(errors).toEqual([])
     } finally {
       await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('numbers that count today follow the live feed', () => {
+  let server: ServerProcess
+  let browser: Browser
+  beforeAll(async () => {
+    ;[server, browser] = await Promise.all([startServerProcess(), launchChromium()])
+    await mkdir(ARTIFACTS, { recursive: true })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop('SIGKILL')
+  })
+
+  /** Waits (bounded) until the cards and the strip both show `want` for each type. */
+  const agree = (page: Page, want: Record<string, number>) =>
+    page.waitForFunction(
+      (want) =>
+        Object.entries(want).every(
+          ([type, n]) =>
+            document.querySelector(`[data-metric="${type}"]`)?.getAttribute('data-value') === String(n) &&
+            document.querySelector(`[data-live="${type}"]`)?.getAttribute('data-value') === String(n),
+        ),
+      want,
+      { timeout: 15_000 },
+    )
+
+  test('from the empty state, every event in turn reaches the cards, the chart and the panels, in few reads', async () => {
+    const { page, requests, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+      await page.waitForSelector('[data-state="empty"]')
+      await page.waitForSelector('.live[data-state="live"]')
+      const started = Date.now()
+      await sendBeacons(server.url, 'page_view', 1)
+      await agree(page, { page_view: 1 })
+      await sendBeacons(server.url, 'page_view', 1)
+      await agree(page, { page_view: 2 })
+      await sendBeacons(server.url, 'feature_used', 2)
+      await agree(page, { page_view: 2, feature_used: 2 })
+      // a burst, one beacon at a time: the cards catch up without a read per beacon
+      for (let i = 0; i < 8; i++) await sendBeacons(server.url, 'page_view', 1)
+      await agree(page, { page_view: 10, feature_used: 2 })
+      const seconds = (Date.now() - started) / 1000
+      // the chart and a panel are read again with the numbers
+      expect(await page.getAttribute('.chart[role="slider"]', 'aria-label')).toContain('in all')
+      await page.waitForSelector('[data-panel="pages"] li[data-name="/live-test"][data-count="10"]', {
+        timeout: 10_000,
+      })
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-follows-today.png') })
+
+      // at most a round of reads every REREAD_MS (3 s), plus the one the empty state asks first
+      const rounds = requests.filter((r) => {
+        const url = new URL(r.url)
+        return url.pathname === '/analytics/stats' && url.searchParams.get('event_type') === 'page_view'
+      }).length
+      expect(rounds).toBeLessThanOrEqual(Math.ceil(seconds / 3) + 2)
+      expect(requests.filter((r) => new URL(r.url).pathname === '/analytics/live')).toHaveLength(1)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('with numbers on screen, today’s cards follow the strip within seconds', async () => {
+    const { page, errors, context } = await open(browser)
+    try {
+      await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      await page.waitForSelector('.live[data-state="live"] [data-live="page_view"]')
+      const before = await shownNumbers(page)
+      await sendBeacons(server.url, 'page_view', 5)
+      await sendBeacons(server.url, 'feature_used', 3)
+      await agree(page, { page_view: before.page_view! + 5, feature_used: before.feature_used! + 3 })
+      expect(await page.getAttribute('main', 'data-state')).toBe('ready')
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('a held flush batch', () => {
+  test('the dashboard says how many are held, that their counts are shown, and where to look', async () => {
+    const prefix = testPrefix()
+    const [server, browser] = await Promise.all([startServerProcess({ REDIS_PREFIX: prefix }), launchChromium()])
+    const redis = await createClient({ url: await redisUrl() }).connect()
+    try {
+      await sendBeacons(server.url, 'page_view', 3)
+      const opened = await open(browser)
+      const { page, errors, context } = opened
+      const readyz = () => page.waitForResponse((r) => new URL(r.url()).pathname === '/readyz')
+      try {
+        // nothing held: /readyz is asked once, and no notice is shown
+        let asked = readyz()
+        await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+        expect(await (await asked).json()).toMatchObject({ held_batches: 0 })
+        await ready(page)
+        expect(await page.locator('[data-notice="held"]').count()).toBe(0)
+
+        // a value no index entry can hold, put into Redis by hand (as test/flush-held.test.ts does)
+        const r = prng(11)
+        const junk = Array.from({ length: 4000 }, () => String.fromCharCode(97 + r.int(26))).join('')
+        const pending = createKeys(prefix).shards[0]!.pending('x')
+        await redis.hSet(pending, `${dayOf(Date.now())}|visit|hostname|${junk}.example`, '1')
+        const flushed = await fetch(`${server.url}/analytics/flush`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}` },
+        })
+        expect(await flushed.json()).toEqual({ flushed: 0 })
+
+        asked = readyz()
+        await page.reload()
+        expect(await (await asked).json()).toMatchObject({ status: 'ready', held_batches: 1 })
+        const notice = page.locator('[data-notice="held"][data-held="1"]')
+        await notice.waitFor()
+        const text = await notice.textContent()
+        expect(text).toContain('1 flush batch is held')
+        expect(text).toContain('counts are kept')
+        expect(text).toContain('GET /analytics/flush/held')
+        expect(text).toContain('Held flush batches')
+        // and they are: the held batch's page views are in the numbers
+        await ready(page)
+        expect((await shownNumbers(page)).page_view).toBe(3)
+        await page.screenshot({ path: join(ARTIFACTS, 'dashboard-held.png') })
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    } finally {
+      await redis.quit()
+      await browser.close()
+      await server.stop('SIGKILL')
     }
   })
 })
@@ -463,7 +602,8 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
   test('the live strip moves within a second or so of a beacon, without polling', async () => {
     const { page, requests, errors, context } = await open(browser)
     try {
-      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
+      // a period without today: nothing on the page counts the beacons but the strip
+      await page.goto(`${server.url}/dashboard?period=yesterday#token=${encodeURIComponent(ADMIN)}`)
       await page.waitForSelector('.live[data-state="live"] [data-live="page_view"]')
       const before = Number(await page.getAttribute('[data-live="page_view"]', 'data-value'))
       const asked = requests.length

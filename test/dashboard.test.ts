@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { Elysia } from 'elysia'
-import { buildDashboard, gzippedSize, MAX_GZIPPED_JS } from '../src/dashboard/build.ts'
+import { buildDashboard, buildLiveScreen, gzippedSize, MAX_GZIPPED_JS } from '../src/dashboard/build.ts'
 import { DASHBOARD_CSS, DASHBOARD_JS, dashboard, dashboardPage } from '../src/routes/dashboard.ts'
+import { LIVE_JS } from '../src/routes/live.ts'
 
 const app = new Elysia().use(dashboard({ countedProperties: ['plan', 'variant'], timeZone: 'Europe/Berlin' }))
 const get = (path: string, headers: Record<string, string> = {}) =>
@@ -75,6 +76,11 @@ describe('the built dashboard', () => {
     const { js, css } = await buildDashboard()
     if (js !== readFileSync(DASHBOARD_JS, 'utf8') || css !== readFileSync(DASHBOARD_CSS, 'utf8'))
       throw new Error('public/dashboard.js or .css is stale: run bun run build:dashboard')
+  })
+
+  test('public/live.js is what bun run build:dashboard makes of src/live-screen (not stale)', async () => {
+    if ((await buildLiveScreen()) !== readFileSync(LIVE_JS, 'utf8'))
+      throw new Error('public/live.js is stale: run bun run build:dashboard')
   })
 
   test('the whole page has at most 80 KB of script, gzipped', () => {

@@ -139,6 +139,7 @@ describe('opsFor', () => {
     ).toEqual([
       { op: 'incr', key: '{p}:live:h:2026-11-28', field: 'feature_used|13', by: 1 },
       { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'feature_used', by: 1 },
+      { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'feature_used|13', by: 1 },
       { op: 'incr', key: '{p}:pend:d', field: '2026-11-28|feature_used', by: 1 },
       { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13:45|feature_used', by: 1 },
       { op: 'incr', key: '{p}:pend:u', field: '2026-11-28|feature_used|u1', by: 1 },
@@ -155,6 +156,7 @@ describe('opsFor', () => {
     expect(ops).toEqual([
       { op: 'incr', key: '{p}:live:h:2026-11-28', field: 'page_view|13', by: 3 },
       { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'page_view', by: 3 },
+      { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'page_view|13', by: 3 },
       { op: 'incr', key: '{p}:pend:d', field: '2026-11-28|page_view', by: 3 },
       { op: 'incr', key: '{p}:pend:h', field: '2026-11-28T13:45|page_view', by: 3 },
       {
@@ -169,13 +171,19 @@ describe('opsFor', () => {
     ])
   })
 
-  test('the live hours are of the UTC day, the live day total of TIME_ZONE’s', () => {
+  test('the live hours are of the UTC day, the live day total and its hours of TIME_ZONE’s', () => {
     const la = createCalendar('America/Los_Angeles')
     const ops = opsFor({ type: 'page_view', at: Date.parse('2026-11-29T03:00:00Z') }, { keys, calendar: la })
-    expect(ops.slice(0, 2)).toEqual([
+    expect(ops.slice(0, 3)).toEqual([
       { op: 'incr', key: '{p}:live:h:2026-11-29', field: 'page_view|03', by: 1 },
       { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'page_view', by: 1 },
+      { op: 'incr', key: '{p}:live:d:2026-11-28', field: 'page_view|19', by: 1 },
     ])
+    // India's hours start at :30 UTC
+    const india = createCalendar('Asia/Kolkata')
+    const at = (iso: string) => opsFor({ type: 'page_view', at: Date.parse(iso) }, { keys, calendar: india })[2]
+    expect(at('2026-11-29T03:29:59Z')).toMatchObject({ key: '{p}:live:d:2026-11-29', field: 'page_view|08' })
+    expect(at('2026-11-29T03:30:00Z')).toMatchObject({ key: '{p}:live:d:2026-11-29', field: 'page_view|09' })
   })
 
   test('visitor hashes go to the day’s HyperLogLog and mark the day for the flusher', () => {

@@ -29,6 +29,7 @@ describe('counter field codec', () => {
     const cases: { [K in FieldKind]: () => FieldParts[K] } = {
       live: () => ({ type: r.type(), hour: r.hh() }),
       ld: () => ({ type: r.type() }),
+      lh: () => ({ type: r.type(), hour: r.hh() }),
       d: () => ({ day: r.day(), type: r.type() }),
       h: () => ({ quarter: `${r.day()}T${r.hh()}:${['00', '15', '30', '45'][Number(r.hh()) % 4]}`, type: r.type() }),
       u: () => ({ day: r.day(), type: r.type(), value: r.value() }),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
+import { createCalendar } from '../src/counters/calendar.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
@@ -273,4 +274,67 @@ describe.skipIf(!available)('live screen: what it cannot use', () => {
       await page.close()
     }
   }, 30_000)
+})
+
+describe.skipIf(!available)('live screen in a TIME_ZONE far from UTC', () => {
+  test('its day, its hour and its bars are those of TIME_ZONE, as the dashboard counts them', async () => {
+    // +5:30: no UTC hour is a local hour, so only the zone's own hours can be right
+    const zone = 'Asia/Kolkata'
+    const calendar = createCalendar(zone)
+    const server = await startServerProcess({ TIME_ZONE: zone })
+    const browser = await launchChromium()
+    try {
+      const now = Date.now()
+      // an event of an earlier local hour of the same local day, when there is one
+      const earlier = now - 3_600_000
+      const backdated = calendar.day(earlier) === calendar.day(now)
+      if (backdated) {
+        const sent = await fetch(`${server.url}/analytics/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer test-ingest-token-0123456789' },
+          body: JSON.stringify([{ event_type: 'page_view', properties: { path: '/' }, timestamp: earlier }]),
+        })
+        expect(sent.status).toBe(202)
+      }
+      await sendBeacons(server.url, 'page_view', 2)
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+      const errors: string[] = []
+      page.on('pageerror', (e) => errors.push(e.message))
+      await page.goto(`${server.url}/live?types=page_view#token=${ADMIN}`)
+      await page.waitForSelector('body[data-state="live"]')
+      const total = 2 + (backdated ? 1 : 0)
+      await until(page, 'page_view', total)
+      // the hour may turn while the test runs: the day and hour shown are those of one of these
+      const hours = [now, Date.now()].map((t) => ({ day: calendar.day(t), hour: Number(calendar.hour(t)) }))
+      const day = await page.textContent('#day')
+      const range = await page.textContent('#hour-range')
+      const shownNow = hours.find((h) => h.day === day && range?.startsWith(`${String(h.hour).padStart(2, '0')}:00`))
+      expect({ day, range, shown: shownNow !== undefined }).toMatchObject({ shown: true })
+      expect(range).toContain(zone)
+      expect(await page.textContent('#updated')).toContain(zone)
+      const hour = shownNow!.hour
+      const bars = page.locator('[data-type="page_view"] .chart .h')
+      expect(await bars.nth(hour).getAttribute('class')).toContain('now')
+      if (hours[0]!.hour === hours[1]!.hour) {
+        expect(await bars.nth(hour).getAttribute('title')).toBe(`${String(hour).padStart(2, '0')}:00 2`)
+        expect(await shown(page, 'page_view', 'hour')).toBe(2)
+        if (backdated) {
+          const before = Number(calendar.hour(earlier))
+          expect(await bars.nth(before).getAttribute('title')).toBe(`${String(before).padStart(2, '0')}:00 1`)
+        }
+      }
+      await mkdir(ARTIFACTS, { recursive: true })
+      await page.screenshot({ path: join(ARTIFACTS, 'live-screen-time-zone.png') })
+
+      // and it moves with the feed, in the zone's hour
+      await sendBeacons(server.url, 'page_view', 1)
+      await until(page, 'page_view', total + 1)
+      const current = Number(calendar.hour(Date.now()))
+      expect(await bars.nth(current).getAttribute('class')).toContain('now')
+      expect(errors).toEqual([])
+    } finally {
+      await browser.close()
+      await server.stop('SIGKILL')
+    }
+  }, 60_000)
 })

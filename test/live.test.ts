@@ -61,7 +61,10 @@ describe('live state (pure)', () => {
       visitorsNowChanged: false,
       changed: new Map(),
       todayDayChanged: false,
+      // without TIME_ZONE's reading, the UTC day stands for today
+      todayHourChanged: true,
       todayChanged: new Set(),
+      todayHours: new Map(),
     })
 
     expect((diffStates(a, liveState({ 'page_view|12': '5' }, v(3), clock)) as LiveDiff).visitorsChanged).toBe(true)
@@ -99,7 +102,13 @@ describe('live state (pure)', () => {
       hour: 12,
       visitors: 3,
       types: { page_view: { total: 9, hours: { 11: 1, 12: 8 } } },
-      today: { day: '2026-11-28', time_zone: 'UTC', totals: { page_view: 9 } },
+      today: {
+        day: '2026-11-28',
+        time_zone: 'UTC',
+        hour: 12,
+        totals: { page_view: 9 },
+        hours: { page_view: { 11: 1, 12: 8 } },
+      },
     })
     // visitors changed, so a client watching only feature_used still hears about it
     expect(countsFor(diff, next, ['feature_used'])).toEqual({ day: '2026-11-28', hour: 12, visitors: 3, types: {} })
@@ -112,6 +121,7 @@ describe('live state (pure)', () => {
       day: '2026-11-28',
       hour: 13,
       types: {},
+      today: { day: '2026-11-28', time_zone: 'UTC', hour: 13, totals: {}, hours: {} },
     })
   })
 
@@ -207,7 +217,13 @@ describe('live hub (in process)', () => {
       day: '2026-11-28',
       hour: 12,
       types: { page_view: { total: 5, hours: { 12: 5 } } },
-      today: { day: '2026-11-28', time_zone: 'UTC', totals: { page_view: 5 } },
+      today: {
+        day: '2026-11-28',
+        time_zone: 'UTC',
+        hour: 12,
+        totals: { page_view: 5 },
+        hours: { page_view: { 12: 5 } },
+      },
     })
     await feed.close()
     await waitFor(() => hub.size === 0, { what: 'the hub to let its clients go' })
@@ -223,7 +239,12 @@ describe('live hub (in process)', () => {
     expect(snapshotOf(await feed.nextEvent())).toMatchObject({ day: '2026-11-28', hour: 22 })
 
     now = Date.parse('2026-11-28T23:00:00.100Z')
-    expect(countsOf(await feed.nextEvent())).toEqual({ day: '2026-11-28', hour: 23, types: {} })
+    expect(countsOf(await feed.nextEvent())).toEqual({
+      day: '2026-11-28',
+      hour: 23,
+      types: {},
+      today: { day: '2026-11-28', time_zone: 'UTC', hour: 23, totals: {}, hours: {} },
+    })
 
     fake.set('2026-11-28', { 'page_view|22': 4, 'page_view|23': 2 }, 3)
     expect(countsOf(await feed.nextEvent())).toEqual({
@@ -231,7 +252,13 @@ describe('live hub (in process)', () => {
       hour: 23,
       visitors: 3,
       types: { page_view: { total: 6, hours: { 23: 2 } } },
-      today: { day: '2026-11-28', time_zone: 'UTC', totals: { page_view: 6 } },
+      today: {
+        day: '2026-11-28',
+        time_zone: 'UTC',
+        hour: 23,
+        totals: { page_view: 6 },
+        hours: { page_view: { 23: 2 } },
+      },
     })
 
     now = Date.parse('2026-11-29T00:00:00.050Z')
@@ -584,23 +611,45 @@ describe('today in TIME_ZONE on the live feed', () => {
   test('pure: today is the reading of the zone’s day, apart from the UTC hours; a new zone day is sent whole', () => {
     // 02:00 UTC on 29 November is 18:00 on 28 November in Los Angeles
     const clock = clockOf(Date.parse('2026-11-29T02:00:00Z'))
-    const zone = (day: string, fields: Record<string, string>) => ({ day, timeZone: 'America/Los_Angeles', fields })
-    const prev = liveState({ 'page_view|02': '3' }, v(1), clock, zone('2026-11-28', { page_view: '5' }))
+    const zone = (day: string, hour: number, fields: Record<string, string>) => ({
+      day,
+      timeZone: 'America/Los_Angeles',
+      hour,
+      fields,
+    })
+    const prev = liveState(
+      { 'page_view|02': '3' },
+      v(1),
+      clock,
+      zone('2026-11-28', 18, { page_view: '5', 'page_view|15': '2', 'page_view|18': '3' }),
+    )
     expect(snapshotFor(prev, ['page_view'])).toMatchObject({
       day: '2026-11-29',
       types: { page_view: { total: 3 } },
-      today: { day: '2026-11-28', time_zone: 'America/Los_Angeles', totals: { page_view: 5 } },
+      today: {
+        day: '2026-11-28',
+        time_zone: 'America/Los_Angeles',
+        hour: 18,
+        totals: { page_view: 5 },
+        hours: { page_view: Array.from({ length: 24 }, (_, h) => (h === 15 ? 2 : h === 18 ? 3 : 0)) },
+      },
     })
-    // a field that is not an event type is ignored, as in the hourly hash
-    const odd = liveState({}, v(0), clock, zone('2026-11-28', { nonsense: '7', page_view: 'x' }))
+    // a field that is not an event type or an hour is ignored, as in the hourly hash
+    const odd = liveState(
+      {},
+      v(0),
+      clock,
+      zone('2026-11-28', 18, { nonsense: '7', page_view: 'x', 'page_view|24': '1', 'nope|01': '1' }),
+    )
     expect(odd.today.totals.page_view).toBe(0)
+    expect(odd.today.hours.page_view.every((n) => n === 0)).toBe(true)
 
     // the zone's day moves on while the UTC day stays: the new day's counts, every watched type
     const next = liveState(
       { 'page_view|02': '3', 'page_view|08': '1' },
       v(1),
       clock,
-      zone('2026-11-29', { page_view: '1' }),
+      zone('2026-11-29', 0, { page_view: '1', 'page_view|00': '1' }),
     )
     const diff = diffStates(prev, next) as LiveDiff
     expect(diff.todayDayChanged).toBe(true)
@@ -608,7 +657,14 @@ describe('today in TIME_ZONE on the live feed', () => {
       day: '2026-11-29',
       hour: 2,
       types: { page_view: { total: 4, hours: { 8: 1 } } },
-      today: { day: '2026-11-29', time_zone: 'America/Los_Angeles', totals: { page_view: 1, feature_used: 0 } },
+      // the hours that differ from the day before's: the client keeps the others as they were
+      today: {
+        day: '2026-11-29',
+        time_zone: 'America/Los_Angeles',
+        hour: 0,
+        totals: { page_view: 1, feature_used: 0 },
+        hours: { page_view: { 0: 1, 15: 0, 18: 0 } },
+      },
     })
   })
 
@@ -632,14 +688,27 @@ describe('today in TIME_ZONE on the live feed', () => {
     const snap = snapshotOf(await feed.nextEvent())
     expect(snap.day).toBe('2026-11-29')
     expect(snap.types.page_view!.total).toBe(3)
-    expect(snap.today).toEqual({ day: '2026-11-28', time_zone: 'America/Los_Angeles', totals: { page_view: 5 } })
+    // today's hours are Los Angeles's: 2 at 15:00 and 3 at 18:00
+    expect(snap.today).toEqual({
+      day: '2026-11-28',
+      time_zone: 'America/Los_Angeles',
+      hour: 18,
+      totals: { page_view: 5 },
+      hours: { page_view: Array.from({ length: 24 }, (_, h) => (h === 15 ? 2 : h === 18 ? 3 : 0)) },
+    })
 
     now = Date.parse('2026-11-29T08:30:00Z') // 00:30 on 29 November there
     await views(1)
     for (;;) {
       const counts = countsOf(await feed.nextEvent())
       if (counts.today?.day !== '2026-11-29') continue
-      expect(counts.today).toEqual({ day: '2026-11-29', time_zone: 'America/Los_Angeles', totals: { page_view: 1 } })
+      expect(counts.today).toEqual({
+        day: '2026-11-29',
+        time_zone: 'America/Los_Angeles',
+        hour: 0,
+        totals: { page_view: 1 },
+        hours: { page_view: { 0: 1, 15: 0, 18: 0 } },
+      })
       break
     }
     await feed.close()

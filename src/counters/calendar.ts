@@ -6,14 +6,17 @@
  * - Time of day is the UTC quarter-hour. Every offset in use is a multiple of 15 minutes, so a
  *   local hour or day in any zone is a whole number of quarters, which makes day and hour series
  *   exact in every zone, India's +5:30 and Nepal's +5:45 included.
- * - The live feed keeps UTC hours (see keys.ts `dayOf`, `hourOf`).
+ * - The live feed keeps UTC hours (see keys.ts `dayOf`, `hourOf`), and today's local hours of
+ *   `TIME_ZONE` beside them ({@link Calendar.hour}).
  *
  * @example
  * const calendar = createCalendar('America/Los_Angeles')
  * calendar.day(Date.parse('2026-11-29T03:00:00Z')) // '2026-11-28'
  * quarterOf(Date.parse('2026-11-29T03:40:00Z'))    // '2026-11-29T03:30'
  */
-import { localDay } from '../time.ts'
+import { localDay, zoneFormats } from '../time.ts'
+
+const localHourFormat = zoneFormats({ hour: '2-digit', hourCycle: 'h23' })
 
 export const QUARTER_MS = 15 * 60_000
 
@@ -22,6 +25,8 @@ export interface Calendar {
   readonly zone: string
   /** the local day of an instant, `YYYY-MM-DD` */
   day(ms: number): string
+  /** the local hour of an instant, `HH` (on the day clocks go back, the repeated hour is one) */
+  hour(ms: number): string
 }
 
 export function createCalendar(zone: string): Calendar {
@@ -29,6 +34,9 @@ export function createCalendar(zone: string): Calendar {
   // a quarter, since every offset is a multiple of 15 minutes.
   let cachedQuarter = Number.NaN
   let cachedDay = ''
+  let hourQuarter = Number.NaN
+  let cachedHour = ''
+  const hours = localHourFormat(zone)
   return {
     zone,
     day(ms) {
@@ -38,6 +46,14 @@ export function createCalendar(zone: string): Calendar {
         cachedDay = localDay(quarter * QUARTER_MS, zone)
       }
       return cachedDay
+    },
+    hour(ms) {
+      const quarter = Math.floor(ms / QUARTER_MS)
+      if (quarter !== hourQuarter) {
+        hourQuarter = quarter
+        cachedHour = hours.format(quarter * QUARTER_MS)
+      }
+      return cachedHour
     },
   }
 }

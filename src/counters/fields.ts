@@ -10,7 +10,8 @@
  * | kind | hash | field |
  * |---|---|---|
  * | `live` | live hourly hash of one day | `${type}\|${HH}` |
- * | `ld` | live daily hash of one `TIME_ZONE` day | `${type}` |
+ * | `ld` | live daily hash of one `TIME_ZONE` day: a type's count of the day | `${type}` |
+ * | `lh` | the same hash: a type's count of a local hour (`HH`) of that day | `${type}\|${HH}` |
  * | `d` | pending daily | `${day}\|${type}` |
  * | `h` | pending time of day, by UTC quarter-hour | `${YYYY-MM-DD}T${HH}:${MM}\|${type}` |
  * | `u` | pending per-user daily | `${day}\|${type}\|${user}` |
@@ -31,6 +32,7 @@
 export interface FieldParts {
   live: { type: string; hour: string }
   ld: { type: string }
+  lh: { type: string; hour: string }
   d: { day: string; type: string }
   /**
    * `quarter` is `YYYY-MM-DDTHH:MM` (UTC, MM one of 00, 15, 30, 45); a field written before
@@ -81,6 +83,13 @@ const FIELDS: { [K in FieldKind]: Codec<K> } = {
   ld: {
     encode: ({ type }) => type,
     decode: (field) => ({ type: field }),
+  },
+  lh: {
+    encode: ({ type, hour }) => `${type}|${hour}`,
+    decode(field) {
+      const [type = '', hour = ''] = split(field, 1)
+      return { type, hour }
+    },
   },
   d: {
     encode: ({ day, type }) => `${day}|${type}`,

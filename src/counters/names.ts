@@ -50,6 +50,7 @@ class Strings {
 export class Names {
   private readonly live = new Strings()
   private readonly liveDay = new Strings()
+  private readonly liveDayHours = new Strings()
   private readonly daily = new Strings()
   private readonly quarters = new Strings()
   private readonly prefixes = { u: new Strings(), f: new Strings(), p: new Strings(), x: new Strings() }
@@ -65,6 +66,13 @@ export class Names {
   /** The live daily hash's field (`ld`) of a type. */
   liveDayField(type: string): string {
     return this.liveDay.get('', type, '') ?? this.liveDay.put('', type, '', encodeField('ld', { type }))
+  }
+
+  /** The live daily hash's field (`lh`) of a type in a local hour (`HH`) of TIME_ZONE. */
+  liveDayHourField(type: string, hour: string): string {
+    return (
+      this.liveDayHours.get(hour, type, '') ?? this.liveDayHours.put(hour, type, '', encodeField('lh', { type, hour }))
+    )
   }
 
   /** A daily field (`d`) of a type. */

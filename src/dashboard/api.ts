@@ -65,6 +65,8 @@ export interface Api {
   fetch(url: string, accept: string): Promise<Response>
   /** drops remembered answers: all, or one read's */
   forget(url?: string): void
+  /** settles once no request is out (now, when none is) */
+  idle(): Promise<void>
 }
 
 const KEEP_MS = 60_000
@@ -82,6 +84,19 @@ export function createApi(options: {
   let trusted: string | undefined
   /** while a new token's first read is out: settles (never rejects) when it is answered */
   let probe: Promise<void> | undefined
+  let out = 0
+  const onIdle: (() => void)[] = []
+
+  /** counts a request while it is out, for {@link Api.idle} */
+  function counted<T>(request: Promise<T>): Promise<T> {
+    out++
+    const done = () => {
+      out--
+      if (out === 0) for (const resolve of onIdle.splice(0)) resolve()
+    }
+    request.then(done, done)
+    return request
+  }
 
   async function request(url: string, accept: string, token: string): Promise<Response> {
     let res: Response
@@ -131,7 +146,7 @@ export function createApi(options: {
       const now = Date.now()
       const hit = kept.get(url)
       if (hit && now - hit.at < KEEP_MS) return hit.answer as Promise<T>
-      const answer = send(url, 'application/json').then((res) => res.json() as Promise<T>)
+      const answer = counted(send(url, 'application/json').then((res) => res.json() as Promise<T>))
       kept.set(url, { at: now, answer })
       // a failure is not remembered: the next ask (a retry) asks again
       answer.catch(() => {
@@ -139,10 +154,11 @@ export function createApi(options: {
       })
       return answer
     },
-    fetch: send,
+    fetch: (url, accept) => counted(send(url, accept)),
     forget(url) {
       if (url === undefined) kept.clear()
       else kept.delete(url)
     },
+    idle: () => (out === 0 ? Promise.resolve() : new Promise((resolve) => onIdle.push(resolve))),
   }
 }

@@ -28,25 +28,33 @@ const COALESCE_MS = 40
 
 /**
  * The answers of `urls`, in order; a null url is not read (it stays loading). A new `round` reads
- * them again (after `api.forget`, from the server). Answers arriving together are shown together:
- * a page of numbers re-laid out once, not once per answer.
+ * them again (after `api.forget`, from the server), and the answers of the last round stay shown
+ * until the new ones are in, so a view kept current by the live feed never blinks. Answers
+ * arriving together are shown together: a page of numbers re-laid out once, not once per answer.
  */
 export function useReads<T>(urls: (string | null)[], round = 0): Read<T>[] {
   const api = useApi()
-  const key = `${round}\n${urls.join('\n')}`
+  const asked = urls.join('\n')
+  const key = `${round}\n${asked}`
   const [retries, setRetries] = useState(0)
-  const [answers, setAnswers] = useState<{ key: string; reads: Read<T>[] }>({ key: '', reads: [] })
+  const [answers, setAnswers] = useState<{ key: string; asked: string; reads: Read<T>[] }>({
+    key: '',
+    asked: '',
+    reads: [],
+  })
 
   // a layout effect: the reads go out as soon as the view is rendered, not after the next frame
   useLayoutEffect(() => {
     let current = true
     let timer: ReturnType<typeof setTimeout> | undefined
-    const reads: Read<T>[] = urls.map(() => ({ state: 'loading' }))
+    // a new round of the same reads starts from the last round's answers, a retry from nothing
+    const again = answers.key !== key && answers.asked === asked
+    const reads: Read<T>[] = again ? answers.reads.slice() : urls.map(() => ({ state: 'loading' }))
     let waiting = urls.filter((url) => url !== null).length
     const show = () => {
       clearTimeout(timer)
       timer = undefined
-      if (current) setAnswers({ key, reads: reads.slice() })
+      if (current) setAnswers({ key, asked, reads: reads.slice() })
     }
     const settle = (i: number, read: Read<T>) => {
       if (!current) return
@@ -77,8 +85,8 @@ export function useReads<T>(urls: (string | null)[], round = 0): Read<T>[] {
     // urls are compared by their joined key
   }, [key, retries, api])
 
-  if (answers.key !== key) return urls.map(() => ({ state: 'loading' }))
-  return answers.reads
+  if (answers.key === key || (answers.asked === asked && answers.reads.length > 0)) return answers.reads
+  return urls.map(() => ({ state: 'loading' }))
 }
 
 export function useRead<T>(url: string | null, round = 0): Read<T> {

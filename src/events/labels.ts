@@ -1,8 +1,7 @@
 /**
  * What every event type is called on a screen: the one list the dashboard (its numbers, chart and
  * live strip) and the live screen both show, in the order they show them (what a product team
- * reads first leads). The dashboard bundles it; the server writes it into the live screen's page
- * (src/routes/live.ts), which is plain JS with no build step.
+ * reads first leads). The dashboard's script and the live screen's both bundle it.
  *
  * @example
  * EVENT_LABELS.page_view // { plural: 'Page views', one: 'page view' }

@@ -20,10 +20,10 @@ export interface LiveReading {
   /** field of kind `live` (src/counters/fields.ts) → count */
   fields: Record<string, string>
   /**
-   * today in TIME_ZONE: its day, the zone, and its counts (field of kind `ld` → count); a source
-   * without it (a test's) makes the UTC day's hours today's counts
+   * today in TIME_ZONE: its day, the zone, its hour now, and its counts and local hours (fields
+   * of kinds `ld` and `lh` → count); a source without it (a test's) makes the UTC day today
    */
-  today?: { day: string; timeZone: string; fields: Record<string, string> }
+  today?: { day: string; timeZone: string; hour: number; fields: Record<string, string> }
   /** today's unique visitors (today in TIME_ZONE) */
   visitors: number
   /** unique visitors of the last 5 minutes */
@@ -54,7 +54,12 @@ export function redisLiveSource(redis: Redis, keys: Keys, calendar: Calendar): L
     const all = hashes as Record<string, string>[]
     return {
       fields: sumHashes(all.slice(0, n)),
-      today: { day: zoneDay, timeZone: calendar.zone, fields: sumHashes(all.slice(n)) },
+      today: {
+        day: zoneDay,
+        timeZone: calendar.zone,
+        hour: Number(calendar.hour(now)),
+        fields: sumHashes(all.slice(n)),
+      },
       visitors: Number(visitors),
       visitorsNow: Number(visitorsNow),
     }

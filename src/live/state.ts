@@ -28,8 +28,12 @@ export interface ZoneToday {
   /** `YYYY-MM-DD` of TIME_ZONE */
   day: string
   timeZone: string
+  /** the local hour now, 0-23 */
+  hour: number
   /** every event type's count of that day */
   totals: Record<EventType, number>
+  /** every event type's 24 counts of that day's local hours (the repeated hour of a day whose clocks go back holds both) */
+  hours: Record<EventType, number[]>
 }
 
 export interface LiveState extends Clock {
@@ -46,7 +50,11 @@ export interface LiveState extends Clock {
 export interface TodayData {
   day: string
   time_zone: string
+  /** the local hour now */
+  hour: number
   totals: Partial<Record<EventType, number>>
+  /** a snapshot's: the 24 local hours of each watched type; counts': only the changed hours (hour → full count) */
+  hours: Partial<Record<EventType, number[] | Record<number, number>>>
 }
 
 export interface SnapshotData extends Clock {
@@ -76,8 +84,12 @@ export interface LiveDiff {
   changed: Map<EventType, number[]>
   /** the day of TIME_ZONE moved on */
   todayDayChanged: boolean
+  /** the local hour of TIME_ZONE moved on */
+  todayHourChanged: boolean
   /** the types whose count of today (in TIME_ZONE) changed */
   todayChanged: Set<EventType>
+  /** changed local hours of today per type */
+  todayHours: Map<EventType, number[]>
 }
 
 export function clockOf(ms: number): Clock {
@@ -85,32 +97,46 @@ export function clockOf(ms: number): Clock {
   return { day: iso.slice(0, 10), hour: Number(iso.slice(11, 13)) }
 }
 
+const emptyHours = () =>
+  Object.fromEntries(EVENT_TYPES.map((t) => [t, new Array<number>(HOURS).fill(0)])) as Record<EventType, number[]>
+
+/** Puts an hour's count into `hours`; the write path owns these hashes, so anything else is ignored rather than shown. */
+function putHour(hours: Record<EventType, number[]>, type: string, hourText: string, raw: string) {
+  const hour = hourText === '' ? Number.NaN : Number(hourText)
+  const count = Number(raw)
+  if (!isEventType(type) || !Number.isInteger(hour) || hour < 0 || hour >= HOURS || !Number.isFinite(count)) return
+  hours[type][hour] = count
+}
+
 /**
  * Builds the state from the live hash's fields (kind `live` of fields.ts → count), the visitor
- * counts and today's counts in TIME_ZONE (the live daily hash's fields, kind `ld`; without them,
- * the UTC day's hours added up, as in UTC).
+ * counts and today in TIME_ZONE: its counts and local hours (the live daily hash's fields, kinds
+ * `ld` and `lh`) and the local hour now. Without it, the UTC day stands for today, as in UTC.
  */
 export function liveState(
   fields: Record<string, string>,
   visitors: { today: number; now: number },
   clock: Clock,
-  today?: { day: string; timeZone: string; fields: Record<string, string> },
+  today?: { day: string; timeZone: string; hour: number; fields: Record<string, string> },
 ): LiveState {
-  const hours = Object.fromEntries(EVENT_TYPES.map((t) => [t, new Array<number>(HOURS).fill(0)])) as Record<
-    EventType,
-    number[]
-  >
+  const hours = emptyHours()
   for (const [field, raw] of Object.entries(fields)) {
-    const parts = decodeField('live', field)
-    const type = parts.type
-    const hour = parts.hour === '' ? Number.NaN : Number(parts.hour)
-    const count = Number(raw)
-    // the write path owns this hash; anything else in it is ignored rather than shown
-    if (!isEventType(type) || !Number.isInteger(hour) || hour < 0 || hour >= HOURS || !Number.isFinite(count)) continue
-    hours[type][hour] = count
+    const { type, hour } = decodeField('live', field)
+    putHour(hours, type, hour, raw)
   }
-  const totals = Object.fromEntries(EVENT_TYPES.map((t) => [t, today ? 0 : sum(hours[t])])) as Record<EventType, number>
-  for (const [field, raw] of Object.entries(today?.fields ?? {})) {
+  if (!today) {
+    const totals = Object.fromEntries(EVENT_TYPES.map((t) => [t, sum(hours[t])])) as Record<EventType, number>
+    const zoneDay = { day: clock.day, timeZone: 'UTC', hour: clock.hour, totals, hours }
+    return { ...clock, hours, today: zoneDay, visitors: visitors.today, visitorsNow: visitors.now }
+  }
+  const totals = Object.fromEntries(EVENT_TYPES.map((t) => [t, 0])) as Record<EventType, number>
+  const localHours = emptyHours()
+  for (const [field, raw] of Object.entries(today.fields)) {
+    if (field.includes('|')) {
+      const { type, hour } = decodeField('lh', field)
+      putHour(localHours, type, hour, raw)
+      continue
+    }
     const { type } = decodeField('ld', field)
     const count = Number(raw)
     if (isEventType(type) && Number.isFinite(count)) totals[type] = count
@@ -119,10 +145,21 @@ export function liveState(
     day: clock.day,
     hour: clock.hour,
     hours,
-    today: { day: today?.day ?? clock.day, timeZone: today?.timeZone ?? 'UTC', totals },
+    today: { day: today.day, timeZone: today.timeZone, hour: today.hour, totals, hours: localHours },
     visitors: visitors.today,
     visitorsNow: visitors.now,
   }
+}
+
+/** Per type, the hours whose counts differ between two sets of 24. */
+function changedHours(a: Record<EventType, number[]>, b: Record<EventType, number[]>): Map<EventType, number[]> {
+  const changed = new Map<EventType, number[]>()
+  for (const type of EVENT_TYPES) {
+    const hours: number[] = []
+    for (let h = 0; h < HOURS; h++) if (a[type][h] !== b[type][h]) hours.push(h)
+    if (hours.length > 0) changed.set(type, hours)
+  }
+  return changed
 }
 
 /**
@@ -131,14 +168,9 @@ export function liveState(
  */
 export function diffStates(prev: LiveState, next: LiveState): LiveDiff | 'snapshot' | undefined {
   if (prev.day !== next.day) return 'snapshot'
-  const changed = new Map<EventType, number[]>()
-  for (const type of EVENT_TYPES) {
-    const a = prev.hours[type]
-    const b = next.hours[type]
-    const hours: number[] = []
-    for (let h = 0; h < HOURS; h++) if (a[h] !== b[h]) hours.push(h)
-    if (hours.length > 0) changed.set(type, hours)
-  }
+  const changed = changedHours(prev.hours, next.hours)
+  const todayHours = changedHours(prev.today.hours, next.today.hours)
+  const todayHourChanged = prev.today.hour !== next.today.hour
   const hourChanged = prev.hour !== next.hour
   const visitorsChanged = prev.visitors !== next.visitors
   const visitorsNowChanged = prev.visitorsNow !== next.visitorsNow
@@ -150,10 +182,21 @@ export function diffStates(prev: LiveState, next: LiveState): LiveDiff | 'snapsh
     !visitorsChanged &&
     !visitorsNowChanged &&
     !todayDayChanged &&
-    todayChanged.size === 0
+    !todayHourChanged &&
+    todayChanged.size === 0 &&
+    todayHours.size === 0
   )
     return undefined
-  return { hourChanged, visitorsChanged, visitorsNowChanged, changed, todayDayChanged, todayChanged }
+  return {
+    hourChanged,
+    visitorsChanged,
+    visitorsNowChanged,
+    changed,
+    todayDayChanged,
+    todayHourChanged,
+    todayChanged,
+    todayHours,
+  }
 }
 
 function sum(xs: readonly number[]): number {
@@ -162,11 +205,38 @@ function sum(xs: readonly number[]): number {
   return n
 }
 
-/** `today` for a client that watches `types`, with only the types `only` holds when given. */
-function todayFor(state: LiveState, types?: readonly EventType[], only?: ReadonlySet<EventType>): TodayData {
+/** `today` of a snapshot for a client that watches `types`: every count and every hour. */
+function todayFor(state: LiveState, types?: readonly EventType[]): TodayData {
   const totals: TodayData['totals'] = {}
-  for (const type of types ?? EVENT_TYPES) if (!only || only.has(type)) totals[type] = state.today.totals[type]
-  return { day: state.today.day, time_zone: state.today.timeZone, totals }
+  const hours: TodayData['hours'] = {}
+  for (const type of types ?? EVENT_TYPES) {
+    totals[type] = state.today.totals[type]
+    hours[type] = [...state.today.hours[type]]
+  }
+  return { day: state.today.day, time_zone: state.today.timeZone, hour: state.today.hour, totals, hours }
+}
+
+/**
+ * `today` of a diff for a client that watches `types`: the changed counts (all of them when the
+ * day moved on) and the changed hours; undefined when nothing of it changed.
+ */
+function todayChangesFor(diff: LiveDiff, next: LiveState, types?: readonly EventType[]): TodayData | undefined {
+  const totals: TodayData['totals'] = {}
+  const hours: TodayData['hours'] = {}
+  let any = diff.todayDayChanged || diff.todayHourChanged
+  for (const type of types ?? EVENT_TYPES) {
+    if (diff.todayDayChanged || diff.todayChanged.has(type)) {
+      totals[type] = next.today.totals[type]
+      any = true
+    }
+    const changed = diff.todayHours.get(type)
+    if (changed) {
+      hours[type] = Object.fromEntries(changed.map((h) => [h, next.today.hours[type][h]!]))
+      any = true
+    }
+  }
+  if (!any) return undefined
+  return { day: next.today.day, time_zone: next.today.timeZone, hour: next.today.hour, totals, hours }
 }
 
 /** The whole day for a client that watches `types` (all types when undefined). */
@@ -200,12 +270,12 @@ export function countsFor(diff: LiveDiff, next: LiveState, types?: readonly Even
     out[type] = { total: sum(all), hours: Object.fromEntries(hours.map((h) => [h, all[h]!])) }
     any = true
   }
-  const todayChanged = diff.todayDayChanged || (types ?? EVENT_TYPES).some((t) => diff.todayChanged.has(t))
-  if (!any && !diff.hourChanged && !diff.visitorsChanged && !diff.visitorsNowChanged && !todayChanged) return undefined
+  const today = todayChangesFor(diff, next, types)
+  if (!any && !diff.hourChanged && !diff.visitorsChanged && !diff.visitorsNowChanged && !today) return undefined
   const data: CountsData = { day: next.day, hour: next.hour, types: out }
   if (diff.visitorsChanged) data.visitors = next.visitors
   if (diff.visitorsNowChanged) data.visitors_now = next.visitorsNow
-  if (todayChanged) data.today = todayFor(next, types, diff.todayDayChanged ? undefined : diff.todayChanged)
+  if (today) data.today = today
   return data
 }
 

@@ -1,9 +1,8 @@
 /**
  * `GET /analytics/live`: today's hourly counters as Server-Sent Events, for admins (bearer token,
  * or `?token=` since an `EventSource` cannot set headers). `?types=a,b` narrows the feed.
- * `GET /live`: the wall-screen page that shows it (public/live.html, .js, .css); `/live/` redirects there.
- * The page is given the event types' labels (src/events/labels.ts) in a JSON block, so the live
- * screen, plain JS with no build step, names every type as the dashboard does.
+ * `GET /live`: the wall-screen page that shows it (public/live.html and .css, and live.js, built
+ * from src/live-screen by `bun run build:dashboard`); `/live/` redirects there.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,7 +10,6 @@ import { Elysia } from 'elysia'
 import Type from 'typebox'
 import type { Deps } from '../deps.ts'
 import { HttpError } from '../errors.ts'
-import { EVENT_LABELS } from '../events/labels.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { parseTypes } from '../live/state.ts'
 import { requireAccess } from './auth.ts'
@@ -46,13 +44,8 @@ const LiveQuery = Type.Object({
 
 const hide = { detail: { hide: true } }
 
-/**
- * The live screen's page with the labels in it. `<` is escaped in the JSON, so no label could
- * close the script block it sits in.
- */
-export function livePage(template: string): string {
-  return template.replace('{{EVENT_LABELS}}', JSON.stringify(EVENT_LABELS).replace(/</g, '\\u003c'))
-}
+/** the live screen's script, built from src/live-screen */
+export const LIVE_JS = join(PUBLIC_DIR, 'live.js')
 
 const FILES: Record<string, { file: string; type: string }> = {
   '/live.js': { file: 'live.js', type: 'text/javascript; charset=utf-8' },
@@ -64,7 +57,7 @@ const serve = (asset: { file: string; type: string }) =>
 
 export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
   const { config, live: hub } = deps
-  const page = livePage(readFileSync(PAGE_FILE, 'utf8'))
+  const page = readFileSync(PAGE_FILE, 'utf8')
   const app = new Elysia({ name: 'live' }).get(
     '/analytics/live',
     ({ request, server }) => {

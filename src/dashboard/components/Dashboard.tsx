@@ -6,6 +6,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { addDays, localDay } from '../../time.ts'
 import { apiUrl, type StatsAnswer } from '../api.ts'
+import { followChanges, todayKey } from '../follow.ts'
 import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
 import { chartable, METRICS, type MetricId, metricLabel, statsQuery } from '../metrics.ts'
@@ -18,12 +19,15 @@ import { Chart } from './Chart.tsx'
 import { Controls } from './Controls.tsx'
 import { Empty } from './Empty.tsx'
 import { Failure } from './Failure.tsx'
+import { Held } from './Held.tsx'
 import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
 import { Panels } from './Panels.tsx'
 import { Users } from './Users.tsx'
 
 const READY_MARK = 'dashboard-ready'
+/** A view that includes today reads again at most this often while the live feed reports changes. */
+export const REREAD_MS = 3_000
 
 /** A period read up to an instant, its hours from that instant on left out: not zeros, not yet. */
 function cutAt(read: Read<StatsAnswer>, until: number | undefined): Read<StatsAnswer> {
@@ -134,21 +138,31 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     if (answer.total > 0) refresh()
     return answer.total > 0
   }
+  // Numbers that count today follow the live feed: what it reports changed is read again, a
+  // round every few seconds at most, so they never disagree with the strip for long.
+  const follows = range.to >= today || panelRange.to >= localDay(Date.now(), config.timeZone)
+  const follower = useMemo(() => followChanges({ gapMs: REREAD_MS, idle: api.idle, reread: refresh }), [])
+  useEffect(() => () => follower.stop(), [])
+  const seen = useRef<string | undefined>(undefined)
   // the live strip keeps the first callbacks it was given: these refs hold the current ones
-  const latest = useRef({ empty, refresh, onSignOut })
-  latest.current = { empty, refresh, onSignOut }
+  const latest = useRef({ empty, follows, onSignOut })
+  latest.current = { empty, follows, onSignOut }
+  const onToday = (t: LiveToday) => {
+    const key = todayKey(t)
+    const moved = seen.current !== undefined && seen.current !== key
+    seen.current = key
+    const { empty, follows } = latest.current
+    const counted = Object.values(t.totals).some((n) => (n ?? 0) > 0)
+    // a view that does not count today is read afresh when it is next shown, not before
+    if (moved) api.forget()
+    if ((moved && follows) || (empty && counted)) follower.changed()
+  }
   // The feed waits for the first numbers: a browser holds six connections to a server, and a
   // stream kept open takes one of them from the reads the page needs first.
   const [feed, setFeed] = useState(false)
   const live = useMemo(
     () => (
-      <LiveStrip
-        open={feed}
-        onRefused={() => latest.current.onSignOut('That token was refused.')}
-        onToday={(t: LiveToday) => {
-          if (latest.current.empty && Object.values(t.totals).some((n) => (n ?? 0) > 0)) latest.current.refresh()
-        }}
-      />
+      <LiveStrip open={feed} onRefused={() => latest.current.onSignOut('That token was refused.')} onToday={onToday} />
     ),
     [feed],
   )
@@ -160,7 +174,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   )
   const users = useMemo(() => <Users />, [])
 
-  const chartKey = `${round} ${selected} ${view.compare} ${statsUrl(selected ?? 'visits', range)}`
+  // not the round: a round of the same reads keeps the chart drawn until its answers redraw it
+  const chartKey = `${selected} ${view.compare} ${statsUrl(selected ?? 'visits', range)}`
   const ready = settled && (empty || drawn === chartKey || chosen?.current.state === 'error')
   useLayoutEffect(() => {
     if (ready && performance.getEntriesByName(READY_MARK).length === 0) performance.mark(READY_MARK)
@@ -177,6 +192,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
         </button>
       </header>
       <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
+        <Held open={feed} />
         {empty ? (
           <Empty check={checkForEvents} />
         ) : (

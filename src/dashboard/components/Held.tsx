@@ -1,0 +1,33 @@
+/**
+ * A notice while flush batches are held: how many, that their counts are kept and shown, and
+ * where an admin looks. Read once per page load, after the numbers (README, "Held flush batches").
+ */
+import { useEffect, useState } from 'preact/hooks'
+import { heldBatches } from '../held.ts'
+
+export function Held({ open }: { open: boolean }) {
+  const [held, setHeld] = useState(0)
+  useEffect(() => {
+    if (!open) return
+    let current = true
+    void heldBatches().then((n) => {
+      if (current) setHeld(n)
+    })
+    return () => {
+      current = false
+    }
+  }, [open])
+  if (held === 0) return null
+  const one = held === 1
+  const [it, its] = one ? ['it', 'its'] : ['them', 'their']
+  return (
+    <div class="notice" role="status" data-notice="held" data-held={held}>
+      <p>
+        <strong>{one ? '1 flush batch is held' : `${held} flush batches are held`}:</strong> Postgres refused {its}{' '}
+        data, so {one ? 'it was' : 'they were'} set aside and later batches were written past {it}. Nothing is lost:{' '}
+        {its} counts are kept in Redis and are in every number on this page. An admin can list {it} at{' '}
+        <code>GET /analytics/flush/held</code>, then retry or export {it}: see “Held flush batches” in the README.
+      </p>
+    </div>
+  )
+}
