@@ -48,6 +48,11 @@ export interface Config {
   redisTimeoutMs: number
   /** shards the counters are spread over (each its own cluster slot) */
   redisShards: number
+  /**
+   * REDIS_ALLOW_EVICTION: start even when Redis evicts keys when full (a maxmemory-policy other
+   * than noeviction), which may drop acknowledged events; off, such a Redis stops the start
+   */
+  redisAllowEviction: boolean
   migrateOnStart: boolean
   /** proxies in front of the service whose X-Forwarded-For entries are trusted */
   trustProxy: TrustProxy
@@ -345,6 +350,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisTimeoutMs: read(env, 'REDIS_TIMEOUT_MS', integer(100, 600_000), 5000),
     // a cluster spreads shards over its nodes; one Redis gains nothing from more than one
     redisShards: read(env, 'REDIS_SHARDS', integer(1, 1024), clusterNodes.length > 0 ? 16 : 1),
+    redisAllowEviction: read(env, 'REDIS_ALLOW_EVICTION', flag, false),
     migrateOnStart: read(env, 'MIGRATE_ON_START', flag, true),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     pathQueryParams: parsePathQueryParams(env.PATH_QUERY_PARAMS),

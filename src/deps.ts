@@ -14,12 +14,14 @@ import { createKeys, type Keys } from './counters/keys.ts'
 import { Recorder } from './counters/recorder.ts'
 import { VisitorHasher } from './counters/visitors.ts'
 import type { Redis } from './db/redis.ts'
+import { readRedisInfo } from './db/redis-info.ts'
 import { Flusher } from './flush/flusher.ts'
 import { type CountryLookup, openCountryLookup } from './geo/country.ts'
 import { LiveHub } from './live/hub.ts'
 import { redisLiveSource } from './live/source.ts'
 import { errorMessage, type Logger } from './log.ts'
 import { createMetrics, type Metrics, observe } from './metrics.ts'
+import { RedisMemory } from './redis-memory.ts'
 
 export interface BaseDeps {
   config: Config
@@ -41,6 +43,8 @@ export interface Deps extends BaseDeps {
   flusher: Flusher
   /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
   live: LiveHub
+  /** Redis's INFO (every master's) and the warning past 80% of maxmemory; start it with the flusher */
+  redisMemory: RedisMemory
   /** client address → country (GEOIP_DB) */
   country: CountryLookup
   /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
@@ -120,7 +124,8 @@ export function createDeps(base: BaseDeps): Deps {
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
   )
   const live = new LiveHub(redisLiveSource(redis, keys, calendar), { maxClients: config.liveMaxClients, log, now })
-  observe(metrics, flusher, live)
+  const redisMemory = new RedisMemory(() => readRedisInfo(redis), log)
+  observe(metrics, flusher, live, redisMemory)
   return {
     ...base,
     now,
@@ -131,6 +136,7 @@ export function createDeps(base: BaseDeps): Deps {
     recorder,
     flusher,
     live,
+    redisMemory,
     country: countryLookup(config.geoipDb),
   }
 }

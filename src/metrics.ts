@@ -3,6 +3,7 @@
  * do not collide).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { fullest, type RedisNodeInfo } from './db/redis-info.ts'
 
 export type RejectReason =
   | 'bot'
@@ -88,7 +89,10 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>
 
-/** Gauges read at scrape time from the parts that hold the state: the flusher and the live hub. */
+/**
+ * Gauges read at scrape time from the parts that hold the state: the flusher, the live hub and
+ * Redis itself (its INFO; of a cluster, the fullest master's).
+ */
 export function observe(
   metrics: Metrics,
   flusher: {
@@ -97,6 +101,7 @@ export function observe(
     getStats(): { lastFlushAt?: string }
   },
   live: { readonly size: number },
+  redisMemory: { read(): Promise<RedisNodeInfo[]> },
 ): void {
   const registers = [metrics.registry]
   new Gauge({
@@ -132,4 +137,25 @@ export function observe(
       this.set(at ? Date.parse(at) / 1000 : 0)
     },
   })
+  // both gauges of one scrape share one INFO read (RedisMemory.read)
+  const redisGauge = (name: string, help: string, value: (master: RedisNodeInfo) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        const master = await redisMemory.read().then(fullest, () => undefined)
+        this.set(master ? value(master) : -1)
+      },
+    })
+  redisGauge(
+    'analytics_redis_used_memory_bytes',
+    "Redis's used_memory (of a cluster, the fullest master's; -1: INFO failed)",
+    (m) => m.usedMemory,
+  )
+  redisGauge(
+    'analytics_redis_maxmemory_bytes',
+    "Redis's maxmemory, the limit of used_memory (0: no limit; of a cluster, the fullest master's)",
+    (m) => m.maxmemory,
+  )
 }

@@ -6,9 +6,11 @@ import { type AppOptions, createApp } from './app.ts'
 import { type Config, maskUrl } from './config.ts'
 import { migrate } from './db/migrate.ts'
 import { type Database, openDatabase } from './db/pool.ts'
-import { closeRedis, openRedis, openRedisCluster } from './db/redis.ts'
+import { closeRedis, openRedis, openRedisCluster, type Redis } from './db/redis.ts'
+import { readRedisInfo } from './db/redis-info.ts'
 import { createDeps } from './deps.ts'
 import { errorMessage, type Logger } from './log.ts'
+import { checkRedisAtStart } from './redis-checks.ts'
 
 export interface RunningServer {
   url: string
@@ -30,6 +32,21 @@ async function openPostgres(config: ServiceConfig): Promise<Database> {
         'Start Postgres or set DATABASE_URL to a running one.',
     )
   }
+}
+
+/**
+ * Refuses a Redis that may drop acknowledged events (see redis-checks.ts). A Redis whose INFO
+ * cannot be read is let through with a warning: the check must not stop a service it cannot judge.
+ */
+async function checkRedis(redis: Redis, config: ServiceConfig, log: Logger): Promise<void> {
+  let masters: Awaited<ReturnType<typeof readRedisInfo>>
+  try {
+    masters = await readRedisInfo(redis)
+  } catch (err) {
+    log.warn('cannot read Redis INFO: eviction policy and persistence not checked', { error: errorMessage(err) })
+    return
+  }
+  checkRedisAtStart(masters, config, log)
 }
 
 /**
@@ -69,6 +86,8 @@ export async function startServer(
     throw err
   }
   try {
+    // after both answer, so that an unreachable Postgres is still the one line said at start
+    await checkRedis(redis, config, log)
     if (config.migrateOnStart) {
       const applied = await migrate(db.pool)
       if (applied.length > 0) log.info('migrations applied', { versions: applied })
@@ -88,6 +107,7 @@ export async function startServer(
     throw listenError(err, config)
   }
   deps.flusher.start()
+  deps.redisMemory.start()
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`
   log.info('listening', {
     url,
@@ -103,6 +123,7 @@ export async function startServer(
       stopping ??= (async () => {
         // live streams never end by themselves: close them first or app.stop() waits on them
         deps.live.close()
+        deps.redisMemory.stop()
         await app.stop()
         await deps.batcher.drain()
         // a final flush, so a stopped instance leaves nothing behind in Redis

@@ -4,8 +4,9 @@ import { openDatabase } from '../src/db/pool.ts'
 import { BROWSER_UA } from './app.ts'
 import { countsOf, openFeed, snapshotOf } from './live-feed.ts'
 import { clusterBinaries, NO_CLUSTER_BINARIES, type RedisCluster, startRedisCluster } from './redis-cluster.ts'
-import { startServerProcess } from './server-process.ts'
+import { spawnServerProcess, startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl } from './services.ts'
+import { waitFor } from './wait.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
 setDefaultTimeout(30_000)
@@ -32,7 +33,10 @@ describe.skipIf(!clusterBinaries())('on a real 3-master Redis Cluster', () => {
       REDIS_SHARDS: '16',
     })
     try {
-      expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+      const ready = await fetch(`${server.url}/readyz`)
+      expect(ready.status).toBe(200)
+      // every master's INFO, summed up: AOF is off on all three (redis-cluster.ts)
+      expect((await ready.json()).redis_config).toMatchObject({ maxmemory_policy: 'noeviction', aof_enabled: false })
       const feed = await openFeed(server.url, { query: '?types=page_view' })
       const first = snapshotOf(await feed.nextEvent())
       expect(first.types.page_view?.total ?? 0).toBe(0)
@@ -103,4 +107,32 @@ describe.skipIf(!clusterBinaries())('on a real 3-master Redis Cluster', () => {
       await server.stop('SIGKILL')
     }
   }, 60_000)
+
+  test('an evicting policy on any one master stops the start, naming that master', async () => {
+    const [seed, , evicting] = cluster.nodes as [string, string, string]
+    const node = await createClient({ url: evicting }).connect()
+    try {
+      await node.configSet('maxmemory-policy', 'allkeys-lru')
+      // seeded with another node: the check finds every master itself
+      const server = await spawnServerProcess({ REDIS_CLUSTER_NODES: seed, REDIS_SHARDS: '16' })
+      try {
+        await waitFor(() => server.proc.exitCode !== null, {
+          what: () => `the server to exit: ${server.logs()}`,
+          timeoutMs: 20_000,
+          intervalMs: 50,
+        })
+      } finally {
+        if (server.proc.exitCode === null) server.proc.kill('SIGKILL')
+      }
+      expect(server.proc.exitCode).toBe(1)
+      await server.logsRead
+      const refusal = server.logs().trim().split('\n').at(-1)
+      expect(refusal).toStartWith(
+        `edge-analytics: Redis evicts keys when it is full (maxmemory-policy allkeys-lru on ${new URL(evicting).host}), `,
+      )
+    } finally {
+      await node.configSet('maxmemory-policy', 'noeviction')
+      await node.close()
+    }
+  })
 })

@@ -85,6 +85,15 @@ describe('config', () => {
     expect(err.message).toBe('REUSE_PORT: must be one of true, false, 1, 0 (got "yes")')
   })
 
+  test('REDIS_ALLOW_EVICTION: off unless set, a boolean like the others', () => {
+    expect(loadConfig({}).redisAllowEviction).toBe(false)
+    expect(loadConfig({ REDIS_ALLOW_EVICTION: 'true' }).redisAllowEviction).toBe(true)
+    expect(loadConfig({ REDIS_ALLOW_EVICTION: '0' }).redisAllowEviction).toBe(false)
+    const err = failure({ REDIS_ALLOW_EVICTION: 'maybe' })
+    expect(err.variable).toBe('REDIS_ALLOW_EVICTION')
+    expect(err.message).toBe('REDIS_ALLOW_EVICTION: must be one of true, false, 1, 0 (got "maybe")')
+  })
+
   test('a bad PORT fails naming the variable', () => {
     for (const PORT of ['abc', '70000', '-1', '3.5']) {
       const err = failure({ PORT })

@@ -24,7 +24,13 @@ describe('health', () => {
     const app = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
     const res = await app.handle(get('/readyz'))
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ status: 'ready', redis: 'ok', postgres: 'ok', held_batches: 0 })
+    expect(await res.json()).toEqual({
+      status: 'ready',
+      redis: 'ok',
+      postgres: 'ok',
+      held_batches: 0,
+      redis_config: expect.objectContaining({ maxmemory_policy: expect.any(String) }),
+    })
   })
 
   test('/readyz is 503 naming Redis when Redis is unreachable, and recovers', async () => {

@@ -80,6 +80,25 @@ export const SCHEMAS = {
     redis: Type.Enum(['ok', 'unavailable']),
     postgres: Type.Enum(['ok', 'unavailable']),
     held_batches: Type.Union([count, Type.Null()], { description: 'flush batches set aside; null without Redis' }),
+    redis_config: Type.Union(
+      [
+        Type.Object({
+          maxmemory_policy: Type.Union([Type.String(), Type.Null()], {
+            description: 'an evicting one if any cluster master has one; null when INFO does not show it',
+          }),
+          aof_enabled: Type.Union([Type.Boolean(), Type.Null()], {
+            description: 'on every master; null when INFO does not show it',
+          }),
+          used_memory: Type.Integer({ minimum: 0, description: 'bytes (of a cluster, the fullest master)' }),
+          maxmemory: Type.Integer({ minimum: 0, description: 'bytes; 0 = no limit' }),
+          memory_ratio: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
+            description: 'used_memory / maxmemory; null without a limit. The dashboard warns past 0.9',
+          }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'how Redis is run, from its INFO; null when Redis or its INFO does not answer' },
+    ),
   }),
   Stats: Type.Object({
     metric: Type.Enum(['events', 'visits', 'visitors']),
