@@ -104,7 +104,7 @@ describe('JSON errors', () => {
       await app.handle(get('/no-such-route')),
       await app.handle(get('/analytics/stats')),
       await app.handle(
-        get('/analytics/stats?granularity=week', { authorization: 'Bearer test-admin-token-0123456789' }),
+        get('/analytics/stats?granularity=year', { authorization: 'Bearer test-admin-token-0123456789' }),
       ),
       await app.handle(ingestRequest('[]', { raw: true, headers: { 'content-type': 'text/plain' } })),
       await app.handle(beaconRequest('{', { raw: true })),
