@@ -103,7 +103,7 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
     .use(prometheus(deps))
     .use(reads(deps))
     .use(tracker())
-    .use(dashboard(config))
+    .use(dashboard({ ...config, timeZone: deps.calendar.zone }))
   if (options.demo) app.use(demo())
   if (config.openapi) app.use(openapi(() => app.routes, BEACON_PATH))
   allowed = allowedMethods(app.routes)

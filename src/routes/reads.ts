@@ -56,10 +56,11 @@ const CSV = Type.String({ description: 'a header row, then one row per point or 
 
 export const reads = (
   deps: ReadDeps & {
-    config: Pick<Config, 'adminToken' | 'viewerToken' | 'userJwtSecret' | 'countedProperties' | 'timeZone'>
+    config: Pick<Config, 'adminToken' | 'viewerToken' | 'userJwtSecret' | 'countedProperties'>
   },
 ) => {
-  const context = () => ({ timeZone: deps.config.timeZone, now: deps.now() })
+  // the zone the counters count days in: the calendar's, as every read of them takes it
+  const context = () => ({ timeZone: deps.calendar.zone, now: deps.now() })
   const admin = (request: Request) =>
     requireAccess(request, { admin: deps.config.adminToken, viewer: deps.config.viewerToken }, 'read')
   return new Elysia({ name: 'reads' })
