@@ -10,7 +10,7 @@ import { cors } from '@elysiajs/cors'
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
 import type { Deps } from './deps.ts'
-import { ERROR_HEADERS, HttpError } from './errors.ts'
+import { ERROR_HEADERS, HttpError, redisDown, Unavailable } from './errors.ts'
 import { errorMessage } from './log.ts'
 import { beaconRoute } from './routes/beacon.ts'
 import { dashboard } from './routes/dashboard.ts'
@@ -63,6 +63,7 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
     .error({ HttpError })
     .onError(({ code, error, set, request, path }) => {
       if (error instanceof HttpError) return error.toResponse()
+      if (redisDown(error)) return new Unavailable('Redis', 'the counts cannot be read', error).toResponse()
       Object.assign(set.headers, ERROR_HEADERS)
       if (code === 'NOT_FOUND') {
         // Elysia does not tell a wrong method from an unknown path

@@ -6,6 +6,7 @@
  * const deps = createDeps({ config, redis, pool, log })
  * const app = createApp(deps)
  */
+
 import type { Pool } from '@neondatabase/serverless'
 import type { Config } from './config.ts'
 import { GroupCommit } from './counters/batcher.ts'
@@ -13,6 +14,7 @@ import { type Calendar, createCalendar } from './counters/calendar.ts'
 import { createKeys, type Keys } from './counters/keys.ts'
 import { Recorder } from './counters/recorder.ts'
 import { VisitorHasher } from './counters/visitors.ts'
+import { guardedPool } from './db/pool.ts'
 import type { Redis } from './db/redis.ts'
 import { readRedisInfo } from './db/redis-info.ts'
 import { Flusher } from './flush/flusher.ts'
@@ -128,6 +130,7 @@ export function createDeps(base: BaseDeps): Deps {
   observe(metrics, flusher, live, redisMemory)
   return {
     ...base,
+    pool: guardedPool(base.pool),
     now,
     calendar,
     keys,

@@ -11,6 +11,7 @@
  * await db.close()
  */
 import { Client, Pool, type PoolClient } from '@neondatabase/serverless'
+import { postgresDown, Unavailable } from '../errors.ts'
 import { type Bridge, startBridge } from './bridge.ts'
 
 export interface Database {
@@ -70,4 +71,35 @@ export async function openDatabase(databaseUrl: string, options: { max?: number 
       await bridge.stop()
     },
   }
+}
+
+/**
+ * The pool as the routes use it: a query that fails because Postgres is down (no connection, or
+ * a SQLSTATE of an outage), twice, throws {@link Unavailable}, which they answer 503 naming Postgres. A
+ * statement Postgres refuses for itself is thrown as it is: a bug, a 500. The flusher keeps the
+ * plain pool: it tells outages from refusals of a batch's data itself.
+ */
+export function guardedPool(pool: Pool): Pool {
+  const run = pool.query.bind(pool) as (...a: unknown[]) => Promise<unknown>
+  const query = async (...args: unknown[]) => {
+    try {
+      return await run(...args)
+    } catch (err) {
+      if (!postgresDown(err)) throw err
+      // A connection kept from before a Postgres restart fails its first query and leaves the
+      // pool; the routes only read, so the statement is sent once more on a fresh one.
+      try {
+        return await run(...args)
+      } catch (again) {
+        throw postgresDown(again) ? new Unavailable('Postgres', 'the history cannot be read', again) : again
+      }
+    }
+  }
+  return new Proxy(pool, {
+    get(target, name) {
+      if (name === 'query') return query
+      const value = Reflect.get(target, name, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }
