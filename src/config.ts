@@ -145,30 +145,39 @@ function parseTimeZone(raw: string | undefined): string {
   return zone
 }
 
-/** Each counted property is a dimension of its own on every event type; a few keep it small. */
-const MAX_COUNTED_PROPERTIES = 20
-
-/** COUNTED_PROPERTIES: a comma list of property keys. */
-function parseCountedProperties(raw: string | undefined): string[] {
-  const keys = (raw ?? '')
+/** A comma list, each entry trimmed, empty ones dropped. */
+const commaList = (raw: string | undefined): string[] =>
+  (raw ?? '')
     .split(',')
-    .map((k) => k.trim())
+    .map((entry) => entry.trim())
     .filter(Boolean)
+
+/**
+ * A comma list of names: each matches `pattern` (its rule told as `rule`), at most `max` of them,
+ * each kept once.
+ */
+function names(variable: string, raw: string | undefined, spec: { pattern: RegExp; rule: string; max: number }) {
+  const list = commaList(raw)
+  for (const name of list) {
+    if (!spec.pattern.test(name)) throw new ConfigError(variable, `"${name}" is not ${spec.rule}`)
+  }
+  if (list.length > spec.max) throw new ConfigError(variable, `lists ${list.length} names; at most ${spec.max}`)
+  return [...new Set(list)]
+}
+
+/** COUNTED_PROPERTIES: property keys, each a dimension of its own on every event type; a few keep it small. */
+function parseCountedProperties(raw: string | undefined): string[] {
+  const keys = names('COUNTED_PROPERTIES', raw, {
+    pattern: /^[A-Za-z0-9_.-]{1,64}$/,
+    rule: 'a property key of 1-64 characters of A-Z a-z 0-9 _ . -',
+    max: 20,
+  })
   for (const key of keys) {
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(key)) {
-      throw new ConfigError(
-        'COUNTED_PROPERTIES',
-        `"${key}" is not a property key of 1-64 characters of A-Z a-z 0-9 _ . -`,
-      )
-    }
     if (RESERVED_PROPERTIES.has(key)) {
       throw new ConfigError('COUNTED_PROPERTIES', `"${key}" is counted already (or read to find visits): leave it out`)
     }
   }
-  if (keys.length > MAX_COUNTED_PROPERTIES) {
-    throw new ConfigError('COUNTED_PROPERTIES', `lists ${keys.length} keys; at most ${MAX_COUNTED_PROPERTIES}`)
-  }
-  return [...new Set(keys)]
+  return keys
 }
 
 /** HOST: an IP address (`0.0.0.0`, `::`, `127.0.0.1`) or a host name such as `localhost`. */
@@ -184,28 +193,13 @@ function parseHost(raw: string | undefined): string {
   return host
 }
 
-/** Query parameters a counted path may keep; each names one, as a URL writes it. */
-const MAX_PATH_QUERY_PARAMS = 20
-
-/** PATH_QUERY_PARAMS: a comma list of query parameter names. */
-function parsePathQueryParams(raw: string | undefined): string[] {
-  const names = (raw ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)
-  for (const name of names) {
-    if (!/^[A-Za-z0-9_.\-[\]]{1,64}$/.test(name)) {
-      throw new ConfigError(
-        'PATH_QUERY_PARAMS',
-        `"${name}" is not a query parameter name of 1-64 characters of A-Z a-z 0-9 _ . - [ ]`,
-      )
-    }
-  }
-  if (names.length > MAX_PATH_QUERY_PARAMS) {
-    throw new ConfigError('PATH_QUERY_PARAMS', `lists ${names.length} names; at most ${MAX_PATH_QUERY_PARAMS}`)
-  }
-  return [...new Set(names)]
-}
+/** PATH_QUERY_PARAMS: the query parameters a counted path keeps, each named as a URL writes it. */
+const parsePathQueryParams = (raw: string | undefined): string[] =>
+  names('PATH_QUERY_PARAMS', raw, {
+    pattern: /^[A-Za-z0-9_.\-[\]]{1,64}$/,
+    rule: 'a query parameter name of 1-64 characters of A-Z a-z 0-9 _ . - [ ]',
+    max: 20,
+  })
 
 /** TRUST_PROXY: true/false, a number of proxies, or a comma list of proxy addresses or CIDR ranges. */
 function parseTrustProxy(raw: string | undefined): TrustProxy {
@@ -216,10 +210,7 @@ function parseTrustProxy(raw: string | undefined): TrustProxy {
     const hops = Number(v)
     if (hops <= 10) return { hops }
   }
-  const proxies = v
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)
+  const proxies = commaList(v)
   for (const proxy of proxies) {
     const [address = '', bits, extra] = proxy.split('/')
     const family = isIP(address)
@@ -297,10 +288,7 @@ function read<T>(env: Env, name: string, spec: Spec<T>, fallback?: T): T | undef
 
 /** Reads and checks the whole configuration; throws {@link ConfigError} on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
-  const origins = (env.ALLOWED_ORIGINS ?? '')
-    .split(',')
-    .map((o) => o.trim())
-    .filter(Boolean)
+  const origins = commaList(env.ALLOWED_ORIGINS)
   for (const origin of origins) {
     let ok = false
     try {
@@ -309,11 +297,7 @@ export function loadConfig(env: Env = process.env): Config {
     } catch {}
     if (!ok) throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin like https://example.com`)
   }
-  const clusterNodes = (env.REDIS_CLUSTER_NODES ?? '')
-    .split(',')
-    .map((n) => n.trim())
-    .filter(Boolean)
-    .map((n) => (/^rediss?:\/\//.test(n) ? n : `redis://${n}`))
+  const clusterNodes = commaList(env.REDIS_CLUSTER_NODES).map((n) => (/^rediss?:\/\//.test(n) ? n : `redis://${n}`))
   for (const node of clusterNodes) {
     let ok = false
     try {

@@ -46,6 +46,20 @@ const pageView = (i: number) =>
     { event_type: 'page_view', user_id: `user-${i}`, properties: { path: `/docs/page-${i}`, referrer: '' } },
     { ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
   )
+/** Every read answers 503 naming `service`, with Retry-After. */
+async function expectUnavailable(app: App, service: 'postgres' | 'redis') {
+  for (const path of READS) {
+    const res = await get(app, path)
+    expect({ path, status: res.status, retryAfter: res.retryAfter, service: res.body.service }).toEqual({
+      path,
+      status: 503,
+      retryAfter: '5',
+      service,
+    })
+    expect(res.body.error).toStartWith(service === 'postgres' ? 'Postgres is unavailable' : 'Redis is unavailable')
+  }
+}
+
 const READS = [
   '/analytics/stats?event_type=page_view',
   '/analytics/stats?metric=visits&granularity=hour&from=2026-12-01&to=2026-12-31',
@@ -167,16 +181,7 @@ describe('a Postgres stopped and started again', () => {
       proxy.reopen()
       // beacons are acknowledged into Redis while Postgres is down
       await send(40)
-      for (const path of READS) {
-        const res = await get(app, path)
-        expect({ path, status: res.status, retryAfter: res.retryAfter, service: res.body.service }).toEqual({
-          path,
-          status: 503,
-          retryAfter: '5',
-          service: 'postgres',
-        })
-        expect(res.body.error).toStartWith('Postgres is unavailable')
-      }
+      await expectUnavailable(app, 'postgres')
       const ready = await app.handle(new Request('http://localhost/readyz'))
       expect(ready.status).toBe(503)
       expect((await ready.json()).postgres).toBe('unavailable')
@@ -202,15 +207,7 @@ describe('a Redis that goes away', () => {
     const { app } = await testApp({ redisUrl: url })
     expect((await app.handle(pageView(1))).status).toBe(202)
     proxy.close()
-    for (const path of READS) {
-      const res = await get(app, path)
-      expect({ path, status: res.status, retryAfter: res.retryAfter, service: res.body.service }).toEqual({
-        path,
-        status: 503,
-        retryAfter: '5',
-        service: 'redis',
-      })
-    }
+    await expectUnavailable(app, 'redis')
     proxy.reopen()
     await waitFor(async () => (await get(app, READS[0]!)).status === 200, { what: 'reads to answer again' })
     expect((await get(app, '/analytics/stats?event_type=page_view')).body.total).toBe(1)
