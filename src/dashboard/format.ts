@@ -21,6 +21,9 @@ export const formatCount = (n: number): string => (Math.abs(n) < 1_000_000 ? who
 
 export const formatShare = (fraction: number): string => percent.format(fraction)
 
+/** A service as its users write it. */
+export const serviceName = (service: 'postgres' | 'redis'): string => (service === 'postgres' ? 'Postgres' : 'Redis')
+
 export interface Change {
   text: string
   direction: 'up' | 'down' | 'flat' | 'new'

@@ -10,6 +10,7 @@ import { followChanges, todayKey } from '../follow.ts'
 import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
 import { chartable, METRICS, type MetricId, metricLabel, statsQuery } from '../metrics.ts'
+import { type Outage, watchOutage } from '../outage.ts'
 import { type PageConfig, sameZone } from '../page-config.ts'
 import { presetRange, previousRange, type Range, withInterval } from '../period.ts'
 import { type Read, useApi, useRead, useReads } from '../reads.ts'
@@ -22,6 +23,7 @@ import { Failure } from './Failure.tsx'
 import { Held } from './Held.tsx'
 import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
+import { OutageNotice } from './OutageNotice.tsx'
 import { Panels } from './Panels.tsx'
 import { Users } from './Users.tsx'
 
@@ -58,6 +60,27 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     api.forget()
     setRound((r) => r + 1)
   }
+  // a service down behind the reads: said, tried again now and then, and the view read afresh after
+  const [outage, setOutage] = useState<Outage>()
+  const watcher = useMemo(
+    () =>
+      watchOutage({
+        probe: (url) => {
+          api.forget(url)
+          return api.get(url)
+        },
+        onChange: setOutage,
+        onBack: refresh,
+      }),
+    [],
+  )
+  useLayoutEffect(() => {
+    const unwatch = api.watch(watcher.saw)
+    return () => {
+      unwatch()
+      watcher.stop()
+    }
+  }, [])
 
   // a zone the browser spells otherwise (?tz=Asia/Calcutta for Asia/Kolkata) is the deployment's
   const zone = view.tz && !sameZone(view.tz, config.timeZone) ? view.tz : config.timeZone
@@ -155,6 +178,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     const counted = Object.values(t.totals).some((n) => (n ?? 0) > 0)
     // a view that does not count today is read afresh when it is next shown, not before
     if (moved) api.forget()
+    // while a service is down, only the outage's own tries read: it reads the view once it is back
+    if (watcher.current()) return
     if ((moved && follows) || (empty && counted)) follower.changed()
   }
   // The feed waits for the first numbers: a browser holds six connections to a server, and a
@@ -192,6 +217,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
         </button>
       </header>
       <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
+        <OutageNotice outage={outage} />
         <Held open={feed} />
         {empty ? (
           <Empty check={checkForEvents} />

@@ -1,0 +1,131 @@
+/**
+ * The dashboard under pressure, in Chromium against a real server process: a Postgres that stops
+ * answering (a proxy in front of it, cut and reopened) gets a notice naming it, the numbers shown
+ * are kept, the page tries again by itself without piling up requests, and comes back current.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
+import { ADMIN, sendBeacons } from './live-feed.ts'
+import { type ServerProcess, startServerProcess } from './server-process.ts'
+import { freshDatabaseUrl } from './services.ts'
+import { proxyFor, type TcpProxy } from './tcp-proxy.ts'
+import { waitFor } from './wait.ts'
+
+setDefaultTimeout(120_000)
+
+const ARTIFACTS = join(import.meta.dir, 'artifacts')
+const available = chromiumPath() !== undefined
+if (!available) console.warn(NO_CHROMIUM)
+
+/** A read of the page (the live feed, a stream, left out). */
+const isRead = (url: string) => {
+  const path = new URL(url).pathname
+  return path.startsWith('/analytics/') && path !== '/analytics/live'
+}
+
+const pageViews = (page: Page) => page.getAttribute('[data-metric="page_view"]', 'data-value')
+
+describe.skipIf(!available)('a Postgres that stops answering', () => {
+  let server: ServerProcess
+  let browser: Browser
+  let proxy: TcpProxy
+  beforeAll(async () => {
+    const through = proxyFor(await freshDatabaseUrl(), 5432)
+    proxy = through.proxy
+    ;[server, browser] = await Promise.all([
+      startServerProcess({ DATABASE_URL: through.url }),
+      launchChromium(),
+      mkdir(ARTIFACTS, { recursive: true }),
+    ])
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop('SIGKILL')
+    proxy?.close()
+  })
+
+  test('the page says so and keeps its numbers, tries again without piling up requests, and comes back by itself', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    page.setDefaultTimeout(15_000)
+    const reads: { url: string; at: number }[] = []
+    const errors: string[] = []
+    context.on('request', (r) => {
+      if (isRead(r.url())) reads.push({ url: r.url(), at: Date.now() })
+    })
+    page.on('pageerror', (e) => errors.push(e.message))
+    try {
+      let sent = await sendBeacons(server.url, 'page_view', 3).then(() => 3)
+      await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+      await page.waitForSelector('main[data-state="ready"]')
+      await page.waitForSelector('.live[data-state="live"] [data-live="page_view"][data-value="3"]')
+      expect(await pageViews(page)).toBe('3')
+
+      // Postgres stops answering; a beacon (counted in Redis) moves the live feed, whose change
+      // reads the view again: the reads answer 503 naming Postgres
+      proxy.close()
+      await sendBeacons(server.url, 'page_view', 1)
+      sent++
+      const notice = page.locator('[data-notice="outage"][data-service="postgres"]')
+      await notice.waitFor()
+      const noticed = Date.now()
+      expect(await notice.textContent()).toContain('History is unavailable: Postgres does not answer')
+      expect(await notice.textContent()).toContain('Numbers already on the page are kept')
+      expect(await notice.textContent()).toContain('Retrying')
+      // what was shown is kept, nothing is shown as broken, and the strip stays live (Redis)
+      expect(await pageViews(page)).toBe('3')
+      expect(await page.locator('[role="alert"]').count()).toBe(0)
+      await page.waitForSelector(`.live[data-state="live"] [data-live="page_view"][data-value="${sent}"]`)
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-postgres-down.png'), fullPage: true })
+
+      // the live feed keeps reporting changes while it is down; the page reads again only by its
+      // own tries, the first no sooner than Retry-After (5 s)
+      const before = reads.length
+      const tried = page.waitForResponse((r) => isRead(r.url()) && r.status() === 503, { timeout: 20_000 })
+      let triedAt = 0
+      void tried.then(() => {
+        triedAt = Date.now()
+      })
+      await waitFor(
+        async () => {
+          if (triedAt) return true
+          await sendBeacons(server.url, 'page_view', 1)
+          sent++
+          return false
+        },
+        { what: 'the page to try a read again', timeoutMs: 20_000, intervalMs: 1000 },
+      )
+      await tried
+      expect(triedAt - noticed).toBeGreaterThanOrEqual(4_500)
+      // one read, the try: not a round of reads per change of the feed
+      expect(reads.length - before).toBe(1)
+      expect(await notice.count()).toBe(1)
+
+      // a page opened while it is down says so too, and shows no failure
+      await page.reload()
+      await notice.waitFor()
+      expect(await notice.textContent()).toContain('History is unavailable: Postgres does not answer')
+      await page.waitForSelector('main[data-state="ready"]')
+      expect(await page.locator('[role="alert"]').count()).toBe(0)
+      expect(await page.locator('[data-waiting="postgres"]').count()).toBeGreaterThan(0)
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-postgres-down-first.png'), fullPage: true })
+
+      // Postgres answers again: the notice goes by itself and the numbers are current
+      proxy.reopen()
+      await notice.waitFor({ state: 'detached', timeout: 20_000 })
+      await page.waitForSelector(`[data-metric="page_view"][data-value="${sent}"]`)
+      const api = await fetch(`${server.url}/analytics/stats?event_type=page_view`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      })
+      expect((await api.json()).total).toBe(sent)
+      expect(await page.locator('[data-waiting]').count()).toBe(0)
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-postgres-back.png'), fullPage: true })
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
