@@ -1,14 +1,18 @@
 /**
  * The dashboard under pressure, in Chromium against a real server process: a Postgres that stops
  * answering (a proxy in front of it, cut and reopened) gets a notice naming it, the numbers shown
- * are kept, the page tries again by itself without piling up requests, and comes back current.
+ * are kept, the page tries again by itself without piling up requests, and comes back current;
+ * a Redis past 90% of its maxmemory gets a notice that says what happens when it is full.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
+import { createClient } from 'redis'
+import { REREAD_GAP_MS } from '../src/dashboard/readiness.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
+import { startRedisServer } from './redis-server.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl } from './services.ts'
 import { proxyFor, type TcpProxy } from './tcp-proxy.ts'
@@ -126,6 +130,94 @@ describe.skipIf(!available)('a Postgres that stops answering', () => {
       expect(errors).toEqual([])
     } finally {
       await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('a Redis past 90% of its maxmemory', () => {
+  test('the dashboard says how full, what happens when it is full and what to do, re-reading /readyz as the feed moves', async () => {
+    const redis = await startRedisServer(['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction'])
+    const client = await createClient({ url: redis.url }).connect()
+    const [server, browser] = await Promise.all([
+      startServerProcess({ REDIS_URL: redis.url }),
+      launchChromium(),
+      mkdir(ARTIFACTS, { recursive: true }),
+    ])
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    page.setDefaultTimeout(15_000)
+    const readyz: number[] = []
+    const errors: string[] = []
+    context.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/readyz') readyz.push(Date.now())
+    })
+    page.on('pageerror', (e) => errors.push(e.message))
+    const notice = page.locator('[data-notice="redis-memory"]')
+    try {
+      await sendBeacons(server.url, 'page_view', 1)
+      const first = page.waitForResponse((r) => new URL(r.url()).pathname === '/readyz')
+      await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+      expect((await (await first).json()).redis_config.memory_ratio).toBeLessThan(0.9)
+      await page.waitForSelector('main[data-state="ready"]')
+      await page.waitForSelector('.live[data-state="live"] [data-live="page_view"][data-value="1"]')
+      expect(await notice.count()).toBe(0)
+
+      // a key of the test's own (none of the service's) fills Redis past 93% of its maxmemory
+      const memory = async () => {
+        const info = await client.info('memory')
+        const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)![1])
+        return { used: field('used_memory'), max: field('maxmemory') }
+      }
+      // in small keys: a command's own bytes count as used while Redis reads it, and a string
+      // grown by APPEND takes room ahead
+      const piece = 'x'.repeat(30_000)
+      let pieces = 0
+      for (let m = await memory(); m.used < m.max * 0.93; m = await memory())
+        await client.set(`dashboard-test:filler:${pieces++}`, piece)
+      const filled = await memory()
+      expect(filled.used / filled.max).toBeGreaterThan(0.9)
+      expect(filled.used / filled.max).toBeLessThan(1)
+
+      // the live feed moves (a beacon a second): /readyz is read again, but not once per change
+      const since = Date.now()
+      let beacons = 1
+      await waitFor(
+        async () => {
+          if ((await notice.count()) > 0) return true
+          await sendBeacons(server.url, 'page_view', 1)
+          beacons++
+          return false
+        },
+        { what: 'the memory notice', timeoutMs: REREAD_GAP_MS + 15_000, intervalMs: 1000 },
+      )
+      expect(beacons).toBeGreaterThan(5)
+      expect(readyz.length).toBe(2)
+      expect(readyz[1]! - readyz[0]!).toBeGreaterThanOrEqual(REREAD_GAP_MS)
+      expect(readyz[1]!).toBeGreaterThan(since)
+      const text = (await notice.textContent()) ?? ''
+      expect(text).toMatch(/Redis is 9\d% full/)
+      expect(text).toContain('of its 4 MB maxmemory')
+      expect(text).toContain('answered 503')
+      expect(text).toContain('nothing already acknowledged is lost')
+      expect(text).toContain('The next flush writes the counts to Postgres and frees the memory')
+      expect(text).toContain('raise Redis')
+      expect(text).toContain('FLUSH_INTERVAL_MS')
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-redis-memory.png') })
+
+      // room again: a page loaded now has no notice
+      await client.del(Array.from({ length: pieces }, (_, i) => `dashboard-test:filler:${i}`))
+      const again = page.waitForResponse((r) => new URL(r.url()).pathname === '/readyz')
+      await page.reload()
+      expect((await (await again).json()).redis_config.memory_ratio).toBeLessThan(0.9)
+      await page.waitForSelector('main[data-state="ready"]')
+      expect(await notice.count()).toBe(0)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+      await browser.close()
+      await server.stop('SIGKILL')
+      await client.quit()
+      await redis.stop()
     }
   })
 })

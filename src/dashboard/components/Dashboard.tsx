@@ -13,6 +13,7 @@ import { chartable, METRICS, type MetricId, metricLabel, statsQuery } from '../m
 import { type Outage, watchOutage } from '../outage.ts'
 import { type PageConfig, sameZone } from '../page-config.ts'
 import { presetRange, previousRange, type Range, withInterval } from '../period.ts'
+import { useReadiness } from '../readiness.ts'
 import { type Read, useApi, useRead, useReads } from '../reads.ts'
 import { readSpans, splitAt } from '../series.ts'
 import { readView, type View, viewSearch } from '../view.ts'
@@ -25,6 +26,7 @@ import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
 import { OutageNotice } from './OutageNotice.tsx'
 import { Panels } from './Panels.tsx'
+import { RedisMemory } from './RedisMemory.tsx'
 import { Users } from './Users.tsx'
 
 const READY_MARK = 'dashboard-ready'
@@ -177,7 +179,10 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     const { empty, follows } = latest.current
     const counted = Object.values(t.totals).some((n) => (n ?? 0) > 0)
     // a view that does not count today is read afresh when it is next shown, not before
-    if (moved) api.forget()
+    if (moved) {
+      api.forget()
+      readiness.changed()
+    }
     // while a service is down, only the outage's own tries read: it reads the view once it is back
     if (watcher.current()) return
     if ((moved && follows) || (empty && counted)) follower.changed()
@@ -185,6 +190,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   // The feed waits for the first numbers: a browser holds six connections to a server, and a
   // stream kept open takes one of them from the reads the page needs first.
   const [feed, setFeed] = useState(false)
+  // /readyz's notices: read once the first numbers are in, then again as the feed moves
+  const readiness = useReadiness(feed)
   const live = useMemo(
     () => (
       <LiveStrip open={feed} onRefused={() => latest.current.onSignOut('That token was refused.')} onToday={onToday} />
@@ -218,7 +225,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
       </header>
       <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
         <OutageNotice outage={outage} />
-        <Held open={feed} />
+        <Held held={readiness.state.held} />
+        <RedisMemory memory={readiness.state.memory} />
         {empty ? (
           <Empty check={checkForEvents} />
         ) : (
