@@ -14,7 +14,7 @@ import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
 import { startRedisServer } from './redis-server.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
-import { freshDatabaseUrl } from './services.ts'
+import { freshDatabaseUrl, redisUrl } from './services.ts'
 import { proxyFor, type TcpProxy } from './tcp-proxy.ts'
 import { waitFor } from './wait.ts'
 
@@ -130,6 +130,46 @@ describe.skipIf(!available)('a Postgres that stops answering', () => {
       expect(errors).toEqual([])
     } finally {
       await context.close()
+    }
+  })
+})
+
+describe.skipIf(!available)('a Redis that stops answering', () => {
+  test('the page names it, the live strip says its numbers are paused, and both come back by themselves', async () => {
+    const { proxy, url } = proxyFor(await redisUrl(), 6379)
+    const [server, browser] = await Promise.all([startServerProcess({ REDIS_URL: url }), launchChromium()])
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    page.setDefaultTimeout(15_000)
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    try {
+      await sendBeacons(server.url, 'page_view', 2)
+      await page.goto(`${server.url}/dashboard?period=today#token=${encodeURIComponent(ADMIN)}`)
+      await page.waitForSelector('main[data-state="ready"]')
+      await page.waitForSelector('.live[data-state="live"] [data-live="page_view"][data-value="2"]')
+
+      // Redis stops answering; the next view's reads answer 503 naming it
+      proxy.close()
+      await page.selectOption('#period', '7d')
+      const notice = page.locator('[data-notice="outage"][data-service="redis"]')
+      await notice.waitFor()
+      expect(await notice.textContent()).toContain('Live counts are unavailable: Redis does not answer')
+      expect(await page.locator('[role="alert"]').count()).toBe(0)
+      await page.waitForSelector('.live[data-state="paused"]:has-text("Paused: Redis does not answer")')
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-redis-down.png') })
+
+      // back: the notice goes, the strip is live, the numbers are read
+      proxy.reopen()
+      await notice.waitFor({ state: 'detached', timeout: 30_000 })
+      await page.waitForSelector('.live[data-state="live"]')
+      await page.waitForSelector('[data-metric="page_view"][data-value="2"]')
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+      await browser.close()
+      await server.stop('SIGKILL')
+      proxy.close()
     }
   })
 })

@@ -192,11 +192,17 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   const [feed, setFeed] = useState(false)
   // /readyz's notices: read once the first numbers are in, then again as the feed moves
   const readiness = useReadiness(feed)
+  const paused = outage?.service === 'redis' ? 'Redis does not answer' : undefined
   const live = useMemo(
     () => (
-      <LiveStrip open={feed} onRefused={() => latest.current.onSignOut('That token was refused.')} onToday={onToday} />
+      <LiveStrip
+        open={feed}
+        onRefused={() => latest.current.onSignOut('That token was refused.')}
+        onToday={onToday}
+        paused={paused}
+      />
     ),
-    [feed],
+    [feed, paused],
   )
   // the parts that do not show the numbers are not laid out again each time numbers arrive
   const note = zone === config.timeZone ? undefined : config.timeZone
