@@ -16,11 +16,18 @@ import type { StatsResult } from '../read/stats.ts'
 import type { TopResult } from '../read/top.ts'
 import type { UserCounts } from '../read/users.ts'
 
-/** A read that failed: the status (0 when nothing answered) and the server's reason. */
+/** A service a read needs, named by a 503 (`{"service": …}`) while it is down. */
+export type Service = 'postgres' | 'redis'
+
+/**
+ * A read that failed: the status (0 when nothing answered) and the server's reason; for a 503
+ * naming a service, the service and how long the server asked to wait (`Retry-After`).
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly reason: string,
+    readonly unavailable?: { service: Service; retryAfterMs?: number },
   ) {
     super(reason)
     this.name = 'ApiError'
@@ -47,15 +54,35 @@ export function apiUrl(path: string, params: Record<string, string | number | un
   return s ? `${path}?${s}` : path
 }
 
-/** The reason a failed answer gives (`{"error": …}`), else its status. */
-async function reasonOf(res: Response): Promise<string> {
+const SERVICES: readonly unknown[] = ['postgres', 'redis'] satisfies Service[]
+
+/** `Retry-After` in seconds (the server's form), as milliseconds; undefined when absent or a date. */
+function retryAfterMs(res: Response): number | undefined {
+  const seconds = Number(res.headers.get('retry-after') ?? Number.NaN)
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
+}
+
+/** The failed answer as an error: its reason (`{"error": …}`, else the status), and the service a 503 names. */
+async function errorOf(res: Response): Promise<ApiError> {
+  let body: { error?: unknown; service?: unknown } = {}
   try {
-    const body = (await res.json()) as { error?: unknown }
-    if (typeof body.error === 'string' && body.error) return body.error
+    body = await res.json()
   } catch {
     // not JSON (a proxy's page): the status says it
   }
-  return `HTTP ${res.status}`
+  const reason = typeof body.error === 'string' && body.error ? body.error : `HTTP ${res.status}`
+  const down =
+    res.status === 503 && SERVICES.includes(body.service)
+      ? { service: body.service as Service, retryAfterMs: retryAfterMs(res) }
+      : undefined
+  return new ApiError(res.status, reason, down)
+}
+
+/** What became of a request, for {@link Api.watch}: when it was sent, and its error if it failed. */
+export interface Outcome {
+  url: string
+  sentAt: number
+  error?: ApiError
 }
 
 export interface Api {
@@ -67,6 +94,8 @@ export interface Api {
   forget(url?: string): void
   /** settles once no request is out (now, when none is) */
   idle(): Promise<void>
+  /** calls `listener` with the outcome of every request that reached the server or failed to; returns an unwatch */
+  watch(listener: (outcome: Outcome) => void): () => void
 }
 
 const KEEP_MS = 60_000
@@ -86,6 +115,10 @@ export function createApi(options: {
   let probe: Promise<void> | undefined
   let out = 0
   const onIdle: (() => void)[] = []
+  const watchers = new Set<(outcome: Outcome) => void>()
+  const report = (outcome: Outcome) => {
+    for (const watcher of watchers) watcher(outcome)
+  }
 
   /** counts a request while it is out, for {@link Api.idle} */
   function counted<T>(request: Promise<T>): Promise<T> {
@@ -99,20 +132,25 @@ export function createApi(options: {
   }
 
   async function request(url: string, accept: string, token: string): Promise<Response> {
+    const sentAt = Date.now()
     let res: Response
     try {
       res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept }, cache: 'no-store' })
     } catch {
-      throw new ApiError(0, 'the server did not answer')
+      const error = new ApiError(0, 'the server did not answer')
+      report({ url, sentAt, error })
+      throw error
     }
     if (REFUSALS.includes(res.status)) {
       if (trusted === token) trusted = undefined
-      const reason = await reasonOf(res)
-      if (options.token() === token) options.onRefused(reason)
-      throw new ApiError(res.status, reason)
+      const error = await errorOf(res)
+      if (options.token() === token) options.onRefused(error.reason)
+      throw error
     }
     trusted = token
-    if (!res.ok) throw new ApiError(res.status, await reasonOf(res))
+    const error = res.ok ? undefined : await errorOf(res)
+    report({ url, sentAt, error })
+    if (error) throw error
     return res
   }
 
@@ -160,5 +198,9 @@ export function createApi(options: {
       else kept.delete(url)
     },
     idle: () => (out === 0 ? Promise.resolve() : new Promise((resolve) => onIdle.push(resolve))),
+    watch(listener) {
+      watchers.add(listener)
+      return () => watchers.delete(listener)
+    },
   }
 }

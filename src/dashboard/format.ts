@@ -21,6 +21,14 @@ export const formatCount = (n: number): string => (Math.abs(n) < 1_000_000 ? who
 
 export const formatShare = (fraction: number): string => percent.format(fraction)
 
+const megabytes = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 })
+
+/** Memory in MB (of 2^20 bytes, as Redis counts `maxmemory 4mb`). */
+export const formatBytes = (bytes: number): string => `${megabytes.format(bytes / 2 ** 20)} MB`
+
+/** A service as its users write it. */
+export const serviceName = (service: 'postgres' | 'redis'): string => (service === 'postgres' ? 'Postgres' : 'Redis')
+
 export interface Change {
   text: string
   direction: 'up' | 'down' | 'flat' | 'new'

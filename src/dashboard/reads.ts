@@ -29,7 +29,8 @@ const COALESCE_MS = 40
 /**
  * The answers of `urls`, in order; a null url is not read (it stays loading). A new `round` reads
  * them again (after `api.forget`, from the server), and the answers of the last round stay shown
- * until the new ones are in, so a view kept current by the live feed never blinks. Answers
+ * until the new ones are in, so a view kept current by the live feed never blinks; a read of the
+ * round answered 503 for a service that is down keeps the last round's answer too (outage.ts). Answers
  * arriving together are shown together: a page of numbers re-laid out once, not once per answer.
  */
 export function useReads<T>(urls: (string | null)[], round = 0): Read<T>[] {
@@ -70,6 +71,9 @@ export function useReads<T>(urls: (string | null)[], round = 0): Read<T>[] {
       api.get<T>(url).then(
         (data) => settle(i, { state: 'ok', data }),
         (error: ApiError) => {
+          // a service down keeps what was shown: the outage notice says why it is not current
+          const shown = reads[i]
+          if (error.unavailable && shown?.state === 'ok') return settle(i, shown)
           const retry = () => {
             api.forget(url)
             setRetries((r) => r + 1)

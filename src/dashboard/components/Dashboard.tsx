@@ -10,8 +10,10 @@ import { followChanges, todayKey } from '../follow.ts'
 import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
 import { chartable, METRICS, type MetricId, metricLabel, statsQuery } from '../metrics.ts'
+import { type Outage, watchOutage } from '../outage.ts'
 import { type PageConfig, sameZone } from '../page-config.ts'
 import { presetRange, previousRange, type Range, withInterval } from '../period.ts'
+import { useReadiness } from '../readiness.ts'
 import { type Read, useApi, useRead, useReads } from '../reads.ts'
 import { readSpans, splitAt } from '../series.ts'
 import { readView, type View, viewSearch } from '../view.ts'
@@ -22,7 +24,9 @@ import { Failure } from './Failure.tsx'
 import { Held } from './Held.tsx'
 import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
+import { OutageNotice } from './OutageNotice.tsx'
 import { Panels } from './Panels.tsx'
+import { RedisMemory } from './RedisMemory.tsx'
 import { Users } from './Users.tsx'
 
 const READY_MARK = 'dashboard-ready'
@@ -58,6 +62,27 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     api.forget()
     setRound((r) => r + 1)
   }
+  // a service down behind the reads: said, tried again now and then, and the view read afresh after
+  const [outage, setOutage] = useState<Outage>()
+  const watcher = useMemo(
+    () =>
+      watchOutage({
+        probe: (url) => {
+          api.forget(url)
+          return api.get(url)
+        },
+        onChange: setOutage,
+        onBack: refresh,
+      }),
+    [],
+  )
+  useLayoutEffect(() => {
+    const unwatch = api.watch(watcher.saw)
+    return () => {
+      unwatch()
+      watcher.stop()
+    }
+  }, [])
 
   // a zone the browser spells otherwise (?tz=Asia/Calcutta for Asia/Kolkata) is the deployment's
   const zone = view.tz && !sameZone(view.tz, config.timeZone) ? view.tz : config.timeZone
@@ -154,17 +179,30 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     const { empty, follows } = latest.current
     const counted = Object.values(t.totals).some((n) => (n ?? 0) > 0)
     // a view that does not count today is read afresh when it is next shown, not before
-    if (moved) api.forget()
+    if (moved) {
+      api.forget()
+      readiness.changed()
+    }
+    // while a service is down, only the outage's own tries read: it reads the view once it is back
+    if (watcher.current()) return
     if ((moved && follows) || (empty && counted)) follower.changed()
   }
   // The feed waits for the first numbers: a browser holds six connections to a server, and a
   // stream kept open takes one of them from the reads the page needs first.
   const [feed, setFeed] = useState(false)
+  // /readyz's notices: read once the first numbers are in, then again as the feed moves
+  const readiness = useReadiness(feed)
+  const paused = outage?.service === 'redis' ? 'Redis does not answer' : undefined
   const live = useMemo(
     () => (
-      <LiveStrip open={feed} onRefused={() => latest.current.onSignOut('That token was refused.')} onToday={onToday} />
+      <LiveStrip
+        open={feed}
+        onRefused={() => latest.current.onSignOut('That token was refused.')}
+        onToday={onToday}
+        paused={paused}
+      />
     ),
-    [feed],
+    [feed, paused],
   )
   // the parts that do not show the numbers are not laid out again each time numbers arrive
   const note = zone === config.timeZone ? undefined : config.timeZone
@@ -192,7 +230,9 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
         </button>
       </header>
       <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
-        <Held open={feed} />
+        <OutageNotice outage={outage} />
+        <Held held={readiness.state.held} />
+        <RedisMemory memory={readiness.state.memory} />
         {empty ? (
           <Empty check={checkForEvents} />
         ) : (

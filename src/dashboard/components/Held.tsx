@@ -1,22 +1,8 @@
 /**
  * A notice while flush batches are held: how many, that their counts are kept and shown, and
- * where an admin looks. Read once per page load, after the numbers (README, "Held flush batches").
+ * where an admin looks (README, "Held flush batches"); `held` comes from `/readyz` (readiness.ts).
  */
-import { useEffect, useState } from 'preact/hooks'
-import { heldBatches } from '../held.ts'
-
-export function Held({ open }: { open: boolean }) {
-  const [held, setHeld] = useState(0)
-  useEffect(() => {
-    if (!open) return
-    let current = true
-    void heldBatches().then((n) => {
-      if (current) setHeld(n)
-    })
-    return () => {
-      current = false
-    }
-  }, [open])
+export function Held({ held }: { held: number }) {
   if (held === 0) return null
   const one = held === 1
   const [it, its] = one ? ['it', 'its'] : ['them', 'their']

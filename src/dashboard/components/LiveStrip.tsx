@@ -1,7 +1,8 @@
 /**
  * Now: visitors of the last five minutes (from servers that count them) and today's counts, from
  * the live feed, within a second of each event and without polling. While the feed reconnects,
- * the strip says so and its numbers are dimmed.
+ * the strip says so and its numbers are dimmed; so it does while reads say Redis is down (`paused`):
+ * the feed then keeps its connection and heartbeats, but its numbers stop.
  */
 import { useEffect, useState } from 'preact/hooks'
 import { countLabel, LABELLED_TYPES } from '../../events/labels.ts'
@@ -32,9 +33,11 @@ export interface LiveStripProps {
   open: boolean
   onRefused: () => void
   onToday?: (today: LiveToday) => void
+  /** why the numbers stopped while the feed stays connected (Redis down), if they did */
+  paused?: string
 }
 
-export function LiveStrip({ open, onRefused, onToday }: LiveStripProps) {
+export function LiveStrip({ open, onRefused, onToday, paused }: LiveStripProps) {
   const [status, setStatus] = useState<{ status: LiveStatus; reason?: string }>({ status: 'connecting' })
   const [today, setToday] = useState<LiveToday>()
   useEffect(() => {
@@ -50,11 +53,12 @@ export function LiveStrip({ open, onRefused, onToday }: LiveStripProps) {
     })
     // the feed is opened once; the callbacks it holds only sign out or report
   }, [open])
+  const state = paused && status.status === 'live' ? 'paused' : status.status
   return (
-    <section class="live" data-state={status.status} aria-label="Now">
+    <section class="live" data-state={state} aria-label="Now">
       <span class="status" role="status">
         <span class="dot" aria-hidden="true" />
-        {STATUS[status.status]}
+        {state === 'paused' ? `Paused: ${paused}` : STATUS[status.status]}
         {status.reason ? `: ${status.reason}` : ''}
       </span>
       {today && (

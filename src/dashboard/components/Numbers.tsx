@@ -21,11 +21,14 @@ const totalOf = (r: Read<Part> | undefined) => (r?.state === 'ok' ? r.data.total
 /** A server without the union of visitors answers its metric with 422: the number is left out. */
 export const unanswered = (r: Read<unknown>) => r.state === 'error' && r.error.status === 422
 
+const waiting = (r: Read<unknown>) => r.state === 'error' && r.error.unavailable !== undefined
+
 /** Which numbers to show: the usual three, any event type with data, and the one on the chart. */
 export function shownMetrics(reads: MetricReads[], selected: MetricId | undefined): MetricReads[] {
   const has = (id: MetricId) => {
     const r = reads.find((m) => m.metric.id === id)
-    return Boolean(totalOf(r?.current) || totalOf(r?.previous) || r?.current.state === 'error')
+    // a read waiting for a service says nothing of whether the metric has data
+    return Boolean(totalOf(r?.current) || totalOf(r?.previous) || (r?.current.state === 'error' && !waiting(r.current)))
   }
   return reads.filter(({ metric, current }) => {
     if (metric.id === 'visitors' && unanswered(current)) return false
