@@ -6,7 +6,8 @@
  * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load, and with
  * BENCH_BASELINE the baseline under it too; each server gets BENCH_WARMUP seconds of its load
  * first, not measured), steps (the
- * beacon's steps timed in-process), batch, flush, live, queries, memory, dashboard (the page in
+ * beacon's steps timed in-process), batch, flush, live, queries, memory (and a day's Redis sizing
+ * on a redis-server of its own), dashboard (the page in
  * real Chromium on 400 days of history). Default: all but beacon-single.
  */
 import { cpus, totalmem } from 'node:os'
@@ -26,6 +27,7 @@ import { benchServices, fmt } from './lib.ts'
 import { liveScenario } from './live.ts'
 import { memoryScenario } from './memory.ts'
 import { queriesScenario } from './queries.ts'
+import { sizingScenario } from './sizing.ts'
 import { BATCH, stepsScenario } from './steps.ts'
 import { visitsMemoryScenario } from './visits-memory.ts'
 
@@ -396,6 +398,15 @@ try {
       metric: `bytes added by visits (${fmt(v.visits)} visits of one day, ${fmt(v.fieldsAdded)} counter fields more)`,
       value: `${fmt(v.bytesPerVisit, 1)} per visit; ${fmt(v.bytesPerField, 1)} per field`,
     })
+    const s = await sizingScenario(services)
+    results.sizing = s
+    for (const c of s.cases) {
+      rows.push({
+        scenario: c === s.cases[0] ? `Redis ${s.redis} of its own: one day of beacons` : '',
+        metric: `${c.name}: ${fmt(c.events)} events, ${fmt(c.fields)} pending fields: keys; used_memory growth`,
+        value: `${fmt(c.keyBytes / 1024, 0)} KiB; ${fmt(c.bytes / 1024, 0)} KiB (${fmt(c.bytesPerEvent, 1)} bytes per event)`,
+      })
+    }
   }
   if (run('queries')) {
     const r = await queriesScenario(services)
