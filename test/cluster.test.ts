@@ -6,7 +6,6 @@ import { countsOf, openFeed, snapshotOf } from './live-feed.ts'
 import { clusterBinaries, NO_CLUSTER_BINARIES, type RedisCluster, startRedisCluster } from './redis-cluster.ts'
 import { spawnServerProcess, startServerProcess } from './server-process.ts'
 import { freshDatabaseUrl } from './services.ts'
-import { waitFor } from './wait.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
 setDefaultTimeout(30_000)
@@ -115,17 +114,7 @@ describe.skipIf(!clusterBinaries())('on a real 3-master Redis Cluster', () => {
       await node.configSet('maxmemory-policy', 'allkeys-lru')
       // seeded with another node: the check finds every master itself
       const server = await spawnServerProcess({ REDIS_CLUSTER_NODES: seed, REDIS_SHARDS: '16' })
-      try {
-        await waitFor(() => server.proc.exitCode !== null, {
-          what: () => `the server to exit: ${server.logs()}`,
-          timeoutMs: 20_000,
-          intervalMs: 50,
-        })
-      } finally {
-        if (server.proc.exitCode === null) server.proc.kill('SIGKILL')
-      }
-      expect(server.proc.exitCode).toBe(1)
-      await server.logsRead
+      expect(await server.exited()).toBe(1)
       const refusal = server.logs().trim().split('\n').at(-1)
       expect(refusal).toStartWith(
         `edge-analytics: Redis evicts keys when it is full (maxmemory-policy allkeys-lru on ${new URL(evicting).host}), `,

@@ -2,6 +2,7 @@ import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join, relative as relativePath, resolve } from 'node:path'
 import { ConfigError, loadConfig, maskUrl } from '../src/config.ts'
+import { spawnServerProcess } from './server-process.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
 setDefaultTimeout(30_000)
@@ -191,14 +192,10 @@ describe('config', () => {
   })
 
   test('the process stops with one clear line', async () => {
-    const proc = Bun.spawn(['bun', 'src/index.ts'], {
-      env: { ...process.env, PORT: 'not-a-port' },
-      stderr: 'pipe',
-      stdout: 'pipe',
-    })
-    expect(await proc.exited).toBe(1)
-    const stderr = await new Response(proc.stderr).text()
-    expect(stderr.trim()).toBe(
+    // the configuration is checked before anything connects: no database of its own needed
+    const server = await spawnServerProcess({ PORT: 'not-a-port', DATABASE_URL: process.env.DATABASE_URL })
+    expect(await server.exited()).toBe(1)
+    expect(server.logs().trim()).toBe(
       'edge-analytics: invalid configuration: PORT: must be an integer from 0 to 65535 (got "not-a-port")',
     )
   })

@@ -1,6 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { freePort, startServerProcess } from './server-process.ts'
-import { freshDatabaseUrl, redisUrl } from './services.ts'
+import { freePort, spawnServerProcess, startServerProcess } from './server-process.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
 setDefaultTimeout(30_000)
@@ -21,17 +20,9 @@ describe('service lifecycle', () => {
 
   test('unreachable Redis at start: one clear line naming the masked URL, exit 1', async () => {
     const port = freePort()
-    const proc = Bun.spawn(['bun', 'src/index.ts'], {
-      env: {
-        ...process.env,
-        REDIS_URL: `redis://:s3cret@127.0.0.1:${port}`,
-        DATABASE_URL: await freshDatabaseUrl(),
-      },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    expect(await proc.exited).toBe(1)
-    const stderr = (await new Response(proc.stderr).text()).trim()
+    const server = await spawnServerProcess({ REDIS_URL: `redis://:s3cret@127.0.0.1:${port}` })
+    expect(await server.exited()).toBe(1)
+    const stderr = server.logs().trim()
     expect(stderr).toStartWith(`edge-analytics: cannot reach Redis at redis://:***@127.0.0.1:${port}`)
     expect(stderr).toContain('set REDIS_URL')
     expect(stderr).not.toContain('s3cret')
@@ -40,17 +31,9 @@ describe('service lifecycle', () => {
 
   test('unreachable Postgres at start: one clear line naming the masked URL, exit 1', async () => {
     const port = freePort()
-    const proc = Bun.spawn(['bun', 'src/index.ts'], {
-      env: {
-        ...process.env,
-        REDIS_URL: await redisUrl(),
-        DATABASE_URL: `postgres://app:pw@127.0.0.1:${port}/analytics`,
-      },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    expect(await proc.exited).toBe(1)
-    const stderr = (await new Response(proc.stderr).text()).trim()
+    const server = await spawnServerProcess({ DATABASE_URL: `postgres://app:pw@127.0.0.1:${port}/analytics` })
+    expect(await server.exited()).toBe(1)
+    const stderr = server.logs().trim()
     expect(stderr).toStartWith(
       `edge-analytics: cannot reach Postgres at postgres://app:***@127.0.0.1:${port}/analytics`,
     )
@@ -58,11 +41,8 @@ describe('service lifecycle', () => {
   })
 
   test('start without URLs says what to set', async () => {
-    const env = { ...process.env }
-    delete env.REDIS_URL
-    delete env.DATABASE_URL
-    const proc = Bun.spawn(['bun', 'src/index.ts'], { env, stdout: 'pipe', stderr: 'pipe' })
-    expect(await proc.exited).toBe(1)
-    expect(await new Response(proc.stderr).text()).toContain('REDIS_URL is not set')
+    const server = await spawnServerProcess({ REDIS_URL: undefined, DATABASE_URL: undefined })
+    expect(await server.exited()).toBe(1)
+    expect(server.logs()).toContain('REDIS_URL is not set')
   })
 })

@@ -7,7 +7,6 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { type RedisServer, startRedisServer } from './redis-server.ts'
 import { spawnServerProcess, startServerProcess } from './server-process.ts'
-import { waitFor } from './wait.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
 setDefaultTimeout(30_000)
@@ -36,17 +35,7 @@ describe('Redis eviction policy at start', () => {
     test(`${policy} stops the start with one line saying why and how to fix it, exit code 1`, async () => {
       const redis = await redisWith(['--maxmemory', '64mb', '--maxmemory-policy', policy])
       const server = await spawnServerProcess({ REDIS_URL: redis.url })
-      try {
-        await waitFor(() => server.proc.exitCode !== null, {
-          what: () => `the server to exit: ${server.logs()}`,
-          timeoutMs: 20_000,
-          intervalMs: 50,
-        })
-      } finally {
-        if (server.proc.exitCode === null) server.proc.kill('SIGKILL')
-      }
-      expect(server.proc.exitCode).toBe(1)
-      await server.logsRead
+      expect(await server.exited()).toBe(1)
       expect(server.logs()).toBe(
         `edge-analytics: Redis evicts keys when it is full (maxmemory-policy ${policy} on ${redis.url}), so it ` +
           'could drop events already acknowledged before they are flushed to Postgres. Set maxmemory-policy ' +

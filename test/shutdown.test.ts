@@ -4,22 +4,14 @@
  * Redis. Each must write everything acknowledged to Postgres and exit 0.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { join } from 'node:path'
 import { createKeys } from '../src/counters/keys.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { BROWSER_UA } from './app.ts'
-import { freePort, startServerProcess } from './server-process.ts'
-import { freshDatabaseUrl, redisUrl, testContext, testPrefix } from './services.ts'
+import { startServerProcess } from './server-process.ts'
+import { freshDatabaseUrl, testContext, testPrefix } from './services.ts'
 
 // this file starts processes: bun's 5 s default is too short on a busy machine
 setDefaultTimeout(30_000)
-
-const ROOT = join(import.meta.dir, '..')
-const TOKENS = {
-  ADMIN_TOKEN: 'test-admin-token-0123456789',
-  INGEST_TOKEN: 'test-ingest-token-0123456789',
-  USER_JWT_SECRET: 'test-jwt-secret-0123456789abcdef',
-}
 
 async function sendBeacons(url: string, n: number): Promise<void> {
   const answers = await Promise.all(
@@ -46,20 +38,6 @@ async function storedPageViews(databaseUrl: string): Promise<number> {
   }
 }
 
-async function waitUntilUp(url: string, proc: { exitCode: number | null }, logs: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${logs()}`)
-    const up = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    )
-    if (up) return
-    if (Date.now() > deadline) throw new Error(`server did not start within 20 s: ${logs()}`)
-    await Bun.sleep(50)
-  }
-}
-
 describe('shutdown', () => {
   // A 50% failure passes 8 trials in a row once in 256 runs.
   const TRIALS = 8
@@ -67,43 +45,20 @@ describe('shutdown', () => {
 
   test(`a signal to the whole process group of \`bun run start\` flushes everything and exits 0 (${TRIALS} trials)`, async () => {
     const databaseUrl = await freshDatabaseUrl()
-    const env = {
-      ...process.env,
-      ...TOKENS,
-      REDIS_URL: await redisUrl(),
-      DATABASE_URL: databaseUrl,
-      REDIS_PREFIX: testPrefix(),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-    }
+    const env = { DATABASE_URL: databaseUrl, REDIS_PREFIX: testPrefix(), LOG_LEVEL: 'info' }
     for (let trial = 1; trial <= TRIALS; trial++) {
-      const port = freePort()
-      // setsid: the server gets a process group of its own, as under a terminal or a supervisor
-      const proc = Bun.spawn(['setsid', 'bun', 'run', 'start'], {
-        cwd: ROOT,
-        env: { ...env, PORT: String(port) },
-        stdin: 'ignore',
-        stdout: 'pipe',
-        stderr: 'pipe',
-      })
-      let logs = ''
-      const reading = (async () => {
-        const decoder = new TextDecoder()
-        for await (const chunk of proc.stderr) logs += decoder.decode(chunk)
-      })()
-      const url = `http://127.0.0.1:${port}`
+      // a process group of its own, as under a terminal or a supervisor
+      const server = await startServerProcess(env, { command: ['bun', 'run', 'start'], group: true })
       try {
-        await waitUntilUp(url, proc, () => logs)
-        await sendBeacons(url, PER_TRIAL)
+        await sendBeacons(server.url, PER_TRIAL)
         // the whole group, as Ctrl-C in a terminal (SIGINT) or a process manager (SIGTERM) does
-        process.kill(-proc.pid, trial % 2 === 0 ? 'SIGINT' : 'SIGTERM')
-        const code = await proc.exited
-        await reading
+        const code = await server.stop(trial % 2 === 0 ? 'SIGINT' : 'SIGTERM')
+        const logs = server.logs()
         expect({ trial, code, stopped: logs.includes('"msg":"stopped"') }).toEqual({ trial, code: 0, stopped: true })
         expect(logs).not.toContain('terminated by signal')
         expect(await storedPageViews(databaseUrl)).toBe(trial * PER_TRIAL)
       } finally {
-        if (proc.exitCode === null) process.kill(-proc.pid, 'SIGKILL')
+        await server.stop('SIGKILL')
       }
     }
   }, 120_000)

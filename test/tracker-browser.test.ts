@@ -78,8 +78,30 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
   const hits: Hit[] = []
   const pages = new Map<string, string>()
 
+  /** Requests at the proxies not yet recorded in `hits`. */
+  const inflight = new Set<Promise<Response>>()
+  /** Markers the pages sent (see {@link settle}), each counted once the requests before it are recorded. */
+  const markers = new Set<string>()
+  /** The pages a test has open, which {@link settle} asks for a marker. */
+  const openPages = new Set<Page>()
+
   /** Passes a request on to the real server, recording it as the browser sent it. */
-  async function forward(request: Request, path: string): Promise<Response> {
+  function forward(request: Request, path: string): Promise<Response> {
+    const relayed = relay(request, path)
+    inflight.add(relayed)
+    const done = () => inflight.delete(relayed)
+    relayed.then(done, done)
+    return relayed
+  }
+
+  /** A marker counts once every request that reached a proxy before it is in `hits`. */
+  async function mark(request: Request): Promise<Response> {
+    await Promise.all(inflight)
+    markers.add(new URL(request.url).searchParams.get('id')!)
+    return new Response(null, { status: 204 })
+  }
+
+  async function relay(request: Request, path: string): Promise<Response> {
     const url = new URL(request.url)
     const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text()
     const headers = new Headers(request.headers)
@@ -112,7 +134,14 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       FLUSH_INTERVAL_MS: '86400000',
     })
     redis = await openRedis(await redisUrl(), silentLogger)
-    proxy = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (req) => forward(req, new URL(req.url).pathname) })
+    proxy = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch(req) {
+        const { pathname } = new URL(req.url)
+        return pathname === '/marker' ? mark(req) : forward(req, pathname)
+      },
+    })
     fixture = Bun.serve({
       hostname: '127.0.0.1',
       port: 0,
@@ -190,6 +219,7 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
     const context = await browser.newContext({ userAgent: BROWSER_UA })
     for (const script of [REJECTIONS, ...(options.init ?? [])]) await context.addInitScript(script)
     const page = await context.newPage()
+    openPages.add(page)
     const errors: Error[] = []
     const logs: string[] = []
     page.on('pageerror', (err) => errors.push(err))
@@ -215,6 +245,7 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       expect(await page.evaluate(() => (window as unknown as { rejections: string[] }).rejections)).toEqual([])
     }
     expect(errors.map(String)).toEqual([])
+    openPages.delete(page)
     await context.close()
   }
 
@@ -222,13 +253,41 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
   const eventsOn = (path: string) => hits.flatMap((h) => h.events).filter((e) => e.properties?.path?.startsWith(path))
   const hitsOn = (path: string) => hits.filter((h) => h.events.some((e) => e.properties?.path?.startsWith(path)))
 
-  /** Waits for `n` events on `path`, then a little longer to catch any that should not come. */
+  /**
+   * Has every open page send a marker from a task after the ones it has queued (the tracker sends
+   * from a timer task, or at once from an event), and waits for the markers: what the pages sent
+   * before them has then been recorded, and anything that did not come was never sent.
+   */
+  async function settle(): Promise<void> {
+    const sent: string[] = []
+    for (const page of openPages) {
+      if (page.isClosed()) continue
+      const id = unique('marker')
+      sent.push(id)
+      await page.evaluate(
+        (url) =>
+          new Promise<void>((resolve) =>
+            setTimeout(() => {
+              fetch(url, { method: 'POST', mode: 'no-cors', keepalive: true }).catch(() => {})
+              resolve()
+            }),
+          ),
+        `${endpoint}/marker?id=${id}`,
+      )
+    }
+    await waitFor(() => sent.every((id) => markers.has(id)), {
+      what: () => `the markers of ${sent.length} open pages`,
+      timeoutMs: PAGE_MS,
+    })
+  }
+
+  /** Waits for `n` events on `path`, then for the open pages to settle, so that no more can come. */
   async function expectEvents(path: string, n: number): Promise<TrackedEvent[]> {
     await waitFor(() => eventsOn(path).length >= n, {
       what: () => `${n} events on ${path} (have ${eventsOn(path).length})`,
       timeoutMs: PAGE_MS,
     })
-    await Bun.sleep(400)
+    await settle()
     const events = eventsOn(path)
     expect(events).toHaveLength(n)
     return events
@@ -830,9 +889,9 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
         head: `<script>track('feature_used', {feature_name: '${feature}'})</script>`,
       })
       await opened.page.evaluate(() => history.replaceState({}, '', location.pathname))
-      // that nothing is sent while the page is hidden is the check: a prerendering page sends
-      // nothing and logs nothing, so there is no event to wait on, only time
-      await Bun.sleep(500)
+      // a prerendering page sends nothing and logs nothing: the page's marker says when its
+      // tracker has had its turn
+      await settle()
       expect(eventsOn(path)).toEqual([])
       await opened.page.evaluate(() => (window as unknown as { activate(): void }).activate())
       const events = await expectEvents(path, 2)
