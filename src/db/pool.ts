@@ -80,7 +80,7 @@ export async function openDatabase(databaseUrl: string, options: { max?: number 
  * plain pool: it tells outages from refusals of a batch's data itself.
  */
 export function guardedPool(pool: Pool): Pool {
-  const run = pool.query.bind(pool) as (...a: unknown[]) => Promise<unknown>
+  const run = (...args: unknown[]) => (pool.query as (...a: unknown[]) => Promise<unknown>).apply(pool, args)
   const query = async (...args: unknown[]) => {
     try {
       return await run(...args)
