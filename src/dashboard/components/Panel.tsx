@@ -100,7 +100,7 @@ export function Panel({ id, title, tabs, range, round }: PanelProps) {
         <span>{tab.label}</span>
         <span>{tab.counts}</span>
       </div>
-      {read.state === 'error' && <Failure what={`${title}: ${tab.label}`} read={read} />}
+      {read.state === 'error' && <Failure what={title === tab.label ? title : `${title}: ${tab.label}`} read={read} />}
       {read.state === 'ok' && items.length === 0 && <p class="none">Nothing counted in this period.</p>}
       <ol>
         {items.map((item) => {
