@@ -196,6 +196,22 @@ describe('GET /analytics/stats', () => {
     expect((await get(app, '/analytics/stats?from=2025-01-01&to=2026-02-05')).status).toBe(422)
     expect((await get(app, '/analytics/stats?from=2025-01-01&to=2026-02-04')).status).toBe(200)
   })
+
+  test('a parameter a read does not take is refused, not silently ignored', async () => {
+    const { app } = await testApp()
+    for (const path of [
+      '/analytics/top?dimension=source&source=Google',
+      '/analytics/stats?event_type=page_view&page=%2Fpricing',
+      '/analytics/stats?Granularity=hour',
+    ]) {
+      const res = await get(app, path)
+      const body = await res.json()
+      const name = [...new URL(`http://x${path}`).searchParams.keys()].at(-1)!
+      expect({ path, status: res.status, parameter: body.parameter }).toEqual({ path, status: 422, parameter: name })
+      expect(body.error).toStartWith(`${name} is not a parameter of this read; it takes `)
+    }
+    expect((await get(app, '/analytics/top?dimension=source&limit=5&format=csv')).status).toBe(200)
+  })
 })
 
 describe('GET /analytics/top', () => {

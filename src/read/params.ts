@@ -17,7 +17,9 @@ import {
   Limit,
   listed,
   Metric,
+  StatsQuery,
   topDimensions,
+  topQuery,
 } from './query.ts'
 import type { TopDimension } from './top.ts'
 
@@ -25,6 +27,21 @@ export { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, M
 
 const invalid = (parameter: string, reason: string): HttpError =>
   new HttpError(422, `${parameter} ${reason}`, { parameter })
+
+/**
+ * Refuses a parameter the read does not take (`&source=Google` on `top`): a misspelt or
+ * unsupported one would otherwise answer 200, as if it had been applied.
+ */
+function onlyKnown(q: Query, schema: { properties: Record<string, unknown> }): void {
+  const known = Object.keys(schema.properties)
+  for (const name of Object.keys(q)) {
+    if (!Object.hasOwn(schema.properties, name)) {
+      throw new HttpError(422, `${name} is not a parameter of this read; it takes ${listed(known)}`, {
+        parameter: name,
+      })
+    }
+  }
+}
 
 /** Whether `raw` is one of the values `schema` (an enum) lists. */
 const oneOf = <T extends string>(schema: TSchema & { enum: readonly T[] }, raw: string): raw is T =>
@@ -139,6 +156,7 @@ function parseUntil(raw: string): number {
 }
 
 export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
+  onlyKnown(q, StatsQuery)
   const granularity = q.granularity ?? GranularityParam.default
   if (!oneOf(GranularityParam, granularity)) {
     throw invalid('granularity', `must be ${listed(GranularityParam.enum)} (got ${JSON.stringify(granularity)})`)
@@ -188,6 +206,7 @@ export interface TopParams extends RangeParams {
 
 /** `countedProperties`: the keys `prop:<key>` may name (COUNTED_PROPERTIES). */
 export function parseTop(q: Query, countedProperties: readonly string[] = [], context = UTC_CONTEXT()): TopParams {
+  onlyKnown(q, topQuery(countedProperties))
   const dimension = q.dimension ?? 'feature'
   const known = topDimensions(countedProperties)
   if (!known.includes(dimension)) {
