@@ -83,6 +83,29 @@ describe('POST /analytics/events', () => {
     expect(await allKeys(deps)).toEqual([])
   })
 
+  test('a user id is held to the rule reads use: one of 100 emoji is refused, one of 64 is counted and found', async () => {
+    const { app } = await testApp()
+    const admin = { authorization: 'Bearer test-admin-token-0123456789' }
+    const long = '🙂'.repeat(100) // 100 code points, 200 UTF-16 units
+    for (const request of [
+      ingestRequest([{ event_type: 'user_login', user_id: long }]),
+      beaconRequest({ event_type: 'page_view', user_id: long }),
+    ]) {
+      const res = await app.handle(request)
+      expect(res.status).toBe(422)
+      expect((await res.json()).errors).toEqual([
+        { index: 0, field: 'user_id', reason: 'must be 1-128 characters, none of them control characters' },
+      ])
+    }
+    const fits = '🙂'.repeat(64)
+    expect((await app.handle(ingestRequest([{ event_type: 'user_login', user_id: fits }]))).status).toBe(202)
+    const read = await app.handle(
+      new Request(`http://localhost/analytics/users/${encodeURIComponent(fits)}`, { headers: admin }),
+    )
+    expect(read.status).toBe(200)
+    expect((await read.json()).events.user_login.today).toBe(1)
+  })
+
   test('tokens: missing, wrong and unconfigured are refused with 401', async () => {
     const { app, deps } = await testApp()
     const body = [{ event_type: 'user_login' }]

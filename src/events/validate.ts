@@ -26,6 +26,7 @@ import {
   MAX_TIMESTAMP_SKEW_MS,
   MAX_USER_ID_LENGTH,
   PRINTABLE_PATTERN,
+  USER_ID_RULE,
 } from './limits.ts'
 import { normalizePath } from './path.ts'
 import { BROWSER_TYPES, type CountedEvent, canonicalType, EVENT_TYPES, isBrowserType, isEventType } from './types.ts'
@@ -216,6 +217,10 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
   }
   if (!fastAccept(value) && !check.Check(value))
     errors.push(...schemaErrors(value, index).filter((e) => e.field !== 'event_type'))
+  // The schema counts a string's length in code points; a user id is held to isUserId's rule (in
+  // UTF-16 units), the one reads and JWTs use, so every id counted can be looked up.
+  else if (typeof raw.user_id === 'string' && !isUserId(raw.user_id))
+    errors.push({ index, field: 'user_id', reason: `must be ${USER_ID_RULE}` })
 
   let at = options.now
   // Beacons count at receive time: a browser's clock is not trusted.
