@@ -128,6 +128,12 @@ export interface HeldExport extends HeldBatch {
 
 type HeldInfo = Omit<HeldBatch, 'batch_id'>
 
+/** A held snapshot from its record in the held hash. */
+const heldBatch = (batchId: string, info: string): HeldBatch => ({
+  batch_id: batchId,
+  ...(JSON.parse(info) as HeldInfo),
+})
+
 export class Flusher {
   readonly instanceId = randomBytes(6).toString('hex')
   private chain: Promise<unknown> = Promise.resolve()
@@ -275,17 +281,18 @@ export class Flusher {
   }
 
   /** Snapshots in Redis not yet written to Postgres and not held, over every shard. */
-  async waitingBatches(): Promise<number> {
-    const { redis, keys } = this.deps
-    const counts = await Promise.all(
-      keys.shards.map(async (shard) => (await redis.zCard(shard.snapshots)) - (await redis.hLen(shard.held))),
-    )
-    return counts.reduce((a, b) => a + b, 0)
+  waitingBatches(): Promise<number> {
+    const { redis } = this.deps
+    return this.overShards(async (shard) => (await redis.zCard(shard.snapshots)) - (await redis.hLen(shard.held)))
   }
 
   /** Snapshots set aside, over every shard. */
-  async heldBatches(): Promise<number> {
-    const counts = await Promise.all(this.deps.keys.shards.map((shard) => this.deps.redis.hLen(shard.held)))
+  heldBatches(): Promise<number> {
+    return this.overShards((shard) => this.deps.redis.hLen(shard.held))
+  }
+
+  private async overShards(count: (shard: ShardKeys) => Promise<number>): Promise<number> {
+    const counts = await Promise.all(this.deps.keys.shards.map(count))
     return counts.reduce((a, b) => a + b, 0)
   }
 
@@ -293,12 +300,10 @@ export class Flusher {
   async held(): Promise<HeldBatch[]> {
     const all = await Promise.all(
       this.deps.keys.shards.map(async (shard) =>
-        Object.entries(await this.deps.redis.hGetAll(shard.held)).map(
-          ([batch_id, info]) => ({ batch_id, ...(JSON.parse(info) as HeldInfo) }) satisfies HeldBatch,
-        ),
+        Object.entries(await this.deps.redis.hGetAll(shard.held)).map(([id, info]) => heldBatch(id, info)),
       ),
     )
-    return all.flat().sort((a, b) => (a.held_at < b.held_at ? -1 : a.held_at > b.held_at ? 1 : a.seq - b.seq))
+    return all.flat().sort((a, b) => a.held_at.localeCompare(b.held_at) || a.seq - b.seq)
   }
 
   /**
@@ -312,7 +317,8 @@ export class Flusher {
     await this.deps.redis.hDel(shard.held, batchId)
     this.deps.log.info('held flush batch released for a retry', { batchId })
     await this.flush()
-    return (await this.held()).find((b) => b.batch_id === batchId)
+    const again = await this.deps.redis.hGet(shard.held, batchId)
+    return again === null ? undefined : heldBatch(batchId, again)
   }
 
   /**
@@ -332,7 +338,7 @@ export class Flusher {
       )) as [string, ...string[][]] | null
       if (!reply) return undefined
       const [info, ...hashes] = reply
-      const exported: HeldExport = { batch_id: batchId, ...(JSON.parse(info) as HeldInfo), hashes: {} }
+      const exported: HeldExport = { ...heldBatch(batchId, info), hashes: {} }
       PENDING_KINDS.forEach((kind, i) => {
         const flat = hashes[i] ?? []
         if (flat.length === 0) return

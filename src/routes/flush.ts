@@ -46,21 +46,27 @@ export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
   }
   const notHeld = (batch: string) =>
     new HttpError(404, `no held batch ${batch}: GET /analytics/flush/held lists the held ones`)
-  const flushNow = async () => {
+  /** A flush that fails answers 503: what it was writing stays in Redis (`kept` says how). */
+  const flushing = async <T>(run: () => Promise<T>, kept: string): Promise<T> => {
     try {
-      return await deps.flusher.flush()
+      return await run()
     } catch (err) {
-      throw new HttpError(503, `${errorMessage(err)}; counts are kept in Redis and retried`, undefined, {
-        'retry-after': '5',
-      })
+      throw new HttpError(503, `${errorMessage(err)}; ${kept}`, undefined, { 'retry-after': '5' })
     }
+  }
+  /** A held batch whole, and with `remove` taken out of Redis in the same step. */
+  const exported = async (request: Request, id: string, remove: boolean) => {
+    const batch = heldId(request, id)
+    const found = await deps.flusher.exportHeld(batch, remove)
+    if (!found) throw notHeld(batch)
+    return found
   }
   return new Elysia({ name: 'flush' })
     .post(
       '/analytics/flush',
       async ({ request }) => {
         requireAccess(request, tokens, 'admin')
-        return { flushed: await flushNow() }
+        return { flushed: await flushing(() => deps.flusher.flush(), 'counts are kept in Redis and retried') }
       },
       { parse: 'none', ...admin('Flush to Postgres now', json('counters written', 'Flushed'), [503]) },
     )
@@ -74,31 +80,17 @@ export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
     )
     .get(
       '/analytics/flush/held/:batch',
-      async ({ request, params }) => {
-        const batch = heldId(request, params.batch)
-        const exported = await deps.flusher.exportHeld(batch, false)
-        if (!exported) throw notHeld(batch)
-        return exported
-      },
+      ({ request, params }) => exported(request, params.batch, false),
       admin('One held batch, whole', json('the batch and its counts', 'HeldExport'), [404, 422], true),
     )
     .post(
       '/analytics/flush/held/:batch/retry',
       async ({ request, params }) => {
         const batch = heldId(request, params.batch)
-        let again: Awaited<ReturnType<typeof deps.flusher.retryHeld>>
-        try {
-          again = await deps.flusher.retryHeld(batch)
-        } catch (err) {
-          throw new HttpError(
-            503,
-            `${errorMessage(err)}; the batch is kept in Redis and retried by the next flush`,
-            undefined,
-            {
-              'retry-after': '5',
-            },
-          )
-        }
+        const again = await flushing(
+          () => deps.flusher.retryHeld(batch),
+          'the batch is kept in Redis and retried by the next flush',
+        )
         if (again === false) throw notHeld(batch)
         return again === undefined ? { batch_id: batch, written: true } : { ...again, written: false }
       },
@@ -107,22 +99,13 @@ export const flush = (deps: Pick<Deps, 'config' | 'flusher'>) => {
         ...admin('Retry a held batch', json('written, or held again', 'Retried'), [404, 422, 503], true),
       },
     )
-    .delete(
-      '/analytics/flush/held/:batch',
-      async ({ request, params }) => {
-        const batch = heldId(request, params.batch)
-        const exported = await deps.flusher.exportHeld(batch, true)
-        if (!exported) throw notHeld(batch)
-        return exported
-      },
-      {
-        parse: 'none',
-        ...admin(
-          'Export a held batch and remove it from Redis',
-          json('the batch and its counts: now their only copy', 'HeldExport'),
-          [404, 422],
-          true,
-        ),
-      },
-    )
+    .delete('/analytics/flush/held/:batch', ({ request, params }) => exported(request, params.batch, true), {
+      parse: 'none',
+      ...admin(
+        'Export a held batch and remove it from Redis',
+        json('the batch and its counts: now their only copy', 'HeldExport'),
+        [404, 422],
+        true,
+      ),
+    })
 }
