@@ -69,8 +69,9 @@ export function countEvent(event: CountedEvent, ctx: OpContext, by: number, sink
   const type = event.type
   // the live feed's hours are of the UTC day; what "today" says, its count and its hours, of TIME_ZONE's
   sink.incr(names.liveKey(keys, dayOf(event.at)), names.liveField(type, hourOf(event.at)), by)
-  sink.incr(names.liveDayKey(keys, day), names.liveDayField(type), by)
-  sink.incr(names.liveDayKey(keys, day), names.liveDayHourField(type, ctx.calendar.hour(event.at)), by)
+  const liveDay = names.liveDayKey(keys, day)
+  sink.incr(liveDay, names.liveDayField(type), by)
+  sink.incr(liveDay, names.liveDayHourField(type, ctx.calendar.hour(event.at)), by)
   sink.incr(keys.pending('d'), names.dayField(day, type), by)
   sink.incr(keys.pending('h'), names.quarterField(quarter, type), by)
   if (event.userId !== undefined) capped(sink, ctx, names, 'u', day, type, undefined, caps?.users, event.userId, by)

@@ -215,12 +215,14 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
       reason: `${type} is server-only: send it to POST /analytics/events with the ingest token`,
     })
   }
-  if (!fastAccept(value) && !check.Check(value))
-    errors.push(...schemaErrors(value, index).filter((e) => e.field !== 'event_type'))
-  // The schema counts a string's length in code points; a user id is held to isUserId's rule (in
-  // UTF-16 units), the one reads and JWTs use, so every id counted can be looked up.
-  else if (typeof raw.user_id === 'string' && !isUserId(raw.user_id))
-    errors.push({ index, field: 'user_id', reason: `must be ${USER_ID_RULE}` })
+  if (!fastAccept(value)) {
+    if (!check.Check(value)) errors.push(...schemaErrors(value, index).filter((e) => e.field !== 'event_type'))
+    // The schema counts a string's length in code points; a user id is held to isUserId's rule
+    // (in UTF-16 units), the one reads, JWTs and the fast path use, so every id counted can be
+    // looked up.
+    else if (typeof raw.user_id === 'string' && !isUserId(raw.user_id))
+      errors.push({ index, field: 'user_id', reason: `must be ${USER_ID_RULE}` })
+  }
 
   let at = options.now
   // Beacons count at receive time: a browser's clock is not trusted.
