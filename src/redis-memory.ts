@@ -15,6 +15,7 @@ import { errorMessage, type Logger } from './log.ts'
 
 /** The share of `maxmemory` past which a warning is logged. */
 export const MEMORY_WARN_RATIO = 0.8
+const PERCENT = Math.round(MEMORY_WARN_RATIO * 100)
 
 /** How often the timer looks (INFO is a few hundred bytes; this costs Redis nothing). */
 const CHECK_INTERVAL_MS = 15_000
@@ -50,12 +51,12 @@ export class RedisMemory {
       const ratio = memoryRatio(master) ?? 0
       if (ratio < MEMORY_WARN_RATIO) {
         if (this.#above.delete(master.node)) {
-          this.#log.info('redis memory back under 80% of maxmemory', { node: master.node, ratio: round(ratio) })
+          this.#log.info(`redis memory back under ${PERCENT}% of maxmemory`, { node: master.node, ratio: round(ratio) })
         }
       } else if (!this.#above.has(master.node)) {
         this.#above.add(master.node)
         this.#log.warn(
-          'redis memory past 80% of maxmemory: at maxmemory Redis refuses writes and events are answered 503; ' +
+          `redis memory past ${PERCENT}% of maxmemory: at maxmemory Redis refuses writes and events are answered 503; ` +
             'raise maxmemory or flush more often (FLUSH_INTERVAL_MS)',
           { node: master.node, used_memory: master.usedMemory, maxmemory: master.maxmemory, ratio: round(ratio) },
         )
