@@ -63,7 +63,7 @@ function retryAfterMs(res: Response): number | undefined {
 }
 
 /** The failed answer as an error: its reason (`{"error": …}`, else the status), and the service a 503 names. */
-async function errorOf(res: Response): Promise<ApiError> {
+export async function errorOf(res: Response): Promise<ApiError> {
   let body: { error?: unknown; service?: unknown } = {}
   try {
     body = await res.json()

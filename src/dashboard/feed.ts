@@ -15,6 +15,7 @@
  */
 import { parseSse } from '../live/sse.ts'
 import type { CountsData, SnapshotData } from '../live/state.ts'
+import { errorOf } from './api.ts'
 
 export type FeedStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped'
 
@@ -40,17 +41,6 @@ const FIRST_RETRY_MS = 1_000
 const MAX_RETRY_MS = 30_000
 /** refusals a later try can change; any other 4xx stops the feed */
 const RETRIED = [408, 429]
-
-/** The feed says why in JSON `error`; whatever else answered (a proxy) gets its status named. */
-async function reasonOf(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as { error?: unknown }
-    if (typeof body.error === 'string' && body.error) return body.error
-  } catch {
-    // not JSON: the status below
-  }
-  return `HTTP ${res.status}`
-}
 
 export function openFeed(options: FeedOptions): () => void {
   let lastId = ''
@@ -91,7 +81,7 @@ export function openFeed(options: FeedOptions): () => void {
       return
     }
     if (res.status >= 400 && res.status < 500 && !RETRIED.includes(res.status)) {
-      const reason = await reasonOf(res)
+      const { reason } = await errorOf(res)
       if (abort !== controller) return
       stop()
       options.onStatus('stopped', reason)
