@@ -28,14 +28,17 @@ export { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, M
 const invalid = (parameter: string, reason: string): HttpError =>
   new HttpError(422, `${parameter} ${reason}`, { parameter })
 
+/** The parameters each read takes, from its schema (`top`'s names do not depend on COUNTED_PROPERTIES). */
+const STATS_PARAMETERS = Object.keys(StatsQuery.properties)
+const TOP_PARAMETERS = Object.keys(topQuery([]).properties)
+
 /**
  * Refuses a parameter the read does not take (`&source=Google` on `top`): a misspelt or
  * unsupported one would otherwise answer 200, as if it had been applied.
  */
-function onlyKnown(q: Query, schema: { properties: Record<string, unknown> }): void {
-  const known = Object.keys(schema.properties)
+function onlyKnown(q: Query, known: readonly string[]): void {
   for (const name of Object.keys(q)) {
-    if (!Object.hasOwn(schema.properties, name)) {
+    if (!known.includes(name)) {
       throw new HttpError(422, `${name} is not a parameter of this read; it takes ${listed(known)}`, {
         parameter: name,
       })
@@ -156,7 +159,7 @@ function parseUntil(raw: string): number {
 }
 
 export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
-  onlyKnown(q, StatsQuery)
+  onlyKnown(q, STATS_PARAMETERS)
   const granularity = q.granularity ?? GranularityParam.default
   if (!oneOf(GranularityParam, granularity)) {
     throw invalid('granularity', `must be ${listed(GranularityParam.enum)} (got ${JSON.stringify(granularity)})`)
@@ -206,7 +209,7 @@ export interface TopParams extends RangeParams {
 
 /** `countedProperties`: the keys `prop:<key>` may name (COUNTED_PROPERTIES). */
 export function parseTop(q: Query, countedProperties: readonly string[] = [], context = UTC_CONTEXT()): TopParams {
-  onlyKnown(q, topQuery(countedProperties))
+  onlyKnown(q, TOP_PARAMETERS)
   const dimension = q.dimension ?? 'feature'
   const known = topDimensions(countedProperties)
   if (!known.includes(dimension)) {
