@@ -127,16 +127,17 @@ describe('a Redis at maxmemory', () => {
   })
 })
 
-const binaries = findPostgresBinaries()
+const found = findPostgresBinaries()
+// skipped without them, as other tests that start Postgres are; CI fails on a skip
+const binaries = 'missing' in found ? undefined : found
 
 describe('a Postgres stopped and started again', () => {
-  test.skipIf('missing' in binaries && !process.env.CI)(
+  test.skipIf(!binaries)(
     'reads answer 503 naming Postgres with Retry-After while it is down, beacons are acknowledged, and all of it is flushed once it is back',
     async () => {
-      if ('missing' in binaries) throw new Error(`Postgres binaries are needed: ${binaries.missing}`)
       const dir = await mkdtemp(join(tmpdir(), 'edge-analytics-pressure-'))
       cleanups.push(() => rm(dir, { recursive: true, force: true }))
-      let postgres = await startLocalPostgres(binaries, { dir, persistent: true })
+      let postgres = await startLocalPostgres(binaries!, { dir, persistent: true })
       cleanups.push(() => postgres.stop())
       // the service's address for Postgres stays the same across the restart, which comes on
       // another port: a proxy in front of it is pointed at the new one
@@ -187,7 +188,7 @@ describe('a Postgres stopped and started again', () => {
       expect((await ready.json()).postgres).toBe('unavailable')
       expect((await post(app, '/analytics/flush')).status).toBe(503)
 
-      postgres = await startLocalPostgres(binaries, { dir, persistent: true })
+      postgres = await startLocalPostgres(binaries!, { dir, persistent: true })
       target.port = Number(new URL(postgres.databaseUrl).port)
       for (const path of READS) expect({ path, status: (await get(app, path)).status }).toEqual({ path, status: 200 })
       expect((await get(app, '/analytics/stats?event_type=page_view')).body.total).toBe(acknowledged)
