@@ -13,6 +13,7 @@
  * bound what any implementation of these counters, with the same guarantee, reaches here.
  */
 import { APPLY_BATCH } from '../src/counters/apply.lua.ts'
+import { batchScript } from '../src/counters/batcher.ts'
 import { createCalendar } from '../src/counters/calendar.ts'
 import { countEvent, countRecentVisitors, countVisitors } from '../src/counters/increments.ts'
 import { createKeys } from '../src/counters/keys.ts'
@@ -23,7 +24,7 @@ import { runScript } from '../src/db/script.ts'
 import { clientInfo } from '../src/events/client.ts'
 import type { CountedEvent } from '../src/events/types.ts'
 import { validateEvents } from '../src/events/validate.ts'
-import { markVisits, pageHost } from '../src/events/visit.ts'
+import { pageHost, visitOf } from '../src/events/visit.ts'
 import { openCountryLookup } from '../src/geo/country.ts'
 import { silentLogger } from '../src/log.ts'
 import { FloorCommit, serveOnE } from './lib.ts'
@@ -46,7 +47,8 @@ for (const r of beaconMix()) {
   const address = r.headers['X-Forwarded-For']!
   const { events } = validateEvents(JSON.parse(r.body), { source: 'browser', now: Date.now() })
   const client = clientInfo(userAgent)
-  markVisits(events, {
+  // the floor counts no visits (they are decided in the group commit's script); the lookup is kept
+  visitOf(events, {
     host: pageHost(new Headers(r.headers)),
     who: () => ({ browser: client.browser, os: client.os, device: client.device, country: country(address) }),
   })
@@ -69,7 +71,7 @@ const commit = new FloorCommit(
   ({ merged, visitors, at }) => {
     countVisitors(merged, shard, keys, calendar.day(at), visitors)
     countRecentVisitors(merged, keys, Math.floor(at / 60_000), visitors)
-    const script = merged.toScriptArgs({ ttl: 604_800, seenTtl: 172_800, recentTtl: 600 })
+    const script = batchScript(merged, shard, { ttl: 604_800, dimCap: 1000 })
     return runScript(redis, APPLY_BATCH, script.keys, script.args)
   },
 )

@@ -38,9 +38,9 @@ import { runScript } from '../src/db/script.ts'
 import { createDeps } from '../src/deps.ts'
 import { clientInfo } from '../src/events/client.ts'
 import { referrerSource } from '../src/events/source.ts'
-import type { CountedEvent } from '../src/events/types.ts'
+import type { CountedEvent, Visit } from '../src/events/types.ts'
 import { validateEvents } from '../src/events/validate.ts'
-import { markVisits, pageHost } from '../src/events/visit.ts'
+import { pageHost, visitOf } from '../src/events/visit.ts'
 import { countryFromHeaders } from '../src/geo/country.ts'
 import { silentLogger } from '../src/log.ts'
 import { beaconRoute, type Connection } from '../src/routes/beacon.ts'
@@ -152,6 +152,8 @@ const TTL_SECONDS = 604_800
 function batchPipeline(
   events: readonly CountedEvent[][],
   hashes: readonly string[],
+  hosts: readonly string[],
+  visits: readonly Visit[],
   keys: Keys,
   calendar: Calendar,
   caps: Caps,
@@ -162,10 +164,11 @@ function batchPipeline(
   return (stage: 1 | 2) =>
     (b: number): number | { keys: string[]; args: string[] } => {
       const batch = new Batch()
-      for (let i = b * BATCH; i < (b + 1) * BATCH; i++) batch.add({ events: events[i]!, caps, visitor: hashes[i] })
+      for (let i = b * BATCH; i < (b + 1) * BATCH; i++)
+        batch.add({ events: events[i]!, caps, visitor: hashes[i], host: hosts[i], visit: visits[i] })
       const { merged, ops } = batch.merge(shard, keys, calendar, admissions, names)
       if (stage === 1) return ops
-      const script = batchScript(merged, TTL_SECONDS)
+      const script = batchScript(merged, shard, { ttl: TTL_SECONDS, dimCap: caps.dimensions })
       // as the batcher does once Redis has answered (here: every member admitted)
       merged.learn([])
       return script
@@ -208,13 +211,15 @@ async function redisCallSteps(
   services: BenchServices,
   events: readonly CountedEvent[][],
   hashes: readonly string[],
+  hosts: readonly string[],
+  visits: readonly Visit[],
   calendar: Calendar,
   caps: Caps,
 ): Promise<Step[]> {
   const prefix = services.newPrefix()
   const keys = createKeys(prefix)
   const batches = Math.floor(events.length / BATCH)
-  const build = batchPipeline(events, hashes, keys, calendar, caps)(2)
+  const build = batchPipeline(events, hashes, hosts, visits, keys, calendar, caps)(2)
   const scripts = Array.from({ length: batches }, (_, b) => build(b) as { keys: string[]; args: string[] })
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {
@@ -278,6 +283,8 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
     device: clients[i]!.device,
     country: (cdnCountry && countryFromHeaders(headers[i]!)) || country(addresses[i]!),
   })
+  const hosts = mix.map((_, i) => pageHost(headers[i]!))
+  const visits = mix.map((_, i) => visitOf(events[i]!, { host: hosts[i]!, who: who(i) }))
   const visitors = new VisitorHasher(stub.redis, deps.keys, deps.calendar, config.visitorSaltPeriod)
   await visitors.hash(Date.now(), '', '') // fetches (here: makes) the year's salt once
   const hashes = mix.map((_, i) => visitors.hash(Date.now(), addresses[i]!, userAgents[i]!) as string)
@@ -325,11 +332,8 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
     us: usPer(n, (i) => validate(i).events.length),
   })
   steps.push({
-    step: 'visits: page host, referrer → source, country (markVisits)',
-    us: usPer(n, (i) => {
-      markVisits(events[i]!, { host: pageHost(headers[i]!), who: who(i) })
-      return events[i]![0]!.visit
-    }),
+    step: 'visits: page host, referrer → source, country (visitOf)',
+    us: usPer(n, (i) => visitOf(events[i]!, { host: pageHost(headers[i]!), who: who(i) }).source),
   })
   steps.push({
     step: '  of which referrer → source (referrerSource, cached per referrer)',
@@ -361,7 +365,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
     us: await usPerBatch(n, (start) => {
       let last: Promise<void> | undefined
       for (let i = start; i < start + BATCH; i++) {
-        last = deps.batcher.add({ events: events[i]!, caps, visitor: hashes[i] })
+        last = deps.batcher.add({ events: events[i]!, caps, visitor: hashes[i], host: hosts[i], visit: visits[i] })
       }
       return last!
     }),
@@ -369,13 +373,19 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
   const scripts = stub.seen.scripts - argsBefore.scripts
   const scriptKeys = (stub.seen.keys - argsBefore.keys) / scripts
   const scriptArgs = (stub.seen.args - argsBefore.args) / scripts
-  steps.push(...groupCommitParts(batchPipeline(events, hashes, deps.keys, deps.calendar, caps), Math.floor(n / BATCH)))
+  steps.push(
+    ...groupCommitParts(
+      batchPipeline(events, hashes, hosts, visits, deps.keys, deps.calendar, caps),
+      Math.floor(n / BATCH),
+    ),
+  )
   const single = events.find((e) => e[0]!.type === 'page_view' && e[0]!.referrer === undefined)!
   steps.push({
     step: `  the same for ${BATCH} identical page views (the single-body load: one event to count, ×${BATCH})`,
     us: await usPerBatch(n, () => {
       let last: Promise<void> | undefined
-      for (let i = 0; i < BATCH; i++) last = deps.batcher.add({ events: single, caps, visitor: hashes[0] })
+      for (let i = 0; i < BATCH; i++)
+        last = deps.batcher.add({ events: single, caps, visitor: hashes[0], host: hosts[0], visit: visits[0] })
       return last!
     }),
     part: true,
@@ -387,7 +397,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
       () => new Response(null, { status: 202, headers: { 'access-control-allow-origin': 'https://shop.example.com' } }),
     ),
   })
-  if (services) steps.push(...(await redisCallSteps(services, events, hashes, deps.calendar, caps)))
+  if (services) steps.push(...(await redisCallSteps(services, events, hashes, hosts, visits, deps.calendar, caps)))
   const sumUs = steps.filter((s) => !s.part).reduce((a, s) => a + s.us, 0)
 
   // the whole function, as the listening server calls it (the connection's timer is a no-op here)

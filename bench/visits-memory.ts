@@ -7,7 +7,7 @@
 import { GroupCommit } from '../src/counters/batcher.ts'
 import { createKeys, type Keys } from '../src/counters/keys.ts'
 import { openRedis, type Redis } from '../src/db/redis.ts'
-import type { CountedEvent } from '../src/events/types.ts'
+import type { CountedEvent, Visit } from '../src/events/types.ts'
 import { silentLogger } from '../src/log.ts'
 import type { BenchServices } from './lib.ts'
 
@@ -32,12 +32,15 @@ export async function visitsMemoryScenario(services: BenchServices, visits = 10_
   try {
     const at = Date.now()
     const pick = (n: number, i: number, salt: number) => (i * 7919 + salt * 104_729) % n
-    const views = (withVisits: boolean): CountedEvent[] =>
+    // one visitor a view, each view a visit of its own
+    const views = (withVisits: boolean): { event: CountedEvent; visit?: Visit }[] =>
       Array.from({ length: visits }, (_, i) => {
         const path = `/page/${pick(500, i, 1)}`
         const event: CountedEvent = { type: 'page_view', at, path }
-        if (withVisits) {
-          event.visit = {
+        if (!withVisits) return { event }
+        return {
+          event,
+          visit: {
             source: i % 5 === 0 ? '(direct)' : `site-${pick(300, i, 2)}.example`,
             utm_source: i % 4 === 0 ? `newsletter-${pick(20, i, 3)}` : undefined,
             utm_campaign: i % 4 === 0 ? `campaign-${pick(50, i, 4)}` : undefined,
@@ -47,17 +50,15 @@ export async function visitsMemoryScenario(services: BenchServices, visits = 10_
             device: ['desktop', 'mobile', 'tablet'][pick(3, i, 7)]!,
             country: `C${pick(120, i, 8)}`,
             hostname: 'shop.example.com',
-          }
+          },
         }
-        return event
       })
     const store = async (withVisits: boolean) => {
       const keys = createKeys(services.newPrefix())
       const batcher = new GroupCommit(redis, keys, { ttlSeconds: 604_800 })
-      const events = views(withVisits)
-      const writes: Promise<void>[] = []
-      for (let i = 0; i < events.length; i += 500)
-        writes.push(batcher.add({ events: events.slice(i, i + 500), caps: CAPS }))
+      const writes = views(withVisits).map(({ event, visit }, i) =>
+        batcher.add({ events: [event], caps: CAPS, visitor: visit && i.toString(16).padStart(16, '0'), visit }),
+      )
       await Promise.all(writes)
       return bytesOf(redis, keys)
     }

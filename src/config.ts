@@ -36,6 +36,10 @@ export interface Config {
   redisClusterNodes: string[]
   databaseUrl?: string
   flushIntervalMs: number
+  /** event log rows kept in Redis at most while Postgres cannot take them */
+  eventsPendingMax: number
+  /** pending event log rows that make the flush run before its interval */
+  eventsFlushRows: number
   adminToken?: string
   /** VIEWER_TOKEN: reads, the live feed and the pages, nothing else */
   viewerToken?: string
@@ -319,6 +323,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisClusterNodes: clusterNodes,
     databaseUrl: read(env, 'DATABASE_URL', url(['postgres:', 'postgresql:'])),
     flushIntervalMs: read(env, 'FLUSH_INTERVAL_MS', integer(1000, 86_400_000), 300_000),
+    eventsPendingMax: read(env, 'EVENTS_PENDING_MAX', integer(1000, 100_000_000), 1_000_000),
+    eventsFlushRows: read(env, 'EVENTS_FLUSH_ROWS', integer(100, 10_000_000), 20_000),
     adminToken: read(env, 'ADMIN_TOKEN', secret),
     viewerToken: read(env, 'VIEWER_TOKEN', secret),
     ingestToken: read(env, 'INGEST_TOKEN', secret),

@@ -79,15 +79,17 @@ export function createDeps(base: BaseDeps): Deps {
   const acceptedBrowser = metrics.accepted.labels('browser')
   const acceptedServer = metrics.accepted.labels('server')
   const clientGone = metrics.rejected.labels('client_gone')
+  let droppedSince = 0
   const batcher = new GroupCommit(redis, keys, {
     ttlSeconds: config.counterTtlSeconds,
+    maxPendingRows: config.eventsPendingMax,
     calendar,
     timeoutMs: config.redisTimeoutMs,
     onVisitorsLost(error) {
       metrics.redisErrors.inc()
       log.warn('visitor hashes not added; counts were stored', { error: errorMessage(error) })
     },
-    onCommit({ requests, gone, cappedEvents, uncappedEvents, seconds, error }) {
+    onCommit({ requests, gone, cappedEvents, uncappedEvents, rows, droppedRows, seconds, error }) {
       if (gone > 0) {
         clientGone.inc(gone)
         log.debug('requests left out: their clients had gone', { requests: gone })
@@ -109,6 +111,19 @@ export function createDeps(base: BaseDeps): Deps {
       // counted per batch, not per request: this is on every beacon's path
       if (cappedEvents > 0) acceptedBrowser.inc(cappedEvents)
       if (uncappedEvents > 0) acceptedServer.inc(uncappedEvents)
+      if (rows > droppedRows) metrics.logRows.inc(rows - droppedRows)
+      if (droppedRows > 0) {
+        metrics.logDropped.inc(droppedRows)
+        // at most one line a minute while rows are dropped
+        const now = Date.now()
+        if (now - droppedSince > 60_000) {
+          droppedSince = now
+          log.error('event log rows dropped: EVENTS_PENDING_MAX rows are waiting for Postgres; counters stay exact', {
+            rows: droppedRows,
+            max: config.eventsPendingMax,
+          })
+        }
+      }
     },
   })
   // Each shard keeps its own per-day "seen" sets, so the caps are split between the shards to
@@ -123,7 +138,7 @@ export function createDeps(base: BaseDeps): Deps {
   const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys, calendar, config.visitorSaltPeriod))
   const flusher = new Flusher(
     { redis, pool: base.pool, keys, log, metrics },
-    { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds },
+    { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds, flushRows: config.eventsFlushRows },
   )
   const live = new LiveHub(redisLiveSource(redis, keys, calendar), { maxClients: config.liveMaxClients, log, now })
   const redisMemory = new RedisMemory(() => readRedisInfo(redis), log)

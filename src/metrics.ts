@@ -84,6 +84,16 @@ export function createMetrics() {
       help: 'Flush batches set aside by this instance because Postgres refused their data',
       registers,
     }),
+    logRows: new Counter({
+      name: 'analytics_events_logged_total',
+      help: 'Event log rows stored in Redis by this instance (each counted event is one)',
+      registers,
+    }),
+    logDropped: new Counter({
+      name: 'analytics_events_log_dropped_total',
+      help: 'Event log rows not kept because EVENTS_PENDING_MAX rows were waiting for Postgres; their counters are exact, filtered reads miss them',
+      registers,
+    }),
   }
 }
 
@@ -98,6 +108,7 @@ export function observe(
   flusher: {
     waitingBatches(): Promise<number>
     heldBatches(): Promise<number>
+    pendingRows(): Promise<number>
     getStats(): { lastFlushAt?: string }
   },
   live: { readonly size: number },
@@ -126,6 +137,14 @@ export function observe(
     registers,
     async collect() {
       this.set(await flusher.heldBatches().catch(() => -1))
+    },
+  })
+  new Gauge({
+    name: 'analytics_events_pending_rows',
+    help: 'Event log rows in Redis waiting for Postgres (pending and in snapshots being written)',
+    registers,
+    async collect() {
+      this.set(await flusher.pendingRows().catch(() => -1))
     },
   })
   new Gauge({

@@ -4,6 +4,7 @@
 import { createApp } from '../src/app.ts'
 import type { Config } from '../src/config.ts'
 import { createDeps, type Deps } from '../src/deps.ts'
+import { VISIT } from '../src/events/types.ts'
 import { silentLogger } from '../src/log.ts'
 import { keyPatterns, testContext } from './services.ts'
 
@@ -71,11 +72,13 @@ export async function allKeys(deps: Deps): Promise<string[]> {
   return keys.sort()
 }
 
-/** Sum of all pending daily counts, over every shard: the events counted and not yet flushed. */
+/** Sum of all pending daily counts of events (not visits), over every shard: counted and not yet flushed. */
 export async function pendingTotal(deps: Deps): Promise<number> {
   let total = 0
   for (const shard of deps.keys.shards) {
-    for (const n of Object.values(await hash(deps, shard.pending('d')))) total += n
+    for (const [field, n] of Object.entries(await hash(deps, shard.pending('d')))) {
+      if (!field.endsWith(`|${VISIT}`)) total += n
+    }
   }
   return total
 }

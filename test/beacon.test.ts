@@ -39,10 +39,13 @@ describe('POST /e', () => {
     expect(await hash(deps, deps.keys.shards[0]!.pending('d'))).toEqual({
       [`${d}|page_view`]: N,
       [`${d}|feature_used`]: N,
+      // one visit per visitor: 50 addresses, one User-Agent, all within 30 minutes
+      [`${d}|visit`]: 50,
     })
     expect(await hash(deps, deps.keys.shards[0]!.pending('h'))).toEqual({
       [`${quarter}|page_view`]: N,
       [`${quarter}|feature_used`]: N,
+      [`${quarter}|visit`]: 50,
     })
     const users = await hash(deps, deps.keys.shards[0]!.pending('u'))
     expect(Object.values(users).reduce((a, b) => a + b)).toBe(N)
@@ -78,14 +81,16 @@ describe('POST /e', () => {
     for (const key of keys) {
       const ttl = await deps.redis.ttl(key)
       // the day's cap sets live two days, the year's salt a year and two days, a minute's
-      // recent visitors ten minutes
+      // recent visitors ten minutes, a visitor's current visit 30 minutes
       const expected = /:seen:/.test(key)
         ? 172_800
-        : /:salt:/.test(key)
-          ? 368 * 86_400
-          : /:hll:m:/.test(key)
-            ? 600
-            : 864_000
+        : /:visit:/.test(key)
+          ? 1800
+          : /:salt:/.test(key)
+            ? 368 * 86_400
+            : /:hll:m:/.test(key)
+              ? 600
+              : 864_000
       expect({ key, ttl: Math.abs(ttl - expected) <= 2 }).toEqual({ key, ttl: true })
     }
   })

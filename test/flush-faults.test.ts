@@ -91,8 +91,8 @@ async function redisMonthSets(deps: Deps, pool: Pool) {
 }
 
 /**
- * Sends `n` server events (each with a user) and `n` page-view beacons, every other one a visit:
- * 2n events, n per-user, n / 2 visits, n visitors.
+ * Sends `n` server events (each with a user) and `n` page-view beacons, each from a visitor of
+ * its own, every other one from another site: 2n events, n per-user, n visits, n visitors.
  */
 async function sendEvents(app: Awaited<ReturnType<typeof testApp>>['app'], n: number, tag: string) {
   const batch = Array.from({ length: n }, (_, i) => ({
@@ -110,8 +110,8 @@ async function sendEvents(app: Awaited<ReturnType<typeof testApp>>['app'], n: nu
               properties:
                 i % 2 === 0 ? { path: `/${i % 3}`, referrer: `https://site-${i % 4}.example/` } : { path: `/${i % 3}` },
             },
-            // a visitor per beacon: the same address, browsers of other builds
-            { headers: { 'user-agent': BROWSER_UA.replace('131.0.0.0', `131.0.${tag.charCodeAt(0)}.${i}`) } },
+            // a visitor per beacon and tag: the same address, browsers of other builds
+            { headers: { 'user-agent': `${BROWSER_UA.replace('131.0.0.0', `131.0.0.${i}`)} Build/${tag}` } },
           ),
         )
       ).status,
@@ -198,9 +198,9 @@ describe('flush under faults', () => {
         hourly: 60,
         users: 30,
         pages: 30,
-        visits: 15,
-        sources: 15,
-        monthly: 15,
+        visits: 30,
+        sources: 30,
+        monthly: 30,
       }
       await deps.flusher.flush()
       expect(await stored(db.pool)).toEqual(all)
@@ -250,9 +250,9 @@ describe('flush under faults', () => {
         hourly: 30,
         users: 15,
         pages: 15,
-        visits: 8,
-        sources: 8,
-        monthly: 8,
+        visits: 15,
+        sources: 15,
+        monthly: 15,
       })
     } finally {
       proxy.close()
@@ -284,7 +284,7 @@ describe('flush under faults', () => {
       for (let round = 0; round < 30; round++) {
         await sendEvents(app, 5, `r${round}`)
         sent += 10
-        visits += 3
+        visits += 5
         // every tenth round waits until a flusher has written a batch since the last wait: the
         // flushers race with the rounds in between, and the events make at least three batches
         if (round % 10 !== 9) continue

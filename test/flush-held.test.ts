@@ -52,8 +52,9 @@ describe('held flush batches', () => {
     const { body: list } = await call(ctx, 'GET', '/analytics/flush/held')
     expect(list.held).toHaveLength(1)
     const held: HeldBatch = list.held[0]
-    // the day's page views, their quarter-hour, page and visitor day, and the poisoned value
-    expect(held).toMatchObject({ code: '54000', counters: 5 })
+    // the day's page views, their quarter-hour, page and visitor day, and the poisoned value; the
+    // visitor's visit (its day, quarter-hour and 7 dimensions); and the three views' log rows
+    expect(held).toMatchObject({ code: '54000', counters: 14, events: 3 })
     expect(held.error).toContain('index row size')
     expect(await statsTotal(ctx)).toBe(3)
 
@@ -74,7 +75,8 @@ describe('held flush batches', () => {
     // a look changes nothing
     const look = await call(ctx, 'GET', `/analytics/flush/held/${held.batch_id}`)
     expect(look.status).toBe(200)
-    expect((look.body as HeldExport).hashes.d).toEqual({ [`${today}|page_view`]: '3' })
+    expect((look.body as HeldExport).hashes.d).toEqual({ [`${today}|page_view`]: '3', [`${today}|visit`]: '1' })
+    expect((look.body as HeldExport).rows).toHaveLength(3)
     expect(Object.keys((look.body as HeldExport).hashes.x ?? {}).some((f) => f.includes('.example'))).toBe(true)
 
     // a retry meets the same refusal and holds it again
@@ -85,7 +87,8 @@ describe('held flush batches', () => {
     // export and remove: the answer holds its counts, which leave Redis and every read
     const taken = await call(ctx, 'DELETE', `/analytics/flush/held/${held.batch_id}`)
     expect(taken.status).toBe(200)
-    expect((taken.body as HeldExport).hashes.d).toEqual({ [`${today}|page_view`]: '3' })
+    expect((taken.body as HeldExport).hashes.d).toEqual({ [`${today}|page_view`]: '3', [`${today}|visit`]: '1' })
+    expect((taken.body as HeldExport).rows).toHaveLength(3)
     expect(await call(ctx, 'GET', '/analytics/flush/held')).toEqual({ status: 200, body: { held: [] } })
     expect(await statsTotal(ctx)).toBe(2)
     expect(await deps.redis.zCard(shard.snapshots)).toBe(0)

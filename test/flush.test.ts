@@ -45,8 +45,9 @@ describe('flush', () => {
     const first = await app.handle(flushRequest())
     expect(first.status).toBe(200)
     const { flushed } = await first.json()
-    // daily 5 + hourly 5 + per-user 6 + features 2 + pages 2 + visitor days 1
-    expect(flushed).toBe(21)
+    // daily 5 + hourly 5 + per-user 6 + features 2 + pages 2 + visitor days 1, and the beacons'
+    // four visitors' visits: their day, their quarter-hour and 8 dimension values (two entry pages)
+    expect(flushed).toBe(31)
 
     expect(await rows(db.pool, 'SELECT event_type, date::text, count::int FROM analytics_daily ORDER BY 1, 2')).toEqual(
       [
@@ -55,6 +56,7 @@ describe('flush', () => {
         { event_type: 'generation_completed', date: today, count: 5 },
         { event_type: 'page_view', date: today, count: 10 },
         { event_type: 'user_signup', date: today, count: 1 },
+        { event_type: 'visit', date: today, count: 4 },
       ].sort((a, b) => (a.event_type + a.date < b.event_type + b.date ? -1 : 1)),
     )
     const quarters = await rows(
@@ -69,6 +71,7 @@ describe('flush', () => {
       { event_type: 'generation_completed', at: nowQuarter, count: 5 },
       { event_type: 'page_view', at: nowQuarter, count: 10 },
       { event_type: 'user_signup', at: nowQuarter, count: 1 },
+      { event_type: 'visit', at: nowQuarter, count: 4 },
     ])
     expect(
       await rows(db.pool, 'SELECT user_id, event_type, date::text, count::int FROM analytics_user_daily ORDER BY 1, 3'),
@@ -109,7 +112,7 @@ describe('flush', () => {
     ).toEqual([{ date: today, visitors: 4, hll: true }])
     const log = await rows(db.pool, 'SELECT batch_id, seq::int, counters_flushed, duration_ms FROM analytics_flush_log')
     expect(log).toHaveLength(1)
-    expect(log[0]).toMatchObject({ seq: 1, counters_flushed: 21 })
+    expect(log[0]).toMatchObject({ seq: 1, counters_flushed: 31 })
 
     // nothing pending, no snapshot left, and the live counts the screens read did not drop
     expect(await pendingTotal(deps)).toBe(0)

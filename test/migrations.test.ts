@@ -5,6 +5,7 @@ import { emptyDatabaseUrl } from './services.ts'
 
 const TABLES = [
   'analytics_daily',
+  'analytics_events',
   'analytics_quarters',
   'analytics_user_daily',
   'analytics_users',

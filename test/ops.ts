@@ -20,7 +20,10 @@ export type Op =
 export function collect(ops: Op[]): CounterSink {
   return {
     incr: (key, field, by) => ops.push({ op: 'incr', key, field, by }),
-    capped: (seen, cap, member, key, prefix, by) => ops.push({ op: 'capped', seen, cap, member, key, prefix, by }),
+    capped: (seen, cap, member, key, prefix, by) => {
+      ops.push({ op: 'capped', seen, cap, member, key, prefix, by })
+      return member
+    },
     pfadd: (key, element, recent) =>
       ops.push(recent ? { op: 'pfadd', key, element, recent } : { op: 'pfadd', key, element }),
   }

@@ -148,7 +148,10 @@ describe('TIME_ZONE', () => {
       { event_type: 'page_view', timestamp: at, properties: { path: '/la', referrer: 'https://t.co/x' } },
     ]
     expect((await app.handle(ingestRequest(batch))).status).toBe(202)
-    const beacon = beaconRequest({ event_type: 'page_view', properties: { path: '/b' } }, { ip: '8.8.8.8' })
+    const beacon = beaconRequest(
+      { event_type: 'page_view', properties: { path: '/b', referrer: 'https://t.co/x' } },
+      { ip: '8.8.8.8' },
+    )
     expect((await app.handle(beacon)).status).toBe(202)
 
     const check = async (when: string) => {

@@ -192,6 +192,8 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
   }
 
   /** Registers a fixture page at `path` that loads the tracker the way the README says to. */
+  let contexts = 0
+
   function trackedPage(path: string, options: PageOptions = {}): void {
     const src = options.src ?? `${endpoint}/t.js`
     pages.set(
@@ -212,11 +214,12 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
   /**
    * Opens a tracked page (`path` may carry a query string) in a new browser context (with a
    * normal Chrome user agent: the server does not count HeadlessChrome) once the tracker has
-   * started on it.
+   * started on it. Each context is a visitor of its own, as another person would be: its user
+   * agent carries a number (every page here comes from one address).
    */
   async function open(path: string, options: OpenOptions = {}): Promise<Opened> {
     trackedPage(path.split('?')[0]!, options)
-    const context = await browser.newContext({ userAgent: BROWSER_UA })
+    const context = await browser.newContext({ userAgent: `${BROWSER_UA} Visitor/${++contexts}` })
     for (const script of [REJECTIONS, ...(options.init ?? [])]) await context.addInitScript(script)
     const page = await context.newPage()
     openPages.add(page)

@@ -143,15 +143,19 @@ describe('scrubbing', () => {
     )
     expect(pixel.status).toBe(200)
     const beacon = await app.handle(
-      beaconRequest({
-        event_type: 'page_view',
-        properties: {
-          path: '/invite/erin@example.com',
-          referrer: '',
-          utm_campaign: 'dave@example.com',
-          plan: 'frank@example.com',
+      beaconRequest(
+        {
+          event_type: 'page_view',
+          properties: {
+            path: '/invite/erin@example.com',
+            referrer: '',
+            utm_campaign: 'dave@example.com',
+            plan: 'frank@example.com',
+          },
+          // another visitor than the pixel's, so that this view begins a visit with its campaign
         },
-      }),
+        { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0' } },
+      ),
     )
     expect(beacon.status).toBe(202)
     const batch = await app.handle(

@@ -172,7 +172,7 @@ describe('visits', () => {
     expect((await tooLong.json()).errors[0].field).toBe('properties.referrer')
   })
 
-  test('server batches: the page host from properties.hostname, the visitor unknown, no caps', async () => {
+  test('server batches: page views counted, and no visits: a back end does not say who the visitor was', async () => {
     const { app } = await testApp({ caps: { features: 1000, paths: 1000, users: 1000, dimensions: 1 } })
     const res = await app.handle(
       ingestRequest([
@@ -180,27 +180,49 @@ describe('visits', () => {
           event_type: 'page_view',
           properties: { path: '/a', referrer: 'https://t.co/xyz', hostname: 'Docs.Example.com', utm_medium: 'social' },
         },
-        {
-          event_type: 'page_view',
-          properties: { path: '/b', referrer: 'https://docs.example.com/a', hostname: 'docs.example.com' },
-        },
-        {
-          event_type: 'page_view',
-          properties: { path: '/c', referrer: 'https://www.reddit.com/r/x', hostname: 'app.example.com' },
-        },
         { event_type: 'page_view', properties: { path: '/d', referrer: '' } },
       ]),
     )
     expect(res.status).toBe(202)
-    expect(await topOf(app, 'source')).toEqual({ items: { X: 1, Reddit: 1, '(direct)': 1 }, total: 3 })
-    // not capped: three hosts although the cap is 1
-    expect(await topOf(app, 'hostname')).toEqual({
-      items: { 'docs.example.com': 1, 'app.example.com': 1, '(unknown)': 1 },
+    expect(await topOf(app, 'page')).toEqual({ items: { '/a': 1, '/d': 1 }, total: 2 })
+    for (const dimension of ['source', 'hostname', 'utm_medium', 'browser']) {
+      expect({ dimension, ...(await topOf(app, dimension)) }).toEqual({ dimension, items: {}, total: 0 })
+    }
+  })
+
+  test('one visit: events less than 30 minutes apart; a gap of 30 minutes begins another, with its own source', async () => {
+    let now = Date.parse('2026-12-01T10:00:00Z')
+    const { app } = await testApp({ trustProxy: { hops: 1 } }, { now: () => now })
+    const view = (path: string, referrer?: string) =>
+      fromShop(
+        { event_type: 'page_view', properties: referrer === undefined ? { path } : { path, referrer } },
+        '8.8.8.8',
+      )
+    const steps: [number, Request][] = [
+      [0, view('/from-google', 'https://www.google.com/')],
+      // 29 minutes later, back from another search: the same visit goes on
+      [29, view('/again', 'https://duckduckgo.com/')],
+      // 29 minutes after that (58 after the first): still the same visit, its gaps are short
+      [58, view('/third')],
+      [59, fromShop({ event_type: 'feature_used', properties: { feature_name: 'export' } }, '8.8.8.8')],
+      // 30 minutes without an event: a new visit, from where this event came from
+      [89, view('/from-hn', 'https://news.ycombinator.com/')],
+      // 31 minutes later, an SPA view with no referrer: a new visit, direct, entering there
+      [120, view('/spa')],
+    ]
+    for (const [minute, request] of steps) {
+      now = Date.parse('2026-12-01T10:00:00Z') + minute * 60_000
+      expect((await app.handle(request)).status).toBe(202)
+    }
+    const range = '&from=2026-12-01&to=2026-12-01'
+    expect(await topOf(app, 'source', range)).toEqual({
+      items: { Google: 1, 'Hacker News': 1, '(direct)': 1 },
       total: 3,
     })
-    expect(await topOf(app, 'utm_medium')).toEqual({ items: { social: 1 }, total: 3 })
-    expect(await topOf(app, 'browser')).toEqual({ items: { '(unknown)': 3 }, total: 3 })
-    expect(await topOf(app, 'country')).toEqual({ items: { '(unknown)': 3 }, total: 3 })
+    expect(await topOf(app, 'entry_page', range)).toEqual({
+      items: { '/from-google': 1, '/from-hn': 1, '/spa': 1 },
+      total: 3,
+    })
   })
 
   test('reads stay exact while flushes run: every answer is all acknowledged visits, never a dip or a double', async () => {
@@ -219,11 +241,12 @@ describe('visits', () => {
               event_type: 'page_view',
               properties: { path: `/p${i}`, referrer: `https://site-${round % 4}.example/` },
             })),
-            `198.51.100.${round % 250}`,
+            `198.51.${Math.floor(round / 250)}.${round % 250}`,
           ),
         )
         expect(res.status).toBe(202)
-        return 3
+        // one visitor a round: its three views are one visit
+        return 1
       },
       rounds: 30,
       reads: 6,
@@ -237,8 +260,8 @@ describe('visits', () => {
     }
     const logged = await deps.pool.query('SELECT count(*)::int AS n FROM analytics_flush_log')
     expect(logged.rows[0].n).toBeGreaterThan(1)
-    // each of a round's three views carries its site's referrer: three visits from that source
-    const perSite = (site: number) => 3 * Math.ceil((rounds - site) / 4)
+    // each round is one visit from its site
+    const perSite = (site: number) => Math.ceil((rounds - site) / 4)
     expect(await topOf(app, 'source')).toEqual({
       items: Object.fromEntries(
         [0, 1, 2, 3].filter((i) => perSite(i) > 0).map((i) => [`site-${i}.example`, perSite(i)]),
@@ -262,7 +285,8 @@ describe('visits', () => {
               event_type: 'page_view',
               properties: { path: `/p${i}`, referrer: `https://spam-${i}.example/`, utm_campaign: `campaign-${i}` },
             },
-            `198.51.100.${i}`,
+            // new visitors each round: the same ones would still be in their visits
+            `198.51.${round}.${i}`,
           ),
         )
         expect(res.status).toBe(202)

@@ -7,7 +7,7 @@
  * does not compile until it writes it, and the decoder reads it as it is described.
  *
  * @example
- * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd']
+ * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'visits', 'rows']
  * luaLayoutComment() // the script's opening comment: every KEYS and ARGV, and each record
  */
 
@@ -37,8 +37,9 @@ export interface Section {
 /** What KEYS holds, in order: the script gives each group its own TTL. */
 export const APPLY_KEYS =
   'every key the batch writes, each once; KEYS[1..nSeen] are the per-day "seen" sets of the caps, ' +
-  "the next nRecent the recent visitors' HyperLogLogs (one a minute), the others counter hashes " +
-  "and the days' HyperLogLogs."
+  "the next nRecent the recent visitors' HyperLogLogs (one a minute), the next nSession the " +
+  "visitors' current visits (their TTL is the visit's), the others counter hashes, the pending " +
+  "rows and the days' HyperLogLogs."
 
 /** ARGV[1..]: one whole number each, in this order. */
 export const APPLY_HEADER = [
@@ -47,6 +48,16 @@ export const APPLY_HEADER = [
   { name: 'nSeen', doc: 'how many of KEYS are "seen" sets' },
   { name: 'recentTtl', doc: "seconds a recent visitors' HyperLogLog lives after this write" },
   { name: 'nRecent', doc: 'how many of KEYS, after the "seen" sets, are those' },
+  { name: 'nSession', doc: "how many of KEYS, after those, are visitors' current visits" },
+  { name: 'sessionMs', doc: 'milliseconds without an event after which a visit ends' },
+  { name: 'dimCap', doc: 'values a capped visit dimension may have per day' },
+  { name: 'maxRows', doc: 'pending log rows kept at most; rows past it are dropped and counted' },
+  { name: 'rowsKey', doc: 'index in KEYS of the pending log rows (a list)' },
+  { name: 'seqKey', doc: "index in KEYS of the shard's move sequence (it changes when pending moves)" },
+  { name: 'droppedKey', doc: 'index in KEYS of the hash of rows dropped past maxRows, by UTC epoch day' },
+  { name: 'dailyKey', doc: 'index in KEYS of the pending daily counters (a visit counts there)' },
+  { name: 'quarterKey', doc: 'index in KEYS of the pending quarter-hour counters' },
+  { name: 'dimensionKey', doc: 'index in KEYS of the pending per-dimension counters' },
 ] as const
 
 export type HeaderName = (typeof APPLY_HEADER)[number]['name']
@@ -82,6 +93,25 @@ export const APPLY_SECTIONS = [
     doc:
       "PFADD key element... for each key (the keys given the same elements, a batch's day and " +
       'minute of visitors, share them)',
+  },
+  {
+    name: 'visits',
+    count: 'v',
+    record: [key('session'), key('seen'), str('packed')],
+    doc:
+      "one browser request: packed is its visit's head (visitor, candidate visit id, day, quarter, " +
+      'time in ms, then the value under each visit dimension, U+001F between), then its log rows, U+001D before ' +
+      'each. With no visit in session whose last event is less than sessionMs before, the request ' +
+      'begins one: it is counted (capped values ' +
+      "in the day's seen sets from KEYS[seen] on, one per capped dimension) and becomes current. " +
+      "Each row gets the visit's id; the first row of a visit in the pending segment also gets " +
+      'whether it began the visit, the visitor and the dimensions as counted',
+  },
+  {
+    name: 'rows',
+    count: 'r',
+    record: [str('packed')],
+    doc: 'log rows of events of no visit (server events), U+001D between',
   },
 ] as const satisfies readonly Section[]
 

@@ -1,11 +1,29 @@
 import { defineScript } from '../db/script.ts'
+import { BOUNDED_DIMENSIONS, VISIT, VISIT_DIMENSIONS } from '../events/types.ts'
 import { OTHER } from '../events/values.ts'
 import { FIRST_SECTION_ARG, luaHeaderLocals, luaLayoutComment } from './apply-layout.ts'
+import { encodeField } from './fields.ts'
+
+/**
+ * The visit dimensions whose values a browser controls, capped per day: the group commit gives a
+ * visit record the seen sets of these, consecutive in KEYS, in this order.
+ */
+export const CAPPED_VISIT_DIMENSIONS = VISIT_DIMENSIONS.filter((d) => !BOUNDED_DIMENSIONS.has(d))
+
+const lua = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`
+// The fields a visit is counted under, from the one codec (fields.ts): the script joins the parts.
+const DAY_SUFFIX = encodeField('d', { day: '', type: VISIT })
+const QUARTER_SUFFIX = encodeField('h', { quarter: '', type: VISIT })
+const DIMENSION_MIDDLE = encodeField('x', { day: '', type: VISIT, dimension: '', value: '' })
+if (DIMENSION_MIDDLE !== `|${VISIT}||`) throw new Error('the x field layout changed: update APPLY_BATCH')
 
 /**
  * Applies one group-commit batch atomically and sets every key's TTL in the same step. The
  * batcher builds its arguments with `MergedOps.toScriptArgs` (merge.ts), laid out as
  * apply-layout.ts describes; the comment opening the script is generated from that description.
+ *
+ * Visits are decided here, where every instance's requests meet: a visitor's current visit is a
+ * key that lives `sessionMs` after their last event (the visit rule: see src/events/visit.ts).
  */
 export const APPLY_BATCH = defineScript(`#!lua
 ${luaLayoutComment()}
@@ -13,7 +31,8 @@ ${luaLayoutComment()}
 -- this way a warm batch of 32 requests under the benchmark's browser-like load takes 191
 -- arguments, where a record per field and per key's element took 301.
 -- Returns the positions (1-based, among the capped records) of the members refused for a full
--- set, so the caller learns which members count by name and which as '(other)'.
+-- set, so the caller learns which members count by name and which as '(other)', and how many
+-- log rows were dropped past maxRows.
 ${luaHeaderLocals()}
 local i = ${FIRST_SECTION_ARG}
 local g = tonumber(ARGV[i]); i = i + 1
@@ -32,6 +51,8 @@ for _ = 1, g do
 end
 local m = tonumber(ARGV[i]); i = i + 1
 local refused = {}
+-- what each capped record counted as, by its position: a row names an undecided value that way
+local decided = {}
 for j = 1, m do
   local seen, cap, member = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1]), ARGV[i + 2]
   if redis.call('SISMEMBER', seen, member) == 0 then
@@ -42,6 +63,7 @@ for j = 1, m do
       refused[#refused + 1] = j
     end
   end
+  decided[tostring(j)] = member
   redis.call('HINCRBY', KEYS[tonumber(ARGV[i + 3])], ARGV[i + 4] .. member, ARGV[i + 5])
   i = i + 6
 end
@@ -54,10 +76,102 @@ for _ = 1, p do
   end
   i = i + n + 2 + count
 end
+
+local function split(s, sep)
+  local parts, from = {}, 1
+  while true do
+    local at = string.find(s, sep, from, true)
+    if not at then
+      parts[#parts + 1] = string.sub(s, from)
+      return parts
+    end
+    parts[#parts + 1] = string.sub(s, from, at - 1)
+    from = at + 1
+  end
+end
+-- a row's value the caps had not decided yet is written U+001A position U+001A
+local function fill(row)
+  if string.find(row, '\\26', 1, true) then return (string.gsub(row, '\\26(%d+)\\26', decided)) end
+  return row
+end
+local dimensions = { ${VISIT_DIMENSIONS.map(lua).join(', ')} }
+-- for each dimension, its seen set's offset among a record's (0: bounded, not capped)
+local capAt = { ${VISIT_DIMENSIONS.map((d) => CAPPED_VISIT_DIMENSIONS.indexOf(d) + 1).join(', ')} }
+local segment = redis.call('GET', KEYS[seqKey]) or '0'
+local rows = {}
+local v = tonumber(ARGV[i]); i = i + 1
+for _ = 1, v do
+  local session, seenAt, packed = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  i = i + 3
+  local parts = split(packed, '\\29')
+  local head = split(parts[1], '\\31')
+  local visitor, visit, day, quarter, at = head[1], head[2], head[3], head[4], tonumber(head[5])
+  local current = redis.call('GET', session)
+  local began, counted, written, last = false, nil, nil, nil
+  if current then
+    local a = string.find(current, '\\31', 1, true)
+    local b = string.find(current, '\\31', a + 1, true)
+    local c = string.find(current, '\\31', b + 1, true)
+    last = tonumber(string.sub(current, b + 1, c - 1))
+    -- the visit goes on while events come less than sessionMs apart (by the events' own times)
+    if at - last < sessionMs then
+      visit, written, counted = string.sub(current, 1, a - 1), string.sub(current, a + 1, b - 1), string.sub(current, c + 1)
+    end
+  end
+  if counted == nil then
+    began = true
+    last = at
+    local values = {}
+    for d = 1, #dimensions do
+      local value = head[5 + d]
+      if value ~= '' then
+        if capAt[d] > 0 then
+          local seen = KEYS[seenAt + capAt[d] - 1]
+          if redis.call('SISMEMBER', seen, value) == 0 then
+            if redis.call('SCARD', seen) < dimCap then redis.call('SADD', seen, value) else value = '${OTHER}' end
+          end
+        end
+        redis.call('HINCRBY', KEYS[dimensionKey], day .. ${lua(DIMENSION_MIDDLE.slice(0, -1))} .. dimensions[d] .. '|' .. value, 1)
+      end
+      values[d] = value
+    end
+    redis.call('HINCRBY', KEYS[dailyKey], day .. ${lua(DAY_SUFFIX)}, 1)
+    redis.call('HINCRBY', KEYS[quarterKey], quarter .. ${lua(QUARTER_SUFFIX)}, 1)
+    counted = table.concat(values, '\\31')
+  end
+  if at > last then last = at end
+  redis.call('SET', session, visit .. '\\31' .. segment .. '\\31' .. last .. '\\31' .. counted, 'PX', sessionMs)
+  for r = 2, #parts do
+    local row = fill(parts[r]) .. '\\31' .. visit
+    -- the visit's first row in this pending segment carries what every row of it stores
+    if r == 2 and written ~= segment then
+      row = row .. '\\31' .. (began and '1' or '0') .. '\\31' .. visitor .. '\\31' .. counted
+    end
+    rows[#rows + 1] = row
+  end
+end
+local r = tonumber(ARGV[i]); i = i + 1
+for _ = 1, r do
+  local parts = split(ARGV[i], '\\29')
+  i = i + 1
+  for k = 1, #parts do rows[#rows + 1] = fill(parts[k]) end
+end
+local dropped = 0
+if #rows > 0 then
+  local keep = math.min(#rows, math.max(maxRows - redis.call('LLEN', KEYS[rowsKey]), 0))
+  dropped = #rows - keep
+  -- unpack() has a stack limit of a few thousand values
+  for from = 1, keep, 1000 do
+    redis.call('RPUSH', KEYS[rowsKey], unpack(rows, from, math.min(from + 999, keep)))
+  end
+  if dropped > 0 then
+    redis.call('HINCRBY', KEYS[droppedKey], math.floor(tonumber(redis.call('TIME')[1]) / 86400), dropped)
+  end
+end
 for k = 1, #KEYS do
   local keyTtl = ttl
   if k <= nSeen then keyTtl = seenTtl elseif k <= nSeen + nRecent then keyTtl = recentTtl end
-  redis.call('EXPIRE', KEYS[k], keyTtl)
+  if k <= nSeen + nRecent or k > nSeen + nRecent + nSession then redis.call('EXPIRE', KEYS[k], keyTtl) end
 end
-return refused
+return { refused, dropped }
 `)

@@ -15,14 +15,19 @@
  * const batcher = new GroupCommit(redis, keys, { ttlSeconds: 604_800 })
  * await batcher.add({ events, caps, visitor, client: request }) // resolves once stored
  */
+
+import { randomInt } from 'node:crypto'
 import type { Redis } from '../db/redis.ts'
 import { runScript } from '../db/script.ts'
 import { CountersUnavailable } from '../errors.ts'
-import type { CountedEvent } from '../events/types.ts'
-import { APPLY_BATCH } from './apply.lua.ts'
-import { type Calendar, utcCalendar } from './calendar.ts'
+import type { CountedEvent, Visit } from '../events/types.ts'
+import { VISIT_DIMENSIONS } from '../events/types.ts'
+import { VISIT_TIMEOUT_MS } from '../events/visit.ts'
+import { FIELD, ROW } from '../log/row.ts'
+import { APPLY_BATCH, CAPPED_VISIT_DIMENSIONS } from './apply.lua.ts'
+import { type Calendar, quarterOf, utcCalendar } from './calendar.ts'
 import { type Caps, countEvent, countRecentVisitors, countVisitors, type OpContext } from './increments.ts'
-import type { Keys, ShardKeys } from './keys.ts'
+import { type Keys, ROWS, type ShardKeys } from './keys.ts'
 import { Admissions, MergedOps } from './merge.ts'
 import { Names } from './names.ts'
 
@@ -50,6 +55,30 @@ const ADMISSION_SETS = 64
 const ADMISSIONS_PER_SET = 2000
 /** Distinct counters in one batch before a new batch starts. */
 const MAX_BATCH_OPS = 20_000
+/**
+ * Pending log rows kept at most, by default (EVENTS_PENDING_MAX): about 80 MB of Redis. The
+ * flush moves rows long before (every few seconds under load); only a Postgres outage fills it.
+ */
+export const DEFAULT_MAX_PENDING_ROWS = 1_000_000
+
+/**
+ * Visit ids: a random 31-bit number per run of ids and a count, written in base 36 (at most 12
+ * characters, under 2^63). A run starts over with a new random part when its count is spent.
+ */
+const VISIT_ID_RUN = 36 ** 6
+
+export class VisitIds {
+  private high = 0
+  private low = VISIT_ID_RUN
+
+  next(): string {
+    if (this.low >= VISIT_ID_RUN) {
+      this.high = randomInt(1, 2 ** 31)
+      this.low = 0
+    }
+    return this.high.toString(36) + (this.low++).toString(36).padStart(6, '0')
+  }
+}
 
 export interface GroupCommitOptions {
   ttlSeconds: number
@@ -65,6 +94,8 @@ export interface GroupCommitOptions {
   onVisitorsLost?: (error: unknown) => void
   /** called after every commit, before its requests are answered */
   onCommit?: (commit: Commit) => void
+  /** pending log rows kept at most (DEFAULT_MAX_PENDING_ROWS) */
+  maxPendingRows?: number
 }
 
 export interface Commit {
@@ -77,6 +108,9 @@ export interface Commit {
   /** events added with caps (browser events) and without (server events) */
   cappedEvents: number
   uncappedEvents: number
+  /** log rows sent, and of those dropped past the pending bound */
+  rows: number
+  droppedRows: number
   seconds: number
   /** Redis's error when the batch was not stored */
   error?: unknown
@@ -89,6 +123,10 @@ export interface Entry {
   caps?: Caps
   /** the sender's visitor hash (browser events) */
   visitor?: string
+  /** the page's host (browser events) */
+  host?: string
+  /** the visit the request's events would begin, were there no current one (browser events) */
+  visit?: Visit
   /** the request, so that one whose client has gone is left out before the batch is sent */
   client?: Request
 }
@@ -107,9 +145,38 @@ export function newAdmissions(): Admissions {
   return new Admissions(ADMISSION_SETS, ADMISSIONS_PER_SET)
 }
 
-/** KEYS and ARGV of a batch's Lua call; its counters live `ttl` seconds after the write. */
-export function batchScript(merged: MergedOps, ttl: number): { keys: string[]; args: string[] } {
-  return merged.toScriptArgs({ ttl, seenTtl: SEEN_TTL_SECONDS, recentTtl: RECENT_TTL_SECONDS })
+/**
+ * KEYS and ARGV of a batch's Lua call to `shard`; its counters live `ttl` seconds after the
+ * write, and capped visit dimensions hold `dimCap` values a day.
+ */
+export function batchScript(
+  merged: MergedOps,
+  shard: ShardKeys,
+  options: { ttl: number; dimCap: number; maxRows?: number },
+): { keys: string[]; args: string[] } {
+  return merged.toScriptArgs({
+    ttl: options.ttl,
+    seenTtl: SEEN_TTL_SECONDS,
+    recentTtl: RECENT_TTL_SECONDS,
+    sessionMs: VISIT_TIMEOUT_MS,
+    dimCap: options.dimCap,
+    maxRows: options.maxRows ?? DEFAULT_MAX_PENDING_ROWS,
+    log: {
+      rows: shard.pending(ROWS),
+      sequence: shard.sequence,
+      dropped: shard.dropped,
+      daily: shard.pending('d'),
+      quarters: shard.pending('h'),
+      dimensions: shard.pending('x'),
+    },
+  })
+}
+
+/** A visit record's head: visitor, candidate id, day, quarter, time (ms), then each dimension's value. */
+function visitHead(visitor: string, id: string, day: string, quarter: string, at: number, visit: Visit): string {
+  let head = `${visitor}${FIELD}${id}${FIELD}${day}${FIELD}${quarter}${FIELD}${at}`
+  for (const dimension of VISIT_DIMENSIONS) head += FIELD + (visit[dimension] ?? '')
+  return head
 }
 
 /** The requests merged into one round trip. */
@@ -139,8 +206,17 @@ export class Batch {
    * The ops of the entries whose client is still there, each distinct event once with its
    * multiplicity, and what they hold.
    */
-  merge(shard: ShardKeys, keys: Keys, calendar: Calendar, admissions?: Admissions, names?: Names) {
+  merge(
+    shard: ShardKeys,
+    keys: Keys,
+    calendar: Calendar,
+    admissions?: Admissions,
+    names: Names = new Names(),
+    visitIds: VisitIds = new VisitIds(),
+  ) {
     const merged = new MergedOps(admissions)
+    let dimCap = 0
+    const seenOfDay = new Map<string, string[]>()
     const visitors = new Map<string, Set<string>>()
     const recent = new Map<number, Set<string>>()
     let requests = 0
@@ -159,18 +235,30 @@ export class Batch {
       if (caps !== undefined) {
         cappedEvents += entry.events.length
         browser.caps = caps
+        dimCap = caps.dimensions
       } else uncappedEvents += entry.events.length
-      // each event straight into the batch's maps: no op objects, no per-event strings
-      for (const event of entry.events) countEvent(event, caps ? browser : server, 1, merged)
-      if (entry.visitor !== undefined && entry.events.length > 0) {
+      const ctx = caps ? browser : server
+      ctx.host = entry.host
+      const { visitor, visit } = entry
+      if (visitor !== undefined && visit !== undefined && entry.events.length > 0) {
         const at = entry.events[0]!.at
-        addTo(visitors, calendar.day(at), entry.visitor)
-        addTo(recent, Math.floor(at / 60_000), entry.visitor)
-      }
+        const day = calendar.day(at)
+        let seen = seenOfDay.get(day)
+        if (seen === undefined) {
+          seen = CAPPED_VISIT_DIMENSIONS.map((d) => names.seenKey(shard, 'x', day, d))
+          seenOfDay.set(day, seen)
+        }
+        // each event straight into the batch's maps: no op objects; its log row after the visit's head
+        let packed = visitHead(visitor, visitIds.next(), day, quarterOf(at), at, visit)
+        for (const event of entry.events) packed += ROW + countEvent(event, ctx, 1, merged)
+        merged.visit({ session: shard.session(visitor), seen, packed }, entry.events.length)
+        addTo(visitors, day, visitor)
+        addTo(recent, Math.floor(at / 60_000), visitor)
+      } else for (const event of entry.events) merged.row(countEvent(event, ctx, 1, merged))
     }
     for (const [day, hashes] of visitors) countVisitors(merged, shard, keys, day, hashes)
     for (const [minute, hashes] of recent) countRecentVisitors(merged, keys, minute, hashes)
-    return { merged, requests, gone, cappedEvents, uncappedEvents, ops: merged.size }
+    return { merged, requests, gone, cappedEvents, uncappedEvents, ops: merged.size, dimCap }
   }
 }
 
@@ -184,6 +272,7 @@ export class GroupCommit {
   private readonly calendar: Calendar
   private readonly admissions = newAdmissions()
   private readonly names = new Names()
+  private readonly visitIds = new VisitIds()
 
   constructor(
     private readonly redis: Redis,
@@ -248,11 +337,15 @@ export class GroupCommit {
       let script: { keys: string[]; args: string[] }
       let visitors: Map<string, Set<string>> | undefined
       try {
-        content = batch.merge(shard, this.keys, this.calendar, this.admissions, this.names)
+        content = batch.merge(shard, this.keys, this.calendar, this.admissions, this.names, this.visitIds)
         // The global visitors HyperLogLog is in another slot than a shard of several: it gets
         // its own call after the counts are stored (PFADD is idempotent, so a retry is harmless).
         if (shard.tag !== this.keys.tag) visitors = content.merged.takePfadds()
-        script = batchScript(content.merged, this.ttl)
+        script = batchScript(content.merged, shard, {
+          ttl: this.ttl,
+          dimCap: content.dimCap,
+          maxRows: this.options.maxPendingRows,
+        })
       } catch (err) {
         this.inFlight--
         batch.reject(new CountersUnavailable(err))
@@ -262,7 +355,7 @@ export class GroupCommit {
       // timer rather than Promise.race: no extra promises per batch.
       let settled = false
       let timer: Timer | undefined
-      const settle = (error?: unknown, refused?: number[]) => {
+      const settle = (error?: unknown, refused?: number[], dropped = 0) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
@@ -273,6 +366,8 @@ export class GroupCommit {
           ops: content.ops,
           cappedEvents: content.cappedEvents,
           uncappedEvents: content.uncappedEvents,
+          rows: content.merged.rowCount,
+          droppedRows: dropped,
           seconds: (performance.now() - started) / 1000,
           error,
         })
@@ -291,7 +386,10 @@ export class GroupCommit {
       const ms = this.options.timeoutMs ?? 5000
       timer = setTimeout(() => settle(new Error(`Redis did not answer within ${ms} ms`)), ms)
       runScript(this.redis, APPLY_BATCH, script.keys, script.args).then(
-        (refused) => settle(undefined, refused as number[]),
+        (reply) => {
+          const [refused, dropped] = reply as [number[], number]
+          settle(undefined, refused, Number(dropped))
+        },
         (err) => settle(err ?? new Error('Redis call failed')),
       )
     }

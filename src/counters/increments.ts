@@ -3,7 +3,8 @@
  * counts identical events of concurrent requests once, then applies these ops in one round trip.
  * Field names come from the codec in fields.ts.
  */
-import { BOUNDED_DIMENSIONS, type CountedEvent, propDimension, VISIT, VISIT_DIMENSIONS } from '../events/types.ts'
+import { type CountedEvent, propDimension } from '../events/types.ts'
+import { encodeHead } from '../log/row.ts'
 import { type Calendar, quarterOf } from './calendar.ts'
 import type { CappedKind } from './fields.ts'
 import { dayOf, hourOf, type Keys, type ShardKeys } from './keys.ts'
@@ -26,6 +27,8 @@ export interface OpContext {
   caps?: Caps
   /** where the keys and fields are built once and reused (one per group commit) */
   names?: Names
+  /** the page's host of the request being counted (a server event names its own) */
+  host?: string
 }
 
 /** For callers without their own (tests, tools). */
@@ -37,11 +40,15 @@ const sharedNames = new Names()
  */
 export interface CounterSink {
   incr(key: string, field: string, by: number): void
-  capped(seen: string, cap: number, member: string, key: string, prefix: string, by: number): void
+  /** returns what the member counts as, or a mark for the script to replace (merge.ts) */
+  capped(seen: string, cap: number, member: string, key: string, prefix: string, by: number): string
   pfadd(key: string, element: string, recent: boolean): void
 }
 
-/** A capped kind's op: a plain HINCRBY for trusted values, a capped one for browser values. */
+/**
+ * A capped kind's op: a plain HINCRBY for trusted values, a capped one for browser values.
+ * Returns what the value counts as (see {@link CounterSink.capped}).
+ */
 function capped(
   sink: CounterSink,
   ctx: OpContext,
@@ -53,15 +60,22 @@ function capped(
   cap: number | undefined,
   member: string,
   by: number,
-): void {
+): string {
   const key = ctx.keys.pending(kind)
   const prefix = names.prefix(kind, day, type, dimension)
-  if (cap === undefined) sink.incr(key, prefix + member, by)
-  else sink.capped(names.seenKey(ctx.keys, kind, day, dimension), cap, member, key, prefix, by)
+  if (cap === undefined) {
+    sink.incr(key, prefix + member, by)
+    return member
+  }
+  return sink.capped(names.seenKey(ctx.keys, kind, day, dimension), cap, member, key, prefix, by)
 }
 
-/** Counts `by` identical events into `sink`. */
-export function countEvent(event: CountedEvent, ctx: OpContext, by: number, sink: CounterSink): void {
+/**
+ * Counts `by` identical events into `sink`, and returns the event's log row as counted (its own
+ * fields: the script adds its visit; see src/log/row.ts). A visit is counted by the script, which
+ * alone knows whether the event begins one.
+ */
+export function countEvent(event: CountedEvent, ctx: OpContext, by: number, sink: CounterSink): string {
   const { keys, caps } = ctx
   const names = ctx.names ?? sharedNames
   const day = ctx.calendar.day(event.at)
@@ -74,26 +88,32 @@ export function countEvent(event: CountedEvent, ctx: OpContext, by: number, sink
   sink.incr(liveDay, names.liveDayHourField(type, ctx.calendar.hour(event.at)), by)
   sink.incr(keys.pending('d'), names.dayField(day, type), by)
   sink.incr(keys.pending('h'), names.quarterField(quarter, type), by)
-  if (event.userId !== undefined) capped(sink, ctx, names, 'u', day, type, undefined, caps?.users, event.userId, by)
-  if (event.feature !== undefined)
-    capped(sink, ctx, names, 'f', day, type, undefined, caps?.features, event.feature, by)
-  if (event.path !== undefined) capped(sink, ctx, names, 'p', day, '', undefined, caps?.paths, event.path, by)
-  const { visit, props } = event
-  if (visit) {
-    // a visit is counted like an event of its own, by day and hour, and under each dimension
-    sink.incr(keys.pending('d'), names.dayField(day, VISIT), by)
-    sink.incr(keys.pending('h'), names.quarterField(quarter, VISIT), by)
-    for (const dimension of VISIT_DIMENSIONS) {
-      const value = visit[dimension]
-      const cap = BOUNDED_DIMENSIONS.has(dimension) ? undefined : caps?.dimensions
-      if (value !== undefined) capped(sink, ctx, names, 'x', day, VISIT, dimension, cap, value, by)
-    }
-  }
+  const userId =
+    event.userId === undefined
+      ? undefined
+      : capped(sink, ctx, names, 'u', day, type, undefined, caps?.users, event.userId, by)
+  const feature =
+    event.feature === undefined
+      ? undefined
+      : capped(sink, ctx, names, 'f', day, type, undefined, caps?.features, event.feature, by)
+  const path =
+    event.path === undefined
+      ? undefined
+      : capped(sink, ctx, names, 'p', day, '', undefined, caps?.paths, event.path, by)
+  const { props } = event
+  let logged = event.logProps
   if (props) {
+    const counted: string[] = []
     for (let i = 0; i < props.length; i += 2) {
-      capped(sink, ctx, names, 'x', day, type, propDimension(props[i]!), caps?.dimensions, props[i + 1]!, by)
+      const key = props[i]!
+      counted.push(
+        key,
+        capped(sink, ctx, names, 'x', day, type, propDimension(key), caps?.dimensions, props[i + 1]!, by),
+      )
     }
+    logged = logged ? [...counted, ...logged] : counted
   }
+  return encodeHead({ at: event.at, type, path, hostname: event.hostname ?? ctx.host, feature, userId, props: logged })
 }
 
 /**

@@ -26,6 +26,11 @@ import type { CappedKind } from './fields.ts'
  */
 export const PENDING_KINDS = ['d', 'h', 'u', 'f', 'p', 'x', 'v'] as const
 export type PendingKind = (typeof PENDING_KINDS)[number]
+/** The pending event log rows (a list, not a hash), moved and flushed with the counters. */
+export const ROWS = 'r'
+/** Everything a flush moves into a snapshot: the counter hashes and the log's rows. */
+export const SNAPSHOT_KINDS = [...PENDING_KINDS, ROWS] as const
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number]
 
 /** The keys of one shard, all in one cluster slot. */
 export interface ShardKeys {
@@ -34,15 +39,15 @@ export interface ShardKeys {
   liveHourly(day: string): string
   /** hash, field `ld` of fields.ts → count: this shard's counts of one day of TIME_ZONE */
   liveDaily(day: string): string
-  /** hash of not-yet-flushed deltas of one kind */
-  pending(kind: PendingKind): string
+  /** hash of not-yet-flushed deltas of one kind, or (ROWS) the list of not-yet-flushed log rows */
+  pending(kind: SnapshotKind): string
   /**
    * set of the distinct browser-sent values of a kind seen this day (for caps); kind `x` has one
    * per dimension
    */
   seen(kind: CappedKind, day: string, dimension?: string): string
   /** a flush batch's frozen copy of one pending kind */
-  snapshot(batchId: string, kind: PendingKind): string
+  snapshot(batchId: string, kind: SnapshotKind): string
   /** sorted set of snapshot batch ids waiting to be written to Postgres, scored by sequence */
   snapshots: string
   /**
@@ -53,6 +58,10 @@ export interface ShardKeys {
   held: string
   /** counter giving each snapshot its sequence number; it changes whenever pending moves */
   sequence: string
+  /** a visitor's current visit (its id, the pending segment it was last written in, its values) */
+  session(visitor: string): string
+  /** hash of log rows dropped past the pending bound: UTC epoch day → rows */
+  dropped: string
 }
 
 export interface Keys {
@@ -73,8 +82,8 @@ export interface Keys {
 
 function shardKeys(tag: string): ShardKeys {
   // built once: the group commit looks them up for every event
-  const pending = Object.fromEntries(PENDING_KINDS.map((kind) => [kind, `${tag}:pend:${kind}`])) as Record<
-    PendingKind,
+  const pending = Object.fromEntries(SNAPSHOT_KINDS.map((kind) => [kind, `${tag}:pend:${kind}`])) as Record<
+    SnapshotKind,
     string
   >
   return {
@@ -88,6 +97,8 @@ function shardKeys(tag: string): ShardKeys {
     snapshots: `${tag}:snaps`,
     held: `${tag}:held`,
     sequence: `${tag}:seq`,
+    session: (visitor) => `${tag}:visit:${visitor}`,
+    dropped: `${tag}:log:dropped`,
   }
 }
 

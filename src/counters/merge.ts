@@ -10,9 +10,38 @@
  */
 
 import { OTHER } from '../events/values.ts'
+import { ROW } from '../log/row.ts'
 import { BoundedMap } from '../memo.ts'
 import { APPLY_HEADER, APPLY_SECTIONS, type HeaderName, type SectionName } from './apply-layout.ts'
 import type { CounterSink } from './increments.ts'
+
+/** A browser request's visit record: see the `visits` section of apply-layout.ts. */
+export interface VisitRecord {
+  session: string
+  /** the day's seen sets of the capped visit dimensions, in their order */
+  seen: readonly string[]
+  packed: string
+}
+
+/** What the script learns besides the counts: where the visits and rows go, and their limits. */
+export interface LogKeys {
+  rows: string
+  sequence: string
+  dropped: string
+  daily: string
+  quarters: string
+  dimensions: string
+}
+
+export interface ScriptOptions {
+  ttl: number
+  seenTtl: number
+  recentTtl: number
+  sessionMs: number
+  dimCap: number
+  maxRows: number
+  log: LogKeys
+}
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
 const PFADD_CHUNK = 1000
@@ -28,6 +57,8 @@ export interface Capped {
   key: string
   prefix: string
   by: number
+  /** 1-based, in the order sent */
+  position: number
 }
 
 /**
@@ -99,7 +130,12 @@ export class MergedOps implements CounterSink {
     fields.set(field, (fields.get(field) ?? 0) + by)
   }
 
-  capped(seen: string, cap: number, member: string, key: string, prefix: string, by: number): void {
+  /**
+   * Counts a capped member, and returns what it counts as: the member or `(other)` when that is
+   * known already, else a mark the script replaces in log rows by its decision (U+001A, the op's
+   * 1-based position, U+001A).
+   */
+  capped(seen: string, cap: number, member: string, key: string, prefix: string, by: number): string {
     const admitted = this.admissions?.get(seen, member)
     if (admitted !== undefined) {
       let byPrefix = this.named.get(key)
@@ -114,7 +150,7 @@ export class MergedOps implements CounterSink {
       }
       const value = admitted ? member : OTHER
       values.set(value, (values.get(value) ?? 0) + by)
-      return
+      return value
     }
     let byPrefix = this.cappedBySet.get(seen)
     if (byPrefix === undefined) {
@@ -126,14 +162,33 @@ export class MergedOps implements CounterSink {
       members = new Map()
       byPrefix.set(prefix, members)
     }
-    const prev = members.get(member)
-    if (prev !== undefined) prev.by += by
+    let op = members.get(member)
+    if (op !== undefined) op.by += by
     else {
-      const op: Capped = { seen, cap, member, key, prefix, by }
+      op = { seen, cap, member, key, prefix, by, position: this.cappedList.length + 1 }
       members.set(member, op)
       this.cappedList.push(op)
     }
+    return `\x1a${op.position}\x1a`
   }
+
+  private readonly visits: VisitRecord[] = []
+  private readonly serverRows: string[] = []
+
+  /** A browser request's visit and its `rows` log rows (see the `visits` section). */
+  visit(record: VisitRecord, rows: number): void {
+    this.visits.push(record)
+    this.rowCount += rows
+  }
+
+  /** A log row of an event of no visit. */
+  row(row: string): void {
+    this.serverRows.push(row)
+    this.rowCount++
+  }
+
+  /** Log rows in the batch. */
+  rowCount = 0
 
   pfadd(key: string, element: string, recent: boolean): void {
     if (recent) this.recent.add(key)
@@ -179,7 +234,7 @@ export class MergedOps implements CounterSink {
    * KEYS and ARGV of APPLY_BATCH, laid out as apply-layout.ts describes: the header in its order,
    * then each section by its own writer, in the order of the description.
    */
-  toScriptArgs(ttls: { ttl: number; seenTtl: number; recentTtl: number }): { keys: string[]; args: string[] } {
+  toScriptArgs(options: ScriptOptions): { keys: string[]; args: string[] } {
     const keys: string[] = []
     const index = new Map<string, number>()
     const idx = (key: string) => {
@@ -193,17 +248,37 @@ export class MergedOps implements CounterSink {
     }
     // Seen sets first, then the recent keys: the script gives each group its own TTL.
     for (const c of this.cappedList) idx(c.seen)
+    // a visit record names the first of its day's seen sets: they must stand together
+    for (const record of this.visits) {
+      const first = Number(idx(record.seen[0]!))
+      for (const [k, seen] of record.seen.entries()) {
+        if (Number(idx(seen)) !== first + k) throw new Error(`the seen sets of a day are not together in KEYS: ${seen}`)
+      }
+    }
     const nSeen = keys.length
     // (only those this call adds to: a shard of several leaves its visitors to another call)
     for (const key of this.recent) if (this.pfadds.has(key)) idx(key)
     const nRecent = keys.length - nSeen
+    for (const record of this.visits) idx(record.session)
+    const nSession = keys.length - nSeen - nRecent
+    const log = options.log
 
     const header: Record<HeaderName, number> = {
-      ttl: ttls.ttl,
-      seenTtl: ttls.seenTtl,
+      ttl: options.ttl,
+      seenTtl: options.seenTtl,
       nSeen,
-      recentTtl: ttls.recentTtl,
+      recentTtl: options.recentTtl,
       nRecent,
+      nSession,
+      sessionMs: options.sessionMs,
+      dimCap: options.dimCap,
+      maxRows: options.maxRows,
+      rowsKey: Number(idx(log.rows)),
+      seqKey: Number(idx(log.sequence)),
+      droppedKey: Number(idx(log.dropped)),
+      dailyKey: Number(idx(log.daily)),
+      quarterKey: Number(idx(log.quarters)),
+      dimensionKey: Number(idx(log.dimensions)),
     }
     const args: string[] = []
     for (const arg of APPLY_HEADER) args.push(String(header[arg.name]))
@@ -222,6 +297,14 @@ export class MergedOps implements CounterSink {
     incr: (ops, args, idx) => ops.writeIncr(args, idx),
     capped: (ops, args, idx) => ops.writeCapped(args, idx),
     pfadd: (ops, args, idx) => ops.writePfadd(args, idx),
+    visits: (ops, args, idx) => {
+      args.push(String(ops.visits.length))
+      for (const v of ops.visits) args.push(idx(v.session), idx(v.seen[0]!), v.packed)
+    },
+    rows: (ops, args) => {
+      if (ops.serverRows.length === 0) args.push('0')
+      else args.push('1', ops.serverRows.join(ROW))
+    },
   }
 
   /**

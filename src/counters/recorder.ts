@@ -4,7 +4,7 @@
  * the metrics per batch, by the group commit's `onCommit`.
  */
 import { CountersUnavailable } from '../errors.ts'
-import type { CountedEvent } from '../events/types.ts'
+import type { CountedEvent, Visit } from '../events/types.ts'
 import type { GroupCommit } from './batcher.ts'
 import type { Caps } from './increments.ts'
 import type { VisitorHasher } from './visitors.ts'
@@ -26,11 +26,19 @@ export class Recorder {
    * returned, not one derived per request: this runs for every beacon. `client` is the request,
    * left out of its batch if its client has gone by then.
    */
-  browser(events: CountedEvent[], sender: Sender, client?: Request): Promise<void> {
+  browser(
+    request: { events: CountedEvent[]; host: string; visit: Visit },
+    sender: Sender,
+    client?: Request,
+  ): Promise<void> {
+    const { events, host, visit } = request
     const visitor = this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent)
-    if (typeof visitor === 'string') return this.batcher.add({ events, caps: this.caps, visitor, client })
+    if (typeof visitor === 'string') return this.batcher.add({ events, caps: this.caps, visitor, host, visit, client })
     // only the first request of a day waits for the day's salt
-    return visitor.then((hash) => this.batcher.add({ events, caps: this.caps, visitor: hash, client }), unavailable)
+    return visitor.then(
+      (hash) => this.batcher.add({ events, caps: this.caps, visitor: hash, host, visit, client }),
+      unavailable,
+    )
   }
 
   /** Server events: trusted values, no visitors. */

@@ -89,6 +89,6 @@ export interface CountedEvent {
   hostname?: string
   /** counted properties (COUNTED_PROPERTIES) present on it: key, value, key, value... */
   props?: string[]
-  /** set once the sender is known: the view is a visit, with its value under every dimension */
-  visit?: Visit
+  /** its other scalar properties, kept in the event log only: key, value, key, value... */
+  logProps?: string[]
 }

@@ -1,20 +1,33 @@
 /**
- * Visits. A visit (an entry) is the first page view of a page load whose referrer is not the same
- * site: the tracker sends `referrer` (`''` for none) on that view only, and a view that carries it
- * is a visit unless the referrer's host is the page's own (a reload, or a full-page navigation
- * inside the site). Each visit is then counted once under every dimension of {@link Visit}.
+ * Visits: the one rule the counters, the event log and every metric of visits follow.
  *
- * The referrer's path and query never go further than this: only its host, folded into a source,
- * is kept. The client address is only used here for the country lookup.
+ * A visit is a visitor's events with no gap of {@link VISIT_TIMEOUT_MS} (30 minutes, Plausible's
+ * rule) between two of them. A visitor is the hash of the salt period's secret, the client
+ * address and the User-Agent (counters/visitors.ts), so a visit also ends when the salt changes.
+ * The first browser event after 30 minutes without one (or a visitor's first ever) begins a
+ * visit; the visit takes that event's values: its source (from its referrer; none, or the page's
+ * own site, is `(direct)`), its UTM values, its page as the entry page, its host, and the
+ * sender's browser, OS, device and country. Every later event of the visit carries those values,
+ * whatever its own referrer: a visitor who comes back from a search within 30 minutes is still in
+ * the same visit. A visit is counted once, on the day and quarter-hour it began, under every
+ * dimension. Server events (no visitor) belong to no visit.
+ *
+ * Which event begins a visit is decided in Redis, in the group commit's script, where every
+ * instance's requests meet (apply.lua.ts): here each request only says what its visit would be
+ * if it began one. The referrer's path and query never go further than this: only its host,
+ * folded into a source, is kept. The client address is only used here for the country lookup.
  *
  * @example
- * markVisits(events, { host: 'shop.example.com', who: () => ({ browser, os, device, country }) })
+ * const visit = visitOf(events, { host: 'shop.example.com', who: () => ({ browser, os, device, country }) })
  */
 import { referrerSource } from './source.ts'
-import type { CountedEvent } from './types.ts'
+import type { CountedEvent, Visit } from './types.ts'
 import { hostname, INVALID, UNKNOWN } from './values.ts'
 
-/** Who sent the visit, asked for only when there is one (the country lookup costs a read). */
+/** A visit ends after this long without an event. */
+export const VISIT_TIMEOUT_MS = 30 * 60_000
+
+/** Who sent the request (the country lookup costs a read: asked once per request). */
 export interface Visitor {
   browser: string
   os: string
@@ -25,34 +38,38 @@ export interface Visitor {
 export interface PageContext {
   /** the page's host (lower-case, no port), '' when unknown, `(invalid)` when not a host name */
   host: string
-  /** the sender's families and country, looked up at most once per request */
+  /** the sender's families and country */
   who: () => Visitor
 }
 
 const withoutWww = (host: string) => (host.startsWith('www.') ? host.slice(4) : host)
 
-/** Marks the page views of `events` that are visits, with their value under every dimension. */
-export function markVisits(events: readonly CountedEvent[], page: PageContext): void {
-  let visitor: Visitor | undefined
-  for (const event of events) {
-    if (event.referrer === undefined) continue
-    const { host, source } = referrerSource(event.referrer)
-    // the page's own site sent it: a reload or a navigation inside the site, not an entry
-    if (host !== '' && host === withoutWww(event.hostname ?? page.host)) continue
-    visitor ??= page.who()
-    const utm = event.utm
-    event.visit = {
-      source,
-      utm_source: utm?.source,
-      utm_medium: utm?.medium,
-      utm_campaign: utm?.campaign,
-      entry_page: event.path ?? '/',
-      browser: visitor.browser,
-      os: visitor.os,
-      device: visitor.device,
-      country: visitor.country,
-      hostname: event.hostname ?? (page.host || UNKNOWN),
-    }
+/**
+ * The visit a request's events would begin, were there no current one: its first event that
+ * tells where the page load came from (a page load's first view carries `referrer`), else its
+ * first event.
+ */
+export function visitOf(events: readonly CountedEvent[], page: PageContext): Visit {
+  const entry = events.find((e) => e.referrer !== undefined) ?? events[0]!
+  let source = referrerSource('').source
+  if (entry.referrer !== undefined && entry.referrer !== '') {
+    const from = referrerSource(entry.referrer)
+    // the page's own site sent it (a reload, a link inside the site): not where the visit came from
+    if (from.host === '' || from.host !== withoutWww(entry.hostname ?? page.host)) source = from.source
+  }
+  const visitor = page.who()
+  const utm = entry.utm
+  return {
+    source,
+    utm_source: utm?.source,
+    utm_medium: utm?.medium,
+    utm_campaign: utm?.campaign,
+    entry_page: entry.path ?? UNKNOWN,
+    browser: visitor.browser,
+    os: visitor.os,
+    device: visitor.device,
+    country: visitor.country,
+    hostname: entry.hostname ?? (page.host || UNKNOWN),
   }
 }
 

@@ -22,9 +22,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Pool } from '@neondatabase/serverless'
-import { type Keys, PENDING_KINDS, type ShardKeys } from '../counters/keys.ts'
+import { type Keys, PENDING_KINDS, ROWS, type ShardKeys, SNAPSHOT_KINDS } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
 import { runScript } from '../db/script.ts'
+import { decodeRows } from '../log/row.ts'
+import type { EventStore } from '../log/store.ts'
 import { errorMessage, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { type SnapshotHashes, toRows } from './rows.ts'
@@ -45,6 +47,8 @@ export interface FlusherDeps {
   keys: Keys
   log: Logger
   metrics?: Metrics
+  /** where the event log's rows go, in the same transaction as the counters */
+  eventStore?: EventStore
 }
 
 export interface FlusherOptions {
@@ -59,7 +63,15 @@ export interface FlusherOptions {
   statementTimeoutMs?: number
   /** test-only: called between steps so a crash can be injected */
   onStep?: StepHook
+  /**
+   * Pending event log rows that make a flush run before the interval (checked every
+   * ROWS_CHECK_MS): rows grow with traffic, counters only with distinct keys.
+   */
+  flushRows?: number
 }
+
+/** How often the pending event log rows are counted, to flush early when there are many. */
+export const ROWS_CHECK_MS = 2000
 
 export interface FlushStats {
   runs: number
@@ -119,11 +131,15 @@ export interface HeldBatch {
   error: string
   /** distinct counters it holds */
   counters: number
+  /** event log rows it holds */
+  events?: number
 }
 
-/** A held snapshot's whole content, as the export answers it: each pending kind's hash. */
+/** A held snapshot's whole content, as the export answers it: each pending kind's hash, and its log rows. */
 export interface HeldExport extends HeldBatch {
   hashes: SnapshotHashes
+  /** the event log's rows, as Redis holds them (src/log/row.ts) */
+  rows: string[]
 }
 
 type HeldInfo = Omit<HeldBatch, 'batch_id'>
@@ -138,6 +154,8 @@ export class Flusher {
   readonly instanceId = randomBytes(6).toString('hex')
   private chain: Promise<unknown> = Promise.resolve()
   private timer: Timer | undefined
+  private rowsTimer: Timer | undefined
+  private running = false
   private stopped = false
   private readonly stats: FlushStats = {
     runs: 0,
@@ -152,10 +170,44 @@ export class Flusher {
     private readonly options: FlusherOptions,
   ) {}
 
-  /** Starts the timer; the first flush runs one interval from now. */
+  /**
+   * Starts the timer; the first flush runs one interval from now, or sooner once
+   * `flushRows` log rows are pending.
+   */
   start(): void {
     this.stopped = false
     this.schedule(this.options.intervalMs)
+    const threshold = this.options.flushRows
+    if (threshold !== undefined) {
+      this.rowsTimer = setInterval(() => {
+        if (this.running || this.stopped) return
+        this.rowsWaiting()
+          .then((rows) => {
+            if (rows < threshold || this.running || this.stopped) return
+            const run = this.chain.then(() => this.flushOnce('timer'))
+            this.chain = run.catch(() => {})
+          })
+          .catch(() => {})
+      }, ROWS_CHECK_MS)
+    }
+  }
+
+  /** Log rows pending (not yet moved into a snapshot), over every shard. */
+  private rowsWaiting(): Promise<number> {
+    return this.overShards((shard) => this.deps.redis.lLen(shard.pending(ROWS)))
+  }
+
+  /** Log rows in Redis not yet in Postgres: pending, and in snapshots not yet written. */
+  pendingRows(): Promise<number> {
+    const { redis } = this.deps
+    return this.overShards(async (shard) => {
+      const ids = await redis.zRange(shard.snapshots, 0, -1)
+      const lengths = await Promise.all([
+        redis.lLen(shard.pending(ROWS)),
+        ...ids.map((id) => redis.lLen(shard.snapshot(id, ROWS))),
+      ])
+      return lengths.reduce((a, b) => a + b, 0)
+    })
   }
 
   /**
@@ -165,6 +217,7 @@ export class Flusher {
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.timer)
+    clearInterval(this.rowsTimer)
     const final = this.chain.then(() => this.flushOnce('final'))
     this.chain = final.catch(() => {})
     let timer: Timer | undefined
@@ -217,6 +270,15 @@ export class Flusher {
   }
 
   private async flushOnce(mode: FlushMode): Promise<number> {
+    this.running = true
+    try {
+      return await this.flushRun(mode)
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async flushRun(mode: FlushMode): Promise<number> {
     const started = performance.now()
     const { metrics, log } = this.deps
     let lease: Lease | undefined
@@ -333,12 +395,12 @@ export class Flusher {
       const reply = (await runScript(
         this.deps.redis,
         TAKE_HELD,
-        [shard.held, shard.snapshots, ...PENDING_KINDS.map((k) => shard.snapshot(batchId, k))],
+        [shard.held, shard.snapshots, ...SNAPSHOT_KINDS.map((k) => shard.snapshot(batchId, k))],
         [batchId, remove ? '1' : '0'],
       )) as [string, ...string[][]] | null
       if (!reply) return undefined
       const [info, ...hashes] = reply
-      const exported: HeldExport = { ...heldBatch(batchId, info), hashes: {} }
+      const exported: HeldExport = { ...heldBatch(batchId, info), hashes: {}, rows: hashes[PENDING_KINDS.length] ?? [] }
       PENDING_KINDS.forEach((kind, i) => {
         const flat = hashes[i] ?? []
         if (flat.length === 0) return
@@ -371,7 +433,7 @@ export class Flusher {
       // A snapshot waiting through a long Postgres outage, or held, must not expire meanwhile:
       // every flush renews its TTL.
       await Promise.all(
-        [...PENDING_KINDS.map((k) => shard.snapshot(value, k)), shard.snapshots, shard.held].map((key) =>
+        [...SNAPSHOT_KINDS.map((k) => shard.snapshot(value, k)), shard.snapshots, shard.held].map((key) =>
           redis.expire(key, this.options.ttlSeconds),
         ),
       )
@@ -384,12 +446,12 @@ export class Flusher {
         redis,
         MOVE_PENDING,
         [
-          ...PENDING_KINDS.map((k) => shard.pending(k)),
-          ...PENDING_KINDS.map((k) => shard.snapshot(batchId, k)),
+          ...SNAPSHOT_KINDS.map((k) => shard.pending(k)),
+          ...SNAPSHOT_KINDS.map((k) => shard.snapshot(batchId, k)),
           shard.snapshots,
           shard.sequence,
         ],
-        [batchId, String(this.options.ttlSeconds), String(PENDING_KINDS.length)],
+        [batchId, String(this.options.ttlSeconds), String(SNAPSHOT_KINDS.length)],
       ),
     )
     if (seq > 0) {
@@ -409,7 +471,15 @@ export class Flusher {
       const counters = (
         await Promise.all(PENDING_KINDS.map((k) => this.deps.redis.hLen(shard.snapshot(batchId, k))))
       ).reduce((a, b) => a + b, 0)
-      const info: HeldInfo = { seq, held_at: new Date().toISOString(), code, error: errorMessage(err), counters }
+      const events = await this.deps.redis.lLen(shard.snapshot(batchId, ROWS))
+      const info: HeldInfo = {
+        seq,
+        held_at: new Date().toISOString(),
+        code,
+        error: errorMessage(err),
+        counters,
+        events,
+      }
       await runScript(
         this.deps.redis,
         HOLD,
@@ -431,13 +501,14 @@ export class Flusher {
   /** Writes one snapshot (unless already written) and forgets it; returns the counters written. */
   private async writeSnapshot(shard: ShardKeys, batchId: string, seq: number): Promise<number> {
     const { redis, keys, pool } = this.deps
-    const snapKeys = PENDING_KINDS.map((k) => shard.snapshot(batchId, k))
-    const hashes = await Promise.all(snapKeys.map((k) => redis.hGetAll(k)))
+    const snapKeys = SNAPSHOT_KINDS.map((k) => shard.snapshot(batchId, k))
+    const hashes = await Promise.all(PENDING_KINDS.map((k) => redis.hGetAll(shard.snapshot(batchId, k))))
     const snapshot: SnapshotHashes = {}
     PENDING_KINDS.forEach((kind, i) => {
       snapshot[kind] = hashes[i]
     })
     const rows = toRows(snapshot)
+    const events = decodeRows(await readList(redis, shard.snapshot(batchId, ROWS)))
     if (rows.counters === 0) {
       // registered but empty: its keys expired (Postgres stayed unreachable for longer than the
       // counters' TTL), and so did its counts
@@ -448,10 +519,12 @@ export class Flusher {
       const visitors = new Map(
         await Promise.all(rows.visitorDays.map(async (day) => [day, await readVisitorSet(redis, keys, day)] as const)),
       )
+      const log = this.deps.eventStore
+      if (log && events.length > 0) await log.prepare(events)
       const result = await writeBatch(
         pool,
-        { batchId, seq, rows, visitors },
-        { statementTimeoutMs: this.options.statementTimeoutMs, onStep: this.options.onStep },
+        { batchId, seq, rows, visitors, events: log ? events : [] },
+        { statementTimeoutMs: this.options.statementTimeoutMs, onStep: this.options.onStep, eventStore: log },
       )
       if (result === 'applied') {
         written = rows.counters
@@ -473,6 +546,19 @@ async function readVisitorSet(redis: Redis, keys: Keys, day: string): Promise<Vi
     number,
   ]
   return { hll: hll ?? null, estimate: Number(estimate) }
+}
+
+/** LRANGE chunk: a snapshot's rows are read a slice at a time, not in one reply of up to ~80 MB. */
+const LIST_CHUNK = 50_000
+
+/** A whole list, read in slices (a snapshot's list no longer changes). */
+async function readList(redis: Redis, key: string): Promise<string[]> {
+  const all: string[] = []
+  for (let from = 0; ; from += LIST_CHUNK) {
+    const part = await redis.lRange(key, from, from + LIST_CHUNK - 1)
+    all.push(...part)
+    if (part.length < LIST_CHUNK) return all
+  }
 }
 
 /** A Redis lease with expiry, renewed while held. */

@@ -50,13 +50,15 @@ return 1
  */
 export const TAKE_HELD = defineScript(`#!lua flags=allow-oom
 -- KEYS[1]: the held snapshots' hash; KEYS[2]: the snapshot registry
--- KEYS[3..]: the snapshot's keys, one per pending kind in order
+-- KEYS[3..#KEYS-1]: the snapshot's counter hashes, one per pending kind in order
+-- KEYS[#KEYS]: the snapshot's log rows (a list)
 -- ARGV[1] batchId; ARGV[2] remove: '1' to delete it, '0' to read only
 local held, registry, batchId = KEYS[1], KEYS[2], ARGV[1]
 local info = redis.call('HGET', held, batchId)
 if not info then return false end
 local out = { info }
-for k = 3, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[k]) end
+for k = 3, #KEYS - 1 do out[#out + 1] = redis.call('HGETALL', KEYS[k]) end
+out[#out + 1] = redis.call('LRANGE', KEYS[#KEYS], 0, -1)
 if ARGV[2] == '1' then
   for k = 3, #KEYS do redis.call('DEL', KEYS[k]) end
   redis.call('ZREM', registry, batchId)

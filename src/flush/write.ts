@@ -7,6 +7,8 @@
  */
 import type { Pool, PoolClient } from '@neondatabase/serverless'
 import { mergeSets } from '../counters/hll.ts'
+import type { LogRow } from '../log/row.ts'
+import type { EventStore } from '../log/store.ts'
 import type { Rows } from './rows.ts'
 
 export type WriteResult = 'applied' | 'duplicate'
@@ -147,12 +149,14 @@ export interface BatchToWrite {
   rows: Rows
   /** each day of rows.visitorDays: its visitors as they are now in Redis */
   visitors: Map<string, VisitorSet>
+  /** the event log's rows of the snapshot */
+  events?: readonly LogRow[]
 }
 
 export async function writeBatch(
   pool: Pool,
   batch: BatchToWrite,
-  options: { statementTimeoutMs?: number; onStep?: StepHook } = {},
+  options: { statementTimeoutMs?: number; onStep?: StepHook; eventStore?: EventStore } = {},
 ): Promise<WriteResult> {
   const started = performance.now()
   const c = await pool.connect()
@@ -172,6 +176,7 @@ export async function writeBatch(
       return 'duplicate'
     }
     await upserts(c, batch.rows, batch.visitors)
+    if (options.eventStore && batch.events && batch.events.length > 0) await options.eventStore.write(c, batch.events)
     await c.query('UPDATE analytics_flush_log SET duration_ms = $2 WHERE batch_id = $1', [
       batch.batchId,
       Math.round(performance.now() - started),

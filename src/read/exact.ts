@@ -12,9 +12,10 @@
  */
 import type { Pool } from '@neondatabase/serverless'
 import type { Calendar } from '../counters/calendar.ts'
-import type { Keys, PendingKind, ShardKeys } from '../counters/keys.ts'
+import { type Keys, type PendingKind, ROWS, type ShardKeys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
 import { runScript } from '../db/script.ts'
+import { decodeRows, type LogRow } from '../log/row.ts'
 import { READ_UNFLUSHED } from './scripts.lua.ts'
 import type { SqlParams } from './sql.ts'
 
@@ -37,16 +38,24 @@ export interface UnflushedSpec {
   all?: PendingKind[]
   /** kinds of which only these fields are read (HMGET) */
   fields?: Partial<Record<PendingKind, string[]>>
+  /** the event log's rows too */
+  rows?: boolean
+}
+
+/** One segment's counts and, when asked, its log rows (raw: a segment is decoded on its own). */
+interface Segment {
+  counts: Partial<Record<PendingKind, Counts>>
+  rows: string[]
 }
 
 interface Batch {
   id: string
-  hashes: Partial<Record<PendingKind, Counts>>
+  hashes: Segment
 }
 
 interface Unflushed {
   seq: string | null
-  pending: Partial<Record<PendingKind, Counts>>
+  pending: Segment
   batches: Batch[]
 }
 
@@ -69,7 +78,7 @@ function toCounts(reply: unknown, fields?: string[]): Counts {
 type Reads = { kind: PendingKind; fields?: string[] }[]
 
 /** One shard's unflushed counts, read atomically (one script, so one slot). */
-async function readShard(redis: Redis, keys: ShardKeys, reads: Reads): Promise<Unflushed> {
+async function readShard(redis: Redis, keys: ShardKeys, reads: Reads, rows: boolean): Promise<Unflushed> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const ids = await redis.zRange(keys.snapshots, 0, -1)
     const hashKeys: string[] = []
@@ -79,6 +88,10 @@ async function readShard(redis: Redis, keys: ShardKeys, reads: Reads): Promise<U
         hashKeys.push(key === null ? keys.pending(kind) : keys.snapshot(key, kind))
         if (fields) args.push(String(fields.length), ...fields)
         else args.push('-1')
+      }
+      if (rows) {
+        hashKeys.push(key === null ? keys.pending(ROWS) : keys.snapshot(key, ROWS))
+        args.push('-2')
       }
     }
     const replies = (await runScript(
@@ -90,17 +103,18 @@ async function readShard(redis: Redis, keys: ShardKeys, reads: Reads): Promise<U
     const [seq, idsNow, ...hashes] = replies as [string | null, string[], ...unknown[]]
     // a snapshot appeared or went away between the two registry reads: read again
     if (idsNow.length !== ids.length || idsNow.some((id, i) => id !== ids[i])) continue
-    const take = (offset: number) => {
-      const out: Partial<Record<PendingKind, Counts>> = {}
+    const width = reads.length + (rows ? 1 : 0)
+    const take = (offset: number): Segment => {
+      const counts: Partial<Record<PendingKind, Counts>> = {}
       reads.forEach(({ kind, fields }, j) => {
-        out[kind] = toCounts(hashes[offset + j], fields)
+        counts[kind] = toCounts(hashes[offset + j], fields)
       })
-      return out
+      return { counts, rows: rows ? (hashes[offset + reads.length] as string[]) : [] }
     }
     return {
       seq,
       pending: take(0),
-      batches: ids.map((id, i) => ({ id, hashes: take((i + 1) * reads.length) })),
+      batches: ids.map((id, i) => ({ id, hashes: take((i + 1) * width) })),
     }
   }
   throw new Error('the snapshot registry kept changing; try again')
@@ -123,7 +137,7 @@ export async function exactRead<T>(
   keys: Keys,
   spec: UnflushedSpec,
   history: (view: UnflushedView) => Promise<{ result: T; committed: string[] }>,
-): Promise<{ history: T; unflushed: Partial<Record<PendingKind, Counts>> }> {
+): Promise<{ history: T; unflushed: Partial<Record<PendingKind, Counts>>; rows: LogRow[] }> {
   const reads: Reads = [
     ...(spec.all ?? []).map((kind) => ({ kind })),
     ...Object.entries(spec.fields ?? {})
@@ -133,9 +147,9 @@ export async function exactRead<T>(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     // shards are independent: each view is atomic on its own, and each shard's sequence is
     // checked again after the Postgres read
-    const views = await Promise.all(keys.shards.map((shard) => readShard(redis, shard, reads)))
+    const views = await Promise.all(keys.shards.map((shard) => readShard(redis, shard, reads, spec.rows === true)))
     const batches = views.flatMap((v) => v.batches)
-    const parts = [...views.map((v) => v.pending), ...batches.map((b) => b.hashes)]
+    const parts = [...views.map((v) => v.pending.counts), ...batches.map((b) => b.hashes.counts)]
     const { result, committed } = await history({
       batchIds: batches.map((b) => b.id),
       fieldNames: (kind) => new Set(parts.flatMap((p) => [...(p[kind]?.keys() ?? [])])),
@@ -145,14 +159,17 @@ export async function exactRead<T>(
     const done = new Set(committed)
     const unflushed: Partial<Record<PendingKind, Counts>> = {}
     const uncommitted = batches.filter((b) => !done.has(b.id)).map((b) => b.hashes)
+    const rows: LogRow[] = []
     for (const part of [...views.map((v) => v.pending), ...uncommitted]) {
-      for (const [kind, counts] of Object.entries(part) as [PendingKind, Counts][]) {
+      for (const [kind, counts] of Object.entries(part.counts) as [PendingKind, Counts][]) {
         const into = unflushed[kind] ?? new Map()
         unflushed[kind] = into
         for (const [field, n] of counts) into.set(field, (into.get(field) ?? 0) + n)
       }
+      // each segment on its own: a visit's values are on its first row in each
+      for (const row of decodeRows(part.rows)) rows.push(row)
     }
-    return { history: result, unflushed }
+    return { history: result, unflushed, rows }
   }
   throw new Error('flushes kept moving counters during the read; try again')
 }

@@ -9,13 +9,16 @@ import { defineScript } from '../db/script.ts'
 export const READ_UNFLUSHED = defineScript(`#!lua flags=no-writes
 -- KEYS[1]: the move sequence counter; KEYS[2]: the snapshot registry
 -- KEYS[3..]: the hashes to read
--- ARGV: for each hash in order, n then n field names: HMGET of those, or HGETALL when n is -1
--- Returns { sequence or nil, registry, then per hash its HGETALL (flat) or HMGET reply }
+-- ARGV: for each hash in order, n then n field names: HMGET of those, HGETALL when n is -1, or
+--   LRANGE of the whole list (the event log's rows) when n is -2
+-- Returns { sequence or nil, registry, then per key its HGETALL (flat), HMGET or LRANGE reply }
 local out = { redis.call('GET', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1) }
 local i = 1
 for k = 3, #KEYS do
   local n = tonumber(ARGV[i]); i = i + 1
-  if n < 0 then
+  if n == -2 then
+    out[#out + 1] = redis.call('LRANGE', KEYS[k], 0, -1)
+  elseif n < 0 then
     out[#out + 1] = redis.call('HGETALL', KEYS[k])
   else
     -- unpack() has a stack limit of a few thousand values: HMGET a thousand fields at a time

@@ -17,9 +17,9 @@ import type { Config } from '../config.ts'
 import type { Recorder } from '../counters/recorder.ts'
 import { clientInfo } from '../events/client.ts'
 import { BEACON_MAX_BYTES } from '../events/limits.ts'
-import type { CountedEvent } from '../events/types.ts'
+import type { CountedEvent, Visit } from '../events/types.ts'
 import { validateEvents } from '../events/validate.ts'
-import { markVisits, pageHost } from '../events/visit.ts'
+import { pageHost, visitOf } from '../events/visit.ts'
 import { type CountryLookup, countryFromHeaders } from '../geo/country.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -131,10 +131,16 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
   const cdnCountry = !('hops' in config.trustProxy) || config.trustProxy.hops > 0
 
   /**
-   * The events to count, validated, their visits marked; undefined for a crawler, which gets the
-   * same answer as everyone and is not counted (it learns nothing from the answer).
+   * The events to count, validated, with the page's host and the visit they would begin;
+   * undefined for a crawler, which gets the same answer as everyone and is not counted (it
+   * learns nothing from the answer).
    */
-  function eventsOf(request: Request, raw: object, userAgent: string, ip: string): CountedEvent[] | undefined {
+  function eventsOf(
+    request: Request,
+    raw: object,
+    userAgent: string,
+    ip: string,
+  ): { events: CountedEvent[]; host: string; visit: Visit } | undefined {
     const client = clientInfo(userAgent)
     if (client.bot) {
       rejectedBot.inc()
@@ -148,8 +154,9 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       countedProperties: config.countedProperties,
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events', { errors })
-    markVisits(events, {
-      host: pageHost(request.headers),
+    const host = pageHost(request.headers)
+    const visit = visitOf(events, {
+      host,
       who: () => ({
         browser: client.browser,
         os: client.os,
@@ -157,7 +164,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
         country: (cdnCountry && countryFromHeaders(request.headers)) || country(ip),
       }),
     })
-    return events
+    return { events, host, visit }
   }
 
   /** The event a `GET /e` query (or its Referer) describes. */
@@ -226,10 +233,10 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
           releaseSocketTimer(request, connection)
         }
         const userAgent = request.headers.get('user-agent') ?? ''
-        const events = eventsOf(request, parseJson(text, 'a JSON object or an array of objects'), userAgent, ip)
-        if (events) {
+        const counted = eventsOf(request, parseJson(text, 'a JSON object or an array of objects'), userAgent, ip)
+        if (counted) {
           using _slot = writing.take()
-          await recorder.browser(events, { ip, userAgent }, request)
+          await recorder.browser(counted, { ip, userAgent }, request)
         }
         // Only the CORS header: the answer to a POST is never stored by a cache (it has no
         // freshness), so Cache-Control and Vary would be bytes and work on every beacon for nothing.
@@ -238,10 +245,10 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       if (method === 'GET') {
         const ip = admit(request, connection)
         const userAgent = request.headers.get('user-agent') ?? ''
-        const events = eventsOf(request, queryEvent(request), userAgent, ip)
-        if (events) {
+        const counted = eventsOf(request, queryEvent(request), userAgent, ip)
+        if (counted) {
           using _slot = writing.take()
-          await recorder.browser(events, { ip, userAgent }, request)
+          await recorder.browser(counted, { ip, userAgent }, request)
         }
         return new Response(GIF, {
           headers: { 'content-type': 'image/gif', 'cache-control': 'no-store', 'access-control-allow-origin': origin },

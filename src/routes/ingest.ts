@@ -13,8 +13,6 @@ import type { Recorder } from '../counters/recorder.ts'
 import { HttpError } from '../errors.ts'
 import { INGEST_MAX_BYTES } from '../events/limits.ts'
 import { validateEvents } from '../events/validate.ts'
-import { UNKNOWN } from '../events/values.ts'
-import { markVisits, type Visitor } from '../events/visit.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { requireToken } from './auth.ts'
@@ -42,9 +40,6 @@ export interface IngestDeps {
   /** the receive time timestamps are checked against (Date.now) */
   now?: () => number
 }
-
-const nobody: Visitor = { browser: UNKNOWN, os: UNKNOWN, device: UNKNOWN, country: UNKNOWN }
-const unknownVisitor = () => nobody
 
 export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Response> {
   const { config, metrics, recorder, log } = deps
@@ -83,8 +78,7 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
       countedProperties: config.countedProperties,
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events; none were counted', { errors })
-    // a back end says the page's host (properties.hostname); who the visitor was, it does not
-    markVisits(events, { host: '', who: unknownVisitor })
+    // a back end does not say who the visitor was: its events belong to no visit (visit.ts)
     using _slot = writing.take()
     await recorder.server(events, request)
     return events.length
