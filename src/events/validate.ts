@@ -265,8 +265,26 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
     }
     if (found.length > 0) event.props = found
   }
+  // the other scalars are kept in the event log only, bounded as dimension values are
+  let logged: string[] | undefined
+  for (const key of Object.keys(props)) {
+    if (RESERVED_PROPERTIES.has(key) || counted?.includes(key)) continue
+    if (key.length > MAX_LOG_PROPERTY_KEY_LENGTH || CONTROL_CHARACTERS_TEST.test(key)) continue
+    const value = dimensionValue(props[key])
+    if (value === undefined) continue
+    logged ??= []
+    logged.push(key, value)
+    if (logged.length >= 2 * MAX_LOG_PROPERTIES) break
+  }
+  if (logged) event.logProps = logged
   return event
 }
+
+/** Properties an event log row keeps besides the counted ones, at most. */
+export const MAX_LOG_PROPERTIES = 20
+/** A property key longer than this, or with a control character, is not kept in the log. */
+export const MAX_LOG_PROPERTY_KEY_LENGTH = 64
+const CONTROL_CHARACTERS_TEST = /[\u0000-\u001f\u007f]/
 
 const UTM_NAMES = { utm_source: 'source', utm_medium: 'medium', utm_campaign: 'campaign' } as const
 
