@@ -150,7 +150,7 @@ describe('event log rows', () => {
               : type === 'string' && !key.includes(':salt:') && !key.includes(':hll:')
                 ? String(await deps.redis.get(key))
                 : ''
-      for (const secret of ['8.8.8.8', '1.1.1.1', '9.9.9.9', BROWSER_UA, "X11; Linux", 'search?q', 'q=x']) {
+      for (const secret of ['8.8.8.8', '1.1.1.1', '9.9.9.9', BROWSER_UA, 'X11; Linux', 'search?q', 'q=x']) {
         expect({ key, secret, found: contents.includes(secret) }).toEqual({ key, secret, found: false })
       }
     }

@@ -269,7 +269,7 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
   let logged: string[] | undefined
   for (const key of Object.keys(props)) {
     if (RESERVED_PROPERTIES.has(key) || counted?.includes(key)) continue
-    if (key.length > MAX_LOG_PROPERTY_KEY_LENGTH || CONTROL_CHARACTERS_TEST.test(key)) continue
+    if (!isPrintable(key, MAX_LOG_PROPERTY_KEY_LENGTH)) continue
     const value = dimensionValue(props[key])
     if (value === undefined) continue
     logged ??= []
@@ -284,7 +284,6 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
 export const MAX_LOG_PROPERTIES = 20
 /** A property key longer than this, or with a control character, is not kept in the log. */
 export const MAX_LOG_PROPERTY_KEY_LENGTH = 64
-const CONTROL_CHARACTERS_TEST = /[\u0000-\u001f\u007f]/
 
 const UTM_NAMES = { utm_source: 'source', utm_medium: 'medium', utm_campaign: 'campaign' } as const
 
