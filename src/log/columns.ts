@@ -168,7 +168,8 @@ function fill(values: (string | null)[], row: LogRow, visitors: Map<string, stri
   values[8] = row.feature
   values[9] = row.userId
   const visit = row.visit
-  for (let i = 0; i < VISIT_DIMENSIONS.length; i++) values[10 + i] = visit ? visit[VISIT_DIMENSIONS[i]!] : null
+  for (let i = 0; i < VISIT_DIMENSIONS.length; i++)
+    values[10 + i] = visit ? (visit[VISIT_DIMENSIONS[i]!] ?? null) : null
   values[20] = row.props && hasKeys(row.props) ? JSON.stringify(row.props) : null
   return values
 }
