@@ -82,6 +82,19 @@ const ROWS: LogRow[] = [
   row({ at: T0 + 50 * MIN, visitId: '4', began: true, visitor: 'bbbbbbbbbbbbbbbb', visit: bingHome, path: '/' }),
 ]
 
+// a day of page views by path: stored a 5, b 4, c 3, d 2, e 1, and e 10 more pending
+const DAY2 = Date.parse('2026-11-26T00:00:00Z')
+const pageViews = (path: string, n: number) =>
+  Array.from({ length: n }, (_, i) => row({ at: DAY2 + i * MIN, path, visitId: '9', visitor: 'cccccccccccccccc' }))
+const STORED_PAGES = [
+  ...pageViews('/a', 5),
+  ...pageViews('/b', 4),
+  ...pageViews('/c', 3),
+  ...pageViews('/d', 2),
+  ...pageViews('/e', 1),
+]
+const PENDING_PAGES = pageViews('/e', 10)
+
 let pool: Pool
 let fold: CaseFold
 const bounds = bucketsOf('day', DAY, DAY, 'UTC').bounds
@@ -89,8 +102,8 @@ const bounds = bucketsOf('day', DAY, DAY, 'UTC').bounds
 beforeAll(async () => {
   const { db } = await testContext()
   pool = db.pool
-  await logPartitions(pool, '2026-11-27', DAY)
-  await insertLogRows(pool, ROWS)
+  await logPartitions(pool, '2026-11-26', DAY)
+  await insertLogRows(pool, [...ROWS, ...STORED_PAGES])
   fold = await probeCaseFold(pool)
 })
 
@@ -175,5 +188,13 @@ describe('filtered metrics', () => {
       items: [{ name: 'Export', count: 1 }],
       total: 1,
     })
+  })
+
+  test('top: a pending name past the stored top keeps its stored count', async () => {
+    // Postgres' top 1 + 1 is /a and /b; /e, the one pending name, is counted from its own row
+    const q = { filters: [], bounds: bucketsOf('day', '2026-11-26', '2026-11-26', 'UTC').bounds, fold }
+    const expected = { items: [{ name: '/e', count: 11 }], total: 25 }
+    expect(await readLog(pool, top, { ...q, dimension: 'page', limit: 1 }, PENDING_PAGES)).toEqual(expected)
+    expect(top.ofRows({ ...q, dimension: 'page', limit: 1 }, [...STORED_PAGES, ...PENDING_PAGES])).toEqual(expected)
   })
 })

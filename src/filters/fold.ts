@@ -72,9 +72,11 @@ export const ICU_FOLD: CaseFold = caseFold(ICU)
  * Asks the database how it lowers each character from U+0080 to U+1FFFF (one statement, about
  * 1,400 rows back) and returns the fold that agrees with it on every one. ASCII lowers the same
  * everywhere. Memoize the result per pool: the answer changes only with the database's ICU.
+ * `icu: false` folds with the database's default collation even when ICU is there.
  */
-export async function probeCaseFold(pool: Queryable): Promise<CaseFold> {
-  const icu = await pool.query('SELECT 1 FROM pg_collation WHERE collname = $1', [ICU])
+export async function probeCaseFold(pool: Queryable, options: { icu?: boolean } = {}): Promise<CaseFold> {
+  const icu =
+    options.icu === false ? { rows: [] } : await pool.query('SELECT 1 FROM pg_collation WHERE collname = $1', [ICU])
   const collation = icu.rows.length > 0 ? ICU : null
   const fold = caseFold(collation)
   const r = await pool.query(
