@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import type { Pool } from '@neondatabase/serverless'
+import { sigma } from '../src/filters/fold.ts'
 import { type CaseFold, filterSql, matches, probeCaseFold } from '../src/filters/index.ts'
 import type { LogRow } from '../src/log/row.ts'
 import { SqlParams } from '../src/read/sql.ts'
@@ -17,7 +18,10 @@ const folds: [string, CaseFold][] = []
 beforeAll(async () => {
   const { db } = await testContext()
   pool = db.pool
-  folds.push(['ICU', await probeCaseFold(pool)], ['default collation', await probeCaseFold(pool, { icu: false })])
+  folds.push(
+    ['ICU', await probeCaseFold(pool, { collation: 'icu' })],
+    ['default collation', await probeCaseFold(pool, { collation: 'default' })],
+  )
 })
 
 /** Every character from U+0001 to U+1FFFF but the surrogates and control characters. */
@@ -45,10 +49,10 @@ const CONTEXT = [
 
 async function sqlFolds(fold: CaseFold, strings: string[]): Promise<string[]> {
   const r = await pool.query(
-    `SELECT array_agg(${fold.sql('s')} ORDER BY i) AS f FROM unnest($1::text[]) WITH ORDINALITY AS u(s, i)`,
+    `SELECT array_agg(${fold.lowerSql('s')} ORDER BY i) AS f FROM unnest($1::text[]) WITH ORDINALITY AS u(s, i)`,
     [strings],
   )
-  return (r.rows[0] as { f: string[] }).f
+  return (r.rows[0] as { f: string[] }).f.map(sigma)
 }
 
 describe('case folding', () => {
@@ -66,12 +70,38 @@ describe('case folding', () => {
     }
     // the final sigma is written as any other
     expect(folds[0]![1].fold('ΟΔΟΣ')).toBe('οδοσ')
+    // the default collation here lowers Unicode, so it is the one chosen
+    expect((await probeCaseFold(pool)).lowerSql('x')).toBe('lower((x) COLLATE "default")')
   })
 
   test('contains holds in SQL exactly where it holds in JavaScript', async () => {
     const r = prng(7)
     const hay = [...CONTEXT, 'a%b', 'a_b', 'a\\b', '50% OFF', 'snake_case', '/Pricing', 'ıi', 'I']
-    const needles = ['%', '_', '\\', 'σ', 'ς', 'Σ', 'i', 'İ', 'ss', 'ß', 'a%', '%b', 'A_B', 'OFF', 'ı', 'ǆ', '𐐨']
+    const needles = [
+      '%',
+      '_',
+      '\\',
+      'σ',
+      'ς',
+      'Σ',
+      'ος',
+      'Σ.*',
+      '(?i)Σ',
+      '[σ]',
+      'οσ Α',
+      '***:σ',
+      'i',
+      'İ',
+      'ss',
+      'ß',
+      'a%',
+      '%b',
+      'A_B',
+      'OFF',
+      'ı',
+      'ǆ',
+      '𐐨',
+    ]
     const values = [...hay, ...Array.from({ length: 300 }, () => r.pick(hay) + r.pick(needles) + r.pick(hay))]
     const rows = values.map((path) => ({ path }) as LogRow)
     for (const [name, fold] of folds) {
