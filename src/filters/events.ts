@@ -2,9 +2,10 @@
  * Filtered events: the rows in the range that pass every filter (of one event type, or of all),
  * per bucket. Events add up: the stored count plus the pending rows' count.
  *
- * EXPLAIN (3M rows, 30 daily partitions): an Append of the range's partitions only, each a
- * parallel seq scan with the filters as its Filter, under one HashAggregate by bucket. The BRIN
- * index on `at` only helps a range that starts or ends inside a day.
+ * EXPLAIN (3M rows, 30 daily partitions): by day, a scan of each day's partition (and a BRIN
+ * bitmap scan of the hour of the next one a zone's day reaches into) with the filters as its
+ * Filter, no aggregate but the count; by hour, one Append of the range's partitions only under a
+ * HashAggregate by bucket (countsByBucketSql).
  *
  * @example
  * const counts = await readLog(pool, events, { filters, bounds, eventType: 'page_view' }, pendingRows)
@@ -13,7 +14,7 @@ import type { EventType } from '../events/types.ts'
 import type { LogRow } from '../log/row.ts'
 import type { SqlParams } from '../read/sql.ts'
 import { matches } from './match.ts'
-import { bucketCounts, bucketSql, foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
+import { bucketCounts, countsByBucketSql, foldOf, type LogMetric, type LogQuery, rowBucket } from './query.ts'
 import { whereSql } from './where.ts'
 
 export interface EventsQuery extends LogQuery {
@@ -36,11 +37,8 @@ function ofRows(q: EventsQuery, rows: readonly LogRow[]): number[] {
 export const events: LogMetric<EventsQuery, null, [number, number][], number[]> = {
   pending: () => null,
   sql(q: EventsQuery, p: SqlParams): string {
-    const type = q.eventType === undefined ? '' : ` AND event_type = ${p.add(q.eventType)}`
-    return `(SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (
-      SELECT ${bucketSql(q, p)} AS b, count(*) AS n FROM analytics_events
-      WHERE ${rangeSql(q, p)}${type} AND ${whereSql(q.filters, p, foldOf(q))}
-      GROUP BY 1) x)`
+    const type = q.eventType === undefined ? '' : `event_type = ${p.add(q.eventType)} AND `
+    return countsByBucketSql(q, p, `${type}${whereSql(q.filters, p, foldOf(q))}`)
   },
   finish(q, stored, rows) {
     const counts = bucketCounts(q, stored)

@@ -40,6 +40,37 @@ export function bucketSql(q: LogQuery, p: SqlParams): string {
   return `(width_bucket(at, ${p.add(q.bounds.map((ms) => new Date(ms).toISOString()))}::timestamptz[]) - 1)`
 }
 
+/** Buckets counted by a statement each at most (two months of days); past it, width_bucket. */
+export const MAX_SPLIT_BUCKETS = 62
+/** Buckets at least this wide on average (local days, weeks, months) are worth one statement each. */
+const SPLIT_MIN_WIDTH_MS = 20 * 3_600_000
+
+/**
+ * A JSON array of `[bucket, n]`: the rows of `analytics_events` in each bucket that satisfy
+ * `where` (a condition without the range). Days, weeks and months are counted by a subquery each,
+ * over just that bucket's range: each prunes to its one or two partitions, and a day of another
+ * zone reads its hour in the next partition through the BRIN index on `at`. That costs about half
+ * of one pass that computes width_bucket and hashes every row (EXPLAIN ANALYZE, 3M rows over 30
+ * days: 237 ms against 452 ms). Hours are too many and too narrow for that: one pass. So is a
+ * condition with a hashed subquery (`onePass`), which each bucket's statement would hash again.
+ */
+export function countsByBucketSql(q: LogQuery, p: SqlParams, where: string, onePass = false): string {
+  const n = q.bounds.length - 1
+  if (!onePass && n >= 1 && n <= MAX_SPLIT_BUCKETS && (q.bounds.at(-1)! - q.bounds[0]!) / n >= SPLIT_MIN_WIDTH_MS) {
+    const at = q.bounds.map((ms) => p.add(new Date(ms).toISOString()))
+    const counts = Array.from(
+      { length: n },
+      (_, i) =>
+        `json_build_array(${i}, (SELECT count(*) FROM analytics_events
+          WHERE at >= ${at[i]}::timestamptz AND at < ${at[i + 1]}::timestamptz AND ${where}))`,
+    )
+    return `json_build_array(${counts.join(', ')})`
+  }
+  return `(SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (
+    SELECT ${bucketSql(q, p)} AS b, count(*) AS n FROM analytics_events
+    WHERE ${rangeSql(q, p)} AND ${where} GROUP BY 1) x)`
+}
+
 /** The row's bucket, or -1 outside the range. */
 export const rowBucket = (q: LogQuery, row: LogRow): number => bucketOf(q.bounds, row.at)
 

@@ -127,7 +127,9 @@ export const top: LogMetric<TopQuery, TopPending, TopStored, TopResult> = {
     let adopted = `'[]'::json`
     if (isVisitDimension(q.dimension)) {
       const counted = countedVisitsSql(q, p, pending.visits)
-      ;({ ctes, where, adopted } = counted)
+      ctes = counted.ctes
+      where = `${rangeSql(q, p)} AND ${counted.where}`
+      adopted = counted.adopted
     } else {
       const type = typeOf(q)
       ctes = []

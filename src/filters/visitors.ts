@@ -7,8 +7,9 @@
  * pending rows' distinct (bucket, visitor) pairs and counts the union of both sides: its answer
  * is the whole answer. Pending rows bounded by the log's bound make the arrays small.
  *
- * EXPLAIN: one pass over the range into a HashAggregate (the UNION), then two small aggregates
- * over that materialized set.
+ * EXPLAIN: one pass over the range into a HashAggregate of (bucket, visitor), then two smaller
+ * HashAggregates over that materialized set (3M rows over 30 days: 960 ms here with work_mem
+ * 64MB; UNION, or count(DISTINCT) which sorts, took 1.2-1.5 s).
  *
  * @example
  * const { counts, total } = await readLog(pool, visitors, { filters, bounds }, pendingRows)
@@ -69,14 +70,18 @@ export const visitors: LogMetric<LogQuery, VisitorsPending, VisitorsStored, Visi
     return out
   },
   sql(q, p, pending) {
+    // one pass into one HashAggregate of (bucket, visitor) pairs, the pending ones appended; then
+    // each bucket's count and the range's distinct visitors, by hashing again (not a sort)
     return `(WITH v AS MATERIALIZED (
-        SELECT ${bucketSql(q, p)} AS b, visitor FROM analytics_events
-        WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${whereSql(q.filters, p, foldOf(q))}
-        UNION
-        SELECT b, v FROM unnest(${p.add(pending.buckets)}::int[], ${p.add(pending.visitors)}::bigint[]) AS u(b, v))
+        SELECT b, visitor FROM (
+          SELECT ${bucketSql(q, p)} AS b, visitor FROM analytics_events
+          WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${whereSql(q.filters, p, foldOf(q))}
+          UNION ALL
+          SELECT b, v FROM unnest(${p.add(pending.buckets)}::int[], ${p.add(pending.visitors)}::bigint[]) AS u(b, v)) a
+        GROUP BY 1, 2)
       SELECT json_build_object(
         'n', (SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (SELECT b, count(*) AS n FROM v GROUP BY 1) x),
-        'total', (SELECT count(DISTINCT visitor) FROM v)))`
+        'total', (SELECT count(*) FROM (SELECT visitor FROM v GROUP BY 1) y)))`
   },
   // the SQL counted the pending visitors with the stored ones
   finish: (q, stored) => ({ counts: bucketCounts(q, stored.n), total: Number(stored.total) }),

@@ -21,7 +21,7 @@ import type { LogRow } from '../log/row.ts'
 import type { SqlParams } from '../read/sql.ts'
 import { splitFilters } from './filter.ts'
 import { matches } from './match.ts'
-import { bucketCounts, bucketSql, foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
+import { bucketCounts, countsByBucketSql, foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
 import { whereSql } from './where.ts'
 
 /** What the SQL is told of the pending rows (visit ids, as decimal strings). */
@@ -76,7 +76,8 @@ export function visitsPending(q: LogQuery, rows: readonly LogRow[]): VisitsPendi
 
 /**
  * The SQL of the stored visits counted: common table expressions to put in a WITH, the condition
- * on a stored row that begins one, and an expression for `adopted` (a JSON array of visit ids).
+ * (but the range) on a stored row that begins one, and an expression for `adopted` (a JSON array
+ * of visit ids).
  */
 export function countedVisitsSql(
   q: LogQuery,
@@ -85,12 +86,11 @@ export function countedVisitsSql(
 ): { ctes: string[]; where: string; adopted: string } {
   const { visit, event } = splitFilters(q.filters)
   const fold = foldOf(q)
-  const range = rangeSql(q, p)
-  const began = `${range} AND began AND ${whereSql(visit, p, fold)}`
+  const began = `began AND ${whereSql(visit, p, fold)}`
   if (event.length === 0) return { ctes: [], where: began, adopted: `'[]'::json` }
   // one pass over the range for the visits that matched; the semi-join below hashes them
   const m = `m AS MATERIALIZED (SELECT DISTINCT visit_id FROM analytics_events
-      WHERE ${range} AND visit_id IS NOT NULL AND ${whereSql(q.filters, p, fold)})`
+      WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL AND ${whereSql(q.filters, p, fold)})`
   return {
     ctes: [m],
     where: `${began} AND visit_id IN (SELECT visit_id FROM m UNION ALL SELECT unnest(${p.add(pending.matched)}::bigint[]))`,
@@ -114,11 +114,9 @@ export const visits: LogMetric<LogQuery, VisitsPending, VisitsStored, number[]> 
   pending: visitsPending,
   sql(q, p, pending) {
     const counted = countedVisitsSql(q, p, pending)
-    const bucket = bucketSql(q, p)
-    return `(${withClause(counted.ctes)}SELECT json_build_object(
-      'n', (SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (
-        SELECT ${bucket} AS b, count(*) AS n FROM analytics_events WHERE ${counted.where} GROUP BY 1) x),
-      'adopted', ${counted.adopted}))`
+    // the semi-join's hash is built once in one pass, not once per bucket
+    const n = countsByBucketSql(q, p, counted.where, counted.ctes.length > 0)
+    return `(${withClause(counted.ctes)}SELECT json_build_object('n', ${n}, 'adopted', ${counted.adopted}))`
   },
   finish(q, stored, rows) {
     const counts = bucketCounts(q, stored.n)
