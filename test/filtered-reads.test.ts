@@ -115,6 +115,7 @@ describe('filtered reads', () => {
         (d) => `/analytics/top?dimension=${d}&limit=100`,
       ),
       '/analytics/top?dimension=prop:plan&event_type=user_signup&limit=100',
+      '/analytics/dashboard',
     ]
     const check = async (when: string) => {
       for (const path of reads) {

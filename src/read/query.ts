@@ -90,6 +90,8 @@ export const StatsQuery = query({
   format: Format,
 })
 
+export const DashboardQuery = query({ filters: Filters })
+
 /** The dimensions `top` reads: the fixed ones and `prop:<key>` of each COUNTED_PROPERTIES key. */
 export const topDimensions = (countedProperties: readonly string[]): string[] => [
   'feature',

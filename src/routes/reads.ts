@@ -9,11 +9,12 @@ import type { Config } from '../config.ts'
 import { csvFileName, toCsv } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
+import { parseFilters } from '../filters/parse.ts'
 import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
-import { filteredStats, filteredTop } from '../read/filtered.ts'
-import { parseStats, parseTop, wantsCsv } from '../read/params.ts'
-import { StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
+import { filteredDashboard, filteredStats, filteredTop } from '../read/filtered.ts'
+import { DASHBOARD_PARAMETERS, onlyParameters, parseStats, parseTop, wantsCsv } from '../read/params.ts'
+import { DashboardQuery, StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
 import { userCounts } from '../read/users.ts'
@@ -111,15 +112,17 @@ export const reads = (
     )
     .get(
       '/analytics/dashboard',
-      ({ request }) => {
+      ({ request, query }) => {
         admin(request)
-        return dashboard(deps)
+        onlyParameters(query as Query, DASHBOARD_PARAMETERS)
+        const filters = parseFilters((query as Query).filters)
+        return filters.length > 0 ? filteredDashboard(deps, filters) : dashboard(deps)
       },
       read(
         'Dashboard metrics',
-        'The original pattern’s keys, exact, plus page views, visitors and top pages.',
+        'The original pattern’s keys, exact, plus page views, visitors and top pages. Under filters every key is counted from the event log, the totals over the days it keeps.',
         'Dashboard',
-        { errors: [401] },
+        { parameters: parameters('query', DashboardQuery), errors: [401, 422] },
       ),
     )
     .get(
