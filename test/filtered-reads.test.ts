@@ -147,6 +147,11 @@ describe('filtered reads', () => {
     }
     await deps.flusher.flush()
     await check('after the last flush')
+    // the drift check says so too, day by day
+    const report = await get(app, '/analytics/log/check?from=' + addDays(today, -2))
+    expect(report.drift).toBe(0)
+    expect(report.days.at(-1).events.log).toBeGreaterThan(0)
+    expect(report.days.every((d: { same: boolean }) => d.same)).toBe(true)
   })
 
   test('filtered reads are exact while flushes run: never a dip, never a double', async () => {
