@@ -441,6 +441,13 @@ try {
       metric: `bytes added by visits (${fmt(v.visits)} visits of one day, ${fmt(v.fieldsAdded)} counter fields more)`,
       value: `${fmt(v.bytesPerVisit, 1)} per visit; ${fmt(v.bytesPerField, 1)} per field`,
     })
+    rows.push({
+      scenario: '',
+      metric: `Redis per pending event log row (${fmt(v.pendingRows.rows)} page views of ${fmt(v.pendingRows.visitors)} visitors)`,
+      value: `${fmt(v.pendingRows.bytesPerRow, 1)} B a row; ${fmt(v.pendingRows.bytesPerVisitor, 1)} B a visitor's current visit`,
+      goal: '≤ 80 B a row',
+      met: v.pendingRows.bytesPerRow <= 80,
+    })
     const s = await sizingScenario(services)
     results.sizing = s
     for (const c of s.cases) {

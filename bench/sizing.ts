@@ -55,6 +55,8 @@ export interface SizingCase {
 /** What a key is, from its name (the table of keys in the README). */
 function kindOf(key: string): string {
   const name = key.slice(key.indexOf('}:') + 2)
+  if (name === 'pend:r') return 'pending log rows'
+  if (name.startsWith('visit:')) return "visitors' current visits"
   if (name.startsWith('pend:')) return `pending ${name.slice(5)}`
   if (name.startsWith('seen:')) return 'cap sets'
   if (name.startsWith('live:')) return 'live hashes'
@@ -177,7 +179,7 @@ async function runCase(redisUrl: string, databaseUrl: string, name: string, beac
       if (expired.includes(key)) continue
       const kind = kindOf(key)
       byKind[kind] = (byKind[kind] ?? 0) + Number(await redis.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']))
-      if (kind.startsWith('pending')) fields += await redis.hLen(key)
+      if (kind.startsWith('pending') && kind !== 'pending log rows') fields += await redis.hLen(key)
     }
     await closeRedis(redis)
     const bytes = (await usedMemory(reader)) - before

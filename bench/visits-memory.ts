@@ -27,6 +27,36 @@ async function bytesOf(redis: Redis, keys: Keys): Promise<{ bytes: number; field
   return { bytes, fields }
 }
 
+/**
+ * Redis bytes per pending event log row: `events` page views from a third as many visitors
+ * (three or four views a visit, the visit's values on its first row only), the pending list's
+ * MEMORY USAGE over its length; and the visitors' current-visit keys, per visitor.
+ */
+async function pendingRowBytes(redis: Redis, prefix: string, views: { event: CountedEvent; visit?: Visit }[]) {
+  const keys = createKeys(prefix)
+  const batcher = new GroupCommit(redis, keys, { ttlSeconds: 604_800 })
+  const visitors = Math.ceil(views.length / 3.3)
+  await Promise.all(
+    views.map(({ event, visit }, i) =>
+      batcher.add({
+        events: [event],
+        caps: CAPS,
+        visitor: (i % visitors).toString(16).padStart(16, '0'),
+        visit,
+        host: 'shop.example.com',
+      }),
+    ),
+  )
+  const list = keys.shards[0]!.pending('r')
+  const rows = await redis.lLen(list)
+  const bytes = Number(await redis.sendCommand(['MEMORY', 'USAGE', list, 'SAMPLES', '0']))
+  let sessionBytes = 0
+  for await (const batch of redis.scanIterator({ MATCH: `${keys.tag}:visit:*`, COUNT: 1000 })) {
+    for (const key of batch) sessionBytes += Number(await redis.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']))
+  }
+  return { rows, visitors, bytesPerRow: bytes / rows, bytesPerVisitor: sessionBytes / visitors }
+}
+
 export async function visitsMemoryScenario(services: BenchServices, visits = 10_000) {
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {
@@ -72,6 +102,7 @@ export async function visitsMemoryScenario(services: BenchServices, visits = 10_
       bytesPerVisit: added / visits,
       fieldsAdded: fields,
       bytesPerField: added / fields,
+      pendingRows: await pendingRowBytes(redis, services.newPrefix(), views(true)),
     }
   } finally {
     await redis.close()

@@ -221,6 +221,24 @@ describe('event log rows', () => {
       path: '/b',
       visit: { source: 'Hacker News', entry_page: '/a' },
     })
+    // a page on another host of the same visit keeps its own host; the visit keeps its own
+    expect(
+      (
+        await app.handle(
+          beaconRequest(
+            { event_type: 'page_view', properties: { path: '/docs' } },
+            { ip: '8.8.8.8', headers: { origin: 'https://docs.example.com' } },
+          ),
+        )
+      ).status,
+    ).toBe(202)
+    const docs = (await pendingRows(deps)).at(-1)!
+    expect(docs).toMatchObject({
+      visitId: before[0]!.visitId,
+      hostname: 'docs.example.com',
+      visit: { hostname: 'shop.example.com' },
+    })
+    expect(after[0]!.hostname).toBe('shop.example.com')
   })
 
   test('past EVENTS_PENDING_MAX rows the log drops new rows, counts them, and the counters stay exact', async () => {

@@ -139,10 +139,15 @@ for _ = 1, v do
     redis.call('HINCRBY', KEYS[quarterKey], quarter .. ${lua(QUARTER_SUFFIX)}, 1)
     counted = table.concat(values, '\\31')
   end
+  -- the rows leave out their host when it is the visit's: put it back where it is not
+  local host = head[5 + #dimensions]
+  local restore = string.match(counted, '([^\\31]*)$') ~= host
   if at > last then last = at end
   redis.call('SET', session, visit .. '\\31' .. segment .. '\\31' .. last .. '\\31' .. counted, 'PX', sessionMs)
   for r = 2, #parts do
-    local row = fill(parts[r]) .. '\\31' .. visit
+    local row = fill(parts[r])
+    if restore then row = string.gsub(row, '^([^\\31]*\\31[^\\31]*\\31[^\\31]*\\31)', function(lead) return lead .. host end, 1) end
+    row = row .. '\\31' .. visit
     -- the visit's first row in this pending segment carries what every row of it stores
     if r == 2 and written ~= segment then
       row = row .. '\\31' .. (began and '1' or '0') .. '\\31' .. visitor .. '\\31' .. counted

@@ -238,7 +238,8 @@ export class Batch {
         dimCap = caps.dimensions
       } else uncappedEvents += entry.events.length
       const ctx = caps ? browser : server
-      ctx.host = entry.host
+      // in a visit, a page on the visit's host leaves its host out of the row (row.ts)
+      ctx.host = entry.visit === undefined ? entry.host : undefined
       const { visitor, visit } = entry
       if (visitor !== undefined && visit !== undefined && entry.events.length > 0) {
         const at = entry.events[0]!.at

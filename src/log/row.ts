@@ -13,9 +13,9 @@
  * | # | field | |
  * |---|---|---|
  * | 0 | at | epoch ms, base 36 |
- * | 1 | type | event type |
+ * | 1 | type | event type, as one base-36 digit: its place in EVENT_TYPES |
  * | 2 | path | '' for none |
- * | 3 | hostname | the event's page host, '' for none |
+ * | 3 | hostname | the event's page host; '' for none, or, in a visit, for its visit's host |
  * | 4 | feature | '' for none |
  * | 5 | user | '' for none |
  * | 6 | props | `key U+001E value` pairs joined by U+001E, '' for none |
@@ -28,7 +28,11 @@
  * const head = encodeHead(event, { path: '/pricing', hostname: 'shop.example.com' })
  * decodeRows(['kx1a2b3c\x1fpage_view\x1f/pricing\x1f…']) // LogRow[] with visit dimensions filled in
  */
-import { type EventType, VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
+import { EVENT_TYPES, type EventType, VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
+
+/** An event type as one character in a pending row (EVENT_TYPES never reorders: it is the original pattern's list). */
+const TYPE_CODES = new Map<string, string>(EVENT_TYPES.map((t, i) => [t, i.toString(36)]))
+const typeOfCode = (c: string): EventType => EVENT_TYPES[Number.parseInt(c, 36)] ?? (c as EventType)
 
 export const FIELD = '\x1f'
 export const PAIR = '\x1e'
@@ -78,7 +82,7 @@ export function encodeHead(row: RowHead): string {
       props += `${row.props[i]}${PAIR}${row.props[i + 1]}`
     }
   }
-  return `${row.at.toString(36)}${FIELD}${row.type}${FIELD}${row.path ?? ''}${FIELD}${row.hostname ?? ''}${FIELD}${row.feature ?? ''}${FIELD}${row.userId ?? ''}${FIELD}${props}`
+  return `${row.at.toString(36)}${FIELD}${TYPE_CODES.get(row.type)}${FIELD}${row.path ?? ''}${FIELD}${row.hostname ?? ''}${FIELD}${row.feature ?? ''}${FIELD}${row.userId ?? ''}${FIELD}${props}`
 }
 
 const orNull = (s: string | undefined): string | null => (s === undefined || s === '' ? null : s)
@@ -112,7 +116,7 @@ export function decodeRows(raw: readonly string[]): LogRow[] {
     const row: LogRow = {
       at: Number.parseInt(f[0]!, 36),
       site: 0,
-      type: f[1] as EventType,
+      type: typeOfCode(f[1]!),
       path: orNull(f[2]),
       hostname: orNull(f[3]),
       feature: orNull(f[4]),
@@ -135,6 +139,8 @@ export function decodeRows(raw: readonly string[]): LogRow[] {
       if (known) {
         row.visitor = known.visitor
         row.visit = known.visit
+        // a page of a visit on the visit's own host does not repeat it
+        if (row.hostname === null) row.hostname = known.visit.hostname
       }
     }
     rows.push(row)
