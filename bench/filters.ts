@@ -3,10 +3,14 @@
  * database with 3,000,000 rows over 30 daily partitions (300,000 visits of ten rows, one row in
  * twenty a server event of no visit; 300 sources, 1,000 pages, 50 features, a property on 30% of
  * rows), then times each filtered metric over the 30 days by day, as a read sends it (one
- * statement through the pool), and prints the plan of a few. BENCH_LOG_ROWS sets the row count;
- * BENCH_JIT=on leaves Postgres' JIT as the server has it (off by default here: see the README).
+ * statement through the pool). Then it adds the index proposed for visit-level reads
+ * ({@link BEGAN_INDEX}) and times them all again. BENCH_LOG_ROWS sets the row count; BENCH_JIT=on
+ * leaves Postgres' JIT on (it made every statement here slower); BENCH_WORK_MEM sets work_mem
+ * (the server's when absent); BENCH_EXPLAIN=1 prints each plan.
  */
 
+import { cpus } from 'node:os'
+import { join } from 'node:path'
 import { openDatabase } from '../src/db/pool.ts'
 import {
   bucketsOf,
@@ -22,6 +26,14 @@ import {
 import { SqlParams } from '../src/read/sql.ts'
 import { addDays, daysBetween } from '../src/time.ts'
 import { benchServices } from './lib.ts'
+
+/**
+ * Rows that begin a visit, with every visit dimension: a visit-level read (visits, top of a
+ * visit dimension, with visit filters only) is then an index-only scan of a tenth of the rows.
+ */
+const BEGAN_INDEX = `CREATE INDEX analytics_events_began ON analytics_events (at)
+  INCLUDE (visit_id, source, utm_source, utm_medium, utm_campaign, entry_page, browser, os, device, country, visit_hostname)
+  WHERE began`
 
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
 const RUNS = 5
@@ -103,27 +115,45 @@ try {
     ['top page', top, [google], { dimension: 'page', limit: 10 }],
     ['top prop:plan', top, [is('device', 'mobile')], { dimension: 'prop:plan', limit: 10 }],
   ]
-  const results: { metric: string; filters: string; medianMs: number }[] = []
-  for (const [name, metric, filters, extra] of cases) {
-    const q = { filters, bounds, fold, ...extra } as LogQuery
-    const p = new SqlParams()
-    const sql = `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`
-    const times: number[] = []
-    for (let run = 0; run <= RUNS; run++) {
-      const t = performance.now()
-      await pool.query(sql, p.values)
-      if (run > 0) times.push(performance.now() - t)
+  const results: { index: boolean; metric: string; filters: string; medianMs: number }[] = []
+  if (process.env.BENCH_WORK_MEM) await pool.query(`SET work_mem = '${process.env.BENCH_WORK_MEM}'`)
+  for (const index of [false, true]) {
+    if (index) {
+      await pool.query(BEGAN_INDEX)
+      await pool.query('VACUUM ANALYZE analytics_events')
+      console.log('with the index of the rows that begin visits:')
     }
-    times.sort((a, b) => a - b)
-    const medianMs = times[Math.floor(times.length / 2)]!
-    const shown = filters.map((f) => `${f.dimension} ${f.op} ${f.values.join('|')}`).join(' AND ') || '(none)'
-    results.push({ metric: name, filters: shown, medianMs })
-    console.log(`${name.padEnd(14)} ${shown.padEnd(70)} ${medianMs.toFixed(1).padStart(7)} ms`)
-    if (process.env.BENCH_EXPLAIN) {
-      const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, p.values)
-      console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
+    for (const [name, metric, filters, extra] of cases) {
+      const q = { filters, bounds, fold, ...extra } as LogQuery
+      const p = new SqlParams()
+      const sql = `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`
+      const times: number[] = []
+      for (let run = 0; run <= RUNS; run++) {
+        const t = performance.now()
+        await pool.query(sql, p.values)
+        if (run > 0) times.push(performance.now() - t)
+      }
+      times.sort((a, b) => a - b)
+      const medianMs = times[Math.floor(times.length / 2)]!
+      const shown = filters.map((f) => `${f.dimension} ${f.op} ${f.values.join('|')}`).join(' AND ') || '(none)'
+      results.push({ index, metric: name, filters: shown, medianMs })
+      console.log(`${name.padEnd(14)} ${shown.padEnd(70)} ${medianMs.toFixed(1).padStart(7)} ms`)
+      if (process.env.BENCH_EXPLAIN) {
+        const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, p.values)
+        console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
+      }
     }
   }
+  const settings = await pool.query(
+    `SELECT name, setting FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'jit', 'max_parallel_workers_per_gather')`,
+  )
+  const file = join(
+    import.meta.dir,
+    'results',
+    `filters-${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}.json`,
+  )
+  await Bun.write(file, JSON.stringify({ rows: ROWS, cpus: cpus().length, settings: settings.rows, results }, null, 2))
+  console.log(`wrote ${file}`)
 } finally {
   await db.close()
   await services.stop()
