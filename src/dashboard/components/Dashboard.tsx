@@ -1,11 +1,12 @@
 /**
- * The signed-in page: the view from the address, every read of it at once, and the parts that
- * show them. `<main data-state="ready">` (and the `dashboard-ready` performance mark, once) tell
+ * The signed-in page: the view from the address, every read of it at once (each under the
+ * filters on, but the live strip, which counts all traffic), and the parts that show them. `<main data-state="ready">` (and the `dashboard-ready` performance mark, once) tell
  * when the numbers and the chart are on screen.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { addDays, localDay } from '../../time.ts'
 import { apiUrl, type StatsAnswer } from '../api.ts'
+import { type Filter, filterLabel, filtersParam, withFilter } from '../filters.ts'
 import { followChanges, todayKey } from '../follow.ts'
 import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
@@ -21,6 +22,7 @@ import { Chart } from './Chart.tsx'
 import { Controls } from './Controls.tsx'
 import { Empty } from './Empty.tsx'
 import { Failure } from './Failure.tsx'
+import { Filters } from './Filters.tsx'
 import { Held } from './Held.tsx'
 import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
@@ -58,6 +60,26 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     history.pushState(null, '', viewSearch(next))
     setShown({ view: next, problems: [] })
   }
+  const filterBy = (filters: Filter[]) => go({ ...view, filters: filters.length > 0 ? filters : undefined })
+  const filters = filtersParam(view.filters)
+  // Filters the server refuses (422 naming `filters`) are dropped as an address's bad values are:
+  // said in the notice, and gone from the address. The reads' outcomes are watched from the first
+  // render on, so this ref holds the view shown.
+  const shown = useRef(view)
+  shown.current = view
+  useLayoutEffect(
+    () =>
+      api.watch(({ url, error }) => {
+        if (error?.status !== 422 || error.parameter !== 'filters') return
+        const { filters: refused, ...rest } = shown.current
+        const asked = new URL(url, location.href).searchParams.get('filters')
+        // a read of filters no longer shown (or a suggestion's, under other filters) drops nothing
+        if (!refused || asked !== filtersParam(refused)) return
+        shown.current = rest
+        setShown({ view: rest, problems: [refusedFilters(refused, error.reason)] })
+      }),
+    [],
+  )
   const refresh = () => {
     api.forget()
     setRound((r) => r + 1)
@@ -95,7 +117,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   const panelRange =
     zone === config.timeZone ? range : presetRange(view.period, localDay(Date.now(), config.timeZone), custom)
 
-  const statsUrl = (id: MetricId, r: Range, tz = zone) => apiUrl('analytics/stats', statsQuery(id, r, tz))
+  const statsUrl = (id: MetricId, r: Range, tz = zone) =>
+    apiUrl('analytics/stats', { ...statsQuery(id, r, tz), filters })
   // Unique visitors are kept per day of TIME_ZONE only: in another zone they are read, and said
   // to be, the deployment's days of the period, and cannot go on the chart of the zone's days.
   const zoned = zone !== config.timeZone
@@ -200,15 +223,25 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
         onRefused={() => latest.current.onSignOut('That token was refused.')}
         onToday={onToday}
         paused={paused}
+        filtered={filters !== undefined}
       />
     ),
-    [feed, paused],
+    [feed, paused, filters !== undefined],
   )
   // the parts that do not show the numbers are not laid out again each time numbers arrive
   const note = zone === config.timeZone ? undefined : config.timeZone
   const panels = useMemo(
-    () => <Panels range={panelRange} countedProperties={config.countedProperties} serverZone={note} round={round} />,
-    [panelRange.from, panelRange.to, note, config, round],
+    () => (
+      <Panels
+        range={panelRange}
+        countedProperties={config.countedProperties}
+        serverZone={note}
+        filters={filters}
+        onFilter={(dimension, value) => filterBy(withFilter(view.filters ?? [], ['is', dimension, [value]]))}
+        round={round}
+      />
+    ),
+    [panelRange.from, panelRange.to, note, config, round, viewSearch(view)],
   )
   const users = useMemo(() => <Users />, [])
 
@@ -251,6 +284,12 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
               zone={zone}
               serverZone={config.timeZone}
               onChange={go}
+            />
+            <Filters
+              filters={view.filters ?? []}
+              range={panelRange}
+              countedProperties={config.countedProperties}
+              onChange={filterBy}
             />
             <Numbers
               reads={reads}
@@ -296,3 +335,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     </div>
   )
 }
+
+/** What the notice says of filters the server refused: which, and the server's reason. */
+const refusedFilters = (filters: Filter[], reason: string): string =>
+  `The server could not use the filters (${filters.map(filterLabel).join('; ')}): ${reason.replace(/\.$/, '')}. They were dropped: showing all traffic.`
