@@ -35,6 +35,9 @@ export async function seedVisits(base: string, options: { visits?: number; seed?
     const res = await fetch(`${base}/e`, { method: 'POST', headers, body: JSON.stringify(events) })
     if (res.status !== 202) throw new Error(`beacon answered ${res.status}: ${await res.text()}`)
   }
-  const flushed = await fetch(`${base}/analytics/flush`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } })
+  const flushed = await fetch(`${base}/analytics/flush`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}` },
+  })
   if (!flushed.ok) throw new Error(`flush answered ${flushed.status}: ${await flushed.text()}`)
 }

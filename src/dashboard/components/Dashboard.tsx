@@ -76,7 +76,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
         // a read of filters no longer shown (or a suggestion's, under other filters) drops nothing
         if (!refused || asked !== filtersParam(refused)) return
         shown.current = rest
-        setShown({ view: rest, problems: [refusedFilters(refused, error.reason)] })
+        // said after what the address already had wrong, if anything
+        setShown((s) => ({ view: rest, problems: [...s.problems, refusedFilters(refused, error.reason)] }))
       }),
     [],
   )
