@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'bun:test'
+import { type ApiError, apiUrl, createApi } from '../src/dashboard/api.ts'
+import { watchFilterRefusals } from '../src/dashboard/filter-refusals.ts'
 import {
   type Filter,
   filterLabel,
@@ -8,7 +10,7 @@ import {
   withFilter,
   withoutFilter,
 } from '../src/dashboard/filters.ts'
-import { parseView, readView, viewSearch } from '../src/dashboard/view.ts'
+import { parseView, readView, type View, viewSearch } from '../src/dashboard/view.ts'
 
 const google: Filter = ['is', 'source', ['Google']]
 const mobile: Filter = ['is', 'device', ['mobile']]
@@ -129,5 +131,63 @@ describe('a filter in words', () => {
     expect(filterLabel(['is', 'country', ['DE', 'FR']])).toBe('Country is Germany or France')
     expect(filterLabel(['is', 'event_type', ['user_signup']])).toBe('Event type is Sign-ups')
     expect(filterLabel(['is', 'os', ['(other)']])).toBe('Operating system is (other)')
+  })
+})
+
+describe('filters the server refuses', () => {
+  /** A server that answers 422 naming `filters` to a read with filters, and 200 to one without. */
+  function refusing() {
+    return Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch(req) {
+        const url = new URL(req.url)
+        if (!url.searchParams.has('filters')) return Response.json({ series: [], total: 0 })
+        const body = url.searchParams.has('other')
+          ? { error: 'other is wrong', parameter: 'other' }
+          : { error: 'filters[0] has too many values.', parameter: 'filters' }
+        return Response.json(body, { status: 422 })
+      },
+    })
+  }
+
+  test('are dropped once, with the server’s reason; a read of other filters, or another parameter, drops nothing', async () => {
+    const server = refusing()
+    try {
+      const api = createApi({ token: () => 'token-0123456789abcdef', onRefused: () => {} })
+      let view: View = { period: '7d', compare: false, filters: [google, mobile] }
+      const said: [View, string][] = []
+      const unwatch = watchFilterRefusals(
+        api,
+        () => view,
+        (next, problem) => {
+          view = next
+          said.push([next, problem])
+        },
+      )
+      const read = (params: Record<string, string | undefined>) =>
+        api.get(apiUrl(`${server.url}analytics/stats`, params)).catch((e: ApiError) => e)
+      // other filters than those shown (a suggestion's), and another parameter refused
+      expect(await read({ filters: filtersParam([google]) })).toMatchObject({ status: 422, parameter: 'filters' })
+      expect(await read({ filters: filtersParam([google, mobile]), other: '1' })).toMatchObject({ parameter: 'other' })
+      expect(said).toEqual([])
+      // the filters shown, refused by two reads at once
+      await Promise.all([
+        read({ filters: filtersParam([google, mobile]) }),
+        read({ filters: filtersParam([google, mobile]), x: '1' }),
+      ])
+      expect(said).toEqual([
+        [
+          { period: '7d', compare: false },
+          'The server could not use the filters (Source is Google; Device is mobile): filters[0] has too many values. They were dropped: showing all traffic.',
+        ],
+      ])
+      unwatch()
+      view = { period: '7d', compare: false, filters: [google] }
+      await read({ filters: filtersParam([google]), again: '1' })
+      expect(said).toHaveLength(1)
+    } finally {
+      server.stop(true)
+    }
   })
 })

@@ -6,7 +6,8 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { addDays, localDay } from '../../time.ts'
 import { apiUrl, type StatsAnswer } from '../api.ts'
-import { type Filter, filterLabel, filtersParam, withFilter } from '../filters.ts'
+import { watchFilterRefusals } from '../filter-refusals.ts'
+import { type Filter, filtersParam, withFilter } from '../filters.ts'
 import { followChanges, todayKey } from '../follow.ts'
 import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
@@ -62,23 +63,21 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   }
   const filterBy = (filters: Filter[]) => go({ ...view, filters: filters.length > 0 ? filters : undefined })
   const filters = filtersParam(view.filters)
-  // Filters the server refuses (422 naming `filters`) are dropped as an address's bad values are:
-  // said in the notice, and gone from the address. The reads' outcomes are watched from the first
-  // render on, so this ref holds the view shown.
+  // filters the server refuses are dropped, as an address's bad values are; the reads' outcomes
+  // are watched from the first render on, so this ref holds the view shown
   const shown = useRef(view)
   shown.current = view
   useLayoutEffect(
     () =>
-      api.watch(({ url, error }) => {
-        if (error?.status !== 422 || error.parameter !== 'filters') return
-        const { filters: refused, ...rest } = shown.current
-        const asked = new URL(url, location.href).searchParams.get('filters')
-        // a read of filters no longer shown (or a suggestion's, under other filters) drops nothing
-        if (!refused || asked !== filtersParam(refused)) return
-        shown.current = rest
-        // said after what the address already had wrong, if anything
-        setShown((s) => ({ view: rest, problems: [...s.problems, refusedFilters(refused, error.reason)] }))
-      }),
+      watchFilterRefusals(
+        api,
+        () => shown.current,
+        (rest, problem) => {
+          shown.current = rest
+          // said after what the address already had wrong, if anything
+          setShown((s) => ({ view: rest, problems: [...s.problems, problem] }))
+        },
+      ),
     [],
   )
   const refresh = () => {
@@ -336,7 +335,3 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     </div>
   )
 }
-
-/** What the notice says of filters the server refused: which, and the server's reason. */
-const refusedFilters = (filters: Filter[], reason: string): string =>
-  `The server could not use the filters (${filters.map(filterLabel).join('; ')}): ${reason.replace(/\.$/, '')}. They were dropped: showing all traffic.`
