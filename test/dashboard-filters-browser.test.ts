@@ -255,7 +255,7 @@ describe.skipIf(!available)('filters on the dashboard', () => {
       const metrics = Object.keys(await shownNumbers(page))
 
       await page.click('.filter-button')
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('filter-dimension')
+      await page.waitForFunction(() => document.activeElement?.id === 'filter-dimension')
       expect(await page.inputValue('#filter-dimension')).toBe('source')
       // the suggestions are the source's top values
       await page.waitForSelector('#filter-suggestions[data-state="ok"]', { state: 'attached' })
@@ -286,7 +286,7 @@ describe.skipIf(!available)('filters on the dashboard', () => {
       await page.selectOption('#filter-operator', 'contains')
       await page.fill('#filter-value-0', 'BLOG')
       await page.click('button:has-text("Another value")')
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('filter-value-1')
+      await page.waitForFunction(() => document.activeElement?.id === 'filter-value-1')
       await page.keyboard.type('pricing')
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-filter-menu.png') })
       await page.click('button[type="submit"]:has-text("Add filter")')
