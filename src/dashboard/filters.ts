@@ -64,8 +64,8 @@ function entryProblem(entry: unknown): string | undefined {
   if (!isOperator(operator))
     return `${JSON.stringify(operator)} is not an operator (${OPERATORS.map((o) => JSON.stringify(o)).join(', ')})`
   if (!isDimension(dimension)) return `${JSON.stringify(dimension)} is not a dimension`
-  if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string'))
-    return 'its values are not a list of one or more strings'
+  if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string' && v !== ''))
+    return 'its values are not a list of one or more non-empty strings'
   return undefined
 }
 

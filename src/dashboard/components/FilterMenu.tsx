@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { EVENT_LABELS, LABELLED_TYPES } from '../../events/labels.ts'
-import { VISIT_DIMENSIONS } from '../../events/types.ts'
+import { EVENT_TYPES, VISIT_DIMENSIONS } from '../../events/types.ts'
 import { apiUrl, type TopAnswer } from '../api.ts'
 import {
   DIMENSION_LABELS,
@@ -81,6 +81,10 @@ export function FilterMenu({ filters, range, countedProperties, onAdd, onCancel 
     const typed = [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))]
     if (!dimension) return setProblem('Name the property to filter on.')
     if (typed.length === 0) return setProblem('Type a value (or pick one of the suggestions).')
+    // a misspelt type would match nothing (is) or everything (is not): the server refuses it too
+    const unknown = typed.find((v) => !(EVENT_TYPES as readonly string[]).includes(v))
+    if (dimension === 'event_type' && (operator === 'is' || operator === 'is_not') && unknown !== undefined)
+      return setProblem(`${JSON.stringify(unknown)} is not an event type: pick one of the suggestions.`)
     onAdd(withFilter(filters, [operator, dimension, typed]))
   }
   const setValue = (i: number, v: string) => setValues(values.map((old, j) => (j === i ? v : old)))
