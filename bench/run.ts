@@ -6,7 +6,8 @@
  * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load, and with
  * BENCH_BASELINE the baseline under it too; each server gets BENCH_WARMUP seconds of its load
  * first, not measured), steps (the
- * beacon's steps timed in-process), batch, flush, live, queries, memory (and a day's Redis sizing
+ * beacon's steps timed in-process), batch, flush, log-store (the event log's write rate and bytes
+ * per row, bench/log-store.ts), live, queries, memory (and a day's Redis sizing
  * on a redis-server of its own), dashboard (the page in
  * real Chromium on 400 days of history). Default: all but beacon-single.
  */
@@ -25,6 +26,7 @@ import { dashboardScenario, median } from './dashboard.ts'
 import { flushScenario } from './flush.ts'
 import { benchServices, fmt } from './lib.ts'
 import { liveScenario } from './live.ts'
+import { logStoreScenario } from './log-store.ts'
 import { memoryScenario } from './memory.ts'
 import { queriesScenario } from './queries.ts'
 import { sizingScenario } from './sizing.ts'
@@ -361,6 +363,47 @@ try {
         value: fmt(r.rowAtATimeUsPerRow, 1),
       },
       { scenario: '', metric: 'speed-up', value: `${fmt(r.speedup, 1)}×`, goal: '≥ 20×', met: r.speedup >= 20 },
+    )
+  }
+  if (run('log-store')) {
+    const r = await logStoreScenario(services)
+    results.logStore = r
+    const cpu = r.clientCpuUsPerRow + (r.backendCpuUsPerRow ?? 0)
+    rows.push(
+      {
+        scenario: `event log: write ${fmt(r.rows)} rows (Neon driver)`,
+        metric: 'rows/s by PostgresEventStore.write, batches of 25,000 in their own transactions',
+        value: fmt(r.rowsPerSecond),
+        goal: '≥ 50,000',
+        met: r.rowsPerSecond >= 50_000,
+      },
+      { scenario: '', metric: 'rows/s with each COMMIT', value: fmt(r.rowsPerSecondWithCommit) },
+      {
+        scenario: '',
+        metric: 'CPU µs per row: this process (parameters, driver, bridge) + the Postgres backend',
+        value:
+          r.backendCpuUsPerRow === undefined
+            ? fmt(r.clientCpuUsPerRow, 2)
+            : `${fmt(r.clientCpuUsPerRow, 2)} + ${fmt(r.backendCpuUsPerRow, 2)} = ${fmt(cpu, 2)} (${fmt(1e6 / cpu)} rows/s of CPU)`,
+      },
+      { scenario: '', metric: "of which making the statements' parameters", value: fmt(r.paramsUsPerRow, 2) },
+      ...r.statements.map((t) => ({
+        scenario: '',
+        metric: `100,000 rows, ${t.name}: rows/s, CPU µs per row (best of 2)`,
+        value: `${fmt(t.rowsPerSecond)}, ${t.cpuUsPerRow === undefined ? '' : fmt(t.cpuUsPerRow, 2)}`,
+      })),
+      {
+        scenario: '',
+        metric: `disk bytes per row, ${r.partitions} daily partitions, heap + indexes, after VACUUM ANALYZE`,
+        value: `${fmt(r.bytesPerRow, 1)} (heap ${fmt(r.heapBytesPerRow, 1)}, indexes ${fmt(r.indexBytesPerRow, 2)})`,
+        goal: '≤ 100',
+        met: r.bytesPerRow <= 100,
+      },
+      ...r.layouts.map((l) => ({
+        scenario: '',
+        metric: `layout: ${l.name}, bytes per row`,
+        value: fmt(l.bytesPerRow, 1),
+      })),
     )
   }
   if (run('live')) {

@@ -10,6 +10,7 @@ import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import Type, { type TSchema } from 'typebox'
 import Value from 'typebox/value'
+import { MAX_TIMESTAMP_AGE_MS } from './events/limits.ts'
 import { RESERVED_PROPERTIES } from './events/validate.ts'
 import { hostname } from './events/values.ts'
 import { canonicalTimeZone } from './time.ts'
@@ -84,6 +85,11 @@ export interface Config {
   dataDir: string
   /** the IANA zone whose days every day-level counter counts in (TIME_ZONE, canonical name) */
   timeZone: string
+  /**
+   * EVENTS_RETENTION_DAYS: the event log keeps each UTC day until its last moment is this many
+   * days old, then drops it whole; 0 keeps every day
+   */
+  eventsRetentionDays: number
   /** how long one visitor salt is used: unique visitors are exact over any range inside one */
   visitorSaltPeriod: 'day' | 'month' | 'year'
   /** NODE_ENV=production: nothing is provisioned or generated for a developer */
@@ -255,6 +261,20 @@ function parseGeoipDb(raw: string | undefined): string | undefined {
   return path
 }
 
+/**
+ * The shortest retention of the event log: a server event may be MAX_TIMESTAMP_AGE_MS (30 days)
+ * old, and a day must stay while events can still be written into it, or each flush of such an
+ * event would make the day again for retention to drop again.
+ */
+const MIN_RETENTION_DAYS = MAX_TIMESTAMP_AGE_MS / 86_400_000 + 1
+
+/** EVENTS_RETENTION_DAYS: 0 (keep forever), or days from MIN_RETENTION_DAYS to a century. */
+const retentionDays: Spec<number> = {
+  schema: Type.Union([Type.Literal(0), Type.Integer({ minimum: MIN_RETENTION_DAYS, maximum: 36_500 })]),
+  expect: `0 (keep every day) or a number of days from ${MIN_RETENTION_DAYS} to 36500`,
+  parse: integer(0, 0).parse,
+}
+
 const flag: Spec<boolean> = {
   schema: Type.Boolean(),
   expect: 'one of true, false, 1, 0',
@@ -352,6 +372,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     countedProperties: parseCountedProperties(env.COUNTED_PROPERTIES),
     timeZone: parseTimeZone(env.TIME_ZONE),
+    eventsRetentionDays: read(env, 'EVENTS_RETENTION_DAYS', retentionDays, 400),
     visitorSaltPeriod: read(
       env,
       'VISITOR_SALT_PERIOD',

@@ -21,6 +21,7 @@ import { Flusher } from './flush/flusher.ts'
 import { type CountryLookup, openCountryLookup } from './geo/country.ts'
 import { LiveHub } from './live/hub.ts'
 import { redisLiveSource } from './live/source.ts'
+import { PostgresEventStore } from './log/postgres.ts'
 import { errorMessage, type Logger } from './log.ts'
 import { createMetrics, type Metrics, observe } from './metrics.ts'
 import { RedisMemory } from './redis-memory.ts'
@@ -136,8 +137,9 @@ export function createDeps(base: BaseDeps): Deps {
     dimensions: perShard(config.caps.dimensions),
   }
   const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys, calendar, config.visitorSaltPeriod))
+  const eventStore = new PostgresEventStore(base.pool, now)
   const flusher = new Flusher(
-    { redis, pool: base.pool, keys, log, metrics },
+    { redis, pool: base.pool, keys, log, metrics, eventStore, retentionDays: config.eventsRetentionDays },
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds, flushRows: config.eventsFlushRows },
   )
   const live = new LiveHub(redisLiveSource(redis, keys, calendar), { maxClients: config.liveMaxClients, log, now })

@@ -223,6 +223,18 @@ describe('config', () => {
     expect(failure({ PATH_QUERY_PARAMS: many }).message).toBe('PATH_QUERY_PARAMS: lists 21 names; at most 20')
   })
 
+  test('EVENTS_RETENTION_DAYS: 400 by default, 0 keeps every day, at least the 31 days a server event can reach back', () => {
+    expect(loadConfig({}).eventsRetentionDays).toBe(400)
+    expect(loadConfig({ EVENTS_RETENTION_DAYS: '0' }).eventsRetentionDays).toBe(0)
+    expect(loadConfig({ EVENTS_RETENTION_DAYS: '31' }).eventsRetentionDays).toBe(31)
+    expect(loadConfig({ EVENTS_RETENTION_DAYS: ' 3650 ' }).eventsRetentionDays).toBe(3650)
+    for (const bad of ['30', '1', '-1', '36501', '1.5', 'forever']) {
+      expect(failure({ EVENTS_RETENTION_DAYS: bad }).message).toBe(
+        `EVENTS_RETENTION_DAYS: must be 0 (keep every day) or a number of days from 31 to 36500 (got ${JSON.stringify(bad)})`,
+      )
+    }
+  })
+
   test("README's variable table names exactly the variables the configuration reads", () => {
     const read = new Set<string>()
     const env = new Proxy({} as Record<string, string | undefined>, {

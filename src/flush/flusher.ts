@@ -25,6 +25,7 @@ import type { Pool } from '@neondatabase/serverless'
 import { type Keys, PENDING_KINDS, ROWS, type ShardKeys, SNAPSHOT_KINDS } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
 import { runScript } from '../db/script.ts'
+import { enforceRetention } from '../log/retention.ts'
 import { decodeRows } from '../log/row.ts'
 import type { EventStore } from '../log/store.ts'
 import { errorMessage, type Logger } from '../log.ts'
@@ -49,6 +50,8 @@ export interface FlusherDeps {
   metrics?: Metrics
   /** where the event log's rows go, in the same transaction as the counters */
   eventStore?: EventStore
+  /** EVENTS_RETENTION_DAYS: the log's days older than this are dropped after a flush (0: kept) */
+  retentionDays?: number
 }
 
 export interface FlusherOptions {
@@ -319,6 +322,7 @@ export class Flusher {
         waitingBatches: 0,
         lastError: undefined,
       })
+      await this.keepRetention()
       metrics?.flushRuns.inc({ result: 'ok' })
       metrics?.flushSeconds.observe(ms / 1000)
       metrics?.flushCounters.inc(counters)
@@ -339,6 +343,18 @@ export class Flusher {
     } finally {
       metrics?.flushFailures.set(this.stats.consecutiveFailures)
       await lease?.release()
+    }
+  }
+
+  /** Drops the log's days past EVENTS_RETENTION_DAYS (at most once an hour); a failure only logs. */
+  private async keepRetention(): Promise<void> {
+    const { eventStore, retentionDays, log } = this.deps
+    if (!eventStore || !retentionDays) return
+    try {
+      const dropped = await enforceRetention(eventStore, Date.now(), retentionDays)
+      if (dropped.length > 0) log.info('event log days dropped: older than EVENTS_RETENTION_DAYS', { days: dropped })
+    } catch (err) {
+      log.warn('event log retention failed; it is tried again after a later flush', { error: errorMessage(err) })
     }
   }
 

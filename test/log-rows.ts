@@ -1,0 +1,103 @@
+/**
+ * Log rows for the event log's tests: a plain row, the widest values the limits allow, and the
+ * columns each row must be stored as (worked out here independently of src/log/columns.ts).
+ */
+import { MAX_PATH_LENGTH, MAX_PROPERTIES } from '../src/events/limits.ts'
+import { VISIT_DIMENSIONS, type VisitDimension } from '../src/events/types.ts'
+import { MAX_VALUE_BYTES } from '../src/events/values.ts'
+import type { LogRow } from '../src/log/row.ts'
+
+export const DAY_MS = 86_400_000
+
+export const visitOf = (over: Partial<Record<VisitDimension, string | null>> = {}): LogRow['visit'] => ({
+  source: 'Google',
+  utm_source: null,
+  utm_medium: null,
+  utm_campaign: null,
+  entry_page: '/',
+  browser: 'Chrome',
+  os: 'Windows',
+  device: 'desktop',
+  country: 'DE',
+  hostname: 'shop.example.com',
+  ...over,
+})
+
+export function logRow(over: Partial<LogRow> = {}): LogRow {
+  return {
+    at: Date.parse('2026-12-06T10:00:00.123Z'),
+    site: 0,
+    type: 'page_view',
+    path: '/pricing',
+    hostname: 'shop.example.com',
+    feature: null,
+    userId: null,
+    props: null,
+    visitId: '1234567890123',
+    began: false,
+    visitor: '0123456789abcdef',
+    visit: visitOf(),
+    ...over,
+  }
+}
+
+/** A string of exactly MAX_VALUE_BYTES UTF-8 bytes: 2-byte letters, quotes and backslashes. */
+export function widest(seed: string): string {
+  let s = `${seed}"\\`
+  while (Buffer.byteLength(s) + 2 <= MAX_VALUE_BYTES) s += 'é'
+  while (Buffer.byteLength(s) < MAX_VALUE_BYTES) s += '\\'
+  return s
+}
+
+/** The longest counted path: MAX_PATH_LENGTH units, 2- and 3-byte characters, a quote, a backslash. */
+export function longestPath(): string {
+  let s = '/"\\'
+  while (s.length < MAX_PATH_LENGTH) s += s.length % 2 ? 'é' : '€'
+  return s
+}
+
+/** A row with every field set to the widest value it can hold. */
+export function widestRow(over: Partial<LogRow> = {}): LogRow {
+  const props: Record<string, string> = {}
+  for (let i = 0; i < MAX_PROPERTIES; i++) props[`key "${i}" \\ ${'k'.repeat(40)}`] = widest(`v${i}`)
+  const dims = {} as Record<VisitDimension, string>
+  for (const d of VISIT_DIMENSIONS) dims[d] = widest(d).slice(0, 100)
+  return logRow({
+    type: 'subscription_canceled',
+    path: longestPath(),
+    hostname: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`,
+    feature: widest('feature').slice(0, 100),
+    userId: widest('user').slice(0, 128),
+    props,
+    visitId: '-9223372036854775808',
+    began: true,
+    visitor: 'ffffffffffffffff',
+    visit: { ...dims, entry_page: longestPath() },
+    ...over,
+  })
+}
+
+/** The columns a row is stored as, in the shape `SELECT_BACK` reads them. */
+export function storedAs(row: LogRow): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    ms: String(row.at),
+    visit_id: row.visitId,
+    visitor: row.visitor === null ? null : BigInt.asIntN(64, BigInt(`0x${row.visitor}`)).toString(),
+    site: row.site,
+    began: row.began,
+    event_type: row.type,
+    path: row.path,
+    hostname: row.hostname,
+    feature: row.feature,
+    user_id: row.userId,
+  }
+  for (const d of VISIT_DIMENSIONS) out[d === 'hostname' ? 'visit_hostname' : d] = row.visit ? row.visit[d] : null
+  out.props = row.props && Object.keys(row.props).length > 0 ? row.props : null
+  return out
+}
+
+/** Every stored row, as {@link storedAs} shapes it, in insertion order within each instant. */
+export const SELECT_BACK = `SELECT (extract(epoch FROM at) * 1000)::bigint::text AS ms, visit_id::text, visitor::text,
+  site, began, event_type, path, hostname, feature, user_id, source, utm_source, utm_medium, utm_campaign,
+  entry_page, browser, os, device, country, visit_hostname, props
+  FROM analytics_events ORDER BY at, ctid`
