@@ -30,7 +30,8 @@ export function watchFilterRefusals(
     if (error?.status !== 422 || error.parameter !== 'filters') return
     const { filters, ...rest } = shown()
     const param = filtersParam(filters)
-    const asked = new URL(url, 'http://page/').searchParams.get('filters')
+    // the read's query (its URL is relative to the page)
+    const asked = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '').get('filters')
     if (param === undefined || asked !== param) return
     onRefused(rest, refusedFilters(filters!, error.reason))
   })
