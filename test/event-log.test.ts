@@ -137,6 +137,45 @@ describe('event log rows', () => {
       visit: null,
     })
 
+    // the flush stores them as they are, in the same transaction as the counters
+    await deps.flusher.flush()
+    expect(await deps.redis.lLen(deps.keys.shards[0]!.pending(ROWS))).toBe(0)
+    const stored = await deps.pool.query(
+      `SELECT (extract(epoch FROM at) * 1000)::bigint::text AS at, event_type, path, hostname, feature, user_id,
+              began, visit_id::text, visitor::text, source, utm_campaign, entry_page, country, visit_hostname, props
+       FROM analytics_events ORDER BY at, visit_id NULLS LAST, path NULLS LAST`,
+    )
+    expect(stored.rows).toHaveLength(6)
+    const visitorKey = (hex: string) => BigInt.asIntN(64, BigInt(`0x${hex}`)).toString()
+    expect(stored.rows.filter((r) => r.visit_id === first.visitId)).toHaveLength(4)
+    for (const r of stored.rows.filter((r) => r.visit_id === first.visitId)) {
+      expect(r).toMatchObject({
+        visitor: visitorKey(first.visitor!),
+        source: 'Google',
+        utm_campaign: 'launch',
+        entry_page: '/a',
+        country: 'US',
+        visit_hostname: 'shop.example.com',
+      })
+    }
+    expect(stored.rows.find((r) => r.event_type === 'user_signup')).toMatchObject({
+      at: String(at - 60_000),
+      visit_id: null,
+      visitor: null,
+      source: null,
+      user_id: 'u9',
+      props: { plan: 'team' },
+    })
+    expect(stored.rows.find((r) => r.event_type === 'feature_used')).toMatchObject({
+      feature: 'export',
+      props: { plan: 'pro', size: '3' },
+    })
+
+    const dump = JSON.stringify((await deps.pool.query('SELECT * FROM analytics_events')).rows)
+    for (const secret of ['8.8.8.8', '1.1.1.1', '9.9.9.9', 'X11; Linux', 'search?q', 'q=x', 'Googlebot']) {
+      expect({ secret, found: dump.includes(secret) }).toEqual({ secret, found: false })
+    }
+
     // nothing in Redis names a person: no address, no User-Agent, no referrer's path or query
     for (const key of await allKeys(deps)) {
       const type = await deps.redis.type(key)

@@ -6,6 +6,7 @@ import { registersOf } from '../src/counters/hll.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import type { Deps } from '../src/deps.ts'
 import { Flusher } from '../src/flush/flusher.ts'
+import { PostgresEventStore } from '../src/log/postgres.ts'
 import { silentLogger } from '../src/log.ts'
 import { BROWSER_UA, beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
 import { proxyFor } from './tcp-proxy.ts'
@@ -25,7 +26,10 @@ async function stored(pool: Pool) {
       (SELECT coalesce(sum(count), 0)::int FROM analytics_page_daily) AS pages,
       (SELECT coalesce(sum(count), 0)::int FROM analytics_daily WHERE event_type = 'visit') AS visits,
       (SELECT coalesce(sum(count), 0)::int FROM analytics_dimension_daily WHERE dimension = 'source') AS sources,
-      (SELECT coalesce(sum(count), 0)::int FROM analytics_dimension_monthly WHERE dimension = 'source') AS monthly`)
+      (SELECT coalesce(sum(count), 0)::int FROM analytics_dimension_monthly WHERE dimension = 'source') AS monthly,
+      (SELECT count(*)::int FROM analytics_events) AS rows,
+      (SELECT count(*)::int FROM analytics_events WHERE began) AS began,
+      (SELECT count(DISTINCT visit_id)::int FROM analytics_events) AS logged_visits`)
   return r.rows[0] as {
     daily: number
     hourly: number
@@ -34,6 +38,10 @@ async function stored(pool: Pool) {
     visits: number
     sources: number
     monthly: number
+    /** event log rows, the rows that began a visit, and the distinct visits rows belong to */
+    rows: number
+    began: number
+    logged_visits: number
   }
 }
 
@@ -191,6 +199,8 @@ describe('flush under faults', () => {
       await sendEvents(app, 10, 'b')
       const before = await stored(db.pool)
       expect(before.daily).toBe(step === 'committed' ? 40 : 0)
+      // the rows commit with the counters, or not at all
+      expect(before.rows).toBe(step === 'committed' ? 40 : 0)
 
       // every event sent before and after the crash, counted once
       const all = {
@@ -201,6 +211,10 @@ describe('flush under faults', () => {
         visits: 30,
         sources: 30,
         monthly: 30,
+        // the event log: one row per event, each visit begun once
+        rows: 60,
+        began: 30,
+        logged_visits: 30,
       }
       await deps.flusher.flush()
       expect(await stored(db.pool)).toEqual(all)
@@ -226,7 +240,7 @@ describe('flush under faults', () => {
       error: (msg: string, f?: Record<string, unknown>) => logs.push(`${msg} ${JSON.stringify(f)}`),
     }
     const flusher = new Flusher(
-      { redis: deps.redis, pool: db.pool, keys: deps.keys, log },
+      { redis: deps.redis, pool: db.pool, keys: deps.keys, log, eventStore: new PostgresEventStore(db.pool) },
       { intervalMs: 60_000, ttlSeconds: 604_800, statementTimeoutMs: 5000 },
     )
     try {
@@ -253,6 +267,9 @@ describe('flush under faults', () => {
         visits: 15,
         sources: 15,
         monthly: 15,
+        rows: 30,
+        began: 15,
+        logged_visits: 15,
       })
     } finally {
       proxy.close()
@@ -315,6 +332,9 @@ describe('flush under faults', () => {
         visits,
         sources: visits,
         monthly: visits,
+        rows: sent,
+        began: visits,
+        logged_visits: visits,
       })
       const log = await db.pool.query(
         'SELECT count(*)::int AS batches, count(DISTINCT seq)::int AS seqs FROM analytics_flush_log',
