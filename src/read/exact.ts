@@ -125,6 +125,8 @@ export interface UnflushedView {
   batchIds: string[]
   /** field names of `kind` seen pending or in any snapshot (committed or not) */
   fieldNames(kind: PendingKind): Set<string>
+  /** with `rows`: the log rows seen pending or in any snapshot (committed or not) */
+  rows(): LogRow[]
 }
 
 /**
@@ -153,6 +155,7 @@ export async function exactRead<T>(
     const { result, committed } = await history({
       batchIds: batches.map((b) => b.id),
       fieldNames: (kind) => new Set(parts.flatMap((p) => [...(p[kind]?.keys() ?? [])])),
+      rows: () => [...views.map((v) => v.pending), ...batches.map((b) => b.hashes)].flatMap((s) => decodeRows(s.rows)),
     })
     const seqs = await Promise.all(keys.shards.map((shard) => redis.get(shard.sequence)))
     if (seqs.some((seq, i) => seq !== views[i]!.seq)) continue

@@ -7,6 +7,8 @@ import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES, type EventType, type VisitDimension } from '../events/types.ts'
+import type { Filter } from '../filters/filter.ts'
+import { parseFilters } from '../filters/parse.ts'
 import { addDays, canonicalTimeZone, dayCount, localDay, sameDays } from '../time.ts'
 import { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from './bounds.ts'
 import {
@@ -97,6 +99,8 @@ export interface StatsParams extends RangeParams {
   granularity: Granularity
   /** events and visits only: count only those before this instant (a UTC quarter-hour, epoch ms) */
   until?: number
+  /** none: the counters answer; some: the event log does */
+  filters: Filter[]
 }
 
 type Query = Record<string, string | undefined>
@@ -192,7 +196,8 @@ export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
       `must be TIME_ZONE (${context.timeZone}) for metric=visitors: each day's visitors are a set of that day`,
     )
   }
-  return { ...range, metric, eventType, granularity, ...(until === undefined ? {} : { until }) }
+  const filters = parseFilters(q.filters)
+  return { ...range, metric, eventType, granularity, filters, ...(until === undefined ? {} : { until }) }
 }
 
 function parseEventType(q: Query): EventType | undefined {
@@ -205,6 +210,8 @@ export interface TopParams extends RangeParams {
   dimension: TopDimension
   eventType?: EventType
   limit: number
+  /** none: the counters answer; some: the event log does */
+  filters: Filter[]
 }
 
 /** `countedProperties`: the keys `prop:<key>` may name (COUNTED_PROPERTIES). */
@@ -228,5 +235,6 @@ export function parseTop(q: Query, countedProperties: readonly string[] = [], co
   if (range.tz !== context.timeZone) {
     throw invalid('tz', `is not supported here: these counters are kept per day of TIME_ZONE (${context.timeZone})`)
   }
-  return { ...range, dimension: dimension as TopDimension | VisitDimension, eventType, limit }
+  const filters = parseFilters(q.filters)
+  return { ...range, dimension: dimension as TopDimension | VisitDimension, eventType, limit, filters }
 }

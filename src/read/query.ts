@@ -55,6 +55,16 @@ export const TimeZone = typed(Type.String, {
   examples: ['Europe/Berlin'],
 })
 
+/** `filters`: checked by src/filters/parse.ts, which gives each problem its reason. */
+export const Filters = typed(Type.String, {
+  description:
+    'URL-encoded JSON array of [operator, dimension, [values…]]: operators is, is_not, contains, contains_not ' +
+    '(contains ignores case); dimensions source, utm_source, utm_medium, utm_campaign, entry_page, browser, os, ' +
+    'device, country, hostname (select visits and all their events), page, feature, event_type, prop:<key> ' +
+    '(select events). Filters all apply; the values of one are alternatives. Counted from the event log, exactly',
+  examples: ['[["is","source",["Google"]],["is","device",["mobile"]]]'],
+})
+
 /** The value; also written in decimal digits only (no `0x10`, `1e1` or `+10`). */
 export const Limit = typed(Type.Integer, { minimum: 1, maximum: 100, default: 10 })
 
@@ -76,6 +86,7 @@ export const StatsQuery = query({
       'events and visits only: count only what happened before this instant, written with its offset, on a quarter-hour (2026-11-28T13:45:00Z)',
   }),
   tz: { ...TimeZone, description: `${TimeZone.description}; by day and for visitors, the days of TIME_ZONE` },
+  filters: Filters,
   format: Format,
 })
 
@@ -96,6 +107,7 @@ export const topQuery = (countedProperties: readonly string[]) =>
     to: { ...Day, description: `${Day.description}; today when absent. At most 400 days` },
     tz: { ...TimeZone, description: 'TIME_ZONE, or a zone with the same days over the range' },
     limit: Limit,
+    filters: Filters,
     format: Format,
   })
 

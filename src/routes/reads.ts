@@ -11,6 +11,7 @@ import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
+import { filteredStats, filteredTop } from '../read/filtered.ts'
 import { parseStats, parseTop, wantsCsv } from '../read/params.ts'
 import { StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
 import { stats } from '../read/stats.ts'
@@ -69,7 +70,8 @@ export const reads = (
       async ({ request, query }) => {
         admin(request)
         const asCsv = wantsCsv(query as Query)
-        const result = await stats(deps, parseStats(query as Query, context()))
+        const q = parseStats(query as Query, context())
+        const result = q.filters.length > 0 ? await filteredStats(deps, q, q.filters) : await stats(deps, q)
         if (!asCsv) return result
         const what = ['stats', result.metric, result.event_type ?? 'all', result.granularity]
         return csv(
@@ -91,7 +93,7 @@ export const reads = (
         admin(request)
         const asCsv = wantsCsv(query as Query)
         const q = parseTop(query as Query, deps.config.countedProperties, context())
-        const { items, total } = await top(deps, q)
+        const { items, total } = q.filters.length > 0 ? await filteredTop(deps, q, q.filters) : await top(deps, q)
         if (asCsv)
           return csv(
             csvFileName(['top', q.dimension], q.from, q.to),
