@@ -376,6 +376,18 @@ describe.skipIf(!available)('filters on the dashboard', () => {
       const shown = await shownNumbers(page)
       expect(shown).toEqual(await apiTotals(server.url, Object.keys(shown), range, []))
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-filters-refused.png') })
+
+      // and the real server's own refusal: a filter of the right shape on a type that is none
+      await page.unrouteAll()
+      const misspelt = JSON.stringify([['is', 'event_type', ['signups']]])
+      await page.goto(`${server.url}/dashboard?period=7d&filters=${encodeURIComponent(misspelt)}`)
+      await page.waitForSelector('[data-notice]:has-text("could not use")')
+      const notice = await page.textContent('[data-notice]')
+      expect(notice).toStartWith('The server could not use the filters (Event type is signups): filters[0]')
+      expect(notice).toContain('is not an event type')
+      expect(page.url()).toBe(`${server.url}/dashboard?period=7d`)
+      await ready(page)
+      expect(await page.locator('.chip').count()).toBe(0)
     } finally {
       await context.close()
     }

@@ -63,15 +63,15 @@ export function LiveStrip({ open, onRefused, onToday, paused, filtered }: LiveSt
         <span class="dot" aria-hidden="true" />
         {state === 'paused' ? `Paused: ${paused}` : STATUS[status.status]}
         {status.reason ? `: ${status.reason}` : ''}
+        {filtered && (
+          <span
+            class="unfiltered"
+            title="The filters narrow the numbers, the chart and the breakdowns; this strip counts all traffic"
+          >
+            {' · all traffic'}
+          </span>
+        )}
       </span>
-      {filtered && (
-        <span
-          class="unfiltered"
-          title="The filters narrow the numbers, the chart and the breakdowns; this strip counts all traffic"
-        >
-          · all traffic
-        </span>
-      )}
       {today && (
         <span class="figures">
           {today.visitorsNow !== undefined && (
