@@ -243,5 +243,16 @@ describe('event log rows', () => {
     expect(metrics).toMatch(/^analytics_events_log_dropped_total 200$/m)
     expect(metrics).toMatch(/^analytics_events_logged_total 1000$/m)
     expect(metrics).toMatch(/^analytics_events_pending_rows 1000$/m)
+    // the drift check shows the day the log misses rows, and why
+    await deps.flusher.flush()
+    const check = await app.handle(
+      new Request('http://localhost/analytics/log/check', {
+        headers: { authorization: 'Bearer test-admin-token-0123456789' },
+      }),
+    )
+    const report = await check.json()
+    expect(report.drift).toBe(1)
+    expect(report.days.at(-1).events).toEqual({ counters: 1200, log: 1000 })
+    expect(Object.values(report.dropped)).toEqual([200])
   })
 })

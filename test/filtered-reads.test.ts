@@ -115,6 +115,7 @@ describe('filtered reads', () => {
         (d) => `/analytics/top?dimension=${d}&limit=100`,
       ),
       '/analytics/top?dimension=prop:plan&event_type=user_signup&limit=100',
+      '/analytics/dashboard',
     ]
     const check = async (when: string) => {
       for (const path of reads) {
@@ -146,6 +147,11 @@ describe('filtered reads', () => {
     }
     await deps.flusher.flush()
     await check('after the last flush')
+    // the drift check says so too, day by day
+    const report = await get(app, '/analytics/log/check?from=' + addDays(today, -2))
+    expect(report.drift).toBe(0)
+    expect(report.days.at(-1).events.log).toBeGreaterThan(0)
+    expect(report.days.every((d: { same: boolean }) => d.same)).toBe(true)
   })
 
   test('filtered reads are exact while flushes run: never a dip, never a double', async () => {

@@ -11,6 +11,7 @@
 import type { CaseFold } from '../filters/fold.ts'
 import {
   bucketsOf,
+  type EventsQuery,
   events,
   type Filter,
   type LogMetric,
@@ -20,6 +21,12 @@ import {
   visitors as visitorsMetric,
   visits as visitsMetric,
 } from '../filters/index.ts'
+import { matches } from '../filters/match.ts'
+import { foldOf as foldOfQuery, rangeSql, rowBucket } from '../filters/query.ts'
+import { whereSql } from '../filters/where.ts'
+import type { LogRow } from '../log/row.ts'
+import { addDays, dayStarts, localHours } from '../time.ts'
+import type { Dashboard } from './dashboard.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams, TopParams } from './params.ts'
 import { SqlParams } from './sql.ts'
@@ -101,4 +108,109 @@ export async function filteredTop(deps: ReadDeps, q: TopParams, filters: readonl
     eventType: q.eventType,
     limit: q.limit,
   })
+}
+
+/** The distinct user ids of the rows that pass, over the range. */
+function userIds(q: LogQuery, rows: readonly LogRow[]): Set<string> {
+  const keep = matches(q.filters, foldOfQuery(q))
+  const ids = new Set<string>()
+  for (const row of rows) if (row.userId !== null && rowBucket(q, row) >= 0 && keep(row)) ids.add(row.userId)
+  return ids
+}
+
+/**
+ * Distinct users under filters: a distinct count does not add up across Postgres and the pending
+ * rows, so the SQL is given every pending user and counts the union.
+ */
+const users: LogMetric<LogQuery, string[], number, number> = {
+  pending: (q, rows) => [...userIds(q, rows)],
+  sql: (q, p, pending) =>
+    `(SELECT count(*) FROM (SELECT user_id FROM analytics_events WHERE ${rangeSql(q, p)} AND user_id IS NOT NULL
+       AND ${whereSql(q.filters, p, foldOfQuery(q))} UNION SELECT unnest(${p.add(pending)}::text[])) u)`,
+  finish: (_q, stored) => Number(stored),
+  ofRows: (q, rows) => userIds(q, rows).size,
+}
+
+/** Every day the log can hold: its totals are those of the days it keeps (EVENTS_RETENTION_DAYS). */
+const ALL_DAYS = [Date.parse('2000-01-01T00:00:00Z'), Date.parse('3000-01-01T00:00:00Z')]
+
+/** The dashboard's lists, as dashboard.ts names them, each over the last 7 days. */
+const LISTS = [
+  { name: 'top_features', dimension: 'feature', key: 'feature', count: 'usage' },
+  { name: 'top_pages', dimension: 'page', key: 'path', count: 'views' },
+  { name: 'top_sources', dimension: 'source', key: 'source', count: 'visits' },
+  { name: 'top_countries', dimension: 'country', key: 'country', count: 'visits' },
+  { name: 'devices', dimension: 'device', key: 'device', count: 'visits' },
+  { name: 'browsers', dimension: 'browser', key: 'browser', count: 'visits' },
+] as const
+
+/**
+ * `GET /analytics/dashboard` under filters: every key counted from the event log. "Today", its
+ * hours and the trend are of TIME_ZONE as unfiltered; the totals (generations, users) are of the
+ * days the log keeps.
+ */
+export async function filteredDashboard(deps: ReadDeps, filters: readonly Filter[]): Promise<Dashboard> {
+  const zone = deps.calendar.zone
+  const today = deps.calendar.day(deps.now())
+  const [dayBegins, dayEnds] = dayStarts(today, today, zone) as [number, number]
+  const hours = localHours(dayBegins, dayEnds, zone)
+  const trendFrom = addDays(today, -29)
+  const weekFrom = addDays(today, -6)
+  const todayBounds = [dayBegins, dayEnds]
+  const weekBounds = [dayStarts(weekFrom, weekFrom, zone)[0]!, dayEnds]
+  const trend = bucketsOf('day', trendFrom, today, zone)
+  const count = (eventType: EventsQuery['eventType'], bounds: number[]) =>
+    exactLogRead(deps, events, { filters, bounds, eventType })
+  const [
+    [totalGenerations],
+    totalUsers,
+    [generationsToday],
+    [signupsToday],
+    [pageViewsToday],
+    [visitsToday],
+    visitorsToday,
+    visitorsWeek,
+    visitorsMonth,
+    hourly,
+    daily,
+    ...lists
+  ] = await Promise.all([
+    count('generation_completed', ALL_DAYS),
+    exactLogRead(deps, users, { filters, bounds: ALL_DAYS }),
+    count('generation_completed', todayBounds),
+    count('user_signup', todayBounds),
+    count('page_view', todayBounds),
+    exactLogRead(deps, visitsMetric, { filters, bounds: todayBounds }),
+    exactLogRead(deps, visitorsMetric, { filters, bounds: todayBounds }),
+    exactLogRead(deps, visitorsMetric, { filters, bounds: weekBounds }),
+    exactLogRead(deps, visitorsMetric, { filters, bounds: [trend.bounds[0]!, trend.bounds.at(-1)!] }),
+    count('generation_completed', [...hours.map((h) => h.start), dayEnds]),
+    count('generation_completed', trend.bounds),
+    ...LISTS.map((list) =>
+      exactLogRead(deps, topMetric, { filters, bounds: weekBounds, dimension: list.dimension, limit: 10 }),
+    ),
+  ])
+  // keyed by local hour: a day whose clocks go back adds its repeated hour's two counts together
+  const byHour: Record<string, number> = Object.fromEntries(Array.from({ length: 24 }, (_, h) => [String(h), 0]))
+  hours.forEach((h, i) => {
+    byHour[String(h.hour)]! += hourly[i] ?? 0
+  })
+  return {
+    day: today,
+    time_zone: zone,
+    total_generations: totalGenerations ?? 0,
+    total_users: totalUsers,
+    generations_today: generationsToday ?? 0,
+    signups_today: signupsToday ?? 0,
+    page_views_today: pageViewsToday ?? 0,
+    visitors_today: visitorsToday.total,
+    visitors_7d: visitorsWeek.total,
+    visitors_30d: visitorsMonth.total,
+    visits_today: visitsToday ?? 0,
+    hourly_generations: byHour,
+    daily_trend: Object.fromEntries(trend.labels.map((d, i) => [d, daily[i] ?? 0])),
+    ...(Object.fromEntries(
+      LISTS.map((list, i) => [list.name, lists[i]!.items.map((t) => ({ [list.key]: t.name, [list.count]: t.count }))]),
+    ) as Pick<Dashboard, (typeof LISTS)[number]['name']>),
+  }
 }

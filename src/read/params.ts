@@ -12,6 +12,7 @@ import { parseFilters } from '../filters/parse.ts'
 import { addDays, canonicalTimeZone, dayCount, localDay, sameDays } from '../time.ts'
 import { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from './bounds.ts'
 import {
+  DashboardQuery,
   Day,
   EventTypeParam,
   Format,
@@ -33,12 +34,13 @@ const invalid = (parameter: string, reason: string): HttpError =>
 /** The parameters each read takes, from its schema (`top`'s names do not depend on COUNTED_PROPERTIES). */
 const STATS_PARAMETERS = Object.keys(StatsQuery.properties)
 const TOP_PARAMETERS = Object.keys(topQuery([]).properties)
+export const DASHBOARD_PARAMETERS = Object.keys(DashboardQuery.properties)
 
 /**
  * Refuses a parameter the read does not take (`&source=Google` on `top`): a misspelt or
  * unsupported one would otherwise answer 200, as if it had been applied.
  */
-function onlyKnown(q: Query, known: readonly string[]): void {
+export function onlyParameters(q: Query, known: readonly string[]): void {
   for (const name of Object.keys(q)) {
     if (!known.includes(name)) {
       throw new HttpError(422, `${name} is not a parameter of this read; it takes ${listed(known)}`, {
@@ -163,7 +165,7 @@ function parseUntil(raw: string): number {
 }
 
 export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
-  onlyKnown(q, STATS_PARAMETERS)
+  onlyParameters(q, STATS_PARAMETERS)
   const granularity = q.granularity ?? GranularityParam.default
   if (!oneOf(GranularityParam, granularity)) {
     throw invalid('granularity', `must be ${listed(GranularityParam.enum)} (got ${JSON.stringify(granularity)})`)
@@ -216,7 +218,7 @@ export interface TopParams extends RangeParams {
 
 /** `countedProperties`: the keys `prop:<key>` may name (COUNTED_PROPERTIES). */
 export function parseTop(q: Query, countedProperties: readonly string[] = [], context = UTC_CONTEXT()): TopParams {
-  onlyKnown(q, TOP_PARAMETERS)
+  onlyParameters(q, TOP_PARAMETERS)
   const dimension = q.dimension ?? 'feature'
   const known = topDimensions(countedProperties)
   if (!known.includes(dimension)) {

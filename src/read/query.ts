@@ -90,6 +90,14 @@ export const StatsQuery = query({
   format: Format,
 })
 
+export const DashboardQuery = query({ filters: Filters })
+
+export const LogCheckQuery = query({
+  from: { ...Day, description: `${Day.description}; 30 days before to when absent` },
+  to: { ...Day, description: `${Day.description}; today when absent. At most 92 days` },
+  tz: TimeZone,
+})
+
 /** The dimensions `top` reads: the fixed ones and `prop:<key>` of each COUNTED_PROPERTIES key. */
 export const topDimensions = (countedProperties: readonly string[]): string[] => [
   'feature',

@@ -35,6 +35,7 @@ const heldBatch = {
   code: Type.String({ description: "Postgres's SQLSTATE" }),
   error: Type.String({ description: "Postgres's message" }),
   counters: Type.Integer({ minimum: 0, description: 'distinct counters it holds' }),
+  events: Type.Optional(Type.Integer({ minimum: 0, description: 'event log rows it holds' })),
 }
 
 export const SCHEMAS = {
@@ -103,7 +104,7 @@ export const SCHEMAS = {
   Stats: Type.Object({
     metric: Type.Enum(['events', 'visits', 'visitors']),
     event_type: Type.Union([Type.String(), Type.Null()]),
-    granularity: Type.Enum(['day', 'hour']),
+    granularity: Type.Enum(['hour', 'day', 'week', 'month']),
     tz: Type.String(),
     from: day,
     to: day,
@@ -140,6 +141,23 @@ export const SCHEMAS = {
     devices: ranked('device', 'visits'),
     browsers: ranked('browser', 'visits'),
   }),
+  LogCheck: Type.Object({
+    from: day,
+    to: day,
+    tz: Type.String(),
+    days: Type.Array(
+      Type.Object({
+        day,
+        events: Type.Object({ counters: count, log: count }),
+        visits: Type.Object({ counters: count, log: count }),
+        same: Type.Boolean(),
+      }),
+    ),
+    drift: Type.Integer({ minimum: 0, description: 'days where the counters and the log differ' }),
+    dropped: Type.Record(Type.String(), count, {
+      description: 'log rows dropped past EVENTS_PENDING_MAX, by UTC day (as long as Redis remembers)',
+    }),
+  }),
   UserCounts: Type.Object({
     events: Type.Record(Type.String(), Type.Object({ today: count, this_month: count, total: count }), {
       description: 'each event type counted for the user',
@@ -155,6 +173,7 @@ export const SCHEMAS = {
       Object.fromEntries(PENDING_KINDS.map((kind) => [kind, Type.Optional(Type.Record(Type.String(), Type.String()))])),
       { description: "each pending kind's fields and counts" },
     ),
+    rows: Type.Array(Type.String(), { description: "the event log's rows, as Redis holds them" }),
   }),
   Retried: Type.Object({
     ...Object.fromEntries(Object.entries(heldBatch).map(([name, schema]) => [name, Type.Optional(schema)])),

@@ -9,11 +9,13 @@ import type { Config } from '../config.ts'
 import { csvFileName, toCsv } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
+import { parseFilters } from '../filters/parse.ts'
 import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
-import { filteredStats, filteredTop } from '../read/filtered.ts'
-import { parseStats, parseTop, wantsCsv } from '../read/params.ts'
-import { StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
+import { filteredDashboard, filteredStats, filteredTop } from '../read/filtered.ts'
+import { logCheck } from '../read/log-check.ts'
+import { DASHBOARD_PARAMETERS, onlyParameters, parseRange, parseStats, parseTop, wantsCsv } from '../read/params.ts'
+import { DashboardQuery, LogCheckQuery, StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
 import { userCounts } from '../read/users.ts'
@@ -21,6 +23,10 @@ import { requireAccess, requireUser } from './auth.ts'
 import { errors, json, type Operation, operation, parameters, SECURITY } from './openapi.ts'
 
 type Query = Record<string, string | undefined>
+
+/** Days one drift check may cover: a read of every day's events and visits, twice. */
+const MAX_CHECK_DAYS = 92
+const LOG_CHECK_PARAMETERS = Object.keys(LogCheckQuery.properties)
 
 /** A CSV answer with a header row, downloaded as `name` (see {@link csvFileName}). */
 const csv = (name: string, header: string[], rows: (string | number)[][]) =>
@@ -111,15 +117,31 @@ export const reads = (
     )
     .get(
       '/analytics/dashboard',
-      ({ request }) => {
+      ({ request, query }) => {
         admin(request)
-        return dashboard(deps)
+        onlyParameters(query as Query, DASHBOARD_PARAMETERS)
+        const filters = parseFilters((query as Query).filters)
+        return filters.length > 0 ? filteredDashboard(deps, filters) : dashboard(deps)
       },
       read(
         'Dashboard metrics',
-        'The original pattern’s keys, exact, plus page views, visitors and top pages.',
+        'The original pattern’s keys, exact, plus page views, visitors and top pages. Under filters every key is counted from the event log, the totals over the days it keeps.',
         'Dashboard',
-        { errors: [401] },
+        { parameters: parameters('query', DashboardQuery), errors: [401, 422] },
+      ),
+    )
+    .get(
+      '/analytics/log/check',
+      ({ request, query }) => {
+        admin(request)
+        onlyParameters(query as Query, LOG_CHECK_PARAMETERS)
+        return logCheck(deps, parseRange(query as Query, 30, MAX_CHECK_DAYS, context()))
+      },
+      read(
+        'The event log against the counters, day by day',
+        `Each day's events and visits from the counters and from the event log, which agree unless log rows were dropped past EVENTS_PENDING_MAX or a day is past EVENTS_RETENTION_DAYS; drift counts the days that differ. At most ${MAX_CHECK_DAYS} days.`,
+        'LogCheck',
+        { parameters: parameters('query', LogCheckQuery) },
       ),
     )
     .get(
