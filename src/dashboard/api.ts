@@ -21,13 +21,15 @@ export type Service = 'postgres' | 'redis'
 
 /**
  * A read that failed: the status (0 when nothing answered) and the server's reason; for a 503
- * naming a service, the service and how long the server asked to wait (`Retry-After`).
+ * naming a service, the service and how long the server asked to wait (`Retry-After`); for a 422,
+ * the parameter the server names (`{"parameter": "filters"}`).
  */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly reason: string,
     readonly unavailable?: { service: Service; retryAfterMs?: number },
+    readonly parameter?: string,
   ) {
     super(reason)
     this.name = 'ApiError'
@@ -62,9 +64,12 @@ function retryAfterMs(res: Response): number | undefined {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
 }
 
-/** The failed answer as an error: its reason (`{"error": …}`, else the status), and the service a 503 names. */
+/**
+ * The failed answer as an error: its reason (`{"error": …}`, else the status), the service a 503
+ * names and the parameter a 422 names.
+ */
 export async function errorOf(res: Response): Promise<ApiError> {
-  let body: { error?: unknown; service?: unknown } = {}
+  let body: { error?: unknown; service?: unknown; parameter?: unknown } = {}
   try {
     body = await res.json()
   } catch {
@@ -75,7 +80,8 @@ export async function errorOf(res: Response): Promise<ApiError> {
     res.status === 503 && SERVICES.includes(body.service)
       ? { service: body.service as Service, retryAfterMs: retryAfterMs(res) }
       : undefined
-  return new ApiError(res.status, reason, down)
+  const parameter = res.status === 422 && typeof body.parameter === 'string' ? body.parameter : undefined
+  return new ApiError(res.status, reason, down, parameter)
 }
 
 /** What became of a request, for {@link Api.watch}: when it was sent, and its error if it failed. */

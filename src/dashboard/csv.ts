@@ -1,6 +1,12 @@
 /**
  * Files from the page: a CSV (src/csv.ts) handed to the browser as a download.
  */
+/** The file name a download's `Content-Disposition` gives (`attachment; filename="…"`), if any. */
+export function attachmentName(res: Response): string | undefined {
+  const header = res.headers.get('content-disposition') ?? ''
+  return /filename="([^"/\\]+)"/.exec(header)?.[1]
+}
+
 /** Hands a text to the browser as a file download. */
 export function saveFile(name: string, text: string, type: string): void {
   const url = URL.createObjectURL(new Blob([text], { type }))

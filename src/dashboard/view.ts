@@ -1,7 +1,8 @@
 /**
  * What the page shows lives in its address, so a link reproduces a view and back and forward
  * move between views: `?period=30d&type=page_view&tz=Europe/Berlin&compare=1&interval=week`, and
- * `period=custom&from=…&to=…`; `whole_day=1` measures today against all of yesterday. One parser and one writer; a value the page cannot use is left
+ * `period=custom&from=…&to=…`; `whole_day=1` measures today against all of yesterday;
+ * `filters=[["is","source",["Google"]]]` narrows every read (filters.ts). One parser and one writer; a value the page cannot use is left
  * out (the default stands), never an error page, and {@link readView} says which and what is
  * shown instead, so the page can tell the person and put the view it shows in the address.
  *
@@ -11,6 +12,7 @@
  * viewSearch({ period: '7d', type: 'visits', compare: false }) // '?period=7d&type=visits'
  */
 import { GRANULARITIES, type Granularity } from '../read/bounds.ts'
+import { type Filter, filtersParam, readFilters } from './filters.ts'
 import { isMetric, type MetricId } from './metrics.ts'
 import { customRangeProblem, DEFAULT_PRESET, isPreset, type PresetId, presetLabel } from './period.ts'
 import { ianaZone } from './zones.ts'
@@ -30,6 +32,8 @@ export interface View {
   interval?: Granularity
   /** today against all of yesterday, not yesterday until the same time */
   wholeDay?: boolean
+  /** what every read is narrowed to (unset: all traffic) */
+  filters?: Filter[]
 }
 
 /** A view, and what of the address could not be used, each said with what is shown instead. */
@@ -67,6 +71,9 @@ export function readView(search: string, serverZone: string): { view: View; prob
   if (zone) view.tz = zone
   else if (tz !== null)
     problems.push(`The time zone ${JSON.stringify(tz)} is unknown: showing ${serverZone}, the server’s days.`)
+  const filters = readFilters(q.get('filters'))
+  if (filters.filters.length > 0) view.filters = filters.filters
+  problems.push(...filters.problems)
   return { view, problems }
 }
 
@@ -87,5 +94,8 @@ export function viewSearch(view: View): string {
   if (view.compare) q.set('compare', '1')
   if (view.interval) q.set('interval', view.interval)
   if (view.wholeDay) q.set('whole_day', '1')
-  return `?${q.toString().replace(/%2F/g, '/')}`
+  const filters = filtersParam(view.filters)
+  if (filters) q.set('filters', filters)
+  // what a query may hold as it is stays readable: the filters' brackets, commas and colons
+  return `?${q.toString().replace(/%2F|%5B|%5D|%2C|%3A|%28|%29/g, decodeURIComponent)}`
 }

@@ -1,11 +1,13 @@
 /**
- * The signed-in page: the view from the address, every read of it at once, and the parts that
- * show them. `<main data-state="ready">` (and the `dashboard-ready` performance mark, once) tell
+ * The signed-in page: the view from the address, every read of it at once (each under the
+ * filters on, but the live strip, which counts all traffic), and the parts that show them. `<main data-state="ready">` (and the `dashboard-ready` performance mark, once) tell
  * when the numbers and the chart are on screen.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { addDays, localDay } from '../../time.ts'
 import { apiUrl, type StatsAnswer } from '../api.ts'
+import { watchFilterRefusals } from '../filter-refusals.ts'
+import { type Filter, filtersParam, withFilter } from '../filters.ts'
 import { followChanges, todayKey } from '../follow.ts'
 import { rangeLabel } from '../format.ts'
 import type { LiveToday } from '../live.ts'
@@ -21,6 +23,7 @@ import { Chart } from './Chart.tsx'
 import { Controls } from './Controls.tsx'
 import { Empty } from './Empty.tsx'
 import { Failure } from './Failure.tsx'
+import { Filters } from './Filters.tsx'
 import { Held } from './Held.tsx'
 import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
@@ -58,6 +61,25 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     history.pushState(null, '', viewSearch(next))
     setShown({ view: next, problems: [] })
   }
+  const filterBy = (filters: Filter[]) => go({ ...view, filters: filters.length > 0 ? filters : undefined })
+  const filters = filtersParam(view.filters)
+  // filters the server refuses are dropped, as an address's bad values are; the reads' outcomes
+  // are watched from the first render on, so this ref holds the view shown
+  const shown = useRef(view)
+  shown.current = view
+  useLayoutEffect(
+    () =>
+      watchFilterRefusals(
+        api,
+        () => shown.current,
+        (rest, problem) => {
+          shown.current = rest
+          // said after what the address already had wrong, if anything
+          setShown((s) => ({ view: rest, problems: [...s.problems, problem] }))
+        },
+      ),
+    [],
+  )
   const refresh = () => {
     api.forget()
     setRound((r) => r + 1)
@@ -95,7 +117,8 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
   const panelRange =
     zone === config.timeZone ? range : presetRange(view.period, localDay(Date.now(), config.timeZone), custom)
 
-  const statsUrl = (id: MetricId, r: Range, tz = zone) => apiUrl('analytics/stats', statsQuery(id, r, tz))
+  const statsUrl = (id: MetricId, r: Range, tz = zone) =>
+    apiUrl('analytics/stats', { ...statsQuery(id, r, tz), filters })
   // Unique visitors are kept per day of TIME_ZONE only: in another zone they are read, and said
   // to be, the deployment's days of the period, and cannot go on the chart of the zone's days.
   const zoned = zone !== config.timeZone
@@ -200,15 +223,25 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
         onRefused={() => latest.current.onSignOut('That token was refused.')}
         onToday={onToday}
         paused={paused}
+        filtered={filters !== undefined}
       />
     ),
-    [feed, paused],
+    [feed, paused, filters !== undefined],
   )
   // the parts that do not show the numbers are not laid out again each time numbers arrive
   const note = zone === config.timeZone ? undefined : config.timeZone
   const panels = useMemo(
-    () => <Panels range={panelRange} countedProperties={config.countedProperties} serverZone={note} round={round} />,
-    [panelRange.from, panelRange.to, note, config, round],
+    () => (
+      <Panels
+        range={panelRange}
+        countedProperties={config.countedProperties}
+        serverZone={note}
+        filters={filters}
+        onFilter={(dimension, value) => filterBy(withFilter(view.filters ?? [], ['is', dimension, [value]]))}
+        round={round}
+      />
+    ),
+    [panelRange.from, panelRange.to, note, config, round, viewSearch(view)],
   )
   const users = useMemo(() => <Users />, [])
 
@@ -251,6 +284,12 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
               zone={zone}
               serverZone={config.timeZone}
               onChange={go}
+            />
+            <Filters
+              filters={view.filters ?? []}
+              range={panelRange}
+              countedProperties={config.countedProperties}
+              onChange={filterBy}
             />
             <Numbers
               reads={reads}

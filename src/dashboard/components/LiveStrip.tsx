@@ -2,7 +2,8 @@
  * Now: visitors of the last five minutes (from servers that count them) and today's counts, from
  * the live feed, within a second of each event and without polling. While the feed reconnects,
  * the strip says so and its numbers are dimmed; so it does while reads say Redis is down (`paused`):
- * the feed then keeps its connection and heartbeats, but its numbers stop.
+ * the feed then keeps its connection and heartbeats, but its numbers stop. It counts all traffic
+ * whatever the filters on (the feed has no filters), and says so while some are on.
  */
 import { useEffect, useState } from 'preact/hooks'
 import { countLabel, LABELLED_TYPES } from '../../events/labels.ts'
@@ -35,9 +36,11 @@ export interface LiveStripProps {
   onToday?: (today: LiveToday) => void
   /** why the numbers stopped while the feed stays connected (Redis down), if they did */
   paused?: string
+  /** filters narrow the page's other numbers: the strip says its own are of all traffic */
+  filtered?: boolean
 }
 
-export function LiveStrip({ open, onRefused, onToday, paused }: LiveStripProps) {
+export function LiveStrip({ open, onRefused, onToday, paused, filtered }: LiveStripProps) {
   const [status, setStatus] = useState<{ status: LiveStatus; reason?: string }>({ status: 'connecting' })
   const [today, setToday] = useState<LiveToday>()
   useEffect(() => {
@@ -60,6 +63,14 @@ export function LiveStrip({ open, onRefused, onToday, paused }: LiveStripProps) 
         <span class="dot" aria-hidden="true" />
         {state === 'paused' ? `Paused: ${paused}` : STATUS[status.status]}
         {status.reason ? `: ${status.reason}` : ''}
+        {filtered && (
+          <span
+            class="unfiltered"
+            title="The filters narrow the numbers, the chart and the breakdowns; this strip counts all traffic"
+          >
+            {' · all traffic'}
+          </span>
+        )}
       </span>
       {today && (
         <span class="figures">

@@ -1,13 +1,15 @@
 /**
- * A breakdown: the top rows of one dimension (or of several, as tabs) for the period, each with
- * its count and a bar of its share; "more" shows up to 100, and the CSV is exactly the rows shown,
- * as the API answers them with `format=csv`.
+ * A breakdown: the top rows of one dimension (or of several, as tabs) for the period under the
+ * filters on, each with its count and a bar of its share; "more" shows up to 100, and the CSV is
+ * exactly the rows shown, as the API answers them with `format=csv`. A row is a button: it filters
+ * the whole page on its value (placeholders such as `(other)` too: they are values of the log).
  */
 import { useState } from 'preact/hooks'
 import { csvFileName } from '../../csv.ts'
 import { ApiError, apiUrl, type TopAnswer } from '../api.ts'
 import { countryName, flagEmoji, flagsDrawn, isCountryCode } from '../countries.ts'
-import { saveFile } from '../csv.ts'
+import { attachmentName, saveFile } from '../csv.ts'
+import { type Dimension, filterLabel } from '../filters.ts'
 import { formatCount, formatExact, formatShare } from '../format.ts'
 import type { Range } from '../period.ts'
 import { useApi, useRead } from '../reads.ts'
@@ -55,18 +57,22 @@ export interface PanelProps {
   title: string
   tabs: Tab[]
   range: Range
+  /** the `filters` parameter of every read (undefined: none) */
+  filters?: string
+  /** a row clicked: filter on its value */
+  onFilter: (dimension: Dimension, value: string) => void
   /** a new round reads again */
   round: number
 }
 
-export function Panel({ id, title, tabs, range, round }: PanelProps) {
+export function Panel({ id, title, tabs, range, filters, onFilter, round }: PanelProps) {
   const api = useApi()
   const [index, setIndex] = useState(0)
   const [more, setMore] = useState(false)
   const [csvError, setCsvError] = useState('')
   const tab = tabs[index] ?? tabs[0]!
   const limit = more ? MANY : FEW
-  const query = { dimension: tab.dimension, from: range.from, to: range.to, limit }
+  const query = { dimension: tab.dimension, from: range.from, to: range.to, limit, filters }
   const read = useRead<TopAnswer>(apiUrl('analytics/top', query), round)
 
   const download = async () => {
@@ -74,7 +80,9 @@ export function Panel({ id, title, tabs, range, round }: PanelProps) {
     try {
       const res = await api.fetch(apiUrl('analytics/top', { ...query, format: 'csv' }), 'text/csv')
       const text = await res.text()
-      saveFile(csvFileName(['top', tab.dimension], range.from, range.to), text, 'text/csv')
+      // the server's name for it, which says what it holds; the page's own as a fallback
+      const name = attachmentName(res) ?? csvFileName(['top', tab.dimension], range.from, range.to)
+      saveFile(name, text, 'text/csv')
     } catch (err) {
       setCsvError(err instanceof ApiError ? `CSV not downloaded: ${err.reason}` : 'CSV not downloaded')
     }
@@ -105,13 +113,22 @@ export function Panel({ id, title, tabs, range, round }: PanelProps) {
       <ol>
         {items.map((item) => {
           const share = total > 0 ? item.count / total : 0
+          const dimension = tab.dimension as Dimension
+          const filter = filterLabel(['is', dimension, [item.name]])
           return (
-            <li key={item.name} class="row" data-name={item.name} data-count={item.count}>
-              <span class="bar" style={{ width: `${Math.min(100, share * 100)}%` }} />
-              <Name dimension={tab.dimension} name={item.name} />
-              <span class="count" title={`${formatExact(item.count)} (${formatShare(share)})`}>
-                {formatCount(item.count)}
-              </span>
+            <li key={item.name} data-name={item.name} data-count={item.count}>
+              <button
+                type="button"
+                class="row"
+                aria-label={`Filter: ${filter} (${formatExact(item.count)} ${tab.counts.toLowerCase()})`}
+                onClick={() => onFilter(dimension, item.name)}
+              >
+                <span class="bar" style={{ width: `${Math.min(100, share * 100)}%` }} />
+                <Name dimension={tab.dimension} name={item.name} />
+                <span class="count" title={`${formatExact(item.count)} (${formatShare(share)})`}>
+                  {formatCount(item.count)}
+                </span>
+              </button>
             </li>
           )
         })}

@@ -3,6 +3,7 @@
  * looked at, where they are, on what; then features and each counted property.
  */
 import type { TopDimension } from '../../read/top.ts'
+import type { Dimension } from '../filters.ts'
 import type { Range } from '../period.ts'
 import { Panel, type Tab } from './Panel.tsx'
 
@@ -42,11 +43,15 @@ export interface PanelsProps {
   countedProperties: string[]
   /** set when the numbers use another zone than the breakdowns: the breakdowns say whose days they count */
   serverZone?: string
+  /** the `filters` parameter of every read (undefined: none) */
+  filters?: string
+  /** a row clicked: filter the page on its value */
+  onFilter: (dimension: Dimension, value: string) => void
   /** a new round reads every breakdown again */
   round: number
 }
 
-export function Panels({ range, countedProperties, serverZone, round }: PanelsProps) {
+export function Panels({ range, countedProperties, serverZone, filters, onFilter, round }: PanelsProps) {
   const panels = [...PANELS]
   if (countedProperties.length > 0) {
     panels.push({
@@ -64,7 +69,16 @@ export function Panels({ range, countedProperties, serverZone, round }: PanelsPr
       )}
       <div class="panels">
         {panels.map((p) => (
-          <Panel key={p.id} id={p.id} title={p.title} tabs={p.tabs} range={range} round={round} />
+          <Panel
+            key={p.id}
+            id={p.id}
+            title={p.title}
+            tabs={p.tabs}
+            range={range}
+            filters={filters}
+            onFilter={onFilter}
+            round={round}
+          />
         ))}
       </div>
     </section>
