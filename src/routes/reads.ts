@@ -117,11 +117,11 @@ export const reads = (
     )
     .get(
       '/analytics/dashboard',
-      ({ request, query }) => {
+      async ({ request, query }) => {
         admin(request)
         onlyParameters(query as Query, DASHBOARD_PARAMETERS)
         const filters = parseFilters((query as Query).filters)
-        return filters.length > 0 ? filteredDashboard(deps, filters) : dashboard(deps)
+        return filters.length > 0 ? await filteredDashboard(deps, filters) : await dashboard(deps)
       },
       read(
         'Dashboard metrics',
@@ -132,10 +132,10 @@ export const reads = (
     )
     .get(
       '/analytics/log/check',
-      ({ request, query }) => {
+      async ({ request, query }) => {
         admin(request)
         onlyParameters(query as Query, LOG_CHECK_PARAMETERS)
-        return logCheck(deps, parseRange(query as Query, 30, MAX_CHECK_DAYS, context()))
+        return await logCheck(deps, parseRange(query as Query, 30, MAX_CHECK_DAYS, context()))
       },
       read(
         'The event log against the counters, day by day',
