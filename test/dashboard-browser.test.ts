@@ -249,6 +249,16 @@ describe.skipIf(!available)('a held flush batch', () => {
         await ready(page)
         expect((await shownNumbers(page)).page_view).toBe(3)
         await page.screenshot({ path: join(ARTIFACTS, 'dashboard-held.png') })
+
+        // rows the event log dropped past EVENTS_PENDING_MAX (as the group commit's script counts them)
+        expect(await page.locator('[data-notice="log-dropped"]').count()).toBe(0)
+        await redis.hSet(createKeys(prefix).shards[0]!.dropped, String(Math.floor(Date.now() / 86_400_000)), '250')
+        asked = readyz()
+        await page.reload()
+        expect(await (await asked).json()).toMatchObject({ log_dropped_rows: 250 })
+        const dropped = page.locator('[data-notice="log-dropped"][data-dropped="250"]')
+        await dropped.waitFor()
+        expect(await dropped.textContent()).toContain('The event log is missing 250 events')
         expect(errors).toEqual([])
       } finally {
         await context.close()

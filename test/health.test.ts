@@ -29,6 +29,7 @@ describe('health', () => {
       redis: 'ok',
       postgres: 'ok',
       held_batches: 0,
+      log_dropped_rows: 0,
       redis_config: expect.objectContaining({ maxmemory_policy: expect.any(String) }),
     })
   })

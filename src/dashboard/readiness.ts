@@ -14,6 +14,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 
 export interface Readiness {
   held: number
+  /** event log rows dropped past EVENTS_PENDING_MAX that Redis still remembers */
+  logDropped?: number
   /** Redis's memory of its `maxmemory` (the fullest master); undefined without a limit */
   memory?: { ratio: number; used: number; max: number }
 }
@@ -28,14 +30,17 @@ export async function readReadiness(): Promise<Readiness> {
     const res = await fetch('readyz', { cache: 'no-store', headers: { accept: 'application/json' } })
     const body = (await res.json()) as {
       held_batches?: unknown
+      log_dropped_rows?: unknown
       redis_config?: { memory_ratio?: unknown; used_memory?: unknown; maxmemory?: unknown } | null
     }
     const held = count(body.held_batches)
     const ratio = count(body.redis_config?.memory_ratio)
     const used = count(body.redis_config?.used_memory)
     const max = count(body.redis_config?.maxmemory)
+    const dropped = count(body.log_dropped_rows)
     return {
       held: held !== undefined && Number.isInteger(held) ? held : 0,
+      logDropped: dropped !== undefined && Number.isInteger(dropped) ? dropped : 0,
       memory: ratio !== undefined && used !== undefined && max ? { ratio, used, max } : undefined,
     }
   } catch {

@@ -195,6 +195,13 @@ export class Flusher {
     }
   }
 
+  /** Log rows dropped past EVENTS_PENDING_MAX, as Redis remembers them (a week past the last), over every shard. */
+  droppedRows(): Promise<number> {
+    return this.overShards(async (shard) =>
+      Object.values(await this.deps.redis.hVals(shard.dropped)).reduce((a, n) => a + Number(n), 0),
+    )
+  }
+
   /** Log rows pending (not yet moved into a snapshot), over every shard. */
   private rowsWaiting(): Promise<number> {
     return this.overShards((shard) => this.deps.redis.lLen(shard.pending(ROWS)))

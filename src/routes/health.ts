@@ -51,16 +51,19 @@ export const health = (deps: Pick<Deps, 'redis' | 'pool' | 'log' | 'flusher' | '
         const report = (what: string) => (err: unknown) =>
           deps.log.warn('readiness check failed', { service: what, error: errorMessage(err) })
         let held: number | undefined
+        let dropped: number | undefined
         let config: RedisConfigSummary | undefined
         const [redis, postgres] = await Promise.all([
           check(async () => {
             await deps.redis.ping()
             // a Redis that refuses INFO is still ready: its configuration is then just not shown
-            const [batches, info] = await Promise.all([
+            const [batches, rows, info] = await Promise.all([
               deps.flusher.heldBatches(),
+              deps.flusher.droppedRows(),
               deps.redisMemory.read().then(summarize, (err) => report('redis INFO')(err)),
             ])
             held = batches
+            dropped = rows
             config = info ?? undefined
           }, report('redis')),
           check(() => deps.pool.query('SELECT 1'), report('postgres')),
@@ -72,6 +75,7 @@ export const health = (deps: Pick<Deps, 'redis' | 'pool' | 'log' | 'flusher' | '
           redis,
           postgres,
           held_batches: held ?? null,
+          log_dropped_rows: dropped ?? null,
           redis_config: config ?? null,
         }
       },

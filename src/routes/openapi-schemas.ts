@@ -81,6 +81,9 @@ export const SCHEMAS = {
     redis: Type.Enum(['ok', 'unavailable']),
     postgres: Type.Enum(['ok', 'unavailable']),
     held_batches: Type.Union([count, Type.Null()], { description: 'flush batches set aside; null without Redis' }),
+    log_dropped_rows: Type.Union([count, Type.Null()], {
+      description: 'event log rows dropped past EVENTS_PENDING_MAX that Redis remembers; null without Redis',
+    }),
     redis_config: Type.Union(
       [
         Type.Object({

@@ -24,7 +24,7 @@ import { Controls } from './Controls.tsx'
 import { Empty } from './Empty.tsx'
 import { Failure } from './Failure.tsx'
 import { Filters } from './Filters.tsx'
-import { Held } from './Held.tsx'
+import { Held, LogDropped } from './Held.tsx'
 import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
 import { OutageNotice } from './OutageNotice.tsx'
@@ -265,6 +265,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
       <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
         <OutageNotice outage={outage} />
         <Held held={readiness.state.held} />
+        <LogDropped dropped={readiness.state.logDropped ?? 0} />
         <RedisMemory memory={readiness.state.memory} />
         {empty ? (
           <Empty check={checkForEvents} />

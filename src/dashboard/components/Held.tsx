@@ -17,3 +17,21 @@ export function Held({ held }: { held: number }) {
     </div>
   )
 }
+
+/**
+ * A notice while the event log misses rows: past EVENTS_PENDING_MAX rows waiting for Postgres,
+ * new rows were kept out of the log (the counters counted them). `dropped` comes from `/readyz`.
+ */
+export function LogDropped({ dropped }: { dropped: number }) {
+  if (dropped === 0) return null
+  return (
+    <div class="notice" role="status" data-notice="log-dropped" data-dropped={dropped}>
+      <p>
+        <strong>The event log is missing {dropped.toLocaleString('en')} events:</strong> while Postgres could not take
+        them, Redis held as many log rows as <code>EVENTS_PENDING_MAX</code> allows and kept the rest out of the log.
+        Numbers without filters count them all; filtered numbers miss them. <code>GET /analytics/log/check</code> names
+        the days.
+      </p>
+    </div>
+  )
+}
