@@ -48,7 +48,7 @@ export interface Dashboard {
 const TOP = 10
 
 /** The ranked lists, each over the last 7 days: its query, and the key its items take. */
-const PANELS = [
+export const PANELS = [
   { name: 'top_features', dimension: 'feature', key: 'feature', count: 'usage' },
   { name: 'top_pages', dimension: 'page', key: 'path', count: 'views' },
   { name: 'top_sources', dimension: 'source', key: 'source', count: 'visits' },

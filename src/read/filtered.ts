@@ -26,7 +26,7 @@ import { foldOf as foldOfQuery, rangeSql, rowBucket } from '../filters/query.ts'
 import { whereSql } from '../filters/where.ts'
 import type { LogRow } from '../log/row.ts'
 import { addDays, dayStarts, localHours } from '../time.ts'
-import type { Dashboard } from './dashboard.ts'
+import { type Dashboard, PANELS } from './dashboard.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams, TopParams } from './params.ts'
 import { SqlParams } from './sql.ts'
@@ -134,16 +134,6 @@ const users: LogMetric<LogQuery, string[], number, number> = {
 /** Every day the log can hold: its totals are those of the days it keeps (EVENTS_RETENTION_DAYS). */
 const ALL_DAYS = [Date.parse('2000-01-01T00:00:00Z'), Date.parse('3000-01-01T00:00:00Z')]
 
-/** The dashboard's lists, as dashboard.ts names them, each over the last 7 days. */
-const LISTS = [
-  { name: 'top_features', dimension: 'feature', key: 'feature', count: 'usage' },
-  { name: 'top_pages', dimension: 'page', key: 'path', count: 'views' },
-  { name: 'top_sources', dimension: 'source', key: 'source', count: 'visits' },
-  { name: 'top_countries', dimension: 'country', key: 'country', count: 'visits' },
-  { name: 'devices', dimension: 'device', key: 'device', count: 'visits' },
-  { name: 'browsers', dimension: 'browser', key: 'browser', count: 'visits' },
-] as const
-
 /**
  * `GET /analytics/dashboard` under filters: every key counted from the event log. "Today", its
  * hours and the trend are of TIME_ZONE as unfiltered; the totals (generations, users) are of the
@@ -186,7 +176,7 @@ export async function filteredDashboard(deps: ReadDeps, filters: readonly Filter
     exactLogRead(deps, visitorsMetric, { filters, bounds: [trend.bounds[0]!, trend.bounds.at(-1)!] }),
     count('generation_completed', [...hours.map((h) => h.start), dayEnds]),
     count('generation_completed', trend.bounds),
-    ...LISTS.map((list) =>
+    ...PANELS.map((list) =>
       exactLogRead(deps, topMetric, { filters, bounds: weekBounds, dimension: list.dimension, limit: 10 }),
     ),
   ])
@@ -210,7 +200,7 @@ export async function filteredDashboard(deps: ReadDeps, filters: readonly Filter
     hourly_generations: byHour,
     daily_trend: Object.fromEntries(trend.labels.map((d, i) => [d, daily[i] ?? 0])),
     ...(Object.fromEntries(
-      LISTS.map((list, i) => [list.name, lists[i]!.items.map((t) => ({ [list.key]: t.name, [list.count]: t.count }))]),
-    ) as Pick<Dashboard, (typeof LISTS)[number]['name']>),
+      PANELS.map((list, i) => [list.name, lists[i]!.items.map((t) => ({ [list.key]: t.name, [list.count]: t.count }))]),
+    ) as Pick<Dashboard, (typeof PANELS)[number]['name']>),
   }
 }
