@@ -72,4 +72,25 @@ describe('counters spread over several shards', () => {
     expect(liveTotal).toBe(sent)
     expect(live.visitors).toBe(dashboard.visitors_today)
   })
+
+  test("a visitor's requests all go to one shard, so one visit stays one visit over several shards", async () => {
+    const { app } = await testApp({ redisShards: 4, trustProxy: { hops: 1 } })
+    const get = async (path: string) =>
+      (await app.handle(new Request(`http://localhost${path}`, { headers: ADMIN }))).json()
+    // two visitors, twelve page views each from other sites, within minutes, one request a batch
+    // (each answered before the next is sent): two visits, whichever shard a batch went to
+    for (let i = 0; i < 24; i++) {
+      const res = await app.handle(
+        beaconRequest(
+          { event_type: 'page_view', properties: { path: `/p${i}`, referrer: `https://site-${i}.example/` } },
+          { ip: `192.0.2.${i % 2}` },
+        ),
+      )
+      expect(res.status).toBe(202)
+    }
+    const visits = await get(`/analytics/stats?metric=visits&from=${dayOf(Date.now())}`)
+    expect(visits.total).toBe(2)
+    const pages = await get('/analytics/top?dimension=page&limit=100')
+    expect(pages.total).toBe(24)
+  })
 })

@@ -182,13 +182,16 @@ function visitHead(visitor: string, id: string, day: string, quarter: string, at
 /** The requests merged into one round trip. */
 export class Batch {
   readonly entries: Entry[] = []
+  /** the shard (its index in Keys.shards) the batch is written to */
+  readonly shard: number
   /** an upper bound of the distinct counters in the batch */
   size = 0
   readonly done: Promise<void>
   resolve!: () => void
   reject!: (err: unknown) => void
 
-  constructor() {
+  constructor(shard = 0) {
+    this.shard = shard
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject
@@ -265,7 +268,8 @@ export class Batch {
 
 export class GroupCommit {
   private readonly queue: Batch[] = []
-  private open: Batch | undefined
+  /** the batch still taking entries, per shard */
+  private readonly open: (Batch | undefined)[] = []
   private inFlight = 0
   private scheduled = false
   private nextShard = 0
@@ -286,14 +290,28 @@ export class GroupCommit {
 
   /** Adds one request's events; resolves when they are stored, rejects if their batch failed. */
   add(entry: Entry): Promise<void> {
-    let batch = this.open
+    const shard = this.shardOf(entry)
+    let batch = this.open[shard]
     if (!batch || batch.size >= MAX_BATCH_OPS) {
-      batch = this.open = new Batch()
+      batch = new Batch(shard)
+      this.open[shard] = batch
       this.queue.push(batch)
     }
     batch.add(entry)
     this.kick()
     return batch.done
+  }
+
+  /**
+   * The shard an entry is written to. A visitor's current visit is a key of one shard, so all of
+   * a visitor's requests go to the shard their hash names; entries of no visitor take turns over
+   * the shards, spreading the writes over a cluster's nodes.
+   */
+  private shardOf(entry: Entry): number {
+    const n = this.keys.shards.length
+    if (n === 1) return 0
+    if (entry.visitor !== undefined) return Number.parseInt(entry.visitor.slice(0, 8), 16) % n
+    return this.nextShard++ % n
   }
 
   /** Resolves when every batch added so far has been committed or has failed. */
@@ -329,11 +347,10 @@ export class GroupCommit {
   private send(): void {
     while (this.inFlight < BATCHES_IN_FLIGHT && this.queue.length > 0) {
       const batch = this.queue.shift()!
-      if (batch === this.open) this.open = undefined
+      if (batch === this.open[batch.shard]) this.open[batch.shard] = undefined
       this.inFlight++
       const started = performance.now()
-      // batches take turns over the shards, spreading the writes over a cluster's nodes
-      const shard = this.keys.shards[this.nextShard++ % this.keys.shards.length]!
+      const shard = this.keys.shards[batch.shard]!
       let content: ReturnType<Batch['merge']>
       let script: { keys: string[]; args: string[] }
       let visitors: Map<string, Set<string>> | undefined
