@@ -50,7 +50,7 @@ for (const r of beaconMix()) {
   // the floor counts no visits (they are decided in the group commit's script); the lookup is kept
   visitOf(events, {
     host: pageHost(new Headers(r.headers)),
-    who: () => ({ browser: client.browser, os: client.os, device: client.device, country: country(address) }),
+    visitor: { browser: client.browser, os: client.os, device: client.device, country: country(address) },
   })
   let byAgent = known.get(r.body)
   if (!byAgent) {

@@ -152,7 +152,6 @@ const TTL_SECONDS = 604_800
 function batchPipeline(
   events: readonly CountedEvent[][],
   hashes: readonly string[],
-  hosts: readonly string[],
   visits: readonly Visit[],
   keys: Keys,
   calendar: Calendar,
@@ -165,7 +164,7 @@ function batchPipeline(
     (b: number): number | { keys: string[]; args: string[] } => {
       const batch = new Batch()
       for (let i = b * BATCH; i < (b + 1) * BATCH; i++)
-        batch.add({ events: events[i]!, caps, visitor: hashes[i], host: hosts[i], visit: visits[i] })
+        batch.add({ events: events[i]!, caps, visitor: hashes[i], visit: visits[i] })
       const { merged, ops } = batch.merge(shard, keys, calendar, admissions, names)
       if (stage === 1) return ops
       const script = batchScript(merged, shard, { ttl: TTL_SECONDS, dimCap: caps.dimensions })
@@ -211,7 +210,6 @@ async function redisCallSteps(
   services: BenchServices,
   events: readonly CountedEvent[][],
   hashes: readonly string[],
-  hosts: readonly string[],
   visits: readonly Visit[],
   calendar: Calendar,
   caps: Caps,
@@ -219,7 +217,7 @@ async function redisCallSteps(
   const prefix = services.newPrefix()
   const keys = createKeys(prefix)
   const batches = Math.floor(events.length / BATCH)
-  const build = batchPipeline(events, hashes, hosts, visits, keys, calendar, caps)(2)
+  const build = batchPipeline(events, hashes, visits, keys, calendar, caps)(2)
   const scripts = Array.from({ length: batches }, (_, b) => build(b) as { keys: string[]; args: string[] })
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {
@@ -284,7 +282,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
     country: (cdnCountry && countryFromHeaders(headers[i]!)) || country(addresses[i]!),
   })
   const hosts = mix.map((_, i) => pageHost(headers[i]!))
-  const visits = mix.map((_, i) => visitOf(events[i]!, { host: hosts[i]!, who: who(i) }))
+  const visits = mix.map((_, i) => visitOf(events[i]!, { host: hosts[i]!, visitor: who(i)() }))
   const visitors = new VisitorHasher(stub.redis, deps.keys, deps.calendar, config.visitorSaltPeriod)
   await visitors.hash(Date.now(), '', '') // fetches (here: makes) the year's salt once
   const hashes = mix.map((_, i) => visitors.hash(Date.now(), addresses[i]!, userAgents[i]!) as string)
@@ -333,7 +331,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
   })
   steps.push({
     step: 'visits: page host, referrer → source, country (visitOf)',
-    us: usPer(n, (i) => visitOf(events[i]!, { host: pageHost(headers[i]!), who: who(i) }).source),
+    us: usPer(n, (i) => visitOf(events[i]!, { host: pageHost(headers[i]!), visitor: who(i)() }).source),
   })
   steps.push({
     step: '  of which referrer → source (referrerSource, cached per referrer)',
@@ -365,7 +363,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
     us: await usPerBatch(n, (start) => {
       let last: Promise<void> | undefined
       for (let i = start; i < start + BATCH; i++) {
-        last = deps.batcher.add({ events: events[i]!, caps, visitor: hashes[i], host: hosts[i], visit: visits[i] })
+        last = deps.batcher.add({ events: events[i]!, caps, visitor: hashes[i], visit: visits[i] })
       }
       return last!
     }),
@@ -374,10 +372,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
   const scriptKeys = (stub.seen.keys - argsBefore.keys) / scripts
   const scriptArgs = (stub.seen.args - argsBefore.args) / scripts
   steps.push(
-    ...groupCommitParts(
-      batchPipeline(events, hashes, hosts, visits, deps.keys, deps.calendar, caps),
-      Math.floor(n / BATCH),
-    ),
+    ...groupCommitParts(batchPipeline(events, hashes, visits, deps.keys, deps.calendar, caps), Math.floor(n / BATCH)),
   )
   const single = events.find((e) => e[0]!.type === 'page_view' && e[0]!.referrer === undefined)!
   steps.push({
@@ -385,7 +380,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
     us: await usPerBatch(n, () => {
       let last: Promise<void> | undefined
       for (let i = 0; i < BATCH; i++)
-        last = deps.batcher.add({ events: single, caps, visitor: hashes[0], host: hosts[0], visit: visits[0] })
+        last = deps.batcher.add({ events: single, caps, visitor: hashes[0], visit: visits[0] })
       return last!
     }),
     part: true,
@@ -397,7 +392,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
       () => new Response(null, { status: 202, headers: { 'access-control-allow-origin': 'https://shop.example.com' } }),
     ),
   })
-  if (services) steps.push(...(await redisCallSteps(services, events, hashes, hosts, visits, deps.calendar, caps)))
+  if (services) steps.push(...(await redisCallSteps(services, events, hashes, visits, deps.calendar, caps)))
   const sumUs = steps.filter((s) => !s.part).reduce((a, s) => a + s.us, 0)
 
   // the whole function, as the listening server calls it (the connection's timer is a no-op here)

@@ -43,7 +43,6 @@ async function pendingRowBytes(redis: Redis, prefix: string, views: { event: Cou
         caps: CAPS,
         visitor: (i % visitors).toString(16).padStart(16, '0'),
         visit,
-        host: 'shop.example.com',
       }),
     ),
   )

@@ -123,8 +123,6 @@ export interface Entry {
   caps?: Caps
   /** the sender's visitor hash (browser events) */
   visitor?: string
-  /** the page's host (browser events) */
-  host?: string
   /** the visit the request's events would begin, were there no current one (browser events) */
   visit?: Visit
   /** the request, so that one whose client has gone is left out before the batch is sent */
@@ -240,9 +238,9 @@ export class Batch {
         browser.caps = caps
         dimCap = caps.dimensions
       } else uncappedEvents += entry.events.length
+      // a browser event's page host is its visit's (the request's visit names it): its row leaves
+      // it to the visit (row.ts); a server event names its own
       const ctx = caps ? browser : server
-      // in a visit, a page on the visit's host leaves its host out of the row (row.ts)
-      ctx.host = entry.visit === undefined ? entry.host : undefined
       const { visitor, visit } = entry
       if (visitor !== undefined && visit !== undefined && entry.events.length > 0) {
         const at = entry.events[0]!.at

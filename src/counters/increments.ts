@@ -27,8 +27,6 @@ export interface OpContext {
   caps?: Caps
   /** where the keys and fields are built once and reused (one per group commit) */
   names?: Names
-  /** the page's host of the request being counted (a server event names its own) */
-  host?: string
 }
 
 /** For callers without their own (tests, tools). */
@@ -113,7 +111,7 @@ export function countEvent(event: CountedEvent, ctx: OpContext, by: number, sink
     }
     logged = logged ? [...counted, ...logged] : counted
   }
-  return encodeHead({ at: event.at, type, path, hostname: event.hostname ?? ctx.host, feature, userId, props: logged })
+  return encodeHead({ at: event.at, type, path, hostname: event.hostname, feature, userId, props: logged })
 }
 
 /**

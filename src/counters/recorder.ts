@@ -26,17 +26,13 @@ export class Recorder {
    * returned, not one derived per request: this runs for every beacon. `client` is the request,
    * left out of its batch if its client has gone by then.
    */
-  browser(
-    request: { events: CountedEvent[]; host: string; visit: Visit },
-    sender: Sender,
-    client?: Request,
-  ): Promise<void> {
-    const { events, host, visit } = request
+  browser(request: { events: CountedEvent[]; visit: Visit }, sender: Sender, client?: Request): Promise<void> {
+    const { events, visit } = request
     const visitor = this.visitors.hash(events[0]!.at, sender.ip, sender.userAgent)
-    if (typeof visitor === 'string') return this.batcher.add({ events, caps: this.caps, visitor, host, visit, client })
+    if (typeof visitor === 'string') return this.batcher.add({ events, caps: this.caps, visitor, visit, client })
     // only the first request of a day waits for the day's salt
     return visitor.then(
-      (hash) => this.batcher.add({ events, caps: this.caps, visitor: hash, host, visit, client }),
+      (hash) => this.batcher.add({ events, caps: this.caps, visitor: hash, visit, client }),
       unavailable,
     )
   }

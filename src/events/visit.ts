@@ -18,7 +18,7 @@
  * folded into a source, is kept. The client address is only used here for the country lookup.
  *
  * @example
- * const visit = visitOf(events, { host: 'shop.example.com', who: () => ({ browser, os, device, country }) })
+ * const visit = visitOf(events, { host: 'shop.example.com', visitor: { browser, os, device, country } })
  */
 import { referrerSource } from './source.ts'
 import type { CountedEvent, Visit } from './types.ts'
@@ -27,7 +27,7 @@ import { hostname, INVALID, UNKNOWN } from './values.ts'
 /** A visit ends after this long without an event. */
 export const VISIT_TIMEOUT_MS = 30 * 60_000
 
-/** Who sent the request (the country lookup costs a read: asked once per request). */
+/** Who sent the request: families of its User-Agent, and its country. */
 export interface Visitor {
   browser: string
   os: string
@@ -39,8 +39,11 @@ export interface PageContext {
   /** the page's host (lower-case, no port), '' when unknown, `(invalid)` when not a host name */
   host: string
   /** the sender's families and country */
-  who: () => Visitor
+  visitor: Visitor
 }
+
+/** The source of a visit from nowhere, or from the page's own site. */
+const DIRECT = referrerSource('').source
 
 const withoutWww = (host: string) => (host.startsWith('www.') ? host.slice(4) : host)
 
@@ -51,13 +54,13 @@ const withoutWww = (host: string) => (host.startsWith('www.') ? host.slice(4) : 
  */
 export function visitOf(events: readonly CountedEvent[], page: PageContext): Visit {
   const entry = events.find((e) => e.referrer !== undefined) ?? events[0]!
-  let source = referrerSource('').source
+  let source = DIRECT
   if (entry.referrer !== undefined && entry.referrer !== '') {
     const from = referrerSource(entry.referrer)
     // the page's own site sent it (a reload, a link inside the site): not where the visit came from
     if (from.host === '' || from.host !== withoutWww(entry.hostname ?? page.host)) source = from.source
   }
-  const visitor = page.who()
+  const { visitor } = page
   const utm = entry.utm
   return {
     source,

@@ -131,7 +131,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
   const cdnCountry = !('hops' in config.trustProxy) || config.trustProxy.hops > 0
 
   /**
-   * The events to count, validated, with the page's host and the visit they would begin;
+   * The events to count, validated, with the visit they would begin (its host is the page's);
    * undefined for a crawler, which gets the same answer as everyone and is not counted (it
    * learns nothing from the answer).
    */
@@ -140,7 +140,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     raw: object,
     userAgent: string,
     ip: string,
-  ): { events: CountedEvent[]; host: string; visit: Visit } | undefined {
+  ): { events: CountedEvent[]; visit: Visit } | undefined {
     const client = clientInfo(userAgent)
     if (client.bot) {
       rejectedBot.inc()
@@ -154,17 +154,16 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       countedProperties: config.countedProperties,
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events', { errors })
-    const host = pageHost(request.headers)
     const visit = visitOf(events, {
-      host,
-      who: () => ({
+      host: pageHost(request.headers),
+      visitor: {
         browser: client.browser,
         os: client.os,
         device: client.device,
         country: (cdnCountry && countryFromHeaders(request.headers)) || country(ip),
-      }),
+      },
     })
-    return { events, host, visit }
+    return { events, visit }
   }
 
   /** The event a `GET /e` query (or its Referer) describes. */
