@@ -42,10 +42,10 @@ export interface UnflushedSpec {
   rows?: boolean
 }
 
-/** One segment's counts and, when asked, its log rows (raw: a segment is decoded on its own). */
+/** One segment's counts and, when asked, its log rows (each segment decoded on its own: a visit's values are on its first row in each). */
 interface Segment {
   counts: Partial<Record<PendingKind, Counts>>
-  rows: string[]
+  rows: LogRow[]
 }
 
 interface Batch {
@@ -109,7 +109,7 @@ async function readShard(redis: Redis, keys: ShardKeys, reads: Reads, rows: bool
       reads.forEach(({ kind, fields }, j) => {
         counts[kind] = toCounts(hashes[offset + j], fields)
       })
-      return { counts, rows: rows ? (hashes[offset + reads.length] as string[]) : [] }
+      return { counts, rows: rows ? decodeRows(hashes[offset + reads.length] as string[]) : [] }
     }
     return {
       seq,
@@ -155,7 +155,7 @@ export async function exactRead<T>(
     const { result, committed } = await history({
       batchIds: batches.map((b) => b.id),
       fieldNames: (kind) => new Set(parts.flatMap((p) => [...(p[kind]?.keys() ?? [])])),
-      rows: () => [...views.map((v) => v.pending), ...batches.map((b) => b.hashes)].flatMap((s) => decodeRows(s.rows)),
+      rows: () => [...views.map((v) => v.pending), ...batches.map((b) => b.hashes)].flatMap((s) => s.rows),
     })
     const seqs = await Promise.all(keys.shards.map((shard) => redis.get(shard.sequence)))
     if (seqs.some((seq, i) => seq !== views[i]!.seq)) continue
@@ -169,8 +169,7 @@ export async function exactRead<T>(
         unflushed[kind] = into
         for (const [field, n] of counts) into.set(field, (into.get(field) ?? 0) + n)
       }
-      // each segment on its own: a visit's values are on its first row in each
-      for (const row of decodeRows(part.rows)) rows.push(row)
+      for (const row of part.rows) rows.push(row)
     }
     return { history: result, unflushed, rows }
   }
