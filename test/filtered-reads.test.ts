@@ -4,10 +4,10 @@
  * exact while flushes run; filters combine as the issue's example asks; bad filters answer 422.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { join } from 'node:path'
 import { addDays } from '../src/time.ts'
 import { BROWSER_UA, beaconRequest, ingestRequest, testApp } from './app.ts'
 import { duringFlushes } from './during-flushes.ts'
+import { flushChild, readLine } from './flush-child.ts'
 import { prng } from './prng.ts'
 
 setDefaultTimeout(60_000)
@@ -38,7 +38,7 @@ const UAS = [
 const REFERRERS = ['', 'https://www.google.com/', 'https://news.ycombinator.com/item?id=1', 'https://t.co/x', undefined]
 
 /** A random round of traffic: beacons of a few visitors (some new, some returning) and a server batch. */
-async function randomRound(app: App, r: ReturnType<typeof prng>, round: number): Promise<void> {
+async function randomRound(app: App, r: ReturnType<typeof prng>): Promise<void> {
   for (let k = 0; k < 4; k++) {
     const visitor = r.int(12)
     const events = Array.from({ length: 1 + r.int(3) }, (_, i) => {
@@ -72,31 +72,6 @@ async function randomRound(app: App, r: ReturnType<typeof prng>, round: number):
     properties: { plan: r.pick(['pro', 'free']) },
   }))
   if (batch.length > 0) expect((await app.handle(ingestRequest(batch))).status).toBe(202)
-  void round
-}
-
-function child(env: Record<string, string>) {
-  return Bun.spawn(['bun', join(import.meta.dir, 'fixtures/flush-child.ts')], {
-    env: { ...process.env, ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-}
-
-async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp): Promise<string> {
-  const reader = stream.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  for (;;) {
-    const match = pattern.exec(text)
-    if (match) {
-      reader.releaseLock()
-      return match[0]
-    }
-    const { done, value } = await reader.read()
-    if (done) throw new Error(`the child never printed ${pattern}: ${text}`)
-    text += decoder.decode(value, { stream: true })
-  }
 }
 
 describe('filtered reads', () => {
@@ -125,19 +100,19 @@ describe('filtered reads', () => {
       }
     }
     for (let round = 0; round < 12; round++) {
-      await randomRound(app, r, round)
+      await randomRound(app, r)
       if (round % 3 === 2) await deps.flusher.flush()
       if (round === 7) {
         // a flusher killed inside its transaction: its snapshot stays, the next flush writes it once
-        await randomRound(app, r, round)
-        const proc = child({
+        await randomRound(app, r)
+        const proc = flushChild({
           MODE: 'crash',
           CRASH_AT: 'in-transaction',
           REDIS_URL: config.redisUrl!,
           DATABASE_URL: config.databaseUrl!,
           REDIS_PREFIX: config.redisPrefix,
         })
-        expect(await waitForLine(proc.stdout, /AT [a-z-]+/)).toBe('AT in-transaction')
+        expect(await readLine(proc.stdout, /AT [a-z-]+/)).toBe('AT in-transaction')
         await check('with a flusher stopped in its transaction')
         proc.kill('SIGKILL')
         await proc.exited
@@ -148,7 +123,7 @@ describe('filtered reads', () => {
     await deps.flusher.flush()
     await check('after the last flush')
     // the drift check says so too, day by day
-    const report = await get(app, '/analytics/log/check?from=' + addDays(today, -2))
+    const report = await get(app, `/analytics/log/check?from=${addDays(today, -2)}`)
     expect(report.drift).toBe(0)
     expect(report.days.at(-1).events.log).toBeGreaterThan(0)
     expect(report.days.every((d: { same: boolean }) => d.same)).toBe(true)

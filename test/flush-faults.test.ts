@@ -9,6 +9,7 @@ import { Flusher } from '../src/flush/flusher.ts'
 import { PostgresEventStore } from '../src/log/postgres.ts'
 import { silentLogger } from '../src/log.ts'
 import { BROWSER_UA, beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
+import { flushChild, readLine } from './flush-child.ts'
 import { proxyFor } from './tcp-proxy.ts'
 import { waitFor } from './wait.ts'
 
@@ -127,38 +128,11 @@ async function sendEvents(app: Awaited<ReturnType<typeof testApp>>['app'], n: nu
   }
 }
 
-async function readLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-  const reader = stream.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  const deadline = Date.now() + timeoutMs
-  try {
-    while (Date.now() < deadline) {
-      const { done, value } = await reader.read()
-      if (done) break
-      text += decoder.decode(value)
-      const m = pattern.exec(text)
-      if (m) return m[0]
-    }
-  } finally {
-    reader.releaseLock()
-  }
-  throw new Error(`child never printed ${pattern}: ${text}`)
-}
-
-function child(env: Record<string, string>) {
-  return Bun.spawn(['bun', join(import.meta.dir, 'fixtures/flush-child.ts')], {
-    env: { ...process.env, ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-}
-
 /**
  * Reads a child's stdout until `marker` appears (its process has started and connected), and
  * returns a function that reads the rest: all of the output once the child has exited.
  */
-async function waitForOutput(proc: ReturnType<typeof child>, marker: string): Promise<() => Promise<string>> {
+async function waitForOutput(proc: ReturnType<typeof flushChild>, marker: string): Promise<() => Promise<string>> {
   const reader = proc.stdout.getReader()
   const decoder = new TextDecoder()
   let text = ''
@@ -181,7 +155,7 @@ describe('flush under faults', () => {
     test(`SIGKILL ${step === 'moved' ? 'after the move' : step === 'committed' ? 'after the commit, before the Redis delete' : 'inside the Postgres transaction'}: nothing lost, nothing doubled`, async () => {
       const { app, deps, db, config } = await testApp()
       await sendEvents(app, 20, 'a')
-      const proc = child({
+      const proc = flushChild({
         MODE: 'crash',
         CRASH_AT: step,
         REDIS_URL: config.redisUrl,
@@ -289,7 +263,7 @@ describe('flush under faults', () => {
         DATABASE_URL: config.databaseUrl,
         REDIS_PREFIX: config.redisPrefix,
       }
-      const procs = [child(env), child(env)]
+      const procs = [flushChild(env), flushChild(env)]
       // both flushers run before the events start, so their flushes do race with the events
       // (a slow process start would otherwise leave one flush after all of them)
       const rest = await Promise.all(procs.map((p) => waitForOutput(p, 'READY')))
