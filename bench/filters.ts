@@ -6,11 +6,12 @@
  * statement through the pool). Then it adds the index proposed for visit-level reads
  * ({@link BEGAN_INDEX}) and times them all again. BENCH_LOG_ROWS sets the row count; BENCH_JIT=on
  * leaves Postgres' JIT on (it made every statement here slower); BENCH_WORK_MEM sets work_mem
- * (the server's when absent); BENCH_EXPLAIN=1 prints each plan.
+ * (the service's DATABASE_WORK_MEM default when absent); BENCH_EXPLAIN=1 prints each plan.
  */
 
 import { cpus } from 'node:os'
 import { join } from 'node:path'
+import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import {
   bucketsOf,
@@ -118,7 +119,8 @@ try {
     ['top prop:plan', top, [is('device', 'mobile')], { dimension: 'prop:plan', limit: 10 }],
   ]
   const results: { index: boolean; metric: string; filters: string; medianMs: number }[] = []
-  if (process.env.BENCH_WORK_MEM) await pool.query(`SET work_mem = '${process.env.BENCH_WORK_MEM}'`)
+  // the service's DATABASE_WORK_MEM by default
+  await pool.query(`SET work_mem = '${process.env.BENCH_WORK_MEM ?? loadConfig({}).databaseWorkMem}'`)
   for (const index of [false, true]) {
     if (index) {
       await pool.query(BEGAN_INDEX)

@@ -90,6 +90,14 @@ export interface Config {
    * days old, then drops it whole; 0 keeps every day
    */
   eventsRetentionDays: number
+  /**
+   * READ_TIMEOUT_MS: a statement of the service's Postgres connections that runs longer is stopped
+   * by Postgres (statement_timeout), so a read answers a clear error instead of hanging; the
+   * flush's transaction sets its own
+   */
+  readTimeoutMs: number
+  /** DATABASE_WORK_MEM: Postgres' work_mem on the service's connections (the log's reads hash) */
+  databaseWorkMem: string
   /** how long one visitor salt is used: unique visitors are exact over any range inside one */
   visitorSaltPeriod: 'day' | 'month' | 'year'
   /** NODE_ENV=production: nothing is provisioned or generated for a developer */
@@ -373,6 +381,13 @@ export function loadConfig(env: Env = process.env): Config {
     countedProperties: parseCountedProperties(env.COUNTED_PROPERTIES),
     timeZone: parseTimeZone(env.TIME_ZONE),
     eventsRetentionDays: read(env, 'EVENTS_RETENTION_DAYS', retentionDays, 400),
+    readTimeoutMs: read(env, 'READ_TIMEOUT_MS', integer(1000, 3_600_000), 30_000),
+    databaseWorkMem: read(
+      env,
+      'DATABASE_WORK_MEM',
+      { schema: Type.String({ pattern: '^[1-9][0-9]{0,6}(kB|MB|GB)$' }), expect: 'a size like 32MB (kB, MB or GB)' },
+      '32MB',
+    ),
     visitorSaltPeriod: read(
       env,
       'VISITOR_SALT_PERIOD',

@@ -21,7 +21,9 @@ export interface RunningServer {
 export type ServiceConfig = Config & { databaseUrl: string }
 
 async function openPostgres(config: ServiceConfig): Promise<Database> {
-  const db = await openDatabase(config.databaseUrl)
+  const db = await openDatabase(config.databaseUrl, {
+    session: { statementTimeoutMs: config.readTimeoutMs, workMem: config.databaseWorkMem },
+  })
   try {
     await db.pool.query('SELECT 1')
     return db

@@ -235,6 +235,19 @@ describe('config', () => {
     }
   })
 
+  test('READ_TIMEOUT_MS: 30 s by default, 1 s to an hour; DATABASE_WORK_MEM: 32MB by default, a size in kB, MB or GB', () => {
+    expect(loadConfig({}).readTimeoutMs).toBe(30_000)
+    expect(loadConfig({ READ_TIMEOUT_MS: '5000' }).readTimeoutMs).toBe(5000)
+    expect(failure({ READ_TIMEOUT_MS: '10' }).message).toContain('READ_TIMEOUT_MS')
+    expect(loadConfig({}).databaseWorkMem).toBe('32MB')
+    expect(loadConfig({ DATABASE_WORK_MEM: '256MB' }).databaseWorkMem).toBe('256MB')
+    for (const bad of ['32', '32mb', "32MB'; DROP TABLE x; --", '0MB', '1TB']) {
+      expect(failure({ DATABASE_WORK_MEM: bad }).message).toBe(
+        `DATABASE_WORK_MEM: must be a size like 32MB (kB, MB or GB) (got ${JSON.stringify(bad)})`,
+      )
+    }
+  })
+
   test("README's variable table names exactly the variables the configuration reads", () => {
     const read = new Set<string>()
     const env = new Proxy({} as Record<string, string | undefined>, {
