@@ -120,12 +120,14 @@ export async function openDatabase(
 /** Postgres cancelled the statement: it ran past statement_timeout (READ_TIMEOUT_MS). */
 const cancelled = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '57014'
 
-/** A read that ran too long: said as such, not as an outage, and not sent again. */
+/**
+ * A read that ran too long: said as such, not as an outage (no `service`: the dashboard shows the
+ * reason on the read, not a banner that Postgres is down), and not sent again.
+ */
 function tooLong(cause: unknown): HttpError {
   const e = new HttpError(
     503,
     'the read took longer than READ_TIMEOUT_MS and Postgres stopped it; narrow the range or the filters, or raise READ_TIMEOUT_MS',
-    { service: 'postgres' },
   )
   e.cause = cause
   return e
