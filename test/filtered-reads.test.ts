@@ -173,6 +173,48 @@ describe('filtered reads', () => {
     expect(last.total).toBe(2 * sent)
   })
 
+  test("each event type's read under the same filters shares one pass; a new event or a flush is never missed", async () => {
+    const { app, deps, db } = await testApp()
+    // counts the statements that pass over the log by event type (the real pool, counted)
+    let passes = 0
+    const query = db.pool.query.bind(db.pool) as (...args: unknown[]) => Promise<unknown>
+    ;(db.pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('event_type, count(*)')) passes++
+      return query(...args)
+    }
+    const view = (path: string) => ({ properties: { path } })
+    const beacon = (ip: string, events: unknown[]) =>
+      app.handle(beaconRequest(events, { ip, headers: { 'user-agent': BROWSER_UA } }))
+    expect((await beacon('198.51.100.7', [{ event_type: 'page_view', ...view('/') }])).status).toBe(202)
+    expect(
+      (
+        await beacon('198.51.100.8', [
+          { event_type: 'page_view', ...view('/a') },
+          { event_type: 'feature_used', properties: { feature_name: 'export' } },
+        ])
+      ).status,
+    ).toBe(202)
+    expect((await app.handle(ingestRequest([{ event_type: 'user_signup', user_id: 'u1' }]))).status).toBe(202)
+    const total = async (type: string) =>
+      (await get(app, withFilters(`/analytics/stats?event_type=${type}&granularity=day`, EVERYTHING))).total
+    const all = async () =>
+      Object.fromEntries(
+        await Promise.all(['page_view', 'feature_used', 'user_signup'].map(async (t) => [t, await total(t)])),
+      )
+    expect(await all()).toEqual({ page_view: 2, feature_used: 1, user_signup: 1 })
+    expect(passes).toBe(1)
+    // a new event, not flushed: the shared stored part, and this read's own pending rows
+    expect((await beacon('198.51.100.9', [{ event_type: 'page_view', ...view('/b') }])).status).toBe(202)
+    expect(await total('page_view')).toBe(3)
+    expect(passes).toBe(1)
+    // a flush commits: what Postgres holds changed, so the stored part is read again, once
+    await deps.flusher.flush()
+    expect(await all()).toEqual({ page_view: 3, feature_used: 1, user_signup: 1 })
+    expect(passes).toBe(2)
+    expect(await total('page_view')).toBe(3)
+    expect(passes).toBe(2)
+  })
+
   test('filters combine: Google visitors on mobile, the pages they read, and a CSV of them', async () => {
     const { app } = await testApp({ trustProxy: { hops: 1 } })
     const send = async (ip: string, ua: string, referrer: string, paths: string[]) => {

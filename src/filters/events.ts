@@ -14,7 +14,17 @@ import type { EventType } from '../events/types.ts'
 import type { LogRow } from '../log/row.ts'
 import type { SqlParams } from '../read/sql.ts'
 import { matches } from './match.ts'
-import { bucketCounts, countsByBucketSql, foldOf, type LogMetric, type LogQuery, rowBucket } from './query.ts'
+import {
+  bucketCounts,
+  bucketSql,
+  countsByBucketSql,
+  foldOf,
+  type LogMetric,
+  type LogQuery,
+  rangeSql,
+  rowBucket,
+  splitsByBucket,
+} from './query.ts'
 import { whereSql } from './where.ts'
 
 export interface EventsQuery extends LogQuery {
@@ -48,4 +58,61 @@ export const events: LogMetric<EventsQuery, null, [number, number][], number[]> 
     return counts
   },
   ofRows,
+}
+
+/** Per event type, per bucket: what {@link events} counts, for every type in one pass. */
+export type TypeCounts = Map<EventType, number[]>
+
+function typeCountsOfRows(q: LogQuery, rows: readonly LogRow[], into: TypeCounts = new Map()): TypeCounts {
+  const keep = matches(q.filters, foldOf(q))
+  const n = Math.max(0, q.bounds.length - 1)
+  for (const row of rows) {
+    const b = rowBucket(q, row)
+    if (b < 0 || !keep(row)) continue
+    let counts = into.get(row.type)
+    if (!counts) {
+      counts = new Array<number>(n).fill(0)
+      into.set(row.type, counts)
+    }
+    counts[b]! += 1
+  }
+  return into
+}
+
+/**
+ * Every event type's counts per bucket in one statement: a dashboard asks for each type's
+ * series under the same filters, and one pass over the range answers them all (each by itself
+ * is a pass). Split by bucket as {@link countsByBucketSql} is; the value is `[bucket, type, n]`.
+ */
+export const eventTypes: LogMetric<LogQuery, null, [number, string, number][], TypeCounts> = {
+  pending: () => null,
+  sql(q, p) {
+    const where = whereSql(q.filters, p, foldOf(q))
+    const triples = (range: string, bucket: string) =>
+      `SELECT ${bucket} AS b, event_type, count(*) AS n FROM analytics_events WHERE ${range} AND ${where} GROUP BY 1, 2`
+    let select: string
+    if (splitsByBucket(q)) {
+      const at = q.bounds.map((ms) => `${p.add(new Date(ms).toISOString())}::timestamptz`)
+      select = at
+        .slice(1)
+        .map((end, i) => triples(`at >= ${at[i]} AND at < ${end}`, String(i)))
+        .join(' UNION ALL ')
+    } else select = triples(rangeSql(q, p), bucketSql(q, p))
+    return `(SELECT coalesce(json_agg(json_build_array(b, event_type, n)), '[]') FROM (${select}) t)`
+  },
+  finish(q, stored, rows) {
+    const out: TypeCounts = new Map()
+    const n = Math.max(0, q.bounds.length - 1)
+    for (const [b, type, count] of stored) {
+      if (b < 0 || b >= n) continue
+      let counts = out.get(type as EventType)
+      if (!counts) {
+        counts = new Array<number>(n).fill(0)
+        out.set(type as EventType, counts)
+      }
+      counts[b]! += Number(count)
+    }
+    return typeCountsOfRows(q, rows, out)
+  },
+  ofRows: (q, rows) => typeCountsOfRows(q, rows),
 }

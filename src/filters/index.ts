@@ -9,7 +9,7 @@
  * const counts = await readLog(pool, visits, { filters, bounds, fold }, pendingRows)
  */
 export { type Buckets, bucketOf, bucketsOf } from './buckets.ts'
-export { type EventsQuery, events } from './events.ts'
+export { type EventsQuery, events, eventTypes, type TypeCounts } from './events.ts'
 export {
   type Dimension,
   EVENT_DIMENSIONS,

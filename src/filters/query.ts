@@ -56,7 +56,7 @@ const SPLIT_MIN_WIDTH_MS = 20 * 3_600_000
  */
 export function countsByBucketSql(q: LogQuery, p: SqlParams, where: string, onePass = false): string {
   const n = q.bounds.length - 1
-  if (!onePass && n >= 1 && n <= MAX_SPLIT_BUCKETS && (q.bounds.at(-1)! - q.bounds[0]!) / n >= SPLIT_MIN_WIDTH_MS) {
+  if (!onePass && splitsByBucket(q)) {
     const at = q.bounds.map((ms) => p.add(new Date(ms).toISOString()))
     const counts = Array.from(
       { length: n },
@@ -69,6 +69,12 @@ export function countsByBucketSql(q: LogQuery, p: SqlParams, where: string, oneP
   return `(SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (
     SELECT ${bucketSql(q, p)} AS b, count(*) AS n FROM analytics_events
     WHERE ${rangeSql(q, p)} AND ${where} GROUP BY 1) x)`
+}
+
+/** Whether each bucket is worth a statement of its own (see {@link countsByBucketSql}). */
+export function splitsByBucket(q: LogQuery): boolean {
+  const n = q.bounds.length - 1
+  return n >= 1 && n <= MAX_SPLIT_BUCKETS && (q.bounds.at(-1)! - q.bounds[0]!) / n >= SPLIT_MIN_WIDTH_MS
 }
 
 /** The row's bucket, or -1 outside the range. */

@@ -8,11 +8,11 @@
  * const result = await filteredStats(deps, params, filters) // a StatsResult, as stats() answers it
  */
 
+import type { EventType } from '../events/types.ts'
 import type { CaseFold } from '../filters/fold.ts'
 import {
   bucketsOf,
-  type EventsQuery,
-  events,
+  eventTypes,
   type Filter,
   type LogMetric,
   type LogQuery,
@@ -66,6 +66,87 @@ export async function exactLogRead<Q extends LogQuery, P, S, R>(
   return metric.finish(query, history, rows)
 }
 
+/**
+ * What Postgres holds of the log, as of the statement: a flush that commits adds a row to the
+ * flush log (count and max id both move: ids are taken before commit, so a late commit of a lower
+ * id moves only the count), and retention drops a partition.
+ */
+const STORED_VERSION = `(SELECT count(*) || ':' || coalesce(max(id), 0) FROM analytics_flush_log)
+  || ':' || (SELECT count(*) FROM pg_inherits WHERE inhparent = 'analytics_events'::regclass)`
+
+/** How long a stored answer is offered to later reads (which check it is still what Postgres holds). */
+const SHARED_MS = 30_000
+const SHARED_MAX = 256
+
+interface Shared<S> {
+  version: string
+  stored: S
+  at: number
+}
+
+const sharedAnswers = new WeakMap<object, Map<string, Promise<Shared<unknown> | undefined>>>()
+
+/**
+ * A log metric whose SQL does not depend on the pending rows (its `pending` is null), read
+ * exactly as {@link exactLogRead} reads it, with the stored part shared by the reads of the same
+ * query: a dashboard sends one read per event type under the same filters and range, and the
+ * first one's pass over the range answers the others. A later read uses a shared answer only if
+ * Postgres still holds what it was computed from ({@link STORED_VERSION}, checked in the statement
+ * that also learns which snapshots are committed); the pending rows are always its own.
+ */
+async function sharedLogRead<Q extends LogQuery, S, R>(
+  deps: ReadDeps,
+  metric: LogMetric<Q, null, S, R>,
+  name: string,
+  q: Q,
+): Promise<R> {
+  const query = { ...q, fold: q.fold ?? (await foldOf(deps)) }
+  let answers = sharedAnswers.get(deps.pool)
+  if (!answers) {
+    answers = new Map()
+    sharedAnswers.set(deps.pool, answers)
+  }
+  const key = JSON.stringify([name, q.filters, q.bounds, (q as { eventType?: string }).eventType ?? null])
+  const { history, rows } = await exactRead(deps.redis, deps.keys, { rows: true }, async (view) => {
+    // A shared answer is looked up and, when none serves, a new one claimed with no await between,
+    // so reads sent together share one pass; a read that finds another's pass begun waits for it.
+    for (let look = 0; look < 3; look++) {
+      const inFlight = answers.get(key)
+      if (!inFlight) break
+      const shared = (await inFlight.catch(() => undefined)) as Shared<S> | undefined
+      if (shared && performance.now() - shared.at < SHARED_MS) {
+        const p = new SqlParams()
+        const r = await deps.pool.query(
+          `SELECT ${STORED_VERSION} AS version, ${committedSql(p, view.batchIds)} AS committed`,
+          p.values,
+        )
+        const row = r.rows[0] as { version: string; committed: string[] }
+        if (row.version === shared.version) return { result: shared.stored, committed: row.committed }
+      }
+      if (answers.get(key) === inFlight) break
+    }
+    const p = new SqlParams()
+    const sql = metric.sql(query, p, null)
+    const { promise, resolve } = Promise.withResolvers<Shared<S> | undefined>()
+    if (answers.size >= SHARED_MAX) answers.clear()
+    answers.set(key, promise)
+    try {
+      const r = await deps.pool.query(
+        `SELECT ${STORED_VERSION} AS version, ${sql} AS stored, ${committedSql(p, view.batchIds)} AS committed`,
+        p.values,
+      )
+      const row = r.rows[0] as { version: string; stored: S; committed: string[] }
+      resolve({ version: row.version, stored: row.stored, at: performance.now() })
+      return { result: row.stored, committed: row.committed }
+    } catch (err) {
+      resolve(undefined)
+      if (answers.get(key) === promise) answers.delete(key)
+      throw err
+    }
+  })
+  return metric.finish(query, history, rows)
+}
+
 /** `GET /analytics/stats` under filters: the same series, buckets and total as stats() gives. */
 export async function filteredStats(deps: ReadDeps, q: StatsParams, filters: readonly Filter[]): Promise<StatsResult> {
   const buckets = bucketsOf(q.granularity, q.from, q.to, q.tz)
@@ -79,10 +160,18 @@ export async function filteredStats(deps: ReadDeps, q: StatsParams, filters: rea
     counts = answer.counts
     total = answer.total
   } else {
-    counts =
-      q.metric === 'visits'
-        ? await exactLogRead(deps, visitsMetric, { filters, bounds })
-        : await exactLogRead(deps, events, { filters, bounds, eventType: q.eventType })
+    if (q.metric === 'visits') counts = await exactLogRead(deps, visitsMetric, { filters, bounds })
+    else {
+      // every type in one pass, shared with the reads of the other types
+      const byType = await sharedLogRead(deps, eventTypes, 'types', { filters, bounds })
+      const eventType = q.eventType
+      const sum = new Array<number>(bounds.length - 1).fill(0)
+      for (const [type, n] of byType) {
+        if (eventType !== undefined && type !== eventType) continue
+        for (let i = 0; i < sum.length; i++) sum[i]! += n[i] ?? 0
+      }
+      counts = sum
+    }
     total = counts.reduce((a, b) => a + b, 0)
   }
   return {
@@ -149,8 +238,10 @@ export async function filteredDashboard(deps: ReadDeps, filters: readonly Filter
   const todayBounds = [dayBegins, dayEnds]
   const weekBounds = [dayStarts(weekFrom, weekFrom, zone)[0]!, dayEnds]
   const trend = bucketsOf('day', trendFrom, today, zone)
-  const count = (eventType: EventsQuery['eventType'], bounds: number[]) =>
-    exactLogRead(deps, events, { filters, bounds, eventType })
+  // the counts of one range by type are one pass, shared by the types read of it
+  const count = async (eventType: EventType, bounds: number[]) =>
+    (await sharedLogRead(deps, eventTypes, 'types', { filters, bounds })).get(eventType) ??
+    new Array<number>(bounds.length - 1).fill(0)
   const [
     [totalGenerations],
     totalUsers,
