@@ -11,6 +11,7 @@
 
 import { cpus } from 'node:os'
 import { join } from 'node:path'
+import type { Pool } from '@neondatabase/serverless'
 import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import {
@@ -38,22 +39,20 @@ const BEGAN_INDEX = `CREATE INDEX analytics_events_began ON analytics_events (at
 
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
 const RUNS = 5
-const FROM = '2026-11-01'
-const TO = '2026-11-30'
+export const FROM = '2026-11-01'
+export const TO = '2026-11-30'
 
-const services = await benchServices()
-const db = await openDatabase(services.databaseUrl, { max: 1 })
-const pool = db.pool
-try {
-  // the migrations made it (sql/006): the first pass times the reads without it
-  await pool.query('DROP INDEX IF EXISTS analytics_events_began')
+/**
+ * Fills `analytics_events` with `rows` rows over the 30 days from FROM (partitions made here):
+ * 300,000 visits of ten rows for 3M, one row in twenty a server event of no visit.
+ */
+export async function fillLog(pool: Pool, rows: number): Promise<void> {
   for (const day of daysBetween(FROM, TO)) {
     await pool.query(
       `CREATE TABLE analytics_events_${day.replaceAll('-', '')} PARTITION OF analytics_events
        FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`,
     )
   }
-  const filled = Date.now()
   // visit v has rows 10v..10v+9, spread over the 30 days; its values are hashes of v, so every row
   // of a visit carries the same ones; a row in twenty is a server event instead
   await pool.query(
@@ -83,82 +82,97 @@ try {
            ELSE 'asset_downloaded' END AS type
        FROM generate_series(0, $2 - 1) g) s
      WHERE at < $3::timestamptz`,
-    [`${FROM}T00:00:00Z`, ROWS, `${addDays(TO, 1)}T00:00:00Z`],
+    [`${FROM}T00:00:00Z`, rows, `${addDays(TO, 1)}T00:00:00Z`],
   )
   await pool.query('VACUUM ANALYZE analytics_events')
-  console.log(`filled ${ROWS} rows in ${((Date.now() - filled) / 1000).toFixed(0)} s`)
-  if (process.env.BENCH_JIT !== 'on') await pool.query('SET jit = off')
+}
 
-  const fold = await probeCaseFold(pool)
-  const { bounds } = bucketsOf('day', FROM, TO, 'UTC')
-  const is = (dimension: Filter['dimension'], ...values: string[]): Filter => ({ op: 'is', dimension, values })
-  const contains = (dimension: Filter['dimension'], ...values: string[]): Filter => ({
-    op: 'contains',
-    dimension,
-    values,
-  })
-  const google = is('source', 'Google')
-  const page = is('page', '/page/7')
-  const cases: [string, LogMetric<LogQuery, unknown, unknown, unknown>, Filter[], object?][] = [
-    ['events', events, []],
-    ['events', events, [google]],
-    ['events', events, [contains('page', 'PAGE/1')]],
-    ['events', events, [is('prop:plan', 'pro')]],
-    ['events', events, [google, is('device', 'mobile'), contains('page', '/page/1')]],
-    ['visits', visits, []],
-    ['visits', visits, [google]],
-    ['visits', visits, [page]],
-    ['visits', visits, [google, contains('page', '/page/1')]],
-    ['visits', visits, [{ op: 'is_not', dimension: 'page', values: ['/page/0'] }]],
-    ['visitors', visitors, []],
-    ['visitors', visitors, [google]],
-    ['visitors', visitors, [page]],
-    ['top source', top, [page], { dimension: 'source', limit: 10 }],
-    ['top source', top, [], { dimension: 'source', limit: 10 }],
-    ['top page', top, [google], { dimension: 'page', limit: 10 }],
-    ['top prop:plan', top, [is('device', 'mobile')], { dimension: 'prop:plan', limit: 10 }],
-  ]
-  const results: { index: boolean; metric: string; filters: string; medianMs: number }[] = []
-  // the service's DATABASE_WORK_MEM by default
-  await pool.query(`SET work_mem = '${process.env.BENCH_WORK_MEM ?? loadConfig({}).databaseWorkMem}'`)
-  for (const index of [false, true]) {
-    if (index) {
-      await pool.query(BEGAN_INDEX)
-      await pool.query('VACUUM ANALYZE analytics_events')
-      console.log('with the index of the rows that begin visits:')
-    }
-    for (const [name, metric, filters, extra] of cases) {
-      const q = { filters, bounds, fold, ...extra } as LogQuery
-      const p = new SqlParams()
-      const sql = `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`
-      const times: number[] = []
-      for (let run = 0; run <= RUNS; run++) {
-        const t = performance.now()
-        await pool.query(sql, p.values)
-        if (run > 0) times.push(performance.now() - t)
+if (import.meta.main) {
+  const services = await benchServices()
+  const db = await openDatabase(services.databaseUrl, { max: 1 })
+  const pool = db.pool
+  try {
+    // the migrations made it (sql/006): the first pass times the reads without it
+    await pool.query('DROP INDEX IF EXISTS analytics_events_began')
+    const filled = Date.now()
+    await fillLog(pool, ROWS)
+    console.log(`filled ${ROWS} rows in ${((Date.now() - filled) / 1000).toFixed(0)} s`)
+    if (process.env.BENCH_JIT !== 'on') await pool.query('SET jit = off')
+
+    const fold = await probeCaseFold(pool)
+    const { bounds } = bucketsOf('day', FROM, TO, 'UTC')
+    const is = (dimension: Filter['dimension'], ...values: string[]): Filter => ({ op: 'is', dimension, values })
+    const contains = (dimension: Filter['dimension'], ...values: string[]): Filter => ({
+      op: 'contains',
+      dimension,
+      values,
+    })
+    const google = is('source', 'Google')
+    const page = is('page', '/page/7')
+    const cases: [string, LogMetric<LogQuery, unknown, unknown, unknown>, Filter[], object?][] = [
+      ['events', events, []],
+      ['events', events, [google]],
+      ['events', events, [contains('page', 'PAGE/1')]],
+      ['events', events, [is('prop:plan', 'pro')]],
+      ['events', events, [google, is('device', 'mobile'), contains('page', '/page/1')]],
+      ['visits', visits, []],
+      ['visits', visits, [google]],
+      ['visits', visits, [page]],
+      ['visits', visits, [google, contains('page', '/page/1')]],
+      ['visits', visits, [{ op: 'is_not', dimension: 'page', values: ['/page/0'] }]],
+      ['visitors', visitors, []],
+      ['visitors', visitors, [google]],
+      ['visitors', visitors, [page]],
+      ['top source', top, [page], { dimension: 'source', limit: 10 }],
+      ['top source', top, [], { dimension: 'source', limit: 10 }],
+      ['top page', top, [google], { dimension: 'page', limit: 10 }],
+      ['top prop:plan', top, [is('device', 'mobile')], { dimension: 'prop:plan', limit: 10 }],
+    ]
+    const results: { index: boolean; metric: string; filters: string; medianMs: number }[] = []
+    // the service's DATABASE_WORK_MEM by default
+    await pool.query(`SET work_mem = '${process.env.BENCH_WORK_MEM ?? loadConfig({}).databaseWorkMem}'`)
+    for (const index of [false, true]) {
+      if (index) {
+        await pool.query(BEGAN_INDEX)
+        await pool.query('VACUUM ANALYZE analytics_events')
+        console.log('with the index of the rows that begin visits:')
       }
-      times.sort((a, b) => a - b)
-      const medianMs = times[Math.floor(times.length / 2)]!
-      const shown = filters.map((f) => `${f.dimension} ${f.op} ${f.values.join('|')}`).join(' AND ') || '(none)'
-      results.push({ index, metric: name, filters: shown, medianMs })
-      console.log(`${name.padEnd(14)} ${shown.padEnd(70)} ${medianMs.toFixed(1).padStart(7)} ms`)
-      if (process.env.BENCH_EXPLAIN) {
-        const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, p.values)
-        console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
+      for (const [name, metric, filters, extra] of cases) {
+        const q = { filters, bounds, fold, ...extra } as LogQuery
+        const p = new SqlParams()
+        const sql = `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`
+        const times: number[] = []
+        for (let run = 0; run <= RUNS; run++) {
+          const t = performance.now()
+          await pool.query(sql, p.values)
+          if (run > 0) times.push(performance.now() - t)
+        }
+        times.sort((a, b) => a - b)
+        const medianMs = times[Math.floor(times.length / 2)]!
+        const shown = filters.map((f) => `${f.dimension} ${f.op} ${f.values.join('|')}`).join(' AND ') || '(none)'
+        results.push({ index, metric: name, filters: shown, medianMs })
+        console.log(`${name.padEnd(14)} ${shown.padEnd(70)} ${medianMs.toFixed(1).padStart(7)} ms`)
+        if (process.env.BENCH_EXPLAIN) {
+          const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, p.values)
+          console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
+        }
       }
     }
+    const settings = await pool.query(
+      `SELECT name, setting FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'jit', 'max_parallel_workers_per_gather')`,
+    )
+    const file = join(
+      import.meta.dir,
+      'results',
+      `filters-${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}.json`,
+    )
+    await Bun.write(
+      file,
+      JSON.stringify({ rows: ROWS, cpus: cpus().length, settings: settings.rows, results }, null, 2),
+    )
+    console.log(`wrote ${file}`)
+  } finally {
+    await db.close()
+    await services.stop()
   }
-  const settings = await pool.query(
-    `SELECT name, setting FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'jit', 'max_parallel_workers_per_gather')`,
-  )
-  const file = join(
-    import.meta.dir,
-    'results',
-    `filters-${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}.json`,
-  )
-  await Bun.write(file, JSON.stringify({ rows: ROWS, cpus: cpus().length, settings: settings.rows, results }, null, 2))
-  console.log(`wrote ${file}`)
-} finally {
-  await db.close()
-  await services.stop()
 }
