@@ -3,7 +3,7 @@
  * events with pages, features and properties, server events of no visit) are stored, random
  * filters are drawn (every operator, visit and event dimensions, properties present and absent,
  * mixed case and Unicode for contains), and for each the SQL over the stored rows equals the
- * JavaScript over the same rows, for events, visits, visitors and top. Then the rows are split at
+ * JavaScript over the same rows, for events (also of every type at once), visits, visitors and top. Then the rows are split at
  * random between Postgres and "pending" (a visit's rows on both sides), and Postgres part +
  * pending part equals the whole again, also when the SQL is told of rows it has already.
  */
@@ -16,6 +16,7 @@ import {
   type CaseFold,
   type Dimension,
   events,
+  eventTypes,
   type Filter,
   type LogMetric,
   type LogQuery,
@@ -267,6 +268,9 @@ describe('filters in SQL and in JavaScript', () => {
       const eventType = r.next() < 0.3 ? r.pick(ALL_TYPES) : undefined
       const counted = await threeWays(events, { ...q, eventType }, what)
       await threeWays(events, q, what)
+      const byType = await threeWays(eventTypes, q, what)
+      // every type's counts are those events gives for the type
+      for (const [type, counts] of byType) expect(counts).toEqual(events.ofRows({ ...q, eventType: type }, ROWS))
       await threeWays(visits, q, what)
       await threeWays(visitors, q, what)
       const dimension = r.pick(TOP_DIMENSIONS)
