@@ -26,6 +26,7 @@ import {
   type TopQuery,
   top,
   visitors,
+  visitQuality,
   visits,
 } from '../src/filters/index.ts'
 import type { LogRow } from '../src/log/row.ts'
@@ -120,7 +121,16 @@ function makeRows(): LogRow[] {
     const id = bigintId()
     const visitor = r.pick(VISITORS)
     const began = START + r.int(END - START)
-    const first = { ...base(began, 'page_view'), path: visit.entry_page, visitId: id, began: true, visitor, visit }
+    // a visit may begin with an event other than a page view (a bounce is a single page view)
+    const opening: EventType = r.next() < 0.15 ? 'feature_used' : 'page_view'
+    const first = {
+      ...base(began, opening),
+      path: opening === 'page_view' ? visit.entry_page : null,
+      visitId: id,
+      began: true,
+      visitor,
+      visit,
+    }
     rows.push(first)
     for (let i = r.int(9); i > 0; i--) {
       const type = r.pick(BROWSER_EVENTS)
@@ -271,7 +281,9 @@ describe('filters in SQL and in JavaScript', () => {
       const byType = await threeWays(eventTypes, q, what)
       // every type's counts are those events gives for the type
       for (const [type, counts] of byType) expect(counts).toEqual(events.ofRows({ ...q, eventType: type }, ROWS))
-      await threeWays(visits, q, what)
+      const visitCounts = await threeWays(visits, q, what)
+      // visit quality counts the visits visits counts
+      expect((await threeWays(visitQuality, q, what)).map((b) => b.visits)).toEqual(visitCounts)
       await threeWays(visitors, q, what)
       const dimension = r.pick(TOP_DIMENSIONS)
       const topQuery: TopQuery = {

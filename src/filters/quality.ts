@@ -1,0 +1,203 @@
+/**
+ * What a visit was worth: for the visits {@link visits} counts (in the bucket of the row that
+ * began each, under the same filters), how many bounced, how long they lasted and how many pages
+ * they viewed. Each visit is measured over all its rows in the range, whichever rows the filters
+ * matched: a filter selects visits, and a visit is described whole.
+ *
+ * - **bounce**: the visit has one row in the range, and it is a page view (a single page view
+ *   and no other event);
+ * - **duration**: its last row's time minus its first's (a bounce lasts 0);
+ * - **views**: its page views.
+ *
+ * Every figure adds up across buckets, so the range's is their sum, and the rates (bounce rate,
+ * average duration, views per visit) are divided out by the reader.
+ *
+ * A visit's rows may be partly in Postgres and partly pending. The SQL sums the visits no pending
+ * row touches, and returns the ones that some pending row does (`touched`) one by one, as far as
+ * Postgres holds them; `finish` adds the pending rows to those and decides them.
+ *
+ * @example
+ * const perBucket = await readLog(pool, visitQuality, { filters, bounds }, pendingRows)
+ * const bounceRate = perBucket[0].bounces / perBucket[0].visits
+ */
+import type { LogRow } from '../log/row.ts'
+import { bucketOf } from './buckets.ts'
+import { splitFilters } from './filter.ts'
+import { matches } from './match.ts'
+import { foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
+import { whereSql } from './where.ts'
+
+/** One bucket's visits and what they add up to. */
+export interface Quality {
+  visits: number
+  /** visits of a single page view and no other event */
+  bounces: number
+  /** the visits' durations added up, ms */
+  durationMs: number
+  /** their page views */
+  views: number
+}
+
+/** One visit, over its rows in the range on one side (Postgres or pending), or both. */
+interface VisitPart {
+  /** when the row that began it happened, if that row is here */
+  beganAt: number | null
+  /** the row that began it is here and passes the visit filters */
+  ok: boolean
+  /** some row here passes every filter */
+  matched: boolean
+  rows: number
+  views: number
+  first: number
+  last: number
+}
+
+/** `[visit id, began at ms | null, ok, matched, rows, views, first ms, last ms]` */
+type StoredPart = [string, number | null, boolean, boolean, number, number, number, number]
+
+export interface QualityStored {
+  /** `[bucket, visits, bounces, duration ms, views]` of the visits no pending row touches */
+  b: [number, number, number, number, number][]
+  /** the touched visits as Postgres holds them */
+  t: StoredPart[]
+}
+
+const empty = (n: number): Quality[] =>
+  Array.from({ length: Math.max(0, n) }, () => ({ visits: 0, bounces: 0, durationMs: 0, views: 0 }))
+
+/** Each visit's part among `rows` (those in the range with a visit). */
+function partsOf(q: LogQuery, rows: readonly LogRow[]): Map<string, VisitPart> {
+  const { visit } = splitFilters(q.filters)
+  const visitTest = matches(visit, foldOf(q))
+  const allTest = matches(q.filters, foldOf(q))
+  const parts = new Map<string, VisitPart>()
+  for (const row of rows) {
+    if (row.visitId === null || rowBucket(q, row) < 0) continue
+    let part = parts.get(row.visitId)
+    if (!part) {
+      part = { beganAt: null, ok: false, matched: false, rows: 0, views: 0, first: row.at, last: row.at }
+      parts.set(row.visitId, part)
+    }
+    if (row.began) {
+      part.beganAt = row.at
+      part.ok = visitTest(row)
+    }
+    if (allTest(row)) part.matched = true
+    part.rows += 1
+    if (row.type === 'page_view') part.views += 1
+    part.first = Math.min(part.first, row.at)
+    part.last = Math.max(part.last, row.at)
+  }
+  return parts
+}
+
+/** Adds a whole visit to its bucket, if it is counted. */
+function add(q: LogQuery, out: Quality[], v: VisitPart, eventFilters: boolean): void {
+  if (v.beganAt === null || !v.ok || (eventFilters && !v.matched)) return
+  const b = bucketOf(q.bounds, v.beganAt)
+  if (b < 0) return
+  const bucket = out[b]!
+  bucket.visits += 1
+  if (v.rows === 1 && v.views === 1) bucket.bounces += 1
+  bucket.durationMs += v.last - v.first
+  bucket.views += v.views
+}
+
+export const visitQuality: LogMetric<LogQuery, string[], QualityStored, Quality[]> = {
+  // the visits the pending rows touch (the SQL returns those one by one)
+  pending: (q, rows) => [...partsOf(q, rows).keys()],
+  sql(q, p, touched) {
+    const { visit, event } = splitFilters(q.filters)
+    const fold = foldOf(q)
+    const bucket =
+      q.bounds.length <= 2
+        ? '0'
+        : `(width_bucket(began_at, ${p.add(q.bounds.map((ms) => new Date(ms).toISOString()))}::timestamptz[]) - 1)`
+    const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
+    const ids = `${p.add(touched)}::bigint[]`
+    // one pass over the range: each visit's figures, grouped by its id
+    const v = `v AS MATERIALIZED (SELECT visit_id,
+        min(at) FILTER (WHERE began) AS began_at,
+        coalesce(bool_or(began AND ${whereSql(visit, p, fold)}), false) AS ok,
+        ${event.length === 0 ? 'true' : `coalesce(bool_or(${whereSql(q.filters, p, fold)}), false)`} AS matched,
+        count(*) AS n, count(*) FILTER (WHERE event_type = 'page_view') AS views, min(at) AS first, max(at) AS last
+      FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id)`
+    return `(WITH ${v} SELECT json_build_object(
+      'b', (SELECT coalesce(json_agg(json_build_array(b, visits, bounces, duration, views)), '[]') FROM (
+        SELECT ${bucket} AS b, count(*) AS visits, count(*) FILTER (WHERE n = 1 AND views = 1) AS bounces,
+          sum(${ms('last - first')}) AS duration, sum(views) AS views
+        FROM v WHERE ok AND matched AND began_at IS NOT NULL AND visit_id <> ALL(${ids}) GROUP BY 1) x),
+      't', (SELECT coalesce(json_agg(json_build_array(visit_id::text,
+          CASE WHEN began_at IS NULL THEN NULL ELSE ${ms('began_at')} END, ok, matched, n, views, ${ms('first')}, ${ms('last')})), '[]')
+        FROM v WHERE visit_id = ANY(${ids}))))`
+  },
+  finish(q, stored, rows) {
+    const out = empty(q.bounds.length - 1)
+    for (const [b, visits, bounces, duration, views] of stored.b) {
+      const bucket = out[b]
+      if (!bucket) continue
+      bucket.visits += Number(visits)
+      bucket.bounces += Number(bounces)
+      bucket.durationMs += Number(duration)
+      bucket.views += Number(views)
+    }
+    const eventFilters = splitFilters(q.filters).event.length > 0
+    const parts = partsOf(q, rows)
+    for (const [id, beganAt, ok, matched, n, views, first, last] of stored.t) {
+      const mine = parts.get(id)
+      const part: VisitPart = {
+        beganAt: beganAt === null ? null : Number(beganAt),
+        ok,
+        matched,
+        rows: Number(n),
+        views: Number(views),
+        first: Number(first),
+        last: Number(last),
+      }
+      if (mine) {
+        if (mine.beganAt !== null) {
+          part.beganAt = mine.beganAt
+          part.ok = mine.ok
+        }
+        part.matched ||= mine.matched
+        part.rows += mine.rows
+        part.views += mine.views
+        part.first = Math.min(part.first, mine.first)
+        part.last = Math.max(part.last, mine.last)
+        parts.delete(id)
+      }
+      add(q, out, part, eventFilters)
+    }
+    // visits Postgres holds nothing of
+    for (const part of parts.values()) add(q, out, part, eventFilters)
+    return out
+  },
+  ofRows(q, rows) {
+    // the obvious way: every visit's rows in the range, then each counted visit's figures
+    const { visit } = splitFilters(q.filters)
+    const visitTest = matches(visit, foldOf(q))
+    const allTest = matches(q.filters, foldOf(q))
+    const eventFilters = splitFilters(q.filters).event.length > 0
+    const byVisit = new Map<string, LogRow[]>()
+    for (const row of rows) {
+      if (row.visitId === null || rowBucket(q, row) < 0) continue
+      const list = byVisit.get(row.visitId)
+      if (list) list.push(row)
+      else byVisit.set(row.visitId, [row])
+    }
+    const out = empty(q.bounds.length - 1)
+    for (const visitRows of byVisit.values()) {
+      const first = visitRows.find((row) => row.began)
+      if (!first || !visitTest(first)) continue
+      if (eventFilters && !visitRows.some(allTest)) continue
+      const bucket = out[rowBucket(q, first)]!
+      const times = visitRows.map((row) => row.at)
+      const views = visitRows.filter((row) => row.type === 'page_view').length
+      bucket.visits += 1
+      if (visitRows.length === 1 && views === 1) bucket.bounces += 1
+      bucket.durationMs += Math.max(...times) - Math.min(...times)
+      bucket.views += views
+    }
+    return out
+  },
+}
