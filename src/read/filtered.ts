@@ -19,6 +19,7 @@ import {
   probeCaseFold,
   top as topMetric,
   visitors as visitorsMetric,
+  visitQuality,
   visits as visitsMetric,
 } from '../filters/index.ts'
 import { matches } from '../filters/match.ts'
@@ -29,6 +30,7 @@ import { addDays, dayStarts, localHours } from '../time.ts'
 import { type Dashboard, PANELS } from './dashboard.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams, TopParams } from './params.ts'
+import { figure, isQualityMetric, totalOf } from './quality.ts'
 import { SqlParams } from './sql.ts'
 import type { StatsResult } from './stats.ts'
 import type { TopResult } from './top.ts'
@@ -147,12 +149,38 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
   return metric.finish(query, history, rows)
 }
 
-/** `GET /analytics/stats` under filters: the same series, buckets and total as stats() gives. */
+/**
+ * `GET /analytics/stats` under filters: the same series, buckets and total as stats() gives; and
+ * the visit-quality metrics, filtered or not (the counters do not keep them).
+ */
 export async function filteredStats(deps: ReadDeps, q: StatsParams, filters: readonly Filter[]): Promise<StatsResult> {
   const buckets = bucketsOf(q.granularity, q.from, q.to, q.tz)
   // `until`: buckets after it count nothing, the one it falls in counts up to it
   const until = q.until
   const bounds = until === undefined ? buckets.bounds : buckets.bounds.map((b) => Math.min(b, until))
+  const base = {
+    metric: q.metric,
+    event_type: q.eventType ?? null,
+    granularity: q.granularity,
+    tz: q.tz,
+    from: q.from,
+    to: q.to,
+    ...(until === undefined ? {} : { until: new Date(until).toISOString() }),
+  }
+  const metric = q.metric
+  if (isQualityMetric(metric)) {
+    const perBucket = await exactLogRead(deps, visitQuality, { filters, bounds })
+    const total = totalOf(perBucket)
+    return {
+      ...base,
+      series: buckets.labels.map((t, i) => {
+        const b = perBucket[i] ?? totalOf([])
+        return { t, count: b.visits, value: figure(metric, b) }
+      }),
+      total: total.visits,
+      value: figure(metric, total),
+    }
+  }
   let counts: number[]
   let total: number
   if (q.metric === 'visitors') {
@@ -174,17 +202,7 @@ export async function filteredStats(deps: ReadDeps, q: StatsParams, filters: rea
     }
     total = counts.reduce((a, b) => a + b, 0)
   }
-  return {
-    metric: q.metric,
-    event_type: q.eventType ?? null,
-    granularity: q.granularity,
-    tz: q.tz,
-    from: q.from,
-    to: q.to,
-    ...(until === undefined ? {} : { until: new Date(until).toISOString() }),
-    series: buckets.labels.map((t, i) => ({ t, count: counts[i] ?? 0 })),
-    total,
-  }
+  return { ...base, series: buckets.labels.map((t, i) => ({ t, count: counts[i] ?? 0 })), total }
 }
 
 /** `GET /analytics/top` under filters: the same ranking and total as top() gives. */

@@ -3,6 +3,7 @@
  * naming the parameter (422). What one schema cannot say (a real calendar day, a range's order
  * and length, one parameter ruling another out) is checked here too.
  */
+
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { HttpError } from '../errors.ts'
@@ -11,6 +12,7 @@ import type { Filter } from '../filters/filter.ts'
 import { parseFilters } from '../filters/parse.ts'
 import { addDays, canonicalTimeZone, dayCount, localDay, sameDays } from '../time.ts'
 import { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from './bounds.ts'
+import { isQualityMetric, type StatsMetric } from './quality.ts'
 import {
   DashboardQuery,
   Day,
@@ -96,7 +98,7 @@ export interface RangeParams {
 
 export interface StatsParams extends RangeParams {
   /** `events` (of `eventType`, or all types), `visits`, or unique `visitors` (not by hour) */
-  metric: 'events' | 'visits' | 'visitors'
+  metric: StatsMetric
   eventType?: EventType
   granularity: Granularity
   /** events and visits only: count only those before this instant (a UTC quarter-hour, epoch ms) */
@@ -176,7 +178,12 @@ export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
   }
   const eventType = parseEventType(q)
   if (metric !== 'events' && eventType) {
-    throw invalid('event_type', `does not apply to metric=${metric}: it counts people and entries, not events`)
+    throw invalid(
+      'event_type',
+      isQualityMetric(metric)
+        ? `does not apply to metric=${metric}: it describes whole visits, whatever their events`
+        : `does not apply to metric=${metric}: it counts people and entries, not events`,
+    )
   }
   if (metric === 'visitors' && granularity === 'hour') {
     throw invalid(

@@ -10,10 +10,12 @@
  * @example
  * Value.Check(Granularity, 'hour') // true
  */
+
 import Type, { type TSchema, type TSchemaOptions } from 'typebox'
 import { MAX_USER_ID_LENGTH, PRINTABLE_PATTERN } from '../events/limits.ts'
 import { EVENT_TYPES, VISIT_DIMENSIONS } from '../events/types.ts'
 import { FIRST_DAY, GRANULARITIES, LAST_DAY } from './bounds.ts'
+import { QUALITY_METRICS } from './quality.ts'
 
 export { FIRST_DAY, LAST_DAY }
 
@@ -31,9 +33,12 @@ const typed = <S extends TSchema, const O extends object>(make: (options: O) => 
 const enumOf = <const T extends string, const O extends object>(values: readonly T[], options: O) =>
   typed((o: O) => Type.Enum([...values], o as TSchemaOptions), options) as TSchema & O & { enum: readonly T[] }
 
-export const Metric = enumOf(['events', 'visits', 'visitors'], {
+export const Metric = enumOf(['events', 'visits', 'visitors', ...QUALITY_METRICS], {
   default: 'events',
-  description: 'events (of event_type, or of every type), visits, or unique visitors (by day only)',
+  description:
+    'events (of event_type, or of every type), visits, unique visitors (by day only), or what the visits were worth: ' +
+    'bounce_rate (percent of visits that were a single page view), visit_duration (seconds, on average), ' +
+    'views_per_visit (page views, on average); these three are read from the event log, count is the visits and value the figure',
 })
 export const Granularity = enumOf(GRANULARITIES, {
   default: 'day',

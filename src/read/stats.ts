@@ -12,6 +12,7 @@
  *
  * Unique visitors are a union, not a sum: see visitors.ts. A week's or month's is its days' union.
  */
+
 import type { Pool } from '@neondatabase/serverless'
 import { quarterStart } from '../counters/calendar.ts'
 import { decodeField } from '../counters/fields.ts'
@@ -19,16 +20,19 @@ import { VISIT } from '../events/types.ts'
 import { dayStarts, daysBetween, localHours, periodsOf } from '../time.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { Granularity, StatsParams } from './params.ts'
+import type { StatsMetric } from './quality.ts'
 import { SqlParams } from './sql.ts'
 import { visitorsOf } from './visitors.ts'
 
 export interface Point {
   t: string
   count: number
+  /** a visit-quality metric only: the bucket's figure (null without visits); count is its visits */
+  value?: number | null
 }
 
 export interface StatsResult {
-  metric: 'events' | 'visits' | 'visitors'
+  metric: StatsMetric
   event_type: string | null
   granularity: Granularity
   tz: string
@@ -41,6 +45,8 @@ export interface StatsResult {
   total: number
   /** visitors only: some day was stored before sets were kept, so the total is an upper bound */
   partial?: boolean
+  /** a visit-quality metric only: the range's figure (null without visits); total is its visits */
+  value?: number | null
 }
 
 /** The SQL condition on event_type: one series' type, or every event type (visits left out). */

@@ -105,15 +105,33 @@ export const SCHEMAS = {
     ),
   }),
   Stats: Type.Object({
-    metric: Type.Enum(['events', 'visits', 'visitors']),
+    metric: Type.Enum(['events', 'visits', 'visitors', 'bounce_rate', 'visit_duration', 'views_per_visit']),
     event_type: Type.Union([Type.String(), Type.Null()]),
     granularity: Type.Enum(['hour', 'day', 'week', 'month']),
     tz: Type.String(),
     from: day,
     to: day,
-    series: Type.Array(Type.Object({ t: Type.String({ description: 'the day, or the hour as ISO-8601' }), count })),
-    total: Type.Integer({ minimum: 0, description: 'for visitors, the union of the days' }),
+    series: Type.Array(
+      Type.Object({
+        t: Type.String({ description: 'the day, or the hour as ISO-8601' }),
+        count,
+        value: Type.Optional(
+          Type.Union([Type.Number(), Type.Null()], {
+            description: 'visit-quality metrics only: the figure of the visits counted (null for none)',
+          }),
+        ),
+      }),
+    ),
+    total: Type.Integer({
+      minimum: 0,
+      description: 'for visitors, the union of the days; for a visit-quality metric, the visits',
+    }),
     partial: Type.Optional(Type.Boolean({ description: 'visitors only: some days could not be read whole' })),
+    value: Type.Optional(
+      Type.Union([Type.Number(), Type.Null()], {
+        description: "visit-quality metrics only: the range's figure (null without visits)",
+      }),
+    ),
   }),
   Top: Type.Object({
     dimension: Type.String(),

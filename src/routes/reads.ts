@@ -15,6 +15,7 @@ import type { ReadDeps } from '../read/exact.ts'
 import { filteredDashboard, filteredStats, filteredTop } from '../read/filtered.ts'
 import { logCheck } from '../read/log-check.ts'
 import { DASHBOARD_PARAMETERS, onlyParameters, parseRange, parseStats, parseTop, wantsCsv } from '../read/params.ts'
+import { isQualityMetric } from '../read/quality.ts'
 import { DashboardQuery, LogCheckQuery, StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
 import { stats } from '../read/stats.ts'
 import { top } from '../read/top.ts'
@@ -77,9 +78,17 @@ export const reads = (
         admin(request)
         const asCsv = wantsCsv(query as Query)
         const q = parseStats(query as Query, context())
-        const result = q.filters.length > 0 ? await filteredStats(deps, q, q.filters) : await stats(deps, q)
+        const fromLog = q.filters.length > 0 || isQualityMetric(q.metric)
+        const result = fromLog ? await filteredStats(deps, q, q.filters) : await stats(deps, q)
         if (!asCsv) return result
         const what = ['stats', result.metric, result.event_type ?? 'all', result.granularity]
+        if (isQualityMetric(result.metric)) {
+          return csv(
+            csvFileName(what, result.from, result.to),
+            ['t', 'visits', result.metric],
+            result.series.map((p) => [p.t, p.count, p.value ?? '']),
+          )
+        }
         return csv(
           csvFileName(what, result.from, result.to),
           ['t', 'count'],
@@ -87,7 +96,7 @@ export const reads = (
         )
       },
       read(
-        'Exact series of one event type (or all), of visits, or of unique visitors',
+        'Exact series of one event type (or all), of visits, of unique visitors, or of what visits were worth (bounce rate, visit duration, views per visit)',
         'Dense: every bucket of the range (hours, days, ISO weeks from Monday or calendar months; t is a bucket’s first day in the range), 0 where nothing was counted. For visitors, total is the union of the days, and a week or month the union of its days.',
         'Stats',
         { parameters: parameters('query', StatsQuery), csv: 't,count' },

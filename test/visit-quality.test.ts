@@ -1,0 +1,117 @@
+/**
+ * Visit quality through `GET /analytics/stats`: bounce rate, visit duration and views per visit,
+ * filtered and not, against figures worked out by hand from the visits sent, before a flush, after
+ * it, with a visit's rows split between Postgres and Redis, and after the next flush.
+ */
+import { describe, expect, test } from 'bun:test'
+import { BROWSER_UA, beaconRequest, testApp } from './app.ts'
+
+const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' }
+const MOBILE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1'
+
+describe('visit quality', () => {
+  test('bounce rate, visit duration and views per visit are exact, filtered or not, across flushes', async () => {
+    const t0 = Date.parse('2026-12-06T10:00:00Z')
+    let now = t0
+    const { app, deps } = await testApp({ trustProxy: { hops: 1 } }, { now: () => now })
+    const send = async (at: number, ip: string, ua: string, events: unknown[]) => {
+      now = at
+      const res = await app.handle(beaconRequest(events, { ip, headers: { 'user-agent': ua } }))
+      expect(res.status).toBe(202)
+    }
+    const view = (path: string, referrer?: string) => ({
+      event_type: 'page_view',
+      properties: referrer ? { path, referrer } : { path },
+    })
+    const google = 'https://www.google.com/'
+    // A: from Google on mobile, two pages and a feature over 90 s
+    await send(t0, '198.51.100.1', MOBILE_UA, [view('/a', google)])
+    await send(t0 + 60_000, '198.51.100.1', MOBILE_UA, [view('/b')])
+    await send(t0 + 90_000, '198.51.100.1', MOBILE_UA, [
+      { event_type: 'feature_used', properties: { feature_name: 'export' } },
+    ])
+    // B: from Google, one page: a bounce
+    await send(t0 + 10_000, '198.51.100.2', BROWSER_UA, [view('/a', google)])
+    // C: from X, two pages 200 s apart
+    await send(t0 + 20_000, '198.51.100.3', BROWSER_UA, [view('/c', 'https://t.co/x')])
+    await send(t0 + 220_000, '198.51.100.3', BROWSER_UA, [view('/a')])
+    // D: one feature and no page: no bounce, no page view, 0 s
+    await send(t0 + 30_000, '198.51.100.4', BROWSER_UA, [
+      { event_type: 'feature_used', properties: { feature_name: 'share' } },
+    ])
+
+    const read = async (metric: string, filters?: unknown) => {
+      const f = filters === undefined ? '' : `&filters=${encodeURIComponent(JSON.stringify(filters))}`
+      const res = await app.handle(
+        new Request(`http://localhost/analytics/stats?metric=${metric}&from=2026-12-06&to=2026-12-06${f}`, {
+          headers: ADMIN,
+        }),
+      )
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as {
+        total: number
+        value: number | null
+        series: { count: number; value: number | null }[]
+      }
+      // one bucket: the day's figure is the range's
+      expect(body.series).toEqual([{ t: '2026-12-06', count: body.total, value: body.value }])
+      return { visits: body.total, value: body.value }
+    }
+    const figures = async (filters?: unknown) => ({
+      bounce_rate: await read('bounce_rate', filters),
+      visit_duration: await read('visit_duration', filters),
+      views_per_visit: await read('views_per_visit', filters),
+    })
+    const GOOGLE = [['is', 'source', ['Google']]]
+    const SAW_B = [['is', 'page', ['/b']]]
+    const expectAll = async (all: number[], google: number[], sawB: number[]) => {
+      const shape = ([visits, bounce, duration, views]: number[]) => ({
+        bounce_rate: { visits, value: bounce },
+        visit_duration: { visits, value: duration },
+        views_per_visit: { visits, value: views },
+      })
+      expect(await figures()).toEqual(shape(all))
+      expect(await figures(GOOGLE)).toEqual(shape(google))
+      expect(await figures(SAW_B)).toEqual(shape(sawB))
+    }
+    // [visits, bounce rate %, average seconds, page views per visit]
+    // all: 1 bounce of 4; (90 + 0 + 200 + 0) / 4 = 72.5 s; (2 + 1 + 2 + 0) / 4 page views
+    // Google: A and B; saw /b: A alone, whole (its feature and first page included)
+    await expectAll([4, 25, 73, 1.25], [2, 50, 45, 1.5], [1, 0, 90, 2])
+    await deps.flusher.flush()
+    await expectAll([4, 25, 73, 1.25], [2, 50, 45, 1.5], [1, 0, 90, 2])
+    // A goes on after the flush: its rows are in Postgres and in Redis
+    await send(t0 + 120_000, '198.51.100.1', MOBILE_UA, [view('/d')])
+    await expectAll([4, 25, 80, 1.5], [2, 50, 60, 2], [1, 0, 120, 3])
+    await deps.flusher.flush()
+    await expectAll([4, 25, 80, 1.5], [2, 50, 60, 2], [1, 0, 120, 3])
+    // no visits: no figure, not 0
+    const res = await app.handle(
+      new Request('http://localhost/analytics/stats?metric=bounce_rate&from=2026-12-01&to=2026-12-01', {
+        headers: ADMIN,
+      }),
+    )
+    expect(await res.json()).toMatchObject({
+      total: 0,
+      value: null,
+      series: [{ t: '2026-12-01', count: 0, value: null }],
+    })
+    // the CSV: the visits and the figure of each bucket
+    const csv = await app.handle(
+      new Request('http://localhost/analytics/stats?metric=views_per_visit&from=2026-12-05&to=2026-12-06&format=csv', {
+        headers: ADMIN,
+      }),
+    )
+    expect(await csv.text()).toBe('"t","visits","views_per_visit"\r\n"2026-12-05","0",""\r\n"2026-12-06","4","1.5"\r\n')
+  })
+
+  test('event_type does not apply: 422 naming it', async () => {
+    const { app } = await testApp()
+    const res = await app.handle(
+      new Request('http://localhost/analytics/stats?metric=bounce_rate&event_type=page_view', { headers: ADMIN }),
+    )
+    expect(res.status).toBe(422)
+    expect(await res.json()).toMatchObject({ parameter: 'event_type' })
+  })
+})
