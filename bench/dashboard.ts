@@ -17,6 +17,7 @@
  * `bun bench/dashboard.ts` (or import {@link dashboardScenario} from bench/run.ts).
  */
 
+import { loadavg } from 'node:os'
 import type { Pool } from '@neondatabase/serverless'
 import type { Browser } from 'playwright-core'
 import { createApp } from '../src/app.ts'
@@ -71,6 +72,8 @@ export interface ViewTimings {
   reads: ReadTiming[][]
   /** loads that did not finish, and why */
   failures: string[]
+  /** the machine's 1-minute load average after each load (other work on it moves every number) */
+  loadAverage: number[]
 }
 
 export interface PlannedRead {
@@ -256,6 +259,7 @@ export async function dashboardScenario(services: BenchServices): Promise<Dashbo
           requests: [],
           reads: [],
           failures: [],
+          loadAverage: [],
         }),
       )
       // one load first, to warm the server's and Postgres's caches as a dashboard open all day
@@ -275,6 +279,7 @@ export async function dashboardScenario(services: BenchServices): Promise<Dashbo
             out.panelsMs.push(load.panelsMs)
             out.requests.push(load.requests)
             out.reads.push(load.reads)
+            out.loadAverage.push(loadavg()[0]!)
           } catch (err) {
             out.failures.push(`${i === 0 ? 'warm-up' : `load ${i}`}: ${(err as Error).message.split('\n')[0]}`)
           }
@@ -285,7 +290,7 @@ export async function dashboardScenario(services: BenchServices): Promise<Dashbo
           `  dashboard ${t.label}${t.server === 'baseline' ? ' (baseline)' : ''}: numbers and chart ` +
             `${t.readyMs.map((ms) => fmt(ms)).join(', ')} ms (median ${t.readyMs.length ? fmt(median(t.readyMs)) : '—'}); ` +
             `every breakdown by ${t.panelsMs.length ? fmt(median(t.panelsMs)) : '—'} ms; ` +
-            `${t.requests.length ? median(t.requests) : '—'} requests` +
+            `${t.requests.length ? median(t.requests) : '—'} requests; load average ${t.loadAverage.map((l) => fmt(l, 1)).join(', ')}` +
             (t.failures.length ? `; FAILED: ${t.failures.join('; ')}` : ''),
         )
       }

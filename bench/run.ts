@@ -510,8 +510,8 @@ try {
         },
         {
           scenario: '',
-          metric: `${view.label}: → every panel shown, median; requests per load`,
-          value: `${t.panelsMs.length ? fmt(median(t.panelsMs)) : '—'} ms; ${t.requests.length ? median(t.requests) : '—'}`,
+          metric: `${view.label}: → every panel shown, median; requests per load; the machine's load average`,
+          value: `${t.panelsMs.length ? fmt(median(t.panelsMs)) : '—'} ms; ${t.requests.length ? median(t.requests) : '—'}; ${t.loadAverage.length ? `${fmt(Math.min(...t.loadAverage), 1)}–${fmt(Math.max(...t.loadAverage), 1)}` : '—'}`,
         },
       )
       const base = of(view.id, 'baseline')
