@@ -52,7 +52,7 @@ describe('visit quality', () => {
       const body = (await res.json()) as {
         total: number
         value: number | null
-        series: { count: number; value: number | null }[]
+        series: { t: string; count: number; value: number | null }[]
       }
       // one bucket: the day's figure is the range's
       expect(body.series).toEqual([{ t: '2026-12-06', count: body.total, value: body.value }])
@@ -65,8 +65,9 @@ describe('visit quality', () => {
     })
     const GOOGLE = [['is', 'source', ['Google']]]
     const SAW_B = [['is', 'page', ['/b']]]
-    const expectAll = async (all: number[], google: number[], sawB: number[]) => {
-      const shape = ([visits, bounce, duration, views]: number[]) => ({
+    type Figures = [number, number, number, number]
+    const expectAll = async (all: Figures, google: Figures, sawB: Figures) => {
+      const shape = ([visits, bounce, duration, views]: [number, number, number, number]) => ({
         bounce_rate: { visits, value: bounce },
         visit_duration: { visits, value: duration },
         views_per_visit: { visits, value: views },
