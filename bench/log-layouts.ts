@@ -16,29 +16,16 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
+import { VISIT_DIMENSIONS } from '../src/events/types.ts'
 import { daysBetween } from '../src/time.ts'
 import { FROM, fillLog, TO } from './filters.ts'
 import { benchServices } from './lib.ts'
 
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
 const RUNS = 5
-const TEXT_COLUMNS = [
-  'event_type',
-  'path',
-  'hostname',
-  'feature',
-  'source',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'entry_page',
-  'browser',
-  'os',
-  'device',
-  'country',
-  'visit_hostname',
-]
-const VISIT_COLUMNS = TEXT_COLUMNS.slice(4)
+/** The log's columns of the visit's values (the visit's host is `visit_hostname`), and of every string. */
+const VISIT_COLUMNS = VISIT_DIMENSIONS.map((d) => (d === 'hostname' ? 'visit_hostname' : d))
+const TEXT_COLUMNS = ['event_type', 'path', 'hostname', 'feature', ...VISIT_COLUMNS]
 
 const services = await benchServices()
 const db = await openDatabase(services.databaseUrl, {

@@ -32,7 +32,7 @@ import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams, TopParams } from './params.ts'
 import { figure, isQualityMetric, totalOf } from './quality.ts'
 import { SqlParams } from './sql.ts'
-import type { StatsResult } from './stats.ts'
+import { type StatsResult, statsHead } from './stats.ts'
 import type { TopResult } from './top.ts'
 
 /** How the database folds case, asked once per pool (it changes only with its locale or ICU). */
@@ -158,15 +158,7 @@ export async function filteredStats(deps: ReadDeps, q: StatsParams, filters: rea
   // `until`: buckets after it count nothing, the one it falls in counts up to it
   const until = q.until
   const bounds = until === undefined ? buckets.bounds : buckets.bounds.map((b) => Math.min(b, until))
-  const base = {
-    metric: q.metric,
-    event_type: q.eventType ?? null,
-    granularity: q.granularity,
-    tz: q.tz,
-    from: q.from,
-    to: q.to,
-    ...(until === undefined ? {} : { until: new Date(until).toISOString() }),
-  }
+  const base = statsHead(q)
   const metric = q.metric
   if (isQualityMetric(metric)) {
     const perBucket = await exactLogRead(deps, visitQuality, { filters, bounds })

@@ -166,9 +166,9 @@ function sumPeriods(days: Point[], periods: [string, string][]): Point[] {
   })
 }
 
-/** `zone`: the zone the daily counters count in (TIME_ZONE). */
-export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
-  const head = {
+/** What a stats answer says of the read it answers: every field but the numbers. */
+export function statsHead(p: StatsParams): Omit<StatsResult, 'series' | 'total'> {
+  return {
     metric: p.metric,
     event_type: p.eventType ?? null,
     granularity: p.granularity,
@@ -177,6 +177,11 @@ export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult
     to: p.to,
     ...(p.until === undefined ? {} : { until: new Date(p.until).toISOString() }),
   }
+}
+
+/** `zone`: the zone the daily counters count in (TIME_ZONE). */
+export async function stats(deps: ReadDeps, p: StatsParams): Promise<StatsResult> {
+  const head = statsHead(p)
   const periods =
     p.granularity === 'week' || p.granularity === 'month' ? periodsOf(p.from, p.to, p.granularity) : undefined
   if (p.metric === 'visitors') {
