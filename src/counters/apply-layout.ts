@@ -97,12 +97,12 @@ export const APPLY_SECTIONS = [
   {
     name: 'visits',
     count: 'v',
-    record: [key('session'), key('seen'), str('packed')],
+    record: [key('session'), key('seen'), int('at'), str('host'), str('head'), str('rows')],
     doc:
-      "one browser request: packed is its visit's head (visitor, candidate visit id, day, quarter, " +
-      'time in ms, then the value under each visit dimension, U+001F between), then its log rows, U+001D before ' +
-      'each. With no visit in session whose last event is less than sessionMs before, the request ' +
-      'begins one: it is counted (capped values ' +
+      "one browser request: at is its time in ms, host its page's host, head the rest of the visit it would " +
+      'begin (visitor, candidate visit id, day, quarter, then the value under each other visit dimension, ' +
+      'U+001F between), rows its log rows, U+001D between. With no visit in session whose last event is ' +
+      'less than sessionMs before, the request begins one: it is counted (capped values ' +
       "in the day's seen sets from KEYS[seen] on, one per capped dimension) and becomes current. " +
       "Each row gets the visit's id; the first row of a visit in the pending segment also gets " +
       'whether it began the visit, the visitor and the dimensions as counted',

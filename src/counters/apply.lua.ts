@@ -16,6 +16,9 @@ const DAY_SUFFIX = encodeField('d', { day: '', type: VISIT })
 const QUARTER_SUFFIX = encodeField('h', { quarter: '', type: VISIT })
 const DIMENSION_MIDDLE = encodeField('x', { day: '', type: VISIT, dimension: '', value: '' })
 if (DIMENSION_MIDDLE !== `|${VISIT}||`) throw new Error('the x field layout changed: update APPLY_BATCH')
+// the script reads a visit's host as the last of its values (a request's own comes as an argument)
+if (VISIT_DIMENSIONS.at(-1) !== 'hostname')
+  throw new Error('hostname is no longer the last visit dimension: update APPLY_BATCH')
 
 /**
  * Applies one group-commit batch atomically and sets every key's TTL in the same step. The
@@ -101,29 +104,37 @@ local segment = redis.call('GET', KEYS[seqKey]) or '0'
 local rows = {}
 local v = tonumber(ARGV[i]); i = i + 1
 for _ = 1, v do
-  local session, seenAt, packed = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  i = i + 3
-  local parts = split(packed, '\\29')
-  local head = split(parts[1], '\\31')
-  local visitor, visit, day, quarter, at = head[1], head[2], head[3], head[4], tonumber(head[5])
+  local session, seenAt, at, host = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 3]
+  local head, packed = ARGV[i + 4], ARGV[i + 5]
+  i = i + 6
+  -- a visit: its last event's time, the pending segment it was last written in, its id, then its
+  -- values (counted); a request that goes on with it in the same segment rewrites only the time
   local current = redis.call('GET', session)
-  local began, counted, written, last = false, nil, nil, nil
+  local began, visit, counted, written, last, rest, x = false, nil, nil, nil, nil, nil, nil
   if current then
-    local a = string.find(current, '\\31', 1, true)
-    local b = string.find(current, '\\31', a + 1, true)
-    local c = string.find(current, '\\31', b + 1, true)
-    last = tonumber(string.sub(current, b + 1, c - 1))
+    x = string.find(current, '\\31', 1, true)
+    last = tonumber(string.sub(current, 1, x - 1))
     -- the visit goes on while events come less than sessionMs apart (by the events' own times)
-    if at - last < sessionMs then
-      visit, written, counted = string.sub(current, 1, a - 1), string.sub(current, a + 1, b - 1), string.sub(current, c + 1)
+    if last and at - last < sessionMs then
+      local y = string.find(current, '\\31', x + 1, true)
+      local z = string.find(current, '\\31', y + 1, true)
+      written, visit, rest = string.sub(current, x + 1, y - 1), string.sub(current, y + 1, z - 1), z + 1
     end
   end
-  if counted == nil then
+  local fields
+  if visit == nil or written ~= segment then
+    -- visitor, candidate visit id, day, quarter, then the dimensions but the host
+    fields = split(head, '\\31')
+  end
+  if visit == nil then
     began = true
+    visit = fields[2]
     last = at
+    local day, quarter = fields[3], fields[4]
     local values = {}
     for d = 1, #dimensions do
-      local value = head[5 + d]
+      local value = fields[4 + d]
+      if d == #dimensions then value = host end
       if value ~= '' then
         if capAt[d] > 0 then
           local seen = KEYS[seenAt + capAt[d] - 1]
@@ -138,19 +149,34 @@ for _ = 1, v do
     redis.call('HINCRBY', KEYS[dailyKey], day .. ${lua(DAY_SUFFIX)}, 1)
     redis.call('HINCRBY', KEYS[quarterKey], quarter .. ${lua(QUARTER_SUFFIX)}, 1)
     counted = table.concat(values, '\\31')
+  elseif written ~= segment then
+    counted = string.sub(current, rest)
   end
-  -- the rows leave out their host when it is the visit's: put it back where it is not
-  local host = head[5 + #dimensions]
-  local restore = string.match(counted, '([^\\31]*)$') ~= host
+  -- the rows leave out their host when it is the visit's (the last of its values): put it back
+  -- where it is not
+  local values = counted or current
+  local restore = not (string.byte(values, -#host - 1) == 31 and string.find(values, host, -#host, true))
   if at > last then last = at end
-  redis.call('SET', session, visit .. '\\31' .. segment .. '\\31' .. last .. '\\31' .. counted, 'PX', sessionMs)
-  for r = 2, #parts do
-    local row = fill(parts[r])
-    if restore then row = string.gsub(row, '^([^\\31]*\\31[^\\31]*\\31[^\\31]*\\31)', function(lead) return lead .. host end, 1) end
+  if counted then
+    redis.call('SET', session, last .. '\\31' .. segment .. '\\31' .. visit .. '\\31' .. counted, 'PX', sessionMs)
+  else
+    redis.call('SET', session, last .. string.sub(current, x), 'PX', sessionMs)
+  end
+  local from = 1
+  while from <= #packed do
+    local to = (string.find(packed, '\\29', from, true) or (#packed + 1)) - 1
+    local row = from == 1 and to == #packed and packed or string.sub(packed, from, to)
+    from = to + 2
+    row = fill(row)
+    if restore then
+      local c = string.find(row, '\\31', string.find(row, '\\31', string.find(row, '\\31', 1, true) + 1, true) + 1, true)
+      row = string.sub(row, 1, c) .. host .. string.sub(row, c + 1)
+    end
     row = row .. '\\31' .. visit
     -- the visit's first row in this pending segment carries what every row of it stores
-    if r == 2 and written ~= segment then
-      row = row .. '\\31' .. (began and '1' or '0') .. '\\31' .. visitor .. '\\31' .. counted
+    if written ~= segment then
+      row = row .. '\\31' .. (began and '1' or '0') .. '\\31' .. fields[1] .. '\\31' .. counted
+      written = segment
     end
     rows[#rows + 1] = row
   end

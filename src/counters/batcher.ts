@@ -170,10 +170,15 @@ export function batchScript(
   })
 }
 
-/** A visit record's head: visitor, candidate id, day, quarter, time (ms), then each dimension's value. */
-function visitHead(visitor: string, id: string, day: string, quarter: string, at: number, visit: Visit): string {
-  let head = `${visitor}${FIELD}${id}${FIELD}${day}${FIELD}${quarter}${FIELD}${at}`
-  for (const dimension of VISIT_DIMENSIONS) head += FIELD + (visit[dimension] ?? '')
+/**
+ * A visit record's head: visitor, candidate id, day, quarter, then each visit dimension's value
+ * but the host (sent on its own). The script reads it only for a visit it begins or first writes
+ * in a pending segment.
+ */
+const HEAD_DIMENSIONS = VISIT_DIMENSIONS.filter((d) => d !== 'hostname')
+function visitHead(visitor: string, id: string, day: string, quarter: string, visit: Visit): string {
+  let head = `${visitor}${FIELD}${id}${FIELD}${day}${FIELD}${quarter}`
+  for (const dimension of HEAD_DIMENSIONS) head += FIELD + (visit[dimension] ?? '')
   return head
 }
 
@@ -250,10 +255,14 @@ export class Batch {
           seen = CAPPED_VISIT_DIMENSIONS.map((d) => names.seenKey(shard, 'x', day, d))
           seenOfDay.set(day, seen)
         }
-        // each event straight into the batch's maps: no op objects; its log row after the visit's head
-        let packed = visitHead(visitor, visitIds.next(), day, quarterOf(at), at, visit)
-        for (const event of entry.events) packed += ROW + countEvent(event, ctx, 1, merged)
-        merged.visit({ session: shard.session(visitor), seen, packed }, entry.events.length)
+        // each event straight into the batch's maps: no op objects; its log row into the request's
+        let rows = ''
+        for (const event of entry.events) rows += (rows === '' ? '' : ROW) + countEvent(event, ctx, 1, merged)
+        const head = visitHead(visitor, visitIds.next(), day, quarterOf(at), visit)
+        merged.visit(
+          { session: shard.session(visitor), seen, at, host: visit.hostname ?? '', head, rows },
+          entry.events.length,
+        )
         addTo(visitors, day, visitor)
         addTo(recent, Math.floor(at / 60_000), visitor)
       } else for (const event of entry.events) merged.row(countEvent(event, ctx, 1, merged))

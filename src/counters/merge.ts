@@ -20,7 +20,13 @@ export interface VisitRecord {
   session: string
   /** the day's seen sets of the capped visit dimensions, in their order */
   seen: readonly string[]
-  packed: string
+  /** the request's time (its first event's), epoch ms */
+  at: number
+  /** the page's host: the visit's hostname, were it to begin one */
+  host: string
+  head: string
+  /** the request's log rows, U+001D between */
+  rows: string
 }
 
 /** What the script learns besides the counts: where the visits and rows go, and their limits. */
@@ -299,7 +305,7 @@ export class MergedOps implements CounterSink {
     pfadd: (ops, args, idx) => ops.writePfadd(args, idx),
     visits: (ops, args, idx) => {
       args.push(String(ops.visits.length))
-      for (const v of ops.visits) args.push(idx(v.session), idx(v.seen[0]!), v.packed)
+      for (const v of ops.visits) args.push(idx(v.session), idx(v.seen[0]!), String(v.at), v.host, v.head, v.rows)
     },
     rows: (ops, args) => {
       if (ops.serverRows.length === 0) args.push('0')
