@@ -162,6 +162,8 @@ export async function logStoreScenario(services: BenchServices, n = LOG_ROWS): P
   const { pool } = db
   const store = new PostgresEventStore(pool)
   try {
+    // the log starts empty: the servers of the scenarios before flush their rows into this database
+    await store.dropBefore('2100-01-01')
     // statements and chunk sizes, interleaved, on days of 2020 dropped afterwards
     const sample = siteRows(100_000, Date.parse('2020-01-01T00:00:00Z'), 1)
     await store.prepare(sample)
