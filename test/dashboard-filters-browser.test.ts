@@ -302,8 +302,11 @@ describe.skipIf(!available)('filters on the dashboard', () => {
       await rowsBecome(page, 'pages', 'page', pages)
 
       // Escape closes the menu without adding anything
+      // (the menu opens and closes on the page's next render: waited for, not assumed)
       await page.click('.filter-button')
+      await page.waitForSelector('#filter-menu', { state: 'visible' })
       await page.keyboard.press('Escape')
+      await page.waitForSelector('#filter-menu', { state: 'detached' })
       expect(await page.locator('#filter-menu').count()).toBe(0)
       expect(addressFilters(page)).toEqual(both)
 
