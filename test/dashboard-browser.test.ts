@@ -93,7 +93,7 @@ describe.skipIf(!available)('dashboard with no data yet', () => {
   afterAll(async () => {
     await browser?.close()
     await server?.stop('SIGKILL')
-  })
+  }, 60_000)
 
   test('shows the snippet for this server, and the check finds the first event', async () => {
     const { page, errors, context } = await open(browser)
@@ -131,7 +131,7 @@ describe.skipIf(!available)('numbers that count today follow the live feed', () 
   afterAll(async () => {
     await browser?.close()
     await server?.stop('SIGKILL')
-  })
+  }, 60_000)
 
   /** Waits (bounded) until the cards and the strip both show `want` for each type. */
   const agree = (page: Page, want: Record<string, number>) =>
@@ -285,7 +285,7 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
   afterAll(async () => {
     await browser?.close()
     await server?.stop('SIGKILL')
-  })
+  }, 60_000)
 
   test('signs in, shows the API’s numbers for the default period, and asks nothing of another origin', async () => {
     const { page, requests, errors, context } = await open(browser)

@@ -155,7 +155,7 @@ describe.skipIf(!available)('filters on the dashboard', () => {
   afterAll(async () => {
     await browser?.close()
     await server?.stop('SIGKILL')
-  })
+  }, 60_000)
 
   test('a source row clicked: a chip, the filter in the address, the API’s filtered answers everywhere; back: all traffic', async () => {
     const { page, requests, errors, context } = await open(browser)

@@ -49,7 +49,7 @@ describe.skipIf(!available)('a Postgres that stops answering', () => {
     await browser?.close()
     await server?.stop('SIGKILL')
     proxy?.close()
-  })
+  }, 60_000)
 
   test('the page says so and keeps its numbers, tries again without piling up requests, and comes back by itself', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })

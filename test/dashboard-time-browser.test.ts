@@ -80,7 +80,7 @@ describe.skipIf(!available)('the dashboard’s time controls', () => {
   afterAll(async () => {
     await browser?.close()
     await server?.stop('SIGKILL')
-  })
+  }, 60_000)
 
   test('twelve months are charted by month by default; the interval is picked, kept in the address, and back restores it', async () => {
     const { page, stats: reads, errors, context } = await open(browser)
