@@ -213,6 +213,22 @@ describe('filtered reads', () => {
     expect(passes).toBe(2)
     expect(await total('page_view')).toBe(3)
     expect(passes).toBe(2)
+    // the tops of pages and features: one pass for both
+    let topPasses = 0
+    ;(db.pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('GROUPING SETS')) topPasses++
+      return query(...args)
+    }
+    const [pages, features] = await Promise.all(
+      ['page', 'feature'].map((d) => get(app, withFilters(`/analytics/top?dimension=${d}`, EVERYTHING))),
+    )
+    expect(pages.items).toEqual([
+      { name: '/', count: 1 },
+      { name: '/a', count: 1 },
+      { name: '/b', count: 1 },
+    ])
+    expect(features.items).toEqual([{ name: 'export', count: 1 }])
+    expect(topPasses).toBe(1)
   })
 
   test('filters combine: Google visitors on mobile, the pages they read, and a CSV of them', async () => {

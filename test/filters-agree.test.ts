@@ -15,7 +15,10 @@ import {
   bucketsOf,
   type CaseFold,
   type Dimension,
+  type EventTopsStored,
   events,
+  eventTopDimensions,
+  eventTops,
   eventTypes,
   type Filter,
   type LogMetric,
@@ -25,6 +28,7 @@ import {
   readLog,
   type TopQuery,
   top,
+  topOfEventTops,
   visitors,
   visitQuality,
   visits,
@@ -293,6 +297,18 @@ describe('filters in SQL and in JavaScript', () => {
         ...(dimension.startsWith('prop:') && r.next() < 0.5 ? { eventType: r.pick(ALL_TYPES) } : {}),
       }
       const ranked = await threeWays(top, topQuery, { ...what, dimension, limit: topQuery.limit })
+      if (eventTopDimensions(PROP_KEYS).includes(dimension)) {
+        // the one pass of every event dimension gives the same top, whole and split
+        const whole = await readLog(all, eventTops(PROP_KEYS), q)
+        expect({ what, shared: topOfEventTops(topQuery, PROP_KEYS, whole) }).toEqual({ what, shared: ranked })
+        const p = new SqlParams()
+        const res = await split.query(`SELECT ${eventTops(PROP_KEYS).sql(q, p, null)} AS stored`, p.values)
+        const stored = (res.rows[0] as { stored: EventTopsStored }).stored
+        expect({ what, split: topOfEventTops(topQuery, PROP_KEYS, { stored, rows: PENDING }) }).toEqual({
+          what,
+          split: ranked,
+        })
+      }
       if (sum(counted) > 0 && ranked.items.length > 0) nonEmpty++
       if (filters.length > 0 && sum(events.ofRows(q, ROWS)) < sum(events.ofRows({ ...q, filters: [] }, ROWS)))
         filtered++

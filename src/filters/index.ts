@@ -33,7 +33,16 @@ export {
 export { type Quality, visitQuality } from './quality.ts'
 export { type LogMetric, type LogQuery, visitorKey } from './query.ts'
 export { readLog } from './read.ts'
-export { codePointOrder, type TopQuery, type TopResult, top } from './top.ts'
+export {
+  codePointOrder,
+  type EventTopsStored,
+  eventTopDimensions,
+  eventTops,
+  type TopQuery,
+  type TopResult,
+  top,
+  topOfEventTops,
+} from './top.ts'
 export { type VisitorCounts, visitors } from './visitors.ts'
 export { visits } from './visits.ts'
 export { filterSql, whereSql } from './where.ts'

@@ -156,3 +156,64 @@ export const top: LogMetric<TopQuery, TopPending, TopStored, TopResult> = {
   },
   ofRows: (q, rows) => top.finish(q, { top: [], touched: [], total: 0, adopted: [] }, rows),
 }
+
+/** Every event dimension's counts by event type and name, as {@link eventTops} reads them. */
+export interface EventTopsStored {
+  /** `[set, event type, name | null, n]`: set 0 the path, 1 the feature, 2 + i the i-th property */
+  g: [number, string, string | null, number][]
+}
+
+/** The event dimensions one pass of {@link eventTops} counts: page, feature and these properties. */
+export const eventTopDimensions = (keys: readonly string[]): TopDimension[] => [
+  'page',
+  'feature',
+  ...keys.map((k) => `prop:${k}` as TopDimension),
+]
+
+/**
+ * The tops of every event dimension in one pass (GROUPING SETS): a dashboard asks for the top
+ * pages, features and properties under the same filters, and each by itself is a pass over the
+ * range. Every name's count by event type is kept, so {@link topOfEventTops} answers any of those
+ * tops, for any event type and limit, exactly, with the pending rows added.
+ */
+export function eventTops(
+  keys: readonly string[],
+): LogMetric<LogQuery, null, EventTopsStored, { stored: EventTopsStored; rows: readonly LogRow[] }> {
+  return {
+    pending: () => null,
+    sql(q, p) {
+      const props = keys.map((k) => `(props ->> ${p.add(k)})`)
+      const sets = ['path', 'feature', ...props]
+      const set = `CASE ${sets
+        .slice(0, -1)
+        .map((s, i) => `WHEN GROUPING(${s}) = 0 THEN ${i}`)
+        .join(' ')} ELSE ${sets.length - 1} END`
+      return `(SELECT json_build_object('g', coalesce(json_agg(json_build_array(s, event_type, k, n)), '[]')) FROM (
+        SELECT ${set} AS s, event_type, coalesce(${sets.join(', ')}) AS k, count(*) AS n
+        FROM analytics_events WHERE ${rangeSql(q, p)} AND ${whereSql(q.filters, p, foldOf(q))}
+        GROUP BY GROUPING SETS (${sets.map((s) => `(event_type, ${s})`).join(', ')})) t)`
+    },
+    // the pending rows are kept for the top asked, which counts them (topOfEventTops)
+    finish: (_q, stored, rows) => ({ stored, rows }),
+    ofRows: (_q, rows) => ({ stored: { g: [] }, rows }),
+  }
+}
+
+/** One top from {@link eventTops}' counts (`q.dimension` one of {@link eventTopDimensions} of `keys`). */
+export function topOfEventTops(
+  q: TopQuery,
+  keys: readonly string[],
+  { stored, rows }: { stored: EventTopsStored; rows: readonly LogRow[] },
+): TopResult {
+  const set = eventTopDimensions(keys).indexOf(q.dimension)
+  if (set < 0) throw new Error(`not an event dimension of one pass: ${q.dimension}`)
+  const type = typeOf(q)
+  const counts = new Map<string, number>()
+  let total = 0
+  for (const [s, eventType, name, n] of stored.g) {
+    if (s !== set || (type !== undefined && eventType !== type)) continue
+    total += Number(n)
+    if (name !== null) counts.set(name, (counts.get(name) ?? 0) + Number(n))
+  }
+  return top.finish(q, { top: [...counts], touched: [], total, adopted: [] }, rows)
+}

@@ -12,12 +12,15 @@ import type { EventType } from '../events/types.ts'
 import type { CaseFold } from '../filters/fold.ts'
 import {
   bucketsOf,
+  eventTopDimensions,
+  eventTops,
   eventTypes,
   type Filter,
   type LogMetric,
   type LogQuery,
   probeCaseFold,
   top as topMetric,
+  topOfEventTops,
   visitors as visitorsMetric,
   visitQuality,
   visits as visitsMetric,
@@ -198,15 +201,27 @@ export async function filteredStats(deps: ReadDeps, q: StatsParams, filters: rea
 }
 
 /** `GET /analytics/top` under filters: the same ranking and total as top() gives. */
-export async function filteredTop(deps: ReadDeps, q: TopParams, filters: readonly Filter[]): Promise<TopResult> {
+export async function filteredTop(
+  deps: ReadDeps,
+  q: TopParams,
+  filters: readonly Filter[],
+  countedProperties: readonly string[] = [],
+): Promise<TopResult> {
   const { bounds } = bucketsOf('day', q.from, q.to, q.tz)
-  return exactLogRead(deps, topMetric, {
+  const query = {
     filters,
     bounds: [bounds[0]!, bounds.at(-1)!],
     dimension: q.dimension,
     eventType: q.eventType,
     limit: q.limit,
-  })
+  }
+  // pages, features and properties: one pass for all of them, shared by their reads
+  if (eventTopDimensions(countedProperties).includes(q.dimension)) {
+    const name = `tops ${JSON.stringify(countedProperties)}`
+    const counted = await sharedLogRead(deps, eventTops(countedProperties), name, { filters, bounds: query.bounds })
+    return topOfEventTops({ ...query, fold: await foldOf(deps) }, countedProperties, counted)
+  }
+  return exactLogRead(deps, topMetric, query)
 }
 
 /** The distinct user ids of the rows that pass, over the range. */

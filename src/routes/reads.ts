@@ -108,7 +108,10 @@ export const reads = (
         admin(request)
         const asCsv = wantsCsv(query as Query)
         const q = parseTop(query as Query, deps.config.countedProperties, context())
-        const { items, total } = q.filters.length > 0 ? await filteredTop(deps, q, q.filters) : await top(deps, q)
+        const { items, total } =
+          q.filters.length > 0
+            ? await filteredTop(deps, q, q.filters, deps.config.countedProperties)
+            : await top(deps, q)
         if (asCsv)
           return csv(
             csvFileName(['top', q.dimension], q.from, q.to),
