@@ -82,6 +82,8 @@ const STORED_VERSION = `(SELECT count(*) || ':' || coalesce(max(id), 0) FROM ana
 /** How long a stored answer is offered to later reads (which check it is still what Postgres holds). */
 const SHARED_MS = 30_000
 const SHARED_MAX = 256
+/** Values (counts, names) the shared answers of one pool may hold together before they are let go. */
+const SHARED_VALUES_MAX = 1_000_000
 
 interface Shared<S> {
   version: string
@@ -89,7 +91,13 @@ interface Shared<S> {
   at: number
 }
 
-const sharedAnswers = new WeakMap<object, Map<string, Promise<Shared<unknown> | undefined>>>()
+interface SharedAnswers {
+  answers: Map<string, Promise<Shared<unknown> | undefined>>
+  /** the values their answers hold, about */
+  values: number
+}
+
+const sharedAnswers = new WeakMap<object, SharedAnswers>()
 
 /**
  * A log metric whose SQL does not depend on the pending rows (its `pending` is null), read
@@ -104,13 +112,17 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
   metric: LogMetric<Q, null, S, R>,
   name: string,
   q: Q,
+  /** about how many values an answer holds (a top's names): what the shared answers may hold is bounded */
+  valuesOf: (stored: S) => number = () => 1,
 ): Promise<R> {
   const query = { ...q, fold: q.fold ?? (await foldOf(deps)) }
-  let answers = sharedAnswers.get(deps.pool)
-  if (!answers) {
-    answers = new Map()
-    sharedAnswers.set(deps.pool, answers)
+  let shares = sharedAnswers.get(deps.pool)
+  if (!shares) {
+    shares = { answers: new Map(), values: 0 }
+    sharedAnswers.set(deps.pool, shares)
   }
+  const pool = shares
+  const answers = pool.answers
   const key = JSON.stringify([name, q.filters, q.bounds, (q as { eventType?: string }).eventType ?? null])
   const { history, rows } = await exactRead(deps.redis, deps.keys, { rows: true }, async (view) => {
     // A shared answer is looked up and, when none serves, a new one claimed with no await between,
@@ -133,7 +145,10 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
     const p = new SqlParams()
     const sql = metric.sql(query, p, null)
     const { promise, resolve } = Promise.withResolvers<Shared<S> | undefined>()
-    if (answers.size >= SHARED_MAX) answers.clear()
+    if (answers.size >= SHARED_MAX || pool.values >= SHARED_VALUES_MAX) {
+      answers.clear()
+      pool.values = 0
+    }
     answers.set(key, promise)
     try {
       const r = await deps.pool.query(
@@ -141,6 +156,7 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
         p.values,
       )
       const row = r.rows[0] as { version: string; stored: S; committed: string[] }
+      pool.values += valuesOf(row.stored)
       resolve({ version: row.version, stored: row.stored, at: performance.now() })
       return { result: row.stored, committed: row.committed }
     } catch (err) {
@@ -218,7 +234,13 @@ export async function filteredTop(
   // pages, features and properties: one pass for all of them, shared by their reads
   if (eventTopDimensions(countedProperties).includes(q.dimension)) {
     const name = `tops ${JSON.stringify(countedProperties)}`
-    const counted = await sharedLogRead(deps, eventTops(countedProperties), name, { filters, bounds: query.bounds })
+    const counted = await sharedLogRead(
+      deps,
+      eventTops(countedProperties),
+      name,
+      { filters, bounds: query.bounds },
+      (stored) => stored.g.length,
+    )
     return topOfEventTops({ ...query, fold: await foldOf(deps) }, countedProperties, counted)
   }
   return exactLogRead(deps, topMetric, query)
