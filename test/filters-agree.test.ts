@@ -31,6 +31,7 @@ import {
   topOfEventTops,
   visitors,
   visitQuality,
+  visitQualityBy,
   visits,
 } from '../src/filters/index.ts'
 import type { LogRow } from '../src/log/row.ts'
@@ -289,6 +290,11 @@ describe('filters in SQL and in JavaScript', () => {
       // visit quality counts the visits visits counts
       expect((await threeWays(visitQuality, q, what)).map((b) => b.visits)).toEqual(visitCounts)
       await threeWays(visitors, q, what)
+      // visit quality by the value of a visit dimension: its visits are the top's counts of that value
+      const by = r.pick(VISIT_DIMENSIONS)
+      const byValue = await threeWays(visitQualityBy(by), q, { ...what, by })
+      const ranks = top.ofRows({ ...q, dimension: by, limit: 1000 }, ROWS).items
+      expect(new Map([...byValue].map(([k, v]) => [k, v.visits]))).toEqual(new Map(ranks.map((i) => [i.name, i.count])))
       const dimension = r.pick(TOP_DIMENSIONS)
       const topQuery: TopQuery = {
         ...q,

@@ -107,6 +107,68 @@ describe('visit quality', () => {
     expect(await csv.text()).toBe('"t","visits","views_per_visit"\r\n"2026-12-05","0",""\r\n"2026-12-06","4","1.5"\r\n')
   })
 
+  test("top: each visit dimension value with its visits' figures, filtered or not, and the CSV", async () => {
+    const t0 = Date.parse('2026-12-06T10:00:00Z')
+    let now = t0
+    const { app, deps } = await testApp({ trustProxy: { hops: 1 } }, { now: () => now })
+    const send = async (at: number, ip: string, events: unknown[]) => {
+      now = at
+      const res = await app.handle(beaconRequest(events, { ip, headers: { 'user-agent': BROWSER_UA } }))
+      expect(res.status).toBe(202)
+    }
+    const view = (path: string, referrer?: string) => ({
+      event_type: 'page_view',
+      properties: referrer ? { path, referrer } : { path },
+    })
+    // Google: a visit of two pages 60 s apart and a bounce; X: one visit of three pages over 300 s
+    await send(t0, '198.51.100.1', [view('/a', 'https://www.google.com/')])
+    await send(t0 + 60_000, '198.51.100.1', [view('/b')])
+    await send(t0 + 5_000, '198.51.100.2', [view('/a', 'https://www.google.com/')])
+    await send(t0 + 10_000, '198.51.100.3', [view('/c', 'https://t.co/x')])
+    await deps.flusher.flush()
+    await send(t0 + 200_000, '198.51.100.3', [view('/d')])
+    await send(t0 + 310_000, '198.51.100.3', [view('/e')])
+    const read = async (query: string) => {
+      const res = await app.handle(
+        new Request(`http://localhost/analytics/top?dimension=source&from=2026-12-06&to=2026-12-06${query}`, {
+          headers: ADMIN,
+        }),
+      )
+      expect(res.status).toBe(200)
+      return ((await res.json()) as { items: unknown[] }).items
+    }
+    const metrics = '&metrics=bounce_rate,visit_duration,views_per_visit'
+    expect(await read(metrics)).toEqual([
+      { name: 'Google', count: 2, bounce_rate: 50, visit_duration: 30, views_per_visit: 1.5 },
+      { name: 'X', count: 1, bounce_rate: 0, visit_duration: 300, views_per_visit: 3 },
+    ])
+    // filtered: the visits that saw /b
+    const sawB = `&filters=${encodeURIComponent(JSON.stringify([['is', 'page', ['/b']]]))}`
+    expect(await read(`${metrics}${sawB}`)).toEqual([
+      { name: 'Google', count: 1, bounce_rate: 0, visit_duration: 60, views_per_visit: 2 },
+    ])
+    expect(await read('&metrics=bounce_rate')).toEqual([
+      { name: 'Google', count: 2, bounce_rate: 50 },
+      { name: 'X', count: 1, bounce_rate: 0 },
+    ])
+    const csv = await app.handle(
+      new Request(
+        'http://localhost/analytics/top?dimension=source&from=2026-12-06&to=2026-12-06&metrics=views_per_visit&format=csv',
+        { headers: ADMIN },
+      ),
+    )
+    expect(await csv.text()).toBe('"name","count","views_per_visit"\r\n"Google","2","1.5"\r\n"X","1","3"\r\n')
+    // not a visit dimension, or not a metric of visits: 422 naming metrics
+    for (const bad of [
+      '/analytics/top?dimension=page&metrics=bounce_rate',
+      '/analytics/top?dimension=source&metrics=visits',
+    ]) {
+      const res = await app.handle(new Request(`http://localhost${bad}`, { headers: ADMIN }))
+      expect(res.status).toBe(422)
+      expect(await res.json()).toMatchObject({ parameter: 'metrics' })
+    }
+  })
+
   test('event_type does not apply: 422 naming it', async () => {
     const { app } = await testApp()
     const res = await app.handle(

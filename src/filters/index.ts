@@ -30,7 +30,7 @@ export {
   MAX_PROP_KEY_LENGTH,
   parseFilters,
 } from './parse.ts'
-export { type Quality, visitQuality } from './quality.ts'
+export { type Quality, visitQuality, visitQualityBy } from './quality.ts'
 export { type LogMetric, type LogQuery, visitorKey } from './query.ts'
 export { readLog } from './read.ts'
 export {

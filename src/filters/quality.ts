@@ -20,9 +20,12 @@
  * const perBucket = await readLog(pool, visitQuality, { filters, bounds }, pendingRows)
  * const bounceRate = perBucket[0].bounces / perBucket[0].visits
  */
+
+import type { VisitDimension } from '../events/types.ts'
 import type { LogRow } from '../log/row.ts'
+import type { SqlParams } from '../read/sql.ts'
 import { bucketOf } from './buckets.ts'
-import { splitFilters } from './filter.ts'
+import { dimensionSource, splitFilters } from './filter.ts'
 import { matches } from './match.ts'
 import { foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
 import { whereSql } from './where.ts'
@@ -44,6 +47,8 @@ interface VisitPart {
   beganAt: number | null
   /** the row that began it is here and passes the visit filters */
   ok: boolean
+  /** its value of the dimension grouped by (none: by bucket), from the row that began it */
+  value: string | null
   /** some row here passes every filter */
   matched: boolean
   rows: number
@@ -52,21 +57,34 @@ interface VisitPart {
   last: number
 }
 
-/** `[visit id, began at ms | null, ok, matched, rows, views, first ms, last ms]` */
-type StoredPart = [string, number | null, boolean, boolean, number, number, number, number]
+/** `[visit id, began at ms | null, ok, matched, rows, views, first ms, last ms, value]` */
+type StoredPart = [string, number | null, boolean, boolean, number, number, number, number, string | null]
 
 export interface QualityStored {
-  /** `[bucket, visits, bounces, duration ms, views]` of the visits no pending row touches */
-  b: [number, number, number, number, number][]
+  /** `[group, visits, bounces, duration ms, views]` of the visits no pending row touches */
+  b: [number | string | null, number, number, number, number][]
   /** the touched visits as Postgres holds them */
   t: StoredPart[]
 }
 
-const empty = (n: number): Quality[] =>
-  Array.from({ length: Math.max(0, n) }, () => ({ visits: 0, bounces: 0, durationMs: 0, views: 0 }))
+const none = (): Quality => ({ visits: 0, bounces: 0, durationMs: 0, views: 0 })
+
+/** What visits are grouped by: the bucket they began in, or their value of a visit dimension. */
+interface Grouping<K> {
+  /** the column of the value, taken from the row that began the visit (none: by bucket) */
+  column?: string
+  /** the group of a visit in SQL, over the CTE of visits (began_at, value) */
+  sql(q: LogQuery, p: SqlParams): string
+  /** the group of a counted visit, or undefined for none */
+  of(q: LogQuery, beganAt: number, value: string | null): K | undefined
+}
 
 /** Each visit's part among `rows` (those in the range with a visit). */
-function partsOf(q: LogQuery, rows: readonly LogRow[]): Map<string, VisitPart> {
+function partsOf(
+  q: LogQuery,
+  rows: readonly LogRow[],
+  visitValue?: (row: LogRow) => string | null,
+): Map<string, VisitPart> {
   const { visit } = splitFilters(q.filters)
   const visitTest = matches(visit, foldOf(q))
   const allTest = matches(q.filters, foldOf(q))
@@ -75,12 +93,13 @@ function partsOf(q: LogQuery, rows: readonly LogRow[]): Map<string, VisitPart> {
     if (row.visitId === null || rowBucket(q, row) < 0) continue
     let part = parts.get(row.visitId)
     if (!part) {
-      part = { beganAt: null, ok: false, matched: false, rows: 0, views: 0, first: row.at, last: row.at }
+      part = { beganAt: null, ok: false, value: null, matched: false, rows: 0, views: 0, first: row.at, last: row.at }
       parts.set(row.visitId, part)
     }
     if (row.began) {
       part.beganAt = row.at
       part.ok = visitTest(row)
+      part.value = visitValue ? visitValue(row) : null
     }
     if (allTest(row)) part.matched = true
     part.rows += 1
@@ -91,113 +110,168 @@ function partsOf(q: LogQuery, rows: readonly LogRow[]): Map<string, VisitPart> {
   return parts
 }
 
-/** Adds a whole visit to its bucket, if it is counted. */
-function add(q: LogQuery, out: Quality[], v: VisitPart, eventFilters: boolean): void {
-  if (v.beganAt === null || !v.ok || (eventFilters && !v.matched)) return
-  const b = bucketOf(q.bounds, v.beganAt)
-  if (b < 0) return
-  const bucket = out[b]!
-  bucket.visits += 1
-  if (v.rows === 1 && v.views === 1) bucket.bounces += 1
-  bucket.durationMs += v.last - v.first
-  bucket.views += v.views
+function addTo(
+  out: Map<unknown, Quality>,
+  key: unknown,
+  visits: number,
+  bounces: number,
+  durationMs: number,
+  views: number,
+) {
+  let q = out.get(key)
+  if (!q) {
+    q = none()
+    out.set(key, q)
+  }
+  q.visits += visits
+  q.bounces += bounces
+  q.durationMs += durationMs
+  q.views += views
 }
 
-export const visitQuality: LogMetric<LogQuery, string[], QualityStored, Quality[]> = {
-  // the visits the pending rows touch (the SQL returns those one by one)
-  pending: (q, rows) => [...partsOf(q, rows).keys()],
-  sql(q, p, touched) {
-    const { visit, event } = splitFilters(q.filters)
-    const fold = foldOf(q)
-    const bucket =
-      q.bounds.length <= 2
-        ? '0'
-        : `(width_bucket(began_at, ${p.add(q.bounds.map((ms) => new Date(ms).toISOString()))}::timestamptz[]) - 1)`
-    const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
-    const ids = `${p.add(touched)}::bigint[]`
-    // one pass over the range: each visit's figures, grouped by its id
-    const v = `v AS MATERIALIZED (SELECT visit_id,
-        min(at) FILTER (WHERE began) AS began_at,
-        coalesce(bool_or(began AND ${whereSql(visit, p, fold)}), false) AS ok,
-        ${event.length === 0 ? 'true' : `coalesce(bool_or(${whereSql(q.filters, p, fold)}), false)`} AS matched,
-        count(*) AS n, count(*) FILTER (WHERE event_type = 'page_view') AS views, min(at) AS first, max(at) AS last
-      FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id)`
-    return `(WITH ${v} SELECT json_build_object(
-      'b', (SELECT coalesce(json_agg(json_build_array(b, visits, bounces, duration, views)), '[]') FROM (
-        SELECT ${bucket} AS b, count(*) AS visits, count(*) FILTER (WHERE n = 1 AND views = 1) AS bounces,
-          sum(${ms('last - first')}) AS duration, sum(views) AS views
-        FROM v WHERE ok AND matched AND began_at IS NOT NULL AND visit_id <> ALL(${ids}) GROUP BY 1) x),
-      't', (SELECT coalesce(json_agg(json_build_array(visit_id::text,
-          CASE WHEN began_at IS NULL THEN NULL ELSE ${ms('began_at')} END, ok, matched, n, views, ${ms('first')}, ${ms('last')})), '[]')
-        FROM v WHERE visit_id = ANY(${ids}))))`
-  },
-  finish(q, stored, rows) {
-    const out = empty(q.bounds.length - 1)
-    for (const [b, visits, bounces, duration, views] of stored.b) {
-      const bucket = out[b]
-      if (!bucket) continue
-      bucket.visits += Number(visits)
-      bucket.bounces += Number(bounces)
-      bucket.durationMs += Number(duration)
-      bucket.views += Number(views)
-    }
-    const eventFilters = splitFilters(q.filters).event.length > 0
-    const parts = partsOf(q, rows)
-    for (const [id, beganAt, ok, matched, n, views, first, last] of stored.t) {
-      const mine = parts.get(id)
-      const part: VisitPart = {
-        beganAt: beganAt === null ? null : Number(beganAt),
-        ok,
-        matched,
-        rows: Number(n),
-        views: Number(views),
-        first: Number(first),
-        last: Number(last),
+/** The metric of visit quality grouped as `grouping` says. */
+function qualityMetric<K>(
+  grouping: Grouping<K>,
+  visitValue?: (row: LogRow) => string | null,
+): LogMetric<LogQuery, string[], QualityStored, Map<K, Quality>> {
+  const add = (q: LogQuery, out: Map<K, Quality>, v: VisitPart, eventFilters: boolean) => {
+    if (v.beganAt === null || !v.ok || (eventFilters && !v.matched)) return
+    const key = grouping.of(q, v.beganAt, v.value)
+    if (key === undefined) return
+    addTo(out as Map<unknown, Quality>, key, 1, v.rows === 1 && v.views === 1 ? 1 : 0, v.last - v.first, v.views)
+  }
+  return {
+    // the visits the pending rows touch (the SQL returns those one by one)
+    pending: (q, rows) => [...partsOf(q, rows).keys()],
+    sql(q, p, touched) {
+      const { visit, event } = splitFilters(q.filters)
+      const fold = foldOf(q)
+      const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
+      const ids = `${p.add(touched)}::bigint[]`
+      const value = grouping.column ? `min(${grouping.column}) FILTER (WHERE began)` : 'NULL::text'
+      // one pass over the range: each visit's figures, grouped by its id
+      const v = `v AS MATERIALIZED (SELECT visit_id,
+          min(at) FILTER (WHERE began) AS began_at, ${value} AS value,
+          coalesce(bool_or(began AND ${whereSql(visit, p, fold)}), false) AS ok,
+          ${event.length === 0 ? 'true' : `coalesce(bool_or(${whereSql(q.filters, p, fold)}), false)`} AS matched,
+          count(*) AS n, count(*) FILTER (WHERE event_type = 'page_view') AS views, min(at) AS first, max(at) AS last
+        FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id)`
+      return `(WITH ${v} SELECT json_build_object(
+        'b', (SELECT coalesce(json_agg(json_build_array(g, visits, bounces, duration, views)), '[]') FROM (
+          SELECT ${grouping.sql(q, p)} AS g, count(*) AS visits, count(*) FILTER (WHERE n = 1 AND views = 1) AS bounces,
+            sum(${ms('last - first')}) AS duration, sum(views) AS views
+          FROM v WHERE ok AND matched AND began_at IS NOT NULL AND visit_id <> ALL(${ids}) GROUP BY 1) x),
+        't', (SELECT coalesce(json_agg(json_build_array(visit_id::text,
+            CASE WHEN began_at IS NULL THEN NULL ELSE ${ms('began_at')} END, ok, matched, n, views, ${ms('first')}, ${ms('last')}, value)), '[]')
+          FROM v WHERE visit_id = ANY(${ids}))))`
+    },
+    finish(q, stored, rows) {
+      const out = new Map<K, Quality>()
+      for (const [g, visits, bounces, duration, views] of stored.b) {
+        if (g === null) continue
+        addTo(out as Map<unknown, Quality>, g, Number(visits), Number(bounces), Number(duration), Number(views))
       }
-      if (mine) {
-        if (mine.beganAt !== null) {
-          part.beganAt = mine.beganAt
-          part.ok = mine.ok
+      const eventFilters = splitFilters(q.filters).event.length > 0
+      const parts = partsOf(q, rows, visitValue)
+      for (const [id, beganAt, ok, matched, n, views, first, last, value] of stored.t) {
+        const mine = parts.get(id)
+        const part: VisitPart = {
+          beganAt: beganAt === null ? null : Number(beganAt),
+          ok,
+          value,
+          matched,
+          rows: Number(n),
+          views: Number(views),
+          first: Number(first),
+          last: Number(last),
         }
-        part.matched ||= mine.matched
-        part.rows += mine.rows
-        part.views += mine.views
-        part.first = Math.min(part.first, mine.first)
-        part.last = Math.max(part.last, mine.last)
-        parts.delete(id)
+        if (mine) {
+          if (mine.beganAt !== null) {
+            part.beganAt = mine.beganAt
+            part.ok = mine.ok
+            part.value = mine.value
+          }
+          part.matched ||= mine.matched
+          part.rows += mine.rows
+          part.views += mine.views
+          part.first = Math.min(part.first, mine.first)
+          part.last = Math.max(part.last, mine.last)
+          parts.delete(id)
+        }
+        add(q, out, part, eventFilters)
       }
-      add(q, out, part, eventFilters)
-    }
-    // visits Postgres holds nothing of
-    for (const part of parts.values()) add(q, out, part, eventFilters)
-    return out
+      // visits Postgres holds nothing of
+      for (const part of parts.values()) add(q, out, part, eventFilters)
+      return out
+    },
+    ofRows(q, rows) {
+      // the obvious way: every visit's rows in the range, then each counted visit's figures
+      const { visit } = splitFilters(q.filters)
+      const visitTest = matches(visit, foldOf(q))
+      const allTest = matches(q.filters, foldOf(q))
+      const eventFilters = splitFilters(q.filters).event.length > 0
+      const byVisit = new Map<string, LogRow[]>()
+      for (const row of rows) {
+        if (row.visitId === null || rowBucket(q, row) < 0) continue
+        const list = byVisit.get(row.visitId)
+        if (list) list.push(row)
+        else byVisit.set(row.visitId, [row])
+      }
+      const out = new Map<K, Quality>()
+      for (const visitRows of byVisit.values()) {
+        const first = visitRows.find((row) => row.began)
+        if (!first || !visitTest(first)) continue
+        if (eventFilters && !visitRows.some(allTest)) continue
+        const key = grouping.of(q, first.at, visitValue ? visitValue(first) : null)
+        if (key === undefined) continue
+        const times = visitRows.map((row) => row.at)
+        const views = visitRows.filter((row) => row.type === 'page_view').length
+        const bounce = visitRows.length === 1 && views === 1 ? 1 : 0
+        addTo(out as Map<unknown, Quality>, key, 1, bounce, Math.max(...times) - Math.min(...times), views)
+      }
+      return out
+    },
+  }
+}
+
+const byBucket = qualityMetric<number>({
+  sql: (q, p) =>
+    q.bounds.length <= 2
+      ? '0'
+      : `(width_bucket(began_at, ${p.add(q.bounds.map((ms) => new Date(ms).toISOString()))}::timestamptz[]) - 1)`,
+  of: (q, beganAt) => {
+    const b = bucketOf(q.bounds, beganAt)
+    return b < 0 ? undefined : b
   },
-  ofRows(q, rows) {
-    // the obvious way: every visit's rows in the range, then each counted visit's figures
-    const { visit } = splitFilters(q.filters)
-    const visitTest = matches(visit, foldOf(q))
-    const allTest = matches(q.filters, foldOf(q))
-    const eventFilters = splitFilters(q.filters).event.length > 0
-    const byVisit = new Map<string, LogRow[]>()
-    for (const row of rows) {
-      if (row.visitId === null || rowBucket(q, row) < 0) continue
-      const list = byVisit.get(row.visitId)
-      if (list) list.push(row)
-      else byVisit.set(row.visitId, [row])
-    }
-    const out = empty(q.bounds.length - 1)
-    for (const visitRows of byVisit.values()) {
-      const first = visitRows.find((row) => row.began)
-      if (!first || !visitTest(first)) continue
-      if (eventFilters && !visitRows.some(allTest)) continue
-      const bucket = out[rowBucket(q, first)]!
-      const times = visitRows.map((row) => row.at)
-      const views = visitRows.filter((row) => row.type === 'page_view').length
-      bucket.visits += 1
-      if (visitRows.length === 1 && views === 1) bucket.bounces += 1
-      bucket.durationMs += Math.max(...times) - Math.min(...times)
-      bucket.views += views
-    }
-    return out
-  },
+})
+
+const asBuckets = (q: LogQuery, byKey: Map<number, Quality>): Quality[] =>
+  Array.from({ length: Math.max(0, q.bounds.length - 1) }, (_, i) => byKey.get(i) ?? none())
+
+/** Per bucket (of the row that began each visit). */
+export const visitQuality: LogMetric<LogQuery, string[], QualityStored, Quality[]> = {
+  pending: byBucket.pending,
+  sql: byBucket.sql,
+  finish: (q, stored, rows) => asBuckets(q, byBucket.finish(q, stored, rows)),
+  ofRows: (q, rows) => asBuckets(q, byBucket.ofRows(q, rows)),
+}
+
+/**
+ * Per value of a visit dimension (the visit's, from the row that began it; visits without one are
+ * left out): the quality of each row of a top of that dimension.
+ */
+export function visitQualityBy(
+  dimension: VisitDimension,
+): LogMetric<LogQuery, string[], QualityStored, Map<string, Quality>> {
+  const source = dimensionSource(dimension)
+  return qualityMetric<string>(
+    {
+      column: source.sql(() => {
+        throw new Error('a visit dimension has no parameters')
+      }),
+      sql: () => 'value',
+      of: (_q, _beganAt, value) => value ?? undefined,
+    },
+    source.value,
+  )
 }

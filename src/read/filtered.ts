@@ -8,7 +8,7 @@
  * const result = await filteredStats(deps, params, filters) // a StatsResult, as stats() answers it
  */
 
-import type { EventType } from '../events/types.ts'
+import type { EventType, VisitDimension } from '../events/types.ts'
 import type { CaseFold } from '../filters/fold.ts'
 import {
   bucketsOf,
@@ -23,6 +23,7 @@ import {
   topOfEventTops,
   visitors as visitorsMetric,
   visitQuality,
+  visitQualityBy,
   visits as visitsMetric,
 } from '../filters/index.ts'
 import { matches } from '../filters/match.ts'
@@ -33,10 +34,10 @@ import { addDays, dayStarts, localHours } from '../time.ts'
 import { type Dashboard, PANELS } from './dashboard.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams, TopParams } from './params.ts'
-import { figure, isQualityMetric, totalOf } from './quality.ts'
+import { figure, isQualityMetric, type QualityMetric, totalOf } from './quality.ts'
 import { SqlParams } from './sql.ts'
 import { type StatsResult, statsHead } from './stats.ts'
-import type { TopResult } from './top.ts'
+import type { TopItem, TopResult } from './top.ts'
 
 /** How the database folds case, asked once per pool (it changes only with its locale or ICU). */
 const folds = new WeakMap<object, Promise<CaseFold>>()
@@ -244,6 +245,26 @@ export async function filteredTop(
     return topOfEventTops({ ...query, fold: await foldOf(deps) }, countedProperties, counted)
   }
   return exactLogRead(deps, topMetric, query)
+}
+
+/**
+ * A top's items, each with the visit-quality figures `q.metrics` names, from the event log (under
+ * the same filters, over the same days): null for an item with no visits there.
+ */
+export async function withQuality(
+  deps: ReadDeps,
+  q: TopParams,
+  items: readonly TopItem[],
+): Promise<(TopItem & Partial<Record<QualityMetric, number | null>>)[]> {
+  const { bounds } = bucketsOf('day', q.from, q.to, q.tz)
+  const byValue = await exactLogRead(deps, visitQualityBy(q.dimension as VisitDimension), {
+    filters: q.filters,
+    bounds: [bounds[0]!, bounds.at(-1)!],
+  })
+  return items.map((item) => {
+    const quality = byValue.get(item.name) ?? totalOf([])
+    return { ...item, ...Object.fromEntries(q.metrics.map((m) => [m, figure(m, quality)])) }
+  })
 }
 
 /** The distinct user ids of the rows that pass, over the range. */

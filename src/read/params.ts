@@ -7,12 +7,12 @@
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { HttpError } from '../errors.ts'
-import { EVENT_TYPES, type EventType, type VisitDimension } from '../events/types.ts'
+import { EVENT_TYPES, type EventType, VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
 import type { Filter } from '../filters/filter.ts'
 import { parseFilters } from '../filters/parse.ts'
 import { addDays, canonicalTimeZone, dayCount, localDay, sameDays } from '../time.ts'
 import { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from './bounds.ts'
-import { isQualityMetric, type StatsMetric } from './quality.ts'
+import { isQualityMetric, QUALITY_METRICS, type QualityMetric, type StatsMetric } from './quality.ts'
 import {
   DashboardQuery,
   Day,
@@ -219,6 +219,8 @@ export interface TopParams extends RangeParams {
   dimension: TopDimension
   eventType?: EventType
   limit: number
+  /** visit dimensions only: the visit-quality figures each item is given */
+  metrics: QualityMetric[]
   /** none: the counters answer; some: the event log does */
   filters: Filter[]
 }
@@ -245,5 +247,27 @@ export function parseTop(q: Query, countedProperties: readonly string[] = [], co
     throw invalid('tz', `is not supported here: these counters are kept per day of TIME_ZONE (${context.timeZone})`)
   }
   const filters = parseFilters(q.filters)
-  return { ...range, dimension: dimension as TopDimension | VisitDimension, eventType, limit, filters }
+  const metrics = parseQualityMetrics(q.metrics, dimension)
+  return { ...range, dimension: dimension as TopDimension | VisitDimension, eventType, limit, filters, metrics }
+}
+
+/** `metrics` of a top: visit-quality metrics, for a visit dimension. */
+function parseQualityMetrics(raw: string | undefined, dimension: string): QualityMetric[] {
+  if (raw === undefined) return []
+  const names = raw.split(',').map((m) => m.trim())
+  for (const m of names) {
+    if (!isQualityMetric(m)) {
+      throw invalid(
+        'metrics',
+        `must be a comma-separated list of ${QUALITY_METRICS.join(', ')} (got ${JSON.stringify(m)})`,
+      )
+    }
+  }
+  if (!(VISIT_DIMENSIONS as readonly string[]).includes(dimension)) {
+    throw invalid(
+      'metrics',
+      `applies to visit dimensions only: they describe visits (got dimension ${JSON.stringify(dimension)})`,
+    )
+  }
+  return [...new Set(names)] as QualityMetric[]
 }

@@ -121,6 +121,12 @@ export const topQuery = (countedProperties: readonly string[]) =>
     tz: { ...TimeZone, description: 'TIME_ZONE, or a zone with the same days over the range' },
     limit: Limit,
     filters: Filters,
+    metrics: typed(Type.String, {
+      description:
+        'visit dimensions only: comma-separated bounce_rate, visit_duration, views_per_visit, added to each item ' +
+        '(from the event log, null for an item without visits of its own there)',
+      examples: ['bounce_rate,visit_duration'],
+    }),
     format: Format,
   })
 

@@ -138,7 +138,20 @@ export const SCHEMAS = {
     event_type: Type.Union([Type.String(), Type.Null()]),
     from: day,
     to: day,
-    items: Type.Array(Type.Object({ name: Type.String(), count })),
+    items: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        count,
+        ...Object.fromEntries(
+          ['bounce_rate', 'visit_duration', 'views_per_visit'].map((m) => [
+            m,
+            Type.Optional(
+              Type.Union([Type.Number(), Type.Null()], { description: `with metrics=${m}: the item's visits' figure` }),
+            ),
+          ]),
+        ),
+      }),
+    ),
     total: Type.Integer({ minimum: 0, description: "the range's visits (visit dimensions) or events" }),
   }),
   Dashboard: Type.Object({

@@ -12,13 +12,13 @@ import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { parseFilters } from '../filters/parse.ts'
 import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
-import { filteredDashboard, filteredStats, filteredTop } from '../read/filtered.ts'
+import { filteredDashboard, filteredStats, filteredTop, withQuality } from '../read/filtered.ts'
 import { logCheck } from '../read/log-check.ts'
 import { DASHBOARD_PARAMETERS, onlyParameters, parseRange, parseStats, parseTop, wantsCsv } from '../read/params.ts'
-import { isQualityMetric } from '../read/quality.ts'
+import { isQualityMetric, type QualityMetric } from '../read/quality.ts'
 import { DashboardQuery, LogCheckQuery, StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
 import { stats } from '../read/stats.ts'
-import { top } from '../read/top.ts'
+import { type TopItem, top } from '../read/top.ts'
 import { userCounts } from '../read/users.ts'
 import { requireAccess, requireUser } from './auth.ts'
 import { errors, json, type Operation, operation, parameters, SECURITY } from './openapi.ts'
@@ -108,15 +108,19 @@ export const reads = (
         admin(request)
         const asCsv = wantsCsv(query as Query)
         const q = parseTop(query as Query, deps.config.countedProperties, context())
-        const { items, total } =
+        const ranked =
           q.filters.length > 0
             ? await filteredTop(deps, q, q.filters, deps.config.countedProperties)
             : await top(deps, q)
+        const total = ranked.total
+        // each item's visit quality, from the event log, when asked for
+        const items: (TopItem & Partial<Record<QualityMetric, number | null>>)[] =
+          q.metrics.length === 0 ? ranked.items : await withQuality(deps, q, ranked.items)
         if (asCsv)
           return csv(
             csvFileName(['top', q.dimension], q.from, q.to),
-            ['name', 'count'],
-            items.map((i) => [i.name, i.count]),
+            ['name', 'count', ...q.metrics],
+            items.map((i) => [i.name, i.count, ...q.metrics.map((m) => i[m] ?? '')]),
           )
         return { dimension: q.dimension, event_type: q.eventType ?? null, from: q.from, to: q.to, items, total }
       },
