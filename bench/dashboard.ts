@@ -21,7 +21,6 @@ import { loadavg } from 'node:os'
 import type { Pool } from '@neondatabase/serverless'
 import type { Browser } from 'playwright-core'
 import { createApp } from '../src/app.ts'
-import { loadConfig } from '../src/config.ts'
 import { type Database, openDatabase } from '../src/db/pool.ts'
 import { openRedis } from '../src/db/redis.ts'
 import { createDeps } from '../src/deps.ts'
@@ -29,7 +28,15 @@ import { silentLogger } from '../src/log.ts'
 import { launchChromium } from '../test/browser.ts'
 import { BASELINE_DIR, baselineName } from './beacon.ts'
 import { type SeededHistory, seedHistory } from './history.ts'
-import { ADMIN_TOKEN, type BenchServices, benchServices, type ChildServer, fmt, startChild } from './lib.ts'
+import {
+  ADMIN_TOKEN,
+  type BenchServices,
+  benchConfig,
+  benchServices,
+  type ChildServer,
+  fmt,
+  startChild,
+} from './lib.ts'
 
 const LOADS = Number(process.env.BENCH_DASHBOARD_LOADS ?? 5)
 /** how long one load may take before it counts as failed */
@@ -169,13 +176,7 @@ async function planReads(services: BenchServices, routes: string[], search: stri
   const db = await openDatabase(services.databaseUrl, { max: 4 })
   const redis = await openRedis(services.redisUrl, silentLogger)
   try {
-    const config = {
-      ...loadConfig({ COUNTED_PROPERTIES: 'plan' }),
-      redisUrl: services.redisUrl,
-      databaseUrl: services.databaseUrl,
-      redisPrefix: services.newPrefix(),
-      adminToken: ADMIN_TOKEN,
-    }
+    const config = benchConfig(services)
     const statements: PlannedRead['statements'] = []
     const explained = createApp(createDeps({ config, redis, pool: explaining(db.pool, statements), log: silentLogger }))
     const timing = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))

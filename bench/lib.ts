@@ -15,6 +15,17 @@ import { provisionServices, type StartedServices } from '../src/services/provisi
 export const BROWSER_UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789'
+
+/** The service's config for an in-process app on the bench's services, a prefix of its own, `plan` counted. */
+export function benchConfig(services: BenchServices) {
+  return {
+    ...loadConfig({ COUNTED_PROPERTIES: 'plan' }),
+    redisUrl: services.redisUrl,
+    databaseUrl: services.databaseUrl,
+    redisPrefix: services.newPrefix(),
+    adminToken: ADMIN_TOKEN,
+  }
+}
 export const INGEST_TOKEN = 'bench-ingest-token-0123456789'
 
 export interface BenchServices {

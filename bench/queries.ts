@@ -6,14 +6,13 @@
 import type { Pool } from '@neondatabase/serverless'
 import { RESP_TYPES } from 'redis'
 import { createApp } from '../src/app.ts'
-import { loadConfig } from '../src/config.ts'
 import { mergeSets } from '../src/counters/hll.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { openRedis } from '../src/db/redis.ts'
 import { createDeps } from '../src/deps.ts'
 import { VISIT_DIMENSIONS } from '../src/events/types.ts'
 import { silentLogger } from '../src/log.ts'
-import { ADMIN_TOKEN, type BenchServices } from './lib.ts'
+import { ADMIN_TOKEN, type BenchServices, benchConfig } from './lib.ts'
 
 /** The UTC day `n` days before today. */
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10)
@@ -151,13 +150,7 @@ export async function queriesScenario(services: BenchServices): Promise<{ rows: 
       (SELECT count(*) FROM analytics_feature_daily) + (SELECT count(*) FROM analytics_dimension_daily) +
       (SELECT count(*) FROM analytics_dimension_monthly) AS n`)
     const plans: { sql: string; plan: PlanNode; ms: number }[] = []
-    const config = {
-      ...loadConfig({ COUNTED_PROPERTIES: 'plan' }),
-      redisUrl: services.redisUrl,
-      databaseUrl: services.databaseUrl,
-      redisPrefix: services.newPrefix(),
-      adminToken: ADMIN_TOKEN,
-    }
+    const config = benchConfig(services)
     const app = createApp(createDeps({ config, redis, pool: explaining(db.pool, plans), log: silentLogger }))
     const timing = createApp(createDeps({ config, redis, pool: db.pool, log: silentLogger }))
     const routes = [
