@@ -21,8 +21,11 @@ try {
         'DATABASE_URL, or run `bun run dev` to bring up local Redis and Postgres.',
     )
   }
-  const server = await startServer({ ...config, databaseUrl: config.databaseUrl }, log)
-  stopOnSignals(server.stop, log)
+  // the signals are taken before the server starts: one that comes while it starts (a process
+  // manager stopping it at once) waits for the start, then stops it as any other, and exits 0
+  const started = startServer({ ...config, databaseUrl: config.databaseUrl }, log)
+  stopOnSignals(async () => (await started).stop(), log)
+  await started
 } catch (err) {
   fail(err instanceof ConfigError ? `invalid configuration: ${err.message}` : errorMessage(err))
 }
