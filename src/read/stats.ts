@@ -17,6 +17,7 @@ import type { Pool } from '@neondatabase/serverless'
 import { quarterStart } from '../counters/calendar.ts'
 import { decodeField } from '../counters/fields.ts'
 import { VISIT } from '../events/types.ts'
+import { bucketOf } from '../filters/buckets.ts'
 import { dayStarts, daysBetween, localHours, periodsOf } from '../time.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { Granularity, StatsParams } from './params.ts'
@@ -102,19 +103,6 @@ async function storedBuckets(
   )
   const row = r.rows[0] as { rows: [number, number][]; committed: string[] }
   return { result: new Map(row.rows.map(([b, n]) => [Number(b), Number(n)])), committed: row.committed }
-}
-
-/** The bucket an instant falls in (index into `starts`, whose last entry is the end), or -1. */
-function bucketOf(starts: number[], ms: number): number {
-  if (ms < starts[0]! || ms >= starts.at(-1)!) return -1
-  let lo = 0
-  let hi = starts.length - 1
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1
-    if (starts[mid]! <= ms) lo = mid
-    else hi = mid
-  }
-  return lo
 }
 
 /**
