@@ -29,7 +29,7 @@ import { type EventType, propDimension, VISIT, VISIT_DIMENSIONS, type VisitDimen
 import { type SnapshotHashes, toRows } from '../src/flush/rows.ts'
 import { type VisitorSet, writeBatch } from '../src/flush/write.ts'
 import { PostgresEventStore } from '../src/log/postgres.ts'
-import type { LogRow } from '../src/log/row.ts'
+import { eventRow, type LogRow } from '../src/log/row.ts'
 import { silentLogger } from '../src/log.ts'
 import type { BenchServices } from './lib.ts'
 import { FILL } from './queries.ts'
@@ -244,18 +244,9 @@ function makeDay(random: () => number, from: number, to: number, count: number, 
   }
   for (let i = 0; i < serverEvents; i++) {
     const row: LogRow = {
-      at: from + Math.floor(random() * span),
-      site: 0,
-      type: serverEventType(random()),
-      path: null,
-      hostname: null,
-      feature: null,
+      ...eventRow(from + Math.floor(random() * span), serverEventType(random())),
       userId: user(random()),
       props: random() < 0.3 ? { plan: plan(random()) } : null,
-      visitId: null,
-      began: false,
-      visitor: null,
-      visit: null,
     }
     rows.push(row)
     counters.event(row)

@@ -10,7 +10,7 @@
  * const rows = siteRows(500_000, Date.parse('2026-01-05T00:00:00Z')) // five days of rows
  */
 import type { EventType } from '../src/events/types.ts'
-import type { LogRow } from '../src/log/row.ts'
+import { eventRow, type LogRow } from '../src/log/row.ts'
 import { prng } from '../test/prng.ts'
 
 const DAY_MS = 86_400_000
@@ -38,7 +38,7 @@ export function siteRows(n: number, start: number, seed = 20261206): LogRow[] {
     if (r.next() < 0.1) {
       const type = r.pick(SERVER_TYPES)
       rows.push({
-        ...blank(at, type),
+        ...eventRow(at, type),
         userId: `user-${r.int(5000)}`,
         props: type === 'user_login' ? null : { model: r.pick(['small', 'large']) },
       })
@@ -70,7 +70,7 @@ export function siteRows(n: number, start: number, seed = 20261206): LogRow[] {
       if (visits.length < 200) visits.push(v)
       else visits[r.int(visits.length)] = v
       rows.push({
-        ...blank(at, 'page_view'),
+        ...eventRow(at, 'page_view'),
         path,
         hostname: 'shop.example.com',
         visitId: id,
@@ -82,7 +82,7 @@ export function siteRows(n: number, start: number, seed = 20261206): LogRow[] {
     }
     const v = r.pick(visits)
     rows.push({
-      ...blank(at, type),
+      ...eventRow(at, type),
       path,
       hostname: 'shop.example.com',
       feature: type === 'feature_used' ? r.pick(FEATURES) : null,
@@ -97,18 +97,3 @@ export function siteRows(n: number, start: number, seed = 20261206): LogRow[] {
   }
   return rows
 }
-
-const blank = (at: number, type: EventType): LogRow => ({
-  at,
-  site: 0,
-  type,
-  path: null,
-  hostname: null,
-  feature: null,
-  userId: null,
-  props: null,
-  visitId: null,
-  began: false,
-  visitor: null,
-  visit: null,
-})

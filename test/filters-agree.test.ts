@@ -34,7 +34,7 @@ import {
   visitQualityBy,
   visits,
 } from '../src/filters/index.ts'
-import type { LogRow } from '../src/log/row.ts'
+import { eventRow, type LogRow } from '../src/log/row.ts'
 import { SqlParams } from '../src/read/sql.ts'
 import type { TopDimension } from '../src/read/top.ts'
 import { insertLogRows, logPartitions } from './log-table.ts'
@@ -99,22 +99,7 @@ function props(): Record<string, string> | null {
   return Object.keys(out).length === 0 ? null : out
 }
 
-function base(at: number, type: EventType): LogRow {
-  return {
-    at,
-    site: 0,
-    type,
-    path: null,
-    hostname: null,
-    feature: null,
-    userId: null,
-    props: props(),
-    visitId: null,
-    began: false,
-    visitor: null,
-    visit: null,
-  }
-}
+const base = (at: number, type: EventType): LogRow => ({ ...eventRow(at, type), props: props() })
 
 function makeRows(): LogRow[] {
   const rows: LogRow[] = []

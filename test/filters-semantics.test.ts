@@ -18,7 +18,7 @@ import {
   visitors,
   visits,
 } from '../src/filters/index.ts'
-import type { LogRow } from '../src/log/row.ts'
+import { eventRow, type LogRow } from '../src/log/row.ts'
 import { insertLogRows, logPartitions } from './log-table.ts'
 import { testContext } from './services.ts'
 
@@ -40,23 +40,7 @@ const visitOf = (v: Partial<Record<VisitDimension, string>>): Record<VisitDimens
   ...v,
 })
 
-function row(r: Partial<LogRow>): LogRow {
-  return {
-    at: T0,
-    site: 0,
-    type: 'page_view',
-    path: null,
-    hostname: null,
-    feature: null,
-    userId: null,
-    props: null,
-    visitId: null,
-    began: false,
-    visitor: null,
-    visit: null,
-    ...r,
-  }
-}
+const row = (r: Partial<LogRow>): LogRow => ({ ...eventRow(T0, 'page_view'), ...r })
 
 // visit 1: Google, saw /pricing; visit 2: Google, saw / only; visit 3: Bing, saw /pricing, began
 // the day before (so outside a range of DAY); visit 4: Bing, no campaign; a server event of no visit

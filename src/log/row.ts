@@ -62,6 +62,22 @@ export interface LogRow {
   visit: Record<VisitDimension, string | null> | null
 }
 
+/** A row of an event at `at` with nothing else set: no page, no properties, no visit. */
+export const eventRow = (at: number, type: EventType): LogRow => ({
+  at,
+  site: 0,
+  type,
+  path: null,
+  hostname: null,
+  feature: null,
+  userId: null,
+  props: null,
+  visitId: null,
+  began: false,
+  visitor: null,
+  visit: null,
+})
+
 /** The event's own fields (0..6), as the group commit writes them. */
 export interface RowHead {
   at: number
