@@ -110,14 +110,7 @@ function partsOf(
   return parts
 }
 
-function addTo(
-  out: Map<unknown, Quality>,
-  key: unknown,
-  visits: number,
-  bounces: number,
-  durationMs: number,
-  views: number,
-) {
+function addTo<K>(out: Map<K, Quality>, key: K, visits: number, bounces: number, durationMs: number, views: number) {
   let q = out.get(key)
   if (!q) {
     q = none()
@@ -138,7 +131,7 @@ function qualityMetric<K>(
     if (v.beganAt === null || !v.ok || (eventFilters && !v.matched)) return
     const key = grouping.of(q, v.beganAt, v.value)
     if (key === undefined) return
-    addTo(out as Map<unknown, Quality>, key, 1, v.rows === 1 && v.views === 1 ? 1 : 0, v.last - v.first, v.views)
+    addTo(out, key, 1, v.rows === 1 && v.views === 1 ? 1 : 0, v.last - v.first, v.views)
   }
   return {
     // the visits the pending rows touch (the SQL returns those one by one)
@@ -168,8 +161,8 @@ function qualityMetric<K>(
     finish(q, stored, rows) {
       const out = new Map<K, Quality>()
       for (const [g, visits, bounces, duration, views] of stored.b) {
-        if (g === null) continue
-        addTo(out as Map<unknown, Quality>, g, Number(visits), Number(bounces), Number(duration), Number(views))
+        if (g === null) continue // the SQL groups as K: a bucket, or a value (none: left out)
+        addTo(out, g as K, Number(visits), Number(bounces), Number(duration), Number(views))
       }
       const eventFilters = splitFilters(q.filters).event.length > 0
       const parts = partsOf(q, rows, visitValue)
@@ -227,7 +220,7 @@ function qualityMetric<K>(
         const times = visitRows.map((row) => row.at)
         const views = visitRows.filter((row) => row.type === 'page_view').length
         const bounce = visitRows.length === 1 && views === 1 ? 1 : 0
-        addTo(out as Map<unknown, Quality>, key, 1, bounce, Math.max(...times) - Math.min(...times), views)
+        addTo(out, key, 1, bounce, Math.max(...times) - Math.min(...times), views)
       }
       return out
     },

@@ -117,14 +117,15 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
   valuesOf: (stored: S) => number = () => 1,
 ): Promise<R> {
   const query = { ...q, fold: q.fold ?? (await foldOf(deps)) }
-  let shares = sharedAnswers.get(deps.pool)
-  if (!shares) {
-    shares = { answers: new Map(), values: 0 }
-    sharedAnswers.set(deps.pool, shares)
+  let found = sharedAnswers.get(deps.pool)
+  if (!found) {
+    found = { answers: new Map(), values: 0 }
+    sharedAnswers.set(deps.pool, found)
   }
-  const pool = shares
-  const answers = pool.answers
-  const key = JSON.stringify([name, q.filters, q.bounds, (q as { eventType?: string }).eventType ?? null])
+  const shares = found
+  const answers = shares.answers
+  // the query whole: its SQL depends on nothing else (the fold is the pool's)
+  const key = JSON.stringify([name, q])
   const { history, rows } = await exactRead(deps.redis, deps.keys, { rows: true }, async (view) => {
     // A shared answer is looked up and, when none serves, a new one claimed with no await between,
     // so reads sent together share one pass; a read that finds another's pass begun waits for it.
@@ -146,9 +147,9 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
     const p = new SqlParams()
     const sql = metric.sql(query, p, null)
     const { promise, resolve } = Promise.withResolvers<Shared<S> | undefined>()
-    if (answers.size >= SHARED_MAX || pool.values >= SHARED_VALUES_MAX) {
+    if (answers.size >= SHARED_MAX || shares.values >= SHARED_VALUES_MAX) {
       answers.clear()
-      pool.values = 0
+      shares.values = 0
     }
     answers.set(key, promise)
     try {
@@ -157,7 +158,7 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
         p.values,
       )
       const row = r.rows[0] as { version: string; stored: S; committed: string[] }
-      pool.values += valuesOf(row.stored)
+      shares.values += valuesOf(row.stored)
       resolve({ version: row.version, stored: row.stored, at: performance.now() })
       return { result: row.stored, committed: row.committed }
     } catch (err) {
