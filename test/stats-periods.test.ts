@@ -158,10 +158,12 @@ describe('series by week and by month', () => {
     const { app, deps } = await testApp({ timeZone: 'America/New_York', trustProxy: { hops: 1 } })
     const day = localDay(Date.now(), 'America/New_York')
     const from = addDays(day, -20)
+    // to the day after New York's: from 18:30 UTC to New York's midnight, Kolkata is a day ahead
+    const to = addDays(day, 1)
     const paths = [
-      `/analytics/stats?event_type=page_view&from=${from}&to=${day}&granularity=week`,
-      `/analytics/stats?event_type=page_view&from=${from}&to=${day}&granularity=month&tz=UTC`,
-      `/analytics/stats?metric=visits&from=${from}&to=${day}&granularity=week&tz=Asia/Kolkata`,
+      `/analytics/stats?event_type=page_view&from=${from}&to=${to}&granularity=week`,
+      `/analytics/stats?event_type=page_view&from=${from}&to=${to}&granularity=month&tz=UTC`,
+      `/analytics/stats?metric=visits&from=${from}&to=${to}&granularity=week&tz=Asia/Kolkata`,
     ]
     let i = 0
     const { seen, sent } = await duringFlushes({
