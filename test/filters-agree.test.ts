@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import type { Pool } from '@neondatabase/serverless'
 import { openDatabase } from '../src/db/pool.ts'
 import { type EventType, VISIT_DIMENSIONS, type VisitDimension } from '../src/events/types.ts'
+import { type ConversionCounts, conversions, conversionsBy } from '../src/filters/conversions.ts'
 import {
   bucketsOf,
   type CaseFold,
@@ -34,6 +35,8 @@ import {
   visitQualityBy,
   visits,
 } from '../src/filters/index.ts'
+import { matches } from '../src/filters/match.ts'
+import { BUILT_IN_GOALS, fromMicros, type Goal } from '../src/goals/goal.ts'
 import { eventRow, type LogRow } from '../src/log/row.ts'
 import { SqlParams } from '../src/read/sql.ts'
 import type { TopDimension } from '../src/read/top.ts'
@@ -92,10 +95,15 @@ const hex16 = () => Array.from({ length: 16 }, () => r.int(16).toString(16)).joi
 const VISITORS = Array.from({ length: 250 }, hex16)
 const bigintId = () => BigInt.asIntN(64, BigInt(`0x${hex16()}`)).toString()
 
+/** What a goal's value may be given: amounts, and text that is not one */
+const AMOUNTS = ['12.5', '3', '-1.25', '0.000001', '19.99', '7.005', 'abc', '1e3', '', '1.2345678', '+4']
+
 function props(): Record<string, string> | null {
   if (r.next() < 0.4) return null
   const out: Record<string, string> = {}
   for (const key of PROP_KEYS) if (r.next() < 0.4) out[key] = r.pick(PROP_VALUES)
+  if (r.next() < 0.3) out.amount = r.pick(AMOUNTS)
+  if (r.next() < 0.2) out.currency = r.pick(['EUR', 'USD', 'eur'])
   return Object.keys(out).length === 0 ? null : out
 }
 
@@ -255,10 +263,123 @@ async function threeWays<Q extends LogQuery, P, S, R>(metric: LogMetric<Q, P, S,
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
+const goal = (id: string, fields: Partial<Goal>): Goal => ({
+  id,
+  name: id,
+  eventType: 'page_view',
+  page: null,
+  property: null,
+  value: null,
+  builtIn: false,
+  ...fields,
+})
+const GOALS: Goal[] = [
+  BUILT_IN_GOALS.find((g) => g.id === 'feature_used')!,
+  BUILT_IN_GOALS.find((g) => g.id === 'asset_downloaded')!,
+  goal('docs', { page: '/docs/*' }),
+  goal('pricing', { page: '/pricing' }),
+  goal('percent', { page: '/50%' }),
+  goal('any b', { page: '/*b*' }),
+  goal('pro', {
+    eventType: 'feature_used',
+    property: { key: 'plan', value: 'Pro' },
+    value: { property: 'amount', currency: 'EUR' },
+  }),
+  goal('downloads', { eventType: 'asset_downloaded', value: { property: 'amount', currency: null } }),
+  goal('euros', { eventType: 'asset_downloaded', value: { property: 'amount', currency: 'EUR' } }),
+  // case matters: /Pricing, not /pricing
+  goal('capital', { page: '/P*' }),
+]
+
+/** `*` any characters, the rest itself: the obvious recursive match. */
+function glob(pattern: string, s: string): boolean {
+  if (pattern === '') return s === ''
+  if (pattern[0] === '*') return glob(pattern.slice(1), s) || (s !== '' && glob(pattern, s.slice(1)))
+  return s !== '' && s[0] === pattern[0] && glob(pattern.slice(1), s.slice(1))
+}
+
+/** Whether a row completes a goal, and its value, written the obvious way. */
+function completes(g: Goal, row: LogRow): boolean {
+  if (row.type !== g.eventType) return false
+  if (g.page !== null && (row.path === null || !glob(g.page, row.path))) return false
+  return g.property === null || row.props?.[g.property.key] === g.property.value
+}
+function amount(g: Goal, row: LogRow): number {
+  const text = row.props?.[g.value?.property ?? '']
+  if (!g.value || text === undefined || !/^-?\d{1,15}(\.\d{1,6})?$/.test(text)) return 0
+  const currency = row.props?.currency
+  // in millionths, whole numbers, so the sum is exact
+  return g.value.currency !== null && currency !== undefined && currency !== g.value.currency
+    ? 0
+    : Math.round(Number(text) * 1e6)
+}
+
+/**
+ * Conversions the obvious way: each group's visitors, and each goal's converting ones, as sets
+ * of the passing rows; values as sums in cents.
+ */
+function conversionsOracle(q: LogQuery, by: VisitDimension | undefined): Map<string, unknown> {
+  const keep = matches(q.filters, fold)
+  const groups = new Map<string, { visitors: Set<string>; converted: Set<string>[]; value: number[] }>()
+  const group = (k: string) => {
+    let g = groups.get(k)
+    if (!g) {
+      g = { visitors: new Set(), converted: GOALS.map(() => new Set()), value: GOALS.map(() => 0) }
+      groups.set(k, g)
+    }
+    return g
+  }
+  for (const row of ROWS) {
+    if (row.visitor === null || row.at < q.bounds[0]! || row.at >= q.bounds.at(-1)! || !keep(row)) continue
+    // grouped by a visit dimension, the total is of the rows in some group
+    const keys = ['total']
+    if (by === undefined) {
+      let b = 0
+      while (q.bounds[b + 1]! <= row.at) b++
+      keys.push(String(b))
+    } else if (row.visit?.[by] != null) keys.push(row.visit[by]!)
+    else continue
+    for (const k of keys) {
+      const g = group(k)
+      g.visitors.add(row.visitor)
+      GOALS.forEach((goal, i) => {
+        if (!completes(goal, row)) return
+        g.converted[i]!.add(row.visitor!)
+        g.value[i]! += amount(goal, row)
+      })
+    }
+  }
+  return new Map(
+    [...groups].map(([k, g]) => [
+      k,
+      {
+        visitors: g.visitors.size,
+        converted: g.converted.map((s) => s.size),
+        value: g.value.map((v) => (Math.sign(v) * Math.round(Math.abs(v) / 1e4)) / 100 || 0),
+      },
+    ]),
+  )
+}
+
+/** The metric's answer in the oracle's shape. */
+function asOracle(c: ConversionCounts<number | string>): Map<string, unknown> {
+  const shape = (x: { visitors: number; converted: number[]; value: bigint[] }) => ({
+    visitors: x.visitors,
+    converted: x.converted,
+    value: x.value.map(fromMicros),
+  })
+  const out = new Map<string, unknown>()
+  if (c.total.visitors > 0) out.set('total', shape(c.total))
+  for (const [k, g] of c.groups) out.set(String(k), shape(g))
+  return out
+}
+
 describe('filters in SQL and in JavaScript', () => {
   test(`agree on random rows and filters (seed ${SEED})`, async () => {
     let nonEmpty = 0
     let filtered = 0
+    let converting = 0
+    let currencies = 0
     const QUERIES = 150
     for (let i = 0; i < QUERIES; i++) {
       const filters = drawFilters()
@@ -275,6 +396,18 @@ describe('filters in SQL and in JavaScript', () => {
       // visit quality counts the visits visits counts
       expect((await threeWays(visitQuality, q, what)).map((b) => b.visits)).toEqual(visitCounts)
       await threeWays(visitors, q, what)
+      // conversions of every goal, by bucket and by a visit dimension's value, against the oracle
+      const converted = await threeWays(conversions, { ...q, goals: GOALS }, what)
+      expect({ what, converted: asOracle(converted) }).toEqual({ what, converted: conversionsOracle(q, undefined) })
+      const groupBy = r.pick(VISIT_DIMENSIONS)
+      const convertedBy = await threeWays(conversionsBy, { ...q, goals: GOALS, by: groupBy }, { ...what, groupBy })
+      expect({ what, groupBy, convertedBy: asOracle(convertedBy) }).toEqual({
+        what,
+        groupBy,
+        convertedBy: conversionsOracle(q, groupBy),
+      })
+      if (converted.total.converted.some((n) => n > 0)) converting++
+      if (converted.total.value[GOALS.length - 2] !== converted.total.value[GOALS.length - 3]) currencies++
       // visit quality by the value of a visit dimension: its visits are the top's counts of that value
       const by = r.pick(VISIT_DIMENSIONS)
       const byValue = await threeWays(visitQualityBy(by), q, { ...what, by })
@@ -307,6 +440,9 @@ describe('filters in SQL and in JavaScript', () => {
     // the draws are not vacuous: many answers are non-empty, and many filters take rows out
     expect(nonEmpty).toBeGreaterThan(QUERIES / 4)
     expect(filtered).toBeGreaterThan(QUERIES / 4)
+    expect(converting).toBeGreaterThan(QUERIES / 4)
+    // and the currency of a value is tested: the euros differ from all downloads' value
+    expect(currencies).toBeGreaterThan(QUERIES / 10)
   }, 120_000)
 
   test('a filter that matches everything gives what no filter gives: the counters’ numbers', async () => {

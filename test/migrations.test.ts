@@ -16,6 +16,7 @@ const TABLES = [
   'analytics_dimension_daily',
   'analytics_dimension_monthly',
   'analytics_flush_log',
+  'analytics_goals',
   'schema_migrations',
 ]
 
@@ -66,6 +67,8 @@ describe('migrations', () => {
           'analytics_dimension_monthly(dimension,event_type,month,value,count)',
           'analytics_flush_log(id)',
           'analytics_flush_log(batch_id)',
+          'analytics_goals(id)',
+          'analytics_goals(site,name)',
         ].sort(),
       )
     } finally {

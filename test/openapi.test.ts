@@ -164,7 +164,11 @@ describe('the OpenAPI document', () => {
     const stats = doc.paths['/analytics/stats'].get
     for (const name of ['metric', 'granularity', 'format']) {
       const { schema } = parameter(stats, name)
-      for (const value of schema.enum) expect(await answer(`/analytics/stats?${name}=${value}`), value).toBe(200)
+      for (const value of schema.enum) {
+        // a conversion metric names its goal
+        const goal = value.startsWith('conversion') ? '&goal=user_signup' : ''
+        expect(await answer(`/analytics/stats?${name}=${value}${goal}`), value).toBe(200)
+      }
       expect(await answer(`/analytics/stats?${name}=nope`)).toBe(422)
     }
     expect(parameter(stats, 'from').schema.pattern).toBeDefined()

@@ -9,6 +9,7 @@
  */
 
 import type { EventType, VisitDimension } from '../events/types.ts'
+import { type Conversions, conversions, conversionsBy } from '../filters/conversions.ts'
 import type { CaseFold } from '../filters/fold.ts'
 import {
   bucketsOf,
@@ -29,12 +30,21 @@ import {
 import { matches } from '../filters/match.ts'
 import { foldOf as foldOfQuery, rangeSql, rowBucket } from '../filters/query.ts'
 import { whereSql } from '../filters/where.ts'
+import { fromMicros, type Goal } from '../goals/goal.ts'
 import type { LogRow } from '../log/row.ts'
 import { addDays, dayStarts, localHours } from '../time.ts'
 import { type Dashboard, PANELS } from './dashboard.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { StatsParams, TopParams } from './params.ts'
-import { figure, isQualityMetric, type QualityMetric, totalOf } from './quality.ts'
+import {
+  type ConversionMetric,
+  figure,
+  isConversionMetric,
+  isQualityMetric,
+  type QualityMetric,
+  rateOf,
+  totalOf,
+} from './quality.ts'
 import { SqlParams } from './sql.ts'
 import { type StatsResult, statsHead } from './stats.ts'
 import type { TopItem, TopResult } from './top.ts'
@@ -174,7 +184,13 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
  * `GET /analytics/stats` under filters: the same series, buckets and total as stats() gives; and
  * the visit-quality metrics, filtered or not (the counters do not keep them).
  */
-export async function filteredStats(deps: ReadDeps, q: StatsParams, filters: readonly Filter[]): Promise<StatsResult> {
+export async function filteredStats(
+  deps: ReadDeps,
+  q: StatsParams,
+  filters: readonly Filter[],
+  /** metric=conversions or conversion_rate: the goal */
+  goal?: Goal,
+): Promise<StatsResult> {
   const buckets = bucketsOf(q.granularity, q.from, q.to, q.tz)
   // `until`: buckets after it count nothing, the one it falls in counts up to it
   const until = q.until
@@ -193,6 +209,22 @@ export async function filteredStats(deps: ReadDeps, q: StatsParams, filters: rea
       total: total.visits,
       value: figure(metric, total),
     }
+  }
+  if (isConversionMetric(metric)) {
+    if (!goal) throw new Error('a conversion metric needs its goal')
+    const { groups, total } = await exactLogRead(deps, conversions, { filters, bounds, goals: [goal] })
+    const point = (c: Conversions | undefined) => {
+      const converted = c?.converted[0] ?? 0
+      const visitors = c?.visitors ?? 0
+      return {
+        count: converted,
+        visitors,
+        ...(metric === 'conversion_rate' ? { value: rateOf(converted, visitors) } : {}),
+        ...(goal.value ? { goal_value: fromMicros(c?.value[0] ?? 0n) } : {}),
+      }
+    }
+    const { count, ...range } = point(total)
+    return { ...base, series: buckets.labels.map((t, i) => ({ t, ...point(groups.get(i)) })), total: count, ...range }
   }
   let counts: number[]
   let total: number
@@ -248,24 +280,86 @@ export async function filteredTop(
   return exactLogRead(deps, topMetric, query)
 }
 
+/** What a top's item may be given beside its count: visit quality, and a goal's conversions. */
+export type ItemFigures = Partial<Record<QualityMetric | ConversionMetric, number | null>> & { goal_value?: number }
+
 /**
- * A top's items, each with the visit-quality figures `q.metrics` names, from the event log (under
- * the same filters, over the same days): null for an item with no visits there.
+ * A top's items, each with the figures `q.metrics` names, from the event log (under the same
+ * filters, over the same days): visit quality (null for an item with no visits there), and the
+ * conversions of `goal` among the item's visitors (its group conversion rate).
  */
-export async function withQuality(
+export async function withFigures(
   deps: ReadDeps,
   q: TopParams,
   items: readonly TopItem[],
-): Promise<(TopItem & Partial<Record<QualityMetric, number | null>>)[]> {
+  goal?: Goal,
+): Promise<(TopItem & ItemFigures)[]> {
   const { bounds } = bucketsOf('day', q.from, q.to, q.tz)
-  const byValue = await exactLogRead(deps, visitQualityBy(q.dimension as VisitDimension), {
-    filters: q.filters,
-    bounds: [bounds[0]!, bounds.at(-1)!],
-  })
+  const query = { filters: q.filters, bounds: [bounds[0]!, bounds.at(-1)!] }
+  const dimension = q.dimension as VisitDimension
+  const quality = q.metrics.filter(isQualityMetric)
+  const converting = q.metrics.filter(isConversionMetric)
+  const [byValue, byGroup] = await Promise.all([
+    quality.length > 0 ? exactLogRead(deps, visitQualityBy(dimension), query) : undefined,
+    converting.length > 0 && goal
+      ? exactLogRead(deps, conversionsBy, { ...query, goals: [goal], by: dimension })
+      : undefined,
+  ])
   return items.map((item) => {
-    const quality = byValue.get(item.name) ?? totalOf([])
-    return { ...item, ...Object.fromEntries(q.metrics.map((m) => [m, figure(m, quality)])) }
+    const out: TopItem & ItemFigures = { ...item }
+    if (byValue) {
+      const figures = byValue.get(item.name) ?? totalOf([])
+      for (const m of quality) out[m] = figure(m, figures)
+    }
+    if (byGroup && goal) {
+      const c = byGroup.groups.get(item.name)
+      const converted = c?.converted[0] ?? 0
+      if (converting.includes('conversions')) out.conversions = converted
+      if (converting.includes('conversion_rate')) out.conversion_rate = rateOf(converted, c?.visitors ?? 0)
+      if (goal.value) out.goal_value = fromMicros(c?.value[0] ?? 0n)
+    }
+    return out
   })
+}
+
+/** One goal's figures in the goals panel. */
+export interface GoalFigures {
+  goal: Goal
+  /** unique visitors who completed it */
+  conversions: number
+  /** percent of the unique visitors, one decimal; null without visitors */
+  conversion_rate: number | null
+  /** the converting rows' value (goals with a value) */
+  value?: number
+  /** the value per converting visitor */
+  value_per_conversion?: number | null
+}
+
+/**
+ * Every goal's conversions over a range under filters, in one pass over the log: the goals
+ * panel. The visitors are those of the rows that pass the filters.
+ */
+export async function goalConversions(
+  deps: ReadDeps,
+  range: { from: string; to: string; tz: string },
+  filters: readonly Filter[],
+  goals: readonly Goal[],
+): Promise<{ visitors: number; goals: GoalFigures[] }> {
+  const { bounds } = bucketsOf('day', range.from, range.to, range.tz)
+  const { total } = await exactLogRead(deps, conversions, { filters, bounds: [bounds[0]!, bounds.at(-1)!], goals })
+  return {
+    visitors: total.visitors,
+    goals: goals.map((goal, i) => {
+      const converted = total.converted[i] ?? 0
+      const figures: GoalFigures = { goal, conversions: converted, conversion_rate: rateOf(converted, total.visitors) }
+      if (goal.value) {
+        const value = total.value[i] ?? 0n
+        figures.value = fromMicros(value)
+        figures.value_per_conversion = converted === 0 ? null : fromMicros(value / BigInt(converted))
+      }
+      return figures
+    }),
+  }
 }
 
 /** The distinct user ids of the rows that pass, over the range. */

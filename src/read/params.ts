@@ -12,7 +12,15 @@ import type { Filter } from '../filters/filter.ts'
 import { parseFilters } from '../filters/parse.ts'
 import { addDays, canonicalTimeZone, dayCount, localDay, sameDays } from '../time.ts'
 import { FIRST_DAY, GRANULARITIES, type Granularity, LAST_DAY, MAX_DAYS_DAILY, MAX_DAYS_HOURLY } from './bounds.ts'
-import { isQualityMetric, QUALITY_METRICS, type QualityMetric, type StatsMetric } from './quality.ts'
+import {
+  CONVERSION_METRICS,
+  type ConversionMetric,
+  isConversionMetric,
+  isQualityMetric,
+  QUALITY_METRICS,
+  type QualityMetric,
+  type StatsMetric,
+} from './quality.ts'
 import {
   DashboardQuery,
   Day,
@@ -105,6 +113,8 @@ export interface StatsParams extends RangeParams {
   until?: number
   /** none: the counters answer; some: the event log does */
   filters: Filter[]
+  /** metric=conversions or conversion_rate: the goal's id, as sent (the route finds the goal) */
+  goal?: string
 }
 
 type Query = Record<string, string | undefined>
@@ -182,9 +192,12 @@ export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
       'event_type',
       isQualityMetric(metric)
         ? `does not apply to metric=${metric}: it describes whole visits, whatever their events`
-        : `does not apply to metric=${metric}: it counts people and entries, not events`,
+        : isConversionMetric(metric)
+          ? `does not apply to metric=${metric}: name the goal with goal=${eventType}`
+          : `does not apply to metric=${metric}: it counts people and entries, not events`,
     )
   }
+  const goal = parseGoal(q.goal, isConversionMetric(metric), `metric=${metric}`)
   if (metric === 'visitors' && granularity === 'hour') {
     throw invalid(
       'granularity',
@@ -206,7 +219,32 @@ export function parseStats(q: Query, context = UTC_CONTEXT()): StatsParams {
     )
   }
   const filters = parseFilters(q.filters)
-  return { ...range, metric, eventType, granularity, filters, ...(until === undefined ? {} : { until }) }
+  return {
+    ...range,
+    metric,
+    eventType,
+    granularity,
+    filters,
+    ...(until === undefined ? {} : { until }),
+    ...(goal === undefined ? {} : { goal }),
+  }
+}
+
+/** `goal`: required where it is used (`wanted`), refused elsewhere; `what` names the read. */
+function parseGoal(raw: string | undefined, wanted: boolean, what: string): string | undefined {
+  if (!wanted) {
+    if (raw !== undefined) {
+      throw invalid(
+        'goal',
+        `applies to metric=conversions or conversion_rate (stats) and to metrics of them (top), not to ${what}`,
+      )
+    }
+    return undefined
+  }
+  if (raw === undefined || raw === '') {
+    throw invalid('goal', `is required by ${what}: an event type (goal=user_signup) or a configured goal's id`)
+  }
+  return raw
 }
 
 function parseEventType(q: Query): EventType | undefined {
@@ -219,8 +257,10 @@ export interface TopParams extends RangeParams {
   dimension: TopDimension
   eventType?: EventType
   limit: number
-  /** visit dimensions only: the visit-quality figures each item is given */
-  metrics: QualityMetric[]
+  /** visit dimensions only: the visit-quality and conversion figures each item is given */
+  metrics: (QualityMetric | ConversionMetric)[]
+  /** metrics of conversions: the goal's id, as sent */
+  goal?: string
   /** none: the counters answer; some: the event log does */
   filters: Filter[]
 }
@@ -247,19 +287,30 @@ export function parseTop(q: Query, countedProperties: readonly string[] = [], co
     throw invalid('tz', `is not supported here: these counters are kept per day of TIME_ZONE (${context.timeZone})`)
   }
   const filters = parseFilters(q.filters)
-  const metrics = parseQualityMetrics(q.metrics, dimension)
-  return { ...range, dimension: dimension as TopDimension | VisitDimension, eventType, limit, filters, metrics }
+  const metrics = parseItemMetrics(q.metrics, dimension)
+  const goal = parseGoal(q.goal, metrics.some(isConversionMetric), 'metrics without conversions or conversion_rate')
+  return {
+    ...range,
+    dimension: dimension as TopDimension | VisitDimension,
+    eventType,
+    limit,
+    filters,
+    metrics,
+    ...(goal === undefined ? {} : { goal }),
+  }
 }
 
-/** `metrics` of a top: visit-quality metrics, for a visit dimension. */
-function parseQualityMetrics(raw: string | undefined, dimension: string): QualityMetric[] {
+const ITEM_METRICS = [...QUALITY_METRICS, ...CONVERSION_METRICS]
+
+/** `metrics` of a top: visit-quality and conversion metrics, for a visit dimension. */
+function parseItemMetrics(raw: string | undefined, dimension: string): (QualityMetric | ConversionMetric)[] {
   if (raw === undefined) return []
   const names = raw.split(',').map((m) => m.trim())
   for (const m of names) {
-    if (!isQualityMetric(m)) {
+    if (!isQualityMetric(m) && !isConversionMetric(m)) {
       throw invalid(
         'metrics',
-        `must be a comma-separated list of ${QUALITY_METRICS.join(', ')} (got ${JSON.stringify(m)})`,
+        `must be a comma-separated list of ${ITEM_METRICS.join(', ')} (got ${JSON.stringify(m)})`,
       )
     }
   }
@@ -269,5 +320,5 @@ function parseQualityMetrics(raw: string | undefined, dimension: string): Qualit
       `applies to visit dimensions only: they describe visits (got dimension ${JSON.stringify(dimension)})`,
     )
   }
-  return [...new Set(names)] as QualityMetric[]
+  return [...new Set(names)] as (QualityMetric | ConversionMetric)[]
 }

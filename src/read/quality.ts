@@ -17,7 +17,17 @@ import type { Quality } from '../filters/quality.ts'
 
 export const QUALITY_METRICS = ['bounce_rate', 'visit_duration', 'views_per_visit'] as const
 export type QualityMetric = (typeof QUALITY_METRICS)[number]
-export type StatsMetric = 'events' | 'visits' | 'visitors' | QualityMetric
+/** Of a goal (`goal`): its converting visitors, and their share of the visitors (src/filters/conversions.ts). */
+export const CONVERSION_METRICS = ['conversions', 'conversion_rate'] as const
+export type ConversionMetric = (typeof CONVERSION_METRICS)[number]
+export type StatsMetric = 'events' | 'visits' | 'visitors' | QualityMetric | ConversionMetric
+
+export const isConversionMetric = (m: string): m is ConversionMetric =>
+  (CONVERSION_METRICS as readonly string[]).includes(m)
+
+/** A conversion rate in percent, to one decimal; null without visitors. */
+export const rateOf = (converted: number, visitors: number): number | null =>
+  visitors === 0 ? null : Math.round((1000 * converted) / visitors) / 10
 
 export const isQualityMetric = (m: string): m is QualityMetric => (QUALITY_METRICS as readonly string[]).includes(m)
 

@@ -15,7 +15,7 @@ import Type, { type TSchema, type TSchemaOptions } from 'typebox'
 import { MAX_USER_ID_LENGTH, PRINTABLE_PATTERN } from '../events/limits.ts'
 import { EVENT_TYPES, VISIT_DIMENSIONS } from '../events/types.ts'
 import { FIRST_DAY, GRANULARITIES, LAST_DAY } from './bounds.ts'
-import { QUALITY_METRICS } from './quality.ts'
+import { CONVERSION_METRICS, QUALITY_METRICS } from './quality.ts'
 
 export { FIRST_DAY, LAST_DAY }
 
@@ -33,12 +33,21 @@ const typed = <S extends TSchema, const O extends object>(make: (options: O) => 
 const enumOf = <const T extends string, const O extends object>(values: readonly T[], options: O) =>
   typed((o: O) => Type.Enum([...values], o as TSchemaOptions), options) as TSchema & O & { enum: readonly T[] }
 
-export const Metric = enumOf(['events', 'visits', 'visitors', ...QUALITY_METRICS], {
+export const Metric = enumOf(['events', 'visits', 'visitors', ...QUALITY_METRICS, ...CONVERSION_METRICS], {
   default: 'events',
   description:
     'events (of event_type, or of every type), visits, unique visitors (by day only), or what the visits were worth: ' +
     'bounce_rate (percent of visits that were a single page view), visit_duration (seconds, on average), ' +
-    'views_per_visit (page views, on average); these three are read from the event log, count is the visits and value the figure',
+    'views_per_visit (page views, on average); these three are read from the event log, count is the visits and value the figure. ' +
+    'Or a goal’s (goal): conversions (unique visitors who completed it) and conversion_rate (their percent of the unique ' +
+    'visitors, as value); count is the converting visitors, visitors the unique visitors, goal_value the goal’s value',
+})
+
+/** `goal`: an event type, or the id of a configured goal. */
+export const GoalParam = typed(Type.String, {
+  description:
+    'metric=conversions or conversion_rate (stats), or metrics=conversions or conversion_rate (top): the goal, an event type or a configured goal’s id (GET /analytics/goals)',
+  examples: ['user_signup', '3'],
 })
 export const Granularity = enumOf(GRANULARITIES, {
   default: 'day',
@@ -92,6 +101,7 @@ export const StatsQuery = query({
   }),
   tz: { ...TimeZone, description: `${TimeZone.description}; by day and for visitors, the days of TIME_ZONE` },
   filters: Filters,
+  goal: GoalParam,
   format: Format,
 })
 
@@ -124,9 +134,11 @@ export const topQuery = (countedProperties: readonly string[]) =>
     metrics: typed(Type.String, {
       description:
         'visit dimensions only: comma-separated bounce_rate, visit_duration, views_per_visit, added to each item ' +
-        '(from the event log, null for an item without visits of its own there)',
-      examples: ['bounce_rate,visit_duration'],
+        '(from the event log, null for an item without visits of its own there); conversions, conversion_rate of ' +
+        '`goal` (its converting visitors of the item, and their percent of the item’s unique visitors)',
+      examples: ['bounce_rate,visit_duration', 'conversions,conversion_rate'],
     }),
+    goal: GoalParam,
     format: Format,
   })
 

@@ -28,8 +28,12 @@ import { visitorsOf } from './visitors.ts'
 export interface Point {
   t: string
   count: number
-  /** a visit-quality metric only: the bucket's figure (null without visits); count is its visits */
+  /** a visit-quality metric: the bucket's figure (null without visits), count its visits; conversion_rate: the rate */
   value?: number | null
+  /** conversions and conversion_rate: the unique visitors, of whom count converted */
+  visitors?: number
+  /** conversions and conversion_rate of a goal with a value: its converting events' value */
+  goal_value?: number
 }
 
 export interface StatsResult {
@@ -48,6 +52,10 @@ export interface StatsResult {
   partial?: boolean
   /** a visit-quality metric only: the range's figure (null without visits); total is its visits */
   value?: number | null
+  /** conversions and conversion_rate: the range's unique visitors; total is those who converted */
+  visitors?: number
+  /** conversions and conversion_rate of a goal with a value: the range's */
+  goal_value?: number
 }
 
 /** The SQL condition on event_type: one series' type, or every event type (visits left out). */

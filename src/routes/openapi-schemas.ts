@@ -38,6 +38,39 @@ const heldBatch = {
   events: Type.Optional(Type.Integer({ minimum: 0, description: 'event log rows it holds' })),
 }
 
+/** A goal as `GET /analytics/goals` lists it (src/goals/goal.ts). */
+const goal = Type.Object({
+  id: Type.String({ description: 'an event type (built-in goals) or a number' }),
+  name: Type.String(),
+  built_in: Type.Boolean(),
+  event_type: Type.String(),
+  page: Type.Union([Type.String(), Type.Null()], { description: 'page goals: the path pattern, * any characters' }),
+  property: Type.Union([Type.Object({ key: Type.String(), value: Type.String() }), Type.Null()]),
+  value: Type.Union([
+    Type.Object({ property: Type.String(), currency: Type.Union([Type.String(), Type.Null()]) }),
+    Type.Null(),
+  ]),
+})
+
+/** The body of `POST /analytics/goals`. */
+export const NewGoal = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    page: Type.Optional(
+      Type.String({ pattern: '^/', maxLength: 512, description: 'a page goal: a path, * any characters' }),
+    ),
+    event_type: Type.Optional(Type.String({ description: 'an event goal: its type' })),
+    property: Type.Optional(Type.Object({ key: Type.String(), value: Type.String() })),
+    value: Type.Optional(
+      Type.Object({
+        property: Type.String({ description: 'the property holding the amount' }),
+        currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Either page or event_type' },
+)
+
 export const SCHEMAS = {
   Error: Type.Object(
     {
@@ -105,7 +138,16 @@ export const SCHEMAS = {
     ),
   }),
   Stats: Type.Object({
-    metric: Type.Enum(['events', 'visits', 'visitors', 'bounce_rate', 'visit_duration', 'views_per_visit']),
+    metric: Type.Enum([
+      'events',
+      'visits',
+      'visitors',
+      'bounce_rate',
+      'visit_duration',
+      'views_per_visit',
+      'conversions',
+      'conversion_rate',
+    ]),
     event_type: Type.Union([Type.String(), Type.Null()]),
     granularity: Type.Enum(['hour', 'day', 'week', 'month']),
     tz: Type.String(),
@@ -117,9 +159,12 @@ export const SCHEMAS = {
         count,
         value: Type.Optional(
           Type.Union([Type.Number(), Type.Null()], {
-            description: 'visit-quality metrics only: the figure of the visits counted (null for none)',
+            description:
+              'visit-quality metrics: the figure of the visits counted (null for none); conversion_rate: the rate, percent',
           }),
         ),
+        visitors: Type.Optional(count),
+        goal_value: Type.Optional(Type.Number({ description: 'a goal with a value: its conversions’ value' })),
       }),
     ),
     total: Type.Integer({
@@ -129,9 +174,13 @@ export const SCHEMAS = {
     partial: Type.Optional(Type.Boolean({ description: 'visitors only: some days could not be read whole' })),
     value: Type.Optional(
       Type.Union([Type.Number(), Type.Null()], {
-        description: "visit-quality metrics only: the range's figure (null without visits)",
+        description: "visit-quality metrics: the range's figure (null without visits); conversion_rate: the rate",
       }),
     ),
+    visitors: Type.Optional(
+      Type.Integer({ minimum: 0, description: "conversion metrics: the range's unique visitors" }),
+    ),
+    goal_value: Type.Optional(Type.Number({ description: "a goal with a value: the range's" })),
   }),
   Top: Type.Object({
     dimension: Type.String(),
@@ -143,16 +192,36 @@ export const SCHEMAS = {
         name: Type.String(),
         count,
         ...Object.fromEntries(
-          ['bounce_rate', 'visit_duration', 'views_per_visit'].map((m) => [
+          ['bounce_rate', 'visit_duration', 'views_per_visit', 'conversion_rate'].map((m) => [
             m,
             Type.Optional(
-              Type.Union([Type.Number(), Type.Null()], { description: `with metrics=${m}: the item's visits' figure` }),
+              Type.Union([Type.Number(), Type.Null()], { description: `with metrics=${m}: the item's figure` }),
             ),
           ]),
         ),
+        conversions: Type.Optional(count),
+        goal_value: Type.Optional(Type.Number()),
       }),
     ),
     total: Type.Integer({ minimum: 0, description: "the range's visits (visit dimensions) or events" }),
+  }),
+  Goal: goal,
+  NewGoal,
+  Goals: Type.Object({ goals: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Goal' })) }),
+  Conversions: Type.Object({
+    from: day,
+    to: day,
+    tz: Type.String(),
+    visitors: Type.Integer({ minimum: 0, description: 'unique visitors of the rows that pass the filters' }),
+    goals: Type.Array(
+      Type.Object({
+        goal: Type.Unsafe({ $ref: '#/components/schemas/Goal' }),
+        conversions: Type.Integer({ minimum: 0, description: 'unique visitors who completed it' }),
+        conversion_rate: Type.Union([Type.Number(), Type.Null()], { description: 'percent of the visitors' }),
+        value: Type.Optional(Type.Number({ description: 'goals with a value: their conversions’ value' })),
+        value_per_conversion: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+      }),
+    ),
   }),
   Dashboard: Type.Object({
     day: day,

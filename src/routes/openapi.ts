@@ -52,6 +52,7 @@ const ERRORS: Record<number, string> = {
   403: 'a token of this service that may not do this, or an origin not allowed',
   404: 'nothing of that id',
   408: 'the body did not arrive within BODY_TIMEOUT_MS; the connection is closed',
+  409: 'it conflicts with what exists: a name taken',
   413: 'the body is too large (checked before it is read)',
   415: 'the body is not of a content type the route takes',
   422: 'a parameter is invalid; `parameter` names it',

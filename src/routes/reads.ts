@@ -10,12 +10,13 @@ import { csvFileName, toCsv } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { parseFilters } from '../filters/parse.ts'
+import { findGoal } from '../goals/store.ts'
 import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
-import { filteredDashboard, filteredStats, filteredTop, withQuality } from '../read/filtered.ts'
+import { filteredDashboard, filteredStats, filteredTop, type ItemFigures, withFigures } from '../read/filtered.ts'
 import { logCheck } from '../read/log-check.ts'
 import { DASHBOARD_PARAMETERS, onlyParameters, parseRange, parseStats, parseTop, wantsCsv } from '../read/params.ts'
-import { isQualityMetric, type QualityMetric } from '../read/quality.ts'
+import { isConversionMetric, isQualityMetric } from '../read/quality.ts'
 import { DashboardQuery, LogCheckQuery, StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
 import { stats } from '../read/stats.ts'
 import { type TopItem, top } from '../read/top.ts'
@@ -78,10 +79,31 @@ export const reads = (
         admin(request)
         const asCsv = wantsCsv(query as Query)
         const q = parseStats(query as Query, context())
-        const fromLog = q.filters.length > 0 || isQualityMetric(q.metric)
-        const result = fromLog ? await filteredStats(deps, q, q.filters) : await stats(deps, q)
+        const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, q.goal)
+        const fromLog = q.filters.length > 0 || isQualityMetric(q.metric) || isConversionMetric(q.metric)
+        const result = fromLog ? await filteredStats(deps, q, q.filters, goal) : await stats(deps, q)
         if (!asCsv) return result
-        const what = ['stats', result.metric, result.event_type ?? 'all', result.granularity]
+        const what = ['stats', result.metric, goal?.id ?? result.event_type ?? 'all', result.granularity]
+        if (isConversionMetric(result.metric)) {
+          const withValue = goal?.value != null
+          return csv(
+            csvFileName(what, result.from, result.to),
+            [
+              't',
+              'visitors',
+              'conversions',
+              ...(result.metric === 'conversion_rate' ? ['conversion_rate'] : []),
+              ...(withValue ? ['goal_value'] : []),
+            ],
+            result.series.map((p) => [
+              p.t,
+              p.visitors ?? 0,
+              p.count,
+              ...(result.metric === 'conversion_rate' ? [p.value ?? ''] : []),
+              ...(withValue ? [p.goal_value ?? 0] : []),
+            ]),
+          )
+        }
         if (isQualityMetric(result.metric)) {
           return csv(
             csvFileName(what, result.from, result.to),
@@ -108,21 +130,31 @@ export const reads = (
         admin(request)
         const asCsv = wantsCsv(query as Query)
         const q = parseTop(query as Query, deps.config.countedProperties, context())
+        const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, q.goal)
         const ranked =
           q.filters.length > 0
             ? await filteredTop(deps, q, q.filters, deps.config.countedProperties)
             : await top(deps, q)
         const total = ranked.total
-        // each item's visit quality, from the event log, when asked for
-        const items: (TopItem & Partial<Record<QualityMetric, number | null>>)[] =
-          q.metrics.length === 0 ? ranked.items : await withQuality(deps, q, ranked.items)
+        // each item's visit quality and conversions, from the event log, when asked for
+        const items: (TopItem & ItemFigures)[] =
+          q.metrics.length === 0 ? ranked.items : await withFigures(deps, q, ranked.items, goal)
+        const columns = [...q.metrics, ...(goal?.value ? (['goal_value'] as const) : [])]
         if (asCsv)
           return csv(
             csvFileName(['top', q.dimension], q.from, q.to),
-            ['name', 'count', ...q.metrics],
-            items.map((i) => [i.name, i.count, ...q.metrics.map((m) => i[m] ?? '')]),
+            ['name', 'count', ...columns],
+            items.map((i) => [i.name, i.count, ...columns.map((m) => i[m] ?? '')]),
           )
-        return { dimension: q.dimension, event_type: q.eventType ?? null, from: q.from, to: q.to, items, total }
+        return {
+          dimension: q.dimension,
+          event_type: q.eventType ?? null,
+          ...(goal ? { goal: goal.id } : {}),
+          from: q.from,
+          to: q.to,
+          items,
+          total,
+        }
       },
       read(
         'Top values of a dimension',

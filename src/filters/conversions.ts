@@ -1,0 +1,242 @@
+/**
+ * Conversions, as Plausible defines them: of the unique visitors of the rows that pass every
+ * filter, those with a row that also completes a goal; the conversion rate is the one divided by
+ * the other. Several goals are counted in one pass over the range (the goals panel), grouped by
+ * the bucket of each row (a series) or by its visit's value of a visit dimension (a top's rows,
+ * the group conversion rate: a visitor converts in a group when the converting row's visit is of
+ * it). A goal's value is the sum of its converting rows' amounts (src/goals/goal.ts).
+ *
+ * Rows of no visitor (a server event sent without the browser's address and User-Agent) are no
+ * one's: they count for no visitor and add no value.
+ *
+ * Distinct visitors do not add up across Postgres and the pending rows, so the SQL is sent the
+ * pending rows' (group, visitor, converted…) tuples and counts the union; values are sums, so
+ * the SQL sums the stored rows only and `finish` adds the rows not stored.
+ *
+ * @example
+ * const c = await readLog(pool, conversions, { filters, bounds, goals: [signup] }, pendingRows)
+ * c.total.converted[0] / c.total.visitors // the conversion rate of the range
+ */
+import type { VisitDimension } from '../events/types.ts'
+import { type Goal, goalSql, goalTest, numericMicros, rowValue, valueSql } from '../goals/goal.ts'
+import type { LogRow } from '../log/row.ts'
+import { dimensionSource } from './filter.ts'
+import { matches } from './match.ts'
+import { bucketSql, foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket, visitorKey } from './query.ts'
+import { whereSql } from './where.ts'
+
+export interface ConversionsQuery extends LogQuery {
+  goals: readonly Goal[]
+  /** group by this visit dimension's value (rows of a visit without one are left out); none: by bucket */
+  by?: VisitDimension
+}
+
+/** One group's figures. */
+export interface Conversions {
+  /** distinct visitors of the rows that pass */
+  visitors: number
+  /** per goal: distinct visitors with a passing row that completes it */
+  converted: number[]
+  /** per goal: its converting rows' value, in millionths (0 for a goal without a value) */
+  value: bigint[]
+}
+
+export interface ConversionCounts<K> {
+  groups: Map<K, Conversions>
+  total: Conversions
+}
+
+interface Pending {
+  keys: (number | string)[]
+  visitors: string[]
+  /** per goal, per tuple */
+  converted: boolean[][]
+}
+
+/** `[key, visitors, [converted…], [value text | null…]]` */
+type StoredGroup = [number | string, number, number[], (string | null)[]]
+
+export interface ConversionsStored {
+  k: StoredGroup[]
+  t: [number, number[], (string | null)[]]
+}
+
+const empty = (goals: number): Conversions => ({
+  visitors: 0,
+  converted: new Array<number>(goals).fill(0),
+  value: new Array<bigint>(goals).fill(0n),
+})
+
+/** The group of a row: its bucket, or its visit's value (undefined: in none). */
+function groupOf(q: ConversionsQuery): (row: LogRow) => number | string | undefined {
+  const by = q.by
+  if (by === undefined) {
+    return (row) => {
+      const b = rowBucket(q, row)
+      return b < 0 ? undefined : b
+    }
+  }
+  const value = dimensionSource(by).value
+  return (row) => (rowBucket(q, row) < 0 ? undefined : (value(row) ?? undefined))
+}
+
+interface Tally<K> {
+  /** per group, per visitor: which goals they converted */
+  byGroup: Map<K, Map<string, boolean[]>>
+  /** per group: the values of the rows */
+  values: Map<K, bigint[]>
+}
+
+/** The passing rows with a visitor, per group and visitor: the goals converted, and the values. */
+function tally<K extends number | string>(q: ConversionsQuery, rows: readonly LogRow[]): Tally<K> {
+  const keep = matches(q.filters, foldOf(q))
+  const group = groupOf(q) as (row: LogRow) => K | undefined
+  const tests = q.goals.map(goalTest)
+  const out: Tally<K> = { byGroup: new Map(), values: new Map() }
+  for (const row of rows) {
+    if (row.visitor === null) continue
+    const k = group(row)
+    if (k === undefined || !keep(row)) continue
+    let visitors = out.byGroup.get(k)
+    if (!visitors) {
+      visitors = new Map()
+      out.byGroup.set(k, visitors)
+    }
+    let converted = visitors.get(row.visitor)
+    if (!converted) {
+      converted = new Array<boolean>(tests.length).fill(false)
+      visitors.set(row.visitor, converted)
+    }
+    for (let g = 0; g < tests.length; g++) {
+      if (!tests[g]!(row)) continue
+      converted[g] = true
+      const v = rowValue(q.goals[g]!, row)
+      if (v === null) continue
+      let values = out.values.get(k)
+      if (!values) {
+        values = new Array<bigint>(tests.length).fill(0n)
+        out.values.set(k, values)
+      }
+      values[g]! += v
+    }
+  }
+  return out
+}
+
+/** Adds each of `values` to its place in `into`. */
+function addInto(into: bigint[], values: readonly bigint[]): void {
+  for (let i = 0; i < values.length; i++) into[i]! += values[i]!
+}
+
+/** Counts of the tally alone: what the JavaScript side means by the metric. */
+function counted<K>(q: ConversionsQuery, t: Tally<K>): ConversionCounts<K> {
+  const goals = q.goals.length
+  const groups = new Map<K, Conversions>()
+  const all = new Map<string, boolean[]>()
+  const total = empty(goals)
+  for (const [k, visitors] of t.byGroup) {
+    const c = empty(goals)
+    for (const [visitor, converted] of visitors) {
+      c.visitors++
+      const union = all.get(visitor) ?? new Array<boolean>(goals).fill(false)
+      converted.forEach((yes, g) => {
+        if (!yes) return
+        c.converted[g]!++
+        union[g] = true
+      })
+      all.set(visitor, union)
+    }
+    const values = t.values.get(k)
+    if (values) c.value = [...values]
+    groups.set(k, c)
+  }
+  total.visitors = all.size
+  for (const union of all.values()) for (let g = 0; g < goals; g++) if (union[g]) total.converted[g]!++
+  for (const values of t.values.values()) addInto(total.value, values)
+  return { groups, total }
+}
+
+function conversionsMetric<K extends number | string>(): LogMetric<
+  ConversionsQuery,
+  Pending,
+  ConversionsStored,
+  ConversionCounts<K>
+> {
+  return {
+    pending(q, rows) {
+      const out: Pending = { keys: [], visitors: [], converted: q.goals.map(() => []) }
+      for (const [k, visitors] of tally<K>(q, rows).byGroup) {
+        for (const [visitor, converted] of visitors) {
+          out.keys.push(k)
+          out.visitors.push(visitorKey(visitor))
+          for (let g = 0; g < converted.length; g++) out.converted[g]!.push(converted[g]!)
+        }
+      }
+      return out
+    },
+    sql(q, p, pending) {
+      const param = (v: unknown) => p.add(v)
+      const n = q.goals.length
+      const g = q.goals.map((_, i) => i)
+      const key = q.by === undefined ? bucketSql(q, p) : dimensionSource(q.by).sql(param)
+      const keyType = q.by === undefined ? 'int' : 'text'
+      const conditions = q.goals.map((goal) => goalSql(goal, param))
+      const values = q.goals.map((goal) => (goal.value === null ? 'NULL::numeric' : valueSql(goal, param)))
+      const rowColumns = g.map(
+        (i) => `${conditions[i]} AS c${i}, CASE WHEN ${conditions[i]} THEN ${values[i]} END AS v${i}`,
+      )
+      const pendingColumns = g.map((i) => `c${i}, NULL::numeric`)
+      const arrays = g.map((i) => `${p.add(pending.converted[i])}::boolean[]`)
+      const byVisitor = g.map((i) => `bool_or(c${i}) AS c${i}, sum(v${i}) AS v${i}`)
+      const convertedOf = `json_build_array(${g.map((i) => `count(*) FILTER (WHERE c${i})`).join(', ')})`
+      const valuesOf = `json_build_array(${g.map((i) => `sum(v${i})::text`).join(', ')})`
+      return `(WITH r AS MATERIALIZED (
+          SELECT k, visitor, ${byVisitor.join(', ')} FROM (
+            SELECT ${key} AS k, visitor, ${rowColumns.join(', ')} FROM analytics_events
+            WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${whereSql(q.filters, p, foldOf(q))}
+            UNION ALL
+            SELECT k, v, ${pendingColumns.join(', ')}
+            FROM unnest(${p.add(pending.keys)}::${keyType}[], ${p.add(pending.visitors)}::bigint[]${n ? `, ${arrays.join(', ')}` : ''})
+              AS u(k, v${g.map((i) => `, c${i}`).join('')})) a
+          WHERE k IS NOT NULL
+          GROUP BY 1, 2)
+        SELECT json_build_object(
+          'k', (SELECT coalesce(json_agg(json_build_array(k, n, c, s)), '[]') FROM (
+            SELECT k, count(*) AS n, ${convertedOf} AS c, ${valuesOf} AS s FROM r GROUP BY 1) x),
+          't', (SELECT json_build_array(count(*), ${convertedOf}, ${valuesOf}) FROM (
+            SELECT visitor, ${byVisitor.join(', ')} FROM r GROUP BY 1) y)))`
+    },
+    finish(q, stored, rows) {
+      const goals = q.goals.length
+      // visitors: the SQL counted the pending ones with the stored; values: add the rows not stored
+      const mine = counted<K>(q, tally<K>(q, rows))
+      const groups = new Map<K, Conversions>()
+      for (const [k, visitors, converted, values] of stored.k) {
+        groups.set(k as K, {
+          visitors: Number(visitors),
+          converted: converted.map(Number),
+          value: values.map(numericMicros),
+        })
+      }
+      for (const [k, c] of mine.groups) {
+        const g = groups.get(k) ?? { ...empty(goals), visitors: c.visitors, converted: [...c.converted] }
+        addInto(g.value, c.value)
+        groups.set(k, g)
+      }
+      const [visitors, converted, values] = stored.t
+      const total: Conversions = {
+        visitors: Number(visitors),
+        converted: (converted ?? []).map(Number),
+        value: (values ?? []).map(numericMicros),
+      }
+      addInto(total.value, mine.total.value)
+      return { groups, total }
+    },
+    ofRows: (q, rows) => counted<K>(q, tally<K>(q, rows)),
+  }
+}
+
+/** Per bucket of the range (groups are bucket numbers). */
+export const conversions = conversionsMetric<number>()
+/** Per value of `q.by`, a visit dimension. */
+export const conversionsBy = conversionsMetric<string>()

@@ -1,0 +1,115 @@
+/**
+ * Configured goals in Postgres (`analytics_goals`), with the built-in ones before them. Read on
+ * every read that needs them: a handful of rows, and every instance then sees a goal the moment
+ * another one makes or deletes it.
+ *
+ * @example
+ * const goal = await createGoal(pool, parseGoalBody(body)) // 409 when the name is taken
+ * const all = await listGoals(pool)                        // built-in, then configured by id
+ * await findGoal(pool, 'user_signup')                      // a built-in goal, by its type
+ */
+import type { Pool } from '@neondatabase/serverless'
+import { HttpError } from '../errors.ts'
+import type { EventType } from '../events/types.ts'
+import { BUILT_IN_GOALS, type Goal, MAX_GOALS } from './goal.ts'
+
+interface GoalRow {
+  id: number
+  name: string
+  event_type: EventType
+  page: string | null
+  property_key: string | null
+  property_value: string | null
+  value_property: string | null
+  currency: string | null
+}
+
+const COLUMNS = 'id, name, event_type, page, property_key, property_value, value_property, currency'
+
+const goalOf = (r: GoalRow): Goal => ({
+  id: String(r.id),
+  name: r.name,
+  eventType: r.event_type,
+  page: r.page,
+  property: r.property_key === null ? null : { key: r.property_key, value: r.property_value ?? '' },
+  value: r.value_property === null ? null : { property: r.value_property, currency: r.currency },
+  builtIn: false,
+})
+
+/** The configured goals, oldest first. */
+export async function configuredGoals(pool: Pool): Promise<Goal[]> {
+  const r = await pool.query(`SELECT ${COLUMNS} FROM analytics_goals WHERE site = 0 ORDER BY id`)
+  return (r.rows as GoalRow[]).map(goalOf)
+}
+
+/** Every goal: one per event type, then the configured ones. */
+export async function listGoals(pool: Pool): Promise<Goal[]> {
+  return [...BUILT_IN_GOALS, ...(await configuredGoals(pool))]
+}
+
+/** The goal of an id (an event type or a configured goal's number), or 422 naming `field`. */
+export async function findGoal(pool: Pool, id: string, field = 'goal'): Promise<Goal> {
+  const builtIn = BUILT_IN_GOALS.find((g) => g.id === id)
+  if (builtIn) return builtIn
+  if (/^[1-9][0-9]{0,9}$/.test(id) && Number(id) <= 2 ** 31 - 1) {
+    const r = await pool.query(`SELECT ${COLUMNS} FROM analytics_goals WHERE site = 0 AND id = $1`, [Number(id)])
+    const row = r.rows[0] as GoalRow | undefined
+    if (row) return goalOf(row)
+  }
+  throw new HttpError(
+    422,
+    `${field} ${JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}…` : id)} is no goal: give an event type or the id of a configured goal (GET /analytics/goals)`,
+    { parameter: field },
+  )
+}
+
+/** Adds a goal; 409 when its name is taken, 422 past {@link MAX_GOALS}. */
+export async function createGoal(pool: Pool, g: Omit<Goal, 'id' | 'builtIn'>): Promise<Goal> {
+  // the count and the insert under one lock: two creations racing at the limit cannot both pass it
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('analytics_goals'))`)
+    const n = Number(
+      ((await client.query('SELECT count(*) AS n FROM analytics_goals WHERE site = 0')).rows[0] as { n: string }).n,
+    )
+    if (n >= MAX_GOALS) {
+      throw new HttpError(422, `there are ${n} goals already; at most ${MAX_GOALS}: delete one first`)
+    }
+    const r = await client.query(
+      `INSERT INTO analytics_goals (name, event_type, page, property_key, property_value, value_property, currency)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (site, name) DO NOTHING RETURNING ${COLUMNS}`,
+      [
+        g.name,
+        g.eventType,
+        g.page,
+        g.property?.key ?? null,
+        g.property?.value ?? null,
+        g.value?.property ?? null,
+        g.value?.currency ?? null,
+      ],
+    )
+    const row = r.rows[0] as GoalRow | undefined
+    if (!row) throw new HttpError(409, `a goal is named ${JSON.stringify(g.name)} already`, { field: 'name' })
+    await client.query('COMMIT')
+    return goalOf(row)
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
+/** Deletes a configured goal; 404 when there is none of that id, 422 for a built-in one. */
+export async function deleteGoal(pool: Pool, id: string): Promise<void> {
+  if (BUILT_IN_GOALS.some((g) => g.id === id)) {
+    throw new HttpError(422, `${id} is an event type: a built-in goal, which cannot be deleted`, { parameter: 'id' })
+  }
+  const n = /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : 0
+  const r =
+    n > 0 && n <= 2 ** 31 - 1
+      ? await pool.query('DELETE FROM analytics_goals WHERE site = 0 AND id = $1', [n])
+      : { rowCount: 0 }
+  if (!r.rowCount) throw new HttpError(404, `no goal has the id ${JSON.stringify(id.slice(0, 60))}`)
+}
