@@ -194,6 +194,12 @@ function drawValue(d: Dimension, op: Filter['op']): string {
 
 function drawFilters(): Filter[] {
   return Array.from({ length: r.int(4) }, () => {
+    if (r.next() < 0.12) {
+      // the events that complete one of some goals
+      const goals = GOALS.filter(() => r.next() < 0.3)
+      if (goals.length === 0) goals.push(r.pick(GOALS))
+      return { op: 'is', dimension: 'goal', values: goals.map((g) => g.id), goals }
+    }
     const op = r.pick(OPERATORS)
     const dimension = r.pick(FILTER_DIMENSIONS)
     return { op, dimension, values: Array.from({ length: 1 + r.int(3) }, () => drawValue(dimension, op)) }

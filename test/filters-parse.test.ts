@@ -22,7 +22,7 @@ const reason = async (raw: unknown) => {
 }
 
 const DIMENSIONS =
-  'source, utm_source, utm_medium, utm_campaign, entry_page, browser, os, device, country, hostname, page, feature, event_type or prop:<key>'
+  'source, utm_source, utm_medium, utm_campaign, entry_page, browser, os, device, country, hostname, page, feature, event_type, goal or prop:<key>'
 const TYPES =
   'generation_started, generation_completed, generation_failed, user_signup, user_login, feature_used, asset_downloaded, asset_shared, page_view, subscription_started or subscription_canceled'
 

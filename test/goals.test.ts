@@ -210,9 +210,28 @@ describe('goals', () => {
       const googlePanel = (await call(app, 'GET', `/analytics/conversions?${day}&filters=${GOOGLE}`)).body
       expect({ when, visitors: googlePanel.visitors }).toEqual({ when, visitors: 2 })
     }
+    // a goal as a filter: the visitors who read the docs, by source; and who they are
+    const DID_DOCS = encodeURIComponent(JSON.stringify([['is', 'goal', [docs.id]]]))
+    const filtered = async (when: string) => {
+      const bySource = (await call(app, 'GET', `/analytics/top?dimension=source&${day}&filters=${DID_DOCS}`)).body
+      expect({ when, items: bySource.items }).toEqual({
+        when,
+        items: [
+          { name: 'Google', count: 1 },
+          { name: 'X', count: 1 },
+        ],
+      })
+      const who = (await call(app, 'GET', `/analytics/stats?metric=visitors&${day}&filters=${DID_DOCS}`)).body
+      expect({ when, visitors: who.total }).toEqual({ when, visitors: 2 })
+      // the page views that complete it: A's one and C's two
+      const views = (await call(app, 'GET', `/analytics/stats?event_type=page_view&${day}&filters=${DID_DOCS}`)).body
+      expect({ when, views: views.total }).toEqual({ when, views: 3 })
+    }
     await check('pending')
+    await filtered('pending')
     await deps.flusher.flush()
     await check('flushed')
+    await filtered('flushed')
 
     const csv = await call(app, 'GET', `/analytics/stats?metric=conversion_rate&goal=${euros.id}&${day}&format=csv`)
     expect(csv.body).toBe(
@@ -232,6 +251,9 @@ describe('goals', () => {
       [`/analytics/top?dimension=page&metrics=conversions&goal=user_signup&${day}`, 'metrics'],
       [`/analytics/top?dimension=source&goal=user_signup&${day}`, 'goal'],
       [`/analytics/conversions?${day}&goal=x`, 'goal'],
+      [`/analytics/stats?${day}&filters=${encodeURIComponent('[["is","goal",["nope"]]]')}`, 'filters'],
+      [`/analytics/stats?${day}&filters=${encodeURIComponent('[["is_not","goal",["user_signup"]]]')}`, 'filters'],
+      [`/analytics/conversions?${day}&filters=${encodeURIComponent('[["is","goal",["12345"]]]')}`, 'filters'],
     ]
     for (const [path, parameter] of refused) {
       const res = await call(app, 'GET', path)

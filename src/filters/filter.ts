@@ -13,6 +13,7 @@
  */
 
 import { VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
+import type { Goal } from '../goals/goal.ts'
 import type { LogRow } from '../log/row.ts'
 
 /**
@@ -23,7 +24,11 @@ import type { LogRow } from '../log/row.ts'
 export const OPERATORS = ['is', 'is_not', 'contains', 'contains_not'] as const
 export type Operator = (typeof OPERATORS)[number]
 
-export const EVENT_DIMENSIONS = ['page', 'feature', 'event_type'] as const
+/**
+ * `goal`: events that complete one of the goals named (`is` only): "visitors who signed up". Its
+ * values are goal ids; the route finds the goals ({@link Filter.goals}) before anything is read.
+ */
+export const EVENT_DIMENSIONS = ['page', 'feature', 'event_type', 'goal'] as const
 export type EventDimension = (typeof EVENT_DIMENSIONS)[number] | `prop:${string}`
 
 export type Dimension = VisitDimension | EventDimension
@@ -33,6 +38,8 @@ export interface Filter {
   dimension: Dimension
   /** alternatives: the filter holds when its test holds for one of them (for a negation: none) */
   values: string[]
+  /** dimension `goal`: the goals of the values, found by the route */
+  goals?: readonly Goal[]
 }
 
 /** How a dimension is read: its SQL expression over `analytics_events` and its row's value. */
@@ -84,6 +91,8 @@ export function dimensionSource(d: Dimension): DimensionSource {
       return { sql: () => 'feature', value: (row) => row.feature }
     case 'event_type':
       return { sql: () => 'event_type', value: (row) => row.type }
+    case 'goal':
+      throw new Error('a goal filter is a test of the row, not a value (where.ts, match.ts)')
   }
   throw new Error(`no such dimension: ${d}`)
 }

@@ -6,13 +6,20 @@
  * const keep = matches([{ op: 'is', dimension: 'device', values: ['mobile'] }])
  * rows.filter(keep)
  */
+import { goalTest } from '../goals/goal.ts'
 import type { LogRow } from '../log/row.ts'
 import { dimensionSource, type Filter } from './filter.ts'
 import { type CaseFold, ICU_FOLD } from './fold.ts'
+import { goalsOf } from './where.ts'
 
 export type RowTest = (row: LogRow) => boolean
 
 function compile(f: Filter, fold: CaseFold): RowTest {
+  if (f.dimension === 'goal') {
+    // SQL: one of the goals' conditions holds (where.ts)
+    const tests = goalsOf(f).map(goalTest)
+    return (row) => tests.some((t) => t(row))
+  }
   const { value } = dimensionSource(f.dimension)
   let test: (v: string) => boolean
   if (f.op === 'is' || f.op === 'is_not') {

@@ -97,6 +97,9 @@ function parseFilter(i: number, raw: unknown): Filter {
   if (rawValues.length > MAX_FILTER_VALUES) {
     throw new FilterError(`${at} has ${rawValues.length} values; at most ${MAX_FILTER_VALUES}`)
   }
+  if (dimension === 'goal' && op !== 'is') {
+    throw new FilterError(`${at} has the operator ${shown(op)} on goal; a goal filter takes is only`)
+  }
   const values = rawValues.map((v, j) => parseValue(at, j, v, dimension, op as Operator))
   return { op: op as Operator, dimension, values }
 }

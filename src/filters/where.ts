@@ -11,6 +11,7 @@
  * whereSql([{ op: 'contains', dimension: 'page', values: ['Pricing'] }], p, fold)
  * // (lower((path) COLLATE "default") LIKE ANY($1::text[])), p.values = [['%pricing%']]
  */
+import { goalSql } from '../goals/goal.ts'
 import type { SqlParams } from '../read/sql.ts'
 import { dimensionSource, type Filter } from './filter.ts'
 import { type CaseFold, ICU_FOLD } from './fold.ts'
@@ -40,6 +41,12 @@ function containsSql(column: string, values: readonly string[], params: SqlParam
 
 /** One filter's condition. */
 export function filterSql(f: Filter, params: SqlParams, fold: CaseFold = ICU_FOLD): string {
+  if (f.dimension === 'goal') {
+    // JS: one of the goals' tests holds (match.ts)
+    return `(${goalsOf(f)
+      .map((g) => goalSql(g, (v) => params.add(v)))
+      .join(' OR ')})`
+  }
   const column = dimensionSource(f.dimension).sql((v) => params.add(v))
   // JS of is: a Set of the values has the row's value
   const test =
@@ -47,6 +54,12 @@ export function filterSql(f: Filter, params: SqlParams, fold: CaseFold = ICU_FOL
       ? `${column} = ANY(${params.add(f.values)}::text[])`
       : containsSql(column, f.values, params, fold)
   return f.op === 'is' || f.op === 'contains' ? `(${test})` : `(${column} IS NULL OR NOT (${test}))`
+}
+
+/** A goal filter's goals: the route finds them; a filter read without is a fault here. */
+export function goalsOf(f: Filter) {
+  if (!f.goals || f.goals.length !== f.values.length) throw new Error('a goal filter read before its goals were found')
+  return f.goals
 }
 
 /** All the filters (AND), or `true` for none. */

@@ -11,6 +11,8 @@
 import type { Pool } from '@neondatabase/serverless'
 import { HttpError } from '../errors.ts'
 import type { EventType } from '../events/types.ts'
+import type { Filter } from '../filters/filter.ts'
+import { FilterError } from '../filters/parse.ts'
 import { BUILT_IN_GOALS, type Goal, MAX_GOALS } from './goal.ts'
 
 interface GoalRow {
@@ -112,4 +114,29 @@ export async function deleteGoal(pool: Pool, id: string): Promise<void> {
       ? await pool.query('DELETE FROM analytics_goals WHERE site = 0 AND id = $1', [n])
       : { rowCount: 0 }
   if (!r.rowCount) throw new HttpError(404, `no goal has the id ${JSON.stringify(id.slice(0, 60))}`)
+}
+
+/**
+ * The filters with each goal filter's goals found (`Filter.goals`); a value that names no goal is
+ * a 422 of `filters`, as any bad filter is.
+ */
+export async function withGoals(pool: Pool, filters: Filter[]): Promise<Filter[]> {
+  if (!filters.some((f) => f.dimension === 'goal')) return filters
+  return Promise.all(
+    filters.map(async (f, i) => {
+      if (f.dimension !== 'goal') return f
+      const goals = await Promise.all(
+        f.values.map((id) =>
+          findGoal(pool, id, `filters[${i}]`).catch((err) => {
+            throw err instanceof HttpError && err.status === 422
+              ? new FilterError(
+                  `filters[${i}] names the goal ${JSON.stringify(id.slice(0, 60))}, which is none: give an event type or the id of a configured goal`,
+                )
+              : err
+          }),
+        ),
+      )
+      return { ...f, goals }
+    }),
+  )
 }

@@ -74,8 +74,9 @@ export const Filters = typed(Type.String, {
   description:
     'URL-encoded JSON array of [operator, dimension, [values…]]: operators is, is_not, contains, contains_not ' +
     '(contains ignores case); dimensions source, utm_source, utm_medium, utm_campaign, entry_page, browser, os, ' +
-    'device, country, hostname (select visits and all their events), page, feature, event_type, prop:<key> ' +
-    '(select events). Filters all apply; the values of one are alternatives. Counted from the event log, exactly',
+    'device, country, hostname (select visits and all their events), page, feature, event_type, prop:<key>, ' +
+    'goal (is only: a goal id per value, events that complete one) (select events). Filters all apply; the values of ' +
+    'one are alternatives. Counted from the event log, exactly',
   examples: ['[["is","source",["Google"]],["is","device",["mobile"]]]'],
 })
 

@@ -16,7 +16,7 @@ import type { Config } from '../config.ts'
 import { csvFileName, toCsv } from '../csv.ts'
 import { parseFilters } from '../filters/parse.ts'
 import { goalJson, parseGoalBody } from '../goals/goal.ts'
-import { createGoal, deleteGoal, listGoals } from '../goals/store.ts'
+import { createGoal, deleteGoal, listGoals, withGoals } from '../goals/store.ts'
 import type { ReadDeps } from '../read/exact.ts'
 import { goalConversions } from '../read/filtered.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
@@ -111,7 +111,7 @@ export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'vi
         onlyParameters(q, CONVERSIONS_PARAMETERS)
         const asCsv = wantsCsv(q)
         const range = parseRange(q, 30, MAX_DAYS, { timeZone: deps.calendar.zone, now: deps.now() })
-        const filters = parseFilters(q.filters)
+        const filters = await withGoals(deps.pool, parseFilters(q.filters))
         const all = await listGoals(deps.pool)
         const result = await goalConversions(deps, range, filters, all)
         if (asCsv) {

@@ -10,7 +10,7 @@ import { csvFileName, toCsv } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { parseFilters } from '../filters/parse.ts'
-import { findGoal } from '../goals/store.ts'
+import { findGoal, withGoals } from '../goals/store.ts'
 import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
 import { filteredDashboard, filteredStats, filteredTop, type ItemFigures, withFigures } from '../read/filtered.ts'
@@ -79,6 +79,7 @@ export const reads = (
         admin(request)
         const asCsv = wantsCsv(query as Query)
         const q = parseStats(query as Query, context())
+        q.filters = await withGoals(deps.pool, q.filters)
         const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, q.goal)
         const fromLog = q.filters.length > 0 || isQualityMetric(q.metric) || isConversionMetric(q.metric)
         const result = fromLog ? await filteredStats(deps, q, q.filters, goal) : await stats(deps, q)
@@ -130,6 +131,7 @@ export const reads = (
         admin(request)
         const asCsv = wantsCsv(query as Query)
         const q = parseTop(query as Query, deps.config.countedProperties, context())
+        q.filters = await withGoals(deps.pool, q.filters)
         const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, q.goal)
         const ranked =
           q.filters.length > 0
@@ -168,7 +170,7 @@ export const reads = (
       async ({ request, query }) => {
         admin(request)
         onlyParameters(query as Query, DASHBOARD_PARAMETERS)
-        const filters = parseFilters((query as Query).filters)
+        const filters = await withGoals(deps.pool, parseFilters((query as Query).filters))
         return filters.length > 0 ? await filteredDashboard(deps, filters) : await dashboard(deps)
       },
       read(
