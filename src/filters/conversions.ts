@@ -49,8 +49,8 @@ export interface ConversionCounts<K> {
 interface Pending {
   keys: (number | string)[]
   visitors: string[]
-  /** per goal, per tuple */
-  converted: boolean[][]
+  /** per tuple: the goals converted, bit i for goal i, as a decimal bigint */
+  masks: string[]
 }
 
 /** `[key, visitors, [converted…], [value text | null…]]` */
@@ -156,6 +156,9 @@ function counted<K>(q: ConversionsQuery, t: Tally<K>): ConversionCounts<K> {
   return { groups, total }
 }
 
+/** Goals one read converts at most: each is a bit of a row's bigint mask. */
+export const MAX_GOALS_PER_READ = 63
+
 function conversionsMetric<K extends number | string>(): LogMetric<
   ConversionsQuery,
   Pending,
@@ -164,47 +167,62 @@ function conversionsMetric<K extends number | string>(): LogMetric<
 > {
   return {
     pending(q, rows) {
-      const out: Pending = { keys: [], visitors: [], converted: q.goals.map(() => []) }
+      const out: Pending = { keys: [], visitors: [], masks: [] }
       for (const [k, visitors] of tally<K>(q, rows).byGroup) {
         for (const [visitor, converted] of visitors) {
           out.keys.push(k)
           out.visitors.push(visitorKey(visitor))
-          for (let g = 0; g < converted.length; g++) out.converted[g]!.push(converted[g]!)
+          let mask = 0n
+          for (let g = 0; g < converted.length; g++) if (converted[g]) mask |= 1n << BigInt(g)
+          out.masks.push(mask.toString())
         }
       }
       return out
     },
     sql(q, p, pending) {
       const param = (v: unknown) => p.add(v)
-      const n = q.goals.length
+      if (q.goals.length > MAX_GOALS_PER_READ) throw new Error(`at most ${MAX_GOALS_PER_READ} goals in one read`)
       const g = q.goals.map((_, i) => i)
       const key = q.by === undefined ? bucketSql(q, p) : dimensionSource(q.by).sql(param)
       const keyType = q.by === undefined ? 'int' : 'text'
-      const conditions = q.goals.map((goal) => goalSql(goal, param))
-      const values = q.goals.map((goal) => (goal.value === null ? 'NULL::numeric' : valueSql(goal, param)))
-      const rowColumns = g.map(
-        (i) => `${conditions[i]} AS c${i}, CASE WHEN ${conditions[i]} THEN ${values[i]} END AS v${i}`,
+      const bit = (i: number) => `${(1n << BigInt(i)).toString()}::bigint`
+      // each row's goals as one bitmask: goals that are an event type alone (every built-in one)
+      // by one lookup of the row's type, each other goal by its own condition
+      const byType = new Map<string, bigint>()
+      const others: string[] = []
+      q.goals.forEach((goal, i) => {
+        if (goal.page === null && goal.property === null) {
+          byType.set(goal.eventType, (byType.get(goal.eventType) ?? 0n) | (1n << BigInt(i)))
+        } else others.push(`CASE WHEN ${goalSql(goal, param)} THEN ${bit(i)} ELSE 0 END`)
+      })
+      const typed =
+        byType.size === 0
+          ? '0::bigint'
+          : `coalesce((${param([...byType.values()].map(String))}::bigint[])[array_position(${param([...byType.keys()])}::text[], event_type)], 0)`
+      const mask = [typed, ...others].join(' | ')
+      // values only of the goals that have one, summed from the stored rows (pending ones: finish)
+      const valued = g.filter((i) => q.goals[i]!.value !== null)
+      const rowValues = valued.map(
+        (i) => `, CASE WHEN ${goalSql(q.goals[i]!, param)} THEN ${valueSql(q.goals[i]!, param)} END AS v${i}`,
       )
-      const pendingColumns = g.map((i) => `c${i}, NULL::numeric`)
-      const arrays = g.map((i) => `${p.add(pending.converted[i])}::boolean[]`)
-      const byVisitor = g.map((i) => `bool_or(c${i}) AS c${i}, sum(v${i}) AS v${i}`)
-      const convertedOf = `json_build_array(${g.map((i) => `count(*) FILTER (WHERE c${i})`).join(', ')})`
-      const valuesOf = `json_build_array(${g.map((i) => `sum(v${i})::text`).join(', ')})`
+      const sums = valued.map((i) => `, sum(v${i}) AS v${i}`)
+      const convertedOf = `json_build_array(${g.map((i) => `count(*) FILTER (WHERE m & ${bit(i)} <> 0)`).join(', ')})`
+      const valuesOf = `json_build_array(${g.map((i) => (valued.includes(i) ? `sum(v${i})::text` : 'NULL')).join(', ')})`
       return `(WITH r AS MATERIALIZED (
-          SELECT k, visitor, ${byVisitor.join(', ')} FROM (
-            SELECT ${key} AS k, visitor, ${rowColumns.join(', ')} FROM analytics_events
+          SELECT k, visitor, bit_or(m) AS m${sums.join('')} FROM (
+            SELECT ${key} AS k, visitor, ${mask} AS m${rowValues.join('')} FROM analytics_events
             WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${whereSql(q.filters, p, foldOf(q))}
             UNION ALL
-            SELECT k, v, ${pendingColumns.join(', ')}
-            FROM unnest(${p.add(pending.keys)}::${keyType}[], ${p.add(pending.visitors)}::bigint[]${n ? `, ${arrays.join(', ')}` : ''})
-              AS u(k, v${g.map((i) => `, c${i}`).join('')})) a
+            SELECT k, v, m${valued.map(() => ', NULL::numeric').join('')}
+            FROM unnest(${p.add(pending.keys)}::${keyType}[], ${p.add(pending.visitors)}::bigint[], ${p.add(pending.masks)}::bigint[])
+              AS u(k, v, m)) a
           WHERE k IS NOT NULL
           GROUP BY 1, 2)
         SELECT json_build_object(
           'k', (SELECT coalesce(json_agg(json_build_array(k, n, c, s)), '[]') FROM (
             SELECT k, count(*) AS n, ${convertedOf} AS c, ${valuesOf} AS s FROM r GROUP BY 1) x),
           't', (SELECT json_build_array(count(*), ${convertedOf}, ${valuesOf}) FROM (
-            SELECT visitor, ${byVisitor.join(', ')} FROM r GROUP BY 1) y)))`
+            SELECT visitor, bit_or(m) AS m${sums.join('')} FROM r GROUP BY 1) y)))`
     },
     finish(q, stored, rows) {
       const goals = q.goals.length
