@@ -172,6 +172,29 @@ describe('the script call of a batch', () => {
     }
   })
 
+  test("server events to join a visit: each sent with its time, visitor and row, their visits' keys among the sessions", () => {
+    const merged = new MergedOps()
+    merged.visit(
+      { session: shard.session('a1'), seen: ['seen:src'], at: DAY, host: 'shop.example.com', head: 'a1', rows: 'row0' },
+      1,
+    )
+    merged.join({ session: shard.session('b2'), at: DAY + 5, visitor: 'b2', row: 'row1' })
+    merged.join({ session: shard.session('a1'), at: DAY + 9, visitor: 'a1', row: 'row2' })
+    merged.row('row3')
+    expect(merged.rowCount).toBe(4)
+    const { keys: sent, args } = merged.toScriptArgs(TTLS)
+    const { header, sections } = decodeScriptArgs(sent, args)
+    expect(sections.joins).toEqual([
+      { session: shard.session('b2'), at: DAY + 5, visitor: 'b2', row: 'row1' },
+      { session: shard.session('a1'), at: DAY + 9, visitor: 'a1', row: 'row2' },
+    ])
+    expect(sections.rows).toEqual([{ packed: 'row3' }])
+    // the sessions' keys (a visit's TTL is its own) stand together: one for each visitor
+    expect(header.nSession).toBe(2)
+    const sessions = sent.slice(header.nSeen + header.nRecent, header.nSeen + header.nRecent + header.nSession)
+    expect(new Set(sessions)).toEqual(new Set([shard.session('a1'), shard.session('b2')]))
+  })
+
   test('the decoder refuses arguments that do not follow the layout', () => {
     const merged = new MergedOps()
     merged.incr('k', 'f', 1)

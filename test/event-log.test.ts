@@ -1,7 +1,8 @@
 /**
  * The event log's pending rows: every counted event is one row in Redis, written by the same Lua
  * call as its counters, holding what was counted (capped values as `(other)`) and the visit it
- * belongs to; crawlers are not stored; nothing that names a person is; and past the pending bound
+ * belongs to (a server event's too, when its back end forwarded the browser's address and
+ * User-Agent); crawlers are not stored; nothing that names a person is; and past the pending bound
  * rows are dropped from the log alone, counted, while the counters stay exact.
  */
 import { describe, expect, test } from 'bun:test'
@@ -16,7 +17,7 @@ const pendingRows = async (deps: Deps): Promise<LogRow[]> =>
 const SHOP = { origin: 'https://shop.example.com' }
 
 describe('event log rows', () => {
-  test('each counted event is one row, as counted, with its visit; server events have none; crawlers none at all', async () => {
+  test('each counted event is one row, as counted, with its visit; server events have none unless sent with the browser’s; crawlers none at all', async () => {
     const at = Date.parse('2026-12-01T10:00:00.123Z')
     const { app, deps } = await testApp(
       {
@@ -65,15 +66,21 @@ describe('event log rows', () => {
         await app.handle(
           ingestRequest([
             { event_type: 'user_signup', user_id: 'u9', timestamp: at - 60_000, properties: { plan: 'team' } },
+            // sent with the first visitor's browser's address and User-Agent: of their visit
+            { event_type: 'subscription_started', user_id: 'u1', client_ip: '8.8.8.8', user_agent: BROWSER_UA },
+            // with a browser's that has no visit in progress: of no visit
+            { event_type: 'subscription_started', user_id: 'u8', client_ip: '8.8.4.4', user_agent: BROWSER_UA },
           ]),
         )
       ).status,
     ).toBe(202)
 
-    const rows = await pendingRows(deps)
-    expect(rows).toHaveLength(6)
+    const all = await pendingRows(deps)
+    expect(all).toHaveLength(8)
     // every row is an event the counters counted
-    expect(await pendingTotal(deps)).toBe(rows.length)
+    expect(await pendingTotal(deps)).toBe(all.length)
+    const subscriptions = all.filter((r) => r.type === 'subscription_started')
+    const rows = all.filter((r) => r.type !== 'subscription_started')
     const [first, second, third, feature, other, server] = rows as [LogRow, LogRow, LogRow, LogRow, LogRow, LogRow]
     const visit = {
       source: 'Google',
@@ -122,6 +129,22 @@ describe('event log rows', () => {
     })
     expect(other.visitId).not.toBe(first.visitId)
     expect(other.visitor).not.toBe(first.visitor)
+    const [joined, alone] = subscriptions as [LogRow, LogRow]
+    expect(joined).toEqual({
+      at,
+      site: 0,
+      type: 'subscription_started',
+      path: null,
+      hostname: 'shop.example.com',
+      feature: null,
+      userId: 'u1',
+      props: null,
+      visitId: first.visitId,
+      began: false,
+      visitor: first.visitor,
+      visit,
+    })
+    expect(alone).toMatchObject({ userId: 'u8', visitId: null, visitor: null, visit: null })
     expect(server).toEqual({
       at: at - 60_000,
       site: 0,
@@ -145,9 +168,9 @@ describe('event log rows', () => {
               began, visit_id::text, visitor::text, source, utm_campaign, entry_page, country, visit_hostname, props
        FROM analytics_events ORDER BY at, visit_id NULLS LAST, path NULLS LAST`,
     )
-    expect(stored.rows).toHaveLength(6)
+    expect(stored.rows).toHaveLength(8)
     const visitorKey = (hex: string) => BigInt.asIntN(64, BigInt(`0x${hex}`)).toString()
-    expect(stored.rows.filter((r) => r.visit_id === first.visitId)).toHaveLength(4)
+    expect(stored.rows.filter((r) => r.visit_id === first.visitId)).toHaveLength(5)
     for (const r of stored.rows.filter((r) => r.visit_id === first.visitId)) {
       expect(r).toMatchObject({
         visitor: visitorKey(first.visitor!),
@@ -172,7 +195,7 @@ describe('event log rows', () => {
     })
 
     const dump = JSON.stringify((await deps.pool.query('SELECT * FROM analytics_events')).rows)
-    for (const secret of ['8.8.8.8', '1.1.1.1', '9.9.9.9', 'X11; Linux', 'search?q', 'q=x', 'Googlebot']) {
+    for (const secret of ['8.8.8.8', '8.8.4.4', '1.1.1.1', '9.9.9.9', 'X11; Linux', 'search?q', 'q=x', 'Googlebot']) {
       expect({ secret, found: dump.includes(secret) }).toEqual({ secret, found: false })
     }
 
@@ -189,7 +212,7 @@ describe('event log rows', () => {
               : type === 'string' && !key.includes(':salt:') && !key.includes(':hll:')
                 ? String(await deps.redis.get(key))
                 : ''
-      for (const secret of ['8.8.8.8', '1.1.1.1', '9.9.9.9', BROWSER_UA, 'X11; Linux', 'search?q', 'q=x']) {
+      for (const secret of ['8.8.8.8', '8.8.4.4', '1.1.1.1', '9.9.9.9', BROWSER_UA, 'X11; Linux', 'search?q', 'q=x']) {
         expect({ key, secret, found: contents.includes(secret) }).toEqual({ key, secret, found: false })
       }
     }

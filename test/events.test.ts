@@ -119,6 +119,30 @@ describe('validateEvents', () => {
     ])
   })
 
+  test('a server event’s client_ip and user_agent come back beside the events, never in them', () => {
+    const ua = 'Mozilla/5.0 (X11; Linux x86_64)'
+    const { events, errors, senders } = validateEvents(
+      [
+        { event_type: 'user_signup', client_ip: '203.0.113.9', user_agent: ua },
+        { event_type: 'user_login' },
+        { event_type: 'user_login', client_ip: '2001:db8::9', user_agent: '' },
+      ],
+      server,
+    )
+    expect(errors).toEqual([])
+    expect(senders).toEqual([{ ip: '203.0.113.9', userAgent: ua }, undefined, { ip: '2001:db8::9', userAgent: '' }])
+    expect(JSON.stringify(events)).not.toContain('203.0.113.9')
+    expect(JSON.stringify(events)).not.toContain(ua)
+    // without them: no senders at all, the batch as it always was
+    expect(validateEvents([{ event_type: 'user_login' }], server).senders).toBeUndefined()
+    // a browser may not send them
+    expect(
+      validateEvents({ event_type: 'page_view', client_ip: '203.0.113.9', user_agent: ua }, browser).errors.map(
+        (e) => e.field,
+      ),
+    ).toEqual(['client_ip', 'user_agent'])
+  })
+
   test('batch size limits', () => {
     const many = (n: number) => Array.from({ length: n }, () => ({ event_type: 'page_view' }))
     expect(validateEvents(many(50), browser).events).toHaveLength(50)

@@ -210,5 +210,19 @@ describe('the OpenAPI document', () => {
     const batchOf = (n: number) => Array.from({ length: n }, () => ({ event_type: 'user_login', user_id: 'u' }))
     expect((await app.handle(ingestRequest(batchOf(maxItems + 1)))).status).toBe(422)
     expect((await app.handle(ingestRequest(batchOf(maxItems), { headers: INGEST }))).status).toBe(202)
+
+    // a server event may carry the browser's address and User-Agent, within the bounds stated; a beacon may not
+    const { client_ip: ip, user_agent: ua } = doc.components.schemas.Event.properties
+    expect(ip.anyOf.map((s: { format: string }) => s.format)).toEqual(['ipv4', 'ipv6'])
+    expect(doc.components.schemas.BrowserEvent.properties.client_ip).toBeUndefined()
+    expect(doc.components.schemas.BrowserEvent.properties.user_agent).toBeUndefined()
+    const signup = (userAgent: string) => [
+      { event_type: 'user_signup', client_ip: '203.0.113.1', user_agent: userAgent },
+    ]
+    expect((await app.handle(ingestRequest(signup('x'.repeat(ua.maxLength)), { headers: INGEST }))).status).toBe(202)
+    expect((await app.handle(ingestRequest(signup('x'.repeat(ua.maxLength + 1)), { headers: INGEST }))).status).toBe(
+      422,
+    )
+    expect((await app.handle(beaconRequest({ event_type: 'page_view', client_ip: '203.0.113.1' }))).status).toBe(422)
   })
 })

@@ -7,7 +7,7 @@
  * does not compile until it writes it, and the decoder reads it as it is described.
  *
  * @example
- * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'visits', 'rows']
+ * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'visits', 'joins', 'rows']
  * luaLayoutComment() // the script's opening comment: every KEYS and ARGV, and each record
  */
 
@@ -106,6 +106,17 @@ export const APPLY_SECTIONS = [
       "in the day's seen sets from KEYS[seen] on, one per capped dimension) and becomes current. " +
       "Each row gets the visit's id; the first row of a visit in the pending segment also gets " +
       'whether it began the visit, the visitor and the dimensions as counted',
+  },
+  {
+    name: 'joins',
+    count: 'j',
+    record: [key('session'), int('at'), str('visitor'), str('row')],
+    doc:
+      "one server event sent with its browser's address and User-Agent: at is its time in ms, visitor the " +
+      'hash of those, row its log row. With a visit in session whose last event is less than sessionMs ' +
+      'before or after at, the event belongs to it: the row gets the visit id (and, as the first of the ' +
+      "visit in the pending segment, the visit's values) and a later at becomes the visit's last event. " +
+      'Otherwise the row is of no visit: a server event never begins one',
   },
   {
     name: 'rows',

@@ -181,6 +181,34 @@ for _ = 1, v do
     rows[#rows + 1] = row
   end
 end
+local jn = tonumber(ARGV[i]); i = i + 1
+for _ = 1, jn do
+  local session, at, visitor, row = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1]), ARGV[i + 2], fill(ARGV[i + 3])
+  i = i + 4
+  local current = redis.call('GET', session)
+  if current then
+    local x = string.find(current, '\\31', 1, true)
+    local last = tonumber(string.sub(current, 1, x - 1))
+    -- a back end may date its event before the visit's last one: it belongs to the visit when less
+    -- than sessionMs lies between the two, either way round; it never begins one
+    if last and math.abs(at - last) < sessionMs then
+      local y = string.find(current, '\\31', x + 1, true)
+      local z = string.find(current, '\\31', y + 1, true)
+      local written = string.sub(current, x + 1, y - 1)
+      row = row .. '\\31' .. string.sub(current, y + 1, z - 1)
+      local later = at > last
+      if later then last = at end
+      if written ~= segment then
+        -- the visit's first row in this pending segment carries what every row of it stores
+        row = row .. '\\31' .. '0' .. '\\31' .. visitor .. '\\31' .. string.sub(current, z + 1)
+        redis.call('SET', session, last .. '\\31' .. segment .. string.sub(current, y), 'PX', sessionMs)
+      elseif later then
+        redis.call('SET', session, last .. string.sub(current, x), 'PX', sessionMs)
+      end
+    end
+  end
+  rows[#rows + 1] = row
+end
 local r = tonumber(ARGV[i]); i = i + 1
 for _ = 1, r do
   local parts = split(ARGV[i], '\\29')

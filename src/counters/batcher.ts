@@ -125,6 +125,12 @@ export interface Entry {
   visitor?: string
   /** the visit the request's events would begin, were there no current one (browser events) */
   visit?: Visit
+  /**
+   * Server events: for each event (by index), the hash of the browser it was sent with
+   * (`client_ip`, `user_agent`), whose visit it joins if one is in progress; undefined for one
+   * sent without. All of an entry's visitors are of its shard ({@link GroupCommit.addServer}).
+   */
+  joins?: readonly (string | undefined)[]
   /** the request, so that one whose client has gone is left out before the batch is sent */
   client?: Request
 }
@@ -181,6 +187,9 @@ function visitHead(visitor: string, id: string, day: string, quarter: string, vi
   for (const dimension of HEAD_DIMENSIONS) head += FIELD + (visit[dimension] ?? '')
   return head
 }
+
+/** The shard (of `n`) a visitor's current visit lives in: the one their hash names. */
+const shardOfVisitor = (visitor: string, n: number): number => Number.parseInt(visitor.slice(0, 8), 16) % n
 
 /** The requests merged into one round trip. */
 export class Batch {
@@ -265,6 +274,17 @@ export class Batch {
         )
         addTo(visitors, day, visitor)
         addTo(recent, Math.floor(at / 60_000), visitor)
+      } else if (entry.joins !== undefined) {
+        // a server event sent with its browser's address joins that visitor's visit, if one is in
+        // progress (the script decides, as it does for beacons); it never begins one
+        const { events, joins } = entry
+        for (let k = 0; k < events.length; k++) {
+          const event = events[k]!
+          const row = countEvent(event, ctx, 1, merged)
+          const joining = joins[k]
+          if (joining === undefined) merged.row(row)
+          else merged.join({ session: shard.session(joining), at: event.at, visitor: joining, row })
+        }
       } else for (const event of entry.events) merged.row(countEvent(event, ctx, 1, merged))
     }
     for (const [day, hashes] of visitors) countVisitors(merged, shard, keys, day, hashes)
@@ -310,6 +330,43 @@ export class GroupCommit {
   }
 
   /**
+   * Server events, each with the visitor whose visit it is to join (undefined: none; see
+   * {@link Entry.joins}). A visitor's current visit is a key of the shard their hash names, so with
+   * several shards the events are split by it, one entry per shard, those of no visitor going with
+   * the first: resolves once every part is stored, rejects if one failed. The parts are separate
+   * script calls, so then the others may be stored: as with a lost reply, a retry may count
+   * them twice.
+   */
+  addServer(events: readonly CountedEvent[], visitors: readonly (string | undefined)[], client?: Request) {
+    const n = this.keys.shards.length
+    if (n === 1) return this.add({ events, joins: visitors, client })
+    const parts = new Map<number, { events: CountedEvent[]; joins: (string | undefined)[] }>()
+    const none: CountedEvent[] = []
+    for (let k = 0; k < events.length; k++) {
+      const visitor = visitors[k]
+      if (visitor === undefined) {
+        none.push(events[k]!)
+        continue
+      }
+      const shard = shardOfVisitor(visitor, n)
+      let part = parts.get(shard)
+      if (part === undefined) {
+        part = { events: [], joins: [] }
+        parts.set(shard, part)
+      }
+      part.events.push(events[k]!)
+      part.joins.push(visitor)
+    }
+    const first = parts.values().next().value
+    if (first === undefined) return this.add({ events, client })
+    for (const event of none) {
+      first.events.push(event)
+      first.joins.push(undefined)
+    }
+    return Promise.all([...parts.values()].map((part) => this.add({ ...part, client }))).then(() => {})
+  }
+
+  /**
    * The shard an entry is written to. A visitor's current visit is a key of one shard, so all of
    * a visitor's requests go to the shard their hash names; entries of no visitor take turns over
    * the shards, spreading the writes over a cluster's nodes.
@@ -317,7 +374,8 @@ export class GroupCommit {
   private shardOf(entry: Entry): number {
     const n = this.keys.shards.length
     if (n === 1) return 0
-    if (entry.visitor !== undefined) return Number.parseInt(entry.visitor.slice(0, 8), 16) % n
+    const visitor = entry.visitor ?? entry.joins?.find((v) => v !== undefined)
+    if (visitor !== undefined) return shardOfVisitor(visitor, n)
     return this.nextShard++ % n
   }
 

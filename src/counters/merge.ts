@@ -29,6 +29,17 @@ export interface VisitRecord {
   rows: string
 }
 
+/** A server event that joins its visitor's visit if one is in progress: see the `joins` section. */
+export interface JoinRecord {
+  session: string
+  /** the event's time, epoch ms */
+  at: number
+  /** the visitor hash */
+  visitor: string
+  /** the event's log row */
+  row: string
+}
+
 /** What the script learns besides the counts: where the visits and rows go, and their limits. */
 export interface LogKeys {
   rows: string
@@ -179,12 +190,19 @@ export class MergedOps implements CounterSink {
   }
 
   private readonly visits: VisitRecord[] = []
+  private readonly joins: JoinRecord[] = []
   private readonly serverRows: string[] = []
 
   /** A browser request's visit and its `rows` log rows (see the `visits` section). */
   visit(record: VisitRecord, rows: number): void {
     this.visits.push(record)
     this.rowCount += rows
+  }
+
+  /** A server event's log row, to join its visitor's visit if one is in progress (the `joins` section). */
+  join(record: JoinRecord): void {
+    this.joins.push(record)
+    this.rowCount++
   }
 
   /** A log row of an event of no visit. */
@@ -266,6 +284,7 @@ export class MergedOps implements CounterSink {
     for (const key of this.recent) if (this.pfadds.has(key)) idx(key)
     const nRecent = keys.length - nSeen
     for (const record of this.visits) idx(record.session)
+    for (const record of this.joins) idx(record.session)
     const nSession = keys.length - nSeen - nRecent
     const log = options.log
 
@@ -306,6 +325,10 @@ export class MergedOps implements CounterSink {
     visits: (ops, args, idx) => {
       args.push(String(ops.visits.length))
       for (const v of ops.visits) args.push(idx(v.session), idx(v.seen[0]!), String(v.at), v.host, v.head, v.rows)
+    },
+    joins: (ops, args, idx) => {
+      args.push(String(ops.joins.length))
+      for (const j of ops.joins) args.push(idx(j.session), String(j.at), j.visitor, j.row)
     },
     rows: (ops, args) => {
       if (ops.serverRows.length === 0) args.push('0')

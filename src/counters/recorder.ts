@@ -4,15 +4,12 @@
  * the metrics per batch, by the group commit's `onCommit`.
  */
 import { CountersUnavailable } from '../errors.ts'
-import type { CountedEvent, Visit } from '../events/types.ts'
+import type { CountedEvent, Sender, Visit } from '../events/types.ts'
 import type { GroupCommit } from './batcher.ts'
 import type { Caps } from './increments.ts'
 import type { VisitorHasher } from './visitors.ts'
 
-export interface Sender {
-  ip: string
-  userAgent: string
-}
+export type { Sender }
 
 export class Recorder {
   constructor(
@@ -37,9 +34,38 @@ export class Recorder {
     )
   }
 
-  /** Server events: trusted values, no visitors. */
-  server(events: CountedEvent[], client?: Request): Promise<void> {
-    return this.batcher.add({ events, client })
+  /**
+   * Server events: trusted values. One sent with its browser's address and User-Agent
+   * (`senders[i]`, forwarded by the back end) is hashed into the visitor exactly as that browser's
+   * beacons were (same salt, same address form), and joins that visitor's visit if one is in
+   * progress; the address and User-Agent go no further than the hash. Without them, an event
+   * belongs to no visit.
+   */
+  server(events: CountedEvent[], client?: Request, senders?: readonly (Sender | undefined)[]): Promise<void> {
+    if (senders === undefined) return this.batcher.add({ events, client })
+    const visitors: (string | undefined)[] = []
+    let waiting: Promise<void>[] | undefined
+    for (let k = 0; k < events.length; k++) {
+      const sender = senders[k]
+      if (sender === undefined) {
+        visitors.push(undefined)
+        continue
+      }
+      const hash = this.visitors.hash(events[k]!.at, sender.ip, sender.userAgent)
+      if (typeof hash === 'string') visitors.push(hash)
+      else {
+        // only the first event of a salt period waits for its salt
+        visitors.push(undefined)
+        waiting ??= []
+        waiting.push(
+          hash.then((h) => {
+            visitors[k] = h
+          }),
+        )
+      }
+    }
+    if (waiting === undefined) return this.batcher.addServer(events, visitors, client)
+    return Promise.all(waiting).then(() => this.batcher.addServer(events, visitors, client), unavailable)
   }
 }
 

@@ -4,6 +4,11 @@
  * ({@link SaltPeriod}, VISITOR_SALT_PERIOD) and two days more, after which nobody (us included)
  * can link a hash to an IP again. Neither the IP nor the User-Agent is ever stored.
  *
+ * A beacon's address is its request's; a server event's is the browser's, forwarded by its back
+ * end (`client_ip`, `user_agent`): both are hashed here, the same way, so a back end's event finds
+ * the visitor its browser's beacons were. An address is hashed in one form ({@link visitorAddress}),
+ * however the one who saw it wrote it.
+ *
  * @example
  * const visitors = new VisitorHasher(redis, keys)
  * const hash = await visitors.hash(Date.now(), '203.0.113.9', request.headers.get('user-agent'))
@@ -73,13 +78,42 @@ export class VisitorHasher {
     return existing ?? mine
   }
 
-  /** 16 hex characters: plenty for a HyperLogLog, useless for anything else. */
+  /**
+   * 16 hex characters: plenty for a HyperLogLog, useless for anything else. The salt is the one of
+   * the period `at` falls in.
+   */
   hash(at: number, ip: string, userAgent: string): string | Promise<string> {
     const name = periodOf(this.calendar.day(at), this.period)
     const salt = this.ready.get(name)
-    if (salt !== undefined) return keyedHash(salt, ip, userAgent)
-    return this.salt(name).then((s) => keyedHash(seedOf(s), ip, userAgent))
+    const address = visitorAddress(ip)
+    if (salt !== undefined) return keyedHash(salt, address, userAgent)
+    return this.salt(name).then((s) => keyedHash(seedOf(s), address, userAgent))
   }
+}
+
+const MAPPED_IPV4 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/
+
+/**
+ * An address in the one form a visitor is hashed from, so that one client is one visitor whoever
+ * reported it: IPv4 as it is; IPv6 in its canonical text (lower-case, zeros compressed:
+ * `2001:DB8:0:0::7` is `2001:db8::7`); an IPv4-mapped IPv6 address (`::ffff:203.0.113.9`, what a
+ * dual-stack socket reports for an IPv4 client, a Node back end's `req.ip` among them) as the IPv4
+ * address it holds. Anything else (no address: '') as it is. An IPv4 beacon pays one `includes`.
+ *
+ * @example
+ * visitorAddress('::ffff:127.0.0.1') // '127.0.0.1'
+ * visitorAddress('2001:DB8::7')      // '2001:db8::7'
+ */
+export function visitorAddress(ip: string): string {
+  if (!ip.includes(':')) return ip
+  const host = URL.parse(`http://[${ip}]/`)?.hostname
+  if (!host) return ip
+  const v6 = host.slice(1, -1)
+  const mapped = MAPPED_IPV4.exec(v6)
+  if (!mapped) return v6
+  const high = Number.parseInt(mapped[1]!, 16)
+  const low = Number.parseInt(mapped[2]!, 16)
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`
 }
 
 /** The first 64 bits of the period's random salt, as the hash's secret seed. */

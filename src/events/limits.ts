@@ -38,6 +38,15 @@ export const MAX_HOSTNAME_LENGTH = 253
 export const MAX_DIMENSION_VALUE_LENGTH = 100
 /** Characters of a timestamp string. */
 export const MAX_TIMESTAMP_LENGTH = 40
+/** Characters of a server event's `client_ip`: the longest IPv6 text (`ffff:…:255.255.255.255`). */
+export const MAX_CLIENT_IP_LENGTH = 45
+/**
+ * Characters of a server event's `user_agent`: what proxies take in one header line (nginx's
+ * default `large_client_header_buffers` is 8 KB), so any User-Agent that reached a back end
+ * through one fits, and a batch is never refused for one of its visitors' browsers. Browsers send
+ * 100 to 400.
+ */
+export const MAX_CLIENT_USER_AGENT_LENGTH = 8192
 
 /** How old a server event's timestamp may be. */
 export const MAX_TIMESTAMP_AGE_MS = 30 * 86_400_000

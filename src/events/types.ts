@@ -69,6 +69,16 @@ export type Visit = Record<Exclude<VisitDimension, `utm_${string}`>, string> &
 /** A counted property's dimension name: `prop:<key>`. */
 export const propDimension = (key: string): string => `prop:${key}`
 
+/**
+ * Who sent a request: the client address and User-Agent a visitor is hashed from. A beacon's are
+ * its request's; a server event's are the browser's, forwarded by its back end. Used for the hash,
+ * then dropped: never stored, never logged.
+ */
+export interface Sender {
+  ip: string
+  userAgent: string
+}
+
 /** An event after validation: what the counters need, nothing else. */
 export interface CountedEvent {
   type: EventType

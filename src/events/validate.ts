@@ -2,8 +2,12 @@
  * Event JSON (the original pattern's field names) checked with compiled TypeBox validators and
  * turned into {@link CountedEvent}s. Every problem is reported as `{index, field, reason}`.
  *
+ * A server event may also carry the browser's address and User-Agent (`client_ip`, `user_agent`:
+ * both or neither), which its back end forwards from the browser's request. They are handed back
+ * beside the events (`senders`), never inside them: the counters and the log never see them.
+ *
  * @example
- * const { events, errors } = validateEvents(json, { source: 'server', now: Date.now() })
+ * const { events, errors, senders } = validateEvents(json, { source: 'server', now: Date.now() })
  */
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -13,6 +17,8 @@ import {
   isText,
   isUserId,
   MAX_BEACON_EVENTS,
+  MAX_CLIENT_IP_LENGTH,
+  MAX_CLIENT_USER_AGENT_LENGTH,
   MAX_DIMENSION_VALUE_LENGTH,
   MAX_FEATURE_NAME_LENGTH,
   MAX_HOSTNAME_LENGTH,
@@ -29,7 +35,15 @@ import {
   USER_ID_RULE,
 } from './limits.ts'
 import { normalizePath } from './path.ts'
-import { BROWSER_TYPES, type CountedEvent, canonicalType, EVENT_TYPES, isBrowserType, isEventType } from './types.ts'
+import {
+  BROWSER_TYPES,
+  type CountedEvent,
+  canonicalType,
+  EVENT_TYPES,
+  isBrowserType,
+  isEventType,
+  type Sender,
+} from './types.ts'
 import { bounded, hostname, INVALID, scrubEmails } from './values.ts'
 
 const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: PRINTABLE_PATTERN })
@@ -79,7 +93,50 @@ export const EventSchema = Type.Object(
   { additionalProperties: false },
 )
 
+/** The longest IPv4 text (`255.255.255.255`). */
+const MAX_IPV4_LENGTH = 15
+
+/**
+ * A server event: an event, and optionally the browser's address and User-Agent, forwarded by the
+ * back end from the browser's request so that the event joins that visitor's visit (both or
+ * neither; checked by hand, see {@link validateEvents}). They are hashed as a beacon's are, then
+ * dropped: never stored, never logged.
+ */
+export const ServerEventSchema = Type.Object(
+  {
+    ...EventSchema.properties,
+    client_ip: Type.Optional(
+      Type.Union(
+        [
+          Type.String({ format: 'ipv4', maxLength: MAX_IPV4_LENGTH }),
+          Type.String({ format: 'ipv6', maxLength: MAX_CLIENT_IP_LENGTH }),
+        ],
+        {
+          description:
+            "the browser's IPv4 or IPv6 address, as the back end saw the browser's request (with user_agent); " +
+            'hashed into the visitor, never stored',
+          examples: ['203.0.113.9', '2001:db8::7'],
+        },
+      ),
+    ),
+    user_agent: Type.Optional(
+      Type.String({
+        maxLength: MAX_CLIENT_USER_AGENT_LENGTH,
+        description:
+          "the User-Agent header of the browser's request, as sent (with client_ip); hashed into the visitor, " +
+          "never stored. A crawler's is not counted, as its beacons are not",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+/** The fields only a server event may have: a beacon's address and User-Agent are its request's. */
+const SERVER_ONLY_FIELDS = ['client_ip', 'user_agent'] as const
+
 const check = Compile(EventSchema)
+const checkServer = Compile(ServerEventSchema)
+type Checker = typeof check | typeof checkServer
 
 /** The general validator's verdict on one event (the schema only, not the event type). */
 export const schemaAccepts = (value: unknown): boolean => check.Check(value)
@@ -130,6 +187,7 @@ export function fastAccept(value: unknown): boolean {
 const UNION_REASONS = new Map([
   ['user_id', `must be a string of 1-${MAX_USER_ID_LENGTH} printable characters or a non-negative integer`],
   ['timestamp', 'must be an ISO-8601 string or epoch milliseconds'],
+  ['client_ip', 'must be an IPv4 or IPv6 address'],
 ])
 
 export interface FieldError {
@@ -151,11 +209,21 @@ export interface ValidateOptions {
 export interface Validated {
   events: CountedEvent[]
   errors: FieldError[]
+  /**
+   * Server events only, when any of them carries `client_ip` and `user_agent`: each event's
+   * (by index), undefined for one without
+   */
+  senders?: (Sender | undefined)[]
 }
 
-function schemaErrors(value: unknown, index: number): FieldError[] {
+function schemaErrors(
+  value: unknown,
+  index: number,
+  checker: Checker,
+  source: ValidateOptions['source'],
+): FieldError[] {
   const byField = new Map<string, string>()
-  for (const e of check.Errors(value)) {
+  for (const e of checker.Errors(value)) {
     let field = e.instancePath.replace(/^\//, '').replaceAll('/', '.')
     let reason = e.message
     if (e.keyword === 'additionalProperties' || e.keyword === 'boolean') {
@@ -169,6 +237,8 @@ function schemaErrors(value: unknown, index: number): FieldError[] {
       reason = `must be a string of at most ${MAX_PROPERTY_LENGTH} characters, a number, a boolean or null`
     }
     if (e.keyword === 'pattern') reason = 'must not contain control characters'
+    if (source === 'browser' && (SERVER_ONLY_FIELDS as readonly string[]).includes(field))
+      reason = "is for server events (POST /analytics/events): a beacon's address and User-Agent are its request's own"
     if (!field) field = '(event)'
     if (!byField.has(field)) byField.set(field, reason)
   }
@@ -216,12 +286,21 @@ function validateOne(value: unknown, index: number, options: ValidateOptions, er
     })
   }
   if (!fastAccept(value)) {
-    if (!check.Check(value)) errors.push(...schemaErrors(value, index).filter((e) => e.field !== 'event_type'))
+    const checker = options.source === 'server' ? checkServer : check
+    if (!checker.Check(value))
+      errors.push(...schemaErrors(value, index, checker, options.source).filter((e) => e.field !== 'event_type'))
     // The schema counts a string's length in code points; a user id is held to isUserId's rule
     // (in UTF-16 units), the one reads, JWTs and the fast path use, so every id counted can be
     // looked up.
     else if (typeof raw.user_id === 'string' && !isUserId(raw.user_id))
       errors.push({ index, field: 'user_id', reason: `must be ${USER_ID_RULE}` })
+  }
+
+  // the browser's address and User-Agent come together: one alone names no visitor
+  if (options.source === 'server' && (raw.client_ip === undefined) !== (raw.user_agent === undefined)) {
+    const [missing, given] = raw.client_ip === undefined ? ['client_ip', 'user_agent'] : ['user_agent', 'client_ip']
+    if (!errors.some((e) => e.index === index && e.field === missing))
+      errors.push({ index, field: missing, reason: `is required with ${given}: send both, or neither` })
   }
 
   let at = options.now
@@ -323,9 +402,17 @@ export function validateEvents(body: unknown, options: ValidateOptions): Validat
   }
   const events: CountedEvent[] = []
   const errors: FieldError[] = []
+  let senders: (Sender | undefined)[] | undefined
   for (let i = 0; i < list.length; i++) {
     const event = validateOne(list[i], i, options, errors)
-    if (event) events.push(event)
+    if (!event) continue
+    events.push(event)
+    const raw = list[i] as { client_ip?: string; user_agent?: string }
+    if (options.source === 'server' && raw.client_ip !== undefined) {
+      senders ??= Array.from({ length: list.length }, () => undefined)
+      senders[i] = { ip: raw.client_ip, userAgent: raw.user_agent! }
+    }
   }
-  return errors.length > 0 ? { events: [], errors } : { events, errors }
+  if (errors.length > 0) return { events: [], errors }
+  return senders ? { events, errors, senders } : { events, errors }
 }

@@ -4,6 +4,12 @@
  * to 30 days old. All-or-nothing: one invalid event rejects the batch with 422 and
  * `{index, field, reason}` for each problem; nothing is counted.
  *
+ * An event may carry the browser's address and User-Agent (`client_ip`, `user_agent`), forwarded
+ * by the back end from the browser's request: it is then hashed into that browser's visitor and
+ * joins their visit if one is in progress (Recorder.server); the two values are dropped after the
+ * hash, never stored or logged. A crawler's event (by that User-Agent) is not counted, as a
+ * crawler's beacon is not: the answer says how many were left out (`crawlers`).
+ *
  * Server batches have budgets of their own (`INGEST_MAX_IN_FLIGHT`), apart from the beacons', so
  * anonymous traffic cannot starve them; the token is checked before the body is read.
  */
@@ -11,7 +17,9 @@ import { Elysia } from 'elysia'
 import type { Config } from '../config.ts'
 import type { Recorder } from '../counters/recorder.ts'
 import { HttpError } from '../errors.ts'
+import { clientInfo } from '../events/client.ts'
 import { INGEST_MAX_BYTES } from '../events/limits.ts'
+import type { CountedEvent, Sender } from '../events/types.ts'
 import { validateEvents } from '../events/validate.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -41,6 +49,31 @@ export interface IngestDeps {
   now?: () => number
 }
 
+/** What a batch came to: the events counted, and those left out as a crawler's. */
+export interface Ingested {
+  accepted: number
+  crawlers?: number
+}
+
+/**
+ * The events to count and their senders: an event sent with a crawler's User-Agent (isbot, or an
+ * empty one: the beacon's own test) is left out, as a crawler's beacon is.
+ */
+function withoutCrawlers(
+  events: CountedEvent[],
+  senders: readonly (Sender | undefined)[],
+): { events: CountedEvent[]; senders: (Sender | undefined)[]; crawlers: number } {
+  const kept: CountedEvent[] = []
+  const keptSenders: (Sender | undefined)[] = []
+  for (let k = 0; k < events.length; k++) {
+    const sender = senders[k]
+    if (sender !== undefined && clientInfo(sender.userAgent).bot) continue
+    kept.push(events[k]!)
+    keptSenders.push(sender)
+  }
+  return { events: kept, senders: keptSenders, crawlers: events.length - kept.length }
+}
+
 export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Response> {
   const { config, metrics, recorder, log } = deps
   const now = deps.now ?? Date.now
@@ -48,7 +81,9 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
   const writing = new Slots(config.ingestMaxInFlight)
   const body = { limit: INGEST_MAX_BYTES, timeoutMs: config.bodyTimeoutMs }
 
-  async function ingest(request: Request): Promise<number> {
+  const rejectedBot = metrics.rejected.labels('bot')
+
+  async function ingest(request: Request): Promise<Ingested> {
     try {
       requireToken(request, config.ingestToken, 'INGEST_TOKEN', {
         tokens: [config.adminToken, config.viewerToken],
@@ -71,22 +106,29 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
       }
     }
     const raw = parseJson(text, 'a JSON array of events')
-    const { events, errors } = validateEvents(raw, {
+    const { events, errors, senders } = validateEvents(raw, {
       source: 'server',
       now: now(),
       keepQueryParams: config.pathQueryParams,
       countedProperties: config.countedProperties,
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events; none were counted', { errors })
-    // a back end does not say who the visitor was: its events belong to no visit (visit.ts)
     using _slot = writing.take()
-    await recorder.server(events, request)
-    return events.length
+    // a back end that does not say who the browser was: its events belong to no visit (visit.ts)
+    if (senders === undefined) {
+      await recorder.server(events, request)
+      return { accepted: events.length }
+    }
+    const counted = withoutCrawlers(events, senders)
+    if (counted.crawlers > 0) rejectedBot.inc(counted.crawlers)
+    if (counted.events.length > 0) await recorder.server(counted.events, request, counted.senders)
+    const accepted = counted.events.length
+    return counted.crawlers > 0 ? { accepted, crawlers: counted.crawlers } : { accepted }
   }
 
   return async (request) => {
     try {
-      return Response.json({ accepted: await ingest(request) }, { status: 202 })
+      return Response.json(await ingest(request), { status: 202 })
     } catch (err) {
       return writeErrorResponse(err, { metrics, log, route: 'POST /analytics/events' })
     }
@@ -104,7 +146,7 @@ export const ingest = (deps: IngestDeps) => {
       security: SECURITY.ingest,
       requestBody: { required: true, content: { 'application/json': { schema: ref('EventBatch') } } },
       responses: {
-        202: json('every event stored', 'Accepted'),
+        202: json("every event stored (but those sent with a crawler's user_agent: not counted)", 'Accepted'),
         ...errors(400, 401, 403, 408, 413, 415),
         422: json('invalid events; none were counted', 'InvalidEvents'),
         ...errors(503),

@@ -7,7 +7,7 @@ import Type from 'typebox'
 import { PENDING_KINDS } from '../counters/keys.ts'
 import { MAX_BEACON_EVENTS, MAX_SERVER_EVENTS } from '../events/limits.ts'
 import { BROWSER_TYPES, EVENT_TYPES } from '../events/types.ts'
-import { EventSchema } from '../events/validate.ts'
+import { EventSchema, ServerEventSchema } from '../events/validate.ts'
 
 /** A reference to the named schema `name` of {@link SCHEMAS}. */
 export const ref = (name: keyof typeof SCHEMAS) => ({ $ref: `#/components/schemas/${name}` })
@@ -19,10 +19,14 @@ const day = Type.String({ format: 'date' })
  * The validator's event schema with `event_type` as the list it is checked against: the
  * validator checks the type by hand, to tell a browser that a type is server-only.
  */
-const event = (types: readonly string[], description: string) => ({
-  ...EventSchema,
+const event = (
+  schema: typeof EventSchema | typeof ServerEventSchema,
+  types: readonly string[],
+  description: string,
+) => ({
+  ...schema,
   description,
-  properties: { ...EventSchema.properties, event_type: Type.Enum([...types]) },
+  properties: { ...schema.properties, event_type: Type.Enum([...types]) },
 })
 
 /** A ranked list of the dashboard, its items named `{[key]: name, [value]: count}`. */
@@ -92,8 +96,13 @@ export const SCHEMAS = {
     },
     { description: 'Invalid events (422): every problem found; nothing was counted' },
   ),
-  BrowserEvent: event(BROWSER_TYPES, 'One event a browser may send'),
-  Event: event(EVENT_TYPES, 'One event a back end may send (timestamp: ISO-8601 or epoch ms, up to 30 days old)'),
+  BrowserEvent: event(EventSchema, BROWSER_TYPES, 'One event a browser may send'),
+  Event: event(
+    ServerEventSchema,
+    EVENT_TYPES,
+    'One event a back end may send (timestamp: ISO-8601 or epoch ms, up to 30 days old). ' +
+      "With client_ip and user_agent (both or neither), the browser's, it joins that visitor's visit if one is in progress",
+  ),
   Beacon: Type.Union([
     Type.Unsafe({ $ref: '#/components/schemas/BrowserEvent' }),
     Type.Array(Type.Unsafe({ $ref: '#/components/schemas/BrowserEvent' }), {
@@ -106,7 +115,15 @@ export const SCHEMAS = {
     maxItems: MAX_SERVER_EVENTS,
     description: 'All-or-nothing: one invalid event rejects the batch',
   }),
-  Accepted: Type.Object({ accepted: count }),
+  Accepted: Type.Object({
+    accepted: Type.Integer({ minimum: 0, description: 'events counted' }),
+    crawlers: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "events sent with a crawler's user_agent, answered and not counted (present only when some were)",
+      }),
+    ),
+  }),
   Flushed: Type.Object({ flushed: Type.Integer({ minimum: 0, description: 'counters written' }) }),
   Health: Type.Object({ status: Type.Literal('ok') }),
   Ready: Type.Object({
