@@ -43,6 +43,9 @@ describe('goals', () => {
     // every event type is a goal already
     expect(listed.body.goals.map((g: { id: string }) => g.id)).toContain('user_signup')
     expect(listed.body.goals.every((g: { built_in: boolean }) => g.built_in)).toBe(true)
+    // the viewer may not manage them, the admin may: the dashboard shows its form by this
+    expect(listed.body.manage).toBe(false)
+    expect((await call(app, 'GET', '/analytics/goals')).body.manage).toBe(true)
 
     const made = await call(app, 'POST', '/analytics/goals', { name: 'Docs', page: '/docs/*' })
     expect(made.status).toBe(201)

@@ -12,8 +12,10 @@
  * const stats = await api.get<StatsAnswer>(apiUrl('analytics/stats', { metric: 'visits' }))
  */
 
+import type { goalJson } from '../goals/goal.ts'
+import type { GoalFigures, ItemFigures } from '../read/filtered.ts'
 import type { StatsResult } from '../read/stats.ts'
-import type { TopResult } from '../read/top.ts'
+import type { TopItem, TopResult } from '../read/top.ts'
 import type { UserCounts } from '../read/users.ts'
 
 /** A service a read needs, named by a 503 (`{"service": …}`) while it is down. */
@@ -42,8 +44,31 @@ export type { Point } from '../read/stats.ts'
 /** `GET /analytics/stats` */
 export type StatsAnswer = StatsResult
 
-/** `GET /analytics/top`: the ranking, and what it ranks over */
-export type TopAnswer = TopResult & { dimension: string; from: string; to: string }
+/** `GET /analytics/top`: the ranking, and what it ranks over; each item's figures of `metrics=` */
+export type TopAnswer = Omit<TopResult, 'items'> & {
+  items: (TopItem & ItemFigures)[]
+  dimension: string
+  from: string
+  to: string
+}
+
+/** A goal as `GET /analytics/goals` lists it */
+export type GoalAnswer = ReturnType<typeof goalJson>
+
+/** `GET /analytics/goals`: every goal, and whether this token may add and delete them */
+export interface GoalsAnswer {
+  goals: GoalAnswer[]
+  manage: boolean
+}
+
+/** `GET /analytics/conversions`: every goal's figures over a range */
+export interface ConversionsAnswer {
+  from: string
+  to: string
+  tz: string
+  visitors: number
+  goals: (Omit<GoalFigures, 'goal'> & { goal: GoalAnswer })[]
+}
 
 /** `GET /analytics/users/:id` */
 export type UserAnswer = UserCounts
@@ -96,6 +121,11 @@ export interface Api {
   get<T>(url: string): Promise<T>
   /** the answer itself, never shared (CSV downloads) */
   fetch(url: string, accept: string): Promise<Response>
+  /**
+   * A change (a goal added or deleted), with a JSON body. A 401 signs out as a read's does; a 403
+   * (the viewer token) is the change's own refusal, thrown for the form to say, as any failure is.
+   */
+  change(method: 'POST' | 'DELETE', url: string, body?: unknown): Promise<Response>
   /** drops remembered answers: all, or one read's */
   forget(url?: string): void
   /** settles once no request is out (now, when none is) */
@@ -199,6 +229,32 @@ export function createApi(options: {
       return answer
     },
     fetch: (url, accept) => counted(send(url, accept)),
+    async change(method, url, body) {
+      const token = options.token()
+      if (!token) {
+        options.onRefused()
+        throw new ApiError(401, 'signed out')
+      }
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' }
+      if (body !== undefined) headers['content-type'] = 'application/json'
+      let res: Response
+      try {
+        res = await counted(
+          fetch(url, {
+            method,
+            headers,
+            body: body === undefined ? undefined : JSON.stringify(body),
+            cache: 'no-store',
+          }),
+        )
+      } catch {
+        throw new ApiError(0, 'the server did not answer')
+      }
+      if (res.ok) return res
+      const error = await errorOf(res)
+      if (res.status === 401 && options.token() === token) options.onRefused(error.reason)
+      throw error
+    },
     forget(url) {
       if (url === undefined) kept.clear()
       else kept.delete(url)

@@ -2,7 +2,8 @@
  * What the page shows lives in its address, so a link reproduces a view and back and forward
  * move between views: `?period=30d&type=page_view&tz=Europe/Berlin&compare=1&interval=week`, and
  * `period=custom&from=…&to=…`; `whole_day=1` measures today against all of yesterday;
- * `filters=[["is","source",["Google"]]]` narrows every read (filters.ts). One parser and one writer; a value the page cannot use is left
+ * `filters=[["is","source",["Google"]]]` narrows every read (filters.ts); `goal=user_signup` (an
+ * event type, or a configured goal's id) adds its conversion rate to the breakdowns of visits. One parser and one writer; a value the page cannot use is left
  * out (the default stands), never an error page, and {@link readView} says which and what is
  * shown instead, so the page can tell the person and put the view it shows in the address.
  *
@@ -34,7 +35,12 @@ export interface View {
   wholeDay?: boolean
   /** what every read is narrowed to (unset: all traffic) */
   filters?: Filter[]
+  /** the goal whose conversion rate every breakdown of visits shows (unset: none) */
+  goal?: string
 }
+
+/** What a goal's id may look like: an event type, or a configured goal's number. */
+export const GOAL_ID = /^(?:[a-z_]{1,40}|[1-9][0-9]{0,9})$/
 
 /** A view, and what of the address could not be used, each said with what is shown instead. */
 export function readView(search: string, serverZone: string): { view: View; problems: string[] } {
@@ -74,6 +80,10 @@ export function readView(search: string, serverZone: string): { view: View; prob
   const filters = readFilters(q.get('filters'))
   if (filters.filters.length > 0) view.filters = filters.filters
   problems.push(...filters.problems)
+  const goal = q.get('goal')
+  if (goal !== null && GOAL_ID.test(goal)) view.goal = goal
+  else if (goal !== null)
+    problems.push(`${JSON.stringify(goal.slice(0, 60))} is not a goal: the breakdowns show no conversion rate.`)
   return { view, problems }
 }
 
@@ -96,6 +106,7 @@ export function viewSearch(view: View): string {
   if (view.wholeDay) q.set('whole_day', '1')
   const filters = filtersParam(view.filters)
   if (filters) q.set('filters', filters)
+  if (view.goal) q.set('goal', view.goal)
   // what a query may hold as it is stays readable: the filters' brackets, commas and colons
   return `?${q.toString().replace(/%2F|%5B|%5D|%2C|%3A|%28|%29/g, decodeURIComponent)}`
 }

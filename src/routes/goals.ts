@@ -2,7 +2,7 @@
  * Goals and their conversions.
  *
  * - `GET /analytics/goals` (admin or viewer): every goal, the built-in ones (an event type each)
- *   first, then the configured ones.
+ *   first, then the configured ones, and whether the token may manage them (`manage`).
  * - `POST /analytics/goals` (admin): adds a page goal or an event goal (src/goals/goal.ts) from a
  *   JSON body; 201 with the goal, 409 when its name is taken.
  * - `DELETE /analytics/goals/:id` (admin): removes a configured goal. Nothing is counted for a
@@ -21,7 +21,7 @@ import type { ReadDeps } from '../read/exact.ts'
 import { goalConversions } from '../read/filtered.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
 import { Day, Filters, Format, TimeZone } from '../read/query.ts'
-import { requireAccess } from './auth.ts'
+import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { bodyFailure, checkMediaType, parseJson, readText } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
@@ -52,7 +52,9 @@ export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'vi
       '/analytics/goals',
       async ({ request }) => {
         requireAccess(request, tokens, 'read')
-        return { goals: (await listGoals(deps.pool)).map(goalJson) }
+        // whether this token may add and delete them: the dashboard shows its form only then
+        const manage = tokenMatches(bearerToken(request), tokens.admin)
+        return { goals: (await listGoals(deps.pool)).map(goalJson), manage }
       },
       operation({
         summary: 'Every goal: one per event type, then the configured ones',

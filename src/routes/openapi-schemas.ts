@@ -224,7 +224,12 @@ export const SCHEMAS = {
   }),
   Goal: goal,
   NewGoal,
-  Goals: Type.Object({ goals: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Goal' })) }),
+  Goals: Type.Object({
+    goals: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Goal' })),
+    manage: Type.Boolean({
+      description: 'whether the token asking may add and delete goals (the admin token; the dashboard shows its form)',
+    }),
+  }),
   Conversions: Type.Object({
     from: day,
     to: day,

@@ -29,6 +29,7 @@ import { LiveStrip } from './LiveStrip.tsx'
 import { type MetricReads, Numbers, unanswered } from './Numbers.tsx'
 import { OutageNotice } from './OutageNotice.tsx'
 import { Panels } from './Panels.tsx'
+import { Quality } from './Quality.tsx'
 import { RedisMemory } from './RedisMemory.tsx'
 import { Users } from './Users.tsx'
 
@@ -62,6 +63,17 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     setShown({ view: next, problems: [] })
   }
   const filterBy = (filters: Filter[]) => go({ ...view, filters: filters.length > 0 ? filters : undefined })
+  const chooseGoal = (goal: string | undefined) => go({ ...view, goal })
+  // a goal of the address that is not one (deleted, or mistyped) is dropped as a bad value is
+  const dropGoal = (goal: string) => {
+    const { goal: _, ...rest } = shown.current
+    shown.current = rest
+    history.replaceState(history.state, '', viewSearch(rest))
+    setShown((s) => ({
+      view: rest,
+      problems: [...s.problems, `There is no goal ${JSON.stringify(goal)}: the breakdowns show no conversion rate.`],
+    }))
+  }
   const filters = filtersParam(view.filters)
   // filters the server refuses are dropped, as an address's bad values are; the reads' outcomes
   // are watched from the first render on, so this ref holds the view shown
@@ -237,7 +249,10 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
         countedProperties={config.countedProperties}
         serverZone={note}
         filters={filters}
+        goal={view.goal}
         onFilter={(dimension, value) => filterBy(withFilter(view.filters ?? [], ['is', dimension, [value]]))}
+        onGoal={chooseGoal}
+        onUnknownGoal={dropGoal}
         round={round}
       />
     ),
@@ -298,6 +313,14 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
               compare={view.compare}
               undrawable={undrawable}
               onSelect={(type) => go({ ...view, type })}
+            />
+            <Quality
+              range={range}
+              previous={previous}
+              tz={zone}
+              filters={filters}
+              compare={view.compare}
+              round={round}
             />
             <section class="chart-card" aria-labelledby="chart-title">
               <h2 id="chart-title">

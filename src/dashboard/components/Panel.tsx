@@ -3,6 +3,10 @@
  * filters on, each with its count and a bar of its share; "more" shows up to 100, and the CSV is
  * exactly the rows shown, as the API answers them with `format=csv`. A row is a button: it filters
  * the whole page on its value (placeholders such as `(other)` too: they are values of the log).
+ *
+ * A tab of a visit dimension (source, country, device…) gives each row what its visits were worth
+ * (bounce rate, visit duration) and, with a goal chosen, its conversion rate: figures of the same
+ * read (`metrics=`, `goal=`), so the CSV has them as columns too.
  */
 import { useState } from 'preact/hooks'
 import { csvFileName } from '../../csv.ts'
@@ -12,6 +16,7 @@ import { attachmentName, saveFile } from '../csv.ts'
 import { type Dimension, filterLabel } from '../filters.ts'
 import { formatCount, formatExact, formatShare } from '../format.ts'
 import type { Range } from '../period.ts'
+import { formatPercent, formatQuality, PANEL_QUALITY, qualityInfo } from '../quality.ts'
 import { useApi, useRead } from '../reads.ts'
 import { Failure } from './Failure.tsx'
 
@@ -20,6 +25,28 @@ export interface Tab {
   label: string
   /** what the counts are, as a column title: Visits, Page views… */
   counts: string
+  /** a visit dimension: its rows have visit-quality figures and a goal's conversion rate */
+  visits?: boolean
+}
+
+type Item = TopAnswer['items'][number]
+
+/** A row's figures beside its count: visit quality, then the goal's conversion rate. */
+function Figures({ item, goal }: { item: Item; goal: boolean }) {
+  return (
+    <>
+      {PANEL_QUALITY.map((m) => (
+        <span key={m} class="figure" title={qualityInfo(m).label}>
+          {formatQuality(m, item[m])}
+        </span>
+      ))}
+      {goal && (
+        <span class="figure cr" title={`Conversion rate (${formatExact(item.conversions ?? 0)} converting visitors)`}>
+          {item.conversion_rate == null ? '–' : formatPercent(item.conversion_rate)}
+        </span>
+      )}
+    </>
+  )
 }
 
 const FEW = 10
@@ -59,20 +86,32 @@ export interface PanelProps {
   range: Range
   /** the `filters` parameter of every read (undefined: none) */
   filters?: string
+  /** the goal whose conversion rate the tabs of visit dimensions show (undefined: none) */
+  goal?: string
   /** a row clicked: filter on its value */
   onFilter: (dimension: Dimension, value: string) => void
   /** a new round reads again */
   round: number
 }
 
-export function Panel({ id, title, tabs, range, filters, onFilter, round }: PanelProps) {
+export function Panel({ id, title, tabs, range, filters, goal, onFilter, round }: PanelProps) {
   const api = useApi()
   const [index, setIndex] = useState(0)
   const [more, setMore] = useState(false)
   const [csvError, setCsvError] = useState('')
   const tab = tabs[index] ?? tabs[0]!
   const limit = more ? MANY : FEW
-  const query = { dimension: tab.dimension, from: range.from, to: range.to, limit, filters }
+  const converts = tab.visits === true && goal !== undefined
+  const metrics = tab.visits ? [...PANEL_QUALITY, ...(converts ? ['conversions', 'conversion_rate'] : [])] : []
+  const query = {
+    dimension: tab.dimension,
+    from: range.from,
+    to: range.to,
+    limit,
+    filters,
+    metrics: metrics.length > 0 ? metrics.join(',') : undefined,
+    goal: converts ? goal : undefined,
+  }
   const read = useRead<TopAnswer>(apiUrl('analytics/top', query), round)
 
   const download = async () => {
@@ -101,12 +140,25 @@ export function Panel({ id, title, tabs, range, filters, onFilter, round }: Pane
   }
 
   const items = read.state === 'ok' ? read.data.items : []
+  /** the columns beside the count, for the rows' grid */
+  const figures = tab.visits ? PANEL_QUALITY.length + (converts ? 1 : 0) : 0
   const total = read.state === 'ok' ? read.data.total : 0
   const rows = (
     <>
       <div class="row head" aria-hidden="true">
         <span>{tab.label}</span>
-        <span>{tab.counts}</span>
+        <span class="count">{tab.counts}</span>
+        {tab.visits &&
+          PANEL_QUALITY.map((m) => (
+            <span key={m} class="figure" title={qualityInfo(m).label}>
+              {qualityInfo(m).short}
+            </span>
+          ))}
+        {converts && (
+          <span class="figure cr" title="Conversion rate of the goal chosen">
+            CR
+          </span>
+        )}
       </div>
       {read.state === 'error' && <Failure what={title === tab.label ? title : `${title}: ${tab.label}`} read={read} />}
       {read.state === 'ok' && items.length === 0 && <p class="none">Nothing counted in this period.</p>}
@@ -116,7 +168,15 @@ export function Panel({ id, title, tabs, range, filters, onFilter, round }: Pane
           const dimension = tab.dimension as Dimension
           const filter = filterLabel(['is', dimension, [item.name]])
           return (
-            <li key={item.name} data-name={item.name} data-count={item.count}>
+            <li
+              key={item.name}
+              data-name={item.name}
+              data-count={item.count}
+              data-bounce_rate={tab.visits ? String(item.bounce_rate) : undefined}
+              data-visit_duration={tab.visits ? String(item.visit_duration) : undefined}
+              data-conversion_rate={converts ? String(item.conversion_rate) : undefined}
+              data-conversions={converts ? item.conversions : undefined}
+            >
               <button
                 type="button"
                 class="row"
@@ -128,6 +188,7 @@ export function Panel({ id, title, tabs, range, filters, onFilter, round }: Pane
                 <span class="count" title={`${formatExact(item.count)} (${formatShare(share)})`}>
                   {formatCount(item.count)}
                 </span>
+                {tab.visits && <Figures item={item} goal={converts} />}
               </button>
             </li>
           )
@@ -162,6 +223,7 @@ export function Panel({ id, title, tabs, range, filters, onFilter, round }: Pane
         <div
           id={`${id}-rows`}
           class="rows"
+          data-figures={figures}
           role="tabpanel"
           aria-labelledby={`${id}-tab-${index}`}
           aria-busy={read.state === 'loading'}
@@ -174,6 +236,7 @@ export function Panel({ id, title, tabs, range, filters, onFilter, round }: Pane
         <div
           id={`${id}-rows`}
           class="rows"
+          data-figures={figures}
           aria-busy={read.state === 'loading'}
           data-dimension={tab.dimension}
           data-state={read.state}

@@ -1,10 +1,11 @@
 /**
  * Every breakdown, in the order Plausible's readers know: where visits came from, what they
- * looked at, where they are, on what; then features and each counted property.
+ * looked at, where they are, on what; then features and each counted property; then goals.
  */
 import type { TopDimension } from '../../read/top.ts'
 import type { Dimension } from '../filters.ts'
 import type { Range } from '../period.ts'
+import { Goals } from './Goals.tsx'
 import { Panel, type Tab } from './Panel.tsx'
 
 /**
@@ -13,17 +14,17 @@ import { Panel, type Tab } from './Panel.tsx'
  * compile until it has a tab here.
  */
 const TABS = {
-  source: { label: 'Sources', counts: 'Visits' },
-  utm_source: { label: 'UTM source', counts: 'Visits' },
-  utm_medium: { label: 'UTM medium', counts: 'Visits' },
-  utm_campaign: { label: 'UTM campaign', counts: 'Visits' },
+  source: { label: 'Sources', counts: 'Visits', visits: true },
+  utm_source: { label: 'UTM source', counts: 'Visits', visits: true },
+  utm_medium: { label: 'UTM medium', counts: 'Visits', visits: true },
+  utm_campaign: { label: 'UTM campaign', counts: 'Visits', visits: true },
   page: { label: 'Top pages', counts: 'Page views' },
-  entry_page: { label: 'Entry pages', counts: 'Visits' },
-  hostname: { label: 'Hostnames', counts: 'Visits' },
-  country: { label: 'Country', counts: 'Visits' },
-  device: { label: 'Devices', counts: 'Visits' },
-  browser: { label: 'Browsers', counts: 'Visits' },
-  os: { label: 'Operating systems', counts: 'Visits' },
+  entry_page: { label: 'Entry pages', counts: 'Visits', visits: true },
+  hostname: { label: 'Hostnames', counts: 'Visits', visits: true },
+  country: { label: 'Country', counts: 'Visits', visits: true },
+  device: { label: 'Devices', counts: 'Visits', visits: true },
+  browser: { label: 'Browsers', counts: 'Visits', visits: true },
+  os: { label: 'Operating systems', counts: 'Visits', visits: true },
   feature: { label: 'Feature', counts: 'Uses' },
 } satisfies Record<Exclude<TopDimension, `prop:${string}`>, Omit<Tab, 'dimension'>>
 
@@ -45,13 +46,29 @@ export interface PanelsProps {
   serverZone?: string
   /** the `filters` parameter of every read (undefined: none) */
   filters?: string
+  /** the goal whose conversion rate the breakdowns of visits show (undefined: none) */
+  goal?: string
   /** a row clicked: filter the page on its value */
   onFilter: (dimension: Dimension, value: string) => void
+  /** a goal chosen in the goals panel, or none */
+  onGoal: (goal: string | undefined) => void
+  /** a goal of the address that is no goal */
+  onUnknownGoal: (goal: string) => void
   /** a new round reads every breakdown again */
   round: number
 }
 
-export function Panels({ range, countedProperties, serverZone, filters, onFilter, round }: PanelsProps) {
+export function Panels({
+  range,
+  countedProperties,
+  serverZone,
+  filters,
+  goal,
+  onFilter,
+  onGoal,
+  onUnknownGoal,
+  round,
+}: PanelsProps) {
   const panels = [...PANELS]
   if (countedProperties.length > 0) {
     panels.push({
@@ -76,10 +93,19 @@ export function Panels({ range, countedProperties, serverZone, filters, onFilter
             tabs={p.tabs}
             range={range}
             filters={filters}
+            goal={goal}
             onFilter={onFilter}
             round={round}
           />
         ))}
+        <Goals
+          range={range}
+          filters={filters}
+          goal={goal}
+          onGoal={onGoal}
+          onUnknownGoal={onUnknownGoal}
+          round={round}
+        />
       </div>
     </section>
   )

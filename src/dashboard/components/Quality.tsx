@@ -1,0 +1,68 @@
+/**
+ * What the visits were worth over the period: bounce rate, visit duration and views per visit,
+ * each with its change from the previous period (and, comparing, that period's figure), under the
+ * filters on, in the zone of the numbers. Each is the answer's `value` of a stats read of its
+ * metric; the element carries `data-quality` and `data-value` (the figure the API answered,
+ * `null` for a period without visits). They are not put on the chart: a figure is not a count.
+ */
+import { apiUrl, type StatsAnswer } from '../api.ts'
+import type { Range } from '../period.ts'
+import { formatQuality, QUALITY, qualityChange, qualityQuery } from '../quality.ts'
+import { type Read, useReads } from '../reads.ts'
+import { Failure } from './Failure.tsx'
+
+export interface QualityProps {
+  range: Range
+  previous: Range
+  tz: string
+  /** the `filters` parameter of every read (undefined: none) */
+  filters?: string
+  compare: boolean
+  round: number
+}
+
+const figureOf = (r: Read<StatsAnswer> | undefined) => (r?.state === 'ok' ? (r.data.value ?? null) : undefined)
+
+export function Quality({ range, previous, tz, filters, compare, round }: QualityProps) {
+  const urls = QUALITY.flatMap((q) =>
+    [range, previous].map((r) => apiUrl('analytics/stats', { ...qualityQuery(q.id, r, tz), filters })),
+  )
+  const reads = useReads<StatsAnswer>(urls, round)
+  return (
+    <section class="numbers quality" aria-label="What the visits were worth">
+      {QUALITY.map((q, i) => {
+        const current = reads[2 * i] ?? { state: 'loading' }
+        if (current.state === 'error') return <Failure key={q.id} class="metric" what={q.label} read={current} />
+        const value = figureOf(current)
+        const before = figureOf(reads[2 * i + 1])
+        const delta = value !== undefined && before !== undefined ? qualityChange(q.id, value, before) : undefined
+        const rose = delta?.direction === 'up' || delta?.direction === 'new'
+        const good = rose !== Boolean(q.lowerIsBetter)
+        return (
+          <div
+            key={q.id}
+            class="metric"
+            data-quality={q.id}
+            data-value={value === undefined ? undefined : String(value)}
+            data-before={before === undefined ? undefined : String(before)}
+            aria-busy={value === undefined}
+          >
+            <span class="label">{q.label}</span>
+            <span class="value">{value === undefined ? '…' : formatQuality(q.id, value)}</span>
+            <span class="foot">
+              {delta && (
+                <span
+                  class={`change ${delta.direction} ${delta.direction === 'flat' ? '' : good ? 'good' : 'bad'}`}
+                  title="against the previous period"
+                >
+                  {delta.text}
+                </span>
+              )}
+              {compare && before !== undefined && <span class="before">vs {formatQuality(q.id, before)}</span>}
+            </span>
+          </div>
+        )
+      })}
+    </section>
+  )
+}
