@@ -516,7 +516,9 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
       expect(await card.isDisabled()).toBe(true)
       expect(await card.getAttribute('title')).toContain('days of UTC')
       expect(await page.getAttribute('[data-metric="visits"]', 'aria-pressed')).toBe('true')
-      await page.locator('.numbers').screenshot({ path: join(ARTIFACTS, 'dashboard-visitors-other-zone.png') })
+      await page
+        .getByRole('region', { name: 'Totals for the period' })
+        .screenshot({ path: join(ARTIFACTS, 'dashboard-visitors-other-zone.png') })
       expect(errors).toEqual([])
     } finally {
       await context.close()
