@@ -1,7 +1,9 @@
 /**
  * `bun run screenshot:dashboard`: makes the README's pictures of the dashboard from a seeded,
  * realistic dataset (dashboard-dataset.ts): docs/dashboard.png, all traffic with a day's tooltip,
- * and docs/dashboard-filtered.png, the same period with the filter chip "Source is Google".
+ * docs/dashboard-filtered.png, the same period with the filter chip "Source is Google", and
+ * docs/dashboard-goals.png, with two goals made through the API and one of them chosen, its
+ * conversion rate in every breakdown of visits.
  *
  * The dataset goes through the service's own write path (validation, the group commit, the flush
  * into the counters and the event log), so the unfiltered view reads the counters and the filtered
@@ -63,6 +65,17 @@ async function shoot(browser: Browser, base: string, query: string, out: string)
   }
 }
 
+/** Adds a goal through the API; answers its id. */
+async function addGoal(base: string, goal: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${base}/analytics/goals`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(goal),
+  })
+  if (res.status !== 201) throw new Error(`POST /analytics/goals answered ${res.status}: ${await res.text()}`)
+  return ((await res.json()) as { id: string }).id
+}
+
 const services = await benchServices()
 try {
   const config = {
@@ -99,6 +112,9 @@ try {
         `compare=1&filters=${encodeURIComponent(FILTERS)}`,
         join(DOCS, 'dashboard-filtered.png'),
       )
+      const pricing = await addGoal(base, { name: 'Saw pricing', page: '/pricing' })
+      await addGoal(base, { name: 'Read the docs', page: '/docs/*' })
+      await shoot(browser, base, `compare=1&goal=${pricing}`, join(DOCS, 'dashboard-goals.png'))
     } finally {
       await browser.close()
     }

@@ -29,7 +29,7 @@ export function Quality({ range, previous, tz, filters, compare, round }: Qualit
   )
   const reads = useReads<StatsAnswer>(urls, round)
   return (
-    <section class="numbers quality" aria-label="What the visits were worth">
+    <section class="quality-numbers" aria-label="What the visits were worth">
       {QUALITY.map((q, i) => {
         const current = reads[2 * i] ?? { state: 'loading' }
         if (current.state === 'error') return <Failure key={q.id} class="metric" what={q.label} read={current} />
