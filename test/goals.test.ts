@@ -146,6 +146,14 @@ describe('goals', () => {
     await send(t0 + 30_000, '198.51.100.3', [download('7', 'USD')])
     // D direct: a feature only
     await send(t0 + 40_000, '198.51.100.4', [{ event_type: 'feature_used', properties: { feature_name: 'x' } }])
+    // a goal on the feature's name, which the log keeps in its own column
+    const featureX = (
+      await call(app, 'POST', '/analytics/goals', {
+        name: 'Feature x',
+        event_type: 'feature_used',
+        property: { key: 'feature_name', value: 'x' },
+      })
+    ).body
     now = t0 + 3_600_000
 
     // goals made after the events convert them
@@ -210,6 +218,7 @@ describe('goals', () => {
         signup: { conversions: 0, conversion_rate: 0 },
       })
       expect({ when, features: of('feature_used') }).toMatchObject({ when, features: { conversions: 1 } })
+      expect({ when, featureX: of(featureX.id) }).toMatchObject({ when, featureX: { conversions: 1 } })
       const googlePanel = (await call(app, 'GET', `/analytics/conversions?${day}&filters=${GOOGLE}`)).body
       expect({ when, visitors: googlePanel.visitors }).toEqual({ when, visitors: 2 })
     }

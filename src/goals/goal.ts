@@ -53,6 +53,8 @@ export const BUILT_IN_GOALS: readonly Goal[] = EVENT_TYPES.map((t) => ({
 /** Configured goals at most: each is a column of the goals panel's one pass over the log. */
 export const MAX_GOALS = 50
 export const MAX_GOAL_NAME_LENGTH = 100
+/** The property a feature's name is sent in: the log keeps it in its own column (`feature`). */
+const FEATURE_PROPERTY = 'feature_name'
 /** The property an event names its value's currency in. */
 export const CURRENCY_PROPERTY = 'currency'
 
@@ -176,6 +178,7 @@ export function goalTest(goal: Goal): (row: LogRow) => boolean {
     if (row.type !== eventType) return false
     if (page !== null && (row.path === null || (re ? !re.test(row.path) : row.path !== page))) return false
     if (property !== null) {
+      if (property.key === FEATURE_PROPERTY) return row.feature === property.value
       const props = row.props
       if (props === null || !Object.hasOwn(props, property.key) || props[property.key] !== property.value) return false
     }
@@ -189,7 +192,13 @@ export function goalSql(goal: Goal, param: (v: unknown) => string): string {
   if (goal.page !== null) {
     parts.push(goal.page.includes('*') ? `path LIKE ${param(likePattern(goal.page))}` : `path = ${param(goal.page)}`)
   }
-  if (goal.property !== null) parts.push(`(props ->> ${param(goal.property.key)}) = ${param(goal.property.value)}`)
+  if (goal.property !== null) {
+    parts.push(
+      goal.property.key === FEATURE_PROPERTY
+        ? `feature = ${param(goal.property.value)}`
+        : `(props ->> ${param(goal.property.key)}) = ${param(goal.property.value)}`,
+    )
+  }
   return `coalesce(${parts.join(' AND ')}, false)`
 }
 
