@@ -38,6 +38,11 @@ const goalOf = (r: GoalRow): Goal => ({
   builtIn: false,
 })
 
+/** A configured goal's id as its column holds it (a positive int4), or undefined for text that is none. */
+function configuredId(id: string): number | undefined {
+  return /^[1-9][0-9]{0,9}$/.test(id) && Number(id) <= 2 ** 31 - 1 ? Number(id) : undefined
+}
+
 /** The configured goals, oldest first. */
 export async function configuredGoals(pool: Pool): Promise<Goal[]> {
   const r = await pool.query(`SELECT ${COLUMNS} FROM analytics_goals WHERE site = 0 ORDER BY id`)
@@ -53,8 +58,9 @@ export async function listGoals(pool: Pool): Promise<Goal[]> {
 export async function findGoal(pool: Pool, id: string, field = 'goal'): Promise<Goal> {
   const builtIn = BUILT_IN_GOALS.find((g) => g.id === id)
   if (builtIn) return builtIn
-  if (/^[1-9][0-9]{0,9}$/.test(id) && Number(id) <= 2 ** 31 - 1) {
-    const r = await pool.query(`SELECT ${COLUMNS} FROM analytics_goals WHERE site = 0 AND id = $1`, [Number(id)])
+  const n = configuredId(id)
+  if (n !== undefined) {
+    const r = await pool.query(`SELECT ${COLUMNS} FROM analytics_goals WHERE site = 0 AND id = $1`, [n])
     const row = r.rows[0] as GoalRow | undefined
     if (row) return goalOf(row)
   }
@@ -108,11 +114,9 @@ export async function deleteGoal(pool: Pool, id: string): Promise<void> {
   if (BUILT_IN_GOALS.some((g) => g.id === id)) {
     throw new HttpError(422, `${id} is an event type: a built-in goal, which cannot be deleted`, { parameter: 'id' })
   }
-  const n = /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : 0
+  const n = configuredId(id)
   const r =
-    n > 0 && n <= 2 ** 31 - 1
-      ? await pool.query('DELETE FROM analytics_goals WHERE site = 0 AND id = $1', [n])
-      : { rowCount: 0 }
+    n === undefined ? { rowCount: 0 } : await pool.query('DELETE FROM analytics_goals WHERE site = 0 AND id = $1', [n])
   if (!r.rowCount) throw new HttpError(404, `no goal has the id ${JSON.stringify(id.slice(0, 60))}`)
 }
 

@@ -6,6 +6,7 @@ import { change, formatCount, formatExact, formatShare } from '../format.ts'
 import { type Metric, type MetricId, successRate } from '../metrics.ts'
 import type { Read } from '../reads.ts'
 import type { Part } from '../series.ts'
+import { ChangeChip } from './ChangeChip.tsx'
 import { Failure } from './Failure.tsx'
 
 export interface MetricReads {
@@ -60,8 +61,6 @@ export function Numbers({ reads, selected, compare, undrawable, onSelect }: Numb
         const before = totalOf(previous)
         const delta = value !== undefined && before !== undefined ? change(value, before) : undefined
         // 'new' (nothing before) is a rise too
-        const rose = delta?.direction === 'up' || delta?.direction === 'new'
-        const good = rose !== Boolean(metric.lowerIsBetter)
         const rate =
           metric.id === 'generation_completed' && value !== undefined
             ? successRate(value, totalOf(failed?.current) ?? 0)
@@ -85,14 +84,7 @@ export function Numbers({ reads, selected, compare, undrawable, onSelect }: Numb
               {value === undefined ? '…' : formatCount(value)}
             </span>
             <span class="foot">
-              {delta && (
-                <span
-                  class={`change ${delta.direction} ${delta.direction === 'flat' ? '' : good ? 'good' : 'bad'}`}
-                  title="against the previous period"
-                >
-                  {delta.text}
-                </span>
-              )}
+              {delta && <ChangeChip delta={delta} lowerIsBetter={metric.lowerIsBetter} />}
               {compare && before !== undefined && <span class="before">vs {formatCount(before)}</span>}
               {note && <span class="note">{note}</span>}
               {rate !== undefined && (

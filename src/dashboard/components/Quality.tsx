@@ -9,6 +9,7 @@ import { apiUrl, type StatsAnswer } from '../api.ts'
 import type { Range } from '../period.ts'
 import { formatQuality, QUALITY, qualityChange, qualityQuery } from '../quality.ts'
 import { type Read, useReads } from '../reads.ts'
+import { ChangeChip } from './ChangeChip.tsx'
 import { Failure } from './Failure.tsx'
 
 export interface QualityProps {
@@ -36,8 +37,6 @@ export function Quality({ range, previous, tz, filters, compare, round }: Qualit
         const value = figureOf(current)
         const before = figureOf(reads[2 * i + 1])
         const delta = value !== undefined && before !== undefined ? qualityChange(q.id, value, before) : undefined
-        const rose = delta?.direction === 'up' || delta?.direction === 'new'
-        const good = rose !== Boolean(q.lowerIsBetter)
         return (
           <div
             key={q.id}
@@ -50,14 +49,7 @@ export function Quality({ range, previous, tz, filters, compare, round }: Qualit
             <span class="label">{q.label}</span>
             <span class="value">{value === undefined ? '…' : formatQuality(q.id, value)}</span>
             <span class="foot">
-              {delta && (
-                <span
-                  class={`change ${delta.direction} ${delta.direction === 'flat' ? '' : good ? 'good' : 'bad'}`}
-                  title="against the previous period"
-                >
-                  {delta.text}
-                </span>
-              )}
+              {delta && <ChangeChip delta={delta} lowerIsBetter={q.lowerIsBetter} />}
               {compare && before !== undefined && <span class="before">vs {formatQuality(q.id, before)}</span>}
             </span>
           </div>
