@@ -3,8 +3,10 @@
  * it shows, and finds out by itself when the service is back. While it is down, one read (the
  * last one that failed) is tried again, no sooner than the server's `Retry-After` and then less
  * often (×1.5 a time, up to 30 s), never while the last try is out; a page left open through a
- * long outage costs the server one request every half-minute, not a round of reads. A read sent
- * after the outage began that is answered, the try's or the viewer's own, ends it.
+ * long outage costs the server one request every half-minute, not a round of reads. A read that
+ * failed in the outage, answered when sent again (the try, or the viewer's own), ends it; a read
+ * that never failed proves nothing: today's visitors, say, are read from Redis alone and answer
+ * while Postgres is down, so their answer must not end an outage of Postgres.
  *
  * @example
  * const outage = watchOutage({ probe: (url) => api.get(url), onChange: setOutage, onBack: refresh })
@@ -47,6 +49,8 @@ export function watchOutage(options: {
 }): OutageWatch {
   let outage: Outage | undefined
   let url: string | undefined
+  /** the reads that failed in this outage: only one of them answered ends it */
+  const failed = new Set<string>()
   let tries = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
@@ -76,23 +80,25 @@ export function watchOutage(options: {
     clearTimeout(timer)
     timer = undefined
     outage = undefined
+    failed.clear()
     tries = 0
     options.onChange(undefined)
     options.onBack()
   }
 
   return {
-    saw({ sentAt, error, url: failed }) {
+    saw({ sentAt, error, url: read }) {
       if (stopped) return
       const down = error?.unavailable
       if (down) {
-        if (failed) url = failed
+        url = read
+        failed.add(read)
         if (outage) return
         outage = { service: down.service, since: sentAt, nextTry: 0 }
         schedule(down.retryAfterMs)
         return
       }
-      if (outage && !error && sentAt >= outage.since) back()
+      if (outage && !error && sentAt >= outage.since && failed.has(read)) back()
     },
     current: () => outage,
     stop() {
