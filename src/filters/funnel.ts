@@ -24,7 +24,6 @@
  */
 import { type Goal, goalSql, goalTest } from '../goals/goal.ts'
 import type { LogRow } from '../log/row.ts'
-import type { SqlParams } from '../read/sql.ts'
 import { matches } from './match.ts'
 import { foldOf, type LogMetric, type LogQuery, rangeSql, visitorKey } from './query.ts'
 import { whereSql } from './where.ts'
