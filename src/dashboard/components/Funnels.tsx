@@ -61,9 +61,9 @@ function FunnelForm({ goals, onAdded }: { goals: GoalsAnswer['goals']; onAdded: 
       {Array.from({ length: count }, (_, i) => (
         <label class="goal-field" key={i}>
           Step {i + 1}
-          <select name={`funnel-step-${i}`} defaultValue={goals[Math.min(i, goals.length - 1)]?.id}>
-            {goals.map((g) => (
-              <option key={g.id} value={g.id}>
+          <select name={`funnel-step-${i}`}>
+            {goals.map((g, j) => (
+              <option key={g.id} value={g.id} selected={j === Math.min(i, goals.length - 1)}>
                 {goalName(g)}
               </option>
             ))}
@@ -82,9 +82,9 @@ function FunnelForm({ goals, onAdded }: { goals: GoalsAnswer['goals']; onAdded: 
       )}
       <label class="goal-field">
         Within
-        <select name="funnel-window" defaultValue="24h">
+        <select name="funnel-window">
           {WINDOWS.map((w) => (
-            <option key={w} value={w}>
+            <option key={w} value={w} selected={w === '24h'}>
               {w}
             </option>
           ))}
