@@ -49,7 +49,7 @@ export const TO = '2026-11-30'
 export async function fillLog(pool: Pool, rows: number): Promise<void> {
   for (const day of daysBetween(FROM, TO)) {
     await pool.query(
-      `CREATE TABLE analytics_events_${day.replaceAll('-', '')} PARTITION OF analytics_events
+      `CREATE TABLE IF NOT EXISTS analytics_events_${day.replaceAll('-', '')} PARTITION OF analytics_events
        FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`,
     )
   }

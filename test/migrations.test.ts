@@ -17,6 +17,7 @@ const TABLES = [
   'analytics_dimension_monthly',
   'analytics_flush_log',
   'analytics_goals',
+  'analytics_funnels',
   'schema_migrations',
 ]
 
@@ -69,6 +70,8 @@ describe('migrations', () => {
           'analytics_flush_log(batch_id)',
           'analytics_goals(id)',
           'analytics_goals(site,name)',
+          'analytics_funnels(id)',
+          'analytics_funnels(site,name)',
         ].sort(),
       )
     } finally {
