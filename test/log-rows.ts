@@ -134,3 +134,16 @@ export const SELECT_BACK = `SELECT (extract(epoch FROM e.at) * 1000)::bigint::te
 /** Every visit's row: its id, day, and when it began (epoch ms) if it began that day. */
 export const SELECT_VISITS = `SELECT visit_id::text, day::text,
   (extract(epoch FROM began_at) * 1000)::bigint::text AS began_ms FROM analytics_visits ORDER BY day, visit_id::text`
+
+/**
+ * The stored log in the shape a row had before it was normalized: one row per event, its strings
+ * as text and its visit's values beside them, `began` on the row whose time its visit began at.
+ * For tests that ask what was stored: `SELECT … FROM ${LOGGED}`.
+ */
+export const LOGGED = `(SELECT e.at, e.visit_id, e.visitor, e.site,
+    coalesce(v.began_at = e.at, false) AS began,
+    (ARRAY[${EVENT_TYPES.map((t) => `'${t}'`).join(', ')}])[e.event_type + 1] AS event_type,
+    ${name('e.path')} AS path, ${name('e.hostname')} AS hostname, ${name('e.feature')} AS feature, e.user_id,
+    ${VISIT_DIMENSIONS.map((d) => `${name(`v.${d}`)} AS ${d === 'hostname' ? 'visit_hostname' : d}`).join(', ')}, e.props
+  FROM analytics_events e
+  LEFT JOIN analytics_visits v ON v.visit_id = e.visit_id AND v.day = (e.at AT TIME ZONE 'UTC')::date) AS logged`

@@ -23,7 +23,7 @@ import type { SqlParams } from '../read/sql.ts'
 import { splitFilters } from './filter.ts'
 import { matches } from './match.ts'
 import { bucketCounts, countsByBucketSql, foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
-import { eventWhereSql, type Range, visitDaysSql, visitWhereSql } from './where.ts'
+import { eventWhereSql, type Range, visitDaysSql, visitValuesSql, visitWhereSql } from './where.ts'
 
 /** What the SQL is told of the pending rows (visit ids, as decimal strings). */
 export interface VisitsPending {
@@ -82,7 +82,8 @@ export const VISITS_TABLE = { name: 'analytics_visits', at: 'began_at' }
  * The SQL of the stored visits counted: common table expressions to put in a WITH, the condition
  * (but the range of `began_at`) on a row of `analytics_visits` that is one, made for a range, and
  * an expression for `adopted` (a JSON array of visit ids). A visit passes the visit filters by its
- * own values; the event filters are tested on the events of the whole range.
+ * own values; the event filters are tested on the events of the whole range (those of its rows
+ * that have its values, or any when a row without passes the visit filters: where.ts).
  */
 export function countedVisitsSql(
   q: LogQuery,
@@ -95,7 +96,7 @@ export function countedVisitsSql(
   if (event.length === 0) return { ctes: [], where: began, adopted: `'[]'::json` }
   // one pass over the range for the visits that matched; the semi-join below hashes them
   const m = `m AS MATERIALIZED (SELECT DISTINCT visit_id FROM analytics_events
-      WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL AND ${eventWhereSql(q.filters, p, fold)})`
+      WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL AND ${visitValuesSql(visit)} AND ${eventWhereSql(q.filters, p, fold)})`
   const matched = p.add(pending.matched)
   return {
     ctes: [m],

@@ -87,23 +87,42 @@ export function visitWhereSql(filters: readonly Filter[], params: SqlParams, fol
   return filters.length === 0 ? 'true' : filters.map((f) => filterSql(f, params, fold)).join(' AND ')
 }
 
+/** Whether a row of no visit values (none, or not known) passes the visit filters: all are negations. */
+const passWithoutValues = (filters: readonly Filter[]): boolean =>
+  filters.every((f) => f.op === 'is_not' || f.op === 'contains_not')
+
 /**
- * Visit filters as a condition on a row of `analytics_events` in `range`. When a row of no visit
- * fails them (one of them is `is` or `contains`), the row's visit must be one that passes: a
- * semi-join, which Postgres hashes. When such a row passes them (all are negations), the row's
- * visit must not be one that fails them: an anti-join, hashed as well, where `NOT IN` could fall
- * back to scanning the subquery once per row when its set outgrows work_mem. The anti-join names
- * the outer table, so the reads never alias `analytics_events`.
+ * A row of `analytics_events` has its visit's values when it has a visitor: a row of a visit whose
+ * values were not in its segment (row.ts: dropped past the log's bound) was stored without either,
+ * and has no values, as it had none when they were copied onto it.
+ */
+export const HAS_VISIT_VALUES = 'visitor IS NOT NULL'
+
+/**
+ * What a row must be for the visit filters to be decided by its visit alone: a row with its
+ * visit's values when a row without them fails the filters, any row when it passes them.
+ */
+export const visitValuesSql = (filters: readonly Filter[]): string =>
+  passWithoutValues(filters) ? 'true' : HAS_VISIT_VALUES
+
+/**
+ * Visit filters as a condition on a row of `analytics_events` in `range`. When a row without
+ * values fails them (one of them is `is` or `contains`), the row must have its visit's values and
+ * its visit must pass: a semi-join, which Postgres hashes. When such a row passes them (all are
+ * negations), a row with values must not be of a visit that fails them: an anti-join, hashed as
+ * well, where `NOT IN` could fall back to scanning the subquery once per row when its set
+ * outgrows work_mem. The anti-join names the outer table, so the reads never alias
+ * `analytics_events`.
  */
 export function visitFiltersSql(filters: readonly Filter[], params: SqlParams, fold: CaseFold, range: Range): string {
   if (filters.length === 0) return 'true'
   const days = visitDaysSql(range, params)
   const passes = visitWhereSql(filters, params, fold)
-  if (filters.some((f) => f.op === 'is' || f.op === 'contains')) {
-    return `visit_id IN (SELECT visit_id FROM analytics_visits WHERE ${days} AND ${passes})`
+  if (!passWithoutValues(filters)) {
+    return `${HAS_VISIT_VALUES} AND visit_id IN (SELECT visit_id FROM analytics_visits WHERE ${days} AND ${passes})`
   }
   return `NOT EXISTS (SELECT 1 FROM analytics_visits WHERE analytics_visits.visit_id = analytics_events.visit_id
-    AND ${days} AND NOT (${passes}))`
+    AND analytics_events.${HAS_VISIT_VALUES} AND ${days} AND NOT (${passes}))`
 }
 
 /** A goal filter's goals: the route finds them; a filter read without is a fault here. */
