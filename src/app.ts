@@ -16,6 +16,7 @@ import { beaconRoute } from './routes/beacon.ts'
 import { dashboard } from './routes/dashboard.ts'
 import { demo } from './routes/demo.ts'
 import { flush } from './routes/flush.ts'
+import { funnels } from './routes/funnels.ts'
 import { goals } from './routes/goals.ts'
 import { health } from './routes/health.ts'
 import { ingest } from './routes/ingest.ts'
@@ -105,6 +106,7 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
     .use(prometheus(deps))
     .use(reads(deps))
     .use(goals(deps))
+    .use(funnels(deps))
     .use(tracker())
     .use(dashboard({ ...config, timeZone: deps.calendar.zone }))
   if (options.demo) app.use(demo())

@@ -19,6 +19,7 @@ const TABLES = [
   'analytics_goals',
   'analytics_values',
   'analytics_visits',
+  'analytics_funnels',
   'schema_migrations',
 ]
 
@@ -74,6 +75,8 @@ describe('migrations', () => {
           'analytics_values(id)',
           'analytics_values(value)',
           'analytics_visits(visit_id,day)',
+          'analytics_funnels(id)',
+          'analytics_funnels(site,name)',
         ].sort(),
       )
     } finally {

@@ -12,8 +12,10 @@
  * const stats = await api.get<StatsAnswer>(apiUrl('analytics/stats', { metric: 'visits' }))
  */
 
+import type { funnelJson } from '../funnels/funnel.ts'
 import type { goalJson } from '../goals/goal.ts'
 import type { GoalFigures, ItemFigures } from '../read/filtered.ts'
+import type { StepFigures } from '../read/funnel.ts'
 import type { StatsResult } from '../read/stats.ts'
 import type { TopItem, TopResult } from '../read/top.ts'
 import type { UserCounts } from '../read/users.ts'
@@ -68,6 +70,27 @@ export interface ConversionsAnswer {
   tz: string
   visitors: number
   goals: (Omit<GoalFigures, 'goal'> & { goal: GoalAnswer })[]
+}
+
+/** A saved funnel as `GET /analytics/funnels` lists it */
+export type FunnelSaved = Omit<ReturnType<typeof funnelJson>, 'steps'> & { steps: GoalAnswer[] }
+
+/** `GET /analytics/funnels`: the saved funnels, and whether this token may add and delete them */
+export interface FunnelsAnswer {
+  funnels: FunnelSaved[]
+  manage: boolean
+}
+
+/** `GET /analytics/funnel`: a funnel's figures over a range */
+export interface FunnelAnswer {
+  from: string
+  to: string
+  tz: string
+  funnel: { id: string; name: string } | null
+  window: string
+  window_minutes: number
+  steps: (Omit<StepFigures, 'goal'> & { goal: GoalAnswer })[]
+  conversion_rate: number | null
 }
 
 /** `GET /analytics/users/:id` */

@@ -12,7 +12,9 @@ import type { Pool } from '@neondatabase/serverless'
 import { HttpError } from '../errors.ts'
 import type { EventType } from '../events/types.ts'
 import type { Filter } from '../filters/filter.ts'
+import type { Queryable } from '../filters/fold.ts'
 import { FilterError } from '../filters/parse.ts'
+import { FUNNELS_LOCK, funnelsNaming } from '../funnels/lock.ts'
 import { BUILT_IN_GOALS, type Goal, MAX_GOALS } from './goal.ts'
 
 interface GoalRow {
@@ -55,7 +57,7 @@ export async function listGoals(pool: Pool): Promise<Goal[]> {
 }
 
 /** The goal of an id (an event type or a configured goal's number), or 422 naming `field`. */
-export async function findGoal(pool: Pool, id: string, field = 'goal'): Promise<Goal> {
+export async function findGoal(pool: Queryable, id: string, field = 'goal'): Promise<Goal> {
   const builtIn = BUILT_IN_GOALS.find((g) => g.id === id)
   if (builtIn) return builtIn
   const n = configuredId(id)
@@ -109,15 +111,36 @@ export async function createGoal(pool: Pool, g: Omit<Goal, 'id' | 'builtIn'>): P
   }
 }
 
-/** Deletes a configured goal; 404 when there is none of that id, 422 for a built-in one. */
+/**
+ * Deletes a configured goal; 404 when there is none of that id, 422 for a built-in one, 409 while
+ * a saved funnel names it (under the lock funnels are made under: neither slips past the other).
+ */
 export async function deleteGoal(pool: Pool, id: string): Promise<void> {
   if (BUILT_IN_GOALS.some((g) => g.id === id)) {
     throw new HttpError(422, `${id} is an event type: a built-in goal, which cannot be deleted`, { parameter: 'id' })
   }
   const n = configuredId(id)
-  const r =
-    n === undefined ? { rowCount: 0 } : await pool.query('DELETE FROM analytics_goals WHERE site = 0 AND id = $1', [n])
-  if (!r.rowCount) throw new HttpError(404, `no goal has the id ${JSON.stringify(id.slice(0, 60))}`)
+  if (n === undefined) throw new HttpError(404, `no goal has the id ${JSON.stringify(id.slice(0, 60))}`)
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await client.query(FUNNELS_LOCK)
+    const funnels = await funnelsNaming(client, String(n))
+    if (funnels.length > 0) {
+      throw new HttpError(
+        409,
+        `goal ${n} is a step of the funnel${funnels.length > 1 ? 's' : ''} ${funnels.map((f) => JSON.stringify(f)).join(', ')}: delete ${funnels.length > 1 ? 'them' : 'it'} first`,
+      )
+    }
+    const r = await client.query('DELETE FROM analytics_goals WHERE site = 0 AND id = $1', [n])
+    if (!r.rowCount) throw new HttpError(404, `no goal has the id ${JSON.stringify(id.slice(0, 60))}`)
+    await client.query('COMMIT')
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
 }
 
 /**

@@ -56,6 +56,35 @@ const goal = Type.Object({
   ]),
 })
 
+/** A saved funnel as `GET /analytics/funnels` lists it (src/funnels/funnel.ts). */
+const funnel = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  steps: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Goal' }), { description: 'the goals, in order' }),
+  window: Type.String({ description: 'how long after the first step the last may come: 30m, 24h, 7d…' }),
+  window_minutes: Type.Integer({ minimum: 1, maximum: 43200 }),
+})
+
+/** The body of `POST /analytics/funnels`. */
+export const NewFunnel = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    steps: Type.Array(Type.String(), {
+      minItems: 2,
+      maxItems: 8,
+      description: 'goal ids in order: event types or configured goals’ numbers, each once',
+    }),
+    window: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,5}[mhd]$',
+        default: '24h',
+        description: 'minutes, hours or days, from 1m to 30d',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 /** The body of `POST /analytics/goals`. */
 export const NewGoal = Type.Object(
   {
@@ -228,6 +257,38 @@ export const SCHEMAS = {
     goals: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Goal' })),
     manage: Type.Boolean({
       description: 'whether the token asking may add and delete goals (the admin token; the dashboard shows its form)',
+    }),
+  }),
+  Funnel: funnel,
+  NewFunnel,
+  Funnels: Type.Object({
+    funnels: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Funnel' })),
+    manage: Type.Boolean({ description: 'whether the token asking may save and delete funnels (the admin token)' }),
+  }),
+  FunnelResult: Type.Object({
+    from: day,
+    to: day,
+    tz: Type.String(),
+    funnel: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()], {
+      description: 'the saved funnel read, or null for steps given in the query',
+    }),
+    window: Type.String(),
+    window_minutes: Type.Integer({ minimum: 1 }),
+    steps: Type.Array(
+      Type.Object({
+        goal: Type.Unsafe({ $ref: '#/components/schemas/Goal' }),
+        visitors: Type.Integer({ minimum: 0, description: 'unique visitors who reached the step' }),
+        conversion_rate: Type.Union([Type.Number(), Type.Null()], {
+          description: 'percent of the first step’s visitors',
+        }),
+        dropoff: Type.Integer({ minimum: 0, description: 'visitors of the step before who did not reach it' }),
+        dropoff_rate: Type.Union([Type.Number(), Type.Null()], {
+          description: 'percent of the step before’s visitors',
+        }),
+      }),
+    ),
+    conversion_rate: Type.Union([Type.Number(), Type.Null()], {
+      description: 'percent of the first step’s visitors who reached the last',
     }),
   }),
   Conversions: Type.Object({

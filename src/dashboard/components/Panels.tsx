@@ -5,6 +5,7 @@
 import type { TopDimension } from '../../read/top.ts'
 import type { Dimension } from '../filters.ts'
 import type { Range } from '../period.ts'
+import { Funnels } from './Funnels.tsx'
 import { Goals } from './Goals.tsx'
 import { Panel, type Tab } from './Panel.tsx'
 
@@ -106,6 +107,7 @@ export function Panels({
           onUnknownGoal={onUnknownGoal}
           round={round}
         />
+        <Funnels range={range} filters={filters} round={round} />
       </div>
     </section>
   )

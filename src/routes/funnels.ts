@@ -1,0 +1,196 @@
+/**
+ * Funnels, saved and read.
+ *
+ * - `GET /analytics/funnels` (admin or viewer): the saved funnels, oldest first, with their
+ *   steps' goals, and whether the token may manage them (`manage`).
+ * - `POST /analytics/funnels` (admin): saves a funnel from `{"name", "steps", "window"}`; 201.
+ * - `DELETE /analytics/funnels/:id` (admin): deletes a saved funnel; 204.
+ * - `GET /analytics/funnel` (admin or viewer): a funnel's visitors per step, drop-off and overall
+ *   conversion over a range under filters: a saved one (`funnel=<id>`) or steps given ad hoc
+ *   (`steps=page_view,3,user_signup`), with `window` (24h by default, or the saved funnel's).
+ */
+import { Elysia } from 'elysia'
+import Type from 'typebox'
+import type { Config } from '../config.ts'
+import { csvFileName, toCsv } from '../csv.ts'
+import { HttpError } from '../errors.ts'
+import { MAX_STEPS, MIN_STEPS } from '../filters/funnel.ts'
+import { parseFilters } from '../filters/parse.ts'
+import { type Funnel, funnelJson, parseFunnelBody, parseStepIds, parseWindow, windowText } from '../funnels/funnel.ts'
+import { createFunnel, deleteFunnel, findFunnel, listFunnels, stepGoals } from '../funnels/store.ts'
+import { type Goal, goalJson } from '../goals/goal.ts'
+import { listGoals, withGoals } from '../goals/store.ts'
+import type { ReadDeps } from '../read/exact.ts'
+import { funnelFigures } from '../read/funnel.ts'
+import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
+import { Day, Filters, Format, TimeZone } from '../read/query.ts'
+import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
+import { bodyFailure, checkMediaType, parseJson, readText } from './body.ts'
+import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
+import { ref } from './openapi-schemas.ts'
+
+const BODY = { limit: 16_384, timeoutMs: 10_000 }
+const MAX_DAYS = 400
+
+const FunnelQuery = Type.Object(
+  {
+    funnel: Type.Optional(Type.String({ description: 'a saved funnel’s id; or give steps' })),
+    steps: Type.Optional(
+      Type.String({
+        description: `${MIN_STEPS} to ${MAX_STEPS} goal ids in order, comma-separated (page_view,3,user_signup); or give funnel`,
+      }),
+    ),
+    window: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,5}[mhd]$',
+        description:
+          'how long after the first step the last may come, 1m to 30d; 24h, or the saved funnel’s, when absent',
+      }),
+    ),
+    from: Type.Optional({ ...Day, description: `${Day.description}; 30 days before to when absent` }),
+    to: Type.Optional({ ...Day, description: `${Day.description}; today when absent. At most ${MAX_DAYS} days` }),
+    tz: Type.Optional(TimeZone),
+    filters: Type.Optional(Filters),
+    format: Type.Optional(Format),
+  },
+  { additionalProperties: true },
+)
+const FUNNEL_PARAMETERS = Object.keys(FunnelQuery.properties)
+const FunnelId = Type.Object({ id: Type.String({ description: 'a saved funnel’s id' }) })
+
+type Query = Record<string, string | undefined>
+
+/** A saved funnel's steps as goals, from every goal (a step whose goal is gone is left out of a list). */
+const stepsOf = (f: Funnel, all: readonly Goal[]): Goal[] => f.steps.flatMap((id) => all.filter((g) => g.id === id))
+
+export const funnels = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
+  const tokens = { admin: deps.config.adminToken, viewer: deps.config.viewerToken }
+  return new Elysia({ name: 'funnels' })
+    .get(
+      '/analytics/funnels',
+      async ({ request }) => {
+        requireAccess(request, tokens, 'read')
+        const manage = tokenMatches(bearerToken(request), tokens.admin)
+        const [saved, all] = await Promise.all([listFunnels(deps.pool), listGoals(deps.pool)])
+        return { funnels: saved.map((f) => funnelJson(f, stepsOf(f, all))), manage }
+      },
+      operation({
+        summary: 'The saved funnels, with their steps’ goals',
+        tags: ['funnels'],
+        security: SECURITY.read,
+        responses: { 200: json('the funnels', 'Funnels'), ...errors(401) },
+      }),
+    )
+    .post(
+      '/analytics/funnels',
+      async ({ request, set }) => {
+        requireAccess(request, tokens, 'admin')
+        checkMediaType(request, ['application/json'])
+        const started = performance.now()
+        const text = await readText(request, BODY).catch((err) => {
+          throw bodyFailure(err, started, BODY)
+        })
+        const { funnel, goals } = await createFunnel(deps.pool, parseFunnelBody(parseJson(text, 'a JSON object')))
+        set.status = 201
+        return funnelJson(funnel, goals)
+      },
+      {
+        parse: 'none',
+        ...operation({
+          summary: 'Save a funnel: 2 to 8 goals in order, and a window',
+          description:
+            'Its steps are goal ids (GET /analytics/goals); a configured goal a saved funnel names cannot be deleted while it does.',
+          tags: ['funnels'],
+          security: SECURITY.admin,
+          requestBody: { required: true, content: { 'application/json': { schema: ref('NewFunnel') } } },
+          responses: { 201: json('the funnel', 'Funnel'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+        }),
+      },
+    )
+    .delete(
+      '/analytics/funnels/:id',
+      async ({ request, params, set }) => {
+        requireAccess(request, tokens, 'admin')
+        await deleteFunnel(deps.pool, params.id)
+        set.status = 204
+        return ''
+      },
+      operation({
+        summary: 'Delete a saved funnel',
+        tags: ['funnels'],
+        security: SECURITY.admin,
+        parameters: parameters('path', FunnelId),
+        responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404) },
+      }),
+    )
+    .get(
+      '/analytics/funnel',
+      async ({ request, query }) => {
+        requireAccess(request, tokens, 'read')
+        const q = query as Query
+        onlyParameters(q, FUNNEL_PARAMETERS)
+        const asCsv = wantsCsv(q)
+        if (q.funnel !== undefined && q.steps !== undefined) {
+          throw new HttpError(422, 'funnel and steps are two ways to name a funnel: give one', { parameter: 'funnel' })
+        }
+        if (q.funnel === undefined && q.steps === undefined) {
+          throw new HttpError(422, 'steps or funnel is required: steps=page_view,user_signup or funnel=<id>', {
+            parameter: 'steps',
+          })
+        }
+        const saved = q.funnel === undefined ? null : await findFunnel(deps.pool, q.funnel)
+        const stepIds = saved ? saved.steps : parseStepIds(q.steps, 'steps')
+        const windowMs = q.window !== undefined || !saved ? parseWindow(q.window, 'window') : saved.windowMs
+        const range = parseRange(q, 30, MAX_DAYS, { timeZone: deps.calendar.zone, now: deps.now() })
+        const filters = await withGoals(deps.pool, parseFilters(q.filters))
+        const steps = await stepGoals(deps.pool, stepIds, saved ? `funnel ${saved.id}'s steps` : 'steps')
+        const result = await funnelFigures(deps, range, filters, steps, windowMs)
+        if (asCsv) {
+          return new Response(
+            toCsv(
+              ['step', 'goal', 'name', 'visitors', 'conversion_rate', 'dropoff', 'dropoff_rate'],
+              result.steps.map((s, i) => [
+                i + 1,
+                s.goal.id,
+                s.goal.name,
+                s.visitors,
+                s.conversion_rate ?? '',
+                s.dropoff,
+                s.dropoff_rate ?? '',
+              ]),
+            ),
+            {
+              headers: {
+                'content-type': 'text/csv; charset=utf-8',
+                'content-disposition': `attachment; filename="${csvFileName(['funnel', saved?.name ?? 'steps'], range.from, range.to)}"`,
+                'x-content-type-options': 'nosniff',
+              },
+            },
+          )
+        }
+        return {
+          ...range,
+          funnel: saved ? { id: saved.id, name: saved.name } : null,
+          window: windowText(windowMs),
+          window_minutes: Math.round(windowMs / 60_000),
+          steps: result.steps.map(({ goal, ...figures }) => ({ goal: goalJson(goal), ...figures })),
+          conversion_rate: result.conversion_rate,
+        }
+      },
+      operation({
+        summary: 'A funnel’s visitors per step, drop-off and conversion, under filters',
+        description:
+          'Unique visitors who complete the first step in the range, then each later step in order within the window of their first, counting only their events that pass the filters. From the event log, exactly.',
+        tags: ['funnels'],
+        security: SECURITY.read,
+        parameters: parameters('query', FunnelQuery),
+        responses: {
+          200: {
+            description: 'the funnel’s figures',
+            content: { ...json('', 'FunnelResult').content, 'text/csv': { schema: Type.String() } },
+          },
+          ...errors(401, 422),
+        },
+      }),
+    )
+}
