@@ -1,10 +1,9 @@
 /**
  * Filtered reads of the event log at a dashboard's scale: `bun bench/filters.ts` fills a fresh
- * database with 3,000,000 rows over 30 daily partitions (300,000 visits of ten rows, one row in
+ * database, through the log's store, with 3,000,000 rows over 30 daily partitions (300,000 visits of ten rows, one row in
  * twenty a server event of no visit; 300 sources, 1,000 pages, 50 features, a property on 30% of
  * rows), then times each filtered metric over the 30 days by day, as a read sends it (one
- * statement through the pool). Then it adds the index proposed for visit-level reads
- * ({@link BEGAN_INDEX}) and times them all again. BENCH_LOG_ROWS sets the row count; BENCH_JIT=on
+ * statement through the pool). BENCH_LOG_ROWS sets the row count; BENCH_JIT=on
  * leaves Postgres' JIT on (it made every statement here slower); BENCH_WORK_MEM sets work_mem
  * (the service's DATABASE_WORK_MEM default when absent); BENCH_EXPLAIN=1 prints each plan.
  */
@@ -14,6 +13,7 @@ import { join } from 'node:path'
 import type { Pool } from '@neondatabase/serverless'
 import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
+import type { EventType } from '../src/events/types.ts'
 import {
   bucketsOf,
   events,
@@ -25,66 +25,107 @@ import {
   visitors,
   visits,
 } from '../src/filters/index.ts'
+import { PostgresEventStore } from '../src/log/postgres.ts'
+import { eventRow, type LogRow } from '../src/log/row.ts'
 import { SqlParams } from '../src/read/sql.ts'
-import { addDays, daysBetween } from '../src/time.ts'
+import { addDays } from '../src/time.ts'
 import { benchServices } from './lib.ts'
-
-/**
- * Rows that begin a visit, with every visit dimension: a visit-level read (visits, top of a
- * visit dimension, with visit filters only) is then an index-only scan of a tenth of the rows.
- */
-const BEGAN_INDEX = `CREATE INDEX analytics_events_began ON analytics_events (at)
-  INCLUDE (visit_id, source, utm_source, utm_medium, utm_campaign, entry_page, browser, os, device, country, visit_hostname)
-  WHERE began`
 
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
 const RUNS = 5
 export const FROM = '2026-11-01'
 export const TO = '2026-11-30'
 
+/** A 31-bit hash of an integer (splitmix32's finalizer): the bench's values are hashes of row and visit numbers. */
+function hash(n: number): number {
+  let h = (n ^ 0x9e3779b9) >>> 0
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0
+  return (h ^ (h >>> 16)) & 0x7fffffff
+}
+
+/** Rows given to the store per flush-like transaction. */
+const FILL_BATCH = 50_000
+
 /**
- * Fills `analytics_events` with `rows` rows over the 30 days from FROM (partitions made here):
- * 300,000 visits of ten rows for 3M, one row in twenty a server event of no visit.
+ * Fills the event log with `rows` rows over the 30 days from FROM, through the service's own
+ * store (PostgresEventStore: partitions, dictionary, events and visits, each batch in its own
+ * transaction as the flush writes it): 300,000 visits of ten rows for 3M, one row in twenty a
+ * server event of no visit; 300 sources (a third Google), 1,000 pages, 50 features, a property on
+ * 30% of rows. Visit v's rows are 10v..10v+9, 40 s apart, and carry its values.
  */
 export async function fillLog(pool: Pool, rows: number): Promise<void> {
-  for (const day of daysBetween(FROM, TO)) {
-    await pool.query(
-      `CREATE TABLE IF NOT EXISTS analytics_events_${day.replaceAll('-', '')} PARTITION OF analytics_events
-       FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`,
-    )
+  const store = new PostgresEventStore(pool)
+  const start = Date.parse(`${FROM}T00:00:00Z`)
+  const end = Date.parse(`${addDays(TO, 1)}T00:00:00Z`)
+  const visits = Math.ceil(rows / 10)
+  const spacing = (30 * 86_400_000) / visits
+  let batch: LogRow[] = []
+  const write = async () => {
+    await store.prepare(batch)
+    const c = await pool.connect()
+    try {
+      await c.query('BEGIN')
+      await store.write(c, batch)
+      await c.query('COMMIT')
+    } finally {
+      c.release()
+    }
+    batch = []
   }
-  // visit v has rows 10v..10v+9, spread over the 30 days; its values are hashes of v, so every row
-  // of a visit carries the same ones; a row in twenty is a server event instead
-  await pool.query(
-    `INSERT INTO analytics_events (at, visit_id, visitor, began, event_type, path, feature, source, utm_source,
-       utm_medium, utm_campaign, entry_page, browser, os, device, country, visit_hostname, props)
-     SELECT at, CASE WHEN server THEN NULL ELSE v END, CASE WHEN server THEN NULL ELSE visitor END,
-       i = 0 AND NOT server, type,
-       CASE WHEN type = 'page_view' THEN '/page/' || ((hr % 1000) * (hr % 1000) / 1000) END,
-       CASE WHEN type = 'feature_used' THEN 'feature-' || hr % 50 END,
-       CASE WHEN NOT server THEN CASE WHEN hv % 3 = 0 THEN 'Google' ELSE 'source-' || hv % 300 END END,
-       CASE WHEN NOT server AND hv % 10 < 3 THEN 'newsletter-' || hv % 7 END,
-       CASE WHEN NOT server AND hv % 10 < 3 THEN 'email' END,
-       CASE WHEN NOT server AND hv % 10 < 3 THEN 'Campaign ' || hv % 20 END,
-       CASE WHEN NOT server THEN '/page/' || hv % 1000 END,
-       CASE WHEN NOT server THEN 'browser-' || hv % 6 END,
-       CASE WHEN NOT server THEN 'os-' || hv % 6 END,
-       CASE WHEN NOT server THEN (ARRAY['desktop', 'mobile', 'tablet'])[1 + hv % 3] END,
-       CASE WHEN NOT server THEN 'C' || hv % 50 END,
-       CASE WHEN NOT server THEN (ARRAY['shop.example.com', 'blog.example.com', 'example.com'])[1 + hv % 3] END,
-       CASE WHEN hr % 10 < 3 THEN jsonb_build_object('plan', (ARRAY['free', 'pro', 'team'])[1 + hr % 3]) END
-     FROM (
-       SELECT g / 10 AS v, g % 10 AS i, g % 20 = 19 AS server, hashint8(g / 10)::bigint & 2147483647 AS hv, hashint8(g)::bigint & 2147483647 AS hr,
-         (hashint8(g / 10 % 150000)::bigint << 32) | (hashint8(g / 10 % 150000 + 1)::bigint & 4294967295) AS visitor,
-         $1::timestamptz + make_interval(secs => (g / 10) * (30 * 86400.0 / ($2 / 10)) + g % 10 * 40) AS at,
-         CASE WHEN g % 20 = 19 THEN 'user_login' WHEN g % 10 = 0 THEN 'page_view'
-           WHEN (hashint8(g)::bigint & 2147483647) % 100 < 70 THEN 'page_view' WHEN (hashint8(g)::bigint & 2147483647) % 100 < 85 THEN 'feature_used'
-           ELSE 'asset_downloaded' END AS type
-       FROM generate_series(0, $2 - 1) g) s
-     WHERE at < $3::timestamptz`,
-    [`${FROM}T00:00:00Z`, rows, `${addDays(TO, 1)}T00:00:00Z`],
-  )
-  await pool.query('VACUUM ANALYZE analytics_events')
+  let visit: LogRow['visit'] = null
+  for (let g = 0; g < rows; g++) {
+    const v = Math.floor(g / 10)
+    const i = g % 10
+    const at = start + Math.floor(v * spacing) + i * 40_000
+    if (at >= end) break
+    const hv = hash(v)
+    const hr = hash(g + 1_000_000_007)
+    if (i === 0) {
+      const campaign = hv % 10 < 3
+      visit = {
+        source: hv % 3 === 0 ? 'Google' : `source-${hv % 300}`,
+        utm_source: campaign ? `newsletter-${hv % 7}` : null,
+        utm_medium: campaign ? 'email' : null,
+        utm_campaign: campaign ? `Campaign ${hv % 20}` : null,
+        entry_page: `/page/${hv % 1000}`,
+        browser: `browser-${hv % 6}`,
+        os: `os-${hv % 6}`,
+        device: ['desktop', 'mobile', 'tablet'][hv % 3]!,
+        country: `C${hv % 50}`,
+        hostname: ['shop.example.com', 'blog.example.com', 'example.com'][hv % 3]!,
+      }
+    }
+    const server = g % 20 === 19
+    const type: EventType = server
+      ? 'user_login'
+      : i === 0 || hr % 100 < 70
+        ? 'page_view'
+        : hr % 100 < 85
+          ? 'feature_used'
+          : 'asset_downloaded'
+    const visitor =
+      hash(v % 150_000)
+        .toString(16)
+        .padStart(8, '0') +
+      hash((v % 150_000) + 1)
+        .toString(16)
+        .padStart(8, '0')
+    batch.push({
+      ...eventRow(at, type),
+      path: type === 'page_view' ? `/page/${Math.floor(((hr % 1000) * (hr % 1000)) / 1000)}` : null,
+      hostname: server ? null : visit!.hostname,
+      feature: type === 'feature_used' ? `feature-${hr % 50}` : null,
+      props: hr % 10 < 3 ? { plan: ['free', 'pro', 'team'][hr % 3]! } : null,
+      visitId: server ? null : String(v + 1),
+      began: i === 0 && !server,
+      visitor: server ? null : visitor,
+      visit: server ? null : visit,
+    })
+    if (batch.length === FILL_BATCH) await write()
+  }
+  if (batch.length > 0) await write()
+  await pool.query('VACUUM ANALYZE analytics_events, analytics_visits, analytics_values')
 }
 
 if (import.meta.main) {
@@ -92,8 +133,6 @@ if (import.meta.main) {
   const db = await openDatabase(services.databaseUrl, { max: 1 })
   const pool = db.pool
   try {
-    // the migrations made it (sql/006): the first pass times the reads without it
-    await pool.query('DROP INDEX IF EXISTS analytics_events_began')
     const filled = Date.now()
     await fillLog(pool, ROWS)
     console.log(`filled ${ROWS} rows in ${((Date.now() - filled) / 1000).toFixed(0)} s`)
@@ -128,34 +167,27 @@ if (import.meta.main) {
       ['top page', top, [google], { dimension: 'page', limit: 10 }],
       ['top prop:plan', top, [is('device', 'mobile')], { dimension: 'prop:plan', limit: 10 }],
     ]
-    const results: { index: boolean; metric: string; filters: string; medianMs: number }[] = []
+    const results: { metric: string; filters: string; medianMs: number }[] = []
     // the service's DATABASE_WORK_MEM by default
     await pool.query(`SET work_mem = '${process.env.BENCH_WORK_MEM ?? loadConfig({}).databaseWorkMem}'`)
-    for (const index of [false, true]) {
-      if (index) {
-        await pool.query(BEGAN_INDEX)
-        await pool.query('VACUUM ANALYZE analytics_events')
-        console.log('with the index of the rows that begin visits:')
+    for (const [name, metric, filters, extra] of cases) {
+      const q = { filters, bounds, fold, ...extra } as LogQuery
+      const p = new SqlParams()
+      const sql = `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`
+      const times: number[] = []
+      for (let run = 0; run <= RUNS; run++) {
+        const t = performance.now()
+        await pool.query(sql, p.values)
+        if (run > 0) times.push(performance.now() - t)
       }
-      for (const [name, metric, filters, extra] of cases) {
-        const q = { filters, bounds, fold, ...extra } as LogQuery
-        const p = new SqlParams()
-        const sql = `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`
-        const times: number[] = []
-        for (let run = 0; run <= RUNS; run++) {
-          const t = performance.now()
-          await pool.query(sql, p.values)
-          if (run > 0) times.push(performance.now() - t)
-        }
-        times.sort((a, b) => a - b)
-        const medianMs = times[Math.floor(times.length / 2)]!
-        const shown = filters.map((f) => `${f.dimension} ${f.op} ${f.values.join('|')}`).join(' AND ') || '(none)'
-        results.push({ index, metric: name, filters: shown, medianMs })
-        console.log(`${name.padEnd(14)} ${shown.padEnd(70)} ${medianMs.toFixed(1).padStart(7)} ms`)
-        if (process.env.BENCH_EXPLAIN) {
-          const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, p.values)
-          console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
-        }
+      times.sort((a, b) => a - b)
+      const medianMs = times[Math.floor(times.length / 2)]!
+      const shown = filters.map((f) => `${f.dimension} ${f.op} ${f.values.join('|')}`).join(' AND ') || '(none)'
+      results.push({ metric: name, filters: shown, medianMs })
+      console.log(`${name.padEnd(14)} ${shown.padEnd(70)} ${medianMs.toFixed(1).padStart(7)} ms`)
+      if (process.env.BENCH_EXPLAIN) {
+        const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, p.values)
+        console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
       }
     }
     const settings = await pool.query(

@@ -394,15 +394,15 @@ try {
       })),
       {
         scenario: '',
-        metric: `disk bytes per row, ${r.partitions} daily partitions, heap + indexes, after VACUUM ANALYZE`,
+        metric: `disk bytes per row, events + visits + dictionary, ${r.partitions} daily partitions, heap + indexes, after VACUUM ANALYZE`,
         value: `${fmt(r.bytesPerRow, 1)} (heap ${fmt(r.heapBytesPerRow, 1)}, indexes ${fmt(r.indexBytesPerRow, 2)})`,
         goal: '≤ 100',
         met: r.bytesPerRow <= 100,
       },
-      ...r.layouts.map((l) => ({
+      ...r.tables.map((t) => ({
         scenario: '',
-        metric: `layout: ${l.name}, bytes per row`,
-        value: fmt(l.bytesPerRow, 1),
+        metric: `of which ${t.name}, bytes per row`,
+        value: fmt(t.bytesPerRow, 1),
       })),
     )
   }

@@ -29,7 +29,7 @@ async function stored(pool: Pool) {
       (SELECT coalesce(sum(count), 0)::int FROM analytics_dimension_daily WHERE dimension = 'source') AS sources,
       (SELECT coalesce(sum(count), 0)::int FROM analytics_dimension_monthly WHERE dimension = 'source') AS monthly,
       (SELECT count(*)::int FROM analytics_events) AS rows,
-      (SELECT count(*)::int FROM analytics_events WHERE began) AS began,
+      (SELECT count(*)::int FROM analytics_visits WHERE began_at IS NOT NULL) AS began,
       (SELECT count(DISTINCT visit_id)::int FROM analytics_events) AS logged_visits`)
   return r.rows[0] as {
     daily: number

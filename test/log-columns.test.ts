@@ -1,15 +1,30 @@
 import { describe, expect, test } from 'bun:test'
+import { VISIT_DIMENSIONS } from '../src/events/types.ts'
 import { dataRefusal } from '../src/flush/flusher.ts'
 import {
   CHUNK_BYTES,
   CHUNK_ROWS,
-  chunks,
+  chunks as chunksOf,
   LogRowRefused,
+  logStrings,
   rowBound,
-  rowValues,
+  type ValueIds,
+  rowValues as valuesOf,
+  visitChunks,
   visitorNumber,
+  visitRows,
 } from '../src/log/columns.ts'
-import { logRow, widestRow } from './log-rows.ts'
+import type { LogRow } from '../src/log/row.ts'
+import { logRow, visitOf, widestRow } from './log-rows.ts'
+
+/** Ids as the dictionary would give them: each string its own number, the largest an int can be. */
+function idsOf(rows: readonly LogRow[]): ValueIds {
+  const ids = new Map<string, number>()
+  for (const s of logStrings(rows)) ids.set(s, 2_147_483_647 - ids.size)
+  return ids
+}
+const chunks = (rows: readonly LogRow[]) => chunksOf(rows, idsOf(rows))
+const rowValues = (row: LogRow) => valuesOf(row, idsOf([row]))
 
 /** One value as an element of an array literal, the way Postgres reads it back: quoted, `"` and `\` escaped. */
 const element = (v: string | null): string => (v === null ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`)
@@ -48,31 +63,44 @@ describe('event log columns', () => {
     }
   })
 
-  test("the widest row without properties is the comment's 7,634 bytes: 1,047 of them per chunk", () => {
+  test("the widest row without properties is the comment's 695 bytes: a chunk ends at CHUNK_ROWS before its bytes", () => {
     const values = rowValues(
       widestRow({
         props: null,
-        visit: {
-          ...widestRow().visit!,
-          browser: 'b'.repeat(40),
-          os: 'o'.repeat(40),
-          device: 'd'.repeat(40),
-          country: '(unknown)',
-        },
         at: -62135596800000,
         visitId: '-9223372036854775808',
         site: -32768,
-        began: false,
-        hostname: 'h'.repeat(253),
         // the longest signed 64-bit integer: -9223372036854775808
         visitor: '8000000000000000',
       }),
     )
-    // source is a host name at most 253 long; the helper's is 100
-    values[10] = 's'.repeat(253)
-    values[19] = 'v'.repeat(253)
-    expect(rowBound(values)).toBe(7634)
-    expect(Math.floor(CHUNK_BYTES / 7634)).toBe(1047)
+    expect(rowBound(values)).toBe(695)
+    expect(CHUNK_ROWS * 695).toBeLessThan(CHUNK_BYTES)
+  })
+
+  test("a visit's row per visit and UTC day of its rows, with when it began; rows without its values add none", () => {
+    const day = Date.parse('2026-12-06T23:59:00Z')
+    const rows = [
+      logRow({ at: day, visitId: '1', began: true }),
+      logRow({ at: day + 1, visitId: '1' }),
+      logRow({ at: day + 120_000, visitId: '1' }), // the next day
+      logRow({ at: day, visitId: '2', visit: null }),
+      logRow({ at: day, visitId: null, visitor: null, visit: null }),
+      logRow({ at: day + 5, visitId: '3', visit: visitOf({ utm_source: 'news' }) }),
+    ]
+    expect(visitRows(rows).map((v) => [v.visitId, v.day, v.beganAt])).toEqual([
+      ['1', '2026-12-06', day],
+      ['1', '2026-12-07', null],
+      ['3', '2026-12-06', null],
+    ])
+    const ids = idsOf(rows)
+    const [chunk] = [...visitChunks(visitRows(rows), ids)]
+    expect(chunk!.rows).toBe(3)
+    // visit id, began_at, day, then the values' ids: NULL for none
+    expect(chunk!.params[1]).toBe(`{${day},NULL,NULL}`)
+    expect(chunk!.params[2]).toBe('{2026-12-06,2026-12-07,2026-12-06}')
+    const utm = chunk!.params[3 + VISIT_DIMENSIONS.indexOf('utm_source')]
+    expect(utm).toBe(`{NULL,NULL,${ids.get('news')}}`)
   })
 
   test('ordinary rows go CHUNK_ROWS to a chunk, in order', () => {
@@ -91,9 +119,18 @@ describe('event log columns', () => {
     expect(visitorNumber('0000000000000001')).toBe('1')
     expect(rowValues(logRow({ props: {} })).at(-1)).toBeNull()
     expect(rowValues(logRow({ props: { a: 'b' } })).at(-1)).toBe('{"a":"b"}')
-    const none = rowValues(logRow({ visitId: null, visitor: null, visit: null }))
-    expect(none.slice(1, 3)).toEqual([null, null])
-    expect(none.slice(10, 20)).toEqual(Array(10).fill(null))
+    const none = rowValues(logRow({ visitId: null, visitor: null, visit: null, path: null, hostname: null }))
+    expect(none.slice(1, 5)).toEqual([null, null, null, null])
+    // the strings as their ids, the type as its code
+    const row = logRow({ type: 'page_view', feature: 'export' })
+    const ids = idsOf([row])
+    expect(valuesOf(row, ids).slice(3, 7)).toEqual([
+      String(ids.get('/pricing')),
+      String(ids.get('shop.example.com')),
+      String(ids.get('export')),
+      '8',
+    ])
+    expect(() => valuesOf(row, new Map())).toThrow(/no id/)
   })
 
   test('a value Postgres could not hold is refused for its data, so the flush sets its batch aside', () => {

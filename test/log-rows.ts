@@ -3,7 +3,7 @@
  * columns each row must be stored as (worked out here independently of src/log/columns.ts).
  */
 import { MAX_PATH_LENGTH, MAX_PROPERTIES } from '../src/events/limits.ts'
-import { VISIT_DIMENSIONS, type VisitDimension } from '../src/events/types.ts'
+import { EVENT_TYPES, VISIT_DIMENSIONS, type VisitDimension } from '../src/events/types.ts'
 import { MAX_VALUE_BYTES } from '../src/events/values.ts'
 import type { LogRow } from '../src/log/row.ts'
 
@@ -77,27 +77,73 @@ export function widestRow(over: Partial<LogRow> = {}): LogRow {
   })
 }
 
-/** The columns a row is stored as, in the shape `SELECT_BACK` reads them. */
-export function storedAs(row: LogRow): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    ms: String(row.at),
-    visit_id: row.visitId,
-    visitor: row.visitor === null ? null : BigInt.asIntN(64, BigInt(`0x${row.visitor}`)).toString(),
-    site: row.site,
-    began: row.began,
-    event_type: row.type,
-    path: row.path,
-    hostname: row.hostname,
-    feature: row.feature,
-    user_id: row.userId,
-  }
-  for (const d of VISIT_DIMENSIONS) out[d === 'hostname' ? 'visit_hostname' : d] = row.visit ? row.visit[d] : null
-  out.props = row.props && Object.keys(row.props).length > 0 ? row.props : null
-  return out
+/**
+ * The columns each row is stored as, in the shape `SELECT_BACK` reads them back (ids turned into
+ * their strings again): a row's visit values are those of its visit's row of the row's UTC day,
+ * which the first row of that visit and day with values gave.
+ */
+export function storedAs(rows: readonly LogRow[]): Record<string, unknown>[] {
+  const visits = new Map<string, LogRow['visit']>()
+  const key = (row: LogRow) => `${row.visitId} ${new Date(row.at).toISOString().slice(0, 10)}`
+  for (const row of rows)
+    if (row.visitId !== null && row.visit !== null && !visits.has(key(row))) visits.set(key(row), row.visit)
+  return rows.map((row) => {
+    const visit = row.visitId === null ? null : (visits.get(key(row)) ?? null)
+    const out: Record<string, unknown> = {
+      ms: String(row.at),
+      visit_id: row.visitId,
+      visitor: row.visitor === null ? null : BigInt.asIntN(64, BigInt(`0x${row.visitor}`)).toString(),
+      site: row.site,
+      event_type: row.type,
+      path: row.path,
+      hostname: row.hostname,
+      feature: row.feature,
+      user_id: row.userId,
+    }
+    for (const d of VISIT_DIMENSIONS) out[d === 'hostname' ? 'visit_hostname' : d] = visit ? visit[d] : null
+    out.props = row.props && Object.keys(row.props).length > 0 ? row.props : null
+    return out
+  })
 }
 
+/** The visits' rows the rows make, as `SELECT_VISITS` reads them: one per visit and UTC day, with when it began. */
+export function visitsStoredAs(rows: readonly LogRow[]): { visit_id: string; day: string; began_ms: string | null }[] {
+  const out = new Map<string, { visit_id: string; day: string; began_ms: string | null }>()
+  for (const row of rows) {
+    if (row.visitId === null || row.visit === null) continue
+    const day = new Date(row.at).toISOString().slice(0, 10)
+    const k = `${row.visitId} ${day}`
+    const v = out.get(k) ?? { visit_id: row.visitId, day, began_ms: null }
+    if (row.began) v.began_ms = String(row.at)
+    out.set(k, v)
+  }
+  return [...out.values()].sort((a, b) => a.day.localeCompare(b.day) || a.visit_id.localeCompare(b.visit_id))
+}
+
+const name = (id: string) => `(SELECT value FROM analytics_values WHERE id = ${id})`
+
 /** Every stored row, as {@link storedAs} shapes it, in insertion order within each instant. */
-export const SELECT_BACK = `SELECT (extract(epoch FROM at) * 1000)::bigint::text AS ms, visit_id::text, visitor::text,
-  site, began, event_type, path, hostname, feature, user_id, source, utm_source, utm_medium, utm_campaign,
-  entry_page, browser, os, device, country, visit_hostname, props
-  FROM analytics_events ORDER BY at, ctid`
+export const SELECT_BACK = `SELECT (extract(epoch FROM e.at) * 1000)::bigint::text AS ms, e.visit_id::text,
+  e.visitor::text, e.site, (ARRAY[${EVENT_TYPES.map((t) => `'${t}'`).join(', ')}])[e.event_type + 1] AS event_type,
+  ${name('e.path')} AS path, ${name('e.hostname')} AS hostname, ${name('e.feature')} AS feature, e.user_id,
+  ${VISIT_DIMENSIONS.map((d) => `${name(`v.${d}`)} AS ${d === 'hostname' ? 'visit_hostname' : d}`).join(', ')}, e.props
+  FROM analytics_events e
+  LEFT JOIN analytics_visits v ON v.visit_id = e.visit_id AND v.day = (e.at AT TIME ZONE 'UTC')::date
+  ORDER BY e.at, e.ctid`
+
+/** Every visit's row: its id, day, and when it began (epoch ms) if it began that day. */
+export const SELECT_VISITS = `SELECT visit_id::text, day::text,
+  (extract(epoch FROM began_at) * 1000)::bigint::text AS began_ms FROM analytics_visits ORDER BY day, visit_id::text`
+
+/**
+ * The stored log in the shape a row had before it was normalized: one row per event, its strings
+ * as text and its visit's values beside them, `began` on the row whose time its visit began at.
+ * For tests that ask what was stored: `SELECT … FROM ${LOGGED}`.
+ */
+export const LOGGED = `(SELECT e.at, e.visit_id, e.visitor, e.site,
+    coalesce(v.began_at = e.at, false) AS began,
+    (ARRAY[${EVENT_TYPES.map((t) => `'${t}'`).join(', ')}])[e.event_type + 1] AS event_type,
+    ${name('e.path')} AS path, ${name('e.hostname')} AS hostname, ${name('e.feature')} AS feature, e.user_id,
+    ${VISIT_DIMENSIONS.map((d) => `${name(`v.${d}`)} AS ${d === 'hostname' ? 'visit_hostname' : d}`).join(', ')}, e.props
+  FROM analytics_events e
+  LEFT JOIN analytics_visits v ON v.visit_id = e.visit_id AND v.day = (e.at AT TIME ZONE 'UTC')::date) AS logged`

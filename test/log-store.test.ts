@@ -2,10 +2,11 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Pool, PoolClient } from '@neondatabase/serverless'
 import { type Database, openDatabase } from '../src/db/pool.ts'
 import { dataRefusal } from '../src/flush/flusher.ts'
-import { CHUNK_ROWS, chunks } from '../src/log/columns.ts'
+import { CHUNK_ROWS, chunks, logStrings } from '../src/log/columns.ts'
 import { PartitionMissing, PostgresEventStore } from '../src/log/postgres.ts'
 import type { LogRow } from '../src/log/row.ts'
-import { DAY_MS, logRow, SELECT_BACK, storedAs, widestRow } from './log-rows.ts'
+import { LogValues } from '../src/log/values.ts'
+import { DAY_MS, logRow, SELECT_BACK, SELECT_VISITS, storedAs, visitsStoredAs, widestRow } from './log-rows.ts'
 import { freshDatabaseUrl } from './services.ts'
 
 // tens of thousands of rows and wide statements through the bridge on a shared machine
@@ -77,6 +78,9 @@ function counting(pool: Pool): { pool: Pool; sent: string[] } {
 
 const at = (iso: string) => Date.parse(iso)
 
+/** The ids of the rows' strings, added to the dictionary. */
+const idsOf = (pool: Pool, rows: readonly LogRow[]) => new LogValues().ids(pool, logStrings(rows))
+
 describe('event log in Postgres', () => {
   test('every field of every kind of row is stored as mapped, the widest values included, in one chunk', async () => {
     const { db } = await database()
@@ -105,10 +109,14 @@ describe('event log in Postgres', () => {
       widestRow(),
       widestRow({ visitor: '8000000000000000', visitId: '9223372036854775807', began: false, props: {} }),
     ].map((r, i) => ({ ...r, at: r.at + i }))
-    expect([...chunks(rows)]).toHaveLength(1)
+    expect([...chunks(rows, await idsOf(db.pool, rows))]).toHaveLength(1)
     expect(await store(db.pool, s, rows)).toBe(rows.length)
     const back = (await db.pool.query(SELECT_BACK)).rows
-    expect(back).toEqual(rows.map(storedAs))
+    expect(back).toEqual(storedAs(rows))
+    // one row per visit and day: the widest rows' visit began, the others' did not begin that day
+    const visits = (await db.pool.query(SELECT_VISITS)).rows
+    expect(visits).toEqual(visitsStoredAs(rows))
+    expect(visits.filter((v) => v.began_ms !== null)).toHaveLength(2)
   })
 
   test('rows across chunks: by count and by bytes, through the driver and the bridge, all of them in order', async () => {
@@ -121,13 +129,13 @@ describe('event log in Postgres', () => {
     // values of quotes: about 200 KB a row as the driver writes them, some 40 rows to a chunk
     const props = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`"k${i}\\`, '"\\'.repeat(500)]))
     const wide = Array.from({ length: 90 }, (_, i) => widestRow({ at: start + DAY_MS + i, props }))
-    expect([...chunks(many)].length).toBe(3)
-    expect([...chunks(wide)].length).toBeGreaterThanOrEqual(3)
     expect(await store(db.pool, s, many)).toBe(many.length)
     expect(await store(db.pool, s, wide)).toBe(wide.length)
+    expect([...chunks(many, await idsOf(db.pool, many))].length).toBe(3)
+    expect([...chunks(wide, await idsOf(db.pool, wide))].length).toBeGreaterThanOrEqual(3)
     const back = (await db.pool.query(SELECT_BACK)).rows
     expect(back.length).toBe(many.length + wide.length)
-    expect(back).toEqual([...many, ...wide].map(storedAs))
+    expect(back).toEqual(storedAs([...many, ...wide]))
   })
 
   test('a write rolled back with its transaction leaves no row (exactly-once is the batch id beside it)', async () => {
@@ -173,8 +181,11 @@ describe('event log in Postgres', () => {
         bound: "FOR VALUES FROM ('2026-12-06 00:00:00+00') TO ('2026-12-07 00:00:00+00')",
       },
     ])
-    // one catalog read, then one CREATE per day
-    expect(sent.filter((q) => q.includes('CREATE TABLE'))).toHaveLength(4)
+    // one catalog read per table, then one CREATE per day and table
+    expect(sent.filter((q) => q.includes('CREATE TABLE'))).toHaveLength(8)
+    expect(
+      sent.filter((q) => q.includes('CREATE TABLE analytics_visits') || q.includes('analytics_visits_')),
+    ).toHaveLength(4)
     sent.length = 0
     await s.prepare(rows)
     await s.prepare([logRow({ at: at('2026-12-06T23:59:59.999Z') })])
@@ -190,11 +201,12 @@ describe('event log in Postgres', () => {
       { p: 'analytics_events_20261206', n: 2 },
     ])
 
-    // a new process finds the days in the catalog: one read, no DDL
+    // a new process finds the days in the catalog: one read per table, no DDL, then the strings' ids
     const again = counting(db.pool)
     await new PostgresEventStore(again.pool).prepare(rows)
-    expect(again.sent).toHaveLength(1)
-    expect(again.sent[0]).not.toContain('CREATE')
+    expect(again.sent).toHaveLength(3)
+    expect(again.sent.join()).not.toContain('CREATE')
+    expect(again.sent[2]).toStartWith('SELECT id, value FROM analytics_values')
   })
 
   test('dropBefore drops exactly the whole days before it, found in the catalog; a later write makes the day again', async () => {
@@ -212,6 +224,12 @@ describe('event log in Postgres', () => {
       'analytics_events_20260103',
       'analytics_events_20260104',
       'analytics_events_20260105',
+    ])
+    // the visits' days went with the events'
+    expect((await db.pool.query(SELECT_VISITS)).rows.map((v) => v.day)).toEqual([
+      '2026-01-03',
+      '2026-01-04',
+      '2026-01-05',
     ])
     const left = await db.pool.query(`SELECT count(*)::int AS n, min(at) AS first FROM analytics_events`)
     expect(left.rows[0].n).toBe(6)

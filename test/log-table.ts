@@ -12,11 +12,16 @@ import { PostgresEventStore } from '../src/log/postgres.ts'
 import type { LogRow } from '../src/log/row.ts'
 import { addDays, daysBetween } from '../src/time.ts'
 
-/** A partition for each UTC day from `from` to `to`. */
+/** A partition of the events and of the visits for each UTC day from `from` to `to`. */
 export async function logPartitions(pool: Pool, from: string, to: string): Promise<void> {
   for (const day of daysBetween(from, to)) {
+    const d = day.replaceAll('-', '')
     await pool.query(
-      `CREATE TABLE IF NOT EXISTS analytics_events_${day.replaceAll('-', '')} PARTITION OF analytics_events
+      `CREATE TABLE IF NOT EXISTS analytics_events_${d} PARTITION OF analytics_events
+       FOR VALUES FROM ('${day} 00:00:00+00') TO ('${addDays(day, 1)} 00:00:00+00')`,
+    )
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS analytics_visits_${d} PARTITION OF analytics_visits
        FOR VALUES FROM ('${day}') TO ('${addDays(day, 1)}')`,
     )
   }

@@ -17,6 +17,8 @@ const TABLES = [
   'analytics_dimension_monthly',
   'analytics_flush_log',
   'analytics_goals',
+  'analytics_values',
+  'analytics_visits',
   'analytics_funnels',
   'schema_migrations',
 ]
@@ -70,6 +72,9 @@ describe('migrations', () => {
           'analytics_flush_log(batch_id)',
           'analytics_goals(id)',
           'analytics_goals(site,name)',
+          'analytics_values(id)',
+          'analytics_values(value)',
+          'analytics_visits(visit_id,day)',
           'analytics_funnels(id)',
           'analytics_funnels(site,name)',
         ].sort(),
@@ -88,6 +93,97 @@ describe('migrations', () => {
       expect(results.flat().sort()).toEqual(all)
     } finally {
       await Promise.all(dbs.map((db) => db.close()))
+    }
+  })
+
+  test('the event log as it was (one row per event, its visit copied on) is moved into the normalized tables', async () => {
+    // the migrations before the log's layout changed, then the rows as they were stored then
+    const dir = `${import.meta.dir}/../.data/test-log-layout-${process.pid}`
+    const before = (await listMigrations()).filter((m) => m.version < '009')
+    for (const m of before) await Bun.write(`${dir}/${m.version}.sql`, Bun.file(m.path))
+    const db = await openDatabase(await emptyDatabaseUrl(), { max: 1 })
+    try {
+      await migrate(db.pool, dir)
+      for (const day of ['2026-12-05', '2026-12-06']) {
+        await db.pool.query(
+          `CREATE TABLE analytics_events_${day.replaceAll('-', '')} PARTITION OF analytics_events
+           FOR VALUES FROM ('${day} 00:00:00+00') TO ('${day}'::date + 1)`,
+        )
+      }
+      await db.pool.query(`INSERT INTO analytics_events (at, visit_id, visitor, began, event_type, path, hostname,
+          feature, user_id, source, utm_source, entry_page, browser, os, device, country, visit_hostname, props) VALUES
+        ('2026-12-05 23:50:00+00', 7, -1, true, 'page_view', '/a', 'x.com', NULL, NULL, 'Google', 'news', '/a', 'Chrome', 'Linux', 'desktop', 'DE', 'x.com', NULL),
+        ('2026-12-06 00:10:00+00', 7, -1, false, 'feature_used', NULL, 'x.com', 'export', NULL, 'Google', 'news', '/a', 'Chrome', 'Linux', 'desktop', 'DE', 'x.com', '{"plan":"pro"}'),
+        ('2026-12-06 00:11:00+00', 7, -1, false, 'user_signup', NULL, NULL, NULL, 'u1', 'Google', 'news', '/a', 'Chrome', 'Linux', 'desktop', 'DE', 'x.com', NULL),
+        ('2026-12-06 09:00:00+00', NULL, NULL, false, 'generation_completed', NULL, NULL, NULL, 'u2', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
+      // now every migration: the layout's moves the rows
+      expect(await migrate(db.pool)).toEqual(
+        (await listMigrations()).filter((m) => m.version >= '009').map((m) => m.version),
+      )
+      const events = await db.pool.query(`SELECT e.at, e.visit_id::int, e.visitor::int, e.event_type,
+          (SELECT value FROM analytics_values WHERE id = e.path) AS path,
+          (SELECT value FROM analytics_values WHERE id = e.hostname) AS hostname,
+          (SELECT value FROM analytics_values WHERE id = e.feature) AS feature, e.user_id, e.props,
+          tableoid::regclass::text AS part
+        FROM analytics_events e ORDER BY at`)
+      expect(
+        events.rows.map((r) => [
+          r.at.toISOString(),
+          r.visit_id,
+          r.visitor,
+          r.event_type,
+          r.path,
+          r.hostname,
+          r.feature,
+          r.user_id,
+          r.props,
+          r.part,
+        ]),
+      ).toEqual([
+        ['2026-12-05T23:50:00.000Z', 7, -1, 8, '/a', 'x.com', null, null, null, 'analytics_events_20261205'],
+        [
+          '2026-12-06T00:10:00.000Z',
+          7,
+          -1,
+          5,
+          null,
+          'x.com',
+          'export',
+          null,
+          { plan: 'pro' },
+          'analytics_events_20261206',
+        ],
+        ['2026-12-06T00:11:00.000Z', 7, -1, 3, null, null, null, 'u1', null, 'analytics_events_20261206'],
+        ['2026-12-06T09:00:00.000Z', null, null, 1, null, null, null, 'u2', null, 'analytics_events_20261206'],
+      ])
+      // the visit once per day it has events on, began on the first
+      const visits = await db.pool.query(`SELECT visit_id::int, day::text, began_at,
+          (SELECT value FROM analytics_values WHERE id = source) AS source,
+          (SELECT value FROM analytics_values WHERE id = utm_source) AS utm_source, utm_medium,
+          (SELECT value FROM analytics_values WHERE id = hostname) AS hostname, tableoid::regclass::text AS part
+        FROM analytics_visits ORDER BY day`)
+      expect(
+        visits.rows.map((r) => [
+          r.visit_id,
+          r.day,
+          r.began_at?.toISOString() ?? null,
+          r.source,
+          r.utm_source,
+          r.utm_medium,
+          r.hostname,
+          r.part,
+        ]),
+      ).toEqual([
+        [7, '2026-12-05', '2026-12-05T23:50:00.000Z', 'Google', 'news', null, 'x.com', 'analytics_visits_20261205'],
+        [7, '2026-12-06', null, 'Google', 'news', null, 'x.com', 'analytics_visits_20261206'],
+      ])
+      const old = await db.pool.query(
+        "SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'analytics_events_v1%' OR relname LIKE 'v1_%'",
+      )
+      expect(old.rows[0].n).toBe(0)
+    } finally {
+      await db.close()
+      await Bun.$`rm -rf ${dir}`
     }
   })
 

@@ -11,6 +11,7 @@ import { ROWS } from '../src/counters/keys.ts'
 import type { Deps } from '../src/deps.ts'
 import { decodeRows, type LogRow } from '../src/log/row.ts'
 import { allKeys, beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
+import { LOGGED } from './log-rows.ts'
 
 type App = Awaited<ReturnType<typeof testApp>>['app']
 
@@ -127,7 +128,7 @@ describe('server events of a visitor', () => {
     expect(await pendingTotal(deps)).toBe(0)
     expect(await reads()).toEqual(expected)
     const stored = await deps.pool.query(
-      `SELECT user_id, visit_id::text, source, began FROM analytics_events WHERE event_type = 'user_signup' ORDER BY user_id`,
+      `SELECT user_id, visit_id::text, source, began FROM ${LOGGED} WHERE event_type = 'user_signup' ORDER BY user_id`,
     )
     expect(stored.rows).toEqual([
       { user_id: 'u1', visit_id: pageView.visitId, source: 'Google', began: false },

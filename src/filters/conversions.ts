@@ -17,13 +17,23 @@
  * const c = await readLog(pool, conversions, { filters, bounds, goals: [signup] }, pendingRows)
  * c.total.converted[0] / c.total.visitors // the conversion rate of the range
  */
-import type { VisitDimension } from '../events/types.ts'
+import { EVENT_TYPES, type VisitDimension } from '../events/types.ts'
 import { type Goal, goalSql, goalTest, numericMicros, rowValue, valueSql } from '../goals/goal.ts'
 import type { LogRow } from '../log/row.ts'
 import { dimensionSource } from './filter.ts'
 import { matches } from './match.ts'
-import { bucketSql, foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket, visitorKey } from './query.ts'
-import { whereSql } from './where.ts'
+import {
+  bucketSql,
+  filtersSql,
+  foldOf,
+  type LogMetric,
+  type LogQuery,
+  rangeOf,
+  rangeSql,
+  rowBucket,
+  visitorKey,
+} from './query.ts'
+import { visitDaysSql } from './where.ts'
 
 export interface ConversionsQuery extends LogQuery {
   goals: readonly Goal[]
@@ -183,7 +193,15 @@ function conversionsMetric<K extends number | string>(): LogMetric<
       const param = (v: unknown) => p.add(v)
       if (q.goals.length > MAX_GOALS_PER_READ) throw new Error(`at most ${MAX_GOALS_PER_READ} goals in one read`)
       const g = q.goals.map((_, i) => i)
-      const key = q.by === undefined ? bucketSql(q, p) : dimensionSource(q.by).sql(param)
+      // a row's visit's value, from the visit's row of the row's day (there is one per day), by name
+      const key = q.by === undefined ? bucketSql(q, p) : 'x.name'
+      const join =
+        q.by === undefined
+          ? ''
+          : ` LEFT JOIN (SELECT v.visit_id AS vid, v.day AS vday, d.value AS name FROM analytics_visits v
+              JOIN analytics_values d ON d.id = v.${dimensionSource(q.by).sql(param)}
+              WHERE ${visitDaysSql(rangeOf(q), p)}) x
+            ON x.vid = analytics_events.visit_id AND x.vday = (analytics_events.at AT TIME ZONE 'UTC')::date`
       const keyType = q.by === undefined ? 'int' : 'text'
       const bit = (i: number) => `${(1n << BigInt(i)).toString()}::bigint`
       // each row's goals as one bitmask: goals that are an event type alone (every built-in one)
@@ -198,7 +216,7 @@ function conversionsMetric<K extends number | string>(): LogMetric<
       const typed =
         byType.size === 0
           ? '0::bigint'
-          : `coalesce((${param([...byType.values()].map(String))}::bigint[])[array_position(${param([...byType.keys()])}::text[], event_type)], 0)`
+          : `coalesce((${param(EVENT_TYPES.map((t) => String(byType.get(t) ?? 0n)))}::bigint[])[event_type + 1], 0)`
       const mask = [typed, ...others].join(' | ')
       // values only of the goals that have one, summed from the stored rows (pending ones: finish)
       const valued = g.filter((i) => q.goals[i]!.value !== null)
@@ -210,8 +228,8 @@ function conversionsMetric<K extends number | string>(): LogMetric<
       const valuesOf = `json_build_array(${g.map((i) => (valued.includes(i) ? `sum(v${i})::text` : 'NULL')).join(', ')})`
       return `(WITH r AS MATERIALIZED (
           SELECT k, visitor, bit_or(m) AS m${sums.join('')} FROM (
-            SELECT ${key} AS k, visitor, ${mask} AS m${rowValues.join('')} FROM analytics_events
-            WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${whereSql(q.filters, p, foldOf(q))}
+            SELECT ${key} AS k, visitor, ${mask} AS m${rowValues.join('')} FROM analytics_events${join}
+            WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${filtersSql(q, p)}
             UNION ALL
             SELECT k, v, m${valued.map(() => ', NULL::numeric').join('')}
             FROM unnest(${p.add(pending.keys)}::${keyType}[], ${p.add(pending.visitors)}::bigint[], ${p.add(pending.masks)}::bigint[])

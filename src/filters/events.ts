@@ -10,14 +10,16 @@
  * @example
  * const counts = await readLog(pool, events, { filters, bounds, eventType: 'page_view' }, pendingRows)
  */
-import type { EventType } from '../events/types.ts'
+import { EVENT_TYPES, type EventType } from '../events/types.ts'
 import type { LogRow } from '../log/row.ts'
 import type { SqlParams } from '../read/sql.ts'
+import { typeCode } from './filter.ts'
 import { matches } from './match.ts'
 import {
   bucketCounts,
   bucketSql,
   countsByBucketSql,
+  filtersSql,
   foldOf,
   type LogMetric,
   type LogQuery,
@@ -25,7 +27,6 @@ import {
   rowBucket,
   splitsByBucket,
 } from './query.ts'
-import { whereSql } from './where.ts'
 
 export interface EventsQuery extends LogQuery {
   /** only events of this type (all types when absent) */
@@ -47,8 +48,8 @@ function ofRows(q: EventsQuery, rows: readonly LogRow[]): number[] {
 export const events: LogMetric<EventsQuery, null, [number, number][], number[]> = {
   pending: () => null,
   sql(q: EventsQuery, p: SqlParams): string {
-    const type = q.eventType === undefined ? '' : `event_type = ${p.add(q.eventType)} AND `
-    return countsByBucketSql(q, p, `${type}${whereSql(q.filters, p, foldOf(q))}`)
+    const type = q.eventType === undefined ? '' : `event_type = ${p.add(typeCode(q.eventType))} AND `
+    return countsByBucketSql(q, p, (range) => `${type}${filtersSql(q, p, range)}`)
   },
   finish(q, stored, rows) {
     const counts = bucketCounts(q, stored)
@@ -87,18 +88,20 @@ function typeCountsOfRows(q: LogQuery, rows: readonly LogRow[], into: TypeCounts
 export const eventTypes: LogMetric<LogQuery, null, [number, string, number][], TypeCounts> = {
   pending: () => null,
   sql(q, p) {
-    const where = whereSql(q.filters, p, foldOf(q))
-    const triples = (range: string, bucket: string) =>
+    const triples = (range: string, bucket: string, where: string) =>
       `SELECT ${bucket} AS b, event_type, count(*) AS n FROM analytics_events WHERE ${range} AND ${where} GROUP BY 1, 2`
     let select: string
     if (splitsByBucket(q)) {
       const at = q.bounds.map((ms) => `${p.add(new Date(ms).toISOString())}::timestamptz`)
       select = at
         .slice(1)
-        .map((end, i) => triples(`at >= ${at[i]} AND at < ${end}`, String(i)))
+        .map((end, i) =>
+          triples(`at >= ${at[i]} AND at < ${end}`, String(i), filtersSql(q, p, [q.bounds[i]!, q.bounds[i + 1]!])),
+        )
         .join(' UNION ALL ')
-    } else select = triples(rangeSql(q, p), bucketSql(q, p))
-    return `(SELECT coalesce(json_agg(json_build_array(b, event_type, n)), '[]') FROM (${select}) t)`
+    } else select = triples(rangeSql(q, p), bucketSql(q, p), filtersSql(q, p))
+    // the type's name from its code, once per group
+    return `(SELECT coalesce(json_agg(json_build_array(b, (${p.add(EVENT_TYPES)}::text[])[event_type + 1], n)), '[]') FROM (${select}) t)`
   },
   finish(q, stored, rows) {
     const out: TypeCounts = new Map()

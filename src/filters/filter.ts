@@ -3,8 +3,9 @@
  * select visits and which select events. The SQL (where.ts) and the JavaScript (match.ts) of a
  * filter both read their columns and fields off {@link DIMENSIONS}, so they test the same thing.
  *
- * - Visit dimensions select visits and every event in them: each row carries its visit's values,
- *   so on a row they are a plain condition. An event of no visit (a server event) has none.
+ * - Visit dimensions select visits and every event in them: a row's visit keeps its values
+ *   (`analytics_visits`), so in SQL they are a condition on the visit. An event of no visit (a
+ *   server event) has none.
  * - Event dimensions select events: `page` (the path), `feature`, `event_type` and `prop:<key>`.
  *
  * @example
@@ -12,7 +13,7 @@
  * splitFilters(filters) // { visit: [that filter], event: [] }
  */
 
-import { VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
+import { EVENT_TYPES, type EventType, VISIT_DIMENSIONS, type VisitDimension } from '../events/types.ts'
 import type { Goal } from '../goals/goal.ts'
 import type { LogRow } from '../log/row.ts'
 
@@ -42,26 +43,31 @@ export interface Filter {
   goals?: readonly Goal[]
 }
 
-/** How a dimension is read: its SQL expression over `analytics_events` and its row's value. */
+/**
+ * How a dimension is read: its SQL over a row of `analytics_visits` (a visit dimension) or of
+ * `analytics_events` (the others), and its row's value in JavaScript.
+ */
 export interface DimensionSource {
-  /** a column, or for a property `props ->> <key>` with the key a parameter */
+  /** the column (`id`: of ids into `analytics_values`), or a text expression, parameters added by `param` */
   sql: (param: (value: unknown) => string) => string
+  /** whether `sql` is an id into `analytics_values` (else it is the text) */
+  id: boolean
   value: (row: LogRow) => string | null
 }
 
-const visitColumns: Record<VisitDimension, string> = {
-  source: 'source',
-  utm_source: 'utm_source',
-  utm_medium: 'utm_medium',
-  utm_campaign: 'utm_campaign',
-  entry_page: 'entry_page',
-  browser: 'browser',
-  os: 'os',
-  device: 'device',
-  country: 'country',
-  // the event's own page host is `hostname`; the visit's is stored beside it
-  hostname: 'visit_hostname',
-}
+/** The text of an id column: a lookup in the dictionary (per distinct id read, not per row, where it can). */
+export const nameOfId = (column: string): string => `(SELECT value FROM analytics_values WHERE id = ${column})`
+
+/** The text of a dimension's SQL (an id looked up). */
+export const textSql = (source: DimensionSource, param: (value: unknown) => string): string =>
+  source.id ? nameOfId(source.sql(param)) : source.sql(param)
+
+/** The event type's name from its code (its place in EVENT_TYPES, as analytics_events keeps it). */
+export const eventTypeSql = (param: (value: unknown) => string): string =>
+  `(${param(EVENT_TYPES)}::text[])[event_type + 1]`
+
+/** An event type's code, as `analytics_events.event_type` holds it. */
+export const typeCode = (t: EventType): number => EVENT_TYPES.indexOf(t)
 
 const VISIT_SET: ReadonlySet<string> = new Set(VISIT_DIMENSIONS)
 
@@ -79,18 +85,20 @@ const propValue = (row: LogRow, key: string): string | null =>
 
 export function dimensionSource(d: Dimension): DimensionSource {
   if (isVisitDimension(d)) {
-    const column = visitColumns[d]
-    return { sql: () => column, value: (row) => row.visit?.[d] ?? null }
+    // analytics_visits names its columns as the dimensions
+    return { sql: () => d, id: true, value: (row) => row.visit?.[d] ?? null }
   }
   const key = propKey(d)
-  if (key !== undefined) return { sql: (param) => `(props ->> ${param(key)})`, value: (row) => propValue(row, key) }
+  if (key !== undefined) {
+    return { sql: (param) => `(props ->> ${param(key)})`, id: false, value: (row) => propValue(row, key) }
+  }
   switch (d) {
     case 'page':
-      return { sql: () => 'path', value: (row) => row.path }
+      return { sql: () => 'path', id: true, value: (row) => row.path }
     case 'feature':
-      return { sql: () => 'feature', value: (row) => row.feature }
+      return { sql: () => 'feature', id: true, value: (row) => row.feature }
     case 'event_type':
-      return { sql: () => 'event_type', value: (row) => row.type }
+      return { sql: eventTypeSql, id: false, value: (row) => row.type }
     case 'goal':
       throw new Error('a goal filter is a test of the row, not a value (where.ts, match.ts)')
   }

@@ -25,7 +25,7 @@
 import { type Goal, goalSql, goalTest } from '../goals/goal.ts'
 import type { LogRow } from '../log/row.ts'
 import { matches } from './match.ts'
-import { foldOf, type LogMetric, type LogQuery, rangeSql, visitorKey } from './query.ts'
+import { foldOf, type LogMetric, type LogQuery, rangeOf, rangeSql, visitorKey } from './query.ts'
 import { whereSql } from './where.ts'
 
 export const MIN_STEPS = 2
@@ -146,7 +146,7 @@ export const funnel: LogMetric<FunnelQuery, Pending, Stored, FunnelCounts> = {
     return `(WITH e AS (
         SELECT visitor AS v, at, ${mask} AS m FROM analytics_events
         WHERE ${rangeSql(readRange(q), p)} AND visitor IS NOT NULL AND (${conditions.join(' OR ')})
-          AND ${whereSql(q.filters, p, foldOf(q))}
+          AND ${whereSql(q.filters, p, foldOf(q), rangeOf(readRange(q)))}
         UNION ALL
         SELECT * FROM unnest(${p.add(pending.visitors)}::bigint[], ${p.add(pending.at)}::timestamptz[], ${p.add(pending.masks)}::int[]))
       SELECT json_build_array(${counts}) FROM (SELECT ${reachedOf} FROM (${levels}) f GROUP BY v) r)`

@@ -25,10 +25,10 @@ import type { VisitDimension } from '../events/types.ts'
 import type { LogRow } from '../log/row.ts'
 import type { SqlParams } from '../read/sql.ts'
 import { bucketOf } from './buckets.ts'
-import { dimensionSource, splitFilters } from './filter.ts'
+import { dimensionSource, nameOfId, splitFilters, typeCode } from './filter.ts'
 import { matches } from './match.ts'
-import { foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
-import { whereSql } from './where.ts'
+import { foldOf, type LogMetric, type LogQuery, rangeOf, rangeSql, rowBucket } from './query.ts'
+import { eventWhereSql, visitDaysSql, visitValuesSql, visitWhereSql } from './where.ts'
 
 /** One bucket's visits and what they add up to. */
 export interface Quality {
@@ -71,9 +71,9 @@ const none = (): Quality => ({ visits: 0, bounces: 0, durationMs: 0, views: 0 })
 
 /** What visits are grouped by: the bucket they began in, or their value of a visit dimension. */
 interface Grouping<K> {
-  /** the column of the value, taken from the row that began the visit (none: by bucket) */
+  /** the column of the value in `analytics_visits` (an id; none: by bucket) */
   column?: string
-  /** the group of a visit in SQL, over the CTE of visits (began_at, value) */
+  /** the group of a visit in SQL, over the CTE of visits (began_at, value_id) */
   sql(q: LogQuery, p: SqlParams): string
   /** the group of a counted visit, or undefined for none */
   of(q: LogQuery, beganAt: number, value: string | null): K | undefined
@@ -137,25 +137,35 @@ function qualityMetric<K>(
     // the visits the pending rows touch (the SQL returns those one by one)
     pending: (q, rows) => [...partsOf(q, rows).keys()],
     sql(q, p, touched) {
-      const { visit, event } = splitFilters(q.filters)
+      const { visit } = splitFilters(q.filters)
       const fold = foldOf(q)
       const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
       const ids = `${p.add(touched)}::bigint[]`
-      const value = grouping.column ? `min(${grouping.column}) FILTER (WHERE began)` : 'NULL::text'
-      // one pass over the range: each visit's figures, grouped by its id
-      const v = `v AS MATERIALIZED (SELECT visit_id,
-          min(at) FILTER (WHERE began) AS began_at, ${value} AS value,
-          coalesce(bool_or(began AND ${whereSql(visit, p, fold)}), false) AS ok,
-          ${event.length === 0 ? 'true' : `coalesce(bool_or(${whereSql(q.filters, p, fold)}), false)`} AS matched,
-          count(*) AS n, count(*) FILTER (WHERE event_type = 'page_view') AS views, min(at) AS first, max(at) AS last
-        FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id)`
+      // a row matches when it passes the event filters and, by its visit's values, the visit
+      // filters: the visit's values are tested once, as `ok`, for the visits counted
+      const events =
+        [eventWhereSql(q.filters, p, fold), visitValuesSql(visit)].filter((c) => c !== 'true').join(' AND ') || 'true'
+      // one pass over the range's events: each visit's figures, grouped by its id; its beginning,
+      // values and visit filters from its row in analytics_visits, when it began in the range
+      const v = `v AS MATERIALIZED (SELECT e.visit_id, b.began_at, ${grouping.column ? 'b.value_id' : 'NULL::integer'} AS value_id,
+          coalesce(b.ok, false) AS ok, e.matched, e.n, e.views, e.first, e.last
+        FROM (SELECT visit_id, ${events === 'true' ? 'true' : `coalesce(bool_or(${events}), false)`} AS matched,
+            count(*) AS n, count(*) FILTER (WHERE event_type = ${p.add(typeCode('page_view'))}) AS views,
+            min(at) AS first, max(at) AS last
+          FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id) e
+        LEFT JOIN (SELECT visit_id, began_at, coalesce(${visitWhereSql(visit, p, fold)}, false) AS ok
+            ${grouping.column ? `, ${grouping.column} AS value_id` : ''}
+          FROM analytics_visits WHERE ${rangeSql(q, p, 'began_at')} AND ${visitDaysSql(rangeOf(q), p)}) b
+        ON b.visit_id = e.visit_id)`
+      // a value's name looked up once per group
+      const name = (id: string) => (grouping.column ? nameOfId(id) : 'NULL::text')
       return `(WITH ${v} SELECT json_build_object(
-        'b', (SELECT coalesce(json_agg(json_build_array(g, visits, bounces, duration, views)), '[]') FROM (
+        'b', (SELECT coalesce(json_agg(json_build_array(${grouping.column ? nameOfId('g') : 'g'}, visits, bounces, duration, views)), '[]') FROM (
           SELECT ${grouping.sql(q, p)} AS g, count(*) AS visits, count(*) FILTER (WHERE n = 1 AND views = 1) AS bounces,
             sum(${ms('last - first')}) AS duration, sum(views) AS views
           FROM v WHERE ok AND matched AND began_at IS NOT NULL AND visit_id <> ALL(${ids}) GROUP BY 1) x),
         't', (SELECT coalesce(json_agg(json_build_array(visit_id::text,
-            CASE WHEN began_at IS NULL THEN NULL ELSE ${ms('began_at')} END, ok, matched, n, views, ${ms('first')}, ${ms('last')}, value)), '[]')
+            CASE WHEN began_at IS NULL THEN NULL ELSE ${ms('began_at')} END, ok, matched, n, views, ${ms('first')}, ${ms('last')}, ${name('value_id')})), '[]')
           FROM v WHERE visit_id = ANY(${ids}))))`
     },
     finish(q, stored, rows) {
@@ -262,7 +272,7 @@ export function visitQualityBy(
       column: source.sql(() => {
         throw new Error('a visit dimension has no parameters')
       }),
-      sql: () => 'value',
+      sql: () => 'value_id',
       of: (_q, _beganAt, value) => value ?? undefined,
     },
     source.value,

@@ -17,14 +17,20 @@
  * @example
  * const { items, total } = await readLog(pool, top, { filters, bounds, dimension: 'source', limit: 10 }, pendingRows)
  */
-import type { EventType } from '../events/types.ts'
+import { EVENT_TYPES, type EventType } from '../events/types.ts'
 import type { LogRow } from '../log/row.ts'
 import type { TopDimension } from '../read/top.ts'
-import { dimensionSource, isVisitDimension } from './filter.ts'
+import { dimensionSource, isVisitDimension, nameOfId, typeCode } from './filter.ts'
 import { matches } from './match.ts'
-import { foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
-import { countedVisits, countedVisitsSql, type VisitsPending, visitsPending, withClause } from './visits.ts'
-import { whereSql } from './where.ts'
+import { filtersSql, foldOf, type LogMetric, type LogQuery, rangeOf, rangeSql, rowBucket } from './query.ts'
+import {
+  countedVisits,
+  countedVisitsSql,
+  VISITS_TABLE,
+  type VisitsPending,
+  visitsPending,
+  withClause,
+} from './visits.ts'
 
 export interface TopQuery extends LogQuery {
   dimension: TopDimension
@@ -121,22 +127,25 @@ export const top: LogMetric<TopQuery, TopPending, TopStored, TopResult> = {
     return { names: [...names], visits }
   },
   sql(q, p, pending) {
-    const key = dimensionSource(q.dimension).sql((v) => p.add(v))
+    const source = dimensionSource(q.dimension)
+    const key = source.sql((v) => p.add(v))
     let ctes: string[]
-    let where: string
+    let from: string
     let adopted = `'[]'::json`
     if (isVisitDimension(q.dimension)) {
       const counted = countedVisitsSql(q, p, pending.visits)
       ctes = counted.ctes
-      where = `${rangeSql(q, p)} AND ${counted.where}`
+      from = `analytics_visits WHERE ${rangeSql(q, p, VISITS_TABLE.at)} AND ${counted.where(rangeOf(q))}`
       adopted = counted.adopted
     } else {
       const type = typeOf(q)
       ctes = []
-      where = `${rangeSql(q, p)}${type === undefined ? '' : ` AND event_type = ${p.add(type)}`} AND ${whereSql(q.filters, p, foldOf(q))}`
+      from = `analytics_events WHERE ${rangeSql(q, p)}${type === undefined ? '' : ` AND event_type = ${p.add(typeCode(type))}`} AND ${filtersSql(q, p)}`
     }
-    // one pass over the range: every name's count, the rows without one under NULL (for the total)
-    const g = `g AS MATERIALIZED (SELECT ${key} AS k, count(*) AS n FROM analytics_events WHERE ${where} GROUP BY 1)`
+    // one pass over the range: every name's count, the rows without one under NULL (for the
+    // total); an id's name looked up once per name
+    const g = `g AS MATERIALIZED (SELECT ${source.id ? nameOfId('k') : 'k'} AS k, n FROM (
+      SELECT ${key} AS k, count(*) AS n FROM ${from} GROUP BY 1) x)`
     return `(${withClause([...ctes, g])}SELECT json_build_object(
       'top', ${json(`SELECT k, n FROM g WHERE k IS NOT NULL ORDER BY n DESC, k COLLATE "C" LIMIT ${p.add(q.limit + pending.names.length)}`)},
       'touched', ${json(`SELECT k, n FROM g WHERE k IN (SELECT unnest(${p.add(pending.names)}::text[]))`)},
@@ -188,9 +197,12 @@ export function eventTops(
         .slice(0, -1)
         .map((s, i) => `WHEN GROUPING(${s}) = 0 THEN ${i}`)
         .join(' ')} ELSE ${sets.length - 1} END`
-      return `(SELECT json_build_object('g', coalesce(json_agg(json_build_array(s, event_type, k, n)), '[]')) FROM (
-        SELECT ${set} AS s, event_type, coalesce(${sets.join(', ')}) AS k, count(*) AS n
-        FROM analytics_events WHERE ${rangeSql(q, p)} AND ${whereSql(q.filters, p, foldOf(q))}
+      // ids grouped, their names looked up once per group
+      const names = [nameOfId('path'), nameOfId('feature'), ...props.map((_, i) => `p${i}`)]
+      return `(SELECT json_build_object('g', coalesce(json_agg(json_build_array(s,
+          (${p.add(EVENT_TYPES)}::text[])[event_type + 1], coalesce(${names.join(', ')}), n)), '[]')) FROM (
+        SELECT ${set} AS s, event_type, path, feature${props.map((e, i) => `, ${e} AS p${i}`).join('')}, count(*) AS n
+        FROM analytics_events WHERE ${rangeSql(q, p)} AND ${filtersSql(q, p)}
         GROUP BY GROUPING SETS (${sets.map((s) => `(event_type, ${s})`).join(', ')})) t)`
     },
     // the pending rows are kept for the top asked, which counts them (topOfEventTops)

@@ -19,6 +19,7 @@ import { matches } from './match.ts'
 import {
   bucketCounts,
   bucketSql,
+  filtersSql,
   foldOf,
   type LogMetric,
   type LogQuery,
@@ -26,7 +27,6 @@ import {
   rowBucket,
   visitorKey,
 } from './query.ts'
-import { whereSql } from './where.ts'
 
 export interface VisitorsPending {
   /** distinct pairs: buckets[i] and visitors[i] (visitorKey) */
@@ -75,7 +75,7 @@ export const visitors: LogMetric<LogQuery, VisitorsPending, VisitorsStored, Visi
     return `(WITH v AS MATERIALIZED (
         SELECT b, visitor FROM (
           SELECT ${bucketSql(q, p)} AS b, visitor FROM analytics_events
-          WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${whereSql(q.filters, p, foldOf(q))}
+          WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${filtersSql(q, p)}
           UNION ALL
           SELECT b, v FROM unnest(${p.add(pending.buckets)}::int[], ${p.add(pending.visitors)}::bigint[]) AS u(b, v)) a
         GROUP BY 1, 2)

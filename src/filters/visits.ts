@@ -10,9 +10,10 @@
  * (it counts a stored visit that matched only among the pending rows) and which visits began
  * among the pending rows (it answers which of them matched among the stored rows: `adopted`).
  *
- * EXPLAIN with event filters: the matching visits are one pass over the range (a HashAggregate
- * into the materialized CTE), and the began rows a second pass with a hashed semi-join on
- * visit_id, never a subquery per row.
+ * The visits are read from `analytics_visits`, by when they began, with their values there: the
+ * events are read only for event filters. EXPLAIN with event filters: the matching visits are one
+ * pass over the range's events (a HashAggregate into the materialized CTE), and the visits a scan
+ * of the range's days of visits with a hashed semi-join on visit_id, never a subquery per row.
  *
  * @example
  * const counts = await readLog(pool, visits, { filters, bounds }, pendingRows)
@@ -22,7 +23,7 @@ import type { SqlParams } from '../read/sql.ts'
 import { splitFilters } from './filter.ts'
 import { matches } from './match.ts'
 import { bucketCounts, countsByBucketSql, foldOf, type LogMetric, type LogQuery, rangeSql, rowBucket } from './query.ts'
-import { whereSql } from './where.ts'
+import { eventWhereSql, type Range, visitDaysSql, visitValuesSql, visitWhereSql } from './where.ts'
 
 /** What the SQL is told of the pending rows (visit ids, as decimal strings). */
 export interface VisitsPending {
@@ -74,26 +75,33 @@ export function visitsPending(q: LogQuery, rows: readonly LogRow[]): VisitsPendi
   return { matched: [...matched], began: [...began] }
 }
 
+/** Where the visits counted are read: `analytics_visits` by the time they began. */
+export const VISITS_TABLE = { name: 'analytics_visits', at: 'began_at' }
+
 /**
  * The SQL of the stored visits counted: common table expressions to put in a WITH, the condition
- * (but the range) on a stored row that begins one, and an expression for `adopted` (a JSON array
- * of visit ids).
+ * (but the range of `began_at`) on a row of `analytics_visits` that is one, made for a range, and
+ * an expression for `adopted` (a JSON array of visit ids). A visit passes the visit filters by its
+ * own values; the event filters are tested on the events of the whole range (those of its rows
+ * that have its values, or any when a row without passes the visit filters: where.ts).
  */
 export function countedVisitsSql(
   q: LogQuery,
   p: SqlParams,
   pending: VisitsPending,
-): { ctes: string[]; where: string; adopted: string } {
+): { ctes: string[]; where: (range: Range) => string; adopted: string } {
   const { visit, event } = splitFilters(q.filters)
   const fold = foldOf(q)
-  const began = `began AND ${whereSql(visit, p, fold)}`
+  const began = (range: Range) => `${visitDaysSql(range, p)} AND ${visitWhereSql(visit, p, fold)}`
   if (event.length === 0) return { ctes: [], where: began, adopted: `'[]'::json` }
   // one pass over the range for the visits that matched; the semi-join below hashes them
   const m = `m AS MATERIALIZED (SELECT DISTINCT visit_id FROM analytics_events
-      WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL AND ${whereSql(q.filters, p, fold)})`
+      WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL AND ${visitValuesSql(visit)} AND ${eventWhereSql(q.filters, p, fold)})`
+  const matched = p.add(pending.matched)
   return {
     ctes: [m],
-    where: `${began} AND visit_id IN (SELECT visit_id FROM m UNION ALL SELECT unnest(${p.add(pending.matched)}::bigint[]))`,
+    where: (range) =>
+      `${began(range)} AND visit_id IN (SELECT visit_id FROM m UNION ALL SELECT unnest(${matched}::bigint[]))`,
     adopted: `(SELECT coalesce(json_agg(id::text), '[]') FROM unnest(${p.add(pending.began)}::bigint[]) AS id
       WHERE id IN (SELECT visit_id FROM m))`,
   }
@@ -115,7 +123,7 @@ export const visits: LogMetric<LogQuery, VisitsPending, VisitsStored, number[]> 
   sql(q, p, pending) {
     const counted = countedVisitsSql(q, p, pending)
     // the semi-join's hash is built once in one pass, not once per bucket
-    const n = countsByBucketSql(q, p, counted.where, counted.ctes.length > 0)
+    const n = countsByBucketSql(q, p, counted.where, counted.ctes.length > 0, VISITS_TABLE)
     return `(${withClause(counted.ctes)}SELECT json_build_object('n', ${n}, 'adopted', ${counted.adopted}))`
   },
   finish(q, stored, rows) {

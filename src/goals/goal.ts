@@ -186,16 +186,25 @@ export function goalTest(goal: Goal): (row: LogRow) => boolean {
   }
 }
 
-/** The goal's test of a row of `analytics_events` as a SQL condition, never NULL. */
+/**
+ * The goal's test of a row of `analytics_events` as a SQL condition, never NULL. The row keeps
+ * its path and feature as ids (sql/009_log_layout.sql): a page is looked up in the dictionary
+ * once (a pattern's matches hashed), not matched per row; the type is its code.
+ */
 export function goalSql(goal: Goal, param: (v: unknown) => string): string {
-  const parts = [`event_type = ${param(goal.eventType)}`]
+  const parts = [`event_type = ${param(EVENT_TYPES.indexOf(goal.eventType))}`]
+  const id = (test: string) => `(SELECT id FROM analytics_values WHERE ${test})`
   if (goal.page !== null) {
-    parts.push(goal.page.includes('*') ? `path LIKE ${param(likePattern(goal.page))}` : `path = ${param(goal.page)}`)
+    parts.push(
+      goal.page.includes('*')
+        ? `path IN ${id(`value LIKE ${param(likePattern(goal.page))}`)}`
+        : `path = ${id(`value = ${param(goal.page)}`)}`,
+    )
   }
   if (goal.property !== null) {
     parts.push(
       goal.property.key === FEATURE_PROPERTY
-        ? `feature = ${param(goal.property.value)}`
+        ? `feature = ${id(`value = ${param(goal.property.value)}`)}`
         : `(props ->> ${param(goal.property.key)}) = ${param(goal.property.value)}`,
     )
   }

@@ -1,6 +1,7 @@
 /**
  * Log rows as the parameters of one bulk `INSERT … SELECT … FROM unnest(…)`: one array per
- * column, cut into chunks whose statement fits one WebSocket frame of the driver.
+ * column, cut into chunks whose statement fits one WebSocket frame of the driver; and the visits'
+ * rows they need (sql/009_log_layout.sql).
  *
  * Every value is sent as text, as Postgres reads it, and checked there: a row that Postgres would
  * refuse is refused for its data (a SQLSTATE of class 22), so the flush sets its batch aside
@@ -9,35 +10,49 @@
  * 16 hex digits.
  *
  * @example
- * for (const { params } of chunks(rows)) await client.query(INSERT_EVENTS, params)
+ * for (const { params } of chunks(rows, ids)) await client.query(INSERT_EVENTS, params)
  */
-import { VISIT_DIMENSIONS } from '../events/types.ts'
-import { END_MS, FIRST_MS } from './partitions.ts'
+import { EVENT_TYPES, VISIT_DIMENSIONS } from '../events/types.ts'
+import { END_MS, FIRST_MS, utcDay } from './partitions.ts'
 import type { LogRow } from './row.ts'
 
 /**
- * The statement. The arrays are unnested in the select list, where Postgres steps through them
+ * The statements. The arrays are unnested in the select list, where Postgres steps through them
  * together row by row; `FROM unnest($1, $2, …)` first copies each array's elements into a
  * tuplestore of its own, and took twice as long to insert the same rows (measured with
- * bench/log-store.ts). The instant goes as epoch ms, exact (`NaN` is refused as bigint input), and
- * becomes the timestamptz here.
+ * bench/log-store.ts). An instant goes as epoch ms, exact (`NaN` is refused as bigint input), and
+ * becomes the timestamptz here. Strings go as their ids in `analytics_values` (values.ts), the
+ * event type as its place in EVENT_TYPES.
  */
-export const INSERT_EVENTS = `INSERT INTO analytics_events (at, visit_id, visitor, site, began, event_type, path,
-    hostname, feature, user_id, source, utm_source, utm_medium, utm_campaign, entry_page, browser, os, device,
-    country, visit_hostname, props)
+export const INSERT_EVENTS = `INSERT INTO analytics_events (at, visit_id, visitor, path, hostname, feature, event_type,
+    site, user_id, props)
   SELECT timestamptz 'epoch' + unnest($1::bigint[]) * interval '1 millisecond', unnest($2::bigint[]),
-    unnest($3::bigint[]), unnest($4::smallint[]), unnest($5::boolean[]), unnest($6::text[]), unnest($7::text[]),
-    unnest($8::text[]), unnest($9::text[]), unnest($10::text[]), unnest($11::text[]), unnest($12::text[]),
-    unnest($13::text[]), unnest($14::text[]), unnest($15::text[]), unnest($16::text[]), unnest($17::text[]),
-    unnest($18::text[]), unnest($19::text[]), unnest($20::text[]), unnest($21::jsonb[])`
+    unnest($3::bigint[]), unnest($4::integer[]), unnest($5::integer[]), unnest($6::integer[]), unnest($7::smallint[]),
+    unnest($8::smallint[]), unnest($9::text[]), unnest($10::jsonb[])`
 
-const COLUMNS = 21
+/**
+ * A visit's values once per (visit, UTC day of its rows). The day's row may be written by an
+ * earlier batch without the row that began the visit (a batch set aside and released later, two
+ * instances): the conflict then only sets `began_at`. A statement never holds a key twice
+ * ({@link visitRows} merges them), as ON CONFLICT DO UPDATE requires.
+ */
+export const INSERT_VISITS = `INSERT INTO analytics_visits AS v (visit_id, began_at, day, ${VISIT_DIMENSIONS.join(', ')}, site)
+  SELECT unnest($1::bigint[]), timestamptz 'epoch' + unnest($2::bigint[]) * interval '1 millisecond', unnest($3::date[]),
+    ${VISIT_DIMENSIONS.map((_, i) => `unnest($${4 + i}::integer[])`).join(', ')}, unnest($${4 + VISIT_DIMENSIONS.length}::smallint[])
+  ON CONFLICT (visit_id, day) DO UPDATE SET began_at = excluded.began_at
+  WHERE v.began_at IS NULL AND excluded.began_at IS NOT NULL`
+
+const COLUMNS = 10
+const VISIT_COLUMNS = 4 + VISIT_DIMENSIONS.length
+
+/** Where a row's type is stored: its place in EVENT_TYPES. */
+export const TYPE_CODE: ReadonlyMap<string, number> = new Map(EVENT_TYPES.map((t, i) => [t, i]))
 
 /**
  * The most a chunk's statement may take. The driver sends a statement's parameters in one Bind
  * message, written in one WebSocket frame, and the bridge closes a connection whose frame is over
  * MAX_FRAME_BYTES (16 MiB, src/db/bridge.ts): like the counters' UPSERT_CHUNK_ROWS
- * (src/flush/write.ts), a chunk stays under 8 MB, half of it. The statement's text, the 21
+ * (src/flush/write.ts), a chunk stays under 8 MB, half of it. The statement's text, the
  * parameters' length words and the messages around them take under 2 KB of the rest.
  */
 export const CHUNK_BYTES = 8_000_000 - 4096
@@ -47,16 +62,12 @@ export const CHUNK_BYTES = 8_000_000 - 4096
  * writes an array element as `"text",`, with `"` and `\` escaped, so a value of n UTF-16 units
  * takes at most 3n + 3 bytes (a NULL 5), and that is what is counted, numbers included. The widest
  * row the limits allow (src/events/limits.ts, values.ts) without properties: epoch ms (15) 48,
- * visit id and visitor (20) 63 each, site 21, began 6, type (21) 66, path and entry page (512)
- * 1,539 each, hostname, visit hostname and source (253) 762 each, feature (100) 303, user id (128)
- * 387, three UTM values (100) 909, browser, OS and device (bowser's names, under 40) 369, country
- * 30, props NULL 5: 7,634 bytes, so 1,047 rows in {@link CHUNK_BYTES}. Properties have no such
- * bound: 32 values of 1,000 characters are about 200 KB as escaped JSON, and their keys are
- * bounded only by the body (1 MiB for a server batch), so a count fixed for the widest possible
- * row would be a few rows. A chunk therefore ends when the next row's bound would take it past
- * {@link CHUNK_BYTES}, and at this many rows: the bench's rows (bench/log-store.ts) are bounded at
- * about 530 bytes (they take 230), which would allow 15,000 a chunk, but 5,000 wrote them fastest
- * and with the least CPU per row (2,000 about the same, 20,000 half as much CPU again).
+ * visit id and visitor (20) 63 each, three ids (10) 33 each, type (2) 9, site 21, user id (128)
+ * 387, props NULL 5: 695 bytes. Properties have no such bound: 32 values of 1,000 characters are
+ * about 200 KB as escaped JSON, and their keys are bounded only by the body (1 MiB for a server
+ * batch), so a count fixed for the widest possible row would be a few rows. A chunk therefore ends
+ * when the next row's bound would take it past {@link CHUNK_BYTES}, and at this many rows: 5,000
+ * wrote the bench's rows fastest and with the least CPU per row (bench/log-store.ts).
  */
 export const CHUNK_ROWS = 5_000
 
@@ -85,31 +96,66 @@ export interface Chunk {
   rows: number
 }
 
+/** Ids of the log's strings (values.ts): a row's strings must all be there. */
+export type ValueIds = ReadonlyMap<string, number>
+
+/** Every string of the rows that the dictionary keeps: the event's path, host and feature, its visit's values. */
+export function logStrings(rows: readonly LogRow[]): Set<string> {
+  const out = new Set<string>()
+  let lastVisit: LogRow['visit'] = null
+  for (const row of rows) {
+    if (row.path !== null) out.add(row.path)
+    if (row.hostname !== null) out.add(row.hostname)
+    if (row.feature !== null) out.add(row.feature)
+    // the rows of a visit in a segment share its values' object (row.ts)
+    const visit = row.visit
+    if (visit === null || visit === lastVisit) continue
+    lastVisit = visit
+    for (const d of VISIT_DIMENSIONS) {
+      const v = visit[d]
+      if (v !== null && v !== undefined) out.add(v)
+    }
+  }
+  return out
+}
+
 /**
  * Consecutive rows in chunks within {@link CHUNK_BYTES} and `maxRows` ({@link CHUNK_ROWS}; the
  * bench tries others). The array literals are made here rather than by the driver: it escapes
  * every element with two regular expressions and joins them by repeated concatenation, which
  * took a third of the write's time and grew faster than the rows.
  */
-export function* chunks(rows: readonly LogRow[], maxRows = CHUNK_ROWS): Generator<Chunk> {
+export function* chunks(rows: readonly LogRow[], ids: ValueIds, maxRows = CHUNK_ROWS): Generator<Chunk> {
   // the rows of a visit share its visitor: convert each hash once
   const visitors = new Map<string, string>()
   const values: (string | null)[] = new Array(COLUMNS)
-  let elements = emptyColumns()
+  yield* arrays(
+    (function* () {
+      for (const row of rows) yield fill(values, row, ids, visitors)
+    })(),
+    BARE,
+    maxRows,
+  )
+}
+
+/** Rows of values (one array reused or not) as chunks of array literals. */
+function* arrays(rows: Iterable<(string | null)[]>, bare: readonly boolean[], maxRows: number): Generator<Chunk> {
+  const n = bare.length
+  const empty = (): string[][] => Array.from({ length: n }, () => [])
+  let elements = empty()
   let count = 0
   let bytes = 0
-  for (const row of rows) {
-    fill(values, row, visitors)
+  for (const values of rows) {
     const size = rowBound(values)
     if (count > 0 && (count === maxRows || bytes + size > CHUNK_BYTES)) {
       yield { params: elements.map(literal), rows: count }
-      elements = emptyColumns()
+      elements = empty()
       count = 0
       bytes = 0
     }
-    for (let i = 0; i < COLUMNS; i++) {
+    for (let i = 0; i < n; i++) {
       const v = values[i]!
-      elements[i]!.push(v === null ? 'NULL' : BARE[i] ? v : quoted(v))
+      elements[i]!.push(v === null ? 'NULL' : bare[i] ? v : quoted(v))
     }
     count++
     bytes += size
@@ -118,11 +164,13 @@ export function* chunks(rows: readonly LogRow[], maxRows = CHUNK_ROWS): Generato
 }
 
 /**
- * The columns whose values are made here from numbers (epoch ms, visitor, site, began), so they
- * hold nothing to quote. Every other value is quoted: an unquoted `1,2` would be two elements and
- * shift the rows after it into the wrong columns.
+ * The columns whose values are made here from numbers (epoch ms, visitor, ids, type, site), so
+ * they hold nothing to quote. Every other value is quoted: an unquoted `1,2` would be two elements
+ * and shift the rows after it into the wrong columns. The visit id comes from Redis (row.ts makes
+ * it a decimal), and is quoted all the same.
  */
-const BARE = [true, false, true, true, true, ...Array<boolean>(COLUMNS - 5).fill(false)]
+const BARE = [true, false, true, true, true, true, true, true, false, false]
+const VISIT_BARE = [false, true, true, ...Array<boolean>(VISIT_COLUMNS - 3).fill(true)]
 
 const ESCAPED = /["\\]/g
 
@@ -130,8 +178,6 @@ const quoted = (v: string): string =>
   v.includes('"') || v.includes('\\') ? `"${v.replace(ESCAPED, '\\$&')}"` : `"${v}"`
 
 const literal = (elements: string[]): string => `{${elements.join(',')}}`
-
-const emptyColumns = (): string[][] => Array.from({ length: COLUMNS }, () => [])
 
 /** The most bytes a row's values take in the statement: {@link CHUNK_ROWS} says how. */
 export function rowBound(values: readonly (string | null)[]): number {
@@ -141,14 +187,26 @@ export function rowBound(values: readonly (string | null)[]): number {
 }
 
 /** One row's values, in the statement's column order, as text. */
-export const rowValues = (row: LogRow): (string | null)[] => fill(new Array(COLUMNS), row, new Map())
+export const rowValues = (row: LogRow, ids: ValueIds): (string | null)[] =>
+  fill(new Array(COLUMNS), row, ids, new Map())
 
-function fill(values: (string | null)[], row: LogRow, visitors: Map<string, string>): (string | null)[] {
+const idOf = (ids: ValueIds, s: string | null): string | null => {
+  if (s === null) return null
+  const id = ids.get(s)
+  if (id === undefined) throw new Error(`no id for the log string ${JSON.stringify(s.slice(0, 100))}`)
+  return String(id)
+}
+
+function checkRow(row: LogRow): void {
   const at = row.at
   if (!Number.isSafeInteger(at) || at < FIRST_MS || at >= END_MS) {
     throw new LogRowRefused('22008', `event time ${at} is not an instant of years 0001-9999 in epoch ms`)
   }
   if (!Number.isSafeInteger(row.site)) throw new LogRowRefused('22P02', `site ${row.site} is not an integer`)
+}
+
+function fill(values: (string | null)[], row: LogRow, ids: ValueIds, visitors: Map<string, string>): (string | null)[] {
+  checkRow(row)
   let visitor: string | null = null
   if (row.visitor !== null) {
     visitor = visitors.get(row.visitor) ?? null
@@ -157,24 +215,75 @@ function fill(values: (string | null)[], row: LogRow, visitors: Map<string, stri
       visitors.set(row.visitor, visitor)
     }
   }
-  values[0] = String(at)
+  const type = TYPE_CODE.get(row.type)
+  if (type === undefined)
+    throw new LogRowRefused('22P02', `event type ${JSON.stringify(row.type)} is not one of EVENT_TYPES`)
+  values[0] = String(row.at)
   values[1] = row.visitId
   values[2] = visitor
-  values[3] = String(row.site)
-  values[4] = row.began ? 't' : 'f'
-  values[5] = row.type
-  values[6] = row.path
-  values[7] = row.hostname
-  values[8] = row.feature
-  values[9] = row.userId
-  const visit = row.visit
-  for (let i = 0; i < VISIT_DIMENSIONS.length; i++)
-    values[10 + i] = visit ? (visit[VISIT_DIMENSIONS[i]!] ?? null) : null
-  values[20] = row.props && hasKeys(row.props) ? JSON.stringify(row.props) : null
+  values[3] = idOf(ids, row.path)
+  values[4] = idOf(ids, row.hostname)
+  values[5] = idOf(ids, row.feature)
+  values[6] = String(type)
+  values[7] = String(row.site)
+  values[8] = row.userId
+  values[9] = row.props && hasKeys(row.props) ? JSON.stringify(row.props) : null
   return values
 }
 
 function hasKeys(o: object): boolean {
   for (const _ in o) return true
   return false
+}
+
+/** A visit's row of one UTC day: its values, and when it began if its first row is among them. */
+export interface VisitRow {
+  visitId: string
+  day: string
+  beganAt: number | null
+  site: number
+  visit: NonNullable<LogRow['visit']>
+}
+
+/**
+ * The visits' rows the log rows need: one per visit and UTC day of its rows whose values the
+ * segment carries (row.ts; a row without them adds nothing), with `beganAt` from the row that
+ * began it.
+ */
+export function visitRows(rows: readonly LogRow[]): VisitRow[] {
+  const out = new Map<string, VisitRow>()
+  for (const row of rows) {
+    if (row.visitId === null || row.visit === null) continue
+    const day = utcDay(row.at)
+    if (day === undefined) continue // refused by chunks, for its data
+    const key = `${row.visitId} ${day}`
+    let v = out.get(key)
+    if (!v) {
+      v = { visitId: row.visitId, day, beganAt: null, site: row.site, visit: row.visit }
+      out.set(key, v)
+    }
+    if (row.began) v.beganAt = row.at
+  }
+  return [...out.values()]
+}
+
+/** Visits' rows in chunks of {@link INSERT_VISITS}' parameters. */
+export function* visitChunks(visits: readonly VisitRow[], ids: ValueIds, maxRows = CHUNK_ROWS): Generator<Chunk> {
+  const values: (string | null)[] = new Array(VISIT_COLUMNS)
+  yield* arrays(
+    (function* () {
+      for (const v of visits) {
+        values[0] = v.visitId
+        values[1] = v.beganAt === null ? null : String(v.beganAt)
+        values[2] = v.day
+        VISIT_DIMENSIONS.forEach((d, i) => {
+          values[3 + i] = idOf(ids, v.visit[d] ?? null)
+        })
+        values[VISIT_COLUMNS - 1] = String(v.site)
+        yield values
+      }
+    })(),
+    VISIT_BARE,
+    maxRows,
+  )
 }

@@ -1,6 +1,7 @@
 /**
- * The event log's partitions: one per UTC day, `analytics_events_YYYYMMDD`, holding
- * [day 00:00 UTC, next day 00:00 UTC). The flush makes the days it writes; retention drops whole
+ * The event log's partitions: one per UTC day, `analytics_events_YYYYMMDD` holding
+ * [day 00:00 UTC, next day 00:00 UTC) of events, and `analytics_visits_YYYYMMDD` the visits with
+ * events that day (partitioned by a `date`). The flush makes the days it writes; retention drops whole
  * days. Which days exist is remembered in this process, so a flush whose days are known runs no
  * DDL; the catalog is read once, on first use, and again only to settle a race.
  *
@@ -17,7 +18,14 @@
 import type { Pool } from '@neondatabase/serverless'
 import { addDays } from '../time.ts'
 
-export const PARENT = 'analytics_events'
+/** A partitioned table of the log: its name and its partition key's type. */
+export interface LogTable {
+  parent: string
+  key: 'timestamptz' | 'date'
+}
+
+export const EVENTS: LogTable = { parent: 'analytics_events', key: 'timestamptz' }
+export const VISITS: LogTable = { parent: 'analytics_visits', key: 'date' }
 
 const DAY_MS = 86_400_000
 const DAY = /^\d{4}-\d{2}-\d{2}$/
@@ -33,21 +41,22 @@ export function utcDay(ms: number): string | undefined {
 }
 
 /** `analytics_events_20261206` for 2026-12-06. */
-export const partitionName = (day: string): string => `${PARENT}_${day.replaceAll('-', '')}`
+export const partitionName = (day: string, table: LogTable = EVENTS): string =>
+  `${table.parent}_${day.replaceAll('-', '')}`
 
 /**
  * A partition of the parent with the range it holds, in epoch ms (null for MINVALUE/MAXVALUE or a
- * DEFAULT partition). The bounds are printed in the session's time zone with its offset, so
- * casting them back to timestamptz is exact whatever that zone is.
+ * DEFAULT partition). Timestamptz bounds are printed in the session's time zone with its offset,
+ * so casting them back is exact whatever that zone is; a date's epoch is its midnight UTC.
  */
-const LIST = `
+const list = (table: LogTable) => `
   SELECT c.oid::regclass::text AS name,
-         (extract(epoch FROM b[1]::timestamptz) * 1000)::float8 AS from_ms,
-         (extract(epoch FROM b[2]::timestamptz) * 1000)::float8 AS to_ms
+         (extract(epoch FROM b[1]::${table.key}) * 1000)::float8 AS from_ms,
+         (extract(epoch FROM b[2]::${table.key}) * 1000)::float8 AS to_ms
   FROM pg_inherits i
   JOIN pg_class c ON c.oid = i.inhrelid
   CROSS JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), $re$FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$re$) AS b
-  WHERE i.inhparent = '${PARENT}'::regclass`
+  WHERE i.inhparent = '${table.parent}'::regclass`
 
 interface Partition {
   name: string
@@ -67,7 +76,10 @@ export class Partitions {
   private readonly known = new Set<string>()
   private loaded = false
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly table: LogTable = EVENTS,
+  ) {}
 
   /** Makes sure each day has its partition; runs nothing when every day is known. */
   async ensure(days: Iterable<string>): Promise<void> {
@@ -106,8 +118,10 @@ export class Partitions {
 
   private async create(day: string): Promise<void> {
     checkDay(day)
-    const ddl = `CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF ${PARENT}
-      FOR VALUES FROM ('${day} 00:00:00+00') TO ('${addDays(day, 1)} 00:00:00+00')`
+    const [from, to] =
+      this.table.key === 'date' ? [day, addDays(day, 1)] : [`${day} 00:00:00+00`, `${addDays(day, 1)} 00:00:00+00`]
+    const ddl = `CREATE TABLE IF NOT EXISTS ${partitionName(day, this.table)} PARTITION OF ${this.table.parent}
+      FOR VALUES FROM ('${from}') TO ('${to}')`
     for (let attempt = 1; ; attempt++) {
       try {
         await this.pool.query(ddl)
@@ -128,7 +142,9 @@ export class Partitions {
   }
 
   private async list(): Promise<Partition[]> {
-    const { rows } = await this.pool.query<{ name: string; from_ms: number | null; to_ms: number | null }>(LIST)
+    const { rows } = await this.pool.query<{ name: string; from_ms: number | null; to_ms: number | null }>(
+      list(this.table),
+    )
     return rows.flatMap((r) =>
       r.from_ms === null || r.to_ms === null ? [] : [{ name: r.name, from: r.from_ms, to: r.to_ms }],
     )

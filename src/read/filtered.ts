@@ -28,8 +28,7 @@ import {
   visits as visitsMetric,
 } from '../filters/index.ts'
 import { matches } from '../filters/match.ts'
-import { foldOf as foldOfQuery, rangeSql, rowBucket } from '../filters/query.ts'
-import { whereSql } from '../filters/where.ts'
+import { filtersSql, foldOf as foldOfQuery, rangeSql, rowBucket } from '../filters/query.ts'
 import { fromMicros, type Goal } from '../goals/goal.ts'
 import type { LogRow } from '../log/row.ts'
 import { addDays, dayStarts, localHours } from '../time.ts'
@@ -378,7 +377,7 @@ const users: LogMetric<LogQuery, string[], number, number> = {
   pending: (q, rows) => [...userIds(q, rows)],
   sql: (q, p, pending) =>
     `(SELECT count(*) FROM (SELECT user_id FROM analytics_events WHERE ${rangeSql(q, p)} AND user_id IS NOT NULL
-       AND ${whereSql(q.filters, p, foldOfQuery(q))} UNION SELECT unnest(${p.add(pending)}::text[])) u)`,
+       AND ${filtersSql(q, p)} UNION SELECT unnest(${p.add(pending)}::text[])) u)`,
   finish: (_q, stored) => Number(stored),
   ofRows: (q, rows) => userIds(q, rows).size,
 }
