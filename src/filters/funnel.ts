@@ -131,17 +131,25 @@ export const funnel: LogMetric<FunnelQuery, Pending, Stored, FunnelCounts> = {
     const mask = conditions.map((c, i) => `CASE WHEN ${c} THEN ${1 << i} ELSE 0 END`).join(' | ')
     const window = `${p.add(q.windowMs)}::bigint * interval '1 millisecond'`
     const periodEnd = `${p.add(new Date(q.bounds.at(-1)!).toISOString())}::timestamptz`
-    // s1: the row's own time when it is a first step in the period; s(i+1): on a row of step i+1,
-    // the latest s(i) of the visitor's rows up to its time (ties included), when within the window
-    let levels = `SELECT v, at, m, CASE WHEN m & 1 <> 0 AND at < ${periodEnd} THEN at END AS s0 FROM e`
-    for (let i = 1; i < n; i++) {
-      const prior = `max(s${i - 1}) OVER w`
-      const carried = Array.from({ length: i }, (_, j) => `, s${j}`).join('')
-      levels = `SELECT v, at, m${carried},
-          CASE WHEN m & ${1 << i} <> 0 AND at - ${prior} <= ${window} THEN ${prior} END AS s${i}
-        FROM (${levels}) l${i} WINDOW w AS (PARTITION BY v ORDER BY at)`
+    // s0: the row's own time when it is a first step in the period; s(i): on a row of step i, the
+    // latest s(i-1) of the visitor's rows up to its time (ties included), when within the window.
+    // r(i): the visitor has a row with s(i), read on their last row (`last`), where the running
+    // bool_or has seen every row of theirs. Level i needs only the rows of steps i-1 and later,
+    // and the last row, which carries the r's: the first level passes over every row, the later
+    // ones over few (a level is a pass over its rows, each about as costly as the sort).
+    const within = (i: number) => `at - max(s${i - 1}) OVER w <= ${window}`
+    const flags = (i: number) => Array.from({ length: i }, (_, j) => `, r${j}`).join('')
+    let levels = `SELECT v, at, m, lead(at) OVER w IS NULL AS last, s0, bool_or(s0 IS NOT NULL) OVER w AS r0,
+        CASE WHEN m & 2 <> 0 AND ${within(1)} THEN max(s0) OVER w END AS s1
+      FROM (SELECT v, at, m, CASE WHEN m & 1 <> 0 AND at < ${periodEnd} THEN at END AS s0 FROM e) l0
+      WINDOW w AS (PARTITION BY v ORDER BY at)`
+    for (let i = 2; i < n; i++) {
+      levels = `SELECT v, at, m, last${flags(i - 1)}, bool_or(s${i - 1} IS NOT NULL) OVER w AS r${i - 1},
+          CASE WHEN m & ${1 << i} <> 0 AND ${within(i)} THEN max(s${i - 1}) OVER w END AS s${i}
+        FROM (${levels}) l${i - 1} WHERE m >> ${i - 1} <> 0 OR last WINDOW w AS (PARTITION BY v ORDER BY at)`
     }
-    const reachedOf = Array.from({ length: n }, (_, i) => `bool_or(s${i} IS NOT NULL) AS r${i}`).join(', ')
+    const reached = `SELECT last${flags(n - 1)}, bool_or(s${n - 1} IS NOT NULL) OVER w AS r${n - 1}
+      FROM (${levels}) l${n - 1} WHERE m >> ${n - 1} <> 0 OR last WINDOW w AS (PARTITION BY v ORDER BY at)`
     const counts = Array.from({ length: n }, (_, i) => `count(*) FILTER (WHERE r${i})`).join(', ')
     return `(WITH e AS (
         SELECT visitor AS v, at, ${mask} AS m FROM analytics_events
@@ -149,7 +157,7 @@ export const funnel: LogMetric<FunnelQuery, Pending, Stored, FunnelCounts> = {
           AND ${whereSql(q.filters, p, foldOf(q), rangeOf(readRange(q)))}
         UNION ALL
         SELECT * FROM unnest(${p.add(pending.visitors)}::bigint[], ${p.add(pending.at)}::timestamptz[], ${p.add(pending.masks)}::int[]))
-      SELECT json_build_array(${counts}) FROM (SELECT ${reachedOf} FROM (${levels}) f GROUP BY v) r)`
+      SELECT json_build_array(${counts}) FROM (${reached}) f WHERE last)`
   },
   finish: (_q, stored) => ({ reached: stored.map(Number) }),
   ofRows(q, rows) {
