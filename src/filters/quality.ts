@@ -12,6 +12,12 @@
  * Every figure adds up across buckets, so the range's is their sum, and the rates (bounce rate,
  * average duration, views per visit) are divided out by the reader.
  *
+ * With visit filters alone (or none), the dashboard's case, Postgres's part is read from the
+ * visits' rows of the range's days, which hold what each (visit, UTC day)'s events add up to
+ * (sql/010_visit_aggregates.sql), rather than from every event of the range grouped by visit;
+ * only the visits active at a range's start or end instant that is not a UTC midnight (another
+ * zone, `until`) read those days' events ({@link aggregatesSql}). Event filters read the events.
+ *
  * A visit's rows may be partly in Postgres and partly pending. The SQL sums the visits no pending
  * row touches, and returns the ones that some pending row does (`touched`) one by one, as far as
  * Postgres holds them; `finish` adds the pending rows to those and decides them.
@@ -122,6 +128,89 @@ function addTo<K>(out: Map<K, Quality>, key: K, visits: number, bounces: number,
   q.views += views
 }
 
+const DAY_MS = 86_400_000
+
+/**
+ * The CTE `v` of the range's visits (visit_id, began_at, value_id, ok, matched, n, views, first,
+ * last), from one pass over the range's events, grouped by visit: each visit's figures, whether a
+ * row of it matches every filter; its beginning, values and visit filters from its row in
+ * analytics_visits, when it began in the range. For reads with event filters.
+ */
+function eventsSql(q: LogQuery, p: SqlParams, column: string | undefined): string {
+  const { visit } = splitFilters(q.filters)
+  const fold = foldOf(q)
+  // a row matches when it passes the event filters and, by its visit's values, the visit
+  // filters: the visit's values are tested once, as `ok`, for the visits counted
+  const events =
+    [eventWhereSql(q.filters, p, fold), visitValuesSql(visit)].filter((c) => c !== 'true').join(' AND ') || 'true'
+  return `v AS MATERIALIZED (SELECT e.visit_id, b.began_at, ${column ? 'b.value_id' : 'NULL::integer'} AS value_id,
+      coalesce(b.ok, false) AS ok, e.matched, e.n, e.views, e.first, e.last
+    FROM (SELECT visit_id, ${events === 'true' ? 'true' : `coalesce(bool_or(${events}), false)`} AS matched,
+        count(*) AS n, count(*) FILTER (WHERE event_type = ${p.add(typeCode('page_view'))}) AS views,
+        min(at) AS first, max(at) AS last
+      FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id) e
+    LEFT JOIN (SELECT visit_id, began_at, coalesce(${visitWhereSql(visit, p, fold)}, false) AS ok
+        ${column ? `, ${column} AS value_id` : ''}
+      FROM analytics_visits WHERE ${rangeSql(q, p, 'began_at')} AND ${visitDaysSql(rangeOf(q), p)}) b
+    ON b.visit_id = e.visit_id)`
+}
+
+/**
+ * The same CTE `v` for reads with visit filters alone (or none), from the visits' rows of the
+ * range's UTC days (sql/010_visit_aggregates.sql) rather than the events: per visit, its rows'
+ * events and page views added up, the least first time and the greatest last. A row that lies
+ * wholly in the range is taken as it is, one wholly outside (the range's first or last day, in
+ * another zone or cut by `until`) adds nothing. A row across the range's start or end (its first
+ * event before the instant and its last at or after it) is measured from its events in the range
+ * instead: only the visits active at those two instants, and only those days' events in the
+ * range are read for them. A range that starts and ends on UTC midnights has no such row.
+ */
+function aggregatesSql(q: LogQuery, p: SqlParams, column: string | undefined): string {
+  const { visit } = splitFilters(q.filters)
+  const [fromMs, toMs] = rangeOf(q)
+  const iso = (ms: number) => `${p.add(new Date(ms).toISOString())}::timestamptz`
+  const from = iso(fromMs)
+  const to = iso(toMs)
+  // the sides of the range that cut a UTC day, and the events read for the rows across them
+  const windows: [number, number][] = []
+  if (fromMs % DAY_MS !== 0) windows.push([fromMs, Math.min(toMs, Math.ceil(fromMs / DAY_MS) * DAY_MS)])
+  if (toMs % DAY_MS !== 0) {
+    const start = Math.max(fromMs, Math.floor(toMs / DAY_MS) * DAY_MS)
+    const last = windows[0]
+    if (last && start <= last[1]) last[1] = toMs
+    else windows.push([start, toMs])
+  }
+  const cut = [fromMs % DAY_MS !== 0 ? `first_at < ${from}` : '', toMs % DAY_MS !== 0 ? `last_at >= ${to}` : '']
+    .filter((c) => c !== '')
+    .join(' OR ')
+  const began = `began_at >= ${from} AND began_at < ${to}`
+  const d = `d AS MATERIALIZED (SELECT visit_id, day, events, views, first_at, last_at,
+      CASE WHEN ${began} THEN began_at END AS began_at,
+      CASE WHEN ${began} THEN coalesce(${visitWhereSql(visit, p, foldOf(q))}, false) END AS ok,
+      ${column ? `CASE WHEN ${began} THEN ${column} END` : 'NULL::integer'} AS value_id,
+      ${cut === '' ? 'false' : `(${cut})`} AS cut
+    FROM analytics_visits
+    WHERE ${visitDaysSql(rangeOf(q), p)} AND last_at >= ${from} AND first_at < ${to})`
+  const c =
+    windows.length === 0
+      ? ''
+      : `, c AS (SELECT visit_id, (at AT TIME ZONE 'UTC')::date AS day, count(*) AS n,
+        count(*) FILTER (WHERE event_type = ${p.add(typeCode('page_view'))}) AS views,
+        min(at) AS first, max(at) AS last
+      FROM analytics_events
+      WHERE (${windows.map(([a, b]) => `(at >= ${iso(a)} AND at < ${iso(b)})`).join(' OR ')})
+        AND visit_id IN (SELECT visit_id FROM d WHERE cut)
+      GROUP BY 1, 2)`
+  const of = (mine: string, theirs: string) => (c === '' ? mine : `CASE WHEN d.cut THEN ${theirs} ELSE ${mine} END`)
+  return `${d}${c}, v AS MATERIALIZED (SELECT visit_id, began_at, value_id, ok, true AS matched, n, views, first, last
+    FROM (SELECT d.visit_id, max(d.began_at) AS began_at, max(d.value_id) AS value_id, coalesce(bool_or(d.ok), false) AS ok,
+        sum(${of('d.events', 'c.n')}) AS n, sum(${of('d.views', 'c.views')}) AS views,
+        min(${of('d.first_at', 'c.first')}) AS first, max(${of('d.last_at', 'c.last')}) AS last
+      FROM d${c === '' ? '' : ' LEFT JOIN c ON d.cut AND c.visit_id = d.visit_id AND c.day = d.day'}
+      GROUP BY d.visit_id) x
+    WHERE n > 0)`
+}
+
 /** The metric of visit quality grouped as `grouping` says. */
 function qualityMetric<K>(
   grouping: Grouping<K>,
@@ -137,26 +226,12 @@ function qualityMetric<K>(
     // the visits the pending rows touch (the SQL returns those one by one)
     pending: (q, rows) => [...partsOf(q, rows).keys()],
     sql(q, p, touched) {
-      const { visit } = splitFilters(q.filters)
-      const fold = foldOf(q)
-      const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
+      const { event } = splitFilters(q.filters)
       const ids = `${p.add(touched)}::bigint[]`
-      // a row matches when it passes the event filters and, by its visit's values, the visit
-      // filters: the visit's values are tested once, as `ok`, for the visits counted
-      const events =
-        [eventWhereSql(q.filters, p, fold), visitValuesSql(visit)].filter((c) => c !== 'true').join(' AND ') || 'true'
-      // one pass over the range's events: each visit's figures, grouped by its id; its beginning,
-      // values and visit filters from its row in analytics_visits, when it began in the range
-      const v = `v AS MATERIALIZED (SELECT e.visit_id, b.began_at, ${grouping.column ? 'b.value_id' : 'NULL::integer'} AS value_id,
-          coalesce(b.ok, false) AS ok, e.matched, e.n, e.views, e.first, e.last
-        FROM (SELECT visit_id, ${events === 'true' ? 'true' : `coalesce(bool_or(${events}), false)`} AS matched,
-            count(*) AS n, count(*) FILTER (WHERE event_type = ${p.add(typeCode('page_view'))}) AS views,
-            min(at) AS first, max(at) AS last
-          FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id) e
-        LEFT JOIN (SELECT visit_id, began_at, coalesce(${visitWhereSql(visit, p, fold)}, false) AS ok
-            ${grouping.column ? `, ${grouping.column} AS value_id` : ''}
-          FROM analytics_visits WHERE ${rangeSql(q, p, 'began_at')} AND ${visitDaysSql(rangeOf(q), p)}) b
-        ON b.visit_id = e.visit_id)`
+      // visit filters alone (or none): from the visits' rows of the range's days, their
+      // aggregates; event filters: one pass over the range's events
+      const v = event.length === 0 ? aggregatesSql(q, p, grouping.column) : eventsSql(q, p, grouping.column)
+      const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
       // a value's name looked up once per group
       const name = (id: string) => (grouping.column ? nameOfId(id) : 'NULL::text')
       return `(WITH ${v} SELECT json_build_object(
