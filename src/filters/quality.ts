@@ -155,18 +155,28 @@ function eventsSql(q: LogQuery, p: SqlParams, column: string | undefined): strin
     ON b.visit_id = e.visit_id)`
 }
 
+/** A timestamptz as epoch ms. */
+const msSql = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
+
 /**
- * The same CTE `v` for reads with visit filters alone (or none), from the visits' rows of the
- * range's UTC days (sql/010_visit_aggregates.sql) rather than the events: per visit, its rows'
- * events and page views added up, the least first time and the greatest last. A row that lies
- * wholly in the range is taken as it is, one wholly outside (the range's first or last day, in
- * another zone or cut by `until`) adds nothing. A row across the range's start or end (its first
- * event before the instant and its last at or after it) is measured from its events in the range
- * instead: only the visits active at those two instants, and only those days' events in the
- * range are read for them. A range that starts and ends on UTC midnights has no such row.
+ * The SQL of a read with visit filters alone (or none), from the visits' rows of the range's UTC
+ * days (sql/010_visit_aggregates.sql) rather than the events: per visit, its rows' events and
+ * page views added up, the least first time and the greatest last. A row that lies wholly in the
+ * range is taken as it is, one wholly outside (the range's first or last day, in another zone or
+ * cut by `until`) adds nothing. A row across the range's start or end instant (its first event
+ * before it and its last at or after it) is measured from its events in the range instead: only
+ * the visits active at those two instants, and only those days' events in the range are read for
+ * them. A range that starts and ends on UTC midnights has no such row.
+ *
+ * Nearly every visit has one row, the one it began on, wholly in the range: those are summed as
+ * they are read, in one pass with no grouping by visit. The others (`o`: a visit with a row
+ * that did not begin it in the range, across a cut instant, or touched by pending rows) are few,
+ * and are grouped by visit (`d`, `v`) as the events' pass groups them.
  */
-function aggregatesSql(q: LogQuery, p: SqlParams, column: string | undefined): string {
+function aggregatesSql<K>(q: LogQuery, p: SqlParams, grouping: Grouping<K>, ids: string): string {
   const { visit } = splitFilters(q.filters)
+  const fold = foldOf(q)
+  const column = grouping.column
   const [fromMs, toMs] = rangeOf(q)
   const iso = (ms: number) => `${p.add(new Date(ms).toISOString())}::timestamptz`
   const from = iso(fromMs)
@@ -184,13 +194,21 @@ function aggregatesSql(q: LogQuery, p: SqlParams, column: string | undefined): s
     .filter((c) => c !== '')
     .join(' OR ')
   const began = `began_at >= ${from} AND began_at < ${to}`
+  // the range's rows: of its days, with an event in it
+  const rows = `analytics_visits WHERE ${visitDaysSql(rangeOf(q), p)} AND last_at >= ${from} AND first_at < ${to}`
+  // a row is whole when it began its visit in the range and has all its events in it (NULL,
+  // not false, for a row that did not begin its visit)
+  const whole = `${began} AND first_at >= ${from} AND last_at < ${to}`
+  // (the rows that are not, written as what Postgres estimates well: few)
+  const notWhole = `(began_at IS NULL OR began_at < ${from} OR began_at >= ${to} OR first_at < ${from} OR last_at >= ${to})`
+  const o = `o AS MATERIALIZED (SELECT visit_id FROM ${rows} AND ${notWhole}
+      UNION SELECT unnest(${ids}))`
   const d = `d AS MATERIALIZED (SELECT visit_id, day, events, views, first_at, last_at,
       CASE WHEN ${began} THEN began_at END AS began_at,
-      CASE WHEN ${began} THEN coalesce(${visitWhereSql(visit, p, foldOf(q))}, false) END AS ok,
+      CASE WHEN ${began} THEN coalesce(${visitWhereSql(visit, p, fold)}, false) END AS ok,
       ${column ? `CASE WHEN ${began} THEN ${column} END` : 'NULL::integer'} AS value_id,
       ${cut === '' ? 'false' : `(${cut})`} AS cut
-    FROM analytics_visits
-    WHERE ${visitDaysSql(rangeOf(q), p)} AND last_at >= ${from} AND first_at < ${to})`
+    FROM ${rows} AND visit_id IN (SELECT visit_id FROM o))`
   const c =
     windows.length === 0
       ? ''
@@ -202,13 +220,32 @@ function aggregatesSql(q: LogQuery, p: SqlParams, column: string | undefined): s
         AND visit_id IN (SELECT visit_id FROM d WHERE cut)
       GROUP BY 1, 2)`
   const of = (mine: string, theirs: string) => (c === '' ? mine : `CASE WHEN d.cut THEN ${theirs} ELSE ${mine} END`)
-  return `${d}${c}, v AS MATERIALIZED (SELECT visit_id, began_at, value_id, ok, true AS matched, n, views, first, last
+  const v = `v AS MATERIALIZED (SELECT visit_id, began_at, value_id, ok, n, views, first, last
     FROM (SELECT d.visit_id, max(d.began_at) AS began_at, max(d.value_id) AS value_id, coalesce(bool_or(d.ok), false) AS ok,
-        sum(${of('d.events', 'c.n')}) AS n, sum(${of('d.views', 'c.views')}) AS views,
+        sum(${of('d.events', 'c.n')})::integer AS n, sum(${of('d.views', 'c.views')})::integer AS views,
         min(${of('d.first_at', 'c.first')}) AS first, max(${of('d.last_at', 'c.last')}) AS last
       FROM d${c === '' ? '' : ' LEFT JOIN c ON d.cut AND c.visit_id = d.visit_id AND c.day = d.day'}
       GROUP BY d.visit_id) x
     WHERE n > 0)`
+  // the whole rows of the visits not in o, as they are (an anti-join, o hashed once); then the
+  // visits of o that count. Each grouped on its own, a group of the two is added up by finish
+  const group = (from: string) => `SELECT ${grouping.sql(q, p)} AS g, count(*) AS visits,
+      count(*) FILTER (WHERE n = 1 AND views = 1) AS bounces, ${msSql('sum(last - first)')} AS duration, sum(views) AS views
+    FROM ${from} GROUP BY 1`
+  const wholeRows =
+    group(`(SELECT began_at, ${column ? `${column} AS value_id` : 'NULL::integer AS value_id'}, events AS n, views,
+        first_at AS first, last_at AS last
+      FROM ${rows} AND ${whole} AND coalesce(${visitWhereSql(visit, p, fold)}, false)
+        AND NOT EXISTS (SELECT 1 FROM o WHERE o.visit_id = analytics_visits.visit_id)) s`)
+  const others = group(`v WHERE ok AND began_at IS NOT NULL AND visit_id NOT IN (SELECT unnest(${ids}))`)
+  const counted = `${wholeRows} UNION ALL ${others}`
+  const name = (id: string) => (column ? nameOfId(id) : 'NULL::text')
+  return `(WITH ${o}, ${d}${c}, ${v} SELECT json_build_object(
+    'b', (SELECT coalesce(json_agg(json_build_array(${column ? nameOfId('g') : 'g'}, visits, bounces, duration, views)), '[]') FROM (
+      ${counted}) x),
+    't', (SELECT coalesce(json_agg(json_build_array(visit_id::text,
+        CASE WHEN began_at IS NULL THEN NULL ELSE ${msSql('began_at')} END, ok, true, n, views, ${msSql('first')}, ${msSql('last')}, ${name('value_id')})), '[]')
+      FROM v WHERE visit_id IN (SELECT unnest(${ids})))))`
 }
 
 /** The metric of visit quality grouped as `grouping` says. */
@@ -230,7 +267,8 @@ function qualityMetric<K>(
       const ids = `${p.add(touched)}::bigint[]`
       // visit filters alone (or none): from the visits' rows of the range's days, their
       // aggregates; event filters: one pass over the range's events
-      const v = event.length === 0 ? aggregatesSql(q, p, grouping.column) : eventsSql(q, p, grouping.column)
+      if (event.length === 0) return aggregatesSql(q, p, grouping, ids)
+      const v = eventsSql(q, p, grouping.column)
       const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
       // a value's name looked up once per group
       const name = (id: string) => (grouping.column ? nameOfId(id) : 'NULL::text')
