@@ -3,7 +3,7 @@
  * it: `bun bench/log-layouts.ts` fills the log as bench/filters.ts does (3M rows over 30 days,
  * BENCH_LOG_ROWS) through the service's own store and tables (sql/009_log_layout.sql), then prints
  * each table's bytes per row (heap, indexes, TOAST: pg_total_relation_size of every partition) and
- * times four reads as the service sends them (median of 5, JIT off, work_mem as the service sets
+ * times the reads below as the service sends them (median of 5, JIT off, work_mem as the service sets
  * it). The two filters are a source and an OS that overlap (Google and os-3: a sixth of the
  * visits).
  *
@@ -24,6 +24,8 @@ import {
   type LogQuery,
   probeCaseFold,
   visitors,
+  visitQuality,
+  visitQualityBy,
 } from '../src/filters/index.ts'
 import { SqlParams } from '../src/read/sql.ts'
 import { FROM, fillLog, TO } from './filters.ts'
@@ -65,6 +67,26 @@ try {
     ['top pages and features, 2 filters', eventTops([]), { filters: two, bounds: whole, fold }],
     ['events by type, by day, no filter', eventTypes, { filters: [], bounds, fold }],
   ]
+  // visit quality (src/filters/quality.ts): from the visits' rows' aggregates with visit filters
+  // alone; an event filter that every row passes reads every event grouped by visit, as every
+  // quality read did before sql/010; a zone's days and `until` cut days, whose visits across the
+  // cut instants are measured from their events
+  const google: Filter[] = [{ op: 'is', dimension: 'source', values: ['Google'] }]
+  const everyRow: Filter[] = [{ op: 'is_not', dimension: 'page', values: ['/nobody'] }]
+  const ny = bucketsOf('day', FROM, TO, 'America/New_York').bounds
+  const until = bounds.map((b) => Math.min(b, bounds.at(-1)! - 86_400_000 / 2 - 15 * 60_000))
+  const bySource = visitQualityBy('source') as LogMetric<LogQuery, unknown, unknown, unknown>
+  const quality = visitQuality as LogMetric<LogQuery, unknown, unknown, unknown>
+  reads.push(
+    ['bounce rate, by day, no filter', quality, { filters: [], bounds, fold }],
+    ['bounce rate, by day, source filter', quality, { filters: google, bounds, fold }],
+    ['bounce rate, by day, events pass', quality, { filters: everyRow, bounds, fold }],
+    ['bounce rate, by day, New York', quality, { filters: [], bounds: ny, fold }],
+    ['bounce rate, by day, until', quality, { filters: [], bounds: until, fold }],
+    ['top source quality, no filter', bySource, { filters: [], bounds: whole, fold }],
+    ['top source quality, source filter', bySource, { filters: google, bounds: whole, fold }],
+    ['top source quality, events pass', bySource, { filters: everyRow, bounds: whole, fold }],
+  )
   const timings: { read: string; ms: number }[] = []
   for (const [read, metric, q] of reads) {
     const p = new SqlParams()

@@ -10,6 +10,7 @@ import { PostgresEventStore } from '../src/log/postgres.ts'
 import { silentLogger } from '../src/log.ts'
 import { BROWSER_UA, beaconRequest, ingestRequest, pendingTotal, testApp } from './app.ts'
 import { flushChild, readLine } from './flush-child.ts'
+import { AGGREGATES_OFF } from './log-rows.ts'
 import { proxyFor } from './tcp-proxy.ts'
 import { waitFor } from './wait.ts'
 
@@ -30,7 +31,8 @@ async function stored(pool: Pool) {
       (SELECT coalesce(sum(count), 0)::int FROM analytics_dimension_monthly WHERE dimension = 'source') AS monthly,
       (SELECT count(*)::int FROM analytics_events) AS rows,
       (SELECT count(*)::int FROM analytics_visits WHERE began_at IS NOT NULL) AS began,
-      (SELECT count(DISTINCT visit_id)::int FROM analytics_events) AS logged_visits`)
+      (SELECT count(DISTINCT visit_id)::int FROM analytics_events) AS logged_visits,
+      (${AGGREGATES_OFF}) AS aggregates_off`)
   return r.rows[0] as {
     daily: number
     hourly: number
@@ -43,6 +45,8 @@ async function stored(pool: Pool) {
     rows: number
     began: number
     logged_visits: number
+    /** visits' rows whose aggregates are not their events' (log-rows.ts): always 0 */
+    aggregates_off: number
   }
 }
 
@@ -189,6 +193,7 @@ describe('flush under faults', () => {
         rows: 60,
         began: 30,
         logged_visits: 30,
+        aggregates_off: 0,
       }
       await deps.flusher.flush()
       expect(await stored(db.pool)).toEqual(all)
@@ -244,6 +249,7 @@ describe('flush under faults', () => {
         rows: 30,
         began: 15,
         logged_visits: 15,
+        aggregates_off: 0,
       })
     } finally {
       proxy.close()
@@ -309,6 +315,7 @@ describe('flush under faults', () => {
         rows: sent,
         began: visits,
         logged_visits: visits,
+        aggregates_off: 0,
       })
       const log = await db.pool.query(
         'SELECT count(*)::int AS batches, count(DISTINCT seq)::int AS seqs FROM analytics_flush_log',

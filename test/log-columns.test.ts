@@ -78,29 +78,40 @@ describe('event log columns', () => {
     expect(CHUNK_ROWS * 695).toBeLessThan(CHUNK_BYTES)
   })
 
-  test("a visit's row per visit and UTC day of its rows, with when it began; rows without its values add none", () => {
+  test("a visit's row per visit and UTC day of its rows, with when it began and what its rows add up to", () => {
     const day = Date.parse('2026-12-06T23:59:00Z')
     const rows = [
-      logRow({ at: day, visitId: '1', began: true }),
-      logRow({ at: day + 1, visitId: '1' }),
-      logRow({ at: day + 120_000, visitId: '1' }), // the next day
-      logRow({ at: day, visitId: '2', visit: null }),
-      logRow({ at: day, visitId: null, visitor: null, visit: null }),
-      logRow({ at: day + 5, visitId: '3', visit: visitOf({ utm_source: 'news' }) }),
+      logRow({ at: day, visitId: '1', began: true, type: 'page_view' }),
+      logRow({ at: day + 1, visitId: '1', type: 'feature_used' }),
+      logRow({ at: day + 120_000, visitId: '1', type: 'page_view' }), // the next day
+      logRow({ at: day, visitId: '2', visit: null, type: 'page_view' }), // its values not known: a row without
+      logRow({ at: day, visitId: null, visitor: null, visit: null }), // no visit: adds nothing
+      logRow({ at: day + 5, visitId: '3', visit: visitOf({ utm_source: 'news' }), type: 'user_login' }),
+      logRow({ at: day + 3, visitId: '3', visit: null, type: 'page_view' }),
     ]
-    expect(visitRows(rows).map((v) => [v.visitId, v.day, v.beganAt])).toEqual([
-      ['1', '2026-12-06', day],
-      ['1', '2026-12-07', null],
-      ['3', '2026-12-06', null],
+    expect(visitRows(rows).map((v) => [v.visitId, v.day, v.beganAt, v.events, v.views, v.first, v.last])).toEqual([
+      ['1', '2026-12-06', day, 2, 1, day, day + 1],
+      ['1', '2026-12-07', null, 1, 1, day + 120_000, day + 120_000],
+      ['2', '2026-12-06', null, 1, 1, day, day],
+      ['3', '2026-12-06', null, 2, 1, day + 3, day + 5],
     ])
     const ids = idsOf(rows)
     const [chunk] = [...visitChunks(visitRows(rows), ids)]
-    expect(chunk!.rows).toBe(3)
-    // visit id, began_at, day, then the values' ids: NULL for none
-    expect(chunk!.params[1]).toBe(`{${day},NULL,NULL}`)
-    expect(chunk!.params[2]).toBe('{2026-12-06,2026-12-07,2026-12-06}')
+    expect(chunk!.rows).toBe(4)
+    // visit id, began_at, day, then the values' ids (NULL for none), site, events, views, first, last
+    expect(chunk!.params[1]).toBe(`{${day},NULL,NULL,NULL}`)
+    expect(chunk!.params[2]).toBe('{2026-12-06,2026-12-07,2026-12-06,2026-12-06}')
     const utm = chunk!.params[3 + VISIT_DIMENSIONS.indexOf('utm_source')]
-    expect(utm).toBe(`{NULL,NULL,${ids.get('news')}}`)
+    expect(utm).toBe(`{NULL,NULL,NULL,${ids.get('news')}}`)
+    const source = chunk!.params[3 + VISIT_DIMENSIONS.indexOf('source')]
+    expect(source).toBe(`{${ids.get('Google')},${ids.get('Google')},NULL,${ids.get('Google')}}`)
+    const n = VISIT_DIMENSIONS.length
+    expect(chunk!.params.slice(4 + n)).toEqual([
+      '{2,1,1,2}',
+      '{1,1,1,1}',
+      `{${day},${day + 120_000},${day},${day + 3}}`,
+      `{${day + 1},${day + 120_000},${day},${day + 5}}`,
+    ])
   })
 
   test('ordinary rows go CHUNK_ROWS to a chunk, in order', () => {

@@ -147,3 +147,16 @@ export const LOGGED = `(SELECT e.at, e.visit_id, e.visitor, e.site,
     ${VISIT_DIMENSIONS.map((d) => `${name(`v.${d}`)} AS ${d === 'hostname' ? 'visit_hostname' : d}`).join(', ')}, e.props
   FROM analytics_events e
   LEFT JOIN analytics_visits v ON v.visit_id = e.visit_id AND v.day = (e.at AT TIME ZONE 'UTC')::date) AS logged`
+
+/**
+ * The (visit, day) pairs whose row in `analytics_visits` does not hold what that day's events of
+ * the visit add up to (sql/010_visit_aggregates.sql), or that have events and no row: 0 when the
+ * flush kept every aggregate exactly. A row with no events at all counts as off too.
+ */
+export const AGGREGATES_OFF = `SELECT count(*)::int FROM (
+  SELECT visit_id, (at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS events,
+    count(*) FILTER (WHERE event_type = ${EVENT_TYPES.indexOf('page_view')})::int AS views, min(at) AS first_at, max(at) AS last_at
+  FROM analytics_events WHERE visit_id IS NOT NULL GROUP BY 1, 2) e
+  FULL JOIN analytics_visits v USING (visit_id, day)
+  WHERE v.events IS DISTINCT FROM e.events OR v.views IS DISTINCT FROM e.views
+    OR v.first_at IS DISTINCT FROM e.first_at OR v.last_at IS DISTINCT FROM e.last_at`

@@ -6,7 +6,16 @@ import { CHUNK_ROWS, chunks, logStrings } from '../src/log/columns.ts'
 import { PartitionMissing, PostgresEventStore } from '../src/log/postgres.ts'
 import type { LogRow } from '../src/log/row.ts'
 import { LogValues } from '../src/log/values.ts'
-import { DAY_MS, logRow, SELECT_BACK, SELECT_VISITS, storedAs, visitsStoredAs, widestRow } from './log-rows.ts'
+import {
+  AGGREGATES_OFF,
+  DAY_MS,
+  logRow,
+  SELECT_BACK,
+  SELECT_VISITS,
+  storedAs,
+  visitsStoredAs,
+  widestRow,
+} from './log-rows.ts'
 import { freshDatabaseUrl } from './services.ts'
 
 // tens of thousands of rows and wide statements through the bridge on a shared machine
@@ -136,6 +145,29 @@ describe('event log in Postgres', () => {
     const back = (await db.pool.query(SELECT_BACK)).rows
     expect(back.length).toBe(many.length + wide.length)
     expect(back).toEqual(storedAs([...many, ...wide]))
+  })
+
+  test("a visit's row of a day adds up every batch's rows of it; values not known yet are filled in, never unset", async () => {
+    const { db } = await database()
+    const s = new PostgresEventStore(db.pool)
+    const t = Date.parse('2026-12-06T23:58:00Z')
+    const at = (ms: number, over: Partial<LogRow> = {}) => logRow({ at: t + ms, visitId: '5', ...over })
+    // first a batch whose rows of visit 5 lost its values, then the row that began it, then more
+    await store(db.pool, s, [at(30_000, { visit: null, visitor: null, type: 'feature_used' })])
+    await store(db.pool, s, [at(0, { began: true }), at(10_000, { visitId: null, visitor: null, visit: null })])
+    await store(db.pool, s, [
+      at(60_000, { type: 'user_login' }),
+      at(150_000),
+      at(200_000, { visit: null, visitor: null }),
+    ])
+    const { rows } = await db.pool.query(`SELECT day::text, began_at IS NOT NULL AS began, source IS NOT NULL AS known,
+        events, views, (extract(epoch FROM first_at) * 1000)::bigint::float8 AS first,
+        (extract(epoch FROM last_at) * 1000)::bigint::float8 AS last FROM analytics_visits ORDER BY day`)
+    expect(rows).toEqual([
+      { day: '2026-12-06', began: true, known: true, events: 3, views: 1, first: t, last: t + 60_000 },
+      { day: '2026-12-07', began: false, known: true, events: 2, views: 2, first: t + 150_000, last: t + 200_000 },
+    ])
+    expect((await db.pool.query(AGGREGATES_OFF)).rows[0].count).toBe(0)
   })
 
   test('a write rolled back with its transaction leaves no row (exactly-once is the batch id beside it)', async () => {

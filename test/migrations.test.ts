@@ -187,6 +187,57 @@ describe('migrations', () => {
     }
   })
 
+  test("the visits' rows are given what their events add up to; events of a visit without a row get one", async () => {
+    const dir = `${import.meta.dir}/../.data/test-visit-aggregates-${process.pid}`
+    const before = (await listMigrations()).filter((m) => m.version < '010')
+    for (const m of before) await Bun.write(`${dir}/${m.version}.sql`, Bun.file(m.path))
+    const db = await openDatabase(await emptyDatabaseUrl(), { max: 1 })
+    try {
+      await migrate(db.pool, dir)
+      for (const day of ['2026-12-05', '2026-12-06']) {
+        const d = day.replaceAll('-', '')
+        await db.pool.query(`CREATE TABLE analytics_events_${d} PARTITION OF analytics_events
+          FOR VALUES FROM ('${day} 00:00:00+00') TO ('${day}'::date + 1)`)
+        await db.pool.query(`CREATE TABLE analytics_visits_${d} PARTITION OF analytics_visits
+          FOR VALUES FROM ('${day}') TO ('${day}'::date + 1)`)
+      }
+      await db.pool.query("INSERT INTO analytics_values (value) VALUES ('Google')")
+      // visit 7 over midnight (8 is page_view, 5 feature_used); visit 9's values were never stored
+      await db.pool.query(`INSERT INTO analytics_events (at, visit_id, visitor, event_type) VALUES
+        ('2026-12-05 23:50:00+00', 7, -1, 8), ('2026-12-05 23:55:00+00', 7, -1, 8),
+        ('2026-12-06 00:10:00+00', 7, -1, 5), ('2026-12-06 00:11:00+00', 7, -1, 8),
+        ('2026-12-06 01:00:00+00', 9, NULL, 8), ('2026-12-06 09:00:00+00', NULL, NULL, 1)`)
+      await db.pool.query(`INSERT INTO analytics_visits (visit_id, began_at, day, source) VALUES
+        (7, '2026-12-05 23:50:00+00', '2026-12-05', 1), (7, NULL, '2026-12-06', 1)`)
+      expect(await migrate(db.pool)).toEqual(
+        (await listMigrations()).filter((m) => m.version >= '010').map((m) => m.version),
+      )
+      const visits =
+        await db.pool.query(`SELECT visit_id::int, day::text, began_at, source, first_at, last_at, events, views
+        FROM analytics_visits ORDER BY visit_id, day`)
+      const iso = (t: Date | null) => t?.toISOString() ?? null
+      expect(
+        visits.rows.map((r) => [
+          r.visit_id,
+          r.day,
+          iso(r.began_at),
+          r.source,
+          iso(r.first_at),
+          iso(r.last_at),
+          r.events,
+          r.views,
+        ]),
+      ).toEqual([
+        [7, '2026-12-05', '2026-12-05T23:50:00.000Z', 1, '2026-12-05T23:50:00.000Z', '2026-12-05T23:55:00.000Z', 2, 2],
+        [7, '2026-12-06', null, 1, '2026-12-06T00:10:00.000Z', '2026-12-06T00:11:00.000Z', 2, 1],
+        [9, '2026-12-06', null, null, '2026-12-06T01:00:00.000Z', '2026-12-06T01:00:00.000Z', 1, 1],
+      ])
+    } finally {
+      await db.close()
+      await Bun.$`rm -rf ${dir}`
+    }
+  })
+
   test('a failing migration rolls back and names itself', async () => {
     const dir = `${import.meta.dir}/../.data/test-bad-migrations-${process.pid}`
     await Bun.write(`${dir}/001_ok.sql`, 'CREATE TABLE ok_table (id int);')

@@ -107,6 +107,110 @@ describe('visit quality', () => {
     expect(await csv.text()).toBe('"t","visits","views_per_visit"\r\n"2026-12-05","0",""\r\n"2026-12-06","4","1.5"\r\n')
   })
 
+  test('a visit over UTC midnight, and ranges that cut a day: measured over its rows in the range, stored or not', async () => {
+    const t0 = Date.parse('2026-12-06T23:40:00Z')
+    let now = t0
+    const { app, deps } = await testApp({ trustProxy: { hops: 1 } }, { now: () => now })
+    const send = async (at: number, ip: string, event: unknown) => {
+      now = at
+      const res = await app.handle(beaconRequest([event], { ip, headers: { 'user-agent': BROWSER_UA } }))
+      expect(res.status).toBe(202)
+    }
+    const view = (path: string) => ({ event_type: 'page_view', properties: { path } })
+    const min = 60_000
+    // V over midnight: pages at 23:40 and 23:55, a feature at 00:10 and a page at 00:20 (UTC)
+    // W: one page at 23:50, a bounce; X: pages at 00:50 and 01:05 (Dec 7)
+    const early = async () => {
+      await send(t0, '198.51.100.1', view('/a'))
+      await send(t0 + 10 * min, '198.51.100.2', view('/w'))
+      await send(t0 + 15 * min, '198.51.100.1', view('/b'))
+    }
+    const late = async () => {
+      await send(t0 + 30 * min, '198.51.100.1', { event_type: 'feature_used', properties: { feature_name: 'export' } })
+      await send(t0 + 40 * min, '198.51.100.1', view('/c'))
+      await send(t0 + 70 * min, '198.51.100.3', view('/x'))
+      await send(t0 + 85 * min, '198.51.100.3', view('/y'))
+    }
+    const read = async (range: string) => {
+      const get = async (metric: string) => {
+        const res = await app.handle(
+          new Request(`http://localhost/analytics/stats?metric=${metric}&${range}`, { headers: ADMIN }),
+        )
+        expect(res.status).toBe(200)
+        const body = (await res.json()) as { series: { t: string; count: number; value: number | null }[] }
+        return body.series.map((b) => [b.t, b.count, b.value])
+      }
+      return {
+        bounce_rate: await get('bounce_rate'),
+        visit_duration: await get('visit_duration'),
+        views_per_visit: await get('views_per_visit'),
+      }
+    }
+    const expected = {
+      // UTC days: V in Dec 6's bucket, whole (40 min, 3 pages); W a bounce; X 15 min, 2 pages
+      utc: {
+        bounce_rate: [
+          ['2026-12-06', 2, 50],
+          ['2026-12-07', 1, 0],
+        ],
+        visit_duration: [
+          ['2026-12-06', 2, 1200],
+          ['2026-12-07', 1, 900],
+        ],
+        views_per_visit: [
+          ['2026-12-06', 2, 2],
+          ['2026-12-07', 1, 2],
+        ],
+      },
+      // Dec 6 alone: V's rows of Dec 6 only (15 min, 2 pages)
+      day: {
+        bounce_rate: [['2026-12-06', 2, 50]],
+        visit_duration: [['2026-12-06', 2, 450]],
+        views_per_visit: [['2026-12-06', 2, 1.5]],
+      },
+      // until 00:15: V's rows to 00:10 (its day row of Dec 7 is across the end), X not begun
+      until: {
+        bounce_rate: [
+          ['2026-12-06', 2, 50],
+          ['2026-12-07', 0, null],
+        ],
+        visit_duration: [
+          ['2026-12-06', 2, 900],
+          ['2026-12-07', 0, null],
+        ],
+        views_per_visit: [
+          ['2026-12-06', 2, 1.5],
+          ['2026-12-07', 0, null],
+        ],
+      },
+      // Azores (UTC-1), Dec 6 ends at 01:00 UTC: V whole, W, and X's first page alone, a bounce
+      azores: {
+        bounce_rate: [['2026-12-06', 3, 67]],
+        visit_duration: [['2026-12-06', 3, 800]],
+        views_per_visit: [['2026-12-06', 3, 1.67]],
+      },
+    }
+    const RANGES = {
+      utc: 'from=2026-12-06&to=2026-12-07&tz=UTC',
+      day: 'from=2026-12-06&to=2026-12-06&tz=UTC',
+      until: 'from=2026-12-06&to=2026-12-07&tz=UTC&until=2026-12-07T00:15:00Z',
+      azores: 'from=2026-12-06&to=2026-12-06&tz=Atlantic/Azores',
+    }
+    const expectAll = async () => {
+      for (const [name, range] of Object.entries(RANGES)) {
+        expect({ name, got: await read(range) }).toEqual({ name, got: expected[name as keyof typeof expected] })
+      }
+    }
+    await early()
+    await deps.flusher.flush()
+    // V's rows of Dec 6 stored, the rest pending
+    await late()
+    await expectAll()
+    // all stored: the visits' rows of each day hold their events' figures
+    await deps.flusher.flush()
+    await expectAll()
+  })
+
   test("top: each visit dimension value with its visits' figures, filtered or not, and the CSV", async () => {
     const t0 = Date.parse('2026-12-06T10:00:00Z')
     let now = t0

@@ -12,6 +12,12 @@
  * Every figure adds up across buckets, so the range's is their sum, and the rates (bounce rate,
  * average duration, views per visit) are divided out by the reader.
  *
+ * With visit filters alone (or none), the dashboard's case, Postgres's part is read from the
+ * visits' rows of the range's days, which hold what each (visit, UTC day)'s events add up to
+ * (sql/010_visit_aggregates.sql), rather than from every event of the range grouped by visit;
+ * only the visits active at a range's start or end instant that is not a UTC midnight (another
+ * zone, `until`) read those days' events ({@link aggregatesSql}). Event filters read the events.
+ *
  * A visit's rows may be partly in Postgres and partly pending. The SQL sums the visits no pending
  * row touches, and returns the ones that some pending row does (`touched`) one by one, as far as
  * Postgres holds them; `finish` adds the pending rows to those and decides them.
@@ -122,6 +128,126 @@ function addTo<K>(out: Map<K, Quality>, key: K, visits: number, bounces: number,
   q.views += views
 }
 
+const DAY_MS = 86_400_000
+
+/**
+ * The CTE `v` of the range's visits (visit_id, began_at, value_id, ok, matched, n, views, first,
+ * last), from one pass over the range's events, grouped by visit: each visit's figures, whether a
+ * row of it matches every filter; its beginning, values and visit filters from its row in
+ * analytics_visits, when it began in the range. For reads with event filters.
+ */
+function eventsSql(q: LogQuery, p: SqlParams, column: string | undefined): string {
+  const { visit } = splitFilters(q.filters)
+  const fold = foldOf(q)
+  // a row matches when it passes the event filters and, by its visit's values, the visit
+  // filters: the visit's values are tested once, as `ok`, for the visits counted
+  const events =
+    [eventWhereSql(q.filters, p, fold), visitValuesSql(visit)].filter((c) => c !== 'true').join(' AND ') || 'true'
+  return `v AS MATERIALIZED (SELECT e.visit_id, b.began_at, ${column ? 'b.value_id' : 'NULL::integer'} AS value_id,
+      coalesce(b.ok, false) AS ok, e.matched, e.n, e.views, e.first, e.last
+    FROM (SELECT visit_id, ${events === 'true' ? 'true' : `coalesce(bool_or(${events}), false)`} AS matched,
+        count(*) AS n, count(*) FILTER (WHERE event_type = ${p.add(typeCode('page_view'))}) AS views,
+        min(at) AS first, max(at) AS last
+      FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id) e
+    LEFT JOIN (SELECT visit_id, began_at, coalesce(${visitWhereSql(visit, p, fold)}, false) AS ok
+        ${column ? `, ${column} AS value_id` : ''}
+      FROM analytics_visits WHERE ${rangeSql(q, p, 'began_at')} AND ${visitDaysSql(rangeOf(q), p)}) b
+    ON b.visit_id = e.visit_id)`
+}
+
+/** A timestamptz as epoch ms. */
+const msSql = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
+
+/**
+ * The SQL of a read with visit filters alone (or none), from the visits' rows of the range's UTC
+ * days (sql/010_visit_aggregates.sql) rather than the events: per visit, its rows' events and
+ * page views added up, the least first time and the greatest last. A row that lies wholly in the
+ * range is taken as it is, one wholly outside (the range's first or last day, in another zone or
+ * cut by `until`) adds nothing. A row across the range's start or end instant (its first event
+ * before it and its last at or after it) is measured from its events in the range instead: only
+ * the visits active at those two instants, and only those days' events in the range are read for
+ * them. A range that starts and ends on UTC midnights has no such row.
+ *
+ * Nearly every visit has one row, the one it began on, wholly in the range: those are summed as
+ * they are read, in one pass with no grouping by visit. The others (`o`: a visit with a row
+ * that did not begin it in the range, across a cut instant, or touched by pending rows) are few,
+ * and are grouped by visit (`d`, `v`) as the events' pass groups them.
+ */
+function aggregatesSql<K>(q: LogQuery, p: SqlParams, grouping: Grouping<K>, ids: string): string {
+  const { visit } = splitFilters(q.filters)
+  const fold = foldOf(q)
+  const column = grouping.column
+  const [fromMs, toMs] = rangeOf(q)
+  const iso = (ms: number) => `${p.add(new Date(ms).toISOString())}::timestamptz`
+  const from = iso(fromMs)
+  const to = iso(toMs)
+  // the sides of the range that cut a UTC day, and the events read for the rows across them
+  const windows: [number, number][] = []
+  if (fromMs % DAY_MS !== 0) windows.push([fromMs, Math.min(toMs, Math.ceil(fromMs / DAY_MS) * DAY_MS)])
+  if (toMs % DAY_MS !== 0) {
+    const start = Math.max(fromMs, Math.floor(toMs / DAY_MS) * DAY_MS)
+    const last = windows[0]
+    if (last && start <= last[1]) last[1] = toMs
+    else windows.push([start, toMs])
+  }
+  const cut = [fromMs % DAY_MS !== 0 ? `first_at < ${from}` : '', toMs % DAY_MS !== 0 ? `last_at >= ${to}` : '']
+    .filter((c) => c !== '')
+    .join(' OR ')
+  const began = `began_at >= ${from} AND began_at < ${to}`
+  // the range's rows: of its days, with an event in it
+  const rows = `analytics_visits WHERE ${visitDaysSql(rangeOf(q), p)} AND last_at >= ${from} AND first_at < ${to}`
+  // a row is whole when it began its visit in the range and has all its events in it (NULL,
+  // not false, for a row that did not begin its visit)
+  const whole = `${began} AND first_at >= ${from} AND last_at < ${to}`
+  // (the rows that are not, written as what Postgres estimates well: few)
+  const notWhole = `(began_at IS NULL OR began_at < ${from} OR began_at >= ${to} OR first_at < ${from} OR last_at >= ${to})`
+  const o = `o AS MATERIALIZED (SELECT visit_id FROM ${rows} AND ${notWhole}
+      UNION SELECT unnest(${ids}))`
+  const d = `d AS MATERIALIZED (SELECT visit_id, day, events, views, first_at, last_at,
+      CASE WHEN ${began} THEN began_at END AS began_at,
+      CASE WHEN ${began} THEN coalesce(${visitWhereSql(visit, p, fold)}, false) END AS ok,
+      ${column ? `CASE WHEN ${began} THEN ${column} END` : 'NULL::integer'} AS value_id,
+      ${cut === '' ? 'false' : `(${cut})`} AS cut
+    FROM ${rows} AND visit_id IN (SELECT visit_id FROM o))`
+  const c =
+    windows.length === 0
+      ? ''
+      : `, c AS (SELECT visit_id, (at AT TIME ZONE 'UTC')::date AS day, count(*) AS n,
+        count(*) FILTER (WHERE event_type = ${p.add(typeCode('page_view'))}) AS views,
+        min(at) AS first, max(at) AS last
+      FROM analytics_events
+      WHERE (${windows.map(([a, b]) => `(at >= ${iso(a)} AND at < ${iso(b)})`).join(' OR ')})
+        AND visit_id IN (SELECT visit_id FROM d WHERE cut)
+      GROUP BY 1, 2)`
+  const of = (mine: string, theirs: string) => (c === '' ? mine : `CASE WHEN d.cut THEN ${theirs} ELSE ${mine} END`)
+  const v = `v AS MATERIALIZED (SELECT visit_id, began_at, value_id, ok, n, views, first, last
+    FROM (SELECT d.visit_id, max(d.began_at) AS began_at, max(d.value_id) AS value_id, coalesce(bool_or(d.ok), false) AS ok,
+        sum(${of('d.events', 'c.n')})::integer AS n, sum(${of('d.views', 'c.views')})::integer AS views,
+        min(${of('d.first_at', 'c.first')}) AS first, max(${of('d.last_at', 'c.last')}) AS last
+      FROM d${c === '' ? '' : ' LEFT JOIN c ON d.cut AND c.visit_id = d.visit_id AND c.day = d.day'}
+      GROUP BY d.visit_id) x
+    WHERE n > 0)`
+  // the whole rows of the visits not in o, as they are (an anti-join, o hashed once); then the
+  // visits of o that count. Each grouped on its own, a group of the two is added up by finish
+  const group = (from: string) => `SELECT ${grouping.sql(q, p)} AS g, count(*) AS visits,
+      count(*) FILTER (WHERE n = 1 AND views = 1) AS bounces, ${msSql('sum(last - first)')} AS duration, sum(views) AS views
+    FROM ${from} GROUP BY 1`
+  const wholeRows =
+    group(`(SELECT began_at, ${column ? `${column} AS value_id` : 'NULL::integer AS value_id'}, events AS n, views,
+        first_at AS first, last_at AS last
+      FROM ${rows} AND ${whole} AND coalesce(${visitWhereSql(visit, p, fold)}, false)
+        AND NOT EXISTS (SELECT 1 FROM o WHERE o.visit_id = analytics_visits.visit_id)) s`)
+  const others = group(`v WHERE ok AND began_at IS NOT NULL AND visit_id NOT IN (SELECT unnest(${ids}))`)
+  const counted = `${wholeRows} UNION ALL ${others}`
+  const name = (id: string) => (column ? nameOfId(id) : 'NULL::text')
+  return `(WITH ${o}, ${d}${c}, ${v} SELECT json_build_object(
+    'b', (SELECT coalesce(json_agg(json_build_array(${column ? nameOfId('g') : 'g'}, visits, bounces, duration, views)), '[]') FROM (
+      ${counted}) x),
+    't', (SELECT coalesce(json_agg(json_build_array(visit_id::text,
+        CASE WHEN began_at IS NULL THEN NULL ELSE ${msSql('began_at')} END, ok, true, n, views, ${msSql('first')}, ${msSql('last')}, ${name('value_id')})), '[]')
+      FROM v WHERE visit_id IN (SELECT unnest(${ids})))))`
+}
+
 /** The metric of visit quality grouped as `grouping` says. */
 function qualityMetric<K>(
   grouping: Grouping<K>,
@@ -137,26 +263,13 @@ function qualityMetric<K>(
     // the visits the pending rows touch (the SQL returns those one by one)
     pending: (q, rows) => [...partsOf(q, rows).keys()],
     sql(q, p, touched) {
-      const { visit } = splitFilters(q.filters)
-      const fold = foldOf(q)
-      const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
+      const { event } = splitFilters(q.filters)
       const ids = `${p.add(touched)}::bigint[]`
-      // a row matches when it passes the event filters and, by its visit's values, the visit
-      // filters: the visit's values are tested once, as `ok`, for the visits counted
-      const events =
-        [eventWhereSql(q.filters, p, fold), visitValuesSql(visit)].filter((c) => c !== 'true').join(' AND ') || 'true'
-      // one pass over the range's events: each visit's figures, grouped by its id; its beginning,
-      // values and visit filters from its row in analytics_visits, when it began in the range
-      const v = `v AS MATERIALIZED (SELECT e.visit_id, b.began_at, ${grouping.column ? 'b.value_id' : 'NULL::integer'} AS value_id,
-          coalesce(b.ok, false) AS ok, e.matched, e.n, e.views, e.first, e.last
-        FROM (SELECT visit_id, ${events === 'true' ? 'true' : `coalesce(bool_or(${events}), false)`} AS matched,
-            count(*) AS n, count(*) FILTER (WHERE event_type = ${p.add(typeCode('page_view'))}) AS views,
-            min(at) AS first, max(at) AS last
-          FROM analytics_events WHERE ${rangeSql(q, p)} AND visit_id IS NOT NULL GROUP BY visit_id) e
-        LEFT JOIN (SELECT visit_id, began_at, coalesce(${visitWhereSql(visit, p, fold)}, false) AS ok
-            ${grouping.column ? `, ${grouping.column} AS value_id` : ''}
-          FROM analytics_visits WHERE ${rangeSql(q, p, 'began_at')} AND ${visitDaysSql(rangeOf(q), p)}) b
-        ON b.visit_id = e.visit_id)`
+      // visit filters alone (or none): from the visits' rows of the range's days, their
+      // aggregates; event filters: one pass over the range's events
+      if (event.length === 0) return aggregatesSql(q, p, grouping, ids)
+      const v = eventsSql(q, p, grouping.column)
+      const ms = (t: string) => `(extract(epoch FROM ${t}) * 1000)::bigint`
       // a value's name looked up once per group
       const name = (id: string) => (grouping.column ? nameOfId(id) : 'NULL::text')
       return `(WITH ${v} SELECT json_build_object(

@@ -31,19 +31,29 @@ export const INSERT_EVENTS = `INSERT INTO analytics_events (at, visit_id, visito
     unnest($8::smallint[]), unnest($9::text[]), unnest($10::jsonb[])`
 
 /**
- * A visit's values once per (visit, UTC day of its rows). The day's row may be written by an
- * earlier batch without the row that began the visit (a batch set aside and released later, two
- * instances): the conflict then only sets `began_at`. A statement never holds a key twice
- * ({@link visitRows} merges them), as ON CONFLICT DO UPDATE requires.
+ * A visit's values once per (visit, UTC day of its rows), with what the batch's rows of that
+ * visit and day add up to (sql/010_visit_aggregates.sql): how many, how many page views, the
+ * first and last time. The day's row may be written by an earlier batch (a visit's rows are
+ * flushed as they come, a batch set aside and released later, two instances): the conflict then
+ * adds the counts, widens the times, and sets `began_at` and the values where they are not known
+ * yet (a visit's values never change, so a known one is kept, and a NULL never overwrites one).
+ * A statement never holds a key twice ({@link visitRows} merges them), as ON CONFLICT DO UPDATE
+ * requires.
  */
-export const INSERT_VISITS = `INSERT INTO analytics_visits AS v (visit_id, began_at, day, ${VISIT_DIMENSIONS.join(', ')}, site)
+export const INSERT_VISITS = `INSERT INTO analytics_visits AS v (visit_id, began_at, day, ${VISIT_DIMENSIONS.join(', ')}, site,
+    events, views, first_at, last_at)
   SELECT unnest($1::bigint[]), timestamptz 'epoch' + unnest($2::bigint[]) * interval '1 millisecond', unnest($3::date[]),
-    ${VISIT_DIMENSIONS.map((_, i) => `unnest($${4 + i}::integer[])`).join(', ')}, unnest($${4 + VISIT_DIMENSIONS.length}::smallint[])
-  ON CONFLICT (visit_id, day) DO UPDATE SET began_at = excluded.began_at
-  WHERE v.began_at IS NULL AND excluded.began_at IS NOT NULL`
+    ${VISIT_DIMENSIONS.map((_, i) => `unnest($${4 + i}::integer[])`).join(', ')}, unnest($${4 + VISIT_DIMENSIONS.length}::smallint[]),
+    unnest($${5 + VISIT_DIMENSIONS.length}::integer[]), unnest($${6 + VISIT_DIMENSIONS.length}::integer[]),
+    timestamptz 'epoch' + unnest($${7 + VISIT_DIMENSIONS.length}::bigint[]) * interval '1 millisecond',
+    timestamptz 'epoch' + unnest($${8 + VISIT_DIMENSIONS.length}::bigint[]) * interval '1 millisecond'
+  ON CONFLICT (visit_id, day) DO UPDATE SET began_at = coalesce(v.began_at, excluded.began_at),
+    ${VISIT_DIMENSIONS.map((d) => `${d} = coalesce(v.${d}, excluded.${d})`).join(', ')},
+    events = v.events + excluded.events, views = v.views + excluded.views,
+    first_at = least(v.first_at, excluded.first_at), last_at = greatest(v.last_at, excluded.last_at)`
 
 const COLUMNS = 10
-const VISIT_COLUMNS = 4 + VISIT_DIMENSIONS.length
+const VISIT_COLUMNS = 8 + VISIT_DIMENSIONS.length
 
 /** Where a row's type is stored: its place in EVENT_TYPES. */
 export const TYPE_CODE: ReadonlyMap<string, number> = new Map(EVENT_TYPES.map((t, i) => [t, i]))
@@ -236,33 +246,53 @@ function hasKeys(o: object): boolean {
   return false
 }
 
-/** A visit's row of one UTC day: its values, and when it began if its first row is among them. */
+/** A visit's row of one UTC day: its values, when it began if that row is here, and what its rows here add up to. */
 export interface VisitRow {
   visitId: string
   day: string
   beganAt: number | null
   site: number
-  visit: NonNullable<LogRow['visit']>
+  /** null when no row of it here carries its values (row.ts) */
+  visit: LogRow['visit']
+  events: number
+  views: number
+  first: number
+  last: number
 }
 
 /**
- * The visits' rows the log rows need: one per visit and UTC day of its rows whose values the
- * segment carries (row.ts; a row without them adds nothing), with `beganAt` from the row that
- * began it.
+ * The visits' rows the log rows need: one per visit and UTC day of its rows, with `beganAt` from
+ * the row that began it, its values from a row that carries them (null when none here does), and
+ * the rows' aggregates. A row of no visit adds nothing.
  */
 export function visitRows(rows: readonly LogRow[]): VisitRow[] {
   const out = new Map<string, VisitRow>()
   for (const row of rows) {
-    if (row.visitId === null || row.visit === null) continue
+    if (row.visitId === null) continue
     const day = utcDay(row.at)
     if (day === undefined) continue // refused by chunks, for its data
     const key = `${row.visitId} ${day}`
     let v = out.get(key)
     if (!v) {
-      v = { visitId: row.visitId, day, beganAt: null, site: row.site, visit: row.visit }
+      v = {
+        visitId: row.visitId,
+        day,
+        beganAt: null,
+        site: row.site,
+        visit: null,
+        events: 0,
+        views: 0,
+        first: row.at,
+        last: row.at,
+      }
       out.set(key, v)
     }
     if (row.began) v.beganAt = row.at
+    if (v.visit === null && row.visit !== null) v.visit = row.visit
+    v.events += 1
+    if (row.type === 'page_view') v.views += 1
+    if (row.at < v.first) v.first = row.at
+    if (row.at > v.last) v.last = row.at
   }
   return [...out.values()]
 }
@@ -270,6 +300,7 @@ export function visitRows(rows: readonly LogRow[]): VisitRow[] {
 /** Visits' rows in chunks of {@link INSERT_VISITS}' parameters. */
 export function* visitChunks(visits: readonly VisitRow[], ids: ValueIds, maxRows = CHUNK_ROWS): Generator<Chunk> {
   const values: (string | null)[] = new Array(VISIT_COLUMNS)
+  const n = VISIT_DIMENSIONS.length
   yield* arrays(
     (function* () {
       for (const v of visits) {
@@ -277,9 +308,13 @@ export function* visitChunks(visits: readonly VisitRow[], ids: ValueIds, maxRows
         values[1] = v.beganAt === null ? null : String(v.beganAt)
         values[2] = v.day
         VISIT_DIMENSIONS.forEach((d, i) => {
-          values[3 + i] = idOf(ids, v.visit[d] ?? null)
+          values[3 + i] = v.visit === null ? null : idOf(ids, v.visit[d] ?? null)
         })
-        values[VISIT_COLUMNS - 1] = String(v.site)
+        values[3 + n] = String(v.site)
+        values[4 + n] = String(v.events)
+        values[5 + n] = String(v.views)
+        values[6 + n] = String(v.first)
+        values[7 + n] = String(v.last)
         yield values
       }
     })(),
