@@ -193,15 +193,6 @@ function conversionsMetric<K extends number | string>(): LogMetric<
       const param = (v: unknown) => p.add(v)
       if (q.goals.length > MAX_GOALS_PER_READ) throw new Error(`at most ${MAX_GOALS_PER_READ} goals in one read`)
       const g = q.goals.map((_, i) => i)
-      // a row's visit's value, from the visit's row of the row's day (there is one per day), by name
-      const key = q.by === undefined ? bucketSql(q, p) : 'x.name'
-      const join =
-        q.by === undefined
-          ? ''
-          : ` LEFT JOIN (SELECT v.visit_id AS vid, v.day AS vday, d.value AS name FROM analytics_visits v
-              JOIN analytics_values d ON d.id = v.${dimensionSource(q.by).sql(param)}
-              WHERE ${visitDaysSql(rangeOf(q), p)}) x
-            ON x.vid = analytics_events.visit_id AND x.vday = (analytics_events.at AT TIME ZONE 'UTC')::date`
       const keyType = q.by === undefined ? 'int' : 'text'
       const bit = (i: number) => `${(1n << BigInt(i)).toString()}::bigint`
       // each row's goals as one bitmask: goals that are an event type alone (every built-in one)
@@ -220,16 +211,30 @@ function conversionsMetric<K extends number | string>(): LogMetric<
       const mask = [typed, ...others].join(' | ')
       // values only of the goals that have one, summed from the stored rows (pending ones: finish)
       const valued = g.filter((i) => q.goals[i]!.value !== null)
-      const rowValues = valued.map(
-        (i) => `, CASE WHEN ${goalSql(q.goals[i]!, param)} THEN ${valueSql(q.goals[i]!, param)} END AS v${i}`,
-      )
+      const amountSql = (i: number) =>
+        `CASE WHEN ${goalSql(q.goals[i]!, param)} THEN ${valueSql(q.goals[i]!, param)} END`
       const sums = valued.map((i) => `, sum(v${i}) AS v${i}`)
       const convertedOf = `json_build_array(${g.map((i) => `count(*) FILTER (WHERE m & ${bit(i)} <> 0)`).join(', ')})`
       const valuesOf = `json_build_array(${g.map((i) => (valued.includes(i) ? `sum(v${i})::text` : 'NULL')).join(', ')})`
+      const passing = `${rangeSql(q, p)} AND visitor IS NOT NULL AND ${filtersSql(q, p)}`
+      // By a visit dimension, a row's group is its visit's value on the row's day (a visit has a
+      // row of values per UTC day): the rows are first taken together per visit and day, and only
+      // those (a tenth as many) are joined to their values, named after.
+      const stored =
+        q.by === undefined
+          ? `SELECT ${bucketSql(q, p)} AS k, visitor, ${mask} AS m${valued.map((i) => `, ${amountSql(i)} AS v${i}`).join('')} FROM analytics_events
+            WHERE ${passing}`
+          : `SELECT d.value AS k, e.visitor, e.m${valued.map((i) => `, e.v${i}`).join('')} FROM (
+              SELECT visit_id, (at AT TIME ZONE 'UTC')::date AS day, visitor, bit_or(${mask}) AS m${valued
+                .map((i) => `, sum(${amountSql(i)}) AS v${i}`)
+                .join('')}
+              FROM analytics_events WHERE ${passing} AND visit_id IS NOT NULL
+              GROUP BY 1, 2, 3) e
+            JOIN analytics_visits v ON v.visit_id = e.visit_id AND v.day = e.day AND ${visitDaysSql(rangeOf(q), p, 'v.day')}
+            JOIN analytics_values d ON d.id = v.${dimensionSource(q.by).sql(param)}`
       return `(WITH r AS MATERIALIZED (
           SELECT k, visitor, bit_or(m) AS m${sums.join('')} FROM (
-            SELECT ${key} AS k, visitor, ${mask} AS m${rowValues.join('')} FROM analytics_events${join}
-            WHERE ${rangeSql(q, p)} AND visitor IS NOT NULL AND ${filtersSql(q, p)}
+            ${stored}
             UNION ALL
             SELECT k, v, m${valued.map(() => ', NULL::numeric').join('')}
             FROM unnest(${p.add(pending.keys)}::${keyType}[], ${p.add(pending.visitors)}::bigint[], ${p.add(pending.masks)}::bigint[])

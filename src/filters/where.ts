@@ -77,9 +77,9 @@ export function filterSql(f: Filter, params: SqlParams, fold: CaseFold = ICU_FOL
 export type Range = readonly [number, number]
 
 /** The partitions of `analytics_visits` that hold the visits of the rows in `range`: its UTC days. */
-export function visitDaysSql(range: Range, params: SqlParams): string {
+export function visitDaysSql(range: Range, params: SqlParams, column = 'day'): string {
   const day = (ms: number) => new Date(Math.floor(ms / 86_400_000) * 86_400_000).toISOString().slice(0, 10)
-  return `day >= ${params.add(day(range[0]))}::date AND day <= ${params.add(day(range[1] - 1))}::date`
+  return `${column} >= ${params.add(day(range[0]))}::date AND ${column} <= ${params.add(day(range[1] - 1))}::date`
 }
 
 /** Visit filters as a condition on a row of `analytics_visits` (`true` for none). */
