@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
-import { freePort } from './server-process.ts'
 import { waitFor } from './wait.ts'
 
 export interface RedisCluster {
@@ -31,11 +30,38 @@ async function cli(bin: string, args: string[]): Promise<string> {
   return out
 }
 
+/** Redis Cluster's bus listens on the node's port + 10000 (set in stone by Redis). */
+const BUS_OFFSET = 10_000
+
+/** Whether nothing listens on `port` on loopback now. */
+function free(port: number): boolean {
+  try {
+    Bun.listen({ hostname: '127.0.0.1', port, socket: { data() {} } }).stop(true)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A port for a node whose bus port (+10000) is free too, and exists: an ephemeral port from the
+ * system may be above 55535, or its bus port taken, and the node then never starts.
+ */
+function nodePort(taken: readonly number[]): number {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 35_000)
+    const mine = [port, port + BUS_OFFSET]
+    const near = taken.some((t) => [t, t + BUS_OFFSET].some((u) => mine.some((m) => Math.abs(u - m) < 2)))
+    if (!near && free(port) && free(port + BUS_OFFSET)) return port
+  }
+}
+
 export async function startRedisCluster(): Promise<RedisCluster | undefined> {
   const bins = clusterBinaries()
   if (!bins) return undefined
   const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'))
-  const ports = [freePort(), freePort(), freePort()]
+  const ports: number[] = []
+  for (let i = 0; i < 3; i++) ports.push(nodePort(ports))
   const procs: Subprocess[] = ports.map((port) =>
     Bun.spawn(
       [
