@@ -53,16 +53,26 @@ describe('visit quality', () => {
         total: number
         value: number | null
         series: { t: string; count: number; value: number | null }[]
+        quality: Record<string, number | null>
       }
       // one bucket: the day's figure is the range's
       expect(body.series).toEqual([{ t: '2026-12-06', count: body.total, value: body.value }])
+      answers.push(body.quality)
       return { visits: body.total, value: body.value }
     }
-    const figures = async (filters?: unknown) => ({
-      bounce_rate: await read('bounce_rate', filters),
-      visit_duration: await read('visit_duration', filters),
-      views_per_visit: await read('views_per_visit', filters),
-    })
+    /** every answer's figures of all three (what the dashboard's cards read from one of them) */
+    let answers: Record<string, number | null>[] = []
+    const figures = async (filters?: unknown) => {
+      answers = []
+      const all = {
+        bounce_rate: await read('bounce_rate', filters),
+        visit_duration: await read('visit_duration', filters),
+        views_per_visit: await read('views_per_visit', filters),
+      }
+      const each = Object.fromEntries(Object.entries(all).map(([m, r]) => [m, r.value]))
+      expect(answers).toEqual([each, each, each])
+      return all
+    }
     const GOOGLE = [['is', 'source', ['Google']]]
     const SAW_B = [['is', 'page', ['/b']]]
     type Figures = [number, number, number, number]

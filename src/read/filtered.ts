@@ -40,6 +40,7 @@ import {
   figure,
   isConversionMetric,
   isQualityMetric,
+  QUALITY_METRICS,
   type QualityMetric,
   rateOf,
   totalOf,
@@ -207,6 +208,10 @@ export async function filteredStats(
       }),
       total: total.visits,
       value: figure(metric, total),
+      quality: Object.fromEntries(QUALITY_METRICS.map((m) => [m, figure(m, total)])) as Record<
+        QualityMetric,
+        number | null
+      >,
     }
   }
   if (isConversionMetric(metric)) {

@@ -21,7 +21,7 @@ import { bucketOf } from '../filters/buckets.ts'
 import { dayStarts, daysBetween, localHours, periodsOf } from '../time.ts'
 import { committedSql, exactRead, type ReadDeps } from './exact.ts'
 import type { Granularity, StatsParams } from './params.ts'
-import type { StatsMetric } from './quality.ts'
+import type { QualityMetric, StatsMetric } from './quality.ts'
 import { SqlParams } from './sql.ts'
 import { visitorsOf } from './visitors.ts'
 
@@ -52,6 +52,11 @@ export interface StatsResult {
   partial?: boolean
   /** a visit-quality metric only: the range's figure (null without visits); total is its visits */
   value?: number | null
+  /**
+   * a visit-quality metric only: the range's figure of each of the three, from the same visits,
+   * so that one read answers for all of them (the dashboard's cards read one, not three)
+   */
+  quality?: Record<QualityMetric, number | null>
   /** conversions and conversion_rate: the range's unique visitors; total is those who converted */
   visitors?: number
   /** conversions and conversion_rate of a goal with a value: the range's */

@@ -223,6 +223,16 @@ export const SCHEMAS = {
         description: "visit-quality metrics: the range's figure (null without visits); conversion_rate: the rate",
       }),
     ),
+    quality: Type.Optional(
+      Type.Object(
+        {
+          bounce_rate: Type.Union([Type.Number(), Type.Null()]),
+          visit_duration: Type.Union([Type.Number(), Type.Null()]),
+          views_per_visit: Type.Union([Type.Number(), Type.Null()]),
+        },
+        { description: "visit-quality metrics: the range's figure of each of the three, from the same visits" },
+      ),
+    ),
     visitors: Type.Optional(
       Type.Integer({ minimum: 0, description: "conversion metrics: the range's unique visitors" }),
     ),

@@ -1,13 +1,14 @@
 /**
  * What the visits were worth over the period: bounce rate, visit duration and views per visit,
  * each with its change from the previous period (and, comparing, that period's figure), under the
- * filters on, in the zone of the numbers. Each is the answer's `value` of a stats read of its
- * metric; the element carries `data-quality` and `data-value` (the figure the API answered,
- * `null` for a period without visits). They are not put on the chart: a figure is not a count.
+ * filters on, in the zone of the numbers. One stats read of a quality metric a period answers for
+ * all three (its `quality`: the figures of the same visits); each element carries `data-quality`
+ * and `data-value` (the figure the API answered, `null` for a period without visits). They are
+ * not put on the chart: a figure is not a count.
  */
 import { apiUrl, type StatsAnswer } from '../api.ts'
 import type { Range } from '../period.ts'
-import { formatQuality, QUALITY, qualityChange, qualityQuery } from '../quality.ts'
+import { formatQuality, QUALITY, type QualityMetric, qualityChange, qualityQuery } from '../quality.ts'
 import { type Read, useReads } from '../reads.ts'
 import { ChangeChip } from './ChangeChip.tsx'
 import { Failure } from './Failure.tsx'
@@ -22,20 +23,21 @@ export interface QualityProps {
   round: number
 }
 
-const figureOf = (r: Read<StatsAnswer> | undefined) => (r?.state === 'ok' ? (r.data.value ?? null) : undefined)
+const figureOf = (r: Read<StatsAnswer> | undefined, id: QualityMetric) =>
+  r?.state === 'ok' ? (r.data.quality?.[id] ?? null) : undefined
 
 export function Quality({ range, previous, tz, filters, compare, round }: QualityProps) {
-  const urls = QUALITY.flatMap((q) =>
-    [range, previous].map((r) => apiUrl('analytics/stats', { ...qualityQuery(q.id, r, tz), filters })),
+  // the first figure's read: its answer carries the other two
+  const urls = [range, previous].map((r) =>
+    apiUrl('analytics/stats', { ...qualityQuery(QUALITY[0]!.id, r, tz), filters }),
   )
-  const reads = useReads<StatsAnswer>(urls, round)
+  const [current = { state: 'loading' }, earlier] = useReads<StatsAnswer>(urls, round)
   return (
     <section class="quality-numbers" aria-label="What the visits were worth">
-      {QUALITY.map((q, i) => {
-        const current = reads[2 * i] ?? { state: 'loading' }
+      {QUALITY.map((q) => {
         if (current.state === 'error') return <Failure key={q.id} class="metric" what={q.label} read={current} />
-        const value = figureOf(current)
-        const before = figureOf(reads[2 * i + 1])
+        const value = figureOf(current, q.id)
+        const before = figureOf(earlier, q.id)
         const delta = value !== undefined && before !== undefined ? qualityChange(q.id, value, before) : undefined
         return (
           <div
