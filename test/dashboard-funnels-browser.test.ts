@@ -165,6 +165,14 @@ describe.skipIf(!available)('funnels on the dashboard', () => {
       expect(await panel.locator('.funnel-total').getAttribute('data-conversion_rate')).toBe('50')
       expect(await panel.locator('.funnel-total').textContent()).toContain('50%')
       expect(await panel.locator('li[data-step="2"] .drop').textContent()).toBe('−50%')
+      // the picture of the README: the funnel saved, the form ready for the next
+      await panel.scrollIntoViewIfNeeded()
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-funnels.png'), fullPage: true })
+      // the form is ready for the next: its first choices again, not every select's first option
+      expect(await panel.locator('select[name="funnel-window"]').inputValue()).toBe('24h')
+      expect(await panel.locator('select[name="funnel-step-0"]').inputValue()).not.toBe(
+        await panel.locator('select[name="funnel-step-1"]').inputValue(),
+      )
 
       // the same name again: the server's reason beside the form
       await panel.locator('input[name="funnel-name"]').fill('Sign-up')
@@ -180,8 +188,6 @@ describe.skipIf(!available)('funnels on the dashboard', () => {
         headers: { authorization: `Bearer ${ADMIN}` },
       })
       expect(parseCsv(await readFile((await download.path())!, 'utf8'))).toEqual(parseCsv(await csv.text()))
-      await panel.scrollIntoViewIfNeeded()
-      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-funnels.png'), fullPage: true })
 
       // under a filter of the address: only the events of visits from Google
       const filtered = await context.newPage()

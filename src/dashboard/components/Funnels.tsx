@@ -29,6 +29,9 @@ function FunnelForm({ goals, onAdded }: { goals: GoalsAnswer['goals']; onAdded: 
   const [count, setCount] = useState(2)
   const [problem, setProblem] = useState('')
   const [busy, setBusy] = useState(false)
+  // a saved funnel's form is made afresh, with its first choices (a reset would pick every
+  // select's first option: Preact sets `selected` as a property, which reset does not go back to)
+  const [made, setMade] = useState(0)
   const submit = async (e: Event) => {
     e.preventDefault()
     const form = e.currentTarget as HTMLFormElement
@@ -42,10 +45,10 @@ function FunnelForm({ goals, onAdded }: { goals: GoalsAnswer['goals']; onAdded: 
         steps,
         window: field('funnel-window'),
       })
-      const made = (await res.json()) as { id: string }
-      form.reset()
+      const saved = (await res.json()) as { id: string }
+      setMade((n) => n + 1)
       setCount(2)
-      onAdded(made.id)
+      onAdded(saved.id)
     } catch (err) {
       setProblem(err instanceof ApiError ? `Not saved: ${err.reason}` : 'Not saved')
     } finally {
@@ -53,7 +56,7 @@ function FunnelForm({ goals, onAdded }: { goals: GoalsAnswer['goals']; onAdded: 
     }
   }
   return (
-    <form class="goal-form funnel-form" onSubmit={submit} aria-label="Add a funnel">
+    <form key={made} class="goal-form funnel-form" onSubmit={submit} aria-label="Add a funnel">
       <strong>Add a funnel</strong>
       <label class="goal-field">
         Name <input name="funnel-name" required maxLength={100} placeholder="Sign-up" />
