@@ -12,7 +12,7 @@
 import { useState } from 'preact/hooks'
 import { csvFileName } from '../../csv.ts'
 import { ApiError, apiUrl, type FunnelAnswer, type FunnelsAnswer, type GoalsAnswer } from '../api.ts'
-import { attachmentName, saveFile } from '../csv.ts'
+import { downloadCsv } from '../csv.ts'
 import { formatCount, formatExact } from '../format.ts'
 import type { Range } from '../period.ts'
 import { formatPercent } from '../quality.ts'
@@ -150,16 +150,8 @@ export function Funnels({ range, filters, round }: FunnelsProps) {
   const download = async () => {
     if (!funnel) return
     setProblem('')
-    try {
-      const res = await api.fetch(apiUrl('analytics/funnel', { ...query, format: 'csv' }), 'text/csv')
-      saveFile(
-        attachmentName(res) ?? csvFileName(['funnel', funnel.name], range.from, range.to),
-        await res.text(),
-        'text/csv',
-      )
-    } catch (err) {
-      setProblem(err instanceof ApiError ? `CSV not downloaded: ${err.reason}` : 'CSV not downloaded')
-    }
+    const url = apiUrl('analytics/funnel', { ...query, format: 'csv' })
+    setProblem(await downloadCsv(api, url, csvFileName(['funnel', funnel.name], range.from, range.to)))
   }
 
   const data = read.state === 'ok' ? read.data : undefined

@@ -15,7 +15,7 @@ import { csvFileName } from '../../csv.ts'
 import { EVENT_LABELS, LABELLED_TYPES } from '../../events/labels.ts'
 import type { EventType } from '../../events/types.ts'
 import { ApiError, apiUrl, type ConversionsAnswer, type GoalAnswer, type GoalsAnswer } from '../api.ts'
-import { attachmentName, saveFile } from '../csv.ts'
+import { downloadCsv } from '../csv.ts'
 import { formatCount, formatExact } from '../format.ts'
 import type { Range } from '../period.ts'
 import { formatPercent } from '../quality.ts'
@@ -182,13 +182,8 @@ export function Goals({ range, filters, goal, onGoal, onUnknownGoal, round }: Go
   }
   const download = async () => {
     setProblem('')
-    try {
-      const res = await api.fetch(apiUrl('analytics/conversions', { ...query, format: 'csv' }), 'text/csv')
-      const text = await res.text()
-      saveFile(attachmentName(res) ?? csvFileName(['conversions'], range.from, range.to), text, 'text/csv')
-    } catch (err) {
-      setProblem(err instanceof ApiError ? `CSV not downloaded: ${err.reason}` : 'CSV not downloaded')
-    }
+    const url = apiUrl('analytics/conversions', { ...query, format: 'csv' })
+    setProblem(await downloadCsv(api, url, csvFileName(['conversions'], range.from, range.to)))
   }
 
   return (

@@ -10,9 +10,9 @@
  */
 import { useState } from 'preact/hooks'
 import { csvFileName } from '../../csv.ts'
-import { ApiError, apiUrl, type TopAnswer } from '../api.ts'
+import { apiUrl, type TopAnswer } from '../api.ts'
 import { countryName, flagEmoji, flagsDrawn, isCountryCode } from '../countries.ts'
-import { attachmentName, saveFile } from '../csv.ts'
+import { downloadCsv } from '../csv.ts'
 import { type Dimension, filterLabel } from '../filters.ts'
 import { formatCount, formatExact, formatShare } from '../format.ts'
 import type { Range } from '../period.ts'
@@ -116,15 +116,8 @@ export function Panel({ id, title, tabs, range, filters, goal, onFilter, round }
 
   const download = async () => {
     setCsvError('')
-    try {
-      const res = await api.fetch(apiUrl('analytics/top', { ...query, format: 'csv' }), 'text/csv')
-      const text = await res.text()
-      // the server's name for it, which says what it holds; the page's own as a fallback
-      const name = attachmentName(res) ?? csvFileName(['top', tab.dimension], range.from, range.to)
-      saveFile(name, text, 'text/csv')
-    } catch (err) {
-      setCsvError(err instanceof ApiError ? `CSV not downloaded: ${err.reason}` : 'CSV not downloaded')
-    }
+    const url = apiUrl('analytics/top', { ...query, format: 'csv' })
+    setCsvError(await downloadCsv(api, url, csvFileName(['top', tab.dimension], range.from, range.to)))
   }
 
   const pick = (i: number) => {
