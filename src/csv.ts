@@ -32,7 +32,7 @@ const field = (v: string | number): string => {
   return `"${s.replaceAll('"', '""')}"`
 }
 
-export function toCsv(header: string[], rows: (string | number)[][]): string {
+export function toCsv(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   return [header, ...rows].map((row) => `${row.map(field).join(',')}\r\n`).join('')
 }
 
@@ -48,6 +48,21 @@ export function toCsv(header: string[], rows: (string | number)[][]): string {
 export function csvFileName(what: readonly string[], from: string, to: string): string {
   const parts = [...what, from, to].map((part) => part.replace(/[^A-Za-z0-9_.-]+/g, '-'))
   return `edge-analytics-${parts.join('-')}.csv`
+}
+
+/** A read's CSV answer with a header row, downloaded as `name` (see {@link csvFileName}). */
+export function csvResponse(
+  name: string,
+  header: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+): Response {
+  return new Response(toCsv(header, rows), {
+    headers: {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${name}"`,
+      'x-content-type-options': 'nosniff',
+    },
+  })
 }
 
 /** Rows of a CSV text; a trailing line end makes no empty row. */

@@ -142,3 +142,16 @@ export function parseJson(text: string, expected: string): object {
   if (typeof body !== 'object' || body === null) throw new Refusal('invalid', 400, `body must be ${expected}`)
   return body
 }
+
+/**
+ * A small JSON body of an admin route (a goal, a funnel), read whole under `options`: 415 for
+ * another media type, the refusals of {@link readText}, 400 for what is not `expected`.
+ */
+export async function readJsonBody(request: Request, options: BodyOptions, expected: string): Promise<object> {
+  checkMediaType(request, ['application/json'])
+  const started = performance.now()
+  const text = await readText(request, options).catch((err) => {
+    throw bodyFailure(err, started, options)
+  })
+  return parseJson(text, expected)
+}

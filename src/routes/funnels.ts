@@ -12,7 +12,7 @@
 import { Elysia } from 'elysia'
 import Type from 'typebox'
 import type { Config } from '../config.ts'
-import { csvFileName, toCsv } from '../csv.ts'
+import { csvFileName, csvResponse } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { MAX_STEPS, MIN_STEPS } from '../filters/funnel.ts'
 import { parseFilters } from '../filters/parse.ts'
@@ -25,7 +25,7 @@ import { funnelFigures } from '../read/funnel.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
 import { Day, Filters, Format, TimeZone } from '../read/query.ts'
 import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
-import { bodyFailure, checkMediaType, parseJson, readText } from './body.ts'
+import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
 
@@ -85,12 +85,8 @@ export const funnels = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | '
       '/analytics/funnels',
       async ({ request, set }) => {
         requireAccess(request, tokens, 'admin')
-        checkMediaType(request, ['application/json'])
-        const started = performance.now()
-        const text = await readText(request, BODY).catch((err) => {
-          throw bodyFailure(err, started, BODY)
-        })
-        const { funnel, goals } = await createFunnel(deps.pool, parseFunnelBody(parseJson(text, 'a JSON object')))
+        const body = await readJsonBody(request, BODY, 'a JSON object')
+        const { funnel, goals } = await createFunnel(deps.pool, parseFunnelBody(body))
         set.status = 201
         return funnelJson(funnel, goals)
       },
@@ -146,26 +142,18 @@ export const funnels = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | '
         const steps = await stepGoals(deps.pool, stepIds, saved ? `funnel ${saved.id}'s steps` : 'steps')
         const result = await funnelFigures(deps, range, filters, steps, windowMs)
         if (asCsv) {
-          return new Response(
-            toCsv(
-              ['step', 'goal', 'name', 'visitors', 'conversion_rate', 'dropoff', 'dropoff_rate'],
-              result.steps.map((s, i) => [
-                i + 1,
-                s.goal.id,
-                s.goal.name,
-                s.visitors,
-                s.conversion_rate ?? '',
-                s.dropoff,
-                s.dropoff_rate ?? '',
-              ]),
-            ),
-            {
-              headers: {
-                'content-type': 'text/csv; charset=utf-8',
-                'content-disposition': `attachment; filename="${csvFileName(['funnel', saved?.name ?? 'steps'], range.from, range.to)}"`,
-                'x-content-type-options': 'nosniff',
-              },
-            },
+          return csvResponse(
+            csvFileName(['funnel', saved?.name ?? 'steps'], range.from, range.to),
+            ['step', 'goal', 'name', 'visitors', 'conversion_rate', 'dropoff', 'dropoff_rate'],
+            result.steps.map((s, i) => [
+              i + 1,
+              s.goal.id,
+              s.goal.name,
+              s.visitors,
+              s.conversion_rate ?? '',
+              s.dropoff,
+              s.dropoff_rate ?? '',
+            ]),
           )
         }
         return {

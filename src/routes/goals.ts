@@ -13,7 +13,7 @@
 import { Elysia } from 'elysia'
 import Type from 'typebox'
 import type { Config } from '../config.ts'
-import { csvFileName, toCsv } from '../csv.ts'
+import { csvFileName, csvResponse } from '../csv.ts'
 import { parseFilters } from '../filters/parse.ts'
 import { goalJson, parseGoalBody } from '../goals/goal.ts'
 import { createGoal, deleteGoal, listGoals, withGoals } from '../goals/store.ts'
@@ -22,7 +22,7 @@ import { goalConversions } from '../read/filtered.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
 import { Day, Filters, Format, TimeZone } from '../read/query.ts'
 import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
-import { bodyFailure, checkMediaType, parseJson, readText } from './body.ts'
+import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
 
@@ -67,12 +67,7 @@ export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'vi
       '/analytics/goals',
       async ({ request, set }) => {
         requireAccess(request, tokens, 'admin')
-        checkMediaType(request, ['application/json'])
-        const started = performance.now()
-        const text = await readText(request, BODY).catch((err) => {
-          throw bodyFailure(err, started, BODY)
-        })
-        const goal = await createGoal(deps.pool, parseGoalBody(parseJson(text, 'a JSON object')))
+        const goal = await createGoal(deps.pool, parseGoalBody(await readJsonBody(request, BODY, 'a JSON object')))
         set.status = 201
         return goalJson(goal)
       },
@@ -117,25 +112,17 @@ export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'vi
         const all = await listGoals(deps.pool)
         const result = await goalConversions(deps, range, filters, all)
         if (asCsv) {
-          return new Response(
-            toCsv(
-              ['goal', 'name', 'conversions', 'conversion_rate', 'value', 'value_per_conversion'],
-              result.goals.map((g) => [
-                g.goal.id,
-                g.goal.name,
-                g.conversions,
-                g.conversion_rate ?? '',
-                g.value ?? '',
-                g.value_per_conversion ?? '',
-              ]),
-            ),
-            {
-              headers: {
-                'content-type': 'text/csv; charset=utf-8',
-                'content-disposition': `attachment; filename="${csvFileName(['conversions'], range.from, range.to)}"`,
-                'x-content-type-options': 'nosniff',
-              },
-            },
+          return csvResponse(
+            csvFileName(['conversions'], range.from, range.to),
+            ['goal', 'name', 'conversions', 'conversion_rate', 'value', 'value_per_conversion'],
+            result.goals.map((g) => [
+              g.goal.id,
+              g.goal.name,
+              g.conversions,
+              g.conversion_rate ?? '',
+              g.value ?? '',
+              g.value_per_conversion ?? '',
+            ]),
           )
         }
         return {

@@ -6,7 +6,7 @@
 import { Elysia } from 'elysia'
 import Type from 'typebox'
 import type { Config } from '../config.ts'
-import { csvFileName, toCsv } from '../csv.ts'
+import { csvFileName, csvResponse } from '../csv.ts'
 import { HttpError } from '../errors.ts'
 import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { parseFilters } from '../filters/parse.ts'
@@ -29,16 +29,6 @@ type Query = Record<string, string | undefined>
 /** Days one drift check may cover: a read of every day's events and visits, twice. */
 const MAX_CHECK_DAYS = 92
 const LOG_CHECK_PARAMETERS = Object.keys(LogCheckQuery.properties)
-
-/** A CSV answer with a header row, downloaded as `name` (see {@link csvFileName}). */
-const csv = (name: string, header: string[], rows: (string | number)[][]) =>
-  new Response(toCsv(header, rows), {
-    headers: {
-      'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="${name}"`,
-      'x-content-type-options': 'nosniff',
-    },
-  })
 
 /** A read's operation: JSON `ok`, and with `csv` the same as text/csv (`format=csv`). */
 const read = (
@@ -87,7 +77,7 @@ export const reads = (
         const what = ['stats', result.metric, goal?.id ?? result.event_type ?? 'all', result.granularity]
         if (isConversionMetric(result.metric)) {
           const withValue = goal?.value != null
-          return csv(
+          return csvResponse(
             csvFileName(what, result.from, result.to),
             [
               't',
@@ -106,13 +96,13 @@ export const reads = (
           )
         }
         if (isQualityMetric(result.metric)) {
-          return csv(
+          return csvResponse(
             csvFileName(what, result.from, result.to),
             ['t', 'visits', result.metric],
             result.series.map((p) => [p.t, p.count, p.value ?? '']),
           )
         }
-        return csv(
+        return csvResponse(
           csvFileName(what, result.from, result.to),
           ['t', 'count'],
           result.series.map((p) => [p.t, p.count]),
@@ -143,7 +133,7 @@ export const reads = (
           q.metrics.length === 0 ? ranked.items : await withFigures(deps, q, ranked.items, goal)
         const columns = [...q.metrics, ...(goal?.value ? (['goal_value'] as const) : [])]
         if (asCsv)
-          return csv(
+          return csvResponse(
             csvFileName(['top', q.dimension], q.from, q.to),
             ['name', 'count', ...columns],
             items.map((i) => [i.name, i.count, ...columns.map((m) => i[m] ?? '')]),
