@@ -25,6 +25,25 @@ export async function testApp(overrides: Partial<Config> = {}, options: { now?: 
   return { ...ctx, deps, app }
 }
 
+type App = Awaited<ReturnType<typeof testApp>>['app']
+
+/**
+ * A request to `path` (a JSON body when given; a string is sent as it is) and its answer: the
+ * status, the media type, and the body parsed when it is JSON, else its text.
+ */
+export async function apiCall(app: App, method: string, path: string, body: unknown, headers: Record<string, string>) {
+  const res = await app.handle(
+    new Request(`http://localhost${path}`, {
+      method,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    }),
+  )
+  const text = await res.text()
+  const type = res.headers.get('content-type') ?? ''
+  return { status: res.status, type, body: text && type.includes('json') ? JSON.parse(text) : text }
+}
+
 export function beaconRequest(
   body: unknown,
   init: { headers?: Record<string, string>; raw?: boolean; ip?: string } = {},

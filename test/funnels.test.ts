@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { parseCsv } from '../src/csv.ts'
-import { BROWSER_UA, beaconRequest, ingestRequest, testApp } from './app.ts'
+import { apiCall, BROWSER_UA, beaconRequest, ingestRequest, testApp } from './app.ts'
 import { prng } from './prng.ts'
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -19,24 +19,8 @@ const H = 60 * MIN
 
 type App = Awaited<ReturnType<typeof testApp>>['app']
 
-const call = async (
-  app: App,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = ADMIN,
-) => {
-  const res = await app.handle(
-    new Request(`http://localhost${path}`, {
-      method,
-      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    }),
-  )
-  const text = await res.text()
-  const type = res.headers.get('content-type') ?? ''
-  return { status: res.status, type, body: text && type.includes('json') ? JSON.parse(text) : text }
-}
+const call = (app: App, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) =>
+  apiCall(app, method, path, body, headers)
 
 describe('funnels', () => {
   test('are saved by the admin, read by the viewer, run by id or by steps, and refused with a reason', async () => {

@@ -5,7 +5,7 @@
  * the events converts them: it is a query of the log.
  */
 import { describe, expect, test } from 'bun:test'
-import { BROWSER_UA, beaconRequest, testApp } from './app.ts'
+import { apiCall, BROWSER_UA, beaconRequest, testApp } from './app.ts'
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789'
 const VIEWER_TOKEN = 'test-viewer-token-0123456789'
@@ -14,26 +14,8 @@ const VIEWER = { authorization: `Bearer ${VIEWER_TOKEN}` }
 
 type App = Awaited<ReturnType<typeof testApp>>['app']
 
-const call = async (
-  app: App,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = ADMIN,
-) => {
-  const res = await app.handle(
-    new Request(`http://localhost${path}`, {
-      method,
-      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    }),
-  )
-  const text = await res.text()
-  return {
-    status: res.status,
-    body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
-  }
-}
+const call = (app: App, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) =>
+  apiCall(app, method, path, body, headers)
 
 describe('goals', () => {
   test('are listed for the viewer, made and deleted by the admin, and refused with a reason', async () => {
