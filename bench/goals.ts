@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { conversions, conversionsBy } from '../src/filters/conversions.ts'
 import { bucketsOf, type Filter, type LogMetric, type LogQuery, probeCaseFold } from '../src/filters/index.ts'
-import { BUILT_IN_GOALS, type Goal } from '../src/goals/goal.ts'
+import { BUILT_IN_GOALS, configuredGoal, type Goal } from '../src/goals/goal.ts'
 import { SqlParams } from '../src/read/sql.ts'
 import { FROM, fillLog, TO } from './filters.ts'
 import { benchServices } from './lib.ts'
@@ -25,16 +25,7 @@ import { benchServices } from './lib.ts'
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
 const RUNS = 5
 
-const configured = (id: string, fields: Partial<Goal>): Goal => ({
-  id,
-  name: id,
-  eventType: 'page_view',
-  page: null,
-  property: null,
-  value: null,
-  builtIn: false,
-  ...fields,
-})
+const configured = configuredGoal
 const GOALS: Goal[] = [
   ...BUILT_IN_GOALS,
   configured('1', { page: '/page/1*' }),

@@ -36,7 +36,7 @@ import {
   visits,
 } from '../src/filters/index.ts'
 import { matches } from '../src/filters/match.ts'
-import { BUILT_IN_GOALS, fromMicros, type Goal } from '../src/goals/goal.ts'
+import { BUILT_IN_GOALS, configuredGoal, fromMicros, type Goal } from '../src/goals/goal.ts'
 import { eventRow, type LogRow } from '../src/log/row.ts'
 import { SqlParams } from '../src/read/sql.ts'
 import type { TopDimension } from '../src/read/top.ts'
@@ -287,16 +287,7 @@ async function threeWays<Q extends LogQuery, P, S, R>(metric: LogMetric<Q, P, S,
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
-const goal = (id: string, fields: Partial<Goal>): Goal => ({
-  id,
-  name: id,
-  eventType: 'page_view',
-  page: null,
-  property: null,
-  value: null,
-  builtIn: false,
-  ...fields,
-})
+const goal = configuredGoal
 const GOALS: Goal[] = [
   BUILT_IN_GOALS.find((g) => g.id === 'feature_used')!,
   BUILT_IN_GOALS.find((g) => g.id === 'asset_downloaded')!,

@@ -15,7 +15,7 @@ import type { EventType } from '../src/events/types.ts'
 import type { Filter } from '../src/filters/filter.ts'
 import { type FunnelCounts, type FunnelQuery, funnel } from '../src/filters/funnel.ts'
 import { readLog } from '../src/filters/read.ts'
-import { BUILT_IN_GOALS, type Goal } from '../src/goals/goal.ts'
+import { BUILT_IN_GOALS, configuredGoal, type Goal } from '../src/goals/goal.ts'
 import { eventRow, type LogRow } from '../src/log/row.ts'
 import { SqlParams } from '../src/read/sql.ts'
 import { visitOf } from './log-rows.ts'
@@ -64,16 +64,7 @@ const ROWS = makeRows()
 const STORED = ROWS.filter(() => r.next() < 0.55)
 const PENDING = ROWS.filter((row) => !STORED.includes(row))
 
-const configured = (id: string, fields: Partial<Goal>): Goal => ({
-  id,
-  name: `goal ${id}`,
-  eventType: 'page_view',
-  page: null,
-  property: null,
-  value: null,
-  builtIn: false,
-  ...fields,
-})
+const configured = (id: string, fields: Partial<Goal>): Goal => configuredGoal(id, { name: `goal ${id}`, ...fields })
 
 const GOALS: Goal[] = [
   ...BUILT_IN_GOALS.filter((g) => TYPES.includes(g.eventType)),

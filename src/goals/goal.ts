@@ -50,6 +50,24 @@ export const BUILT_IN_GOALS: readonly Goal[] = EVENT_TYPES.map((t) => ({
   builtIn: true,
 }))
 
+/**
+ * A configured goal as the code holds one (`store.ts` reads them so): a page view unless told,
+ * named as its id unless told, with no page, property or value unless given.
+ *
+ * @example
+ * configuredGoal('3', { name: 'Docs', page: '/docs/*' })
+ */
+export const configuredGoal = (id: string, fields: Partial<Omit<Goal, 'id' | 'builtIn'>> = {}): Goal => ({
+  id,
+  name: id,
+  eventType: 'page_view',
+  page: null,
+  property: null,
+  value: null,
+  ...fields,
+  builtIn: false,
+})
+
 /** Configured goals at most: each is a column of the goals panel's one pass over the log. */
 export const MAX_GOALS = 50
 export const MAX_GOAL_NAME_LENGTH = 100

@@ -15,7 +15,7 @@ import type { Filter } from '../filters/filter.ts'
 import type { Queryable } from '../filters/fold.ts'
 import { FilterError } from '../filters/parse.ts'
 import { FUNNELS_LOCK, funnelsNaming } from '../funnels/lock.ts'
-import { BUILT_IN_GOALS, type Goal, MAX_GOALS } from './goal.ts'
+import { BUILT_IN_GOALS, configuredGoal, type Goal, MAX_GOALS } from './goal.ts'
 
 interface GoalRow {
   id: number
@@ -30,15 +30,14 @@ interface GoalRow {
 
 const COLUMNS = 'id, name, event_type, page, property_key, property_value, value_property, currency'
 
-const goalOf = (r: GoalRow): Goal => ({
-  id: String(r.id),
-  name: r.name,
-  eventType: r.event_type,
-  page: r.page,
-  property: r.property_key === null ? null : { key: r.property_key, value: r.property_value ?? '' },
-  value: r.value_property === null ? null : { property: r.value_property, currency: r.currency },
-  builtIn: false,
-})
+const goalOf = (r: GoalRow): Goal =>
+  configuredGoal(String(r.id), {
+    name: r.name,
+    eventType: r.event_type,
+    page: r.page,
+    property: r.property_key === null ? null : { key: r.property_key, value: r.property_value ?? '' },
+    value: r.value_property === null ? null : { property: r.value_property, currency: r.currency },
+  })
 
 /** A configured goal's id as its column holds it (a positive int4), or undefined for text that is none. */
 function configuredId(id: string): number | undefined {
