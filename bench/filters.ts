@@ -33,6 +33,30 @@ import { benchServices } from './lib.ts'
 
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
 const RUNS = 5
+/** A log metric's statement over the stored rows alone (no pending rows), as a read sends it. */
+export function storedSql(metric: LogMetric<LogQuery, unknown, unknown, unknown>, q: LogQuery) {
+  const p = new SqlParams()
+  return { sql: `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`, values: p.values }
+}
+
+/** The median of `runs` times of `run`, ms, after one more that is not counted (a warm-up). */
+export async function medianTime(run: () => Promise<unknown>, runs = RUNS): Promise<number> {
+  const times: number[] = []
+  for (let i = 0; i <= runs; i++) {
+    const t = performance.now()
+    await run()
+    if (i > 0) times.push(performance.now() - t)
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+}
+
+/** With BENCH_EXPLAIN set, prints the plan of `statement` as it ran (EXPLAIN ANALYZE, BUFFERS). */
+export async function explainIfAsked(pool: Pool, statement: { sql: string; values: unknown[] }): Promise<void> {
+  if (!process.env.BENCH_EXPLAIN) return
+  const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`, statement.values)
+  console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
+}
+
 export const FROM = '2026-11-01'
 export const TO = '2026-11-30'
 
@@ -171,24 +195,12 @@ if (import.meta.main) {
     // the service's DATABASE_WORK_MEM by default
     await pool.query(`SET work_mem = '${process.env.BENCH_WORK_MEM ?? loadConfig({}).databaseWorkMem}'`)
     for (const [name, metric, filters, extra] of cases) {
-      const q = { filters, bounds, fold, ...extra } as LogQuery
-      const p = new SqlParams()
-      const sql = `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`
-      const times: number[] = []
-      for (let run = 0; run <= RUNS; run++) {
-        const t = performance.now()
-        await pool.query(sql, p.values)
-        if (run > 0) times.push(performance.now() - t)
-      }
-      times.sort((a, b) => a - b)
-      const medianMs = times[Math.floor(times.length / 2)]!
+      const statement = storedSql(metric, { filters, bounds, fold, ...extra } as LogQuery)
+      const medianMs = await medianTime(() => pool.query(statement.sql, statement.values))
       const shown = filters.map((f) => `${f.dimension} ${f.op} ${f.values.join('|')}`).join(' AND ') || '(none)'
       results.push({ metric: name, filters: shown, medianMs })
       console.log(`${name.padEnd(14)} ${shown.padEnd(70)} ${medianMs.toFixed(1).padStart(7)} ms`)
-      if (process.env.BENCH_EXPLAIN) {
-        const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, p.values)
-        console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
-      }
+      await explainIfAsked(pool, statement)
     }
     const settings = await pool.query(
       `SELECT name, setting FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'jit', 'max_parallel_workers_per_gather')`,

@@ -16,10 +16,9 @@ import { join } from 'node:path'
 import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { conversions, conversionsBy } from '../src/filters/conversions.ts'
-import { bucketsOf, type Filter, type LogMetric, type LogQuery, probeCaseFold } from '../src/filters/index.ts'
+import { bucketsOf, type Filter, type LogQuery, probeCaseFold } from '../src/filters/index.ts'
 import { BUILT_IN_GOALS, configuredGoal, type Goal } from '../src/goals/goal.ts'
-import { SqlParams } from '../src/read/sql.ts'
-import { FROM, fillLog, TO } from './filters.ts'
+import { FROM, fillLog, medianTime, storedSql, TO } from './filters.ts'
 import { benchServices } from './lib.ts'
 
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
@@ -49,19 +48,8 @@ try {
   const { bounds } = bucketsOf('day', FROM, TO, 'UTC')
   const range = [bounds[0]!, bounds.at(-1)!]
   const mobile: Filter = { op: 'is', dimension: 'device', values: ['mobile'] }
-  const sqlOf = (metric: LogMetric<LogQuery, unknown, unknown, unknown>, q: LogQuery) => {
-    const p = new SqlParams()
-    return { sql: `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`, values: p.values }
-  }
-  const time = async (run: () => Promise<unknown>) => {
-    const times: number[] = []
-    for (let i = 0; i <= RUNS; i++) {
-      const t = performance.now()
-      await run()
-      if (i > 0) times.push(performance.now() - t)
-    }
-    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
-  }
+  const sqlOf = storedSql
+  const time = (run: () => Promise<unknown>) => medianTime(run, RUNS)
   const results: { read: string; medianMs: number }[] = []
   for (const filters of [[], [mobile]]) {
     const label = filters.length ? ', device is mobile' : ''

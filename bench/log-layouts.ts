@@ -27,13 +27,11 @@ import {
   visitQuality,
   visitQualityBy,
 } from '../src/filters/index.ts'
-import { SqlParams } from '../src/read/sql.ts'
-import { FROM, fillLog, TO } from './filters.ts'
+import { explainIfAsked, FROM, fillLog, medianTime, storedSql, TO } from './filters.ts'
 import { benchServices } from './lib.ts'
 import { logSize } from './log-store.ts'
 
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
-const RUNS = 5
 
 const services = await benchServices()
 const db = await openDatabase(services.databaseUrl, {
@@ -89,21 +87,11 @@ try {
   )
   const timings: { read: string; ms: number }[] = []
   for (const [read, metric, q] of reads) {
-    const p = new SqlParams()
-    const sql = `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`
-    const times: number[] = []
-    for (let run = 0; run <= RUNS; run++) {
-      const t = performance.now()
-      await pool.query(sql, p.values)
-      if (run > 0) times.push(performance.now() - t)
-    }
-    const ms = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+    const statement = storedSql(metric, q)
+    const ms = await medianTime(() => pool.query(statement.sql, statement.values))
     timings.push({ read, ms })
     console.log(`${read.padEnd(36)} ${ms.toFixed(0).padStart(6)} ms`)
-    if (process.env.BENCH_EXPLAIN) {
-      const plan = await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, p.values)
-      console.log((plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'))
-    }
+    await explainIfAsked(pool, statement)
   }
   const file = join(
     import.meta.dir,
