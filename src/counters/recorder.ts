@@ -43,29 +43,15 @@ export class Recorder {
    */
   server(events: CountedEvent[], client?: Request, senders?: readonly (Sender | undefined)[]): Promise<void> {
     if (senders === undefined) return this.batcher.add({ events, client })
-    const visitors: (string | undefined)[] = []
-    let waiting: Promise<void>[] | undefined
-    for (let k = 0; k < events.length; k++) {
+    const hashes = events.map((event, k) => {
       const sender = senders[k]
-      if (sender === undefined) {
-        visitors.push(undefined)
-        continue
-      }
-      const hash = this.visitors.hash(events[k]!.at, sender.ip, sender.userAgent)
-      if (typeof hash === 'string') visitors.push(hash)
-      else {
-        // only the first event of a salt period waits for its salt
-        visitors.push(undefined)
-        waiting ??= []
-        waiting.push(
-          hash.then((h) => {
-            visitors[k] = h
-          }),
-        )
-      }
+      return sender && this.visitors.hash(event.at, sender.ip, sender.userAgent)
+    })
+    if (hashes.every((h) => typeof h !== 'object')) {
+      return this.batcher.addServer(events, hashes as (string | undefined)[], client)
     }
-    if (waiting === undefined) return this.batcher.addServer(events, visitors, client)
-    return Promise.all(waiting).then(() => this.batcher.addServer(events, visitors, client), unavailable)
+    // only the first events of a salt period wait for its salt
+    return Promise.all(hashes).then((visitors) => this.batcher.addServer(events, visitors, client), unavailable)
   }
 }
 
