@@ -27,6 +27,7 @@ import {
   OPERATORS,
   probeCaseFold,
   readLog,
+  splitFilters,
   type TopQuery,
   top,
   topOfEventTops,
@@ -395,6 +396,7 @@ describe('filters in SQL and in JavaScript', () => {
     let filtered = 0
     let converting = 0
     let currencies = 0
+    let fromVisitRows = 0
     const QUERIES = 150
     for (let i = 0; i < QUERIES; i++) {
       const filters = drawFilters()
@@ -422,6 +424,8 @@ describe('filters in SQL and in JavaScript', () => {
         convertedBy: conversionsOracle(q, groupBy),
       })
       if (converted.total.converted.some((n) => n > 0)) converting++
+      // conversions by a visit dimension with visit filters alone read the visits' rows
+      if (splitFilters(filters).event.length === 0 && convertedBy.total.converted.some((n) => n > 0)) fromVisitRows++
       if (converted.total.value[GOALS.length - 2] !== converted.total.value[GOALS.length - 3]) currencies++
       // visit quality by the value of a visit dimension: its visits are the top's counts of that value
       const by = r.pick(VISIT_DIMENSIONS)
@@ -456,6 +460,7 @@ describe('filters in SQL and in JavaScript', () => {
     expect(nonEmpty).toBeGreaterThan(QUERIES / 4)
     expect(filtered).toBeGreaterThan(QUERIES / 4)
     expect(converting).toBeGreaterThan(QUERIES / 4)
+    expect(fromVisitRows).toBeGreaterThan(QUERIES / 8)
     // and the currency of a value is tested: the euros differ from all downloads' value
     expect(currencies).toBeGreaterThan(QUERIES / 10)
   }, 120_000)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { VISIT_DIMENSIONS } from '../src/events/types.ts'
+import { EVENT_TYPES, type EventType, VISIT_DIMENSIONS } from '../src/events/types.ts'
 import { dataRefusal } from '../src/flush/flusher.ts'
 import {
   CHUNK_BYTES,
@@ -13,6 +13,7 @@ import {
   visitChunks,
   visitorNumber,
   visitRows,
+  WITHOUT_VISITOR,
 } from '../src/log/columns.ts'
 import type { LogRow } from '../src/log/row.ts'
 import { logRow, visitOf, widestRow } from './log-rows.ts'
@@ -88,17 +89,20 @@ describe('event log columns', () => {
       logRow({ at: day, visitId: null, visitor: null, visit: null }), // no visit: adds nothing
       logRow({ at: day + 5, visitId: '3', visit: visitOf({ utm_source: 'news' }), type: 'user_login' }),
       logRow({ at: day + 3, visitId: '3', visit: null, type: 'page_view' }),
+      // a row whose visit's values were dropped past the log's bound: no visitor, so no type
+      logRow({ at: day + 4, visitId: '3', visit: null, visitor: null, type: 'asset_shared' }),
     ]
     expect(visitRows(rows).map((v) => [v.visitId, v.day, v.beganAt, v.events, v.views, v.first, v.last])).toEqual([
       ['1', '2026-12-06', day, 2, 1, day, day + 1],
       ['1', '2026-12-07', null, 1, 1, day + 120_000, day + 120_000],
       ['2', '2026-12-06', null, 1, 1, day, day],
-      ['3', '2026-12-06', null, 2, 1, day + 3, day + 5],
+      ['3', '2026-12-06', null, 3, 1, day + 3, day + 5],
     ])
     const ids = idsOf(rows)
     const [chunk] = [...visitChunks(visitRows(rows), ids)]
     expect(chunk!.rows).toBe(4)
-    // visit id, began_at, day, then the values' ids (NULL for none), site, events, views, first, last
+    // visit id, began_at, day, then the values' ids (NULL for none), site, events, views, first,
+    // last, visitor, types (bit t: EVENT_TYPES[t])
     expect(chunk!.params[1]).toBe(`{${day},NULL,NULL,NULL}`)
     expect(chunk!.params[2]).toBe('{2026-12-06,2026-12-07,2026-12-06,2026-12-06}')
     const utm = chunk!.params[3 + VISIT_DIMENSIONS.indexOf('utm_source')]
@@ -106,11 +110,15 @@ describe('event log columns', () => {
     const source = chunk!.params[3 + VISIT_DIMENSIONS.indexOf('source')]
     expect(source).toBe(`{${ids.get('Google')},${ids.get('Google')},NULL,${ids.get('Google')}}`)
     const n = VISIT_DIMENSIONS.length
+    const visitor = visitorNumber('0123456789abcdef')
+    const bit = (t: EventType) => 1 << EVENT_TYPES.indexOf(t)
     expect(chunk!.params.slice(4 + n)).toEqual([
-      '{2,1,1,2}',
+      '{2,1,1,3}',
       '{1,1,1,1}',
       `{${day},${day + 120_000},${day},${day + 3}}`,
       `{${day + 1},${day + 120_000},${day},${day + 5}}`,
+      `{${visitor},${visitor},${visitor},${visitor}}`,
+      `{${bit('page_view') | bit('feature_used')},${bit('page_view')},${bit('page_view')},${bit('page_view') | bit('user_login') | WITHOUT_VISITOR}}`,
     ])
   })
 

@@ -5,6 +5,7 @@
 import { MAX_PATH_LENGTH, MAX_PROPERTIES } from '../src/events/limits.ts'
 import { EVENT_TYPES, VISIT_DIMENSIONS, type VisitDimension } from '../src/events/types.ts'
 import { MAX_VALUE_BYTES } from '../src/events/values.ts'
+import { WITHOUT_VISITOR } from '../src/log/columns.ts'
 import type { LogRow } from '../src/log/row.ts'
 
 export const DAY_MS = 86_400_000
@@ -150,13 +151,17 @@ export const LOGGED = `(SELECT e.at, e.visit_id, e.visitor, e.site,
 
 /**
  * The (visit, day) pairs whose row in `analytics_visits` does not hold what that day's events of
- * the visit add up to (sql/010_visit_aggregates.sql), or that have events and no row: 0 when the
+ * the visit add up to (sql/010_visit_aggregates.sql), their visitor and types (sql/011), or that
+ * have events and no row: 0 when the
  * flush kept every aggregate exactly. A row with no events at all counts as off too.
  */
 export const AGGREGATES_OFF = `SELECT count(*)::int FROM (
   SELECT visit_id, (at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS events,
-    count(*) FILTER (WHERE event_type = ${EVENT_TYPES.indexOf('page_view')})::int AS views, min(at) AS first_at, max(at) AS last_at
+    count(*) FILTER (WHERE event_type = ${EVENT_TYPES.indexOf('page_view')})::int AS views, min(at) AS first_at, max(at) AS last_at,
+    max(visitor) AS visitor, coalesce(bit_or(1 << event_type) FILTER (WHERE visitor IS NOT NULL), 0)
+      | CASE WHEN bool_or(visitor IS NULL) THEN ${WITHOUT_VISITOR} ELSE 0 END AS types
   FROM analytics_events WHERE visit_id IS NOT NULL GROUP BY 1, 2) e
   FULL JOIN analytics_visits v USING (visit_id, day)
   WHERE v.events IS DISTINCT FROM e.events OR v.views IS DISTINCT FROM e.views
-    OR v.first_at IS DISTINCT FROM e.first_at OR v.last_at IS DISTINCT FROM e.last_at`
+    OR v.first_at IS DISTINCT FROM e.first_at OR v.last_at IS DISTINCT FROM e.last_at
+    OR v.visitor IS DISTINCT FROM e.visitor OR v.types IS DISTINCT FROM e.types`

@@ -187,7 +187,7 @@ describe('migrations', () => {
     }
   })
 
-  test("the visits' rows are given what their events add up to; events of a visit without a row get one", async () => {
+  test("the visits' rows are given what their events add up to, their visitor and types; events of a visit without a row get one", async () => {
     const dir = `${import.meta.dir}/../.data/test-visit-aggregates-${process.pid}`
     const before = (await listMigrations()).filter((m) => m.version < '010')
     for (const m of before) await Bun.write(`${dir}/${m.version}.sql`, Bun.file(m.path))
@@ -213,8 +213,8 @@ describe('migrations', () => {
         (await listMigrations()).filter((m) => m.version >= '010').map((m) => m.version),
       )
       const visits =
-        await db.pool.query(`SELECT visit_id::int, day::text, began_at, source, first_at, last_at, events, views
-        FROM analytics_visits ORDER BY visit_id, day`)
+        await db.pool.query(`SELECT visit_id::int, day::text, began_at, source, first_at, last_at, events, views,
+          visitor::int, types FROM analytics_visits ORDER BY visit_id, day`)
       const iso = (t: Date | null) => t?.toISOString() ?? null
       expect(
         visits.rows.map((r) => [
@@ -226,11 +226,25 @@ describe('migrations', () => {
           iso(r.last_at),
           r.events,
           r.views,
+          r.visitor,
+          r.types,
         ]),
       ).toEqual([
-        [7, '2026-12-05', '2026-12-05T23:50:00.000Z', 1, '2026-12-05T23:50:00.000Z', '2026-12-05T23:55:00.000Z', 2, 2],
-        [7, '2026-12-06', null, 1, '2026-12-06T00:10:00.000Z', '2026-12-06T00:11:00.000Z', 2, 1],
-        [9, '2026-12-06', null, null, '2026-12-06T01:00:00.000Z', '2026-12-06T01:00:00.000Z', 1, 1],
+        // types: bit 8 page_view, bit 5 feature_used; bit 30, a row without the visitor (sql/011)
+        [
+          7,
+          '2026-12-05',
+          '2026-12-05T23:50:00.000Z',
+          1,
+          '2026-12-05T23:50:00.000Z',
+          '2026-12-05T23:55:00.000Z',
+          2,
+          2,
+          -1,
+          256,
+        ],
+        [7, '2026-12-06', null, 1, '2026-12-06T00:10:00.000Z', '2026-12-06T00:11:00.000Z', 2, 1, -1, 256 | 32],
+        [9, '2026-12-06', null, null, '2026-12-06T01:00:00.000Z', '2026-12-06T01:00:00.000Z', 1, 1, null, 1 << 30],
       ])
     } finally {
       await db.close()

@@ -34,7 +34,7 @@ import { bucketOf } from './buckets.ts'
 import { dimensionSource, nameOfId, splitFilters, typeCode } from './filter.ts'
 import { matches } from './match.ts'
 import { foldOf, type LogMetric, type LogQuery, rangeOf, rangeSql, rowBucket } from './query.ts'
-import { eventWhereSql, visitDaysSql, visitValuesSql, visitWhereSql } from './where.ts'
+import { eventWhereSql, rangeEdges, visitDaysSql, visitValuesSql, visitWhereSql, windowsSql } from './where.ts'
 
 /** One bucket's visits and what they add up to. */
 export interface Quality {
@@ -128,8 +128,6 @@ function addTo<K>(out: Map<K, Quality>, key: K, visits: number, bounces: number,
   q.views += views
 }
 
-const DAY_MS = 86_400_000
-
 /**
  * The CTE `v` of the range's visits (visit_id, began_at, value_id, ok, matched, n, views, first,
  * last), from one pass over the range's events, grouped by visit: each visit's figures, whether a
@@ -181,18 +179,8 @@ function aggregatesSql<K>(q: LogQuery, p: SqlParams, grouping: Grouping<K>, ids:
   const iso = (ms: number) => `${p.add(new Date(ms).toISOString())}::timestamptz`
   const from = iso(fromMs)
   const to = iso(toMs)
-  // the sides of the range that cut a UTC day, and the events read for the rows across them
-  const windows: [number, number][] = []
-  if (fromMs % DAY_MS !== 0) windows.push([fromMs, Math.min(toMs, Math.ceil(fromMs / DAY_MS) * DAY_MS)])
-  if (toMs % DAY_MS !== 0) {
-    const start = Math.max(fromMs, Math.floor(toMs / DAY_MS) * DAY_MS)
-    const last = windows[0]
-    if (last && start <= last[1]) last[1] = toMs
-    else windows.push([start, toMs])
-  }
-  const cut = [fromMs % DAY_MS !== 0 ? `first_at < ${from}` : '', toMs % DAY_MS !== 0 ? `last_at >= ${to}` : '']
-    .filter((c) => c !== '')
-    .join(' OR ')
+  // the rows across the range's start or end instant, and the events read for them
+  const { windows, across: cut } = rangeEdges(rangeOf(q), p)
   const began = `began_at >= ${from} AND began_at < ${to}`
   // the range's rows: of its days, with an event in it
   const rows = `analytics_visits WHERE ${visitDaysSql(rangeOf(q), p)} AND last_at >= ${from} AND first_at < ${to}`
@@ -216,7 +204,7 @@ function aggregatesSql<K>(q: LogQuery, p: SqlParams, grouping: Grouping<K>, ids:
         count(*) FILTER (WHERE event_type = ${p.add(typeCode('page_view'))}) AS views,
         min(at) AS first, max(at) AS last
       FROM analytics_events
-      WHERE (${windows.map(([a, b]) => `(at >= ${iso(a)} AND at < ${iso(b)})`).join(' OR ')})
+      WHERE ${windowsSql(windows, p)}
         AND visit_id IN (SELECT visit_id FROM d WHERE cut)
       GROUP BY 1, 2)`
   const of = (mine: string, theirs: string) => (c === '' ? mine : `CASE WHEN d.cut THEN ${theirs} ELSE ${mine} END`)

@@ -82,6 +82,43 @@ export function visitDaysSql(range: Range, params: SqlParams, column = 'day'): s
   return `${column} >= ${params.add(day(range[0]))}::date AND ${column} <= ${params.add(day(range[1] - 1))}::date`
 }
 
+const DAY_MS = 86_400_000
+
+/**
+ * What the reads from the visits' rows of a range's days (quality.ts, conversions.ts) need at the
+ * range's ends: a row of `analytics_visits` sums a visit's events of one UTC day, so a range that
+ * starts or ends inside a UTC day (another zone's midnight, `until`) cuts the rows of the visits
+ * active at that instant. Those rows are read from their events in the range instead: `windows`
+ * are the parts of the range's first and last UTC days that lie in it, and `across` the rows cut,
+ * as a condition on a row of `analytics_visits` of the range's days (`''` when the range starts
+ * and ends on UTC midnights, and no row is cut).
+ */
+export function rangeEdges(range: Range, params: SqlParams): { windows: Range[]; across: string } {
+  const [from, to] = range
+  const windows: [number, number][] = []
+  if (from % DAY_MS !== 0) windows.push([from, Math.min(to, Math.ceil(from / DAY_MS) * DAY_MS)])
+  if (to % DAY_MS !== 0) {
+    const start = Math.max(from, Math.floor(to / DAY_MS) * DAY_MS)
+    const first = windows[0]
+    if (first && start <= first[1]) first[1] = to
+    else windows.push([start, to])
+  }
+  const iso = (ms: number) => `${params.add(new Date(ms).toISOString())}::timestamptz`
+  const across = [
+    from % DAY_MS !== 0 ? `first_at < ${iso(from)}` : '',
+    to % DAY_MS !== 0 ? `last_at >= ${iso(to)}` : '',
+  ]
+    .filter((c) => c !== '')
+    .join(' OR ')
+  return { windows, across }
+}
+
+/** The events of `windows` (rangeEdges): a condition on `at`, which the BRIN index on it finds. */
+export const windowsSql = (windows: readonly Range[], params: SqlParams): string => {
+  const iso = (ms: number) => `${params.add(new Date(ms).toISOString())}::timestamptz`
+  return `(${windows.map(([a, b]) => `(at >= ${iso(a)} AND at < ${iso(b)})`).join(' OR ')})`
+}
+
 /** Visit filters as a condition on a row of `analytics_visits` (`true` for none). */
 export function visitWhereSql(filters: readonly Filter[], params: SqlParams, fold: CaseFold = ICU_FOLD): string {
   return filters.length === 0 ? 'true' : filters.map((f) => filterSql(f, params, fold)).join(' AND ')

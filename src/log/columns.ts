@@ -33,27 +33,30 @@ export const INSERT_EVENTS = `INSERT INTO analytics_events (at, visit_id, visito
 /**
  * A visit's values once per (visit, UTC day of its rows), with what the batch's rows of that
  * visit and day add up to (sql/010_visit_aggregates.sql): how many, how many page views, the
- * first and last time. The day's row may be written by an earlier batch (a visit's rows are
+ * first and last time, the visitor and the event types seen (sql/011_visit_visitors.sql). The day's row may be written by an earlier batch (a visit's rows are
  * flushed as they come, a batch set aside and released later, two instances): the conflict then
- * adds the counts, widens the times, and sets `began_at` and the values where they are not known
- * yet (a visit's values never change, so a known one is kept, and a NULL never overwrites one).
+ * adds the counts, widens the times, adds the types, and sets `began_at`, the values and the
+ * visitor where they are not known yet (a visit's values and visitor never change, so a known one
+ * is kept, and a NULL never overwrites one).
  * A statement never holds a key twice ({@link visitRows} merges them), as ON CONFLICT DO UPDATE
  * requires.
  */
 export const INSERT_VISITS = `INSERT INTO analytics_visits AS v (visit_id, began_at, day, ${VISIT_DIMENSIONS.join(', ')}, site,
-    events, views, first_at, last_at)
+    events, views, first_at, last_at, visitor, types)
   SELECT unnest($1::bigint[]), timestamptz 'epoch' + unnest($2::bigint[]) * interval '1 millisecond', unnest($3::date[]),
     ${VISIT_DIMENSIONS.map((_, i) => `unnest($${4 + i}::integer[])`).join(', ')}, unnest($${4 + VISIT_DIMENSIONS.length}::smallint[]),
     unnest($${5 + VISIT_DIMENSIONS.length}::integer[]), unnest($${6 + VISIT_DIMENSIONS.length}::integer[]),
     timestamptz 'epoch' + unnest($${7 + VISIT_DIMENSIONS.length}::bigint[]) * interval '1 millisecond',
-    timestamptz 'epoch' + unnest($${8 + VISIT_DIMENSIONS.length}::bigint[]) * interval '1 millisecond'
+    timestamptz 'epoch' + unnest($${8 + VISIT_DIMENSIONS.length}::bigint[]) * interval '1 millisecond',
+    unnest($${9 + VISIT_DIMENSIONS.length}::bigint[]), unnest($${10 + VISIT_DIMENSIONS.length}::integer[])
   ON CONFLICT (visit_id, day) DO UPDATE SET began_at = coalesce(v.began_at, excluded.began_at),
     ${VISIT_DIMENSIONS.map((d) => `${d} = coalesce(v.${d}, excluded.${d})`).join(', ')},
     events = v.events + excluded.events, views = v.views + excluded.views,
-    first_at = least(v.first_at, excluded.first_at), last_at = greatest(v.last_at, excluded.last_at)`
+    first_at = least(v.first_at, excluded.first_at), last_at = greatest(v.last_at, excluded.last_at),
+    visitor = coalesce(v.visitor, excluded.visitor), types = v.types | excluded.types`
 
 const COLUMNS = 10
-const VISIT_COLUMNS = 8 + VISIT_DIMENSIONS.length
+const VISIT_COLUMNS = 10 + VISIT_DIMENSIONS.length
 
 /** Where a row's type is stored: its place in EVENT_TYPES. */
 export const TYPE_CODE: ReadonlyMap<string, number> = new Map(EVENT_TYPES.map((t, i) => [t, i]))
@@ -246,6 +249,13 @@ function hasKeys(o: object): boolean {
   return false
 }
 
+/**
+ * The bit of a visit's `types` set when one of its rows has no visitor (its values dropped past
+ * the log's bound, row.ts): its first and last times may then be of such a row, which no visitor
+ * read counts, and the reads that need a visitor's times take that row's events instead.
+ */
+export const WITHOUT_VISITOR = 1 << 30
+
 /** A visit's row of one UTC day: its values, when it began if that row is here, and what its rows here add up to. */
 export interface VisitRow {
   visitId: string
@@ -254,6 +264,13 @@ export interface VisitRow {
   site: number
   /** null when no row of it here carries its values (row.ts) */
   visit: LogRow['visit']
+  /** the visitor hash (16 hex) of a row of it here that knows it, or null */
+  visitor: string | null
+  /**
+   * bit t: a row of it here with its visitor is of type EVENT_TYPES[t] (the reads count no other:
+   * row.ts); {@link WITHOUT_VISITOR}: a row of it here has none
+   */
+  types: number
   events: number
   views: number
   first: number
@@ -263,7 +280,7 @@ export interface VisitRow {
 /**
  * The visits' rows the log rows need: one per visit and UTC day of its rows, with `beganAt` from
  * the row that began it, its values from a row that carries them (null when none here does), and
- * the rows' aggregates. A row of no visit adds nothing.
+ * the rows' aggregates, visitor and types. A row of no visit adds nothing.
  */
 export function visitRows(rows: readonly LogRow[]): VisitRow[] {
   const out = new Map<string, VisitRow>()
@@ -280,6 +297,8 @@ export function visitRows(rows: readonly LogRow[]): VisitRow[] {
         beganAt: null,
         site: row.site,
         visit: null,
+        visitor: null,
+        types: 0,
         events: 0,
         views: 0,
         first: row.at,
@@ -289,6 +308,10 @@ export function visitRows(rows: readonly LogRow[]): VisitRow[] {
     }
     if (row.began) v.beganAt = row.at
     if (v.visit === null && row.visit !== null) v.visit = row.visit
+    if (row.visitor !== null) {
+      v.visitor = row.visitor
+      v.types |= 1 << (TYPE_CODE.get(row.type) ?? 0)
+    } else v.types |= WITHOUT_VISITOR
     v.events += 1
     if (row.type === 'page_view') v.views += 1
     if (row.at < v.first) v.first = row.at
@@ -315,6 +338,8 @@ export function* visitChunks(visits: readonly VisitRow[], ids: ValueIds, maxRows
         values[5 + n] = String(v.views)
         values[6 + n] = String(v.first)
         values[7 + n] = String(v.last)
+        values[8 + n] = v.visitor === null ? null : visitorNumber(v.visitor)
+        values[9 + n] = String(v.types)
         yield values
       }
     })(),
