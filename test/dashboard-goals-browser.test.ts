@@ -326,4 +326,39 @@ describe.skipIf(!available)('visit quality and goals on the dashboard', () => {
       await context.close()
     }
   })
+
+  test("the breakdowns' reads of the log go out once the numbers and chart are answered", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'UTC' })
+    const page = await context.newPage()
+    page.setDefaultTimeout(15_000)
+    // every read's start and end, in the page's order of events
+    const log: { url: string; sent: number; done: number }[] = []
+    let clock = 0
+    const sent = new Map<object, number>()
+    page.on('request', (r) => {
+      if (r.url().includes('/analytics/')) sent.set(r, clock++)
+    })
+    page.on('requestfinished', (r) => {
+      const at = sent.get(r)
+      if (at !== undefined) log.push({ url: r.url(), sent: at, done: clock++ })
+    })
+    try {
+      await page.clock.setFixedTime(NOW)
+      await page.goto(`${base}/dashboard?period=7d#token=${encodeURIComponent(ADMIN)}`)
+      await ready(page)
+      await page.locator('[data-panel="goals"] li[data-conversions]').first().waitFor()
+      await page.waitForSelector('[data-quality="views_per_visit"][data-value]')
+      const path = (url: string) => new URL(url).pathname + new URL(url).search
+      const quality = /metric=bounce_rate|metrics=bounce_rate/
+      const numbers = log.filter((r) => path(r.url).startsWith('/analytics/stats?') && !quality.test(r.url))
+      const breakdowns = log.filter((r) => path(r.url).startsWith('/analytics/conversions?') || quality.test(r.url))
+      expect(numbers.length).toBeGreaterThan(0)
+      // the goals panel, the quality cards and the quality columns of the sources, devices, countries
+      expect(breakdowns.length).toBeGreaterThanOrEqual(4)
+      const numbersDone = Math.max(...numbers.map((r) => r.done))
+      expect(breakdowns.filter((r) => r.sent < numbersDone).map((r) => path(r.url))).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
 })

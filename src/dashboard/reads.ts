@@ -17,6 +17,19 @@ export type Read<T> =
 
 export const ApiContext = createContext<Api | null>(null)
 
+/**
+ * Whether the view's first reads, its numbers and chart, are in. A breakdown's read of the event
+ * log (visit quality, conversions, a funnel, any filtered top) waits for them: the server has two
+ * cores here, and those heavier reads sent at the same time slowed the numbers a person looks at
+ * first. True where nothing holds reads back.
+ */
+export const FirstReadsIn = createContext(true)
+
+export const useFirstReadsIn = (): boolean => useContext(FirstReadsIn)
+
+/** `url` once the view's first reads are in (FirstReadsIn), null (not read yet) before. */
+export const useAfterFirstReads = (url: string | null): string | null => (useFirstReadsIn() ? url : null)
+
 export function useApi(): Api {
   const api = useContext(ApiContext)
   if (!api) throw new Error('no Api above this component')

@@ -16,7 +16,7 @@ import { type Outage, watchOutage } from '../outage.ts'
 import { type PageConfig, sameZone } from '../page-config.ts'
 import { presetRange, previousRange, type Range, withInterval } from '../period.ts'
 import { useReadiness } from '../readiness.ts'
-import { type Read, useApi, useRead, useReads } from '../reads.ts'
+import { FirstReadsIn, type Read, useApi, useRead, useReads } from '../reads.ts'
 import { readSpans, splitAt } from '../series.ts'
 import { readView, type View, viewSearch } from '../view.ts'
 import { Chart } from './Chart.tsx'
@@ -277,85 +277,87 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
           Sign out
         </button>
       </header>
-      <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
-        <OutageNotice outage={outage} />
-        <Held held={readiness.state.held} />
-        <LogDropped dropped={readiness.state.logDropped ?? 0} />
-        <RedisMemory memory={readiness.state.memory} />
-        {empty ? (
-          <Empty check={checkForEvents} />
-        ) : (
-          <>
-            {problems.length > 0 && (
-              <div class="notice" role="status" data-notice>
-                {problems.map((p) => (
-                  <p key={p}>{p}</p>
-                ))}
-              </div>
-            )}
-            <Controls
-              view={view}
-              range={range}
-              previous={previous}
-              zone={zone}
-              serverZone={config.timeZone}
-              onChange={go}
-            />
-            <Filters
-              filters={view.filters ?? []}
-              range={panelRange}
-              countedProperties={config.countedProperties}
-              onChange={filterBy}
-            />
-            <Numbers
-              reads={reads}
-              selected={selected}
-              compare={view.compare}
-              undrawable={undrawable}
-              onSelect={(type) => go({ ...view, type })}
-            />
-            <Quality
-              range={range}
-              previous={previous}
-              tz={zone}
-              filters={filters}
-              compare={view.compare}
-              round={round}
-            />
-            <section class="chart-card" aria-labelledby="chart-title">
-              <h2 id="chart-title">
-                {selected ? metricLabel(selected) : '…'}
-                <span class="by">
-                  {' '}
-                  by {range.granularity}, {zone}
-                </span>
-              </h2>
-              {chosen?.current.state === 'error' && <Failure what={chosen.metric.label} read={chosen.current} />}
-              {chosen?.current.state === 'ok' && (
-                <Chart
-                  label={chosen.metric.label}
-                  granularity={range.granularity}
-                  tz={zone}
-                  current={chosen.current.data.series}
-                  previous={view.compare && chosen.previous.state === 'ok' ? chosen.previous.data.series : undefined}
-                  onDrawn={() => setDrawn(chartKey)}
-                />
+      <FirstReadsIn.Provider value={settled}>
+        <main data-state={ready ? 'ready' : 'loading'} aria-busy={!ready}>
+          <OutageNotice outage={outage} />
+          <Held held={readiness.state.held} />
+          <LogDropped dropped={readiness.state.logDropped ?? 0} />
+          <RedisMemory memory={readiness.state.memory} />
+          {empty ? (
+            <Empty check={checkForEvents} />
+          ) : (
+            <>
+              {problems.length > 0 && (
+                <div class="notice" role="status" data-notice>
+                  {problems.map((p) => (
+                    <p key={p}>{p}</p>
+                  ))}
+                </div>
               )}
-              {chosen?.current.state !== 'ok' && chosen?.current.state !== 'error' && (
-                <div class="chart-placeholder" aria-hidden="true" />
-              )}
-              {view.compare && (
-                <p class="legend">
-                  <span class="key now" /> {rangeLabel(range.from, range.to)}
-                  <span class="key before" /> {rangeLabel(previous.from, previous.to)}
-                </p>
-              )}
-            </section>
-            {panels}
-            {users}
-          </>
-        )}
-      </main>
+              <Controls
+                view={view}
+                range={range}
+                previous={previous}
+                zone={zone}
+                serverZone={config.timeZone}
+                onChange={go}
+              />
+              <Filters
+                filters={view.filters ?? []}
+                range={panelRange}
+                countedProperties={config.countedProperties}
+                onChange={filterBy}
+              />
+              <Numbers
+                reads={reads}
+                selected={selected}
+                compare={view.compare}
+                undrawable={undrawable}
+                onSelect={(type) => go({ ...view, type })}
+              />
+              <Quality
+                range={range}
+                previous={previous}
+                tz={zone}
+                filters={filters}
+                compare={view.compare}
+                round={round}
+              />
+              <section class="chart-card" aria-labelledby="chart-title">
+                <h2 id="chart-title">
+                  {selected ? metricLabel(selected) : '…'}
+                  <span class="by">
+                    {' '}
+                    by {range.granularity}, {zone}
+                  </span>
+                </h2>
+                {chosen?.current.state === 'error' && <Failure what={chosen.metric.label} read={chosen.current} />}
+                {chosen?.current.state === 'ok' && (
+                  <Chart
+                    label={chosen.metric.label}
+                    granularity={range.granularity}
+                    tz={zone}
+                    current={chosen.current.data.series}
+                    previous={view.compare && chosen.previous.state === 'ok' ? chosen.previous.data.series : undefined}
+                    onDrawn={() => setDrawn(chartKey)}
+                  />
+                )}
+                {chosen?.current.state !== 'ok' && chosen?.current.state !== 'error' && (
+                  <div class="chart-placeholder" aria-hidden="true" />
+                )}
+                {view.compare && (
+                  <p class="legend">
+                    <span class="key now" /> {rangeLabel(range.from, range.to)}
+                    <span class="key before" /> {rangeLabel(previous.from, previous.to)}
+                  </p>
+                )}
+              </section>
+              {panels}
+              {users}
+            </>
+          )}
+        </main>
+      </FirstReadsIn.Provider>
     </div>
   )
 }

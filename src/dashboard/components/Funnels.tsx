@@ -16,7 +16,7 @@ import { downloadCsv } from '../csv.ts'
 import { formatCount, formatExact } from '../format.ts'
 import type { Range } from '../period.ts'
 import { formatPercent } from '../quality.ts'
-import { useApi, useRead } from '../reads.ts'
+import { useAfterFirstReads, useApi, useRead } from '../reads.ts'
 import { Failure } from './Failure.tsx'
 import { goalName } from './Goals.tsx'
 
@@ -128,7 +128,7 @@ export function Funnels({ range, filters, round }: FunnelsProps) {
   const funnel = saved.find((f) => f.id === chosen) ?? saved[0]
   const query = { funnel: funnel?.id, from: range.from, to: range.to, filters }
   const figuresUrl = funnel ? apiUrl('analytics/funnel', query) : null
-  const read = useRead<FunnelAnswer>(figuresUrl, round + edits)
+  const read = useRead<FunnelAnswer>(useAfterFirstReads(figuresUrl), round + edits)
   const edited = () => {
     api.forget(listUrl)
     api.forget(goalsUrl)

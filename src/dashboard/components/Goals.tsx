@@ -19,7 +19,7 @@ import { downloadCsv } from '../csv.ts'
 import { formatCount, formatExact } from '../format.ts'
 import type { Range } from '../period.ts'
 import { formatPercent } from '../quality.ts'
-import { useApi, useRead } from '../reads.ts'
+import { useAfterFirstReads, useApi, useRead } from '../reads.ts'
 import { Failure } from './Failure.tsx'
 
 const FEW = 10
@@ -154,7 +154,7 @@ export function Goals({ range, filters, goal, onGoal, onUnknownGoal, round }: Go
   const query = { from: range.from, to: range.to, filters }
   const figuresUrl = apiUrl('analytics/conversions', query)
   const list = useRead<GoalsAnswer>(listUrl, round + edits)
-  const read = useRead<ConversionsAnswer>(figuresUrl, round + edits)
+  const read = useRead<ConversionsAnswer>(useAfterFirstReads(figuresUrl), round + edits)
   const manage = list.state === 'ok' && list.data.manage
   const edited = () => {
     api.forget(listUrl)

@@ -17,7 +17,7 @@ import { type Dimension, filterLabel } from '../filters.ts'
 import { formatCount, formatExact, formatShare } from '../format.ts'
 import type { Range } from '../period.ts'
 import { formatPercent, formatQuality, PANEL_QUALITY, qualityInfo } from '../quality.ts'
-import { useApi, useRead } from '../reads.ts'
+import { useAfterFirstReads, useApi, useRead } from '../reads.ts'
 import { Failure } from './Failure.tsx'
 
 export interface Tab {
@@ -112,7 +112,11 @@ export function Panel({ id, title, tabs, range, filters, goal, onFilter, round }
     metrics: metrics.length > 0 ? metrics.join(',') : undefined,
     goal: converts ? goal : undefined,
   }
-  const read = useRead<TopAnswer>(apiUrl('analytics/top', query), round)
+  // a read of the log (quality columns, rates, filters) waits for the numbers; the counters' do not
+  const fromLog = metrics.length > 0 || filters !== undefined
+  const url = apiUrl('analytics/top', query)
+  const held = useAfterFirstReads(url)
+  const read = useRead<TopAnswer>(fromLog ? held : url, round)
 
   const download = async () => {
     setCsvError('')

@@ -9,7 +9,7 @@
 import { apiUrl, type StatsAnswer } from '../api.ts'
 import type { Range } from '../period.ts'
 import { formatQuality, QUALITY, type QualityMetric, qualityChange, qualityQuery } from '../quality.ts'
-import { type Read, useReads } from '../reads.ts'
+import { type Read, useFirstReadsIn, useReads } from '../reads.ts'
 import { ChangeChip } from './ChangeChip.tsx'
 import { Failure } from './Failure.tsx'
 
@@ -28,8 +28,9 @@ const figureOf = (r: Read<StatsAnswer> | undefined, id: QualityMetric) =>
 
 export function Quality({ range, previous, tz, filters, compare, round }: QualityProps) {
   // the first figure's read: its answer carries the other two
+  const first = useFirstReadsIn()
   const urls = [range, previous].map((r) =>
-    apiUrl('analytics/stats', { ...qualityQuery(QUALITY[0]!.id, r, tz), filters }),
+    first ? apiUrl('analytics/stats', { ...qualityQuery(QUALITY[0]!.id, r, tz), filters }) : null,
   )
   const [current = { state: 'loading' }, earlier] = useReads<StatsAnswer>(urls, round)
   return (
