@@ -17,7 +17,7 @@
  * What no step here includes: Redis running the script (its own CPU, on the machine's other
  * core), reading headers from Bun's server-side Request rather than one built in-process, the
  * scheduling between requests, and the garbage all of it leaves for the collector under load.
- * As a check on the sum, the whole beacon function (beaconRoute, configured as in the ingest runs:
+ * As a check on the sum, the whole beacon function (beaconRoutes().beacon, configured as in the ingest runs:
  * TRUST_PROXY=1, rate limit off; the Redis stub) also runs in-process, 32 requests at a time.
  *
  * `bun bench/steps.ts` prints the steps alone, without services (no Redis call).
@@ -43,7 +43,7 @@ import { validateEvents } from '../src/events/validate.ts'
 import { pageHost, visitOf } from '../src/events/visit.ts'
 import { countryFromHeaders } from '../src/geo/country.ts'
 import { silentLogger } from '../src/log.ts'
-import { beaconRoute, type Connection } from '../src/routes/beacon.ts'
+import { beaconRoutes, type Connection } from '../src/routes/beacon.ts'
 import { checkMediaType, parseJson } from '../src/routes/body.ts'
 import { clientAddress } from '../src/routes/client-ip.ts'
 import { type BenchServices, STORED_FLOOR_FIELD, storedFloorKey } from './lib.ts'
@@ -396,7 +396,7 @@ export async function stepsScenario(services?: BenchServices): Promise<StepsResu
   const sumUs = steps.filter((s) => !s.part).reduce((a, s) => a + s.us, 0)
 
   // the whole function, as the listening server calls it (the connection's timer is a no-op here)
-  const beacon = beaconRoute(deps)
+  const { beacon } = beaconRoutes(deps)
   const connection: Connection = { requestIP: () => ({ address: '127.0.0.1' }), timeout() {} }
   let wrong = 0
   const wholeRound = async (passes: number): Promise<number> => {

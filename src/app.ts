@@ -12,7 +12,7 @@ import { Elysia } from 'elysia'
 import type { Deps } from './deps.ts'
 import { ERROR_HEADERS, HttpError, redisDown, Unavailable } from './errors.ts'
 import { errorMessage } from './log.ts'
-import { beaconRoute } from './routes/beacon.ts'
+import { type BeaconRoute, type BeaconRoutes, beaconRoutes } from './routes/beacon.ts'
 import { dashboard } from './routes/dashboard.ts'
 import { demo } from './routes/demo.ts'
 import { flush } from './routes/flush.ts'
@@ -55,13 +55,17 @@ function explainCrawlers(log: Deps['log']): (userAgent: string) => void {
 
 /** The path the beacon is served at. */
 export const BEACON_PATH = '/e'
+/** The path of Plausible's Events API, which the beacon's machinery serves too. */
+export const PLAUSIBLE_PATH = '/api/event'
 
-function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOptions) {
+function api(deps: Deps, beacon: BeaconRoutes, options: AppOptions) {
   const { config } = deps
   // read from the finished app's routes, below, so that every route is in it
   let allowed: (path: string) => string[] | undefined = () => undefined
-  // The listening server serves /e natively; app.handle sends /e to the same function.
-  const app = new Elysia({ serve: { routes: { [BEACON_PATH]: nativeBeacon(beacon) } } })
+  // The listening server serves /e and /api/event natively; app.handle sends them to the same functions.
+  const app = new Elysia({
+    serve: { routes: { [BEACON_PATH]: nativeBeacon(beacon.beacon), [PLAUSIBLE_PATH]: nativeBeacon(beacon.plausible) } },
+  })
     .error({ HttpError })
     .onError(({ code, error, set, request, path }) => {
       if (error instanceof HttpError) return error.toResponse()
@@ -116,15 +120,15 @@ function api(deps: Deps, beacon: ReturnType<typeof beaconRoute>, options: AppOpt
 }
 
 /** The beacon as a Bun route handler: the server answers for the connection (peer address, timer). */
-function nativeBeacon(beacon: ReturnType<typeof beaconRoute>) {
+function nativeBeacon(beacon: BeaconRoute) {
   return (request: Request, server: Server<unknown>) => beacon(request, server)
 }
 
 export function createApp(deps: Deps, options: AppOptions = {}) {
-  const beacon = beaconRoute(options.explainCrawlers ? { ...deps, onCrawler: explainCrawlers(deps.log) } : deps)
+  const beacon = beaconRoutes(options.explainCrawlers ? { ...deps, onCrawler: explainCrawlers(deps.log) } : deps)
   const elysia = api(deps, beacon, options)
   return {
-    /** Every route but `/e`, as Elysia serves them. */
+    /** Every route but `/e` and `/api/event`, as Elysia serves them. */
     elysia,
     /** Answers one request as the listening server would, without a socket. */
     handle(request: Request): Promise<Response> {
@@ -132,7 +136,8 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
       // the pathname alone, without parsing the URL: '/e' followed by nothing, '?' or '#'
       const start = url.indexOf('/', url.indexOf('//') + 2)
       const rest = start < 0 ? '' : url.slice(start)
-      if (rest === BEACON_PATH || rest.startsWith(`${BEACON_PATH}?`)) return beacon(request)
+      if (rest === BEACON_PATH || rest.startsWith(`${BEACON_PATH}?`)) return beacon.beacon(request)
+      if (rest === PLAUSIBLE_PATH || rest.startsWith(`${PLAUSIBLE_PATH}?`)) return beacon.plausible(request)
       return elysia.handle(request)
     },
     /**

@@ -17,8 +17,9 @@ import type { Config } from '../config.ts'
 import type { Recorder } from '../counters/recorder.ts'
 import { clientInfo } from '../events/client.ts'
 import { BEACON_MAX_BYTES } from '../events/limits.ts'
+import { fromPlausible } from '../events/plausible.ts'
 import type { CountedEvent, Visit } from '../events/types.ts'
-import { validateEvents } from '../events/validate.ts'
+import { type FieldError, validateEvents } from '../events/validate.ts'
 import { pageHost, visitOf } from '../events/visit.ts'
 import { type CountryLookup, countryFromHeaders } from '../geo/country.ts'
 import type { Logger } from '../log.ts'
@@ -65,6 +66,13 @@ export interface BeaconDeps {
 
 export type BeaconRoute = (request: Request, connection?: Connection) => Promise<Response>
 
+export interface BeaconRoutes {
+  /** `/e` */
+  beacon: BeaconRoute
+  /** `/api/event`: Plausible's Events API */
+  plausible: BeaconRoute
+}
+
 /**
  * The origin a beacon came from: its Origin header, else its Referer's origin. An opaque origin
  * (`null`: a sandboxed frame, a `data:` or `file:` page) names no sender, so it is never one.
@@ -82,7 +90,7 @@ function senderOrigin(request: Request): string | undefined {
   }
 }
 
-export function beaconRoute(deps: BeaconDeps): BeaconRoute {
+export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
   const { config, metrics, recorder, log, country } = deps
   const now = deps.now ?? Date.now
   const allowed = new Set(config.allowedOrigins)
@@ -140,6 +148,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     raw: object,
     userAgent: string,
     ip: string,
+    host = pageHost(request.headers),
   ): { events: CountedEvent[]; visit: Visit } | undefined {
     const client = clientInfo(userAgent)
     if (client.bot) {
@@ -155,7 +164,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events', { errors })
     const visit = visitOf(events, {
-      host: pageHost(request.headers),
+      host,
       visitor: {
         browser: client.browser,
         os: client.os,
@@ -205,11 +214,79 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
     })
   }
 
+  /** The body, read within the reading budget and the body's limits (the beacon's, inline). */
+  async function bodyText(request: Request, connection: Connection | undefined): Promise<string> {
+    using _slot = reading.take()
+    const started = performance.now()
+    let text: string
+    try {
+      text = await readText(request, body, connection)
+    } catch (err) {
+      throw bodyFailure(err, started, body)
+    }
+    releaseSocketTimer(request, connection)
+    return text
+  }
+
+  /**
+   * `POST /api/event`: Plausible's Events API (events/plausible.ts), for its tracker and its
+   * server-side clients. Counted as a beacon from the browser whose User-Agent and address the
+   * request carries (behind TRUST_PROXY, a back end's `X-Forwarded-For`): the same origin policy,
+   * rate limit, validation, caps and group commit. Answers 202 `{}` as Plausible does; a body
+   * Plausible would refuse gets 400 naming the field as Plausible names it.
+   */
+  async function plausible(request: Request, connection?: Connection): Promise<Response> {
+    const method = request.method
+    if (method === 'OPTIONS') return preflight(request)
+    const origin = allowOrigin(request)
+    try {
+      if (origin === undefined) {
+        throw new Refusal('origin', 403, `origin ${senderOrigin(request) ?? '(none)'} is not allowed to send events`)
+      }
+      if (method !== 'POST') {
+        return Response.json(
+          { error: `${method} is not allowed here; send POST` },
+          { status: 405, headers: { allow: 'POST, OPTIONS', 'x-content-type-options': 'nosniff' } },
+        )
+      }
+      checkMediaType(request, POST_TYPES)
+      const ip = admit(request, connection)
+      const text = await bodyText(request, connection)
+      const { event, host, errors } = fromPlausible(parseJson(text, 'a JSON object'))
+      if (Object.keys(errors).length > 0) throw new Refusal('invalid', 400, 'invalid event', { errors })
+      if (event) {
+        const userAgent = request.headers.get('user-agent') ?? ''
+        let counted: ReturnType<typeof eventsOf>
+        try {
+          counted = eventsOf(request, event, userAgent, ip, host)
+        } catch (err) {
+          // the beacon's own refusal of the translated event, named by field as Plausible does
+          if (!(err instanceof Refusal) || !Array.isArray(err.details?.errors)) throw err
+          // no prototype: a field is named after a property the sender named (`__proto__`)
+          const byField: Record<string, string[]> = Object.create(null)
+          for (const e of err.details.errors as FieldError[]) byField[e.field] = [...(byField[e.field] ?? []), e.reason]
+          throw new Refusal('invalid', 400, 'invalid event', { errors: byField })
+        }
+        if (counted) {
+          using _slot = writing.take()
+          await recorder.browser(counted, { ip, userAgent }, request)
+        }
+      }
+      return new Response('{}', {
+        status: 202,
+        headers: { 'content-type': 'application/json', 'access-control-allow-origin': origin },
+      })
+    } catch (err) {
+      const cors = origin === undefined ? undefined : { 'access-control-allow-origin': origin }
+      return writeErrorResponse(err, { metrics, log, route: `${method} /api/event` }, cors)
+    }
+  }
+
   /**
    * One async function from admission to the stored batch: this is the hot path, and every
    * extra async layer costs a promise and a turn of the microtask queue per request.
    */
-  return async function beacon(request: Request, connection?: Connection): Promise<Response> {
+  async function beacon(request: Request, connection?: Connection): Promise<Response> {
     const method = request.method
     if (method === 'OPTIONS') return preflight(request)
     const origin = allowOrigin(request)
@@ -220,6 +297,7 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       if (method === 'POST') {
         checkMediaType(request, POST_TYPES)
         const ip = admit(request, connection)
+        // read here rather than by bodyText: on the hot path an async layer costs a promise a request
         let text: string
         {
           using _slot = reading.take()
@@ -262,4 +340,5 @@ export function beaconRoute(deps: BeaconDeps): BeaconRoute {
       return writeErrorResponse(err, { metrics, log, route: `${method} /e` }, cors)
     }
   }
+  return { beacon, plausible }
 }

@@ -139,6 +139,61 @@ const beaconPath = {
   },
 }
 
+/** `/api/event`, Plausible's Events API, served beside `/e` (beacon.ts, events/plausible.ts). */
+const PlausibleEvent = {
+  type: 'object',
+  description: "Plausible's Events API body; short names win over long ones",
+  properties: {
+    n: { type: 'string', maxLength: 120, description: 'the event name (or `name`): `pageview`, or any other' },
+    u: { type: 'string', maxLength: 2000, description: 'the page URL (or `url`), http or https' },
+    d: { type: 'string', description: 'the domain (or `domain`); required when the URL has no host' },
+    r: { type: ['string', 'null'], description: 'the referrer (or `referrer`)' },
+    p: {
+      description: 'properties (or `props`, `m`, `meta`): an object of scalars, or its JSON text',
+      oneOf: [{ type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } }, { type: 'string' }],
+    },
+    $: {
+      type: 'object',
+      description: 'revenue (or `revenue`), counted as the properties `revenue` and `currency`',
+      properties: { amount: { type: ['string', 'number'] }, currency: { type: 'string' } },
+    },
+    h: { type: 'integer', enum: [0, 1], description: '1: the URL’s fragment is part of the path (hash-based routing)' },
+  },
+}
+
+const plausiblePath = {
+  post: {
+    operationId: 'postPlausibleEvent',
+    summary: "Plausible's Events API",
+    description:
+      `One event as Plausible's tracker and server-side clients send it, as JSON sent with text/plain or ` +
+      `application/json, at most ${BEACON_MAX_BYTES} bytes, counted as a beacon from the request's User-Agent ` +
+      'and address: `pageview` as a page view, any other name as a feature of that name, `engagement` not counted.',
+    tags: ['ingest'],
+    security: SECURITY.anyone,
+    requestBody: {
+      required: true,
+      content: { 'text/plain': { schema: PlausibleEvent }, 'application/json': { schema: PlausibleEvent } },
+    },
+    responses: {
+      202: { description: 'stored (or, for `engagement`, not counted); the body is `{}`' },
+      400: json(
+        "a body Plausible would refuse, or past this service's limits, nothing counted: `errors` names each field " +
+          'as Plausible does, `{"<field>": ["<reason>"]}`',
+        'Error',
+      ),
+      ...errors(403, 408, 413, 415, 429, 503),
+    },
+  },
+  options: {
+    operationId: 'optionsPlausibleEvent',
+    summary: 'CORS preflight of an application/json event',
+    tags: ['ingest'],
+    security: SECURITY.anyone,
+    responses: { 204: { description: 'the origin may send' }, ...errors(403) },
+  },
+}
+
 interface Route extends RouteEntry {
   hooks?: { detail?: Partial<Operation> & { hide?: boolean } }
 }
@@ -156,8 +211,11 @@ const operationId = (method: string, path: string) =>
     .join('')
 
 /** The document of `routes` (an app's route table): every route but OPTIONS and the hidden. */
-export function openapiDocument(routes: readonly Route[], beaconPathName: string) {
-  const paths: Record<string, Record<string, unknown>> = { [beaconPathName]: beaconPath }
+export function openapiDocument(routes: readonly Route[], beaconPathName: string, plausiblePathName = '/api/event') {
+  const paths: Record<string, Record<string, unknown>> = {
+    [beaconPathName]: beaconPath,
+    [plausiblePathName]: plausiblePath,
+  }
   for (const route of routes) {
     const detail = route.hooks?.detail
     if (route.method === 'OPTIONS' || detail?.hide) continue
