@@ -9,6 +9,7 @@ import { parseCsv } from '../src/csv.ts'
 import { TOKEN_KEY } from '../src/dashboard/token.ts'
 import { countLabel, EVENT_LABELS } from '../src/events/labels.ts'
 import { EVENT_TYPES } from '../src/events/types.ts'
+import { bucketsOf } from '../src/filters/index.ts'
 import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
 import { seedThroughApi } from './dashboard-seed.ts'
 import { ADMIN, sendBeacons } from './live-feed.ts'
@@ -784,40 +785,61 @@ describe.skipIf(!available)('a TIME_ZONE the browser spells otherwise', () => {
 
 describe.skipIf(!available)('the live strip in a TIME_ZONE whose day is not the UTC day', () => {
   test('its "today" is the day of TIME_ZONE, as the reads count it, not the UTC day of the live hours', async () => {
-    // an event a quarter of an hour before UTC midnight, and a zone in which it falls on the same
-    // day as now (the zone's day began before it): whatever the hour of the run, one of these does
+    // An event of the UTC day before today that is in the zone's today: a quarter of an hour
+    // before UTC midnight, in a zone whose day began before it. No zone has one from 23:00 UTC on
+    // (its day would begin less than an hour before UTC midnight): then an event of the UTC day
+    // that is in the zone's day before, a quarter of an hour before the zone's midnight, in a zone
+    // west of UTC whose today began since UTC midnight. Whatever the hour, one of the two is found.
     const now = Date.now()
-    const before = Math.floor(now / 86_400_000) * 86_400_000 - 15 * 60_000
-    const zone = ['Pacific/Kiritimati', 'Asia/Kolkata', 'Europe/Berlin', 'America/Los_Angeles', 'Pacific/Pago_Pago']
-      .map((z) => ({ z, calendar: createCalendar(z) }))
-      .find(({ calendar }) => calendar.day(before) === calendar.day(now + 60_000))
+    const midnight = Math.floor(now / 86_400_000) * 86_400_000
+    const zones = [
+      'Pacific/Kiritimati',
+      'Asia/Kolkata',
+      'Europe/Berlin',
+      'America/Los_Angeles',
+      'Pacific/Pago_Pago',
+    ].map((z) => ({ z, calendar: createCalendar(z) }))
+    const before = midnight - 15 * 60_000
+    const east = zones.find(({ calendar }) => calendar.day(before) === calendar.day(now + 60_000))
+    const west = zones
+      .map(({ z, calendar }) => ({
+        z,
+        calendar,
+        at: bucketsOf('day', calendar.day(now), calendar.day(now), z).bounds[0]! - 15 * 60_000,
+      }))
+      .find(({ at }) => at >= midnight && at < now - 60_000)
+    const zone = east ?? west
     expect(zone).toBeDefined()
+    const event = east ? before : west!.at
+    // the zone's today and the UTC day count the event and the beacon, or only one of them counts the event
+    const [zonedCount, utcCount] = east ? [2, 1] : [1, 2]
     const today = zone!.calendar.day(now)
     await inZone(zone!.z, async (server, { page }) => {
       const sent = await fetch(`${server.url}/analytics/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer test-ingest-token-0123456789' },
-        body: JSON.stringify([{ event_type: 'page_view', properties: { path: '/' }, timestamp: before }]),
+        body: JSON.stringify([{ event_type: 'page_view', properties: { path: '/' }, timestamp: event }]),
       })
       expect(sent.status).toBe(202)
       await sendBeacons(server.url, 'page_view', 1)
-      // the reads: two page views today in the zone, one in the UTC day
+      // the reads: the zone's today and the UTC day
       const zoned = await get<{ total: number }>(
         server.url,
         `/analytics/stats?event_type=page_view&from=${today}&to=${today}`,
       )
-      expect(zoned.body.total).toBe(2)
+      expect(zoned.body.total).toBe(zonedCount)
       const utcToday = new Date(now).toISOString().slice(0, 10)
       const utc = await get<{ total: number }>(
         server.url,
         `/analytics/stats?event_type=page_view&from=${utcToday}&to=${utcToday}&tz=UTC`,
       )
-      expect(utc.body.total).toBe(1)
+      expect(utc.body.total).toBe(utcCount)
 
+      // the strip counts the zone's today, as the reads do
       await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`)
-      await page.waitForSelector('.live[data-state="live"] [data-live="page_view"][data-value="2"]')
+      await page.waitForSelector(`.live[data-state="live"] [data-live="page_view"][data-value="${zonedCount}"]`)
       await sendBeacons(server.url, 'page_view', 1)
-      await page.waitForSelector('[data-live="page_view"][data-value="3"]', { timeout: 5000 })
+      await page.waitForSelector(`[data-live="page_view"][data-value="${zonedCount + 1}"]`, { timeout: 5000 })
     })
   })
 })
