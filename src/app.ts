@@ -25,6 +25,7 @@ import { allowedMethods, methodNotAllowed } from './routes/methods.ts'
 import { prometheus } from './routes/metrics.ts'
 import { openapi } from './routes/openapi.ts'
 import { reads } from './routes/reads.ts'
+import { sites } from './routes/sites.ts'
 import { tracker } from './routes/tracker.ts'
 
 export interface AppOptions {
@@ -111,6 +112,7 @@ function api(deps: Deps, beacon: BeaconRoutes, options: AppOptions) {
     .use(reads(deps))
     .use(goals(deps))
     .use(funnels(deps))
+    .use(sites(deps))
     .use(tracker())
     .use(dashboard({ ...config, timeZone: deps.calendar.zone }))
   if (options.demo) app.use(demo())

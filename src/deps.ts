@@ -25,6 +25,7 @@ import { PostgresEventStore } from './log/postgres.ts'
 import { errorMessage, type Logger } from './log.ts'
 import { createMetrics, type Metrics, observe } from './metrics.ts'
 import { RedisMemory } from './redis-memory.ts'
+import { SiteRegistry } from './sites/registry.ts'
 
 export interface BaseDeps {
   config: Config
@@ -50,6 +51,8 @@ export interface Deps extends BaseDeps {
   redisMemory: RedisMemory
   /** client address → country (GEOIP_DB) */
   country: CountryLookup
+  /** the sites in memory, watched for changes; load and start it with the flusher */
+  sites: SiteRegistry
   /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
   rateLimitClock?: () => number
 }
@@ -158,5 +161,17 @@ export function createDeps(base: BaseDeps): Deps {
     live,
     redisMemory,
     country: countryLookup(config.geoipDb),
+    sites: new SiteRegistry({
+      pool: base.pool,
+      redis,
+      key: keys.sites,
+      defaults: {
+        timeZone: calendar.zone,
+        allowedOrigins: config.allowedOrigins,
+        countedProperties: config.countedProperties,
+      },
+      onError: (error) =>
+        log.warn('sites not reloaded; the ones read before stay in use', { error: errorMessage(error) }),
+    }),
   }
 }

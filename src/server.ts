@@ -100,6 +100,12 @@ export async function startServer(
   }
 
   const deps = createDeps({ config, redis, pool: db.pool, log })
+  try {
+    await deps.sites.load()
+  } catch (err) {
+    await Promise.all([closeRedis(redis), db.close()])
+    throw err
+  }
   const app = createApp(deps, options)
   let server: ReturnType<typeof app.listen>
   try {
@@ -110,6 +116,7 @@ export async function startServer(
   }
   deps.flusher.start()
   deps.redisMemory.start()
+  const stopSites = deps.sites.start()
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`
   log.info('listening', {
     url,
@@ -126,6 +133,7 @@ export async function startServer(
         // live streams never end by themselves: close them first or app.stop() waits on them
         deps.live.close()
         deps.redisMemory.stop()
+        stopSites()
         await app.stop()
         await deps.batcher.drain()
         // a final flush, so a stopped instance leaves nothing behind in Redis

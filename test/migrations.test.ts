@@ -20,6 +20,8 @@ const TABLES = [
   'analytics_values',
   'analytics_visits',
   'analytics_funnels',
+  'analytics_sites',
+  'analytics_site_domains',
   'schema_migrations',
 ]
 
@@ -77,6 +79,9 @@ describe('migrations', () => {
           'analytics_visits(visit_id,day)',
           'analytics_funnels(id)',
           'analytics_funnels(site,name)',
+          'analytics_sites(id)',
+          'analytics_sites(name)',
+          'analytics_site_domains(domain)',
         ].sort(),
       )
     } finally {

@@ -78,6 +78,8 @@ export interface Keys {
   salt(day: string): string
   /** lease held by the instance that flushes (global) */
   lease: string
+  /** the version of the sites' settings, raised on each change; every instance watches it (global) */
+  sites: string
 }
 
 function shardKeys(tag: string): ShardKeys {
@@ -112,6 +114,7 @@ export function createKeys(prefix: string, shards = 1): Keys {
     visitorsCopy: (read, day) => `${tag}:hll:copy:${read}:${day}`,
     salt: (day) => `${tag}:salt:${day}`,
     lease: `${tag}:lease`,
+    sites: `${tag}:sites:v`,
   }
 }
 

@@ -269,6 +269,30 @@ export const SCHEMAS = {
       description: 'whether the token asking may add and delete goals (the admin token; the dashboard shows its form)',
     }),
   }),
+  Site: Type.Object({
+    id: Type.Integer({ minimum: 0, maximum: 32767, description: '0: the default site, built from the environment' }),
+    name: Type.String(),
+    domains: Type.Array(Type.String(), { description: 'host names without www.; their pages count for the site' }),
+    time_zone: Type.String(),
+    allowed_origins: Type.Array(Type.String(), { description: 'empty: any origin of one of its domains' }),
+    counted_properties: Type.Array(Type.String()),
+  }),
+  SiteSettings: Type.Object(
+    {
+      name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+      domains: Type.Optional(Type.Array(Type.String(), { maxItems: 20, description: 'required to create a site' })),
+      time_zone: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'null: the default' })),
+      allowed_origins: Type.Optional(Type.Union([Type.Array(Type.String(), { maxItems: 20 }), Type.Null()])),
+      counted_properties: Type.Optional(Type.Union([Type.Array(Type.String(), { maxItems: 20 }), Type.Null()])),
+    },
+    { additionalProperties: false },
+  ),
+  Sites: Type.Object({
+    sites: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Site' })),
+    manage: Type.Boolean({
+      description: 'whether the token asking may add, change and delete sites (the admin token)',
+    }),
+  }),
   Funnel: funnel,
   NewFunnel,
   Funnels: Type.Object({

@@ -1,0 +1,130 @@
+/**
+ * The sites in memory, so that finding a beacon's site costs no Postgres query: by id, and by the
+ * domain of a page's host (`www.` or not). Every instance keeps its own copy and watches one Redis
+ * key, the sites' version, which each change raises (`changed`): an instance reloads from Postgres
+ * when the version it last read differs, so a change made on one instance (or by `bun run site`)
+ * is seen by every other within {@link SiteRegistry.start}'s interval.
+ *
+ * @example
+ * const sites = new SiteRegistry({ pool, redis, key: keys.sites, defaults })
+ * await sites.load()
+ * sites.forHost('www.shop.example.com') // the site of shop.example.com, or undefined
+ * const stop = sites.start(1000)
+ */
+import type { Pool } from '@neondatabase/serverless'
+import type { Redis } from '../db/redis.ts'
+import { DEFAULT_SITE, type Site, type SiteDefaults, siteDomain, siteOf } from './site.ts'
+import { storedSites } from './store.ts'
+
+export interface SiteRegistryDeps {
+  pool: Pool
+  redis: Redis
+  /** the Redis key of the sites' version (keys.ts `sites`) */
+  key: string
+  defaults: SiteDefaults
+  /** told of a failed reload; the copy held stays in use */
+  onError?: (error: unknown) => void
+}
+
+/** The copy is read again at least this often, whatever the version says. */
+const RELOAD_MS = 60_000
+
+interface Snapshot {
+  byId: Map<number, Site>
+  byDomain: Map<string, Site>
+}
+
+export class SiteRegistry {
+  private snapshot: Snapshot
+  /** the version the snapshot was read under; undefined before the first load */
+  private version: string | null | undefined
+  private loading: Promise<void> | undefined
+  private loadedAt = 0
+
+  constructor(private readonly deps: SiteRegistryDeps) {
+    this.snapshot = build([siteOf(undefined, deps.defaults)])
+  }
+
+  /** Reads the version, then every site: a change between the two is read again next time. */
+  async load(): Promise<void> {
+    this.loading ??= (async () => {
+      try {
+        const version = await this.deps.redis.get(this.deps.key)
+        const stored = await storedSites(this.deps.pool)
+        const sites = stored.map((s) => siteOf(s, this.deps.defaults, s.id))
+        if (!sites.some((s) => s.id === DEFAULT_SITE)) sites.unshift(siteOf(undefined, this.deps.defaults))
+        this.snapshot = build(sites)
+        this.version = version
+        this.loadedAt = Date.now()
+      } finally {
+        this.loading = undefined
+      }
+    })()
+    return this.loading
+  }
+
+  /**
+   * Reloads when the sites' version moved since the last load, or the last load is a minute old (a
+   * change whose version could not be raised); true when it did.
+   */
+  async refresh(): Promise<boolean> {
+    const version = await this.deps.redis.get(this.deps.key)
+    if (this.version !== undefined && version === this.version && Date.now() - this.loadedAt < RELOAD_MS) return false
+    await this.load()
+    return true
+  }
+
+  /** Tells every instance that the sites changed (after a change is committed), and reloads here. */
+  async changed(): Promise<void> {
+    await this.deps.redis.incr(this.deps.key)
+    await this.load()
+  }
+
+  /** Watches the version every `intervalMs`; returns the function that stops it. */
+  start(intervalMs = 1000): () => void {
+    let running = false
+    const timer = setInterval(async () => {
+      if (running) return
+      running = true
+      try {
+        await this.refresh()
+      } catch (err) {
+        this.deps.onError?.(err)
+      } finally {
+        running = false
+      }
+    }, intervalMs)
+    timer.unref?.()
+    return () => clearInterval(timer)
+  }
+
+  /** Every site, by id (the default site first). */
+  list(): Site[] {
+    return [...this.snapshot.byId.values()]
+  }
+
+  get(id: number): Site | undefined {
+    return this.snapshot.byId.get(id)
+  }
+
+  /** The site of a page's host: its domain, with or without `www.`. */
+  forHost(host: string): Site | undefined {
+    const domain = siteDomain(host)
+    return domain === undefined ? undefined : this.snapshot.byDomain.get(domain)
+  }
+
+  /** A site named by its id (digits) or by one of its domains. */
+  resolve(name: string): Site | undefined {
+    return /^[0-9]{1,5}$/.test(name) ? this.get(Number(name)) : this.forHost(name)
+  }
+}
+
+function build(sites: readonly Site[]): Snapshot {
+  const byId = new Map<number, Site>()
+  const byDomain = new Map<string, Site>()
+  for (const site of [...sites].sort((a, b) => a.id - b.id)) {
+    byId.set(site.id, site)
+    for (const domain of site.domains) byDomain.set(domain, site)
+  }
+  return { byId, byDomain }
+}
