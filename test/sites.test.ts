@@ -227,4 +227,34 @@ describe('bun run site', () => {
     expect(await deps.sites.refresh()).toBe(true)
     expect(deps.sites.list().map((s) => s.id)).toEqual([0])
   }, 60_000)
+
+  // `script` (util-linux) runs the command on a pseudo-terminal, as a person at a shell would
+  test.skipIf(!Bun.which('script'))(
+    'on a terminal, delete deletes only when the site’s name is typed',
+    async () => {
+      const { config } = await testApp()
+      const env = { DATABASE_URL: config.databaseUrl!, REDIS_URL: config.redisUrl!, REDIS_PREFIX: config.redisPrefix }
+      expect((await run(env, ['add', 'docs.example.com', '--name', 'Docs'])).code).toBe(0)
+      const spawnScript = async (typed: string) => {
+        const proc = Bun.spawn(['script', '-qec', `bun ${cli} delete docs.example.com`, '/dev/null'], {
+          env: { ...process.env, ...env },
+          stdin: new TextEncoder().encode(typed),
+          stdout: 'pipe',
+          stderr: 'pipe',
+        })
+        const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
+        return { out, code }
+      }
+      const wrong = await spawnScript('Documentation\n')
+      expect(wrong.out).toContain('Type its name to confirm')
+      expect(wrong.out).toContain('not deleted: the name did not match')
+      expect(wrong.code).not.toBe(0)
+      expect((await run(env, ['list'])).out).toContain('Docs')
+      const right = await spawnScript('Docs\n')
+      expect(right.out).toContain('deleted site 1 (Docs) and its data')
+      expect(right.code).toBe(0)
+      expect((await run(env, ['list'])).out).not.toContain('Docs')
+    },
+    60_000,
+  )
 })
