@@ -104,6 +104,9 @@ export async function startServer(
     await deps.sites.load()
   } catch (err) {
     await Promise.all([closeRedis(redis), db.close()])
+    // a database this version's migrations have not reached: say what to do, not which table
+    if ((err as { code?: string }).code === '42P01')
+      throw new Error('the database lacks the sites table: run bun run migrate, or start with MIGRATE_ON_START=true')
     throw err
   }
   const app = createApp(deps, options)

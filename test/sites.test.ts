@@ -8,6 +8,8 @@ import { describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { SiteRegistry } from '../src/sites/registry.ts'
 import { apiCall, testApp } from './app.ts'
+import { spawnServerProcess } from './server-process.ts'
+import { emptyDatabaseUrl } from './services.ts'
 
 type App = Awaited<ReturnType<typeof testApp>>['app']
 
@@ -257,4 +259,12 @@ describe('bun run site', () => {
     },
     60_000,
   )
+})
+
+describe('a start against a database without the sites table', () => {
+  test('with MIGRATE_ON_START=false it stops and says how to migrate', async () => {
+    const server = await spawnServerProcess({ MIGRATE_ON_START: 'false', DATABASE_URL: await emptyDatabaseUrl() })
+    expect(await server.exited()).toBe(1)
+    expect(server.logs()).toContain('the database lacks the sites table: run bun run migrate')
+  }, 30_000)
 })
