@@ -88,7 +88,8 @@ function bodyOf(options: Map<string, string>, domains?: string[]): Record<string
 
 const line = (s: Site) =>
   `${String(s.id).padStart(5)}  ${s.name}  domains: ${s.domains.join(', ') || '(none)'}  time zone: ${s.timeZone}` +
-  `  origins: ${s.allowedOrigins.join(', ') || '(its domains)'}  counted properties: ${s.countedProperties.join(', ') || '(none)'}`
+  `  origins: ${s.allowedOrigins.join(', ') || (s.id === DEFAULT_SITE ? '(any)' : '(its domains)')}` +
+  `  counted properties: ${s.countedProperties.join(', ') || '(none)'}`
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2)
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`)
     return
   }
+  if (!['list', 'add', 'update', 'delete'].includes(command)) fail(`no command ${JSON.stringify(command)}\n${USAGE}`)
   const config = loadConfig()
   if (!config.databaseUrl) fail('DATABASE_URL is required: the database the service uses')
   const defaults = {
@@ -177,5 +179,7 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) fail(`invalid configuration: ${err.message}`)
   if (err instanceof HttpError) fail(err.message)
+  // a database this version's migrations have not reached
+  if ((err as { code?: string }).code === '42P01') fail('the database lacks the sites table: run bun run migrate first')
   fail(errorMessage(err))
 }

@@ -230,6 +230,17 @@ describe('bun run site', () => {
     expect(deps.sites.list().map((s) => s.id)).toEqual([0])
   }, 60_000)
 
+  test('a database not migrated yet, or an unknown command, is said as such', async () => {
+    const unmigrated = await run({ DATABASE_URL: await emptyDatabaseUrl() }, ['list'])
+    expect(unmigrated).toMatchObject({
+      code: 1,
+      err: 'site: the database lacks the sites table: run bun run migrate first\n',
+    })
+    const unknown = await run({}, ['frob'])
+    expect(unknown.code).toBe(1)
+    expect(unknown.err).toStartWith('site: no command "frob"\nusage:')
+  }, 30_000)
+
   // `script` (util-linux) runs the command on a pseudo-terminal, as a person at a shell would
   test.skipIf(!Bun.which('script'))(
     'on a terminal, delete deletes only when the site’s name is typed',

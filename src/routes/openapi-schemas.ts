@@ -274,7 +274,9 @@ export const SCHEMAS = {
     name: Type.String(),
     domains: Type.Array(Type.String(), { description: 'host names without www.; their pages count for the site' }),
     time_zone: Type.String(),
-    allowed_origins: Type.Array(Type.String(), { description: 'empty: any origin of one of its domains' }),
+    allowed_origins: Type.Array(Type.String(), {
+      description: 'empty: any origin of one of its domains (for the default site, any origin)',
+    }),
     counted_properties: Type.Array(Type.String()),
   }),
   SiteSettings: Type.Object(

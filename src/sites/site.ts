@@ -20,7 +20,10 @@ export interface Site {
   domains: string[]
   /** the IANA zone its days are counted in */
   timeZone: string
-  /** the origins that may send its beacons; empty: any origin of one of its domains */
+  /**
+   * the origins that may send its beacons; empty: any origin of one of its domains (for the
+   * default site, as ALLOWED_ORIGINS empty says: any origin)
+   */
   allowedOrigins: string[]
   countedProperties: string[]
 }
