@@ -22,7 +22,7 @@ import { openDatabase } from './db/pool.ts'
 import { HttpError } from './errors.ts'
 import { errorMessage } from './log.ts'
 import { siteIdOf } from './routes/sites.ts'
-import { DEFAULT_SITE, parseSiteBody, type Site, siteOf } from './sites/site.ts'
+import { DEFAULT_SITE, parseSiteBody, type Site, siteOf, sitesOf } from './sites/site.ts'
 import { createSite, deleteSite, storedSites, updateSite } from './sites/store.ts'
 
 const USAGE = `usage:
@@ -107,12 +107,7 @@ async function main(): Promise<void> {
   }
   const db = await openDatabase(config.databaseUrl, { max: 2 })
   const { positional, options } = parseArgs(rest)
-  const all = async () => {
-    const stored = await storedSites(db.pool)
-    const sites = stored.map((s) => siteOf(s, defaults, s.id))
-    if (!sites.some((s) => s.id === DEFAULT_SITE)) sites.unshift(siteOf(undefined, defaults))
-    return sites
-  }
+  const all = async () => sitesOf(await storedSites(db.pool), defaults)
   let changed = false
   try {
     if (command === 'list') {

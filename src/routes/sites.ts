@@ -17,7 +17,7 @@ import Type from 'typebox'
 import type { Config } from '../config.ts'
 import { HttpError } from '../errors.ts'
 import type { SiteRegistry } from '../sites/registry.ts'
-import { DEFAULT_SITE, parseSiteBody, type SiteDefaults, siteDomain, siteJson, siteOf } from '../sites/site.ts'
+import { parseSiteBody, type SiteDefaults, siteDomain, siteJson, sitesOf } from '../sites/site.ts'
 import { createSite, deleteSite, storedSites, updateSite } from '../sites/store.ts'
 import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { readJsonBody } from './body.ts'
@@ -39,13 +39,7 @@ export async function siteIdOf(pool: Pool, name: string): Promise<number> {
   throw new HttpError(404, `no site has the id or domain ${JSON.stringify(name.slice(0, 100))}`, { parameter: 'site' })
 }
 
-/** Every site with its defaults filled in, the default site first (stored or not). */
-async function allSites(pool: Pool, defaults: SiteDefaults) {
-  const stored = await storedSites(pool)
-  const sites = stored.map((s) => siteOf(s, defaults, s.id))
-  if (!sites.some((s) => s.id === DEFAULT_SITE)) sites.unshift(siteOf(undefined, defaults))
-  return sites
-}
+const allSites = async (pool: Pool, defaults: SiteDefaults) => sitesOf(await storedSites(pool), defaults)
 
 export const sites = (deps: {
   pool: Pool

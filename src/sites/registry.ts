@@ -13,7 +13,7 @@
  */
 import type { Pool } from '@neondatabase/serverless'
 import type { Redis } from '../db/redis.ts'
-import { DEFAULT_SITE, type Site, type SiteDefaults, siteDomain, siteOf } from './site.ts'
+import { type Site, type SiteDefaults, siteDomain, siteOf, sitesOf } from './site.ts'
 import { storedSites } from './store.ts'
 
 export interface SiteRegistryDeps {
@@ -50,10 +50,7 @@ export class SiteRegistry {
     this.loading ??= (async () => {
       try {
         const version = await this.deps.redis.get(this.deps.key)
-        const stored = await storedSites(this.deps.pool)
-        const sites = stored.map((s) => siteOf(s, this.deps.defaults, s.id))
-        if (!sites.some((s) => s.id === DEFAULT_SITE)) sites.unshift(siteOf(undefined, this.deps.defaults))
-        this.snapshot = build(sites)
+        this.snapshot = build(sitesOf(await storedSites(this.deps.pool), this.deps.defaults))
         this.version = version
         this.loadedAt = Date.now()
       } finally {
@@ -122,7 +119,7 @@ export class SiteRegistry {
 function build(sites: readonly Site[]): Snapshot {
   const byId = new Map<number, Site>()
   const byDomain = new Map<string, Site>()
-  for (const site of [...sites].sort((a, b) => a.id - b.id)) {
+  for (const site of sites) {
     byId.set(site.id, site)
     for (const domain of site.domains) byDomain.set(domain, site)
   }

@@ -68,6 +68,13 @@ export function siteOf(stored: StoredSite | undefined, defaults: SiteDefaults, i
   }
 }
 
+/** Every site with its defaults filled in, by id: the default site first, whether stored or not. */
+export function sitesOf(stored: readonly StoredSite[], defaults: SiteDefaults): Site[] {
+  const sites = stored.map((s) => siteOf(s, defaults, s.id))
+  if (!sites.some((s) => s.id === DEFAULT_SITE)) sites.unshift(siteOf(undefined, defaults))
+  return sites.sort((a, b) => a.id - b.id)
+}
+
 /** The answer's shape of a site. */
 export const siteJson = (s: Site) => ({
   id: s.id,
