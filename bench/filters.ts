@@ -14,6 +14,7 @@ import type { Pool } from '@neondatabase/serverless'
 import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import type { EventType } from '../src/events/types.ts'
+import { conversions, conversionsBy } from '../src/filters/conversions.ts'
 import {
   bucketsOf,
   events,
@@ -25,6 +26,7 @@ import {
   visitors,
   visits,
 } from '../src/filters/index.ts'
+import { BUILT_IN_GOALS, configuredGoal } from '../src/goals/goal.ts'
 import { PostgresEventStore } from '../src/log/postgres.ts'
 import { eventRow, type LogRow } from '../src/log/row.ts'
 import { SqlParams } from '../src/read/sql.ts'
@@ -171,6 +173,13 @@ if (import.meta.main) {
       values,
     })
     const google = is('source', 'Google')
+    const whole = [bounds[0]!, bounds.at(-1)!]
+    // the goals of the queries bench (bench/queries.ts)
+    const CONFIGURED = [
+      configuredGoal('1', { name: 'Docs', page: '/page/1*' }),
+      configuredGoal('2', { name: 'Page 7', page: '/page/7' }),
+      configuredGoal('3', { name: 'Pro', property: { key: 'plan', value: 'pro' } }),
+    ]
     const page = is('page', '/page/7')
     const cases: [string, LogMetric<LogQuery, unknown, unknown, unknown>, Filter[], object?][] = [
       ['events', events, []],
@@ -190,6 +199,12 @@ if (import.meta.main) {
       ['top source', top, [], { dimension: 'source', limit: 10 }],
       ['top page', top, [google], { dimension: 'page', limit: 10 }],
       ['top prop:plan', top, [is('device', 'mobile')], { dimension: 'prop:plan', limit: 10 }],
+      // the goals panel: one bucket over the 30 days; built-in goals from the visits' rows, a
+      // page or property goal from the events that complete it (src/filters/conversions.ts)
+      ['conversions', conversions, [], { bounds: whole, goals: BUILT_IN_GOALS }],
+      ['conversions', conversions, [google], { bounds: whole, goals: BUILT_IN_GOALS }],
+      ['conversions', conversions, [], { bounds: whole, goals: [...BUILT_IN_GOALS, ...CONFIGURED] }],
+      ['conv. by source', conversionsBy, [], { goals: [CONFIGURED[0]!], by: 'source' }],
     ]
     const results: { metric: string; filters: string; medianMs: number }[] = []
     // the service's DATABASE_WORK_MEM by default

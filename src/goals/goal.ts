@@ -191,7 +191,7 @@ const pageRegExp = (page: string): RegExp =>
 /** Whether a row completes the goal: the twin of {@link goalSql}. */
 export function goalTest(goal: Goal): (row: LogRow) => boolean {
   const { eventType, page, property } = goal
-  const re = page !== null && page.includes('*') ? pageRegExp(page) : null
+  const re = page?.includes('*') ? pageRegExp(page) : null
   return (row) => {
     if (row.type !== eventType) return false
     if (page !== null && (row.path === null || (re ? !re.test(row.path) : row.path !== page))) return false
