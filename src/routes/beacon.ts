@@ -90,6 +90,10 @@ function senderOrigin(request: Request): string | undefined {
   }
 }
 
+/** The refusal of a request whose origin may not send events; it names the origin, never echoes it as allowed. */
+const originRefused = (request: Request): Refusal =>
+  new Refusal('origin', 403, `origin ${senderOrigin(request) ?? '(none)'} is not allowed to send events`)
+
 export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
   const { config, metrics, recorder, log, country } = deps
   const now = deps.now ?? Date.now
@@ -196,11 +200,7 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
     const origin = allowOrigin(request)
     if (origin === undefined) {
       metrics.rejected.inc({ reason: 'origin' })
-      return new Refusal(
-        'origin',
-        403,
-        `origin ${senderOrigin(request) ?? '(none)'} is not allowed to send events`,
-      ).toResponse({ vary: 'Origin' })
+      return originRefused(request).toResponse({ vary: 'Origin' })
     }
     return new Response(null, {
       status: 204,
@@ -241,7 +241,7 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
     const origin = allowOrigin(request)
     try {
       if (origin === undefined) {
-        throw new Refusal('origin', 403, `origin ${senderOrigin(request) ?? '(none)'} is not allowed to send events`)
+        throw originRefused(request)
       }
       if (method !== 'POST') {
         return Response.json(
@@ -292,7 +292,7 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
     const origin = allowOrigin(request)
     try {
       if (origin === undefined) {
-        throw new Refusal('origin', 403, `origin ${senderOrigin(request) ?? '(none)'} is not allowed to send events`)
+        throw originRefused(request)
       }
       if (method === 'POST') {
         checkMediaType(request, POST_TYPES)
