@@ -21,9 +21,8 @@ import { createKeys } from './counters/keys.ts'
 import { openDatabase } from './db/pool.ts'
 import { HttpError } from './errors.ts'
 import { errorMessage } from './log.ts'
-import { siteIdOf } from './routes/sites.ts'
 import { DEFAULT_SITE, parseSiteBody, type Site, siteOf, sitesOf } from './sites/site.ts'
-import { createSite, deleteSite, storedSites, updateSite } from './sites/store.ts'
+import { createSite, deleteSite, siteIdOf, storedSites, updateSite } from './sites/store.ts'
 
 const USAGE = `usage:
   bun run site list

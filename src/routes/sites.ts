@@ -15,10 +15,9 @@ import type { Pool } from '@neondatabase/serverless'
 import { Elysia } from 'elysia'
 import Type from 'typebox'
 import type { Config } from '../config.ts'
-import { HttpError } from '../errors.ts'
 import type { SiteRegistry } from '../sites/registry.ts'
-import { parseSiteBody, type SiteDefaults, siteDomain, siteJson, sitesOf } from '../sites/site.ts'
-import { createSite, deleteSite, storedSites, updateSite } from '../sites/store.ts'
+import { parseSiteBody, type SiteDefaults, siteJson, sitesOf } from '../sites/site.ts'
+import { createSite, deleteSite, siteIdOf, storedSites, updateSite } from '../sites/store.ts'
 import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
@@ -26,18 +25,6 @@ import { ref } from './openapi-schemas.ts'
 
 const BODY = { limit: 16_384, timeoutMs: 10_000 }
 const SiteParam = Type.Object({ site: Type.String({ description: 'a site’s id, or one of its domains' }) })
-
-/** The id of the site `name` names (digits: an id; else a domain), or 404. */
-export async function siteIdOf(pool: Pool, name: string): Promise<number> {
-  if (/^[0-9]{1,5}$/.test(name) && Number(name) <= 32_767) return Number(name)
-  const domain = siteDomain(name)
-  if (domain !== undefined) {
-    const r = await pool.query('SELECT site FROM analytics_site_domains WHERE domain = $1', [domain])
-    const row = r.rows[0] as { site: number } | undefined
-    if (row) return Number(row.site)
-  }
-  throw new HttpError(404, `no site has the id or domain ${JSON.stringify(name.slice(0, 100))}`, { parameter: 'site' })
-}
 
 const allSites = async (pool: Pool, defaults: SiteDefaults) => sitesOf(await storedSites(pool), defaults)
 

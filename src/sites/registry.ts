@@ -13,7 +13,7 @@
  */
 import type { Pool } from '@neondatabase/serverless'
 import type { Redis } from '../db/redis.ts'
-import { type Site, type SiteDefaults, siteDomain, siteOf, sitesOf } from './site.ts'
+import { type Site, type SiteDefaults, siteDomain, siteNumber, sitesOf } from './site.ts'
 import { storedSites } from './store.ts'
 
 export interface SiteRegistryDeps {
@@ -42,7 +42,7 @@ export class SiteRegistry {
   private loadedAt = 0
 
   constructor(private readonly deps: SiteRegistryDeps) {
-    this.snapshot = build([siteOf(undefined, deps.defaults)])
+    this.snapshot = build(sitesOf([], deps.defaults))
   }
 
   /** Reads the version, then every site: a change between the two is read again next time. */
@@ -112,7 +112,8 @@ export class SiteRegistry {
 
   /** A site named by its id (digits) or by one of its domains. */
   resolve(name: string): Site | undefined {
-    return /^[0-9]{1,5}$/.test(name) ? this.get(Number(name)) : this.forHost(name)
+    const id = siteNumber(name)
+    return id === undefined ? this.forHost(name) : this.get(id)
   }
 }
 

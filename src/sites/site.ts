@@ -85,6 +85,10 @@ export const siteJson = (s: Site) => ({
   counted_properties: s.countedProperties,
 })
 
+/** A site's id written as text (`3`), or undefined for text that is none (then maybe a domain). */
+export const siteNumber = (name: string): number | undefined =>
+  /^[0-9]{1,5}$/.test(name) && Number(name) <= MAX_SITE_ID ? Number(name) : undefined
+
 /** A domain as sites keep it: a host name, lower-case, without `www.`; undefined for none. */
 export function siteDomain(raw: string): string | undefined {
   const host = hostname(raw.trim())

@@ -9,7 +9,15 @@
  */
 import type { Pool, PoolClient } from '@neondatabase/serverless'
 import { HttpError } from '../errors.ts'
-import { DEFAULT_SITE, MAX_SITE_ID, MAX_SITES, type SiteFields, type StoredSite } from './site.ts'
+import {
+  DEFAULT_SITE,
+  MAX_SITE_ID,
+  MAX_SITES,
+  type SiteFields,
+  type StoredSite,
+  siteDomain,
+  siteNumber,
+} from './site.ts'
 
 /** The advisory lock every change of sites holds (an arbitrary constant of this service's). */
 const SITES_LOCK = 7_231_026
@@ -35,6 +43,19 @@ const storedOf = (r: SiteRow): StoredSite => ({
   allowedOrigins: r.allowed_origins,
   countedProperties: r.counted_properties,
 })
+
+/** The id of the site `name` names (digits: an id; else a domain), or 404. */
+export async function siteIdOf(pool: Pool, name: string): Promise<number> {
+  const id = siteNumber(name)
+  if (id !== undefined) return id
+  const domain = siteDomain(name)
+  if (domain !== undefined) {
+    const r = await pool.query('SELECT site FROM analytics_site_domains WHERE domain = $1', [domain])
+    const row = r.rows[0] as { site: number } | undefined
+    if (row) return Number(row.site)
+  }
+  throw new HttpError(404, `no site has the id or domain ${JSON.stringify(name.slice(0, 100))}`, { parameter: 'site' })
+}
 
 /** Every stored site, by id. */
 export async function storedSites(pool: Pool | PoolClient): Promise<StoredSite[]> {
