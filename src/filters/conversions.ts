@@ -39,7 +39,7 @@ import {
   rowBucket,
   visitorKey,
 } from './query.ts'
-import { rangeEdges, visitDaysSql, visitWhereSql, windowsSql } from './where.ts'
+import { rangeEdges, visitDaysSql, visitRowsInRangeSql, visitWhereSql, windowsSql } from './where.ts'
 
 export interface ConversionsQuery extends LogQuery {
   goals: readonly Goal[]
@@ -207,7 +207,6 @@ const fromVisitRows = (q: ConversionsQuery): boolean =>
 function visitRowsSql(q: ConversionsQuery, p: SqlParams, valued: readonly number[]): string {
   const param = (v: unknown) => p.add(v)
   const range = rangeOf(q)
-  const iso = (ms: number) => `${p.add(new Date(ms).toISOString())}::timestamptz`
   const { windows, across } = rangeEdges(range, p)
   const g = q.goals.map((_, i) => i)
   // the typed goals of each event type, as the OR of one CASE a type that some goal is
@@ -236,7 +235,7 @@ function visitRowsSql(q: ConversionsQuery, p: SqlParams, valued: readonly number
     (completed === '' ? '' : ', o.m AS om') +
     valued.map((i) => (completed === '' ? `, NULL::numeric AS v${i}` : `, o.v${i}`)).join('')
   const column = q.by === undefined ? '0' : `v.${dimensionSource(q.by).sql(param)}`
-  const rows = `${visitDaysSql(range, p, 'v.day')} AND v.last_at >= ${iso(range[0])} AND v.first_at < ${iso(range[1])}
+  const rows = `${visitRowsInRangeSql(range, p, 'v')}
     AND v.visitor IS NOT NULL AND coalesce(${visitWhereSql(q.filters, p, foldOf(q))}, false)`
   const typed =
     across === ''

@@ -34,7 +34,15 @@ import { bucketOf } from './buckets.ts'
 import { dimensionSource, nameOfId, splitFilters, typeCode } from './filter.ts'
 import { matches } from './match.ts'
 import { foldOf, type LogMetric, type LogQuery, rangeOf, rangeSql, rowBucket } from './query.ts'
-import { eventWhereSql, rangeEdges, visitDaysSql, visitValuesSql, visitWhereSql, windowsSql } from './where.ts'
+import {
+  eventWhereSql,
+  rangeEdges,
+  visitDaysSql,
+  visitRowsInRangeSql,
+  visitValuesSql,
+  visitWhereSql,
+  windowsSql,
+} from './where.ts'
 
 /** One bucket's visits and what they add up to. */
 export interface Quality {
@@ -183,7 +191,7 @@ function aggregatesSql<K>(q: LogQuery, p: SqlParams, grouping: Grouping<K>, ids:
   const { windows, across: cut } = rangeEdges(rangeOf(q), p)
   const began = `began_at >= ${from} AND began_at < ${to}`
   // the range's rows: of its days, with an event in it
-  const rows = `analytics_visits WHERE ${visitDaysSql(rangeOf(q), p)} AND last_at >= ${from} AND first_at < ${to}`
+  const rows = `analytics_visits WHERE ${visitRowsInRangeSql(rangeOf(q), p)}`
   // a row is whole when it began its visit in the range and has all its events in it (NULL,
   // not false, for a row that did not begin its visit)
   const whole = `${began} AND first_at >= ${from} AND last_at < ${to}`

@@ -35,7 +35,7 @@ import {
   rowBucket,
   visitorKey,
 } from './query.ts'
-import { visitDaysSql, visitWhereSql } from './where.ts'
+import { visitRowsInRangeSql, visitWhereSql } from './where.ts'
 
 export interface VisitorsPending {
   /** distinct pairs: buckets[i] and visitors[i] (visitorKey) */
@@ -89,20 +89,23 @@ const DAY_MS = 86_400_000
  * (WITHOUT_VISITOR), the row's events in the range say, in a pass that runs only when there is
  * such a row (its condition is a one-time filter on whether one exists).
  */
+/** An instant's place in the buckets as SQL: its bucket, -1 before the range, n at or after it. */
+function placeSql(q: LogQuery, p: SqlParams): (t: string) => string {
+  if (q.bounds.length > 2) {
+    const bounds = p.add(q.bounds.map((ms) => new Date(ms).toISOString()))
+    return (t) => `(width_bucket(${t}, ${bounds}::timestamptz[]) - 1)`
+  }
+  const [from, to] = rangeOf(q).map((ms) => `${p.add(new Date(ms).toISOString())}::timestamptz`)
+  return (t) => `(CASE WHEN ${t} < ${from} THEN -1 WHEN ${t} >= ${to} THEN 1 ELSE 0 END)`
+}
+
 function visitRowsSql(q: LogQuery, p: SqlParams): { ctes: string; stored: string } {
   const range = rangeOf(q)
   const n = q.bounds.length - 1
-  const iso = (ms: number) => `${p.add(new Date(ms).toISOString())}::timestamptz`
-  const from = iso(range[0])
-  const to = iso(range[1])
-  // the place of an instant: its bucket, -1 before the range, n at or after it
-  const place = (t: string) =>
-    n <= 1
-      ? `(CASE WHEN ${t} < ${from} THEN -1 WHEN ${t} >= ${to} THEN 1 ELSE 0 END)`
-      : `(width_bucket(${t}, ${p.add(q.bounds.map((ms) => new Date(ms).toISOString()))}::timestamptz[]) - 1)`
+  const place = placeSql(q, p)
   const rows = `SELECT visit_id, visitor, ${place('first_at')} AS f, ${place('last_at')} AS l,
       types & ${WITHOUT_VISITOR} <> 0 AS mixed
-    FROM analytics_visits WHERE ${visitDaysSql(range, p)} AND last_at >= ${from} AND first_at < ${to}
+    FROM analytics_visits WHERE ${visitRowsInRangeSql(range, p)}
       AND visitor IS NOT NULL AND coalesce(${visitWhereSql(q.filters, p, foldOf(q))}, false)`
   const known = `NOT mixed AND l - f <= 1`
   return {

@@ -85,6 +85,16 @@ export function visitDaysSql(range: Range, params: SqlParams, column = 'day'): s
 const DAY_MS = 86_400_000
 
 /**
+ * The rows of `analytics_visits` with an event in `range`: of its UTC days, and with their first
+ * event before its end and their last at or after its start (columns of `table`, when given).
+ */
+export function visitRowsInRangeSql(range: Range, params: SqlParams, table?: string): string {
+  const c = (column: string) => (table ? `${table}.${column}` : column)
+  const iso = (ms: number) => `${params.add(new Date(ms).toISOString())}::timestamptz`
+  return `${visitDaysSql(range, params, c('day'))} AND ${c('last_at')} >= ${iso(range[0])} AND ${c('first_at')} < ${iso(range[1])}`
+}
+
+/**
  * What the reads from the visits' rows of a range's days (quality.ts, conversions.ts) need at the
  * range's ends: a row of `analytics_visits` sums a visit's events of one UTC day, so a range that
  * starts or ends inside a UTC day (another zone's midnight, `until`) cuts the rows of the visits
