@@ -40,10 +40,10 @@ export const sites = (deps: {
     allowedOrigins: deps.config.allowedOrigins,
     countedProperties: deps.config.countedProperties,
   }
+  // every instance is told of the change; this one's copy, just read again, answers
   const answer = async (id: number) => {
     await deps.sites.changed()
-    const site = (await allSites(deps.pool, defaults)).find((s) => s.id === id)!
-    return siteJson(site)
+    return siteJson(deps.sites.get(id)!)
   }
   return new Elysia({ name: 'sites' })
     .get(
