@@ -115,6 +115,11 @@ describe.skipIf(!available)('a Postgres that stops answering', () => {
       await page.waitForSelector('main[data-state="ready"]')
       expect(await page.locator('[role="alert"]').count()).toBe(0)
       expect(await page.locator('[data-waiting="postgres"]').count()).toBeGreaterThan(0)
+      // the breakdowns' reads of the log go out once the numbers are in: their notices come after
+      await page
+        .locator('[data-waiting="postgres"] strong', { hasText: /^Sources/ })
+        .first()
+        .waitFor()
       // each part named once: a panel whose tab has its own title is 'Sources', not 'Sources: Sources'
       const waiting = await page.locator('[data-waiting="postgres"] strong').allTextContents()
       expect(waiting).toContain('Sources')
