@@ -71,7 +71,7 @@ const commit = new FloorCommit(
   ({ merged, visitors, at }) => {
     countVisitors(merged, shard, keys, calendar.day(at), visitors)
     countRecentVisitors(merged, keys, Math.floor(at / 60_000), visitors)
-    const script = batchScript(merged, shard, { ttl: 604_800, dimCap: 1000 })
+    const script = batchScript(merged, { ttl: 604_800, dimCap: 1000 })
     return runScript(redis, APPLY_BATCH, script.keys, script.args)
   },
 )

@@ -37,7 +37,7 @@ const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 3_000_000)
 const RUNS = 5
 /** A log metric's statement over the stored rows alone (no pending rows), as a read sends it. */
 export function storedSql(metric: LogMetric<LogQuery, unknown, unknown, unknown>, q: LogQuery) {
-  const p = new SqlParams()
+  const p = new SqlParams(0)
   return { sql: `SELECT ${metric.sql(q, p, metric.pending(q, []))} AS stored`, values: p.values }
 }
 
@@ -210,7 +210,7 @@ if (import.meta.main) {
     // the service's DATABASE_WORK_MEM by default
     await pool.query(`SET work_mem = '${process.env.BENCH_WORK_MEM ?? loadConfig({}).databaseWorkMem}'`)
     for (const [name, metric, filters, extra] of cases) {
-      const statement = storedSql(metric, { filters, bounds, fold, ...extra } as LogQuery)
+      const statement = storedSql(metric, { site: 0, filters, bounds, fold, ...extra } as LogQuery)
       const medianMs = await medianTime(() => pool.query(statement.sql, statement.values))
       const shown = filters.map((f) => `${f.dimension} ${f.op} ${f.values.join('|')}`).join(' AND ') || '(none)'
       results.push({ metric: name, filters: shown, medianMs })

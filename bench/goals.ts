@@ -53,10 +53,11 @@ try {
   const results: { read: string; medianMs: number }[] = []
   for (const filters of [[], [mobile]]) {
     const label = filters.length ? ', device is mobile' : ''
-    const panel = sqlOf(conversions as never, { filters, bounds: range, fold, goals: GOALS } as LogQuery)
+    const panel = sqlOf(conversions as never, { site: 0, filters, bounds: range, fold, goals: GOALS } as LogQuery)
     const bySource = sqlOf(
       conversionsBy as never,
       {
+        site: 0,
         filters,
         bounds: range,
         fold,

@@ -295,6 +295,7 @@ export async function seedHistory(services: BenchServices, now = Date.now()): Pr
         db.pool,
         {
           batchId: `bench-history-${dayName}`,
+          site: 0,
           seq: days - back,
           rows: toRows(day.counters.snapshot(dayName)),
           visitors: new Map([[dayName, set]]),

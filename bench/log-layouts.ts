@@ -60,10 +60,10 @@ try {
   ]
   const whole = [bounds[0]!, bounds.at(-1)!]
   const reads: [string, LogMetric<LogQuery, unknown, unknown, unknown>, LogQuery][] = [
-    ['events by type, by day, 2 filters', eventTypes, { filters: two, bounds, fold }],
-    ['visitors, by day, 2 filters', visitors, { filters: two, bounds, fold }],
-    ['top pages and features, 2 filters', eventTops([]), { filters: two, bounds: whole, fold }],
-    ['events by type, by day, no filter', eventTypes, { filters: [], bounds, fold }],
+    ['events by type, by day, 2 filters', eventTypes, { site: 0, filters: two, bounds, fold }],
+    ['visitors, by day, 2 filters', visitors, { site: 0, filters: two, bounds, fold }],
+    ['top pages and features, 2 filters', eventTops([]), { site: 0, filters: two, bounds: whole, fold }],
+    ['events by type, by day, no filter', eventTypes, { site: 0, filters: [], bounds, fold }],
   ]
   // visit quality (src/filters/quality.ts): from the visits' rows' aggregates with visit filters
   // alone; an event filter that every row passes reads every event grouped by visit, as every
@@ -76,14 +76,14 @@ try {
   const bySource = visitQualityBy('source') as LogMetric<LogQuery, unknown, unknown, unknown>
   const quality = visitQuality as LogMetric<LogQuery, unknown, unknown, unknown>
   reads.push(
-    ['bounce rate, by day, no filter', quality, { filters: [], bounds, fold }],
-    ['bounce rate, by day, source filter', quality, { filters: google, bounds, fold }],
-    ['bounce rate, by day, events pass', quality, { filters: everyRow, bounds, fold }],
-    ['bounce rate, by day, New York', quality, { filters: [], bounds: ny, fold }],
-    ['bounce rate, by day, until', quality, { filters: [], bounds: until, fold }],
-    ['top source quality, no filter', bySource, { filters: [], bounds: whole, fold }],
-    ['top source quality, source filter', bySource, { filters: google, bounds: whole, fold }],
-    ['top source quality, events pass', bySource, { filters: everyRow, bounds: whole, fold }],
+    ['bounce rate, by day, no filter', quality, { site: 0, filters: [], bounds, fold }],
+    ['bounce rate, by day, source filter', quality, { site: 0, filters: google, bounds, fold }],
+    ['bounce rate, by day, events pass', quality, { site: 0, filters: everyRow, bounds, fold }],
+    ['bounce rate, by day, New York', quality, { site: 0, filters: [], bounds: ny, fold }],
+    ['bounce rate, by day, until', quality, { site: 0, filters: [], bounds: until, fold }],
+    ['top source quality, no filter', bySource, { site: 0, filters: [], bounds: whole, fold }],
+    ['top source quality, source filter', bySource, { site: 0, filters: google, bounds: whole, fold }],
+    ['top source quality, events pass', bySource, { site: 0, filters: everyRow, bounds: whole, fold }],
   )
   const timings: { read: string; ms: number }[] = []
   for (const [read, metric, q] of reads) {

@@ -157,7 +157,6 @@ function batchPipeline(
   calendar: Calendar,
   caps: Caps,
 ) {
-  const shard = keys.shards[0]!
   const names = new Names()
   const admissions = newAdmissions()
   return (stage: 1 | 2) =>
@@ -165,9 +164,9 @@ function batchPipeline(
       const batch = new Batch()
       for (let i = b * BATCH; i < (b + 1) * BATCH; i++)
         batch.add({ events: events[i]!, caps, visitor: hashes[i], visit: visits[i] })
-      const { merged, ops } = batch.merge(shard, keys, calendar, admissions, names)
+      const { merged, ops } = batch.merge({ keys, calendar }, admissions, names)
       if (stage === 1) return ops
-      const script = batchScript(merged, shard, { ttl: TTL_SECONDS, dimCap: caps.dimensions })
+      const script = batchScript(merged, { ttl: TTL_SECONDS, dimCap: caps.dimensions })
       // as the batcher does once Redis has answered (here: every member admitted)
       merged.learn([])
       return script

@@ -25,6 +25,7 @@ import { PostgresEventStore } from './log/postgres.ts'
 import { errorMessage, type Logger } from './log.ts'
 import { createMetrics, type Metrics, observe } from './metrics.ts'
 import { RedisMemory } from './redis-memory.ts'
+import { SiteContexts } from './sites/context.ts'
 import { SiteRegistry } from './sites/registry.ts'
 
 export interface BaseDeps {
@@ -53,6 +54,8 @@ export interface Deps extends BaseDeps {
   country: CountryLookup
   /** the sites in memory, watched for changes; load and start it with the flusher */
   sites: SiteRegistry
+  /** each site's keys, days and visitor hasher */
+  contexts: SiteContexts
   /** the rate limit's clock (Date.now); a test moves it instead of waiting for tokens */
   rateLimitClock?: () => number
 }
@@ -141,8 +144,30 @@ export function createDeps(base: BaseDeps): Deps {
   }
   const recorder = new Recorder(batcher, caps, new VisitorHasher(redis, keys, calendar, config.visitorSaltPeriod))
   const eventStore = new PostgresEventStore(base.pool, now)
+  const sites = new SiteRegistry({
+    pool: base.pool,
+    redis,
+    key: keys.sites,
+    defaults: {
+      timeZone: calendar.zone,
+      allowedOrigins: config.allowedOrigins,
+      countedProperties: config.countedProperties,
+    },
+    onError: (error) =>
+      log.warn('sites not reloaded; the ones read before stay in use', { error: errorMessage(error) }),
+  })
+  const contexts = new SiteContexts({ redis, keys, saltPeriod: config.visitorSaltPeriod })
   const flusher = new Flusher(
-    { redis, pool: base.pool, keys, log, metrics, eventStore, retentionDays: config.eventsRetentionDays },
+    {
+      redis,
+      pool: base.pool,
+      keys,
+      log,
+      metrics,
+      eventStore,
+      retentionDays: config.eventsRetentionDays,
+      sites: () => sites.list().map((site) => site.id),
+    },
     { intervalMs: config.flushIntervalMs, ttlSeconds: config.counterTtlSeconds, flushRows: config.eventsFlushRows },
   )
   const live = new LiveHub(redisLiveSource(redis, keys, calendar), { maxClients: config.liveMaxClients, log, now })
@@ -161,17 +186,7 @@ export function createDeps(base: BaseDeps): Deps {
     live,
     redisMemory,
     country: countryLookup(config.geoipDb),
-    sites: new SiteRegistry({
-      pool: base.pool,
-      redis,
-      key: keys.sites,
-      defaults: {
-        timeZone: calendar.zone,
-        allowedOrigins: config.allowedOrigins,
-        countedProperties: config.countedProperties,
-      },
-      onError: (error) =>
-        log.warn('sites not reloaded; the ones read before stay in use', { error: errorMessage(error) }),
-    }),
+    sites,
+    contexts,
   }
 }

@@ -26,7 +26,6 @@ const TTLS = {
   sessionMs: 1_800_000,
   dimCap: 1000,
   maxRows: 10,
-  log: LOG,
 }
 const DAY = Date.parse('2026-11-28T00:00:00Z')
 
@@ -129,8 +128,7 @@ describe('the script call of a batch', () => {
       const got = scriptWrites(script.keys, script.args)
       const seen = new Set([...want.capped.values()].map((c) => c.seen))
       const recent = [...want.recent].filter((key) => want.pfadd.has(key))
-      const { log: _, ...header } = TTLS
-      expect(got.header).toMatchObject({ ...header, nSeen: seen.size, nRecent: recent.length, nSession: 0 })
+      expect(got.header).toMatchObject({ ...TTLS, nSeen: seen.size, nRecent: recent.length, nSession: 0 })
       expect(new Set(script.keys).size).toBe(script.keys.length)
       expect(new Set(script.keys.slice(0, seen.size))).toEqual(seen)
       expect(new Set(script.keys.slice(seen.size, seen.size + recent.length))).toEqual(new Set(recent))
@@ -174,21 +172,42 @@ describe('the script call of a batch', () => {
 
   test("server events to join a visit: each sent with its time, visitor and row, their visits' keys among the sessions", () => {
     const merged = new MergedOps()
+    const other = { ...LOG, rows: 'r5', sequence: 'seq5' }
     merged.visit(
-      { session: shard.session('a1'), seen: ['seen:src'], at: DAY, host: 'shop.example.com', head: 'a1', rows: 'row0' },
+      {
+        log: LOG,
+        session: shard.session('a1'),
+        seen: ['seen:src'],
+        at: DAY,
+        host: 'shop.example.com',
+        head: 'a1',
+        rows: 'row0',
+      },
       1,
     )
-    merged.join({ session: shard.session('b2'), at: DAY + 5, visitor: 'b2', row: 'row1' })
-    merged.join({ session: shard.session('a1'), at: DAY + 9, visitor: 'a1', row: 'row2' })
-    merged.row('row3')
-    expect(merged.rowCount).toBe(4)
+    merged.join({ log: other, session: shard.session('b2'), at: DAY + 5, visitor: 'b2', row: 'row1' })
+    merged.join({ log: LOG, session: shard.session('a1'), at: DAY + 9, visitor: 'a1', row: 'row2' })
+    merged.row('row3', other)
+    merged.row('row4', other)
+    expect(merged.rowCount).toBe(5)
     const { keys: sent, args } = merged.toScriptArgs(TTLS)
     const { header, sections } = decodeScriptArgs(sent, args)
+    // each site's log once, in the order first named; records name theirs by position
+    expect(sections.logs).toEqual(
+      [LOG, other].map((l) => ({
+        rows: l.rows,
+        seq: l.sequence,
+        dropped: l.dropped,
+        daily: l.daily,
+        quarters: l.quarters,
+        dimensions: l.dimensions,
+      })),
+    )
     expect(sections.joins).toEqual([
-      { session: shard.session('b2'), at: DAY + 5, visitor: 'b2', row: 'row1' },
-      { session: shard.session('a1'), at: DAY + 9, visitor: 'a1', row: 'row2' },
+      { log: 2, session: shard.session('b2'), at: DAY + 5, visitor: 'b2', row: 'row1' },
+      { log: 1, session: shard.session('a1'), at: DAY + 9, visitor: 'a1', row: 'row2' },
     ])
-    expect(sections.rows).toEqual([{ packed: 'row3' }])
+    expect(sections.rows).toEqual([{ log: 2, packed: `row3\x1drow4` }])
     // the sessions' keys (a visit's TTL is its own) stand together: one for each visitor
     expect(header.nSession).toBe(2)
     const sessions = sent.slice(header.nSeen + header.nRecent, header.nSeen + header.nRecent + header.nSession)
@@ -222,15 +241,7 @@ describe('the script applies what the arguments say', () => {
       for (const { event, by } of events) countEvent(event, { keys: shard, calendar: utcCalendar, caps }, by, merged)
       countVisitors(merged, shard, keys, utcCalendar.day(at), hashes)
       countRecentVisitors(merged, keys, Math.floor(at / 60_000), hashes)
-      const log = {
-        rows: shard.pending('r'),
-        sequence: shard.sequence,
-        dropped: shard.dropped,
-        daily: shard.pending('d'),
-        quarters: shard.pending('h'),
-        dimensions: shard.pending('x'),
-      }
-      const script = merged.toScriptArgs({ ...TTLS, log })
+      const script = merged.toScriptArgs(TTLS)
       const { header, incr, capped, pfadd } = scriptWrites(script.keys, script.args)
 
       // the script's work, step by step: the counts, then each capped member in order

@@ -157,6 +157,11 @@ const ROWS = makeRows()
 /** Per row: stored in the split database, or pending. */
 const STORED = ROWS.filter(() => r.next() < 0.6)
 const PENDING = ROWS.filter((row) => !STORED.includes(row))
+/**
+ * Another site's rows, stored in both databases: every read is of site 0, so none of these may
+ * count (a read that forgot the site would count them, and disagree with JavaScript over ROWS).
+ */
+const OTHER_SITE = makeRows().map((row) => ({ ...row, site: 7 }))
 
 const FILTER_DIMENSIONS: Dimension[] = [
   ...VISIT_DIMENSIONS,
@@ -259,6 +264,7 @@ beforeAll(async () => {
     await logPartitions(pool, '2026-11-25', '2026-11-30')
     // in batches, as flushes store them: a visit's row of a day adds up several batches' rows
     for (const batch of batches(rows)) await insertLogRows(pool, batch)
+    for (const batch of batches(OTHER_SITE)) await insertLogRows(pool, batch)
   }
   fold = await probeCaseFold(all)
   return () => second.close()
@@ -270,7 +276,7 @@ beforeAll(async () => {
  */
 async function splitRead<Q extends LogQuery, P, S, R>(metric: LogMetric<Q, P, S, R>, q: Q): Promise<R> {
   const extra = STORED.filter(() => r.next() < 0.1)
-  const p = new SqlParams()
+  const p = new SqlParams(0)
   const sql = metric.sql(q, p, metric.pending(q, [...PENDING, ...extra]))
   const res = await split.query(`SELECT ${sql} AS stored`, p.values)
   return metric.finish(q, (res.rows[0] as { stored: S }).stored, PENDING)
@@ -401,7 +407,7 @@ describe('filters in SQL and in JavaScript', () => {
     for (let i = 0; i < QUERIES; i++) {
       const filters = drawFilters()
       const bounds = drawBounds()
-      const q: LogQuery = { filters, bounds, fold }
+      const q: LogQuery = { site: 0, filters, bounds, fold }
       const what = { i, filters, from: new Date(bounds[0]!), buckets: bounds.length - 1 }
       const eventType = r.next() < 0.3 ? r.pick(ALL_TYPES) : undefined
       const counted = await threeWays(events, { ...q, eventType }, what)
@@ -444,7 +450,7 @@ describe('filters in SQL and in JavaScript', () => {
         // the one pass of every event dimension gives the same top, whole and split
         const whole = await readLog(all, eventTops(PROP_KEYS), q)
         expect({ what, shared: topOfEventTops(topQuery, PROP_KEYS, whole) }).toEqual({ what, shared: ranked })
-        const p = new SqlParams()
+        const p = new SqlParams(0)
         const res = await split.query(`SELECT ${eventTops(PROP_KEYS).sql(q, p, null)} AS stored`, p.values)
         const stored = (res.rows[0] as { stored: EventTopsStored }).stored
         expect({ what, split: topOfEventTops(topQuery, PROP_KEYS, { stored, rows: PENDING }) }).toEqual({
@@ -467,7 +473,7 @@ describe('filters in SQL and in JavaScript', () => {
 
   test('a filter that matches everything gives what no filter gives: the counters’ numbers', async () => {
     const bounds = bucketsOf('day', '2026-11-25', '2026-11-30', 'Europe/Berlin').bounds
-    const none: LogQuery = { filters: [], bounds, fold }
+    const none: LogQuery = { site: 0, filters: [], bounds, fold }
     const inRange = ROWS.filter((row) => row.at >= bounds[0]! && row.at < bounds.at(-1)!)
     const expected = {
       events: sum(await readLog(all, events, none)),
@@ -486,7 +492,7 @@ describe('filters in SQL and in JavaScript', () => {
         { op: 'is_not', dimension, values: [dimension === 'event_type' ? 'subscription_canceled' : 'nobody has this'] },
         { op: 'contains_not', dimension, values: ['nobody has this'] },
       ] as Filter[]) {
-        const q: LogQuery = { filters: [f], bounds, fold }
+        const q: LogQuery = { site: 0, filters: [f], bounds, fold }
         const got = {
           events: sum(await threeWays(events, q, f)),
           visits: sum(await threeWays(visits, q, f)),

@@ -112,7 +112,7 @@ describe('case folding', () => {
       for (const op of ['contains', 'contains_not'] as const) {
         for (const needle of needles) {
           const f = { op, dimension: 'page' as const, values: [needle, r.pick(needles)] }
-          const p = new SqlParams()
+          const p = new SqlParams(0)
           const where = filterSql(f, p, fold)
           const q = await pool.query(
             `SELECT coalesce(array_agg(i ORDER BY i), '{}') AS hits FROM unnest(${p.add(pathIds)}::int[]) WITH ORDINALITY AS u(path, i) WHERE ${where}`,

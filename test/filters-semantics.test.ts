@@ -103,44 +103,56 @@ const is = (dimension: Filter['dimension'], ...values: string[]): Filter => ({ o
 
 describe('filtered metrics', () => {
   test('events: the rows in the range that pass every filter', async () => {
-    expect(await both(events, { filters: [] })).toEqual([7])
-    expect(await both(events, { filters: [is('source', 'Google')] })).toEqual([4])
-    expect(await both(events, { filters: [is('source', 'Google')], eventType: 'page_view' })).toEqual([3])
-    expect(await both(events, { filters: [is('page', '/pricing')] })).toEqual([2])
+    expect(await both(events, { site: 0, filters: [] })).toEqual([7])
+    expect(await both(events, { site: 0, filters: [is('source', 'Google')] })).toEqual([4])
+    expect(await both(events, { site: 0, filters: [is('source', 'Google')], eventType: 'page_view' })).toEqual([3])
+    expect(await both(events, { site: 0, filters: [is('page', '/pricing')] })).toEqual([2])
   })
 
   test('visits: begun in the range, and with an event filter, matched by a row of the visit', async () => {
-    expect(await both(visits, { filters: [] })).toEqual([3])
-    expect(await both(visits, { filters: [is('source', 'Google')] })).toEqual([2])
+    expect(await both(visits, { site: 0, filters: [] })).toEqual([3])
+    expect(await both(visits, { site: 0, filters: [is('source', 'Google')] })).toEqual([2])
     // visit 1 saw /pricing, visit 2 did not; visit 3 did but began the day before
-    expect(await both(visits, { filters: [is('page', '/pricing')] })).toEqual([1])
-    expect(await both(visits, { filters: [is('source', 'Google'), is('feature', 'Export')] })).toEqual([1])
-    expect(await both(visits, { filters: [is('source', 'Bing')] })).toEqual([1])
+    expect(await both(visits, { site: 0, filters: [is('page', '/pricing')] })).toEqual([1])
+    expect(await both(visits, { site: 0, filters: [is('source', 'Google'), is('feature', 'Export')] })).toEqual([1])
+    expect(await both(visits, { site: 0, filters: [is('source', 'Bing')] })).toEqual([1])
   })
 
   test('visitors: distinct visitors of the rows that pass; an event of no visit is no one', async () => {
-    expect(await both(visitors, { filters: [] })).toEqual({ counts: [3], total: 3 })
-    expect(await both(visitors, { filters: [is('page', '/pricing')] })).toEqual({ counts: [1], total: 1 })
-    expect(await both(visitors, { filters: [is('prop:plan', 'Pro')] })).toEqual({ counts: [1], total: 1 })
+    expect(await both(visitors, { site: 0, filters: [] })).toEqual({ counts: [3], total: 3 })
+    expect(await both(visitors, { site: 0, filters: [is('page', '/pricing')] })).toEqual({ counts: [1], total: 1 })
+    expect(await both(visitors, { site: 0, filters: [is('prop:plan', 'Pro')] })).toEqual({ counts: [1], total: 1 })
   })
 
   test('the negations match rows with no value: server events and absent properties', async () => {
-    expect(await both(events, { filters: [{ op: 'is_not', dimension: 'source', values: ['Google'] }] })).toEqual([3])
-    expect(await both(events, { filters: [{ op: 'contains_not', dimension: 'source', values: ['o'] }] })).toEqual([3])
-    expect(await both(events, { filters: [is('prop:constructor', 'x')] })).toEqual([1])
+    expect(
+      await both(events, { site: 0, filters: [{ op: 'is_not', dimension: 'source', values: ['Google'] }] }),
+    ).toEqual([3])
+    expect(
+      await both(events, { site: 0, filters: [{ op: 'contains_not', dimension: 'source', values: ['o'] }] }),
+    ).toEqual([3])
+    expect(await both(events, { site: 0, filters: [is('prop:constructor', 'x')] })).toEqual([1])
     // an absent key, even one every object inherits, is no value
-    expect(await both(events, { filters: [is('prop:toString', 'x')] })).toEqual([0])
-    expect(await both(events, { filters: [{ op: 'is_not', dimension: 'prop:toString', values: ['x'] }] })).toEqual([7])
+    expect(await both(events, { site: 0, filters: [is('prop:toString', 'x')] })).toEqual([0])
+    expect(
+      await both(events, { site: 0, filters: [{ op: 'is_not', dimension: 'prop:toString', values: ['x'] }] }),
+    ).toEqual([7])
   })
 
   test('contains ignores case, and % _ \\ are plain characters', async () => {
-    expect(await both(events, { filters: [{ op: 'contains', dimension: 'source', values: ['OOG'] }] })).toEqual([4])
-    expect(await both(events, { filters: [{ op: 'contains', dimension: 'page', values: ['%'] }] })).toEqual([0])
-    expect(await both(events, { filters: [{ op: 'contains', dimension: 'page', values: ['_', 'RIC'] }] })).toEqual([2])
+    expect(
+      await both(events, { site: 0, filters: [{ op: 'contains', dimension: 'source', values: ['OOG'] }] }),
+    ).toEqual([4])
+    expect(await both(events, { site: 0, filters: [{ op: 'contains', dimension: 'page', values: ['%'] }] })).toEqual([
+      0,
+    ])
+    expect(
+      await both(events, { site: 0, filters: [{ op: 'contains', dimension: 'page', values: ['_', 'RIC'] }] }),
+    ).toEqual([2])
   })
 
   test('top: visits under the value of the row that began them, events under theirs', async () => {
-    expect(await both(top, { filters: [], dimension: 'source', limit: 10 })).toEqual({
+    expect(await both(top, { site: 0, filters: [], dimension: 'source', limit: 10 })).toEqual({
       items: [
         { name: 'Google', count: 2 },
         { name: 'Bing', count: 1 },
@@ -148,27 +160,31 @@ describe('filtered metrics', () => {
       total: 3,
     })
     // a visit with no UTM campaign is in the total, under no name
-    expect(await both(top, { filters: [], dimension: 'utm_campaign', limit: 10 })).toEqual({
+    expect(await both(top, { site: 0, filters: [], dimension: 'utm_campaign', limit: 10 })).toEqual({
       items: [{ name: 'Winter', count: 2 }],
       total: 3,
     })
-    expect(await both(top, { filters: [is('page', '/pricing')], dimension: 'utm_campaign', limit: 10 })).toEqual({
+    expect(
+      await both(top, { site: 0, filters: [is('page', '/pricing')], dimension: 'utm_campaign', limit: 10 }),
+    ).toEqual({
       items: [{ name: 'Winter', count: 1 }],
       total: 1,
     })
-    expect(await both(top, { filters: [], dimension: 'page', limit: 1 })).toEqual({
+    expect(await both(top, { site: 0, filters: [], dimension: 'page', limit: 1 })).toEqual({
       items: [{ name: '/', count: 3 }],
       total: 5,
     })
-    expect(await both(top, { filters: [], dimension: 'prop:plan', limit: 10 })).toEqual({
+    expect(await both(top, { site: 0, filters: [], dimension: 'prop:plan', limit: 10 })).toEqual({
       items: [{ name: 'Pro', count: 2 }],
       total: 7,
     })
-    expect(await both(top, { filters: [], dimension: 'prop:plan', eventType: 'user_signup', limit: 10 })).toEqual({
+    expect(
+      await both(top, { site: 0, filters: [], dimension: 'prop:plan', eventType: 'user_signup', limit: 10 }),
+    ).toEqual({
       items: [{ name: 'Pro', count: 1 }],
       total: 1,
     })
-    expect(await both(top, { filters: [], dimension: 'feature', limit: 10 })).toEqual({
+    expect(await both(top, { site: 0, filters: [], dimension: 'feature', limit: 10 })).toEqual({
       items: [{ name: 'Export', count: 1 }],
       total: 1,
     })
@@ -176,7 +192,7 @@ describe('filtered metrics', () => {
 
   test('top: a pending name past the stored top keeps its stored count', async () => {
     // Postgres' top 1 + 1 is /a and /b; /e, the one pending name, is counted from its own row
-    const q = { filters: [], bounds: bucketsOf('day', '2026-11-26', '2026-11-26', 'UTC').bounds, fold }
+    const q = { site: 0, filters: [], bounds: bucketsOf('day', '2026-11-26', '2026-11-26', 'UTC').bounds, fold }
     const expected = { items: [{ name: '/e', count: 11 }], total: 25 }
     expect(await readLog(pool, top, { ...q, dimension: 'page', limit: 1 }, PENDING_PAGES)).toEqual(expected)
     expect(top.ofRows({ ...q, dimension: 'page', limit: 1 }, [...STORED_PAGES, ...PENDING_PAGES])).toEqual(expected)

@@ -63,6 +63,8 @@ function makeRows(): LogRow[] {
 const ROWS = makeRows()
 const STORED = ROWS.filter(() => r.next() < 0.55)
 const PENDING = ROWS.filter((row) => !STORED.includes(row))
+/** Another site's rows, in both databases: the reads are of site 0, which none of them may reach. */
+const OTHER_SITE = makeRows().map((row) => ({ ...row, site: 7 }))
 
 const configured = (id: string, fields: Partial<Goal>): Goal => configuredGoal(id, { name: `goal ${id}`, ...fields })
 
@@ -133,7 +135,7 @@ function drawQuery(): FunnelQuery {
   const from = START + r.int(END - START)
   const to = from + r.pick([MIN, H, 24 * H, 3 * 24 * H, 6 * 24 * H])
   const windowMs = r.pick([MIN, 10 * MIN, H, 24 * H, 3 * 24 * H])
-  return { steps, bounds: [from, to], windowMs, filters: drawFilters() }
+  return { site: 0, steps, bounds: [from, to], windowMs, filters: drawFilters() }
 }
 
 let all: Pool
@@ -149,12 +151,13 @@ beforeAll(async () => {
   ] as const) {
     await logPartitions(pool, '2026-11-24', '2026-12-03')
     await insertLogRows(pool, rows)
+    await insertLogRows(pool, OTHER_SITE)
   }
 }, 60_000)
 
 async function splitRead(q: FunnelQuery): Promise<FunnelCounts> {
   const extra = STORED.filter(() => r.next() < 0.2)
-  const p = new SqlParams()
+  const p = new SqlParams(0)
   const sql = funnel.sql(q, p, funnel.pending(q, [...PENDING, ...extra]))
   const res = await split.query(`SELECT ${sql} AS stored`, p.values)
   return funnel.finish(q, (res.rows[0] as { stored: (number | string)[] }).stored, PENDING)
@@ -194,7 +197,13 @@ describe('funnels', () => {
       row(0, { visitor: 'bbbbbbbbbbbbbbbb', type: 'user_signup' }),
       row(0, { visitor: 'bbbbbbbbbbbbbbbb', path: '/pricing' }),
     ]
-    const q: FunnelQuery = { steps: [pricing, signup], bounds: [at, at + 24 * H], windowMs: 24 * H, filters: [] }
+    const q: FunnelQuery = {
+      site: 0,
+      steps: [pricing, signup],
+      bounds: [at, at + 24 * H],
+      windowMs: 24 * H,
+      filters: [],
+    }
     expect(funnel.ofRows(q, rows)).toEqual({ reached: [2, 2] })
     expect(await readLog(all, funnel, { ...q, bounds: [at - 48 * H, at - 24 * H] }, rows)).toEqual({ reached: [0, 0] })
     expect(await readLog(all, funnel, q, rows)).toEqual({ reached: [2, 2] })

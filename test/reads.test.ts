@@ -533,7 +533,7 @@ describe('exact reads', () => {
       attempts++
       // the first time, a whole flush (replay of the leftover + move + commit) runs in between
       if (flushes++ === 0) expect(await deps.flusher.flush()).toBeGreaterThan(0)
-      const p = new SqlParams()
+      const p = new SqlParams(0)
       const r = await deps.pool.query(
         `SELECT (SELECT coalesce(sum(count), 0)::int FROM analytics_daily) AS n, ${committedSql(p, view.batchIds)} AS committed`,
         p.values,

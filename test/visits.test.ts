@@ -416,9 +416,9 @@ describe('top over long ranges', () => {
     }
     for (const [i, x] of fields.entries()) {
       const rows = toRows({ x })
-      expect(await writeBatch(deps.pool, { batchId: `months-${i}`, seq: i + 1, rows, visitors: new Map() })).toBe(
-        'applied',
-      )
+      expect(
+        await writeBatch(deps.pool, { batchId: `months-${i}`, site: 0, seq: i + 1, rows, visitors: new Map() }),
+      ).toBe('applied')
     }
     let seed = 7
     const next = (n: number) => {

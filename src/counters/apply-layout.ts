@@ -7,7 +7,7 @@
  * does not compile until it writes it, and the decoder reads it as it is described.
  *
  * @example
- * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'visits', 'joins', 'rows']
+ * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'logs', 'visits', 'joins', 'rows']
  * luaLayoutComment() // the script's opening comment: every KEYS and ARGV, and each record
  */
 
@@ -51,13 +51,7 @@ export const APPLY_HEADER = [
   { name: 'nSession', doc: "how many of KEYS, after those, are visitors' current visits" },
   { name: 'sessionMs', doc: 'milliseconds without an event after which a visit ends' },
   { name: 'dimCap', doc: 'values a capped visit dimension may have per day' },
-  { name: 'maxRows', doc: 'pending log rows kept at most; rows past it are dropped and counted' },
-  { name: 'rowsKey', doc: 'index in KEYS of the pending log rows (a list)' },
-  { name: 'seqKey', doc: "index in KEYS of the shard's move sequence (it changes when pending moves)" },
-  { name: 'droppedKey', doc: 'index in KEYS of the hash of rows dropped past maxRows, by UTC epoch day' },
-  { name: 'dailyKey', doc: 'index in KEYS of the pending daily counters (a visit counts there)' },
-  { name: 'quarterKey', doc: 'index in KEYS of the pending quarter-hour counters' },
-  { name: 'dimensionKey', doc: 'index in KEYS of the pending per-dimension counters' },
+  { name: 'maxRows', doc: 'pending log rows kept at most, per site; rows past it are dropped and counted' },
 ] as const
 
 export type HeaderName = (typeof APPLY_HEADER)[number]['name']
@@ -95,11 +89,20 @@ export const APPLY_SECTIONS = [
       'minute of visitors, share them)',
   },
   {
+    name: 'logs',
+    count: 'l',
+    record: [key('rows'), key('seq'), key('dropped'), key('daily'), key('quarters'), key('dimensions')],
+    doc:
+      "one site's (of the shard) pending log rows (a list), move sequence (it changes when pending " +
+      'moves), hash of rows dropped past maxRows by UTC epoch day, and pending daily, quarter-hour ' +
+      'and per-dimension counters, where its visits count; the records below name theirs by position',
+  },
+  {
     name: 'visits',
     count: 'v',
-    record: [key('session'), key('seen'), int('at'), str('host'), str('head'), str('rows')],
+    record: [int('log'), key('session'), key('seen'), int('at'), str('host'), str('head'), str('rows')],
     doc:
-      "one browser request: at is its time in ms, host its page's host, head the rest of the visit it would " +
+      "one browser request of the site whose log is the log-th: at is its time in ms, host its page's host, head the rest of the visit it would " +
       'begin (visitor, candidate visit id, day, quarter, then the value under each other visit dimension, ' +
       'U+001F between), rows its log rows, U+001D between. With no visit in session whose last event is ' +
       'less than sessionMs before, the request begins one: it is counted (capped values ' +
@@ -110,9 +113,9 @@ export const APPLY_SECTIONS = [
   {
     name: 'joins',
     count: 'j',
-    record: [key('session'), int('at'), str('visitor'), str('row')],
+    record: [int('log'), key('session'), int('at'), str('visitor'), str('row')],
     doc:
-      "one server event sent with its browser's address and User-Agent: at is its time in ms, visitor the " +
+      "one server event of the log-th log's site sent with its browser's address and User-Agent: at is its time in ms, visitor the " +
       'hash of those, row its log row. With a visit in session whose last event is less than sessionMs ' +
       'before or after at, the event belongs to it: the row gets the visit id (and, as the first of the ' +
       "visit in the pending segment, the visit's values) and a later at becomes the visit's last event. " +
@@ -121,8 +124,8 @@ export const APPLY_SECTIONS = [
   {
     name: 'rows',
     count: 'r',
-    record: [str('packed')],
-    doc: 'log rows of events of no visit (server events), U+001D between',
+    record: [int('log'), str('packed')],
+    doc: "log rows of the log-th log's site, of events of no visit (server events), U+001D between",
   },
 ] as const satisfies readonly Section[]
 

@@ -100,13 +100,25 @@ end
 local dimensions = { ${VISIT_DIMENSIONS.map(lua).join(', ')} }
 -- for each dimension, its seen set's offset among a record's (0: bounded, not capped)
 local capAt = { ${VISIT_DIMENSIONS.map((d) => CAPPED_VISIT_DIMENSIONS.indexOf(d) + 1).join(', ')} }
-local segment = redis.call('GET', KEYS[seqKey]) or '0'
-local rows = {}
+-- each site's log: its keys, its pending segment and the rows the batch adds to it
+local logs = {}
+local l = tonumber(ARGV[i]); i = i + 1
+for k = 1, l do
+  local log = {
+    rows = KEYS[tonumber(ARGV[i])], dropped = KEYS[tonumber(ARGV[i + 2])], daily = KEYS[tonumber(ARGV[i + 3])],
+    quarters = KEYS[tonumber(ARGV[i + 4])], dimensions = KEYS[tonumber(ARGV[i + 5])], added = {},
+  }
+  log.segment = redis.call('GET', KEYS[tonumber(ARGV[i + 1])]) or '0'
+  logs[k] = log
+  i = i + 6
+end
 local v = tonumber(ARGV[i]); i = i + 1
 for _ = 1, v do
-  local session, seenAt, at, host = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 3]
-  local head, packed = ARGV[i + 4], ARGV[i + 5]
-  i = i + 6
+  local log = logs[tonumber(ARGV[i])]
+  local session, seenAt, at, host = KEYS[tonumber(ARGV[i + 1])], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), ARGV[i + 4]
+  local head, packed = ARGV[i + 5], ARGV[i + 6]
+  i = i + 7
+  local segment, rows = log.segment, log.added
   -- a visit: its last event's time, the pending segment it was last written in, its id, then its
   -- values (counted); a request that goes on with it in the same segment rewrites only the time
   local current = redis.call('GET', session)
@@ -142,12 +154,12 @@ for _ = 1, v do
             if redis.call('SCARD', seen) < dimCap then redis.call('SADD', seen, value) else value = '${OTHER}' end
           end
         end
-        redis.call('HINCRBY', KEYS[dimensionKey], day .. ${lua(DIMENSION_MIDDLE.slice(0, -1))} .. dimensions[d] .. '|' .. value, 1)
+        redis.call('HINCRBY', log.dimensions, day .. ${lua(DIMENSION_MIDDLE.slice(0, -1))} .. dimensions[d] .. '|' .. value, 1)
       end
       values[d] = value
     end
-    redis.call('HINCRBY', KEYS[dailyKey], day .. ${lua(DAY_SUFFIX)}, 1)
-    redis.call('HINCRBY', KEYS[quarterKey], quarter .. ${lua(QUARTER_SUFFIX)}, 1)
+    redis.call('HINCRBY', log.daily, day .. ${lua(DAY_SUFFIX)}, 1)
+    redis.call('HINCRBY', log.quarters, quarter .. ${lua(QUARTER_SUFFIX)}, 1)
     counted = table.concat(values, '\\31')
   elseif written ~= segment then
     counted = string.sub(current, rest)
@@ -183,8 +195,10 @@ for _ = 1, v do
 end
 local jn = tonumber(ARGV[i]); i = i + 1
 for _ = 1, jn do
-  local session, at, visitor, row = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 1]), ARGV[i + 2], fill(ARGV[i + 3])
-  i = i + 4
+  local log = logs[tonumber(ARGV[i])]
+  local session, at, visitor, row = KEYS[tonumber(ARGV[i + 1])], tonumber(ARGV[i + 2]), ARGV[i + 3], fill(ARGV[i + 4])
+  i = i + 5
+  local segment, rows = log.segment, log.added
   local current = redis.call('GET', session)
   if current then
     local x = string.find(current, '\\31', 1, true)
@@ -211,20 +225,25 @@ for _ = 1, jn do
 end
 local r = tonumber(ARGV[i]); i = i + 1
 for _ = 1, r do
-  local parts = split(ARGV[i], '\\29')
-  i = i + 1
+  local rows = logs[tonumber(ARGV[i])].added
+  local parts = split(ARGV[i + 1], '\\29')
+  i = i + 2
   for k = 1, #parts do rows[#rows + 1] = fill(parts[k]) end
 end
 local dropped = 0
-if #rows > 0 then
-  local keep = math.min(#rows, math.max(maxRows - redis.call('LLEN', KEYS[rowsKey]), 0))
-  dropped = #rows - keep
-  -- unpack() has a stack limit of a few thousand values
-  for from = 1, keep, 1000 do
-    redis.call('RPUSH', KEYS[rowsKey], unpack(rows, from, math.min(from + 999, keep)))
-  end
-  if dropped > 0 then
-    redis.call('HINCRBY', KEYS[droppedKey], math.floor(tonumber(redis.call('TIME')[1]) / 86400), dropped)
+for k = 1, l do
+  local log = logs[k]
+  local rows = log.added
+  if #rows > 0 then
+    local keep = math.min(#rows, math.max(maxRows - redis.call('LLEN', log.rows), 0))
+    dropped = dropped + #rows - keep
+    -- unpack() has a stack limit of a few thousand values
+    for from = 1, keep, 1000 do
+      redis.call('RPUSH', log.rows, unpack(rows, from, math.min(from + 999, keep)))
+    end
+    if keep < #rows then
+      redis.call('HINCRBY', log.dropped, math.floor(tonumber(redis.call('TIME')[1]) / 86400), #rows - keep)
+    end
   end
 end
 for k = 1, #KEYS do

@@ -27,7 +27,7 @@ import { FIELD, ROW } from '../log/row.ts'
 import { APPLY_BATCH, CAPPED_VISIT_DIMENSIONS } from './apply.lua.ts'
 import { type Calendar, quarterOf, utcCalendar } from './calendar.ts'
 import { type Caps, countEvent, countRecentVisitors, countVisitors, type OpContext } from './increments.ts'
-import { type Keys, ROWS, type ShardKeys } from './keys.ts'
+import { type Keys, type ShardKeys } from './keys.ts'
 import { Admissions, MergedOps } from './merge.ts'
 import { Names } from './names.ts'
 
@@ -116,8 +116,16 @@ export interface Commit {
   error?: unknown
 }
 
+/** A site's keys and days: where and in which days the group commit counts its events. */
+export interface SiteCounting {
+  keys: Keys
+  calendar: Calendar
+}
+
 /** One request's part of a batch. */
 export interface Entry {
+  /** the site the events are counted for (the group commit's own keys and calendar when absent) */
+  site?: SiteCounting
   events: readonly CountedEvent[]
   /** browser values are capped per day; server values are trusted (no caps) */
   caps?: Caps
@@ -150,12 +158,11 @@ export function newAdmissions(): Admissions {
 }
 
 /**
- * KEYS and ARGV of a batch's Lua call to `shard`; its counters live `ttl` seconds after the
- * write, and capped visit dimensions hold `dimCap` values a day.
+ * KEYS and ARGV of a batch's Lua call; its counters live `ttl` seconds after the write, and
+ * capped visit dimensions hold `dimCap` values a day.
  */
 export function batchScript(
   merged: MergedOps,
-  shard: ShardKeys,
   options: { ttl: number; dimCap: number; maxRows?: number },
 ): { keys: string[]; args: string[] } {
   return merged.toScriptArgs({
@@ -165,14 +172,6 @@ export function batchScript(
     sessionMs: VISIT_TIMEOUT_MS,
     dimCap: options.dimCap,
     maxRows: options.maxRows ?? DEFAULT_MAX_PENDING_ROWS,
-    log: {
-      rows: shard.pending(ROWS),
-      sequence: shard.sequence,
-      dropped: shard.dropped,
-      daily: shard.pending('d'),
-      quarters: shard.pending('h'),
-      dimensions: shard.pending('x'),
-    },
   })
 }
 
@@ -221,31 +220,28 @@ export class Batch {
    * The ops of the entries whose client is still there, each distinct event once with its
    * multiplicity, and what they hold.
    */
-  merge(
-    shard: ShardKeys,
-    keys: Keys,
-    calendar: Calendar,
-    admissions?: Admissions,
-    names: Names = new Names(),
-    visitIds: VisitIds = new VisitIds(),
-  ) {
+  merge(own: SiteCounting, admissions?: Admissions, names: Names = new Names(), visitIds: VisitIds = new VisitIds()) {
     const merged = new MergedOps(admissions)
     let dimCap = 0
-    const seenOfDay = new Map<string, string[]>()
-    const visitors = new Map<string, Set<string>>()
-    const recent = new Map<number, Set<string>>()
+    // per site (its shard's keys) and day: the seen sets of a visit's capped dimensions, its visitors
+    const seenOfDay = new Map<ShardKeys, Map<string, string[]>>()
+    const visitors = new Map<SiteCounting, Map<string, Set<string>>>()
+    const recent = new Map<SiteCounting, Map<number, Set<string>>>()
     let requests = 0
     let gone = 0
     let cappedEvents = 0
     let uncappedEvents = 0
-    const browser: OpContext = { keys: shard, calendar, names }
-    const server: OpContext = { keys: shard, calendar, names }
+    const browser: OpContext = { keys: own.keys.shards[this.shard]!, calendar: own.calendar, names }
+    const server: OpContext = { keys: browser.keys, calendar: own.calendar, names }
     for (const entry of this.entries) {
       if (entry.client?.signal.aborted) {
         gone++
         continue
       }
       requests++
+      const site = entry.site ?? own
+      const shard = site.keys.shards[this.shard]!
+      const { calendar } = site
       const { caps } = entry
       if (caps !== undefined) {
         cappedEvents += entry.events.length
@@ -255,25 +251,42 @@ export class Batch {
       // a browser event's page host is its visit's (the request's visit names it): its row leaves
       // it to the visit (row.ts); a server event names its own
       const ctx = caps ? browser : server
+      ctx.keys = shard
+      ctx.calendar = calendar
       const { visitor, visit } = entry
       if (visitor !== undefined && visit !== undefined && entry.events.length > 0) {
         const at = entry.events[0]!.at
         const day = calendar.day(at)
-        let seen = seenOfDay.get(day)
+        let days = seenOfDay.get(shard)
+        if (days === undefined) {
+          days = new Map()
+          seenOfDay.set(shard, days)
+        }
+        let seen = days.get(day)
         if (seen === undefined) {
           seen = CAPPED_VISIT_DIMENSIONS.map((d) => names.seenKey(shard, 'x', day, d))
-          seenOfDay.set(day, seen)
+          days.set(day, seen)
         }
         // each event straight into the batch's maps: no op objects; its log row into the request's
         let rows = ''
         for (const event of entry.events) rows += (rows === '' ? '' : ROW) + countEvent(event, ctx, 1, merged)
         const head = visitHead(visitor, visitIds.next(), day, quarterOf(at), visit)
         merged.visit(
-          { session: shard.session(visitor), seen, at, host: visit.hostname ?? '', head, rows },
+          { log: shard.log, session: shard.session(visitor), seen, at, host: visit.hostname ?? '', head, rows },
           entry.events.length,
         )
-        addTo(visitors, day, visitor)
-        addTo(recent, Math.floor(at / 60_000), visitor)
+        let siteVisitors = visitors.get(site)
+        if (siteVisitors === undefined) {
+          siteVisitors = new Map()
+          visitors.set(site, siteVisitors)
+        }
+        addTo(siteVisitors, day, visitor)
+        let siteRecent = recent.get(site)
+        if (siteRecent === undefined) {
+          siteRecent = new Map()
+          recent.set(site, siteRecent)
+        }
+        addTo(siteRecent, Math.floor(at / 60_000), visitor)
       } else if (entry.joins !== undefined) {
         // a server event sent with its browser's address joins that visitor's visit, if one is in
         // progress (the script decides, as it does for beacons); it never begins one
@@ -282,13 +295,17 @@ export class Batch {
           const event = events[k]!
           const row = countEvent(event, ctx, 1, merged)
           const joining = joins[k]
-          if (joining === undefined) merged.row(row)
-          else merged.join({ session: shard.session(joining), at: event.at, visitor: joining, row })
+          if (joining === undefined) merged.row(row, shard.log)
+          else merged.join({ log: shard.log, session: shard.session(joining), at: event.at, visitor: joining, row })
         }
-      } else for (const event of entry.events) merged.row(countEvent(event, ctx, 1, merged))
+      } else for (const event of entry.events) merged.row(countEvent(event, ctx, 1, merged), shard.log)
     }
-    for (const [day, hashes] of visitors) countVisitors(merged, shard, keys, day, hashes)
-    for (const [minute, hashes] of recent) countRecentVisitors(merged, keys, minute, hashes)
+    for (const [site, days] of visitors) {
+      for (const [day, hashes] of days) countVisitors(merged, site.keys.shards[this.shard]!, site.keys, day, hashes)
+    }
+    for (const [site, minutes] of recent) {
+      for (const [minute, hashes] of minutes) countRecentVisitors(merged, site.keys, minute, hashes)
+    }
     return { merged, requests, gone, cappedEvents, uncappedEvents, ops: merged.size, dimCap }
   }
 }
@@ -301,7 +318,8 @@ export class GroupCommit {
   private scheduled = false
   private nextShard = 0
   private readonly ttl: number
-  private readonly calendar: Calendar
+  /** the default site's keys and days, for entries that name no site */
+  private readonly own: SiteCounting
   private readonly admissions = newAdmissions()
   private readonly names = new Names()
   private readonly visitIds = new VisitIds()
@@ -312,7 +330,7 @@ export class GroupCommit {
     private readonly options: GroupCommitOptions,
   ) {
     this.ttl = options.ttlSeconds
-    this.calendar = options.calendar ?? utcCalendar
+    this.own = { keys, calendar: options.calendar ?? utcCalendar }
   }
 
   /** Adds one request's events; resolves when they are stored, rejects if their batch failed. */
@@ -337,9 +355,14 @@ export class GroupCommit {
    * script calls, so then the others may be stored: as with a lost reply, a retry may count
    * them twice.
    */
-  addServer(events: readonly CountedEvent[], visitors: readonly (string | undefined)[], client?: Request) {
+  addServer(
+    events: readonly CountedEvent[],
+    visitors: readonly (string | undefined)[],
+    client?: Request,
+    site?: SiteCounting,
+  ) {
     const n = this.keys.shards.length
-    if (n === 1) return this.add({ events, joins: visitors, client })
+    if (n === 1) return this.add({ site, events, joins: visitors, client })
     const parts = new Map<number, { events: CountedEvent[]; joins: (string | undefined)[] }>()
     const none: CountedEvent[] = []
     for (let k = 0; k < events.length; k++) {
@@ -358,12 +381,12 @@ export class GroupCommit {
       part.joins.push(visitor)
     }
     const first = parts.values().next().value
-    if (first === undefined) return this.add({ events, client })
+    if (first === undefined) return this.add({ site, events, client })
     for (const event of none) {
       first.events.push(event)
       first.joins.push(undefined)
     }
-    return Promise.all([...parts.values()].map((part) => this.add({ ...part, client }))).then(() => {})
+    return Promise.all([...parts.values()].map((part) => this.add({ ...part, client, site }))).then(() => {})
   }
 
   /**
@@ -420,11 +443,11 @@ export class GroupCommit {
       let script: { keys: string[]; args: string[] }
       let visitors: Map<string, Set<string>> | undefined
       try {
-        content = batch.merge(shard, this.keys, this.calendar, this.admissions, this.names, this.visitIds)
+        content = batch.merge(this.own, this.admissions, this.names, this.visitIds)
         // The global visitors HyperLogLog is in another slot than a shard of several: it gets
         // its own call after the counts are stored (PFADD is idempotent, so a retry is harmless).
         if (shard.tag !== this.keys.tag) visitors = content.merged.takePfadds()
-        script = batchScript(content.merged, shard, {
+        script = batchScript(content.merged, {
           ttl: this.ttl,
           dimCap: content.dimCap,
           maxRows: this.options.maxPendingRows,

@@ -12,10 +12,15 @@
  * Live data (what the SSE feed reads) and pending deltas (what the flusher moves to Postgres) are
  * separate keys, so a flush never makes "today" drop.
  *
+ * Every key but the lease and the sites' version is a site's. The default site's (0) keys are
+ * named as before sites, so what Redis held then is its own; another site's keys carry `s<id>`
+ * after the tag, in the same shard's slot, so one batch's script can write several sites' keys.
+ *
  * @example
  * const keys = createKeys('analytics')
  * keys.shards[0].liveHourly('2026-11-28') // '{analytics}:live:h:2026-11-28'
  * createKeys('analytics', 16).shards[3].pending('d') // '{analytics:3}:pend:d'
+ * createKeys('analytics').forSite(5).shards[0].pending('d') // '{analytics}:s5:pend:d'
  */
 
 import type { CappedKind } from './fields.ts'
@@ -35,6 +40,12 @@ export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number]
 /** The keys of one shard, all in one cluster slot. */
 export interface ShardKeys {
   readonly tag: string
+  /** what every key of the shard's site starts with: the tag, then the site's part */
+  readonly base: string
+  /** the site whose keys these are */
+  readonly site: number
+  /** the keys the group commit's script writes a visit's counts and the log's rows to */
+  readonly log: LogKeys
   /** hash, field `live` of fields.ts → count: this shard's full hourly counts of one UTC day */
   liveHourly(day: string): string
   /** hash, field `ld` of fields.ts → count: this shard's counts of one day of TIME_ZONE */
@@ -64,9 +75,23 @@ export interface ShardKeys {
   dropped: string
 }
 
+/** Where the group commit's script counts visits and keeps log rows: one set per site and shard. */
+export interface LogKeys {
+  rows: string
+  sequence: string
+  dropped: string
+  daily: string
+  quarters: string
+  dimensions: string
+}
+
 export interface Keys {
   /** the global tag, `{prefix}` */
   readonly tag: string
+  /** the site whose keys these are (0: the default site) */
+  readonly site: number
+  /** the same layout for another site (made once per site) */
+  forSite(site: number): Keys
   readonly shards: readonly ShardKeys[]
   /** HyperLogLog of the day's visitor hashes (global) */
   visitors(day: string): string
@@ -82,40 +107,76 @@ export interface Keys {
   sites: string
 }
 
-function shardKeys(tag: string): ShardKeys {
+/** What follows the tag in a site's keys: nothing for the default site, `:s<id>` for another. */
+const sitePart = (site: number): string => (site === 0 ? '' : `:s${site}`)
+
+function shardKeys(tag: string, site: number): ShardKeys {
+  const base = tag + sitePart(site)
   // built once: the group commit looks them up for every event
-  const pending = Object.fromEntries(SNAPSHOT_KINDS.map((kind) => [kind, `${tag}:pend:${kind}`])) as Record<
+  const pending = Object.fromEntries(SNAPSHOT_KINDS.map((kind) => [kind, `${base}:pend:${kind}`])) as Record<
     SnapshotKind,
     string
   >
+  const sequence = `${base}:seq`
+  const dropped = `${base}:log:dropped`
   return {
     tag,
-    liveHourly: (day) => `${tag}:live:h:${day}`,
-    liveDaily: (day) => `${tag}:live:d:${day}`,
+    base,
+    site,
+    log: {
+      rows: pending[ROWS],
+      sequence,
+      dropped,
+      daily: pending.d,
+      quarters: pending.h,
+      dimensions: pending.x,
+    },
+    liveHourly: (day) => `${base}:live:h:${day}`,
+    liveDaily: (day) => `${base}:live:d:${day}`,
     pending: (kind) => pending[kind],
     seen: (kind, day, dimension) =>
-      dimension === undefined ? `${tag}:seen:${kind}:${day}` : `${tag}:seen:${kind}:${dimension}:${day}`,
-    snapshot: (batchId, kind) => `${tag}:snap:${batchId}:${kind}`,
-    snapshots: `${tag}:snaps`,
-    held: `${tag}:held`,
-    sequence: `${tag}:seq`,
-    session: (visitor) => `${tag}:visit:${visitor}`,
-    dropped: `${tag}:log:dropped`,
+      dimension === undefined ? `${base}:seen:${kind}:${day}` : `${base}:seen:${kind}:${dimension}:${day}`,
+    snapshot: (batchId, kind) => `${base}:snap:${batchId}:${kind}`,
+    snapshots: `${base}:snaps`,
+    held: `${base}:held`,
+    sequence,
+    session: (visitor) => `${base}:visit:${visitor}`,
+    dropped,
   }
 }
 
-export function createKeys(prefix: string, shards = 1): Keys {
+function siteKeys(prefix: string, shards: number, site: number, forSite: (site: number) => Keys): Keys {
   const tag = `{${prefix}}`
+  const base = tag + sitePart(site)
   return {
     tag,
-    shards: shards === 1 ? [shardKeys(tag)] : Array.from({ length: shards }, (_, i) => shardKeys(`{${prefix}:${i}}`)),
-    visitors: (day) => `${tag}:hll:${day}`,
-    recentVisitors: (minute) => `${tag}:hll:m:${minute}`,
-    visitorsCopy: (read, day) => `${tag}:hll:copy:${read}:${day}`,
-    salt: (day) => `${tag}:salt:${day}`,
+    site,
+    forSite,
+    shards:
+      shards === 1
+        ? [shardKeys(tag, site)]
+        : Array.from({ length: shards }, (_, i) => shardKeys(`{${prefix}:${i}}`, site)),
+    visitors: (day) => `${base}:hll:${day}`,
+    recentVisitors: (minute) => `${base}:hll:m:${minute}`,
+    visitorsCopy: (read, day) => `${base}:hll:copy:${read}:${day}`,
+    salt: (day) => `${base}:salt:${day}`,
     lease: `${tag}:lease`,
     sites: `${tag}:sites:v`,
   }
+}
+
+/** The default site's keys; `forSite` gives any other's, each made once. */
+export function createKeys(prefix: string, shards = 1): Keys {
+  const made = new Map<number, Keys>()
+  const forSite = (site: number): Keys => {
+    let keys = made.get(site)
+    if (keys === undefined) {
+      keys = siteKeys(prefix, shards, site, forSite)
+      made.set(site, keys)
+    }
+    return keys
+  }
+  return forSite(0)
 }
 
 // Nearly every call on the hot path falls in the current hour: remember the last one.

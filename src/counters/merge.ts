@@ -14,9 +14,12 @@ import { ROW } from '../log/row.ts'
 import { BoundedMap } from '../memo.ts'
 import { APPLY_HEADER, APPLY_SECTIONS, type HeaderName, type SectionName } from './apply-layout.ts'
 import type { CounterSink } from './increments.ts'
+import type { LogKeys } from './keys.ts'
 
 /** A browser request's visit record: see the `visits` section of apply-layout.ts. */
 export interface VisitRecord {
+  /** the site's (of the shard) log keys */
+  log: LogKeys
   session: string
   /** the day's seen sets of the capped visit dimensions, in their order */
   seen: readonly string[]
@@ -31,6 +34,8 @@ export interface VisitRecord {
 
 /** A server event that joins its visitor's visit if one is in progress: see the `joins` section. */
 export interface JoinRecord {
+  /** the site's (of the shard) log keys */
+  log: LogKeys
   session: string
   /** the event's time, epoch ms */
   at: number
@@ -40,16 +45,6 @@ export interface JoinRecord {
   row: string
 }
 
-/** What the script learns besides the counts: where the visits and rows go, and their limits. */
-export interface LogKeys {
-  rows: string
-  sequence: string
-  dropped: string
-  daily: string
-  quarters: string
-  dimensions: string
-}
-
 export interface ScriptOptions {
   ttl: number
   seenTtl: number
@@ -57,7 +52,6 @@ export interface ScriptOptions {
   sessionMs: number
   dimCap: number
   maxRows: number
-  log: LogKeys
 }
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
@@ -191,7 +185,8 @@ export class MergedOps implements CounterSink {
 
   private readonly visits: VisitRecord[] = []
   private readonly joins: JoinRecord[] = []
-  private readonly serverRows: string[] = []
+  /** the log rows of no visit, by their site's log keys */
+  private readonly serverRows = new Map<LogKeys, string[]>()
 
   /** A browser request's visit and its `rows` log rows (see the `visits` section). */
   visit(record: VisitRecord, rows: number): void {
@@ -205,9 +200,14 @@ export class MergedOps implements CounterSink {
     this.rowCount++
   }
 
-  /** A log row of an event of no visit. */
-  row(row: string): void {
-    this.serverRows.push(row)
+  /** A log row of an event of no visit, of the site whose log keys are `log`. */
+  row(row: string, log: LogKeys): void {
+    let rows = this.serverRows.get(log)
+    if (rows === undefined) {
+      rows = []
+      this.serverRows.set(log, rows)
+    }
+    rows.push(row)
     this.rowCount++
   }
 
@@ -286,7 +286,6 @@ export class MergedOps implements CounterSink {
     for (const record of this.visits) idx(record.session)
     for (const record of this.joins) idx(record.session)
     const nSession = keys.length - nSeen - nRecent
-    const log = options.log
 
     const header: Record<HeaderName, number> = {
       ttl: options.ttl,
@@ -298,41 +297,49 @@ export class MergedOps implements CounterSink {
       sessionMs: options.sessionMs,
       dimCap: options.dimCap,
       maxRows: options.maxRows,
-      rowsKey: Number(idx(log.rows)),
-      seqKey: Number(idx(log.sequence)),
-      droppedKey: Number(idx(log.dropped)),
-      dailyKey: Number(idx(log.daily)),
-      quarterKey: Number(idx(log.quarters)),
-      dimensionKey: Number(idx(log.dimensions)),
     }
     const args: string[] = []
     for (const arg of APPLY_HEADER) args.push(String(header[arg.name]))
-    for (const section of APPLY_SECTIONS) MergedOps.writers[section.name](this, args, idx)
+    const logs = new Map<LogKeys, string>()
+    const write: Writing = { args, idx, log: (log) => logs.get(log)! }
+    for (const record of this.visits) if (!logs.has(record.log)) logs.set(record.log, String(logs.size + 1))
+    for (const record of this.joins) if (!logs.has(record.log)) logs.set(record.log, String(logs.size + 1))
+    for (const log of this.serverRows.keys()) if (!logs.has(log)) logs.set(log, String(logs.size + 1))
+    this.logs = [...logs.keys()]
+    for (const section of APPLY_SECTIONS) MergedOps.writers[section.name](this, write)
     return { keys, args }
   }
+
+  /** the logs of the last {@link toScriptArgs}, in the order sent */
+  private logs: LogKeys[] = []
 
   /**
    * Each section's writer, made once (no closures per call): a section described in
    * apply-layout.ts and not written here does not compile.
    */
-  private static readonly writers: Record<
-    SectionName,
-    (ops: MergedOps, args: string[], idx: (key: string) => string) => void
-  > = {
-    incr: (ops, args, idx) => ops.writeIncr(args, idx),
-    capped: (ops, args, idx) => ops.writeCapped(args, idx),
-    pfadd: (ops, args, idx) => ops.writePfadd(args, idx),
-    visits: (ops, args, idx) => {
+  private static readonly writers: Record<SectionName, (ops: MergedOps, write: Writing) => void> = {
+    incr: (ops, { args, idx }) => ops.writeIncr(args, idx),
+    capped: (ops, { args, idx }) => ops.writeCapped(args, idx),
+    pfadd: (ops, { args, idx }) => ops.writePfadd(args, idx),
+    logs: (ops, { args, idx }) => {
+      args.push(String(ops.logs.length))
+      for (const l of ops.logs) {
+        args.push(idx(l.rows), idx(l.sequence), idx(l.dropped), idx(l.daily), idx(l.quarters), idx(l.dimensions))
+      }
+    },
+    visits: (ops, { args, idx, log }) => {
       args.push(String(ops.visits.length))
-      for (const v of ops.visits) args.push(idx(v.session), idx(v.seen[0]!), String(v.at), v.host, v.head, v.rows)
+      for (const v of ops.visits) {
+        args.push(log(v.log), idx(v.session), idx(v.seen[0]!), String(v.at), v.host, v.head, v.rows)
+      }
     },
-    joins: (ops, args, idx) => {
+    joins: (ops, { args, idx, log }) => {
       args.push(String(ops.joins.length))
-      for (const j of ops.joins) args.push(idx(j.session), String(j.at), j.visitor, j.row)
+      for (const j of ops.joins) args.push(log(j.log), idx(j.session), String(j.at), j.visitor, j.row)
     },
-    rows: (ops, args) => {
-      if (ops.serverRows.length === 0) args.push('0')
-      else args.push('1', ops.serverRows.join(ROW))
+    rows: (ops, { args, log }) => {
+      args.push(String(ops.serverRows.size))
+      for (const [l, rows] of ops.serverRows) args.push(log(l), rows.join(ROW))
     },
   }
 
@@ -403,6 +410,13 @@ export class MergedOps implements CounterSink {
     }
     args[pfAt] = String(p)
   }
+}
+
+/** What a section's writer writes with: the arguments, a key's index in KEYS, a log's position. */
+interface Writing {
+  args: string[]
+  idx: (key: string) => string
+  log: (log: LogKeys) => string
 }
 
 function sameElements(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -108,18 +108,18 @@ export class Names {
 
   /** A shard's live hash of a UTC day. */
   liveKey(shard: ShardKeys, day: string): string {
-    return this.liveKeys.get(day, shard.tag, '') ?? this.liveKeys.put(day, shard.tag, '', shard.liveHourly(day))
+    return this.liveKeys.get(day, shard.base, '') ?? this.liveKeys.put(day, shard.base, '', shard.liveHourly(day))
   }
 
   /** A shard's live hash of a day of TIME_ZONE. */
   liveDayKey(shard: ShardKeys, day: string): string {
-    return this.liveDayKeys.get(day, shard.tag, '') ?? this.liveDayKeys.put(day, shard.tag, '', shard.liveDaily(day))
+    return this.liveDayKeys.get(day, shard.base, '') ?? this.liveDayKeys.put(day, shard.base, '', shard.liveDaily(day))
   }
 
   /** A shard's cap set of a kind (and dimension) on a day. */
   seenKey(shard: ShardKeys, kind: 'u' | 'f' | 'p' | 'x', day: string, dimension?: string): string {
     const cache = this.seenKeys[kind]
     const d = dimension ?? ''
-    return cache.get(day, shard.tag, d) ?? cache.put(day, shard.tag, d, shard.seen(kind, day, dimension))
+    return cache.get(day, shard.base, d) ?? cache.put(day, shard.base, d, shard.seen(kind, day, dimension))
   }
 }

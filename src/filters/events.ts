@@ -96,7 +96,11 @@ export const eventTypes: LogMetric<LogQuery, null, [number, string, number][], T
       select = at
         .slice(1)
         .map((end, i) =>
-          triples(`at >= ${at[i]} AND at < ${end}`, String(i), filtersSql(q, p, [q.bounds[i]!, q.bounds[i + 1]!])),
+          triples(
+            `${p.site()} AND at >= ${at[i]} AND at < ${end}`,
+            String(i),
+            filtersSql(q, p, [q.bounds[i]!, q.bounds[i + 1]!]),
+          ),
         )
         .join(' UNION ALL ')
     } else select = triples(rangeSql(q, p), bucketSql(q, p), filtersSql(q, p))

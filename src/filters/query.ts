@@ -15,6 +15,8 @@ import { type CaseFold, ICU_FOLD } from './fold.ts'
 import { type Range, whereSql } from './where.ts'
 
 export interface LogQuery {
+  /** the site whose rows are read */
+  site: number
   filters: readonly Filter[]
   /** bucket starts then the end of the last, epoch ms ascending (buckets.ts); the range is [first, last) */
   bounds: readonly number[]
@@ -32,14 +34,17 @@ export const filtersSql = (q: LogQuery, p: SqlParams, range: Range = rangeOf(q))
   whereSql(q.filters, p, foldOf(q), range)
 
 /**
- * The range as a condition on the partition key. With the bounds as parameters of an unnamed
+ * The range as a condition on the partition key, and the read's site (of the table `at` names, if
+ * it names one). With the bounds as parameters of an unnamed
  * statement (every pool.query with values), Postgres plans with their values and prunes the
  * partitions outside at plan time: EXPLAIN shows only the range's days under the Append.
  */
 export function rangeSql(q: LogQuery, p: SqlParams, at = 'at'): string {
   const from = new Date(q.bounds[0]!).toISOString()
   const to = new Date(q.bounds.at(-1)!).toISOString()
-  return `${at} >= ${p.add(from)}::timestamptz AND ${at} < ${p.add(to)}::timestamptz`
+  const dot = at.lastIndexOf('.')
+  const site = p.site(dot < 0 ? undefined : at.slice(0, dot))
+  return `${at} >= ${p.add(from)}::timestamptz AND ${at} < ${p.add(to)}::timestamptz AND ${site}`
 }
 
 /** The bucket (0-based) of a row in the range: `width_bucket` finds the last bound at or before it. */
@@ -78,7 +83,7 @@ export function countsByBucketSql(
       { length: n },
       (_, i) =>
         `json_build_array(${i}, (SELECT count(*) FROM ${name}
-          WHERE ${at} >= ${bound[i]}::timestamptz AND ${at} < ${bound[i + 1]}::timestamptz
+          WHERE ${p.site()} AND ${at} >= ${bound[i]}::timestamptz AND ${at} < ${bound[i + 1]}::timestamptz
           AND ${where([q.bounds[i]!, q.bounds[i + 1]!])}))`,
     )
     return `json_build_array(${counts.join(', ')})`

@@ -18,7 +18,7 @@ export async function readLog<Q extends LogQuery, P, S, R>(
   q: Q,
   rows: readonly LogRow[] = [],
 ): Promise<R> {
-  const p = new SqlParams()
+  const p = new SqlParams(q.site)
   const sql = metric.sql(q, p, metric.pending(q, rows))
   const r = await pool.query(`SELECT ${sql} AS stored`, p.values)
   return metric.finish(q, (r.rows[0] as { stored: S }).stored, rows)

@@ -15,7 +15,7 @@
  * would drop the row. A row of no visit, or whose visit's values were never stored, has none.
  *
  * @example
- * const p = new SqlParams()
+ * const p = new SqlParams(0)
  * whereSql([{ op: 'contains', dimension: 'page', values: ['Pricing'] }], p, fold, [from, to])
  * // (path IN (SELECT id FROM analytics_values WHERE lower((value) COLLATE "default") LIKE ANY($1::text[])))
  */
@@ -76,10 +76,15 @@ export function filterSql(f: Filter, params: SqlParams, fold: CaseFold = ICU_FOL
 /** [from, to) in epoch ms: the range a condition reads. */
 export type Range = readonly [number, number]
 
-/** The partitions of `analytics_visits` that hold the visits of the rows in `range`: its UTC days. */
+/**
+ * The partitions of `analytics_visits` that hold the visits of the rows in `range`: its UTC days,
+ * and the read's site (`column` qualified by a table names that table's).
+ */
 export function visitDaysSql(range: Range, params: SqlParams, column = 'day'): string {
   const day = (ms: number) => new Date(Math.floor(ms / 86_400_000) * 86_400_000).toISOString().slice(0, 10)
-  return `${column} >= ${params.add(day(range[0]))}::date AND ${column} <= ${params.add(day(range[1] - 1))}::date`
+  const dot = column.lastIndexOf('.')
+  const site = params.site(dot < 0 ? undefined : column.slice(0, dot))
+  return `${column} >= ${params.add(day(range[0]))}::date AND ${column} <= ${params.add(day(range[1] - 1))}::date AND ${site}`
 }
 
 const DAY_MS = 86_400_000
@@ -123,10 +128,13 @@ export function rangeEdges(range: Range, params: SqlParams): { windows: Range[];
   return { windows, across }
 }
 
-/** The events of `windows` (rangeEdges): a condition on `at`, which the BRIN index on it finds. */
+/**
+ * The read's site's events of `windows` (rangeEdges): a condition on `at`, which the BRIN index on
+ * it finds.
+ */
 export const windowsSql = (windows: readonly Range[], params: SqlParams): string => {
   const iso = (ms: number) => `${params.add(new Date(ms).toISOString())}::timestamptz`
-  return `(${windows.map(([a, b]) => `(at >= ${iso(a)} AND at < ${iso(b)})`).join(' OR ')})`
+  return `${params.site()} AND (${windows.map(([a, b]) => `(at >= ${iso(a)} AND at < ${iso(b)})`).join(' OR ')})`
 }
 
 /** Visit filters as a condition on a row of `analytics_visits` (`true` for none). */

@@ -52,6 +52,8 @@ export interface FlusherDeps {
   eventStore?: EventStore
   /** EVENTS_RETENTION_DAYS: the log's days older than this are dropped after a flush (0: kept) */
   retentionDays?: number
+  /** the sites whose counters are flushed, each flush (default: the default site alone) */
+  sites?: () => readonly number[]
 }
 
 export interface FlusherOptions {
@@ -126,6 +128,8 @@ export function dataRefusal(err: unknown): string | undefined {
 /** A snapshot set aside, as `GET /analytics/flush/held` lists it. */
 export interface HeldBatch {
   batch_id: string
+  /** the site whose counts it holds */
+  site: number
   /** its place in its shard's order of moves */
   seq: number
   held_at: string
@@ -312,7 +316,7 @@ export class Flusher {
       }
       let counters = 0
       let batches = 0
-      for (const shard of this.deps.keys.shards) {
+      for (const shard of this.shards()) {
         const flushed = await this.flushShard(shard)
         counters += flushed.counters
         batches += flushed.batches
@@ -376,15 +380,21 @@ export class Flusher {
     return this.overShards((shard) => this.deps.redis.hLen(shard.held))
   }
 
+  /** Every site's shards: what a flush moves and writes, one snapshot each. */
+  private shards(): ShardKeys[] {
+    const { keys, sites } = this.deps
+    return (sites?.() ?? [keys.site]).flatMap((site) => keys.forSite(site).shards)
+  }
+
   private async overShards(count: (shard: ShardKeys) => Promise<number>): Promise<number> {
-    const counts = await Promise.all(this.deps.keys.shards.map(count))
+    const counts = await Promise.all(this.shards().map(count))
     return counts.reduce((a, b) => a + b, 0)
   }
 
   /** The snapshots set aside, oldest first. */
   async held(): Promise<HeldBatch[]> {
     const all = await Promise.all(
-      this.deps.keys.shards.map(async (shard) =>
+      this.shards().map(async (shard) =>
         Object.entries(await this.deps.redis.hGetAll(shard.held)).map(([id, info]) => heldBatch(id, info)),
       ),
     )
@@ -439,7 +449,7 @@ export class Flusher {
   }
 
   private async shardHolding(batchId: string): Promise<ShardKeys | undefined> {
-    for (const shard of this.deps.keys.shards) {
+    for (const shard of this.shards()) {
       if (await this.deps.redis.hExists(shard.held, batchId)) return shard
     }
     return undefined
@@ -496,6 +506,7 @@ export class Flusher {
       ).reduce((a, b) => a + b, 0)
       const events = await this.deps.redis.lLen(shard.snapshot(batchId, ROWS))
       const info: HeldInfo = {
+        site: shard.site,
         seq,
         held_at: new Date().toISOString(),
         code,
@@ -523,7 +534,8 @@ export class Flusher {
 
   /** Writes one snapshot (unless already written) and forgets it; returns the counters written. */
   private async writeSnapshot(shard: ShardKeys, batchId: string, seq: number): Promise<number> {
-    const { redis, keys, pool } = this.deps
+    const { redis, pool } = this.deps
+    const keys = this.deps.keys.forSite(shard.site)
     const snapKeys = SNAPSHOT_KINDS.map((k) => shard.snapshot(batchId, k))
     const hashes = await Promise.all(PENDING_KINDS.map((k) => redis.hGetAll(shard.snapshot(batchId, k))))
     const snapshot: SnapshotHashes = {}
@@ -531,7 +543,7 @@ export class Flusher {
       snapshot[kind] = hashes[i]
     })
     const rows = toRows(snapshot)
-    const events = decodeRows(await readList(redis, shard.snapshot(batchId, ROWS)))
+    const events = decodeRows(await readList(redis, shard.snapshot(batchId, ROWS)), shard.site)
     if (rows.counters === 0) {
       // registered but empty: its keys expired (Postgres stayed unreachable for longer than the
       // counters' TTL), and so did its counts
@@ -546,7 +558,7 @@ export class Flusher {
       if (log && events.length > 0) await log.prepare(events)
       const result = await writeBatch(
         pool,
-        { batchId, seq, rows, visitors, events: log ? events : [] },
+        { batchId, site: shard.site, seq, rows, visitors, events: log ? events : [] },
         { statementTimeoutMs: this.options.statementTimeoutMs, onStep: this.options.onStep, eventStore: log },
       )
       if (result === 'applied') {

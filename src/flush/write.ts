@@ -28,42 +28,42 @@ export type FlushStep = 'moved' | 'in-transaction' | 'committed'
 export type StepHook = (step: FlushStep, batchId: string) => void | Promise<void>
 
 const UPSERTS = {
-  daily: `INSERT INTO analytics_daily AS t (event_type, date, count)
-    SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])
-    ON CONFLICT (event_type, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
-  quarters: `INSERT INTO analytics_quarters AS t (event_type, at, count)
-    SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
-    ON CONFLICT (event_type, at) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
-  user: `INSERT INTO analytics_user_daily AS t (user_id, event_type, date, count)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])
-    ON CONFLICT (user_id, event_type, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  daily: `INSERT INTO analytics_daily AS t (site, event_type, date, count)
+    SELECT $4::smallint, * FROM unnest($1::text[], $2::date[], $3::bigint[])
+    ON CONFLICT (site, event_type, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  quarters: `INSERT INTO analytics_quarters AS t (site, event_type, at, count)
+    SELECT $4::smallint, * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
+    ON CONFLICT (site, event_type, at) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  user: `INSERT INTO analytics_user_daily AS t (site, user_id, event_type, date, count)
+    SELECT $5::smallint, * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])
+    ON CONFLICT (site, user_id, event_type, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
   // One row per user, its earliest day already taken in rows.ts: a statement may not touch a row
   // twice, and a user's days can fall into different chunks of the per-user rows.
-  users: `INSERT INTO analytics_users AS t (user_id, first_seen)
-    SELECT * FROM unnest($1::text[], $2::date[])
-    ON CONFLICT (user_id) DO UPDATE SET first_seen = least(t.first_seen, EXCLUDED.first_seen)
+  users: `INSERT INTO analytics_users AS t (site, user_id, first_seen)
+    SELECT $3::smallint, * FROM unnest($1::text[], $2::date[])
+    ON CONFLICT (site, user_id) DO UPDATE SET first_seen = least(t.first_seen, EXCLUDED.first_seen)
     WHERE EXCLUDED.first_seen < t.first_seen`,
-  feature: `INSERT INTO analytics_feature_daily AS t (event_type, feature_name, date, count)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])
-    ON CONFLICT (event_type, feature_name, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
-  page: `INSERT INTO analytics_page_daily AS t (path, date, count)
-    SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])
-    ON CONFLICT (path, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
-  dimension: `INSERT INTO analytics_dimension_daily AS t (dimension, event_type, date, value, count)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
-    ON CONFLICT (dimension, event_type, date, value) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  feature: `INSERT INTO analytics_feature_daily AS t (site, event_type, feature_name, date, count)
+    SELECT $5::smallint, * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])
+    ON CONFLICT (site, event_type, feature_name, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  page: `INSERT INTO analytics_page_daily AS t (site, path, date, count)
+    SELECT $4::smallint, * FROM unnest($1::text[], $2::date[], $3::bigint[])
+    ON CONFLICT (site, path, date) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+  dimension: `INSERT INTO analytics_dimension_daily AS t (site, dimension, event_type, date, value, count)
+    SELECT $6::smallint, * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
+    ON CONFLICT (site, dimension, event_type, date, value) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
   // The month's total of the same rows, in the same transaction. Rows of one month are summed
   // first: one statement may not update the same row twice.
-  dimensionMonthly: `INSERT INTO analytics_dimension_monthly AS t (dimension, event_type, month, value, count)
-    SELECT dimension, event_type, date_trunc('month', date)::date, value, sum(count)
+  dimensionMonthly: `INSERT INTO analytics_dimension_monthly AS t (site, dimension, event_type, month, value, count)
+    SELECT $6::smallint, dimension, event_type, date_trunc('month', date)::date, value, sum(count)
     FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[]) AS u(dimension, event_type, date, value, count)
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (dimension, event_type, month, value) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
+    GROUP BY 2, 3, 4, 5 ORDER BY 2, 3, 4, 5
+    ON CONFLICT (site, dimension, event_type, month, value) DO UPDATE SET count = t.count + EXCLUDED.count, updated_at = now()`,
   // An estimate of the whole day, not a delta: keep the larger one (the HyperLogLog only grows,
   // and once it has expired a re-read must not overwrite the stored value with 0).
-  visitors: `INSERT INTO analytics_visitors_daily AS t (date, visitors, hll)
-    SELECT * FROM unnest($1::date[], $2::bigint[], $3::bytea[])
-    ON CONFLICT (date) DO UPDATE SET
+  visitors: `INSERT INTO analytics_visitors_daily AS t (site, date, visitors, hll)
+    SELECT $4::smallint, * FROM unnest($1::date[], $2::bigint[], $3::bytea[])
+    ON CONFLICT (site, date) DO UPDATE SET
       visitors = greatest(t.visitors, EXCLUDED.visitors),
       hll = CASE WHEN EXCLUDED.hll IS NOT NULL AND EXCLUDED.visitors >= t.visitors THEN EXCLUDED.hll
                  ELSE coalesce(t.hll, EXCLUDED.hll) END,
@@ -79,29 +79,32 @@ const UPSERTS = {
  */
 export const UPSERT_CHUNK_ROWS = 5_000
 
-/** Runs `sql` over `columns` (parallel arrays) in consecutive slices, keeping the rows' order. */
-async function upsert(c: PoolClient, sql: string, columns: unknown[][]): Promise<void> {
+/**
+ * Runs `sql` over `columns` (parallel arrays) in consecutive slices, keeping the rows' order; the
+ * site is the statement's last parameter.
+ */
+async function upsert(c: PoolClient, sql: string, columns: unknown[][], site: number): Promise<void> {
   const rows = columns[0]!.length
   for (let from = 0; from < rows; from += UPSERT_CHUNK_ROWS) {
     const chunk = columns.map((column) => column.slice(from, from + UPSERT_CHUNK_ROWS))
-    await c.query(sql, chunk)
+    await c.query(sql, [...chunk, site])
   }
 }
 
-async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, VisitorSet>): Promise<void> {
+async function upserts(c: PoolClient, site: number, rows: Rows, visitors: Map<string, VisitorSet>): Promise<void> {
   const { daily, quarters, user, users, feature, page, dimension } = rows
-  await upsert(c, UPSERTS.daily, [daily.type, daily.day, daily.count])
-  await upsert(c, UPSERTS.quarters, [quarters.type, quarters.at, quarters.count])
-  await upsert(c, UPSERTS.user, [user.user, user.type, user.day, user.count])
-  await upsert(c, UPSERTS.users, [users.user, users.firstSeen])
-  await upsert(c, UPSERTS.feature, [feature.type, feature.feature, feature.day, feature.count])
-  await upsert(c, UPSERTS.page, [page.path, page.day, page.count])
+  await upsert(c, UPSERTS.daily, [daily.type, daily.day, daily.count], site)
+  await upsert(c, UPSERTS.quarters, [quarters.type, quarters.at, quarters.count], site)
+  await upsert(c, UPSERTS.user, [user.user, user.type, user.day, user.count], site)
+  await upsert(c, UPSERTS.users, [users.user, users.firstSeen], site)
+  await upsert(c, UPSERTS.feature, [feature.type, feature.feature, feature.day, feature.count], site)
+  await upsert(c, UPSERTS.page, [page.path, page.day, page.count], site)
   const dimensions = [dimension.dimension, dimension.type, dimension.day, dimension.value, dimension.count]
-  await upsert(c, UPSERTS.dimension, dimensions)
-  await upsert(c, UPSERTS.dimensionMonthly, dimensions)
+  await upsert(c, UPSERTS.dimension, dimensions, site)
+  await upsert(c, UPSERTS.dimensionMonthly, dimensions, site)
   const sets = [...visitors.values()]
-  await upsert(c, UPSERTS.visitors, [[...visitors.keys()], sets.map((s) => s.estimate), sets.map((s) => s.hll)])
-  await mergeMonths(c, visitors)
+  await upsert(c, UPSERTS.visitors, [[...visitors.keys()], sets.map((s) => s.estimate), sets.map((s) => s.hll)], site)
+  await mergeMonths(c, site, visitors)
 }
 
 /**
@@ -110,7 +113,7 @@ async function upserts(c: PoolClient, rows: Rows, visitors: Map<string, VisitorS
  * a day flushed again never counts a visitor twice; the row lock keeps two flushers from each
  * overwriting the other's days. Months are locked in ascending order, so two never deadlock.
  */
-async function mergeMonths(c: PoolClient, visitors: Map<string, VisitorSet>): Promise<void> {
+async function mergeMonths(c: PoolClient, site: number, visitors: Map<string, VisitorSet>): Promise<void> {
   const byMonth = new Map<string, Buffer[]>()
   for (const [day, set] of visitors) {
     if (!set.hll) continue
@@ -122,29 +125,31 @@ async function mergeMonths(c: PoolClient, visitors: Map<string, VisitorSet>): Pr
   // a month nobody has stored yet takes the days' union as it is; when two flushers both insert
   // one, the second waits for the first and then merges into its row below
   const inserted = await c.query(
-    `INSERT INTO analytics_visitors_monthly (month, hll)
-     SELECT * FROM unnest($1::date[], $2::bytea[])
-     ON CONFLICT (month) DO NOTHING RETURNING to_char(month, 'YYYY-MM-DD') AS month`,
-    [months, months.map((month) => mergeSets(byMonth.get(month)!)!)],
+    `INSERT INTO analytics_visitors_monthly (site, month, hll)
+     SELECT $3::smallint, * FROM unnest($1::date[], $2::bytea[])
+     ON CONFLICT (site, month) DO NOTHING RETURNING to_char(month, 'YYYY-MM-DD') AS month`,
+    [months, months.map((month) => mergeSets(byMonth.get(month)!)!), site],
   )
   const fresh = new Set((inserted.rows as { month: string }[]).map((r) => r.month))
   const existing = months.filter((month) => !fresh.has(month))
   if (existing.length === 0) return
   const stored = await c.query(
     `SELECT to_char(month, 'YYYY-MM-DD') AS month, hll FROM analytics_visitors_monthly
-     WHERE month = ANY($1::date[]) ORDER BY month FOR UPDATE`,
-    [existing],
+     WHERE site = $2 AND month = ANY($1::date[]) ORDER BY month FOR UPDATE`,
+    [existing, site],
   )
   const rows = stored.rows as { month: string; hll: Buffer }[]
   await c.query(
     `UPDATE analytics_visitors_monthly AS t SET hll = u.hll, updated_at = now()
-     FROM unnest($1::date[], $2::bytea[]) AS u(month, hll) WHERE t.month = u.month`,
-    [rows.map((r) => r.month), rows.map((r) => mergeSets([r.hll, ...byMonth.get(r.month)!])!)],
+     FROM unnest($1::date[], $2::bytea[]) AS u(month, hll) WHERE t.site = $3 AND t.month = u.month`,
+    [rows.map((r) => r.month), rows.map((r) => mergeSets([r.hll, ...byMonth.get(r.month)!])!), site],
   )
 }
 
 export interface BatchToWrite {
   batchId: string
+  /** the site whose snapshot it is: every row written is its */
+  site: number
   seq: number
   rows: Rows
   /** each day of rows.visitorDays: its visitors as they are now in Redis */
@@ -175,7 +180,7 @@ export async function writeBatch(
       await c.query('ROLLBACK')
       return 'duplicate'
     }
-    await upserts(c, batch.rows, batch.visitors)
+    await upserts(c, batch.site, batch.rows, batch.visitors)
     if (options.eventStore && batch.events && batch.events.length > 0) await options.eventStore.write(c, batch.events)
     await c.query('UPDATE analytics_flush_log SET duration_ms = $2 WHERE batch_id = $1', [
       batch.batchId,

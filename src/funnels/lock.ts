@@ -5,15 +5,16 @@
  *
  * @example
  * await client.query(FUNNELS_LOCK)             // in a transaction
- * await funnelsNaming(client, '7')             // ['Sign-up']
+ * await funnelsNaming(client, 0, '7')          // ['Sign-up']
  */
 import type { Queryable } from '../filters/fold.ts'
 
 export const FUNNELS_LOCK = `SELECT pg_advisory_xact_lock(hashtext('analytics_funnels'))`
 
-/** Names of the saved funnels with `goalId` as a step (the caller holds {@link FUNNELS_LOCK}). */
-export async function funnelsNaming(client: Queryable, goalId: string): Promise<string[]> {
-  const r = await client.query('SELECT name FROM analytics_funnels WHERE site = 0 AND $1 = ANY(steps) ORDER BY id', [
+/** Names of the site's saved funnels with `goalId` as a step (the caller holds {@link FUNNELS_LOCK}). */
+export async function funnelsNaming(client: Queryable, site: number, goalId: string): Promise<string[]> {
+  const r = await client.query('SELECT name FROM analytics_funnels WHERE site = $1 AND $2 = ANY(steps) ORDER BY id', [
+    site,
     goalId,
   ])
   return (r.rows as { name: string }[]).map((x) => x.name)

@@ -43,7 +43,7 @@ export const ROW = '\x1d'
 export interface LogRow {
   /** epoch ms */
   at: number
-  /** one site for now: 0 */
+  /** the site it counts for (its keys in Redis say which: the row does not) */
   site: number
   type: EventType
   path: string | null
@@ -116,8 +116,9 @@ function base36(s: string): bigint {
  * Rows of one pending segment (a snapshot, or what is pending), in order, with each row of a
  * visit given the dimensions its visit's first row in the segment carries. A row whose visit's
  * dimensions are not in the segment (they were dropped past the log's bound) keeps `visit` null.
+ * Every row is `site`'s: a segment is one site's.
  */
-export function decodeRows(raw: readonly string[]): LogRow[] {
+export function decodeRows(raw: readonly string[], site = 0): LogRow[] {
   const visits = new Map<string, { visitor: string; visit: Record<VisitDimension, string | null> }>()
   const rows: LogRow[] = []
   for (const line of raw) {
@@ -131,7 +132,7 @@ export function decodeRows(raw: readonly string[]): LogRow[] {
     }
     const row: LogRow = {
       at: Number.parseInt(f[0]!, 36),
-      site: 0,
+      site,
       type: typeOfCode(f[1]!),
       path: orNull(f[2]),
       hostname: orNull(f[3]),

@@ -88,7 +88,7 @@ export async function dashboard(deps: ReadDeps): Promise<Dashboard> {
   const [{ history: stored, unflushed }, visitors] = await Promise.all([
     exactRead(deps.redis, deps.keys, { all: ['d', 'h', 'u', 'f', 'p', 'x'] }, async (view) => {
       const userIds = [...new Set([...view.fieldNames('u')].map((f) => decodeField('u', f).value))]
-      const p = new SqlParams()
+      const p = new SqlParams(deps.keys.site)
       const today$ = p.add(today)
       const panels = queries.map((q) => {
         const names = candidateNames(q, view.fieldNames(kindOf(q)))
@@ -97,19 +97,19 @@ export async function dashboard(deps: ReadDeps): Promise<Dashboard> {
       })
       const r = await deps.pool.query(
         `SELECT
-          (SELECT coalesce(sum(count), 0)::bigint FROM analytics_daily WHERE event_type = 'generation_completed') AS total_generations,
-          (SELECT count(*) FROM analytics_users)
+          (SELECT coalesce(sum(count), 0)::bigint FROM analytics_daily WHERE ${p.site()} AND event_type = 'generation_completed') AS total_generations,
+          (SELECT count(*) FROM analytics_users WHERE ${p.site()})
             + (SELECT count(*) FROM unnest(${p.add(userIds)}::text[]) AS u(id) WHERE NOT EXISTS
-                (SELECT 1 FROM analytics_users a WHERE a.user_id = u.id)) AS total_users,
+                (SELECT 1 FROM analytics_users a WHERE ${p.site('a')} AND a.user_id = u.id)) AS total_users,
           (SELECT coalesce(json_agg(json_build_array(event_type, d, n)), '[]') FROM (
             SELECT event_type, to_char(date, 'YYYY-MM-DD') AS d, sum(count)::bigint AS n FROM analytics_daily
-            WHERE date BETWEEN ${p.add(trendFrom)}::date AND ${today$}::date
+            WHERE ${p.site()} AND date BETWEEN ${p.add(trendFrom)}::date AND ${today$}::date
               AND event_type IN ('generation_completed', 'user_signup', 'page_view', ${p.add(VISIT)})
             GROUP BY 1, 2) x) AS daily,
           (SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (
             SELECT width_bucket(at, ${p.add(hourStarts.map((ms) => new Date(ms).toISOString()))}::timestamptz[]) - 1 AS b,
               sum(count)::bigint AS n FROM analytics_quarters
-            WHERE event_type = 'generation_completed' AND at >= ${p.add(new Date(dayBegins).toISOString())}::timestamptz
+            WHERE ${p.site()} AND event_type = 'generation_completed' AND at >= ${p.add(new Date(dayBegins).toISOString())}::timestamptz
               AND at < ${p.add(new Date(dayEnds).toISOString())}::timestamptz
             GROUP BY 1) y) AS hourly,
           json_build_array(${panels.join(', ')}) AS panels,

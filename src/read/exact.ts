@@ -109,7 +109,7 @@ async function readShard(redis: Redis, keys: ShardKeys, reads: Reads, rows: bool
       reads.forEach(({ kind, fields }, j) => {
         counts[kind] = toCounts(hashes[offset + j], fields)
       })
-      return { counts, rows: rows ? decodeRows(hashes[offset + reads.length] as string[]) : [] }
+      return { counts, rows: rows ? decodeRows(hashes[offset + reads.length] as string[], keys.site) : [] }
     }
     return {
       seq,

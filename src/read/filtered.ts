@@ -73,7 +73,7 @@ export async function exactLogRead<Q extends LogQuery, P, S, R>(
 ): Promise<R> {
   const query = { ...q, fold: q.fold ?? (await foldOf(deps)) }
   const { history, rows } = await exactRead(deps.redis, deps.keys, { rows: true }, async (view) => {
-    const p = new SqlParams()
+    const p = new SqlParams(deps.keys.site)
     const sql = metric.sql(query, p, metric.pending(query, view.rows()))
     const r = await deps.pool.query(`SELECT ${sql} AS stored, ${committedSql(p, view.batchIds)} AS committed`, p.values)
     const row = r.rows[0] as { stored: S; committed: string[] }
@@ -144,7 +144,7 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
       if (!inFlight) break
       const shared = (await inFlight.catch(() => undefined)) as Shared<S> | undefined
       if (shared && performance.now() - shared.at < SHARED_MS) {
-        const p = new SqlParams()
+        const p = new SqlParams(deps.keys.site)
         const r = await deps.pool.query(
           `SELECT ${STORED_VERSION} AS version, ${committedSql(p, view.batchIds)} AS committed`,
           p.values,
@@ -154,7 +154,7 @@ async function sharedLogRead<Q extends LogQuery, S, R>(
       }
       if (answers.get(key) === inFlight) break
     }
-    const p = new SqlParams()
+    const p = new SqlParams(deps.keys.site)
     const sql = metric.sql(query, p, null)
     const { promise, resolve } = Promise.withResolvers<Shared<S> | undefined>()
     if (answers.size >= SHARED_MAX || shares.values >= SHARED_VALUES_MAX) {
@@ -198,7 +198,7 @@ export async function filteredStats(
   const base = statsHead(q)
   const metric = q.metric
   if (isQualityMetric(metric)) {
-    const perBucket = await exactLogRead(deps, visitQuality, { filters, bounds })
+    const perBucket = await exactLogRead(deps, visitQuality, { site: deps.keys.site, filters, bounds })
     const total = totalOf(perBucket)
     return {
       ...base,
@@ -216,7 +216,12 @@ export async function filteredStats(
   }
   if (isConversionMetric(metric)) {
     if (!goal) throw new Error('a conversion metric needs its goal')
-    const { groups, total } = await exactLogRead(deps, conversions, { filters, bounds, goals: [goal] })
+    const { groups, total } = await exactLogRead(deps, conversions, {
+      site: deps.keys.site,
+      filters,
+      bounds,
+      goals: [goal],
+    })
     const point = (c: Conversions | undefined) => {
       const converted = c?.converted[0] ?? 0
       const visitors = c?.visitors ?? 0
@@ -233,14 +238,15 @@ export async function filteredStats(
   let counts: number[]
   let total: number
   if (q.metric === 'visitors') {
-    const answer = await exactLogRead(deps, visitorsMetric, { filters, bounds })
+    const answer = await exactLogRead(deps, visitorsMetric, { site: deps.keys.site, filters, bounds })
     counts = answer.counts
     total = answer.total
   } else {
-    if (q.metric === 'visits') counts = await exactLogRead(deps, visitsMetric, { filters, bounds })
+    if (q.metric === 'visits')
+      counts = await exactLogRead(deps, visitsMetric, { site: deps.keys.site, filters, bounds })
     else {
       // every type in one pass, shared with the reads of the other types
-      const byType = await sharedLogRead(deps, eventTypes, 'types', { filters, bounds })
+      const byType = await sharedLogRead(deps, eventTypes, 'types', { site: deps.keys.site, filters, bounds })
       const eventType = q.eventType
       const sum = new Array<number>(bounds.length - 1).fill(0)
       for (const [type, n] of byType) {
@@ -263,6 +269,7 @@ export async function filteredTop(
 ): Promise<TopResult> {
   const { bounds } = bucketsOf('day', q.from, q.to, q.tz)
   const query = {
+    site: deps.keys.site,
     filters,
     bounds: [bounds[0]!, bounds.at(-1)!],
     dimension: q.dimension,
@@ -276,7 +283,7 @@ export async function filteredTop(
       deps,
       eventTops(countedProperties),
       name,
-      { filters, bounds: query.bounds },
+      { site: deps.keys.site, filters, bounds: query.bounds },
       (stored) => stored.g.length,
     )
     return topOfEventTops({ ...query, fold: await foldOf(deps) }, countedProperties, counted)
@@ -299,7 +306,7 @@ export async function withFigures(
   goal?: Goal,
 ): Promise<(TopItem & ItemFigures)[]> {
   const { bounds } = bucketsOf('day', q.from, q.to, q.tz)
-  const query = { filters: q.filters, bounds: [bounds[0]!, bounds.at(-1)!] }
+  const query = { site: deps.keys.site, filters: q.filters, bounds: [bounds[0]!, bounds.at(-1)!] }
   const dimension = q.dimension as VisitDimension
   const quality = q.metrics.filter(isQualityMetric)
   const converting = q.metrics.filter(isConversionMetric)
@@ -350,7 +357,12 @@ export async function goalConversions(
   goals: readonly Goal[],
 ): Promise<{ visitors: number; goals: GoalFigures[] }> {
   const { bounds } = bucketsOf('day', range.from, range.to, range.tz)
-  const { total } = await exactLogRead(deps, conversions, { filters, bounds: [bounds[0]!, bounds.at(-1)!], goals })
+  const { total } = await exactLogRead(deps, conversions, {
+    site: deps.keys.site,
+    filters,
+    bounds: [bounds[0]!, bounds.at(-1)!],
+    goals,
+  })
   return {
     visitors: total.visitors,
     goals: goals.map((goal, i) => {
@@ -407,7 +419,7 @@ export async function filteredDashboard(deps: ReadDeps, filters: readonly Filter
   const trend = bucketsOf('day', trendFrom, today, zone)
   // the counts of one range by type are one pass, shared by the types read of it
   const count = async (eventType: EventType, bounds: number[]) =>
-    (await sharedLogRead(deps, eventTypes, 'types', { filters, bounds })).get(eventType) ??
+    (await sharedLogRead(deps, eventTypes, 'types', { site: deps.keys.site, filters, bounds })).get(eventType) ??
     new Array<number>(bounds.length - 1).fill(0)
   const [
     [totalGenerations],
@@ -424,18 +436,28 @@ export async function filteredDashboard(deps: ReadDeps, filters: readonly Filter
     ...lists
   ] = await Promise.all([
     count('generation_completed', ALL_DAYS),
-    exactLogRead(deps, users, { filters, bounds: ALL_DAYS }),
+    exactLogRead(deps, users, { site: deps.keys.site, filters, bounds: ALL_DAYS }),
     count('generation_completed', todayBounds),
     count('user_signup', todayBounds),
     count('page_view', todayBounds),
-    exactLogRead(deps, visitsMetric, { filters, bounds: todayBounds }),
-    exactLogRead(deps, visitorsMetric, { filters, bounds: todayBounds }),
-    exactLogRead(deps, visitorsMetric, { filters, bounds: weekBounds }),
-    exactLogRead(deps, visitorsMetric, { filters, bounds: [trend.bounds[0]!, trend.bounds.at(-1)!] }),
+    exactLogRead(deps, visitsMetric, { site: deps.keys.site, filters, bounds: todayBounds }),
+    exactLogRead(deps, visitorsMetric, { site: deps.keys.site, filters, bounds: todayBounds }),
+    exactLogRead(deps, visitorsMetric, { site: deps.keys.site, filters, bounds: weekBounds }),
+    exactLogRead(deps, visitorsMetric, {
+      site: deps.keys.site,
+      filters,
+      bounds: [trend.bounds[0]!, trend.bounds.at(-1)!],
+    }),
     count('generation_completed', [...hours.map((h) => h.start), dayEnds]),
     count('generation_completed', trend.bounds),
     ...PANELS.map((list) =>
-      exactLogRead(deps, topMetric, { filters, bounds: weekBounds, dimension: list.dimension, limit: 10 }),
+      exactLogRead(deps, topMetric, {
+        site: deps.keys.site,
+        filters,
+        bounds: weekBounds,
+        dimension: list.dimension,
+        limit: 10,
+      }),
     ),
   ])
   // keyed by local hour: a day whose clocks go back adds its repeated hour's two counts together

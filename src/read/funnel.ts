@@ -42,6 +42,7 @@ export async function funnelFigures(
 ): Promise<FunnelFigures> {
   const { bounds } = bucketsOf('day', range.from, range.to, range.tz)
   const { reached } = await exactLogRead(deps, funnel, {
+    site: deps.keys.site,
     filters,
     bounds: [bounds[0]!, bounds.at(-1)!],
     steps,

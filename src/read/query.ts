@@ -80,6 +80,13 @@ export const Filters = typed(Type.String, {
   examples: ['[["is","source",["Google"]],["is","device",["mobile"]]]'],
 })
 
+/** `site`: a site's id or one of its domains (src/routes/site-param.ts). */
+export const SiteParam = typed(Type.String, {
+  description:
+    'the site read: its id or one of its domains (GET /analytics/sites). Required when the deployment counts more than one site',
+  examples: ['shop.example.com', '3'],
+})
+
 /** The value; also written in decimal digits only (no `0x10`, `1e1` or `+10`). */
 export const Limit = typed(Type.Integer, { minimum: 1, maximum: 100, default: 10 })
 
@@ -90,6 +97,7 @@ const query = (properties: Record<string, TSchema>) =>
   })
 
 export const StatsQuery = query({
+  site: SiteParam,
   metric: Metric,
   event_type: { ...EventTypeParam, description: 'metric=events only; every type when absent' },
   from: { ...Day, description: `${Day.description}; 30 days (day) or 1 day (hour) before to when absent` },
@@ -106,9 +114,13 @@ export const StatsQuery = query({
   format: Format,
 })
 
-export const DashboardQuery = query({ filters: Filters })
+export const DashboardQuery = query({ site: SiteParam, filters: Filters })
+
+/** The query of a read that takes nothing but its site. */
+export const SiteQuery = query({ site: SiteParam })
 
 export const LogCheckQuery = query({
+  site: SiteParam,
   from: { ...Day, description: `${Day.description}; 30 days before to when absent` },
   to: { ...Day, description: `${Day.description}; today when absent. At most 92 days` },
   tz: TimeZone,
@@ -125,6 +137,7 @@ export const topDimensions = (countedProperties: readonly string[]): string[] =>
 /** `top`'s query; its dimensions depend on COUNTED_PROPERTIES. */
 export const topQuery = (countedProperties: readonly string[]) =>
   query({
+    site: SiteParam,
     dimension: enumOf(topDimensions(countedProperties), { default: 'feature' }),
     event_type: { ...EventTypeParam, description: 'prop:<key> dimensions only' },
     from: { ...Day, description: `${Day.description}; 7 days before to when absent` },

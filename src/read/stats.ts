@@ -71,17 +71,18 @@ function typeSql(p: SqlParams, type: string | undefined): string {
 /** Stored daily counts `{day → n}` of [from, to], plus the committed batch ids, in one statement. */
 async function storedDays(
   pool: Pool,
+  site: number,
   from: string,
   to: string,
   type: string | undefined,
   batchIds: string[],
 ): Promise<{ result: Map<string, number>; committed: string[] }> {
-  const p = new SqlParams()
+  const p = new SqlParams(site)
   const r = await pool.query(
     `SELECT
       (SELECT coalesce(json_agg(json_build_array(k, n)), '[]') FROM (
         SELECT to_char(date, 'YYYY-MM-DD') AS k, sum(count)::bigint AS n FROM analytics_daily
-        WHERE date BETWEEN ${p.add(from)}::date AND ${p.add(to)}::date AND ${typeSql(p, type)}
+        WHERE ${p.site()} AND date BETWEEN ${p.add(from)}::date AND ${p.add(to)}::date AND ${typeSql(p, type)}
         GROUP BY 1) x) AS rows,
       ${committedSql(p, batchIds)} AS committed`,
     p.values,
@@ -96,11 +97,12 @@ async function storedDays(
  */
 async function storedBuckets(
   pool: Pool,
+  site: number,
   starts: number[],
   type: string | undefined,
   batchIds: string[],
 ): Promise<{ result: Map<number, number>; committed: string[] }> {
-  const p = new SqlParams()
+  const p = new SqlParams(site)
   const bounds = starts.map((ms) => new Date(ms).toISOString())
   const lo = p.add(bounds[0])
   const hi = p.add(bounds.at(-1))
@@ -109,7 +111,7 @@ async function storedBuckets(
       (SELECT coalesce(json_agg(json_build_array(b, n)), '[]') FROM (
         SELECT width_bucket(at, ${p.add(bounds)}::timestamptz[]) - 1 AS b, sum(count)::bigint AS n
         FROM analytics_quarters
-        WHERE at >= ${lo}::timestamptz AND at < ${hi}::timestamptz AND ${typeSql(p, type)}
+        WHERE ${p.site()} AND at >= ${lo}::timestamptz AND at < ${hi}::timestamptz AND ${typeSql(p, type)}
         GROUP BY 1) x) AS rows,
       ${committedSql(p, batchIds)} AS committed`,
     p.values,
@@ -127,7 +129,7 @@ async function countSeries(deps: ReadDeps, p: StatsParams, type: string | undefi
   if (p.granularity !== 'hour' && p.tz === deps.calendar.zone && p.until === undefined) {
     const counts = new Map<string, number>()
     const { history, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['d'] }, (view) =>
-      storedDays(deps.pool, p.from, p.to, type, view.batchIds),
+      storedDays(deps.pool, deps.keys.site, p.from, p.to, type, view.batchIds),
     )
     for (const [day, n] of history) counts.set(day, n)
     for (const [field, n] of unflushed.d ?? []) {
@@ -143,7 +145,7 @@ async function countSeries(deps: ReadDeps, p: StatsParams, type: string | undefi
   const until = p.until
   const starts = until === undefined ? bounds : bounds.map((ms) => Math.min(ms, until))
   const { history, unflushed } = await exactRead(deps.redis, deps.keys, { all: ['h'] }, (view) =>
-    storedBuckets(deps.pool, starts, type, view.batchIds),
+    storedBuckets(deps.pool, deps.keys.site, starts, type, view.batchIds),
   )
   const counts = new Array<number>(starts.length - 1).fill(0)
   for (const [b, n] of history) if (b >= 0 && b < counts.length) counts[b]! += n

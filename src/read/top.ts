@@ -72,7 +72,7 @@ function sourceOf(q: TopQuery): Source {
         dailyRows(
           'analytics_feature_daily',
           'feature_name',
-          `event_type = ${p.add(FEATURE_EVENT)}`,
+          `${p.site()} AND event_type = ${p.add(FEATURE_EVENT)}`,
           p.add(q.from),
           p.add(q.to),
           names ? ` AND feature_name = ANY(${p.add(names)}::text[])` : '',
@@ -91,7 +91,7 @@ function sourceOf(q: TopQuery): Source {
         dailyRows(
           'analytics_page_daily',
           'path',
-          'true',
+          p.site(),
           p.add(q.from),
           p.add(q.to),
           names ? ` AND path = ANY(${p.add(names)}::text[])` : '',
@@ -111,7 +111,7 @@ function sourceOf(q: TopQuery): Source {
         : undefined
     },
     rows(p, q, names) {
-      const where = `dimension = ${p.add(dimension)}${type === undefined ? '' : ` AND event_type = ${p.add(type)}`}`
+      const where = `${p.site()} AND dimension = ${p.add(dimension)}${type === undefined ? '' : ` AND event_type = ${p.add(type)}`}`
       const narrowed = names ? ` AND value = ANY(${p.add(names)}::text[])` : ''
       // whole months of the range from the monthly totals, the days at either edge from the daily rows
       const { months, edges } = splitMonths(q.from, q.to)
@@ -178,7 +178,7 @@ export function totalSql(q: TopQuery, params: SqlParams): string {
   const { totalType } = sourceOf(q)
   const type = totalType === undefined ? `event_type <> ${params.add(VISIT)}` : `event_type = ${params.add(totalType)}`
   return `(SELECT coalesce(sum(count), 0)::bigint FROM analytics_daily
-        WHERE ${type} AND date BETWEEN ${params.add(q.from)}::date AND ${params.add(q.to)}::date)`
+        WHERE ${params.site()} AND ${type} AND date BETWEEN ${params.add(q.from)}::date AND ${params.add(q.to)}::date)`
 }
 
 /** The unflushed part of the range's total, from the daily deltas. */
@@ -208,7 +208,7 @@ export async function top(deps: ReadDeps, q: TopQuery): Promise<TopResult> {
   const { kind } = sourceOf(q)
   const { history: stored, unflushed } = await exactRead(deps.redis, deps.keys, { all: [kind, 'd'] }, async (view) => {
     const names = candidateNames(q, view.fieldNames(kind))
-    const p = new SqlParams()
+    const p = new SqlParams(deps.keys.site)
     const sql = topSql(q, p, q.limit + names.length, names)
     const r = await deps.pool.query(
       `SELECT ${sql.top} AS top, ${sql.touched} AS touched, ${totalSql(q, p)} AS total,

@@ -45,7 +45,7 @@ export async function userCounts(deps: ReadDeps, userId: string): Promise<UserCo
   const days = daysBetween(addDays(today, -USER_LOOKBACK_DAYS), today)
   const fields = days.flatMap((day) => EVENT_TYPES.map((type) => encodeField('u', { day, type, value: userId })))
   const { history, unflushed } = await exactRead(deps.redis, deps.keys, { fields: { u: fields } }, async (view) => {
-    const p = new SqlParams()
+    const p = new SqlParams(deps.keys.site)
     const r = await deps.pool.query(
       `SELECT coalesce((
                 SELECT json_agg(json_build_array(event_type, total, month, today)) FROM (
@@ -53,7 +53,7 @@ export async function userCounts(deps: ReadDeps, userId: string): Promise<UserCo
                          sum(count)::bigint AS total,
                          coalesce(sum(count) FILTER (WHERE date >= ${p.add(monthStart)}::date), 0)::bigint AS month,
                          coalesce(sum(count) FILTER (WHERE date = ${p.add(today)}::date), 0)::bigint AS today
-                  FROM analytics_user_daily WHERE user_id = ${p.add(userId)}
+                  FROM analytics_user_daily WHERE ${p.site()} AND user_id = ${p.add(userId)}
                   GROUP BY event_type) t
               ), '[]'::json) AS counts,
               ${committedSql(p, view.batchIds)} AS committed`,

@@ -99,17 +99,17 @@ export async function visitorsOf(
   const storedDays = new Map<string, { count: number; hll: Buffer | null; legacy: boolean }>()
   const monthSets = new Map<string, Buffer>()
   if (stored.length > 0) {
-    const p = new SqlParams()
+    const p = new SqlParams(keys.site)
     const months$ = p.add(months)
     const r = await pool.query(
       `SELECT 'm' AS kind, to_char(month, 'YYYY-MM-DD') AS day, hll, 0 AS visitors, false AS legacy
-         FROM analytics_visitors_monthly WHERE month = ANY(${months$}::date[])
+         FROM analytics_visitors_monthly WHERE ${p.site()} AND month = ANY(${months$}::date[])
        UNION ALL
        SELECT 'd', to_char(d.date, 'YYYY-MM-DD'),
          CASE WHEN d.date = ANY(${p.add(edge)}::date[]) OR NOT EXISTS (SELECT 1 FROM analytics_visitors_monthly m
-           WHERE m.month = date_trunc('month', d.date)::date AND m.month = ANY(${months$}::date[])) THEN d.hll END,
+           WHERE ${p.site('m')} AND m.month = date_trunc('month', d.date)::date AND m.month = ANY(${months$}::date[])) THEN d.hll END,
          d.visitors, d.hll IS NULL
-       FROM analytics_visitors_daily d WHERE d.date = ANY(${p.add(stored)}::date[])`,
+       FROM analytics_visitors_daily d WHERE ${p.site('d')} AND d.date = ANY(${p.add(stored)}::date[])`,
       p.values,
     )
     for (const row of r.rows as {

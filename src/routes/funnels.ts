@@ -23,17 +23,19 @@ import { listGoals, withGoals } from '../goals/store.ts'
 import type { ReadDeps } from '../read/exact.ts'
 import { funnelFigures } from '../read/funnel.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
-import { Day, Filters, Format, TimeZone } from '../read/query.ts'
+import { Day, Filters, Format, SiteParam, SiteQuery, TimeZone } from '../read/query.ts'
 import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
+import { readSite, type SiteParamDeps, siteReadDeps } from './site-param.ts'
 
 const BODY = { limit: 16_384, timeoutMs: 10_000 }
 const MAX_DAYS = 400
 
 const FunnelQuery = Type.Object(
   {
+    site: Type.Optional(SiteParam),
     funnel: Type.Optional(Type.String({ description: 'a saved funnel’s id; or give steps' })),
     steps: Type.Optional(
       Type.String({
@@ -63,30 +65,40 @@ type Query = Record<string, string | undefined>
 /** A saved funnel's steps as goals, from every goal (a step whose goal is gone is left out of a list). */
 const stepsOf = (f: Funnel, all: readonly Goal[]): Goal[] => f.steps.flatMap((id) => all.filter((g) => g.id === id))
 
-export const funnels = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
+const SITE_PARAMETERS = Object.keys(SiteQuery.properties)
+
+export const funnels = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
   const tokens = { admin: deps.config.adminToken, viewer: deps.config.viewerToken }
+  /** The site a request's query names (or the only one), by id. */
+  const siteIdOf = (query: unknown): number => {
+    onlyParameters(query as Query, SITE_PARAMETERS)
+    return readSite(deps, (query as Query).site).site.id
+  }
   return new Elysia({ name: 'funnels' })
     .get(
       '/analytics/funnels',
-      async ({ request }) => {
+      async ({ request, query }) => {
         requireAccess(request, tokens, 'read')
+        const site = siteIdOf(query)
         const manage = tokenMatches(bearerToken(request), tokens.admin)
-        const [saved, all] = await Promise.all([listFunnels(deps.pool), listGoals(deps.pool)])
+        const [saved, all] = await Promise.all([listFunnels(deps.pool, site), listGoals(deps.pool, site)])
         return { funnels: saved.map((f) => funnelJson(f, stepsOf(f, all))), manage }
       },
       operation({
-        summary: 'The saved funnels, with their steps’ goals',
+        summary: 'The saved funnels of a site, with their steps’ goals',
         tags: ['funnels'],
         security: SECURITY.read,
-        responses: { 200: json('the funnels', 'Funnels'), ...errors(401) },
+        parameters: parameters('query', SiteQuery),
+        responses: { 200: json('the funnels', 'Funnels'), ...errors(401, 404, 422) },
       }),
     )
     .post(
       '/analytics/funnels',
-      async ({ request, set }) => {
+      async ({ request, set, query }) => {
         requireAccess(request, tokens, 'admin')
+        const site = siteIdOf(query)
         const body = await readJsonBody(request, BODY, 'a JSON object')
-        const { funnel, goals } = await createFunnel(deps.pool, parseFunnelBody(body))
+        const { funnel, goals } = await createFunnel(deps.pool, site, parseFunnelBody(body))
         set.status = 201
         return funnelJson(funnel, goals)
       },
@@ -98,16 +110,17 @@ export const funnels = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | '
             'Its steps are goal ids (GET /analytics/goals); a configured goal a saved funnel names cannot be deleted while it does.',
           tags: ['funnels'],
           security: SECURITY.admin,
+          parameters: parameters('query', SiteQuery),
           requestBody: { required: true, content: { 'application/json': { schema: ref('NewFunnel') } } },
-          responses: { 201: json('the funnel', 'Funnel'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+          responses: { 201: json('the funnel', 'Funnel'), ...errors(400, 401, 403, 404, 409, 413, 415, 422) },
         }),
       },
     )
     .delete(
       '/analytics/funnels/:id',
-      async ({ request, params, set }) => {
+      async ({ request, params, set, query }) => {
         requireAccess(request, tokens, 'admin')
-        await deleteFunnel(deps.pool, params.id)
+        await deleteFunnel(deps.pool, siteIdOf(query), params.id)
         set.status = 204
         return ''
       },
@@ -115,8 +128,8 @@ export const funnels = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | '
         summary: 'Delete a saved funnel',
         tags: ['funnels'],
         security: SECURITY.admin,
-        parameters: parameters('path', FunnelId),
-        responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404) },
+        parameters: [...parameters('path', FunnelId), ...parameters('query', SiteQuery)],
+        responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404, 422) },
       }),
     )
     .get(
@@ -134,13 +147,15 @@ export const funnels = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | '
             parameter: 'steps',
           })
         }
-        const saved = q.funnel === undefined ? null : await findFunnel(deps.pool, q.funnel)
+        const site = readSite(deps, q.site)
+        const id = site.site.id
+        const saved = q.funnel === undefined ? null : await findFunnel(deps.pool, id, q.funnel)
         const stepIds = saved ? saved.steps : parseStepIds(q.steps, 'steps')
         const windowMs = q.window !== undefined || !saved ? parseWindow(q.window, 'window') : saved.windowMs
-        const range = parseRange(q, 30, MAX_DAYS, { timeZone: deps.calendar.zone, now: deps.now() })
-        const filters = await withGoals(deps.pool, parseFilters(q.filters))
-        const steps = await stepGoals(deps.pool, stepIds, saved ? `funnel ${saved.id}'s steps` : 'steps')
-        const result = await funnelFigures(deps, range, filters, steps, windowMs)
+        const range = parseRange(q, 30, MAX_DAYS, { timeZone: site.calendar.zone, now: deps.now() })
+        const filters = await withGoals(deps.pool, id, parseFilters(q.filters))
+        const steps = await stepGoals(deps.pool, id, stepIds, saved ? `funnel ${saved.id}'s steps` : 'steps')
+        const result = await funnelFigures(siteReadDeps(deps, site), range, filters, steps, windowMs)
         if (asCsv) {
           return csvResponse(
             csvFileName(['funnel', saved?.name ?? 'steps'], range.from, range.to),
@@ -177,7 +192,7 @@ export const funnels = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | '
             description: 'the funnel’s figures',
             content: { ...json('', 'FunnelResult').content, 'text/csv': { schema: Type.String() } },
           },
-          ...errors(401, 422),
+          ...errors(401, 404, 422),
         },
       }),
     )

@@ -20,11 +20,12 @@ import { createGoal, deleteGoal, listGoals, withGoals } from '../goals/store.ts'
 import type { ReadDeps } from '../read/exact.ts'
 import { goalConversions } from '../read/filtered.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
-import { Day, Filters, Format, TimeZone } from '../read/query.ts'
+import { Day, Filters, Format, SiteParam, SiteQuery, TimeZone } from '../read/query.ts'
 import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
+import { readSite, type SiteParamDeps, siteReadDeps } from './site-param.ts'
 
 /** A goal's body is a few hundred bytes; this leaves room and no more. */
 const BODY = { limit: 16_384, timeoutMs: 10_000 }
@@ -32,6 +33,7 @@ const MAX_DAYS = 400
 
 const ConversionsQuery = Type.Object(
   {
+    site: Type.Optional(SiteParam),
     from: Type.Optional({ ...Day, description: `${Day.description}; 30 days before to when absent` }),
     to: Type.Optional({ ...Day, description: `${Day.description}; today when absent. At most ${MAX_DAYS} days` }),
     tz: Type.Optional(TimeZone),
@@ -45,29 +47,37 @@ const GoalId = Type.Object({ id: Type.String({ description: 'a configured goalâ€
 
 type Query = Record<string, string | undefined>
 
-export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
+const SITE_PARAMETERS = Object.keys(SiteQuery.properties)
+
+export const goals = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
   const tokens = { admin: deps.config.adminToken, viewer: deps.config.viewerToken }
   return new Elysia({ name: 'goals' })
     .get(
       '/analytics/goals',
-      async ({ request }) => {
+      async ({ request, query }) => {
         requireAccess(request, tokens, 'read')
+        onlyParameters(query as Query, SITE_PARAMETERS)
+        const site = readSite(deps, (query as Query).site)
         // whether this token may add and delete them: the dashboard shows its form only then
         const manage = tokenMatches(bearerToken(request), tokens.admin)
-        return { goals: (await listGoals(deps.pool)).map(goalJson), manage }
+        return { goals: (await listGoals(deps.pool, site.site.id)).map(goalJson), manage }
       },
       operation({
-        summary: 'Every goal: one per event type, then the configured ones',
+        summary: 'Every goal of a site: one per event type, then the configured ones',
         tags: ['goals'],
         security: SECURITY.read,
-        responses: { 200: json('the goals', 'Goals'), ...errors(401) },
+        parameters: parameters('query', SiteQuery),
+        responses: { 200: json('the goals', 'Goals'), ...errors(401, 404, 422) },
       }),
     )
     .post(
       '/analytics/goals',
-      async ({ request, set }) => {
+      async ({ request, set, query }) => {
         requireAccess(request, tokens, 'admin')
-        const goal = await createGoal(deps.pool, parseGoalBody(await readJsonBody(request, BODY, 'a JSON object')))
+        onlyParameters(query as Query, SITE_PARAMETERS)
+        const site = readSite(deps, (query as Query).site)
+        const body = parseGoalBody(await readJsonBody(request, BODY, 'a JSON object'))
+        const goal = await createGoal(deps.pool, site.site.id, body)
         set.status = 201
         return goalJson(goal)
       },
@@ -79,16 +89,19 @@ export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'vi
             'It applies to every day the event log keeps: a goal is a query, not a counter. A value sums a numeric property of its conversions (revenue).',
           tags: ['goals'],
           security: SECURITY.admin,
+          parameters: parameters('query', SiteQuery),
           requestBody: { required: true, content: { 'application/json': { schema: ref('NewGoal') } } },
-          responses: { 201: json('the goal', 'Goal'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+          responses: { 201: json('the goal', 'Goal'), ...errors(400, 401, 403, 404, 409, 413, 415, 422) },
         }),
       },
     )
     .delete(
       '/analytics/goals/:id',
-      async ({ request, params, set }) => {
+      async ({ request, params, set, query }) => {
         requireAccess(request, tokens, 'admin')
-        await deleteGoal(deps.pool, params.id)
+        onlyParameters(query as Query, SITE_PARAMETERS)
+        const site = readSite(deps, (query as Query).site)
+        await deleteGoal(deps.pool, site.site.id, params.id)
         set.status = 204
         return ''
       },
@@ -96,7 +109,7 @@ export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'vi
         summary: 'Delete a configured goal',
         tags: ['goals'],
         security: SECURITY.admin,
-        parameters: parameters('path', GoalId),
+        parameters: [...parameters('path', GoalId), ...parameters('query', SiteQuery)],
         responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404, 422) },
       }),
     )
@@ -107,10 +120,11 @@ export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'vi
         const q = query as Query
         onlyParameters(q, CONVERSIONS_PARAMETERS)
         const asCsv = wantsCsv(q)
-        const range = parseRange(q, 30, MAX_DAYS, { timeZone: deps.calendar.zone, now: deps.now() })
-        const filters = await withGoals(deps.pool, parseFilters(q.filters))
-        const all = await listGoals(deps.pool)
-        const result = await goalConversions(deps, range, filters, all)
+        const site = readSite(deps, q.site)
+        const range = parseRange(q, 30, MAX_DAYS, { timeZone: site.calendar.zone, now: deps.now() })
+        const filters = await withGoals(deps.pool, site.site.id, parseFilters(q.filters))
+        const all = await listGoals(deps.pool, site.site.id)
+        const result = await goalConversions(siteReadDeps(deps, site), range, filters, all)
         if (asCsv) {
           return csvResponse(
             csvFileName(['conversions'], range.from, range.to),
@@ -143,7 +157,7 @@ export const goals = (deps: ReadDeps & { config: Pick<Config, 'adminToken' | 'vi
             description: 'the goalsâ€™ figures',
             content: { ...json('', 'Conversions').content, 'text/csv': { schema: Type.String() } },
           },
-          ...errors(401, 422),
+          ...errors(401, 404, 422),
         },
       }),
     )

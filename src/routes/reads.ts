@@ -17,18 +17,20 @@ import { filteredDashboard, filteredStats, filteredTop, type ItemFigures, withFi
 import { logCheck } from '../read/log-check.ts'
 import { DASHBOARD_PARAMETERS, onlyParameters, parseRange, parseStats, parseTop, wantsCsv } from '../read/params.ts'
 import { isConversionMetric, isQualityMetric } from '../read/quality.ts'
-import { DashboardQuery, LogCheckQuery, StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
+import { DashboardQuery, LogCheckQuery, SiteQuery, StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
 import { stats } from '../read/stats.ts'
 import { type TopItem, top } from '../read/top.ts'
 import { userCounts } from '../read/users.ts'
 import { requireAccess, requireUser } from './auth.ts'
 import { errors, json, type Operation, operation, parameters, SECURITY } from './openapi.ts'
+import { readSite, type SiteParamDeps, siteReadDeps } from './site-param.ts'
 
 type Query = Record<string, string | undefined>
 
 /** Days one drift check may cover: a read of every day's events and visits, twice. */
 const MAX_CHECK_DAYS = 92
 const LOG_CHECK_PARAMETERS = Object.keys(LogCheckQuery.properties)
+const SITE_PARAMETERS = Object.keys(SiteQuery.properties)
 
 /** A read's operation: JSON `ok`, and with `csv` the same as text/csv (`format=csv`). */
 const read = (
@@ -47,19 +49,31 @@ const read = (
       200: options.csv
         ? { description: 'the counts', content: { ...json('', ok).content, 'text/csv': { schema: CSV } } }
         : json('the counts', ok),
-      ...errors(...(options.errors ?? [401, 422])),
+      ...errors(...(options.errors ?? [401, 404, 422])),
     },
   })
 
 const CSV = Type.String({ description: 'a header row, then one row per point or item' })
 
 export const reads = (
-  deps: ReadDeps & {
-    config: Pick<Config, 'adminToken' | 'viewerToken' | 'userJwtSecret' | 'countedProperties'>
-  },
+  deps: ReadDeps &
+    SiteParamDeps & {
+      config: Pick<Config, 'adminToken' | 'viewerToken' | 'userJwtSecret' | 'countedProperties'>
+    },
 ) => {
-  // the zone the counters count days in: the calendar's, as every read of them takes it
-  const context = () => ({ timeZone: deps.calendar.zone, now: deps.now() })
+  /**
+   * The site a read names: its reads' deps, its id, its counted properties, and the zone its
+   * counters count days in (its calendar's, as every read of them takes it).
+   */
+  const siteOf = (query: Query) => {
+    const site = readSite(deps, query.site)
+    return {
+      id: site.site.id,
+      deps: siteReadDeps(deps, site),
+      countedProperties: site.site.countedProperties,
+      context: () => ({ timeZone: site.calendar.zone, now: deps.now() }),
+    }
+  }
   const admin = (request: Request) =>
     requireAccess(request, { admin: deps.config.adminToken, viewer: deps.config.viewerToken }, 'read')
   return new Elysia({ name: 'reads' })
@@ -68,11 +82,12 @@ export const reads = (
       async ({ request, query }) => {
         admin(request)
         const asCsv = wantsCsv(query as Query)
-        const q = parseStats(query as Query, context())
-        q.filters = await withGoals(deps.pool, q.filters)
-        const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, q.goal)
+        const site = siteOf(query as Query)
+        const q = parseStats(query as Query, site.context())
+        q.filters = await withGoals(deps.pool, site.id, q.filters)
+        const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, site.id, q.goal)
         const fromLog = q.filters.length > 0 || isQualityMetric(q.metric) || isConversionMetric(q.metric)
-        const result = fromLog ? await filteredStats(deps, q, q.filters, goal) : await stats(deps, q)
+        const result = fromLog ? await filteredStats(site.deps, q, q.filters, goal) : await stats(site.deps, q)
         if (!asCsv) return result
         const what = ['stats', result.metric, goal?.id ?? result.event_type ?? 'all', result.granularity]
         if (isConversionMetric(result.metric)) {
@@ -120,17 +135,18 @@ export const reads = (
       async ({ request, query }) => {
         admin(request)
         const asCsv = wantsCsv(query as Query)
-        const q = parseTop(query as Query, deps.config.countedProperties, context())
-        q.filters = await withGoals(deps.pool, q.filters)
-        const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, q.goal)
+        const site = siteOf(query as Query)
+        const q = parseTop(query as Query, site.countedProperties, site.context())
+        q.filters = await withGoals(deps.pool, site.id, q.filters)
+        const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, site.id, q.goal)
         const ranked =
           q.filters.length > 0
-            ? await filteredTop(deps, q, q.filters, deps.config.countedProperties)
-            : await top(deps, q)
+            ? await filteredTop(site.deps, q, q.filters, site.countedProperties)
+            : await top(site.deps, q)
         const total = ranked.total
         // each item's visit quality and conversions, from the event log, when asked for
         const items: (TopItem & ItemFigures)[] =
-          q.metrics.length === 0 ? ranked.items : await withFigures(deps, q, ranked.items, goal)
+          q.metrics.length === 0 ? ranked.items : await withFigures(site.deps, q, ranked.items, goal)
         const columns = [...q.metrics, ...(goal?.value ? (['goal_value'] as const) : [])]
         if (asCsv)
           return csvResponse(
@@ -152,6 +168,7 @@ export const reads = (
         'Top values of a dimension',
         'Over days of TIME_ZONE; total is the range’s visits (visit dimensions) or events.',
         'Top',
+        // the default site's counted properties: another site's are its own (GET /analytics/sites)
         { parameters: parameters('query', topQuery(deps.config.countedProperties)), csv: 'name,count' },
       ),
     )
@@ -160,14 +177,15 @@ export const reads = (
       async ({ request, query }) => {
         admin(request)
         onlyParameters(query as Query, DASHBOARD_PARAMETERS)
-        const filters = await withGoals(deps.pool, parseFilters((query as Query).filters))
-        return filters.length > 0 ? await filteredDashboard(deps, filters) : await dashboard(deps)
+        const site = siteOf(query as Query)
+        const filters = await withGoals(deps.pool, site.id, parseFilters((query as Query).filters))
+        return filters.length > 0 ? await filteredDashboard(site.deps, filters) : await dashboard(site.deps)
       },
       read(
         'Dashboard metrics',
         'The original pattern’s keys, exact, plus page views, visitors and top pages. Under filters every key is counted from the event log, the totals over the days it keeps.',
         'Dashboard',
-        { parameters: parameters('query', DashboardQuery), errors: [401, 422] },
+        { parameters: parameters('query', DashboardQuery) },
       ),
     )
     .get(
@@ -175,7 +193,8 @@ export const reads = (
       async ({ request, query }) => {
         admin(request)
         onlyParameters(query as Query, LOG_CHECK_PARAMETERS)
-        return await logCheck(deps, parseRange(query as Query, 30, MAX_CHECK_DAYS, context()))
+        const site = siteOf(query as Query)
+        return await logCheck(site.deps, parseRange(query as Query, 30, MAX_CHECK_DAYS, site.context()))
       },
       read(
         'The event log against the counters, day by day',
@@ -186,30 +205,36 @@ export const reads = (
     )
     .get(
       '/analytics/users/:id',
-      ({ request, params }) => {
+      async ({ request, params, query }) => {
         admin(request)
+        onlyParameters(query as Query, SITE_PARAMETERS)
         // Elysia has decoded the parameter already (null when its escapes are malformed)
         const id = params.id as string | null
         if (!isUserId(id)) throw new HttpError(422, `id must be ${USER_ID_RULE}`, { parameter: 'id' })
-        return userCounts(deps, id)
+        return userCounts(siteOf(query as Query).deps, id)
       },
       read(
         'Counts of any user',
         'Each event type counted for the user ({} for none), and generation_completed as generations_*. Days of TIME_ZONE.',
         'UserCounts',
-        { parameters: parameters('path', UserIdParams) },
+        { parameters: [...parameters('path', UserIdParams), ...parameters('query', SiteQuery)] },
       ),
     )
     .get(
       '/analytics/me',
-      async ({ request }) => userCounts(deps, await requireUser(request, deps.config.userJwtSecret)),
+      async ({ request, query }) => {
+        onlyParameters(query as Query, SITE_PARAMETERS)
+        const user = await requireUser(request, deps.config.userJwtSecret)
+        return userCounts(siteOf(query as Query).deps, user)
+      },
       read(
         'Counts of the calling user',
-        'As /analytics/users/{id}, for the user the token’s sub names.',
+        'As /analytics/users/{id}, for the user the token’s sub names, on the site named.',
         'UserCounts',
         {
+          parameters: parameters('query', SiteQuery),
           security: SECURITY.user,
-          errors: [401],
+          errors: [401, 404, 422],
         },
       ),
     )

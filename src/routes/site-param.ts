@@ -1,0 +1,56 @@
+/**
+ * The `site` of a read, a live feed or a goal: a site's id or any of its domains. It may be left
+ * out while the deployment counts one site; once there are more, leaving it out is a 422 that
+ * names the choices, so that no read silently answers for a site nobody asked about.
+ *
+ * @example
+ * const site = readSite(deps, query.site)           // the site's keys, calendar and settings
+ * await stats(siteReadDeps(deps, site), params)      // a read of that site only
+ */
+import { HttpError } from '../errors.ts'
+import type { ReadDeps } from '../read/exact.ts'
+import type { SiteContext, SiteContexts } from '../sites/context.ts'
+import type { SiteRegistry } from '../sites/registry.ts'
+import type { Site } from '../sites/site.ts'
+
+export interface SiteParamDeps {
+  sites: SiteRegistry
+  contexts: SiteContexts
+}
+
+/** Choices named in an error: enough to pick one, not the whole list of a large deployment. */
+const CHOICES_NAMED = 20
+
+const choice = (site: Site) => ({ id: site.id, name: site.name, domains: site.domains })
+
+function choices(sites: readonly Site[]): Record<string, unknown> {
+  return {
+    parameter: 'site',
+    choices: sites.slice(0, CHOICES_NAMED).map(choice),
+    ...(sites.length > CHOICES_NAMED ? { more: sites.length - CHOICES_NAMED } : {}),
+  }
+}
+
+/** The site `value` names, or the only one; 422 when it must be named, 404 for none of that name. */
+export function readSite(deps: SiteParamDeps, value: string | undefined | null): SiteContext {
+  const all = deps.sites.list()
+  if (value === undefined || value === null || value === '') {
+    if (all.length === 1) return deps.contexts.of(all[0]!)
+    throw new HttpError(
+      422,
+      `site is required: this deployment counts ${all.length} sites; name one by its id or a domain`,
+      choices(all),
+    )
+  }
+  const site = deps.sites.resolve(value)
+  if (site === undefined) {
+    const shown = value.length > 100 ? `${value.slice(0, 100)}…` : value
+    throw new HttpError(404, `no site has the id or domain ${JSON.stringify(shown)}`, choices(all))
+  }
+  return deps.contexts.of(site)
+}
+
+/** What the reads of one site need: the deployment's, with the site's keys and days. */
+export function siteReadDeps<D extends ReadDeps>(deps: D, site: SiteContext): D {
+  return { ...deps, keys: site.keys, calendar: site.calendar }
+}
