@@ -31,6 +31,12 @@ export class BoundedMap<K, V> {
     return this.#young.size + this.#old.size
   }
 
+  /** Forgets every entry. */
+  clear(): void {
+    this.#young = new Map()
+    this.#old = new Map()
+  }
+
   get(key: K): V | undefined {
     const young = this.#young.get(key)
     if (young !== undefined) return young

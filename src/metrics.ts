@@ -8,6 +8,8 @@ import { fullest, type RedisNodeInfo } from './db/redis-info.ts'
 export type RejectReason =
   | 'bot'
   | 'origin'
+  /** the beacon named no site this deployment counts, or came from a page of none */
+  | 'unknown_site'
   | 'invalid'
   | 'too_large'
   | 'content_type'

@@ -17,12 +17,12 @@
 import { createInterface } from 'node:readline/promises'
 import { createClient } from 'redis'
 import { ConfigError, loadConfig } from './config.ts'
-import { createKeys } from './counters/keys.ts'
+import { createKeys, type Keys } from './counters/keys.ts'
 import { openDatabase } from './db/pool.ts'
 import { HttpError } from './errors.ts'
 import { errorMessage } from './log.ts'
 import { DEFAULT_SITE, parseSiteBody, type Site, siteOf, sitesOf } from './sites/site.ts'
-import { createSite, deleteSite, siteIdOf, storedSites, updateSite } from './sites/store.ts'
+import { createSite, deleteSite, deleteSiteKeys, siteIdOf, storedSites, updateSite } from './sites/store.ts'
 
 const USAGE = `usage:
   bun run site list
@@ -108,6 +108,8 @@ async function main(): Promise<void> {
   const { positional, options } = parseArgs(rest)
   const all = async () => sitesOf(await storedSites(db.pool), defaults)
   let changed = false
+  /** a site whose keys are to go from Redis: one deleted, or one added under an id used before */
+  let cleared: number | undefined
   try {
     if (command === 'list') {
       for (const site of await all()) process.stdout.write(`${line(site)}\n`)
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
       if (positional.length === 0) fail(`add needs at least one domain\n${USAGE}`)
       const site = await createSite(db.pool, parseSiteBody(bodyOf(options, positional), 'create'))
       changed = true
+      cleared = site.id
       process.stdout.write(`added ${line(siteOf(site, defaults, site.id))}\n`)
     } else if (command === 'update') {
       if (positional.length !== 1) fail(`update needs one site (its id or a domain)\n${USAGE}`)
@@ -140,25 +143,32 @@ async function main(): Promise<void> {
       }
       await deleteSite(db.pool, id)
       changed = true
+      cleared = id
       process.stdout.write(`deleted site ${id} (${site.name}) and its data\n`)
     } else fail(`no command ${JSON.stringify(command)}\n${USAGE}`)
   } finally {
     await db.close()
   }
-  if (changed) await announce(config.redisUrl, createKeys(config.redisPrefix, config.redisShards).sites)
+  if (changed) await announce(config.redisUrl, createKeys(config.redisPrefix, config.redisShards), cleared)
 }
 
 /** Raises the sites' version, so running instances reload now rather than within a minute. */
-async function announce(url: string | undefined, key: string): Promise<void> {
+/**
+ * Raises the sites' version, so running instances reload them at once, and deletes the keys of the
+ * site `cleared` names.
+ */
+async function announce(url: string | undefined, keys: Keys, cleared?: number): Promise<void> {
   if (!url) {
     process.stdout.write('no REDIS_URL: running instances see the change within a minute\n')
+    if (cleared !== undefined) process.stdout.write(`the site's keys in Redis stay until their TTL\n`)
     return
   }
   const redis = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } })
   redis.on('error', () => {})
   try {
     await redis.connect()
-    await redis.incr(key)
+    await redis.incr(keys.sites)
+    if (cleared !== undefined) await deleteSiteKeys(redis, keys, cleared)
   } catch (err) {
     process.stdout.write(
       `Redis did not answer (${errorMessage(err)}): running instances see the change within a minute\n`,

@@ -73,6 +73,7 @@ describe('fromPlausible', () => {
         },
       },
       host: 'shop.example.com',
+      domains: ['shop.example.com'],
       errors: {},
     })
   })
@@ -104,8 +105,14 @@ describe('fromPlausible', () => {
   test('engagement pings are not events; what Plausible refuses is named as Plausible names it', () => {
     expect(fromPlausible({ n: 'engagement', u: `${SHOP}/`, d: 'shop.example.com', sd: 40, e: 1200 })).toEqual({
       host: 'shop.example.com',
+      domains: ['shop.example.com'],
       errors: {},
     })
+    // a comma-separated domain is a list, as Plausible takes it
+    expect(fromPlausible({ n: 'pageview', u: `${SHOP}/`, d: ' a.example, ,b.example ' }).domains).toEqual([
+      'a.example',
+      'b.example',
+    ])
     expect(fromPlausible({ u: `${SHOP}/`, d: 'x' }).errors).toEqual({ event_name: ["can't be blank"] })
     expect(fromPlausible({ n: 'pageview', d: 'x' }).errors).toEqual({ url: ['is required'] })
     expect(fromPlausible({ n: 'pageview', u: 'not a url', d: 'x' }).errors).toEqual({ url: ['must be a valid url'] })

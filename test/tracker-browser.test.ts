@@ -36,6 +36,8 @@ interface Hit {
   method: string
   host: string
   path: string
+  /** the query the request was sent with (`?site=` from data-site) */
+  search: string
   contentType: string | null
   origin: string | null
   events: TrackedEvent[]
@@ -117,6 +119,7 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       method: request.method,
       host: url.host,
       path,
+      search: url.search,
       contentType: request.headers.get('content-type'),
       origin: request.headers.get('origin'),
       events: Array.isArray(parsed) ? parsed : [parsed],
@@ -831,8 +834,16 @@ describe.skipIf(!CHROMIUM)('tracker in Chromium', () => {
       expect(hitsOn(api).map((h) => h.host)).toEqual([new URL(other).host])
       expect(await pageViews(proxied)).toBe(1)
       expect(await pageViews(api)).toBe(1)
+
+      // data-site names the site in the query, beside whatever data-api's URL carries
+      const named = `/${unique('named')}`
+      const viaSite = await open(named, { attrs: `data-allow-local data-api="${other}/e?v=1" data-site="0"` })
+      await expectEvents(named, 1)
+      expect(hitsOn(named).map((h) => [h.search, h.status])).toEqual([['?v=1&site=0', 202]])
+      expect(await pageViews(named)).toBe(1)
       await close(viaProxy)
       await close(viaApi)
+      await close(viaSite)
     },
     TIMEOUT_MS,
   )

@@ -27,7 +27,7 @@ import { FIELD, ROW } from '../log/row.ts'
 import { APPLY_BATCH, CAPPED_VISIT_DIMENSIONS } from './apply.lua.ts'
 import { type Calendar, quarterOf, utcCalendar } from './calendar.ts'
 import { type Caps, countEvent, countRecentVisitors, countVisitors, type OpContext } from './increments.ts'
-import { type Keys, type ShardKeys } from './keys.ts'
+import type { Keys, ShardKeys } from './keys.ts'
 import { Admissions, MergedOps } from './merge.ts'
 import { Names } from './names.ts'
 

@@ -11,7 +11,7 @@
  * | `p` / `props` (`m` / `meta`; an object or its JSON text) | the event's properties, scalars as text; a key the beacon reserves (`path`, `referrer`, `feature_name`, `hostname`, the UTM keys) is left out |
  * | `$` / `revenue` `{amount, currency}` | the properties `revenue` and `currency`, which a goal's value sums |
  * | `u` / `url` | the path, the UTM values, and the page's host (the visit's host) |
- * | `d` / `domain` | required as Plausible requires it (or the URL's host); one site counts every domain |
+ * | `d` / `domain` | required as Plausible requires it (or the URL's host); the site, the first of a comma-separated list that this deployment counts |
  * | `r` / `referrer` | the referrer (`null`: none) |
  *
  * Short names win over long ones, as in Plausible. The answer to a body Plausible would refuse
@@ -36,6 +36,8 @@ export interface PlausibleEvent {
   event?: { event_type: string; properties: Record<string, string> }
   /** the page's host, from the URL (`(invalid)` when it is not a host name) */
   host: string
+  /** the sites it is sent for: `domain`, a comma-separated list as Plausible takes it */
+  domains: string[]
   /** what Plausible would refuse, by field, as it names them */
   errors: Record<string, string[]>
 }
@@ -73,7 +75,7 @@ export function fromPlausible(body: object): PlausibleEvent {
   }
   if (Array.isArray(body)) {
     fail('request', 'must be one event object, as Plausible takes it')
-    return { host: '', errors }
+    return { host: '', domains: [], errors }
   }
   const raw = body as Record<string, unknown>
   const nameRaw = pick(raw, 'n', 'name')
@@ -95,11 +97,18 @@ export function fromPlausible(body: object): PlausibleEvent {
   const host = url === null ? '' : url.hostname === '' ? '' : (hostname(url.hostname) ?? INVALID)
   if ((typeof domain !== 'string' || domain.trim() === '') && url !== null && host === '')
     fail('domain', "can't be blank")
+  const domains =
+    typeof domain === 'string'
+      ? domain
+          .split(',')
+          .map((d) => d.trim())
+          .filter((d) => d !== '')
+      : []
   const referrer = pick(raw, 'r', 'referrer')
   if (referrer !== undefined && referrer !== null && typeof referrer !== 'string') fail('referrer', 'must be a string')
-  if (Object.keys(errors).length > 0 || url === null || typeof name !== 'string') return { host, errors }
+  if (Object.keys(errors).length > 0 || url === null || typeof name !== 'string') return { host, domains, errors }
 
-  if (name === 'engagement') return { host, errors }
+  if (name === 'engagement') return { host, domains, errors }
   const properties = propsOf(pick(raw, 'm', 'meta', 'p', 'props')) ?? {}
   const revenue = pick(raw, '$', 'revenue')
   if (typeof revenue === 'object' && revenue !== null) {
@@ -108,7 +117,12 @@ export function fromPlausible(body: object): PlausibleEvent {
     if (typeof currency === 'string') properties.currency = currency
   }
   if (name !== 'pageview')
-    return { event: { event_type: 'feature_used', properties: { ...properties, feature_name: name } }, host, errors }
+    return {
+      event: { event_type: 'feature_used', properties: { ...properties, feature_name: name } },
+      host,
+      domains,
+      errors,
+    }
 
   const hash = pick(raw, 'h', 'hashMode') === 1 ? url.hash : ''
   const path = `${url.pathname}${url.search}${hash}`
@@ -117,5 +131,5 @@ export function fromPlausible(body: object): PlausibleEvent {
     const value = url.searchParams.get(key)
     if (value !== null && value !== '') page[key] = value
   }
-  return { event: { event_type: 'page_view', properties: page }, host, errors }
+  return { event: { event_type: 'page_view', properties: page }, host, domains, errors }
 }

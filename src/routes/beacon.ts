@@ -10,8 +10,10 @@
  * - `GET /e?event_type=&path=&feature_name=`: the same for `<img>` and no-JS pages; a 1×1 GIF.
  * - `OPTIONS /e`: the preflight of an `application/json` POST.
  *
- * One CORS policy: with `ALLOWED_ORIGINS` empty every origin may send; otherwise only the listed
- * ones, and a refused origin is never echoed. Crawlers get the same 202 and are not counted.
+ * Each beacon counts for one site: the one it names (`?site=`, which `t.js` sends from `data-site`)
+ * or the one its page's host is a domain of (src/sites/gate.ts). One CORS policy, the site's: its
+ * allowed origins (for the default site, `ALLOWED_ORIGINS`; empty, every origin), and a refused
+ * origin is never echoed. Crawlers get the same 202 and are not counted.
  */
 import type { Config } from '../config.ts'
 import type { Recorder } from '../counters/recorder.ts'
@@ -24,6 +26,9 @@ import { pageHost, visitOf } from '../events/visit.ts'
 import { type CountryLookup, countryFromHeaders } from '../geo/country.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import type { SiteContext, SiteContexts } from '../sites/context.ts'
+import { SiteGate } from '../sites/gate.ts'
+import type { SiteRegistry } from '../sites/registry.ts'
 import { bodyFailure, checkMediaType, parseJson, readText, releaseSocketTimer, type SocketTimer } from './body.ts'
 import { clientAddress, type Peer } from './client-ip.ts'
 import { Slots, TokenBuckets } from './limits.ts'
@@ -41,16 +46,10 @@ const POST_TYPES = ['text/plain', 'application/json']
 const PREFLIGHT_MAX_AGE = '86400'
 
 export interface BeaconDeps {
-  config: Pick<
-    Config,
-    | 'allowedOrigins'
-    | 'trustProxy'
-    | 'rateLimit'
-    | 'pathQueryParams'
-    | 'maxInFlight'
-    | 'bodyTimeoutMs'
-    | 'countedProperties'
-  >
+  config: Pick<Config, 'trustProxy' | 'rateLimit' | 'pathQueryParams' | 'maxInFlight' | 'bodyTimeoutMs'>
+  /** the sites in memory: a beacon's site, its allowed origins and counted properties */
+  sites: SiteRegistry
+  contexts: SiteContexts
   metrics: Metrics
   recorder: Recorder
   log: Logger
@@ -90,15 +89,17 @@ function senderOrigin(request: Request): string | undefined {
   }
 }
 
-/** The refusal of a request whose origin may not send events; it names the origin, never echoes it as allowed. */
-const originRefused = (request: Request): Refusal =>
-  new Refusal('origin', 403, `origin ${senderOrigin(request) ?? '(none)'} is not allowed to send events`)
+/** The site a beacon names in its query (`?site=`), if it names one. */
+function siteNamed(request: Request): string | undefined {
+  const url = request.url
+  if (!url.includes('site=')) return undefined
+  return new URL(url).searchParams.get('site') ?? undefined
+}
 
 export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
   const { config, metrics, recorder, log, country } = deps
   const now = deps.now ?? Date.now
-  const allowed = new Set(config.allowedOrigins)
-  const anyOrigin = allowed.size === 0
+  const gate = new SiteGate(deps)
   const address = clientAddress(config.trustProxy)
   const buckets = new TokenBuckets({ ...config.rateLimit, now: deps.rateLimitClock })
   // Two budgets: bodies being read (a slow one holds its slot until BODY_TIMEOUT_MS at most)
@@ -109,19 +110,25 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
   const body = { limit: BEACON_MAX_BYTES, timeoutMs: config.bodyTimeoutMs }
 
   /**
-   * The CORS policy: the value of Access-Control-Allow-Origin for this request, or undefined
-   * when its origin may not send (and must not be told anything). It is never `null`, which
-   * every sandboxed frame and `data:` page shares: a page of an opaque origin with an allowed
-   * Referer is counted and answered with the Referer's origin. It cannot read that answer, and
-   * needs none: a beacon's 202 is empty.
+   * The beacon's site and the value of Access-Control-Allow-Origin; a {@link Refusal} when the
+   * beacon is of no site, or its origin may not send for it (and must not be told anything). The
+   * value is never `null`, which every sandboxed frame and `data:` page shares: a page of an
+   * opaque origin with an allowed Referer is counted and answered with the Referer's origin. It
+   * cannot read that answer, and needs none: a beacon's 202 is empty. `named`: the site the body
+   * names, where the query does not (the Events API's `domain`).
    */
-  function allowOrigin(request: Request): string | undefined {
-    if (anyOrigin) {
-      const origin = request.headers.get('origin')
-      return origin && origin !== 'null' ? origin : '*'
-    }
+  function admitSite(
+    request: Request,
+    named = siteNamed(request),
+    serverSent = false,
+  ): { site: SiteContext; origin: string } {
     const sender = senderOrigin(request)
-    return sender !== undefined && allowed.has(sender) ? sender : undefined
+    const { site, anyOrigin } = gate.admit(sender, named, serverSent)
+    if (anyOrigin || sender === undefined) {
+      const origin = request.headers.get('origin')
+      return { site, origin: origin && origin !== 'null' ? origin : '*' }
+    }
+    return { site, origin: sender }
   }
 
   function admit(request: Request, connection: Connection | undefined): string {
@@ -149,6 +156,7 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
    */
   function eventsOf(
     request: Request,
+    site: SiteContext,
     raw: object,
     userAgent: string,
     ip: string,
@@ -164,7 +172,7 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
       source: 'browser',
       now: now(),
       keepQueryParams: config.pathQueryParams,
-      countedProperties: config.countedProperties,
+      countedProperties: site.site.countedProperties,
     })
     if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events', { errors })
     const visit = visitOf(events, {
@@ -197,10 +205,13 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
   }
 
   function preflight(request: Request): Response {
-    const origin = allowOrigin(request)
-    if (origin === undefined) {
-      metrics.rejected.inc({ reason: 'origin' })
-      return originRefused(request).toResponse({ vary: 'Origin' })
+    let origin: string
+    try {
+      origin = admitSite(request).origin
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err
+      metrics.rejected.inc({ reason: err.label })
+      return err.toResponse({ vary: 'Origin' })
     }
     return new Response(null, {
       status: 204,
@@ -238,11 +249,8 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
   async function plausible(request: Request, connection?: Connection): Promise<Response> {
     const method = request.method
     if (method === 'OPTIONS') return preflight(request)
-    const origin = allowOrigin(request)
+    let origin: string | undefined
     try {
-      if (origin === undefined) {
-        throw originRefused(request)
-      }
       if (method !== 'POST') {
         return Response.json(
           { error: `${method} is not allowed here; send POST` },
@@ -252,13 +260,17 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
       checkMediaType(request, POST_TYPES)
       const ip = admit(request, connection)
       const text = await bodyText(request, connection)
-      const { event, host, errors } = fromPlausible(parseJson(text, 'a JSON object'))
+      const { event, host, domains, errors } = fromPlausible(parseJson(text, 'a JSON object'))
+      // the site is the first of the event's domains this deployment counts; else its page's, as a beacon's
+      const named = domains.find((d) => deps.sites.resolve(d) !== undefined)
+      const admitted = admitSite(request, named, true)
+      origin = admitted.origin
       if (Object.keys(errors).length > 0) throw new Refusal('invalid', 400, 'invalid event', { errors })
       if (event) {
         const userAgent = request.headers.get('user-agent') ?? ''
         let counted: ReturnType<typeof eventsOf>
         try {
-          counted = eventsOf(request, event, userAgent, ip, host)
+          counted = eventsOf(request, admitted.site, event, userAgent, ip, host)
         } catch (err) {
           // the beacon's own refusal of the translated event, named by field as Plausible does
           if (!(err instanceof Refusal) || !Array.isArray(err.details?.errors)) throw err
@@ -269,7 +281,7 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
         }
         if (counted) {
           using _slot = writing.take()
-          await recorder.browser(counted, { ip, userAgent }, request)
+          await recorder.browser(counted, { ip, userAgent }, request, admitted.site)
         }
       }
       return new Response('{}', {
@@ -289,11 +301,10 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
   async function beacon(request: Request, connection?: Connection): Promise<Response> {
     const method = request.method
     if (method === 'OPTIONS') return preflight(request)
-    const origin = allowOrigin(request)
+    let origin: string | undefined
     try {
-      if (origin === undefined) {
-        throw originRefused(request)
-      }
+      const { site, origin: allowed } = admitSite(request)
+      origin = allowed
       if (method === 'POST') {
         checkMediaType(request, POST_TYPES)
         const ip = admit(request, connection)
@@ -310,10 +321,10 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
           releaseSocketTimer(request, connection)
         }
         const userAgent = request.headers.get('user-agent') ?? ''
-        const counted = eventsOf(request, parseJson(text, 'a JSON object or an array of objects'), userAgent, ip)
+        const counted = eventsOf(request, site, parseJson(text, 'a JSON object or an array of objects'), userAgent, ip)
         if (counted) {
           using _slot = writing.take()
-          await recorder.browser(counted, { ip, userAgent }, request)
+          await recorder.browser(counted, { ip, userAgent }, request, site)
         }
         // Only the CORS header: the answer to a POST is never stored by a cache (it has no
         // freshness), so Cache-Control and Vary would be bytes and work on every beacon for nothing.
@@ -322,10 +333,10 @@ export function beaconRoutes(deps: BeaconDeps): BeaconRoutes {
       if (method === 'GET') {
         const ip = admit(request, connection)
         const userAgent = request.headers.get('user-agent') ?? ''
-        const counted = eventsOf(request, queryEvent(request), userAgent, ip)
+        const counted = eventsOf(request, site, queryEvent(request), userAgent, ip)
         if (counted) {
           using _slot = writing.take()
-          await recorder.browser(counted, { ip, userAgent }, request)
+          await recorder.browser(counted, { ip, userAgent }, request, site)
         }
         return new Response(GIF, {
           headers: { 'content-type': 'image/gif', 'cache-control': 'no-store', 'access-control-allow-origin': origin },

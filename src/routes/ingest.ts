@@ -10,6 +10,11 @@
  * hash, never stored or logged. A crawler's event (by that User-Agent) is not counted, as a
  * crawler's beacon is not: the answer says how many were left out (`crawlers`).
  *
+ * Each event counts for a site: the one it names (`site`, an id or a domain), else the one the
+ * request names (`?site=`), else the only one; with several sites and none named, the batch is a
+ * 422 naming the choices. One batch may mix sites: each site's events are validated against its
+ * own counted properties and go to the same group commit.
+ *
  * Server batches have budgets of their own (`INGEST_MAX_IN_FLIGHT`), apart from the beacons', so
  * anonymous traffic cannot starve them; the token is checked before the body is read.
  */
@@ -20,27 +25,24 @@ import { HttpError } from '../errors.ts'
 import { clientInfo } from '../events/client.ts'
 import { INGEST_MAX_BYTES } from '../events/limits.ts'
 import type { CountedEvent, Sender } from '../events/types.ts'
+import type { FieldError } from '../events/validate.ts'
 import { validateEvents } from '../events/validate.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import type { SiteContext } from '../sites/context.ts'
 import { requireToken } from './auth.ts'
 import { bodyFailure, checkMediaType, parseJson, readText } from './body.ts'
 import { Slots } from './limits.ts'
 import { errors, json, operation, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
 import { Refusal } from './refusal.ts'
+import { readSite, type SiteParamDeps } from './site-param.ts'
 import { writeErrorResponse } from './write-errors.ts'
 
-export interface IngestDeps {
+export interface IngestDeps extends SiteParamDeps {
   config: Pick<
     Config,
-    | 'ingestToken'
-    | 'adminToken'
-    | 'viewerToken'
-    | 'pathQueryParams'
-    | 'ingestMaxInFlight'
-    | 'bodyTimeoutMs'
-    | 'countedProperties'
+    'ingestToken' | 'adminToken' | 'viewerToken' | 'pathQueryParams' | 'ingestMaxInFlight' | 'bodyTimeoutMs'
   >
   metrics: Metrics
   recorder: Recorder
@@ -106,24 +108,99 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
       }
     }
     const raw = parseJson(text, 'a JSON array of events')
-    const { events, errors, senders } = validateEvents(raw, {
-      source: 'server',
-      now: now(),
-      keepQueryParams: config.pathQueryParams,
-      countedProperties: config.countedProperties,
-    })
-    if (errors.length > 0) throw new Refusal('invalid', 422, 'invalid events; none were counted', { errors })
-    using _slot = writing.take()
-    // a back end that does not say who the browser was: its events belong to no visit (visit.ts)
-    if (senders === undefined) {
-      await recorder.server(events, request)
-      return { accepted: events.length }
+    const groups = bySite(raw, new URL(request.url).searchParams.get('site') ?? undefined)
+    const errors: FieldError[] = []
+    const counted: { site: SiteContext; events: CountedEvent[]; senders?: (Sender | undefined)[] }[] = []
+    for (const group of groups) {
+      if (group.error) {
+        errors.push(group.error)
+        continue
+      }
+      const validated = validateEvents(group.raw, {
+        source: 'server',
+        now: now(),
+        keepQueryParams: config.pathQueryParams,
+        countedProperties: group.site.site.countedProperties,
+      })
+      // an error's index is the event's own in the batch, not in its site's part of it
+      for (const e of validated.errors) errors.push(e.index < 0 ? e : { ...e, index: group.indexes[e.index]! })
+      counted.push({ site: group.site, events: validated.events, senders: validated.senders })
     }
-    const counted = withoutCrawlers(events, senders)
-    if (counted.crawlers > 0) rejectedBot.inc(counted.crawlers)
-    if (counted.events.length > 0) await recorder.server(counted.events, request, counted.senders)
-    const accepted = counted.events.length
-    return counted.crawlers > 0 ? { accepted, crawlers: counted.crawlers } : { accepted }
+    if (errors.length > 0) {
+      errors.sort((a, b) => a.index - b.index)
+      throw new Refusal('invalid', 422, 'invalid events; none were counted', { errors })
+    }
+    using _slot = writing.take()
+    let accepted = 0
+    let crawlers = 0
+    await Promise.all(
+      counted.map(({ site, events, senders }) => {
+        // a back end that does not say who the browser was: its events belong to no visit (visit.ts)
+        if (senders === undefined) {
+          accepted += events.length
+          return recorder.server(events, request, undefined, site)
+        }
+        const kept = withoutCrawlers(events, senders)
+        crawlers += kept.crawlers
+        accepted += kept.events.length
+        return kept.events.length > 0 ? recorder.server(kept.events, request, kept.senders, site) : undefined
+      }),
+    )
+    if (crawlers > 0) rejectedBot.inc(crawlers)
+    return crawlers > 0 ? { accepted, crawlers } : { accepted }
+  }
+
+  /**
+   * The batch's events by site, each with its index in the batch and without its `site`; a site
+   * that cannot be found is an error of its first event. A body that is no array is one group,
+   * for the validation to refuse.
+   */
+  function bySite(
+    raw: unknown,
+    named: string | undefined,
+  ): { site: SiteContext; raw: unknown[]; indexes: number[]; error?: undefined }[] | { error: FieldError }[] {
+    const find = (value: string | undefined, index: number): SiteContext | FieldError => {
+      try {
+        return readSite(deps, value)
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err
+        // no site named where one must be: the whole request's fault, with the choices
+        if (value === undefined) throw new Refusal('invalid', err.status, err.reason, err.details)
+        return { index, field: 'site', reason: err.reason }
+      }
+    }
+    if (!Array.isArray(raw) || raw.length === 0) {
+      // the validation refuses it: any site's rules do
+      return [{ site: deps.contexts.of(deps.sites.list()[0]!), raw: raw as unknown[], indexes: [] }]
+    }
+    const groups = new Map<SiteContext, { site: SiteContext; raw: unknown[]; indexes: number[] }>()
+    const errors: { error: FieldError }[] = []
+    raw.forEach((event, index) => {
+      let value = named
+      let rest = event
+      if (typeof event === 'object' && event !== null && !Array.isArray(event) && 'site' in event) {
+        const { site: own, ...others } = event as Record<string, unknown>
+        rest = others
+        if (typeof own === 'string' || (typeof own === 'number' && Number.isInteger(own))) value = String(own)
+        else {
+          errors.push({ error: { index, field: 'site', reason: 'must be a site id or one of its domains' } })
+          return
+        }
+      }
+      const site = find(value, index)
+      if ('index' in site) {
+        errors.push({ error: site })
+        return
+      }
+      let group = groups.get(site)
+      if (group === undefined) {
+        group = { site, raw: [], indexes: [] }
+        groups.set(site, group)
+      }
+      group.raw.push(rest)
+      group.indexes.push(index)
+    })
+    return errors.length > 0 ? errors : [...groups.values()]
   }
 
   return async (request) => {

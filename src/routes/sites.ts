@@ -15,9 +15,11 @@ import type { Pool } from '@neondatabase/serverless'
 import { Elysia } from 'elysia'
 import Type from 'typebox'
 import type { Config } from '../config.ts'
+import type { Keys } from '../counters/keys.ts'
+import type { Redis } from '../db/redis.ts'
 import type { SiteRegistry } from '../sites/registry.ts'
 import { parseSiteBody, type SiteDefaults, siteJson, sitesOf } from '../sites/site.ts'
-import { createSite, deleteSite, siteIdOf, storedSites, updateSite } from '../sites/store.ts'
+import { createSite, deleteSite, deleteSiteKeys, siteIdOf, storedSites, updateSite } from '../sites/store.ts'
 import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
@@ -30,6 +32,8 @@ const allSites = async (pool: Pool, defaults: SiteDefaults) => sitesOf(await sto
 
 export const sites = (deps: {
   pool: Pool
+  redis: Redis
+  keys: Keys
   sites: SiteRegistry
   config: Pick<Config, 'adminToken' | 'viewerToken' | 'allowedOrigins' | 'countedProperties'>
   calendar: { zone: string }
@@ -66,6 +70,8 @@ export const sites = (deps: {
         requireAccess(request, tokens, 'admin')
         const fields = parseSiteBody(await readJsonBody(request, BODY, 'a JSON object'), 'create')
         const site = await createSite(deps.pool, fields)
+        // anything a deleted site of the same id left in Redis is not the new one's
+        await deleteSiteKeys(deps.redis, deps.keys, site.id)
         set.status = 201
         return answer(site.id)
       },
@@ -106,8 +112,10 @@ export const sites = (deps: {
       '/analytics/sites/:site',
       async ({ request, params, set }) => {
         requireAccess(request, tokens, 'admin')
-        await deleteSite(deps.pool, await siteIdOf(deps.pool, params.site))
+        const id = await siteIdOf(deps.pool, params.site)
+        await deleteSite(deps.pool, id)
         await deps.sites.changed()
+        await deleteSiteKeys(deps.redis, deps.keys, id)
         set.status = 204
         return ''
       },

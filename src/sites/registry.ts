@@ -36,6 +36,8 @@ interface Snapshot {
 
 export class SiteRegistry {
   private snapshot: Snapshot
+  /** raised on every load: what is remembered of the sites (gate.ts) is forgotten when it moves */
+  generation = 0
   /** the version the snapshot was read under; undefined before the first load */
   private version: string | null | undefined
   private loading: Promise<void> | undefined
@@ -51,6 +53,7 @@ export class SiteRegistry {
       try {
         const version = await this.deps.redis.get(this.deps.key)
         this.snapshot = build(sitesOf(await storedSites(this.deps.pool), this.deps.defaults))
+        this.generation++
         this.version = version
         this.loadedAt = Date.now()
       } finally {

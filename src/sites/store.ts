@@ -8,6 +8,8 @@
  * const all = await storedSites(pool)                                 // by id
  */
 import type { Pool, PoolClient } from '@neondatabase/serverless'
+import type { Keys } from '../counters/keys.ts'
+import type { Redis } from '../db/redis.ts'
 import { HttpError } from '../errors.ts'
 import {
   DEFAULT_SITE,
@@ -153,6 +155,9 @@ export async function createSite(pool: Pool, fields: SiteFields): Promise<Stored
     const id = Number((free.rows[0] as { id: number }).id)
     const name = fields.name ?? fields.domains?.[0]
     await checkFree(client, id, { ...fields, name })
+    // an id is used again once freed: a flush still running when its site was deleted may have
+    // written rows of it since, and they are not the new site's
+    await purgeRows(client, id)
     await writeSite(client, id, { ...fields, name }, true)
     return (await findRow(client, id))!
   })
@@ -185,9 +190,48 @@ export async function deleteSite(pool: Pool, id: number): Promise<void> {
   await inLock(pool, async (client) => {
     const r = await client.query('DELETE FROM analytics_sites WHERE id = $1', [id])
     if (r.rowCount === 0) throw new HttpError(404, `no site ${id}`, { parameter: 'site' })
-    await client.query('DELETE FROM analytics_funnels WHERE site = $1', [id])
-    await client.query('DELETE FROM analytics_goals WHERE site = $1', [id])
-    await client.query('DELETE FROM analytics_events WHERE site = $1', [id])
-    await client.query('DELETE FROM analytics_visits WHERE site = $1', [id])
+    await purgeRows(client, id)
   })
+}
+
+/** Every table that holds a site's rows (sql/013_site_counters.sql and before). */
+const SITE_TABLES = [
+  'analytics_funnels',
+  'analytics_goals',
+  'analytics_events',
+  'analytics_visits',
+  'analytics_daily',
+  'analytics_quarters',
+  'analytics_user_daily',
+  'analytics_users',
+  'analytics_feature_daily',
+  'analytics_page_daily',
+  'analytics_visitors_daily',
+  'analytics_visitors_monthly',
+  'analytics_dimension_daily',
+  'analytics_dimension_monthly',
+]
+
+/** Deletes every row of site `id`: its goals, funnels, counters and event log. */
+async function purgeRows(client: PoolClient, id: number): Promise<void> {
+  for (const table of SITE_TABLES) await client.query(`DELETE FROM ${table} WHERE site = $1`, [id])
+}
+
+/**
+ * Deletes site `id`'s keys from Redis: its pending counts, snapshots, live counters, visitors and
+ * salts (every key of its part of the key space, in every shard). Run after the site is gone from
+ * Postgres, and before an id is used again.
+ */
+export async function deleteSiteKeys(redis: Redis, keys: Keys, id: number): Promise<number> {
+  if (id === DEFAULT_SITE) return 0
+  const site = keys.forSite(id)
+  const bases = new Set([`${site.tag}:s${id}`, ...site.shards.map((shard) => shard.base)])
+  let deleted = 0
+  for (const base of bases) {
+    const match = `${base.replace(/[*?[\]\\]/g, '\\$&')}:*`
+    for await (const batch of redis.scanIterator({ MATCH: match, COUNT: 1000 })) {
+      if (batch.length > 0) deleted += await redis.del(batch)
+    }
+  }
+  return deleted
 }

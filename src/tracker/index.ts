@@ -9,6 +9,7 @@
  *
  * @example
  * <script defer src="https://analytics.example.com/t.js" data-query="utm_source,ref"></script>
+ * <script defer src="https://analytics.example.com/t.js" data-site="shop.example.com"></script>
  * <script>window.track=window.track||function(){(track.q=track.q||[]).push(arguments)}</script>
  * <script>track('feature_used', {feature_name: 'export'})</script>
  */
@@ -34,8 +35,10 @@ if (!stub?.identify)
   try {
     const script = d.currentScript as HTMLScriptElement
     const data = script.dataset
-    // `e` next to the script, so a same-origin proxy path (`/stats/t.js` → `/stats/e`) works as is
-    const api = data.api || new URL('e', script.src)
+    // `e` next to the script, so a same-origin proxy path (`/stats/t.js` → `/stats/e`) works as is;
+    // data-site names the site (a domain or an id) where the page's own host does not
+    const api = new URL(data.api || 'e', script.src)
+    if (data.site) api.searchParams.set('site', data.site)
     // data-query lists them separated by anything but letters, digits and `_`
     const unkept = otherParams((data.query || '').replace(/\W+/g, '|'))
     // the page a view counts under: path, kept query parameters in URL order, fragment if routed by it
