@@ -20,6 +20,7 @@ import { readRedisInfo } from './db/redis-info.ts'
 import { Flusher } from './flush/flusher.ts'
 import { type CountryLookup, openCountryLookup } from './geo/country.ts'
 import { LiveHub } from './live/hub.ts'
+import { LiveHubs } from './live/hubs.ts'
 import { redisLiveSource } from './live/source.ts'
 import { PostgresEventStore } from './log/postgres.ts'
 import { errorMessage, type Logger } from './log.ts'
@@ -48,6 +49,8 @@ export interface Deps extends BaseDeps {
   flusher: Flusher
   /** the SSE feed's poller and subscribers; close it before stopping the HTTP server */
   live: LiveHub
+  /** every site's live hub (the default site's is `live`) */
+  liveHubs: LiveHubs
   /** Redis's INFO (every master's) and the warning past 80% of maxmemory; start it with the flusher */
   redisMemory: RedisMemory
   /** client address → country (GEOIP_DB) */
@@ -172,8 +175,15 @@ export function createDeps(base: BaseDeps): Deps {
   )
   const live = new LiveHub(redisLiveSource(redis, keys, calendar), { maxClients: config.liveMaxClients, log, now })
   const redisMemory = new RedisMemory(() => readRedisInfo(redis), log)
-  observe(metrics, flusher, live, redisMemory)
-  return {
+  const liveHubs = new LiveHubs(() => deps.live, {
+    redis,
+    maxClients: config.liveMaxClients,
+    zone: calendar.zone,
+    log,
+    now,
+  })
+  observe(metrics, flusher, liveHubs, redisMemory)
+  const deps: Deps = {
     ...base,
     pool: guardedPool(base.pool),
     now,
@@ -188,5 +198,7 @@ export function createDeps(base: BaseDeps): Deps {
     country: countryLookup(config.geoipDb),
     sites,
     contexts,
+    liveHubs,
   }
+  return deps
 }

@@ -134,7 +134,7 @@ export async function startServer(
     stop() {
       stopping ??= (async () => {
         // live streams never end by themselves: close them first or app.stop() waits on them
-        deps.live.close()
+        deps.liveHubs.close()
         deps.redisMemory.stop()
         stopSites()
         await app.stop()

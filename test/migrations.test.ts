@@ -22,6 +22,7 @@ const TABLES = [
   'analytics_funnels',
   'analytics_sites',
   'analytics_site_domains',
+  'analytics_site_links',
   'schema_migrations',
 ]
 
@@ -82,6 +83,9 @@ describe('migrations', () => {
           'analytics_sites(id)',
           'analytics_sites(name)',
           'analytics_site_domains(domain)',
+          'analytics_site_links(id)',
+          'analytics_site_links(token_hash)',
+          'analytics_site_links(site,name)',
         ].sort(),
       )
     } finally {

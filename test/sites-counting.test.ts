@@ -7,6 +7,7 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { apiCall, BROWSER_UA, ingestRequest, testApp } from './app.ts'
 import { flushChild, readLine } from './flush-child.ts'
+import { feedOf, snapshotOf } from './live-feed.ts'
 import { AGGREGATES_OFF } from './log-rows.ts'
 
 // this file starts a process: bun's 5 s default is too short on a busy machine
@@ -128,6 +129,37 @@ describe('two sites', () => {
       default: await readsOf(app, '0'),
     })
     expect(await read()).toEqual(expected)
+    // every site at a glance, each over the last 30 days of its own zone
+    const glance = await get(app, '/analytics/overview')
+    expect(glance.status).toBe(200)
+    expect(
+      glance.body.sites.map((o: { id: number; to: string; visitors: number; visits: number; page_views: number }) => [
+        o.id,
+        o.to,
+        o.visitors,
+        o.visits,
+        o.page_views,
+      ]),
+    ).toEqual([
+      [0, '2026-12-06', 1, 1, 1],
+      [shop, '2026-12-07', 2, 2, 3],
+      [docs, '2026-12-06', 1, 1, 2],
+    ])
+    expect(glance.body.sites[1].trend).toHaveLength(30)
+    expect(glance.body.sites[1].trend.at(-1)).toEqual({ t: '2026-12-07', visits: 2, page_views: 3 })
+    // each site's live feed: its own counts, today in its own zone
+    for (const [site, day, zone, totals, visitors] of [
+      ['shop.example.com', '2026-12-07', 'Europe/Berlin', { page_view: 3 }, 2],
+      [String(docs), '2026-12-06', 'America/Los_Angeles', { page_view: 2, feature_used: 1 }, 1],
+    ] as const) {
+      const feed = feedOf(
+        await app.handle(new Request(`http://localhost/analytics/live?site=${site}`, { headers: ADMIN })),
+      )
+      const snapshot = snapshotOf(await feed.nextEvent())
+      expect(snapshot.today).toMatchObject({ day, time_zone: zone, totals })
+      expect(snapshot.visitors).toBe(visitors)
+      await feed.close()
+    }
 
     // a flusher killed inside its transaction leaves every site's snapshot for the next flush
     const proc = flushChild({
@@ -183,7 +215,14 @@ describe('two sites', () => {
     expect(unnamed.status).toBe(422)
     expect(unnamed.body).toMatchObject({ parameter: 'site' })
     expect(unnamed.body.choices.map((c: { id: number }) => c.id)).toEqual([0, 1, docs])
-    for (const path of ['/analytics/top', '/analytics/dashboard', '/analytics/conversions', '/analytics/goals']) {
+    for (const path of [
+      '/analytics/top',
+      '/analytics/dashboard',
+      '/analytics/conversions',
+      '/analytics/goals',
+      '/analytics/funnels',
+      '/analytics/live',
+    ]) {
       expect((await get(app, path)).status).toBe(422)
     }
     const unknown = await get(app, '/analytics/stats?site=nowhere.example')

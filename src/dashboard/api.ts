@@ -96,6 +96,23 @@ export interface FunnelAnswer {
 /** `GET /analytics/users/:id` */
 export type UserAnswer = UserCounts
 
+/** The site the page shows: its address's `site=` (an id or a domain), undefined for none. */
+export function pageSite(): string | undefined {
+  return typeof location === 'undefined' ? undefined : (new URLSearchParams(location.search).get('site') ?? undefined)
+}
+
+/** The reads that are of no one site: the sites themselves, and the overview of them all. */
+const OF_NO_SITE = /^analytics\/(?:sites|overview)(?:[/?]|$)/
+
+/**
+ * `url` naming the page's site, as every read of one site must once the deployment counts several
+ * (a shared link's token reads its own site without it).
+ */
+export function withSite(url: string, site = pageSite()): string {
+  if (!site || OF_NO_SITE.test(url) || /[?&]site=/.test(url)) return url
+  return `${url}${url.includes('?') ? '&' : '?'}site=${encodeURIComponent(site)}`
+}
+
 /** A same-origin path relative to the page (so a proxy may mount the service under a path). */
 export function apiUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
   const q = new URLSearchParams()
@@ -194,7 +211,7 @@ export function createApi(options: {
     const sentAt = Date.now()
     let res: Response
     try {
-      res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept }, cache: 'no-store' })
+      res = await fetch(withSite(url), { headers: { authorization: `Bearer ${token}`, accept }, cache: 'no-store' })
     } catch {
       const error = new ApiError(0, 'the server did not answer')
       report({ url, sentAt, error })
@@ -263,7 +280,7 @@ export function createApi(options: {
       let res: Response
       try {
         res = await counted(
-          fetch(url, {
+          fetch(withSite(url), {
             method,
             headers,
             body: body === undefined ? undefined : JSON.stringify(body),

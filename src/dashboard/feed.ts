@@ -26,6 +26,8 @@ export interface FeedOptions {
   token: () => string | undefined
   /** `?types=` as the page was given it; the feed names what it cannot use */
   types?: string | null
+  /** the site watched (an id or a domain); the only one when absent */
+  site?: string | null
   onSnapshot: (data: WithVisitorsNow<SnapshotData>) => void
   onCounts: (data: WithVisitorsNow<CountsData>) => void
   /** `reason` says why the feed stopped for good (a refusal no retry changes) */
@@ -49,7 +51,10 @@ export function openFeed(options: FeedOptions): () => void {
   let stopped = false
   let abort: AbortController | undefined
   let timer: ReturnType<typeof setTimeout> | undefined
-  const url = options.types ? `${FEED}?types=${encodeURIComponent(options.types)}` : FEED
+  const query = new URLSearchParams()
+  if (options.site) query.set('site', options.site)
+  if (options.types) query.set('types', options.types)
+  const url = query.size > 0 ? `${FEED}?${query}` : FEED
 
   function retry(afterMs?: number) {
     abort?.abort()

@@ -5,7 +5,9 @@
  * @example
  * const stop = openLive({ token: readToken, onToday: render, onStatus: show, onRefused: signOut })
  */
+
 import type { EventType } from '../events/types.ts'
+import { pageSite } from './api.ts'
 import { type FeedStatus, openFeed } from './feed.ts'
 
 export type LiveStatus = FeedStatus
@@ -32,6 +34,7 @@ export function openLive(options: LiveOptions): () => void {
   let zoned = false
   return openFeed({
     token: options.token,
+    site: pageSite(),
     onStatus: options.onStatus,
     onRefused: options.onRefused,
     onSnapshot(s) {

@@ -19,6 +19,8 @@ import { customRangeProblem, DEFAULT_PRESET, isPreset, type PresetId, presetLabe
 import { ianaZone } from './zones.ts'
 
 export interface View {
+  /** the site shown, as the address names it (an id or a domain; unset: the only one) */
+  site?: string
   period: PresetId
   /** the days of a custom period (both set, and readable, whenever period is custom) */
   from?: string
@@ -46,6 +48,8 @@ export const GOAL_ID = /^(?:[a-z_]{1,40}|[1-9][0-9]{0,9})$/
 export function readView(search: string, serverZone: string): { view: View; problems: string[] } {
   const q = new URLSearchParams(search)
   const view: View = { period: DEFAULT_PRESET, compare: q.get('compare') === '1' }
+  const site = q.get('site')
+  if (site) view.site = site
   if (q.get('whole_day') === '1') view.wholeDay = true
   const problems: string[] = []
   const fallback = `showing ${presetLabel(DEFAULT_PRESET)}`
@@ -94,7 +98,9 @@ const lower = (sentence: string) => sentence.charAt(0).toLowerCase() + sentence.
 
 /** The query string of a view, `?`-prefixed; the period is always named, so a link says what it shows. */
 export function viewSearch(view: View): string {
-  const q = new URLSearchParams({ period: view.period })
+  const q = new URLSearchParams()
+  if (view.site) q.set('site', view.site)
+  q.set('period', view.period)
   if (view.period === 'custom' && view.from && view.to) {
     q.set('from', view.from)
     q.set('to', view.to)

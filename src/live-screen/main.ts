@@ -63,6 +63,7 @@ function connect() {
   stopFeed = openFeed({
     token: readToken,
     types: new URLSearchParams(location.search).get('types'),
+    site: new URLSearchParams(location.search).get('site'),
     onRefused: () => signOut('That token was refused.'),
     onStatus(status, reason) {
       if (status === 'stopped') {

@@ -116,6 +116,12 @@ export const StatsQuery = query({
 
 export const DashboardQuery = query({ site: SiteParam, filters: Filters })
 
+/** The all-sites overview's: the same days of each site's own zone. */
+export const OverviewQuery = query({
+  from: { ...Day, description: `${Day.description}; 30 days before to when absent` },
+  to: { ...Day, description: `${Day.description}; today (each site's) when absent. At most 400 days` },
+})
+
 /** The query of a read that takes nothing but its site. */
 export const SiteQuery = query({ site: SiteParam })
 

@@ -21,11 +21,19 @@ export function tokenMatches(given: string | undefined, expected: string | undef
   return timingSafeEqual(digest(given), digest(expected))
 }
 
-/** The tokens that open the service's own routes: ADMIN_TOKEN everywhere, VIEWER_TOKEN to look. */
+/**
+ * The tokens that open the service's own routes: ADMIN_TOKEN everywhere, VIEWER_TOKEN to look at
+ * every site, and a site's shared links to look at that site (`link`: the site a token is a shared
+ * link of, src/sites/registry.ts).
+ */
 export interface Tokens {
   admin?: string
   viewer?: string
+  link?: (token: string) => number | undefined
 }
+
+/** Who a request's token says it is: the admin, a viewer of every site, or a shared link of one. */
+export type Access = { role: 'admin' | 'viewer' } | { role: 'link'; site: number }
 
 /** What a route needs: `read` (the reads, the live feed and the pages' data) or `admin` (everything). */
 export type Need = 'read' | 'admin'
@@ -33,17 +41,22 @@ export type Need = 'read' | 'admin'
 const challenge = { 'www-authenticate': 'Bearer' }
 
 /**
- * Throws unless the request's bearer token (or, where a client cannot set headers, `queryToken`)
- * may do what the route needs: 401 without a token or with an unknown one, 403 for the viewer
- * token on a route that needs the admin token. Both tokens are compared, each in constant time.
+ * Who the request's bearer token (or, where a client cannot set headers, `queryToken`) is, when it
+ * may do what the route needs; else throws: 401 without a token or with an unknown one, 403 for a
+ * viewer token or a shared link on a route that needs the admin token. Both tokens are compared,
+ * each in constant time, and a shared link by its digest (registry.ts). Which site a shared link
+ * may read is the route's to check (site-param.ts).
  */
-export function requireAccess(request: Request, tokens: Tokens, need: Need, queryToken?: string | null): void {
+export function requireAccess(request: Request, tokens: Tokens, need: Need, queryToken?: string | null): Access {
   const viewer = need === 'read' ? tokens.viewer : undefined
+  const given = bearerToken(request) ?? queryToken ?? undefined
+  // a shared link is made by an admin, so without ADMIN_TOKEN there is none to hold
   if (!tokens.admin && !viewer) {
+    const site = given === undefined ? undefined : tokens.link?.(given)
+    if (site !== undefined && need === 'read') return { role: 'link', site }
     const variables = need === 'read' ? 'ADMIN_TOKEN or VIEWER_TOKEN' : 'ADMIN_TOKEN'
     throw new HttpError(401, `this route is disabled until ${variables} is configured`)
   }
-  const given = bearerToken(request) ?? queryToken ?? undefined
   if (!given) {
     const how =
       queryToken === undefined ? 'Authorization: Bearer token' : 'token: send Authorization: Bearer <token> or ?token='
@@ -51,8 +64,12 @@ export function requireAccess(request: Request, tokens: Tokens, need: Need, quer
   }
   const isAdmin = tokenMatches(given, tokens.admin)
   const isViewer = tokenMatches(given, tokens.viewer)
-  if (isAdmin || (isViewer && need === 'read')) return
+  if (isAdmin) return { role: 'admin' }
+  if (isViewer && need === 'read') return { role: 'viewer' }
   if (isViewer) throw new HttpError(403, 'the viewer token can only read: this route needs ADMIN_TOKEN')
+  const site = tokens.link?.(given)
+  if (site !== undefined && need === 'read') return { role: 'link', site }
+  if (site !== undefined) throw new HttpError(403, 'a shared link can only read its site: this route needs ADMIN_TOKEN')
   throw new HttpError(401, 'invalid token', undefined, challenge)
 }
 

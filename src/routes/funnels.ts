@@ -24,7 +24,7 @@ import type { ReadDeps } from '../read/exact.ts'
 import { funnelFigures } from '../read/funnel.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
 import { Day, Filters, Format, SiteParam, SiteQuery, TimeZone } from '../read/query.ts'
-import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
+import { type Access, bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
@@ -68,18 +68,21 @@ const stepsOf = (f: Funnel, all: readonly Goal[]): Goal[] => f.steps.flatMap((id
 const SITE_PARAMETERS = Object.keys(SiteQuery.properties)
 
 export const funnels = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
-  const tokens = { admin: deps.config.adminToken, viewer: deps.config.viewerToken }
-  /** The site a request's query names (or the only one), by id. */
-  const siteIdOf = (query: unknown): number => {
+  const tokens = {
+    admin: deps.config.adminToken,
+    viewer: deps.config.viewerToken,
+    link: (token: string) => deps.sites.linkSite(token),
+  }
+  /** The site a request's query names (or the only one, or a shared link's own), by id. */
+  const siteIdOf = (query: unknown, access: Access): number => {
     onlyParameters(query as Query, SITE_PARAMETERS)
-    return readSite(deps, (query as Query).site).site.id
+    return readSite(deps, (query as Query).site, access).site.id
   }
   return new Elysia({ name: 'funnels' })
     .get(
       '/analytics/funnels',
       async ({ request, query }) => {
-        requireAccess(request, tokens, 'read')
-        const site = siteIdOf(query)
+        const site = siteIdOf(query, requireAccess(request, tokens, 'read'))
         const manage = tokenMatches(bearerToken(request), tokens.admin)
         const [saved, all] = await Promise.all([listFunnels(deps.pool, site), listGoals(deps.pool, site)])
         return { funnels: saved.map((f) => funnelJson(f, stepsOf(f, all))), manage }
@@ -95,8 +98,7 @@ export const funnels = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 
     .post(
       '/analytics/funnels',
       async ({ request, set, query }) => {
-        requireAccess(request, tokens, 'admin')
-        const site = siteIdOf(query)
+        const site = siteIdOf(query, requireAccess(request, tokens, 'admin'))
         const body = await readJsonBody(request, BODY, 'a JSON object')
         const { funnel, goals } = await createFunnel(deps.pool, site, parseFunnelBody(body))
         set.status = 201
@@ -119,8 +121,8 @@ export const funnels = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 
     .delete(
       '/analytics/funnels/:id',
       async ({ request, params, set, query }) => {
-        requireAccess(request, tokens, 'admin')
-        await deleteFunnel(deps.pool, siteIdOf(query), params.id)
+        const access = requireAccess(request, tokens, 'admin')
+        await deleteFunnel(deps.pool, siteIdOf(query, access), params.id)
         set.status = 204
         return ''
       },
@@ -135,7 +137,7 @@ export const funnels = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 
     .get(
       '/analytics/funnel',
       async ({ request, query }) => {
-        requireAccess(request, tokens, 'read')
+        const access = requireAccess(request, tokens, 'read')
         const q = query as Query
         onlyParameters(q, FUNNEL_PARAMETERS)
         const asCsv = wantsCsv(q)
@@ -147,7 +149,7 @@ export const funnels = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 
             parameter: 'steps',
           })
         }
-        const site = readSite(deps, q.site)
+        const site = readSite(deps, q.site, access)
         const id = site.site.id
         const saved = q.funnel === undefined ? null : await findFunnel(deps.pool, id, q.funnel)
         const stepIds = saved ? saved.steps : parseStepIds(q.steps, 'steps')

@@ -50,14 +50,18 @@ type Query = Record<string, string | undefined>
 const SITE_PARAMETERS = Object.keys(SiteQuery.properties)
 
 export const goals = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
-  const tokens = { admin: deps.config.adminToken, viewer: deps.config.viewerToken }
+  const tokens = {
+    admin: deps.config.adminToken,
+    viewer: deps.config.viewerToken,
+    link: (token: string) => deps.sites.linkSite(token),
+  }
   return new Elysia({ name: 'goals' })
     .get(
       '/analytics/goals',
       async ({ request, query }) => {
-        requireAccess(request, tokens, 'read')
+        const access = requireAccess(request, tokens, 'read')
         onlyParameters(query as Query, SITE_PARAMETERS)
-        const site = readSite(deps, (query as Query).site)
+        const site = readSite(deps, (query as Query).site, access)
         // whether this token may add and delete them: the dashboard shows its form only then
         const manage = tokenMatches(bearerToken(request), tokens.admin)
         return { goals: (await listGoals(deps.pool, site.site.id)).map(goalJson), manage }
@@ -116,11 +120,11 @@ export const goals = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 'a
     .get(
       '/analytics/conversions',
       async ({ request, query }) => {
-        requireAccess(request, tokens, 'read')
+        const access = requireAccess(request, tokens, 'read')
         const q = query as Query
         onlyParameters(q, CONVERSIONS_PARAMETERS)
         const asCsv = wantsCsv(q)
-        const site = readSite(deps, q.site)
+        const site = readSite(deps, q.site, access)
         const range = parseRange(q, 30, MAX_DAYS, { timeZone: site.calendar.zone, now: deps.now() })
         const filters = await withGoals(deps.pool, site.site.id, parseFilters(q.filters))
         const all = await listGoals(deps.pool, site.site.id)

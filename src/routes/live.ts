@@ -12,9 +12,11 @@ import type { Deps } from '../deps.ts'
 import { HttpError } from '../errors.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { parseTypes } from '../live/state.ts'
+import { SiteParam } from '../read/query.ts'
 import { requireAccess } from './auth.ts'
 import { errors, operation, parameters, SECURITY } from './openapi.ts'
 import { PAGE_HEADERS } from './page-headers.ts'
+import { readSite } from './site-param.ts'
 
 /** Seconds a refused client should wait; EventSource ignores it, the live page honours it. */
 export const LIVE_RETRY_AFTER_SECONDS = 5
@@ -34,6 +36,7 @@ const PAGE_FILE = join(PUBLIC_DIR, 'live.html')
 
 /** The feed's query, as the route reads it (`types` through `parseTypes`). */
 const LiveQuery = Type.Object({
+  site: Type.Optional(SiteParam),
   types: Type.Optional(
     Type.String({
       description: `event types to count, comma-separated, each one of ${EVENT_TYPES.join(', ')}; all when absent`,
@@ -55,19 +58,26 @@ const FILES: Record<string, { file: string; type: string }> = {
 const serve = (asset: { file: string; type: string }) =>
   new Response(Bun.file(join(PUBLIC_DIR, asset.file)), { headers: { ...PAGE_HEADERS, 'content-type': asset.type } })
 
-export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
-  const { config, live: hub } = deps
+export const live = (deps: Pick<Deps, 'config' | 'liveHubs' | 'sites' | 'contexts'>) => {
+  const { config, liveHubs } = deps
   const page = readFileSync(PAGE_FILE, 'utf8')
   const app = new Elysia({ name: 'live' }).get(
     '/analytics/live',
     ({ request, server }) => {
       const query = new URL(request.url).searchParams
-      requireAccess(request, { admin: config.adminToken, viewer: config.viewerToken }, 'read', query.get('token'))
+      const access = requireAccess(
+        request,
+        { admin: config.adminToken, viewer: config.viewerToken, link: (token) => deps.sites.linkSite(token) },
+        'read',
+        query.get('token'),
+      )
       const { types, unknown } = parseTypes(query.get('types'))
       if (unknown.length > 0) {
         throw new HttpError(400, `unknown event type in types: ${unknown.join(', ')}`, { expected: EVENT_TYPES })
       }
-      const client = hub.subscribe(types)
+      const hub = liveHubs.of(readSite(deps, query.get('site'), access))
+      // the instance's cap is over every site's clients
+      const client = liveHubs.size < config.liveMaxClients ? hub.subscribe(types) : undefined
       if (!client) {
         const reason = hub.closing
           ? 'this instance is shutting down'
@@ -87,14 +97,14 @@ export const live = (deps: Pick<Deps, 'config' | 'live'>) => {
       return new Response(client.stream, { headers: SSE_HEADERS })
     },
     operation({
-      summary: 'Live counters of today, as Server-Sent Events',
+      summary: 'Live counters of today of one site, as Server-Sent Events',
       description: 'A snapshot event, then counts events as they change; a comment line as a heartbeat.',
       tags: ['reads'],
       security: SECURITY.read,
       parameters: parameters('query', LiveQuery),
       responses: {
         200: { description: 'the event stream', content: { 'text/event-stream': { schema: Type.String() } } },
-        ...errors(400, 401, 503),
+        ...errors(400, 401, 404, 422, 503),
       },
     }),
   )

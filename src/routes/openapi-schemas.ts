@@ -57,6 +57,14 @@ const goal = Type.Object({
 })
 
 /** A saved funnel as `GET /analytics/funnels` lists it (src/funnels/funnel.ts). */
+/** A shared link as listed: never its token. */
+const siteLink = Type.Object({
+  id: Type.Integer(),
+  site: Type.Integer(),
+  name: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+})
+
 const funnel = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -289,6 +297,31 @@ export const SCHEMAS = {
     },
     { additionalProperties: false },
   ),
+  Overview: Type.Object({
+    sites: Type.Array(
+      Type.Object({
+        id: Type.Integer(),
+        name: Type.String(),
+        domains: Type.Array(Type.String()),
+        time_zone: Type.String(),
+        from: Type.String({ format: 'date' }),
+        to: Type.String({ format: 'date' }),
+        visitors: Type.Integer(),
+        visits: Type.Integer(),
+        page_views: Type.Integer(),
+        trend: Type.Array(
+          Type.Object({ t: Type.String({ format: 'date' }), visits: Type.Integer(), page_views: Type.Integer() }),
+        ),
+      }),
+    ),
+  }),
+  SiteLink: siteLink,
+  NewSiteLink: Type.Object({
+    ...siteLink.properties,
+    token: Type.String({ description: 'the read-only token, shown this once: only its digest is kept' }),
+    url: Type.String({ description: 'the dashboard signed in with it, relative to this service (dashboard#token=…)' }),
+  }),
+  SiteLinks: Type.Object({ links: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/SiteLink' })) }),
   Sites: Type.Object({
     sites: Type.Array(Type.Unsafe({ $ref: '#/components/schemas/Site' })),
     manage: Type.Boolean({

@@ -15,13 +15,22 @@ import { dashboard } from '../read/dashboard.ts'
 import type { ReadDeps } from '../read/exact.ts'
 import { filteredDashboard, filteredStats, filteredTop, type ItemFigures, withFigures } from '../read/filtered.ts'
 import { logCheck } from '../read/log-check.ts'
+import { overview } from '../read/overview.ts'
 import { DASHBOARD_PARAMETERS, onlyParameters, parseRange, parseStats, parseTop, wantsCsv } from '../read/params.ts'
 import { isConversionMetric, isQualityMetric } from '../read/quality.ts'
-import { DashboardQuery, LogCheckQuery, SiteQuery, StatsQuery, topQuery, UserIdParams } from '../read/query.ts'
+import {
+  DashboardQuery,
+  LogCheckQuery,
+  OverviewQuery,
+  SiteQuery,
+  StatsQuery,
+  topQuery,
+  UserIdParams,
+} from '../read/query.ts'
 import { stats } from '../read/stats.ts'
 import { type TopItem, top } from '../read/top.ts'
 import { userCounts } from '../read/users.ts'
-import { requireAccess, requireUser } from './auth.ts'
+import { type Access, requireAccess, requireUser } from './auth.ts'
 import { errors, json, type Operation, operation, parameters, SECURITY } from './openapi.ts'
 import { readSite, type SiteParamDeps, siteReadDeps } from './site-param.ts'
 
@@ -31,6 +40,7 @@ type Query = Record<string, string | undefined>
 const MAX_CHECK_DAYS = 92
 const LOG_CHECK_PARAMETERS = Object.keys(LogCheckQuery.properties)
 const SITE_PARAMETERS = Object.keys(SiteQuery.properties)
+const OVERVIEW_PARAMETERS = Object.keys(OverviewQuery.properties)
 
 /** A read's operation: JSON `ok`, and with `csv` the same as text/csv (`format=csv`). */
 const read = (
@@ -65,8 +75,8 @@ export const reads = (
    * The site a read names: its reads' deps, its id, its counted properties, and the zone its
    * counters count days in (its calendar's, as every read of them takes it).
    */
-  const siteOf = (query: Query) => {
-    const site = readSite(deps, query.site)
+  const siteOf = (query: Query, access?: Access) => {
+    const site = readSite(deps, query.site, access)
     return {
       id: site.site.id,
       deps: siteReadDeps(deps, site),
@@ -75,14 +85,18 @@ export const reads = (
     }
   }
   const admin = (request: Request) =>
-    requireAccess(request, { admin: deps.config.adminToken, viewer: deps.config.viewerToken }, 'read')
+    requireAccess(
+      request,
+      { admin: deps.config.adminToken, viewer: deps.config.viewerToken, link: (token) => deps.sites.linkSite(token) },
+      'read',
+    )
   return new Elysia({ name: 'reads' })
     .get(
       '/analytics/stats',
       async ({ request, query }) => {
-        admin(request)
+        const access = admin(request)
         const asCsv = wantsCsv(query as Query)
-        const site = siteOf(query as Query)
+        const site = siteOf(query as Query, access)
         const q = parseStats(query as Query, site.context())
         q.filters = await withGoals(deps.pool, site.id, q.filters)
         const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, site.id, q.goal)
@@ -133,9 +147,9 @@ export const reads = (
     .get(
       '/analytics/top',
       async ({ request, query }) => {
-        admin(request)
+        const access = admin(request)
         const asCsv = wantsCsv(query as Query)
-        const site = siteOf(query as Query)
+        const site = siteOf(query as Query, access)
         const q = parseTop(query as Query, site.countedProperties, site.context())
         q.filters = await withGoals(deps.pool, site.id, q.filters)
         const goal = q.goal === undefined ? undefined : await findGoal(deps.pool, site.id, q.goal)
@@ -175,9 +189,9 @@ export const reads = (
     .get(
       '/analytics/dashboard',
       async ({ request, query }) => {
-        admin(request)
+        const access = admin(request)
         onlyParameters(query as Query, DASHBOARD_PARAMETERS)
-        const site = siteOf(query as Query)
+        const site = siteOf(query as Query, access)
         const filters = await withGoals(deps.pool, site.id, parseFilters((query as Query).filters))
         return filters.length > 0 ? await filteredDashboard(site.deps, filters) : await dashboard(site.deps)
       },
@@ -189,11 +203,29 @@ export const reads = (
       ),
     )
     .get(
+      '/analytics/overview',
+      async ({ request, query }) => {
+        const access = admin(request)
+        if (access.role === 'link')
+          throw new HttpError(403, 'a shared link reads its own site only: see /analytics/stats')
+        onlyParameters(query as Query, OVERVIEW_PARAMETERS)
+        const q = query as Query
+        const sites = deps.sites.list().map((site) => deps.contexts.of(site))
+        return { sites: await overview(deps, sites, { from: q.from, to: q.to }) }
+      },
+      read(
+        'Every site at a glance: unique visitors, visits, page views and their trend by day',
+        'Each site over the same days of its own time zone (the last 30 days by default), exactly as its own reads count them. For the admin and viewer tokens: a shared link reads its own site only (403).',
+        'Overview',
+        { parameters: parameters('query', OverviewQuery), errors: [401, 403, 422] },
+      ),
+    )
+    .get(
       '/analytics/log/check',
       async ({ request, query }) => {
-        admin(request)
+        const access = admin(request)
         onlyParameters(query as Query, LOG_CHECK_PARAMETERS)
-        const site = siteOf(query as Query)
+        const site = siteOf(query as Query, access)
         return await logCheck(site.deps, parseRange(query as Query, 30, MAX_CHECK_DAYS, site.context()))
       },
       read(
@@ -206,12 +238,12 @@ export const reads = (
     .get(
       '/analytics/users/:id',
       async ({ request, params, query }) => {
-        admin(request)
+        const access = admin(request)
         onlyParameters(query as Query, SITE_PARAMETERS)
         // Elysia has decoded the parameter already (null when its escapes are malformed)
         const id = params.id as string | null
         if (!isUserId(id)) throw new HttpError(422, `id must be ${USER_ID_RULE}`, { parameter: 'id' })
-        return userCounts(siteOf(query as Query).deps, id)
+        return userCounts(siteOf(query as Query, access).deps, id)
       },
       read(
         'Counts of any user',

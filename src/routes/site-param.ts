@@ -12,6 +12,7 @@ import type { ReadDeps } from '../read/exact.ts'
 import type { SiteContext, SiteContexts } from '../sites/context.ts'
 import type { SiteRegistry } from '../sites/registry.ts'
 import type { Site } from '../sites/site.ts'
+import type { Access } from './auth.ts'
 
 export interface SiteParamDeps {
   sites: SiteRegistry
@@ -31,8 +32,19 @@ function choices(sites: readonly Site[]): Record<string, unknown> {
   }
 }
 
-/** The site `value` names, or the only one; 422 when it must be named, 404 for none of that name. */
-export function readSite(deps: SiteParamDeps, value: string | undefined | null): SiteContext {
+/**
+ * The site `value` names, or the only one; 422 when it must be named, 404 for none of that name.
+ * A shared link (`access`) reads its own site, named or not, and no other: 403.
+ */
+export function readSite(deps: SiteParamDeps, value: string | undefined | null, access?: Access): SiteContext {
+  if (access?.role === 'link') {
+    const own = deps.sites.get(access.site)
+    // a site deleted since the token was checked: its links read nothing
+    if (own === undefined) throw new HttpError(401, 'invalid token', undefined, { 'www-authenticate': 'Bearer' })
+    if (value !== undefined && value !== null && value !== '' && deps.sites.resolve(value)?.id !== own.id)
+      throw new HttpError(403, `this shared link reads site ${own.id} (${own.name}) only`, { parameter: 'site' })
+    return deps.contexts.of(own)
+  }
   const all = deps.sites.list()
   if (value === undefined || value === null || value === '') {
     if (all.length === 1) return deps.contexts.of(all[0]!)

@@ -17,18 +17,18 @@ import Type from 'typebox'
 import type { Config } from '../config.ts'
 import type { Keys } from '../counters/keys.ts'
 import type { Redis } from '../db/redis.ts'
+import { HttpError } from '../errors.ts'
+import { createLink, deleteLink, listLinks, parseLinkName } from '../sites/links.ts'
 import type { SiteRegistry } from '../sites/registry.ts'
-import { parseSiteBody, type SiteDefaults, siteJson, sitesOf } from '../sites/site.ts'
-import { createSite, deleteSite, deleteSiteKeys, siteIdOf, storedSites, updateSite } from '../sites/store.ts'
-import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
+import { parseSiteBody, siteJson } from '../sites/site.ts'
+import { createSite, deleteSite, deleteSiteKeys, siteIdOf, updateSite } from '../sites/store.ts'
+import { requireAccess } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
 
 const BODY = { limit: 16_384, timeoutMs: 10_000 }
 const SiteParam = Type.Object({ site: Type.String({ description: 'a site’s id, or one of its domains' }) })
-
-const allSites = async (pool: Pool, defaults: SiteDefaults) => sitesOf(await storedSites(pool), defaults)
 
 export const sites = (deps: {
   pool: Pool
@@ -38,11 +38,10 @@ export const sites = (deps: {
   config: Pick<Config, 'adminToken' | 'viewerToken' | 'allowedOrigins' | 'countedProperties'>
   calendar: { zone: string }
 }) => {
-  const tokens = { admin: deps.config.adminToken, viewer: deps.config.viewerToken }
-  const defaults: SiteDefaults = {
-    timeZone: deps.calendar.zone,
-    allowedOrigins: deps.config.allowedOrigins,
-    countedProperties: deps.config.countedProperties,
+  const tokens = {
+    admin: deps.config.adminToken,
+    viewer: deps.config.viewerToken,
+    link: (token: string) => deps.sites.linkSite(token),
   }
   // every instance is told of the change; this one's copy, just read again, answers
   const answer = async (id: number) => {
@@ -53,12 +52,17 @@ export const sites = (deps: {
     .get(
       '/analytics/sites',
       async ({ request }) => {
-        requireAccess(request, tokens, 'read')
-        const manage = tokenMatches(bearerToken(request), tokens.admin)
-        return { sites: (await allSites(deps.pool, defaults)).map(siteJson), manage }
+        const access = requireAccess(request, tokens, 'read')
+        const manage = access.role === 'admin'
+        // from the copy every instance keeps: the dashboard asks for it first, and it must answer
+        // while Postgres does not (the pages then show what Redis holds)
+        const all = deps.sites.list()
+        // a shared link sees its own site only
+        const seen = access.role === 'link' ? all.filter((site) => site.id === access.site) : all
+        return { sites: seen.map(siteJson), manage }
       },
       operation({
-        summary: 'Every site: the default site (0) first, then the others by id',
+        summary: 'Every site: the default site (0) first, then the others by id (a shared link: its own)',
         tags: ['sites'],
         security: SECURITY.read,
         responses: { 200: json('the sites', 'Sites'), ...errors(401) },
@@ -125,6 +129,72 @@ export const sites = (deps: {
         security: SECURITY.admin,
         parameters: parameters('path', SiteParam),
         responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404, 422) },
+      }),
+    )
+    .get(
+      '/analytics/sites/:site/links',
+      async ({ request, params }) => {
+        requireAccess(request, tokens, 'admin')
+        const id = await siteIdOf(deps.pool, params.site)
+        return { links: await listLinks(deps.pool, id) }
+      },
+      operation({
+        summary: 'The shared links of a site: read-only tokens of that site alone (never shown again)',
+        tags: ['sites'],
+        security: SECURITY.admin,
+        parameters: parameters('path', SiteParam),
+        responses: { 200: json('the links', 'SiteLinks'), ...errors(401, 403, 404) },
+      }),
+    )
+    .post(
+      '/analytics/sites/:site/links',
+      async ({ request, params, set }) => {
+        requireAccess(request, tokens, 'admin')
+        const id = await siteIdOf(deps.pool, params.site)
+        if (!deps.sites.get(id)) throw new HttpError(404, `no site ${id}`, { parameter: 'site' })
+        const name = parseLinkName(await readJsonBody(request, BODY, 'a JSON object'))
+        const { link, token } = await createLink(deps.pool, id, name)
+        await deps.sites.changed()
+        set.status = 201
+        // the token is shown this once: only its digest is kept
+        return { ...link, token, url: `dashboard#token=${token}` }
+      },
+      {
+        parse: 'none',
+        ...operation({
+          summary: 'Make a shared link of a site: a read-only token of that site alone, shown once',
+          description:
+            'Its holder reads the site’s stats, tops, goals, funnels, live feed and dashboard, and nothing of another site (403). `url` is the dashboard signed in with it, relative to this service.',
+          tags: ['sites'],
+          security: SECURITY.admin,
+          parameters: parameters('path', SiteParam),
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: Type.Object({ name: Type.String({ maxLength: 100 }) }) } },
+          },
+          responses: {
+            201: json('the link, with its token', 'NewSiteLink'),
+            ...errors(400, 401, 403, 404, 409, 413, 415, 422),
+          },
+        }),
+      },
+    )
+    .delete(
+      '/analytics/sites/:site/links/:link',
+      async ({ request, params, set }) => {
+        requireAccess(request, tokens, 'admin')
+        const id = await siteIdOf(deps.pool, params.site)
+        await deleteLink(deps.pool, id, params.link)
+        await deps.sites.changed()
+        set.status = 204
+        return ''
+      },
+      operation({
+        summary: 'Revoke a shared link: its token reads nothing from then on, on every instance',
+        tags: ['sites'],
+        security: SECURITY.admin,
+        parameters: parameters('path', Type.Object({ site: SiteParam.properties.site, link: Type.String() })),
+        responses: { 204: { description: 'revoked' }, ...errors(401, 403, 404) },
       }),
     )
 }

@@ -11,8 +11,10 @@
  * sites.forHost('www.shop.example.com') // the site of shop.example.com, or undefined
  * const stop = sites.start(1000)
  */
+import { timingSafeEqual } from 'node:crypto'
 import type { Pool } from '@neondatabase/serverless'
 import type { Redis } from '../db/redis.ts'
+import { type LinkDigest, linkDigests, tokenDigest } from './links.ts'
 import { type Site, type SiteDefaults, siteDomain, siteNumber, sitesOf } from './site.ts'
 import { storedSites } from './store.ts'
 
@@ -32,6 +34,8 @@ const RELOAD_MS = 60_000
 interface Snapshot {
   byId: Map<number, Site>
   byDomain: Map<string, Site>
+  /** shared links by the hex of their token's digest */
+  links: Map<string, LinkDigest>
 }
 
 export class SiteRegistry {
@@ -52,7 +56,8 @@ export class SiteRegistry {
     this.loading ??= (async () => {
       try {
         const version = await this.deps.redis.get(this.deps.key)
-        this.snapshot = build(sitesOf(await storedSites(this.deps.pool), this.deps.defaults))
+        const [stored, links] = await Promise.all([storedSites(this.deps.pool), linkDigests(this.deps.pool)])
+        this.snapshot = build(sitesOf(stored, this.deps.defaults), links)
         this.generation++
         this.version = version
         this.loadedAt = Date.now()
@@ -113,6 +118,16 @@ export class SiteRegistry {
     return domain === undefined ? undefined : this.snapshot.byDomain.get(domain)
   }
 
+  /**
+   * The site a shared link's token reads, or undefined when it is none. The token is found by its
+   * digest, which is then compared in constant time.
+   */
+  linkSite(token: string): number | undefined {
+    const digest = tokenDigest(token)
+    const link = this.snapshot.links.get(digest.toString('hex'))
+    return link && timingSafeEqual(link.digest, digest) ? link.site : undefined
+  }
+
   /** A site named by its id (digits) or by one of its domains. */
   resolve(name: string): Site | undefined {
     const id = siteNumber(name)
@@ -120,12 +135,14 @@ export class SiteRegistry {
   }
 }
 
-function build(sites: readonly Site[]): Snapshot {
+function build(sites: readonly Site[], links: readonly LinkDigest[] = []): Snapshot {
   const byId = new Map<number, Site>()
   const byDomain = new Map<string, Site>()
   for (const site of sites) {
     byId.set(site.id, site)
     for (const domain of site.domains) byDomain.set(domain, site)
   }
-  return { byId, byDomain }
+  // a link of a site that is gone reads nothing
+  const live = links.filter((link) => byId.has(link.site))
+  return { byId, byDomain, links: new Map(live.map((link) => [link.digest.toString('hex'), link])) }
 }

@@ -196,6 +196,7 @@ export async function deleteSite(pool: Pool, id: number): Promise<void> {
 
 /** Every table that holds a site's rows (sql/013_site_counters.sql and before). */
 const SITE_TABLES = [
+  'analytics_site_links',
   'analytics_funnels',
   'analytics_goals',
   'analytics_events',

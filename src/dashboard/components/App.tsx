@@ -9,6 +9,7 @@ import { ApiContext } from '../reads.ts'
 import { forgetToken, readToken, saveToken, takeLinkToken } from '../token.ts'
 import { Dashboard } from './Dashboard.tsx'
 import { SignIn } from './SignIn.tsx'
+import { SiteGate } from './Sites.tsx'
 
 /** What the sign-in form says after the server refused the token, with the server's reason. */
 export const refusedMessage = (reason?: string): string =>
@@ -43,7 +44,18 @@ export function App({ config }: { config: PageConfig }) {
     )
   return (
     <ApiContext.Provider value={api}>
-      <Dashboard key={session.generation} config={config} onSignOut={signOut} />
+      <SiteGate key={session.generation}>
+        {({ site, config: own, picker, links }) => (
+          <Dashboard
+            key={site.id}
+            // the deployment's zone and properties until the server says the site's (an older server)
+            config={{ ...config, ...own }}
+            onSignOut={signOut}
+            picker={picker}
+            links={links}
+          />
+        )}
+      </SiteGate>
     </ApiContext.Provider>
   )
 }

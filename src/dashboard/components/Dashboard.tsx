@@ -3,6 +3,7 @@
  * filters on, but the live strip, which counts all traffic), and the parts that show them. `<main data-state="ready">` (and the `dashboard-ready` performance mark, once) tell
  * when the numbers and the chart are on screen.
  */
+import type { ComponentChildren } from 'preact'
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { addDays, localDay } from '../../time.ts'
 import { apiUrl, type StatsAnswer } from '../api.ts'
@@ -43,7 +44,19 @@ function cutAt(read: Read<StatsAnswer>, until: number | undefined): Read<StatsAn
   return { ...read, data: { ...read.data, series: read.data.series.filter((p) => Date.parse(p.t) < until) } }
 }
 
-export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut: (message?: string) => void }) {
+export function Dashboard({
+  config,
+  onSignOut,
+  picker,
+  links,
+}: {
+  config: PageConfig
+  onSignOut: (message?: string) => void
+  /** the switch between sites, beside the title */
+  picker?: ComponentChildren
+  /** the site's shared links, below everything (the admin's) */
+  links?: ComponentChildren
+}) {
   const api = useApi()
   // what of the address could not be used is said on the page, and the address made the view shown
   const fromAddress = () => readView(location.search, config.timeZone)
@@ -272,6 +285,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
     <div class="page">
       <header class="top">
         <h1>edge analytics</h1>
+        {picker}
         {live}
         <button type="button" class="link signout" onClick={() => onSignOut()}>
           Sign out
@@ -356,6 +370,7 @@ export function Dashboard({ config, onSignOut }: { config: PageConfig; onSignOut
               {users}
             </>
           )}
+          {links}
         </main>
       </FirstReadsIn.Provider>
     </div>
