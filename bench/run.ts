@@ -24,7 +24,7 @@ import {
 } from './beacon.ts'
 import { dashboardScenario, median, VIEWS, type ViewId } from './dashboard.ts'
 import { flushScenario } from './flush.ts'
-import { benchServices, fmt } from './lib.ts'
+import { type BenchServices, benchServices, fmt } from './lib.ts'
 import { liveScenario } from './live.ts'
 import { logStoreScenario } from './log-store.ts'
 import { memoryScenario } from './memory.ts'
@@ -51,30 +51,49 @@ interface Row {
 const rows: Row[] = []
 const results: Record<string, unknown> = {}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+
+type Runs = Record<Target, BeaconResult[]>
+
+/** The targets' rounds, interleaved (A, B, C, A, B, C) so that drift on a shared machine hits all alike. */
+async function interleaved(services: BenchServices, targets: readonly Target[]): Promise<Runs> {
+  const runs = Object.fromEntries(targets.map((t) => [t, [] as BeaconResult[]])) as Runs
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) {
+      const r = await beaconScenario(services, target, SECONDS)
+      runs[target].push(r)
+      const store = r.storeCpuUsPerRequest === undefined ? '' : `, store CPU ${fmt(r.storeCpuUsPerRequest, 1)} µs`
+      console.log(
+        `  ${target} round ${round + 1}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99ms, 2)} ms, ` +
+          `server CPU ${fmt(r.cpuUsPerRequest, 1)} µs/request${store}`,
+      )
+    }
+  }
+  return runs
+}
+
+/** What the rows say of a target's runs: means over the rounds, the worst p99, the exactness checks. */
+function measures(runs: Runs) {
+  return {
+    rps: (t: Target) => mean(runs[t].map((r) => r.rps)),
+    cpu: (t: Target) => mean(runs[t].map((r) => r.cpuUsPerRequest)),
+    worstP99: (t: Target) => Math.max(...runs[t].map((r) => r.p99ms)),
+    answered: (t: Target) => runs[t].map((r) => `${fmt(r.requests - r.non2xx)}=${fmt(r.counted ?? 0)}`).join(' '),
+    exact: (t: Target) => runs[t].every((r) => r.requests - r.non2xx === r.counted && r.errors === 0),
+    perEvent: (t: Target) =>
+      `${fmt(mean(runs[t].map((r) => r.roundTripsPerEvent ?? 0)), 3)} / ${fmt(mean(runs[t].map((r) => r.commandsPerEvent ?? 0)), 2)}`,
+  }
+}
+
 const services = await benchServices()
 try {
   if (run('ingest') || wanted.has('beacon-single')) {
-    // interleaved (A, B, C, A, B, C) so that drift on a shared machine hits all alike
     const targets: Target[] = ['ceiling', 'floor', 'stored', 'counters', 'beacon', 'pattern', 'umami']
     if (wanted.has('beacon-single')) targets.push('beacon-single')
     if (BASELINE_DIR) targets.push('baseline')
     if (BASELINE_DIR && wanted.has('beacon-single')) targets.push('baseline-single')
-    const runs = Object.fromEntries(targets.map((t) => [t, [] as BeaconResult[]])) as Record<Target, BeaconResult[]>
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const target of targets) {
-        const r = await beaconScenario(services, target, SECONDS)
-        runs[target].push(r)
-        const store = r.storeCpuUsPerRequest === undefined ? '' : `, store CPU ${fmt(r.storeCpuUsPerRequest, 1)} µs`
-        console.log(
-          `  ${target} round ${round + 1}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99ms, 2)} ms, ` +
-            `server CPU ${fmt(r.cpuUsPerRequest, 1)} µs/request${store}`,
-        )
-      }
-    }
+    const runs = await interleaved(services, targets)
     results.ingest = runs
-    const rps = (t: Target) => mean(runs[t].map((r) => r.rps))
-    const cpu = (t: Target) => mean(runs[t].map((r) => r.cpuUsPerRequest))
-    const worstP99 = (t: Target) => Math.max(...runs[t].map((r) => r.p99ms))
+    const { rps, cpu, worstP99, answered, exact, perEvent } = measures(runs)
     const ceiling = rps('ceiling')
     const floor = rps('floor')
     const storedFloor = rps('stored')
@@ -85,10 +104,6 @@ try {
     const umami = rps('umami')
     const p99 = worstP99('beacon')
     const storedP99 = worstP99('stored')
-    const answered = (t: Target) => runs[t].map((r) => `${fmt(r.requests - r.non2xx)}=${fmt(r.counted ?? 0)}`).join(' ')
-    const exact = (t: Target) => runs[t].every((r) => r.requests - r.non2xx === r.counted && r.errors === 0)
-    const perEvent = (t: Target) =>
-      `${fmt(mean(runs[t].map((r) => r.roundTripsPerEvent ?? 0)), 3)} / ${fmt(mean(runs[t].map((r) => r.commandsPerEvent ?? 0)), 2)}`
     const b = runs.beacon
     const stores = targets.filter((t) => runs[t][0]?.storeCpuUsPerRequest !== undefined)
     rows.push(
