@@ -12,12 +12,18 @@
  * server's CPU time per request, and for the storing ones the store's (Redis's, or the Postgres
  * backends') as well.
  *
+ * `beacon-sites` is our server with {@link SITES} sites added through `POST /analytics/sites`
+ * before its warm-up (site1.example.com … site50.example.com) and the same load spread over their
+ * pages (bench/mix.ts `spreadOverSites`): each beacon's site is found by its Origin, and one group
+ * commit writes the counts of many sites. Its exactness check sums the sites' counts; the sites
+ * are deleted when it ends, so every other target runs with the default site alone.
+ *
  * `beacon-single` is the earlier load, for comparison with earlier runs: one fixed page view from
  * one User-Agent and one address (the socket's; no `TRUST_PROXY`), against our server;
  * `baseline-single` is the same against the baseline.
  */
 import type { Pool } from '@neondatabase/serverless'
-import { createKeys, dayOf } from '../src/counters/keys.ts'
+import { createKeys, dayOf, type Keys } from '../src/counters/keys.ts'
 import { openDatabase } from '../src/db/pool.ts'
 import { openRedis, type Redis } from '../src/db/redis.ts'
 import { silentLogger } from '../src/log.ts'
@@ -35,7 +41,7 @@ import {
   type WrkResult,
   wrk,
 } from './lib.ts'
-import { beaconMix, MIX_EVENT_TYPES } from './mix.ts'
+import { beaconMix, MIX_EVENT_TYPES, siteDomainOf, spreadOverSites } from './mix.ts'
 
 export const BEACON_BODY = JSON.stringify({ event_type: 'page_view', properties: { path: '/pricing' } })
 /** What a browser's sendBeacon from a page on another origin carries that the server reads. */
@@ -51,14 +57,20 @@ export type Target =
   | 'stored'
   | 'counters'
   | 'beacon'
+  | 'beacon-sites'
   | 'beacon-single'
   | 'pattern'
   | 'umami'
   | 'baseline'
   | 'baseline-single'
 
-/** The load of every target but `beacon-single` and `baseline-single`. */
+/** The load of every target but `beacon-sites`, `beacon-single` and `baseline-single`. */
 const MIX = beaconMix()
+
+/** Sites `beacon-sites` adds before its warm-up, and spreads the load over. */
+export const SITES = 50
+/** The load of `beacon-sites`: the same requests, from the pages of {@link SITES} sites. */
+const SITES_MIX = spreadOverSites(MIX, SITES)
 
 /** The table, as the bench creates it in its database before each run of this target. */
 export const WEBSITE_EVENT = [
@@ -129,13 +141,19 @@ async function redisCommandCalls(redis: Redis): Promise<{ calls: number; evalsha
   return { calls, evalsha }
 }
 
-/** Events of the load's types counted today (and yesterday, across midnight) in the live hash. */
-async function liveCount(redis: Redis, prefix: string): Promise<number> {
+/**
+ * Events of the load's types counted today (and yesterday, across midnight) in the live hashes of
+ * the sites given. The live hashes, not the pending ones: a flush (which the pending log's rows
+ * start once they are many) moves the pending counts away, never the live ones.
+ */
+async function liveCount(redis: Redis, sites: readonly Keys[]): Promise<number> {
   let total = 0
   for (const day of new Set([dayOf(Date.now() - 86_400_000), dayOf(Date.now())])) {
-    const hash = await redis.hGetAll(createKeys(prefix).shards[0]!.liveHourly(day))
-    for (const [field, v] of Object.entries(hash)) {
-      if (MIX_EVENT_TYPES.some((type) => field.startsWith(`${type}|`))) total += Number(v)
+    for (const keys of sites) {
+      const hash = await redis.hGetAll(keys.shards[0]!.liveHourly(day))
+      for (const [field, v] of Object.entries(hash)) {
+        if (MIX_EVENT_TYPES.some((type) => field.startsWith(`${type}|`))) total += Number(v)
+      }
     }
   }
   return total
@@ -150,12 +168,53 @@ async function patternCount(redis: Redis, prefix: string): Promise<number> {
   return total
 }
 
-/** Events stored by a target (Redis's layout of ours, the pattern's or the stored floor's; rows for umami). */
-async function stored(redis: Redis, pool: Pool | undefined, prefix: string, target: Target): Promise<number> {
+/**
+ * Events stored by a target (Redis's layout of ours, the pattern's or the stored floor's; rows for
+ * umami). Ours counts for the default site, or for `sites` when it was given some.
+ */
+async function stored(
+  redis: Redis,
+  pool: Pool | undefined,
+  prefix: string,
+  target: Target,
+  sites: readonly number[],
+): Promise<number> {
   if (target === 'stored') return Number((await redis.hGet(storedFloorKey(prefix), STORED_FLOOR_FIELD)) ?? 0)
   if (target === 'pattern') return patternCount(redis, prefix)
   if (target === 'umami') return Number((await pool!.query('SELECT count(*)::int AS n FROM website_event')).rows[0].n)
-  return liveCount(redis, prefix)
+  const keys = createKeys(prefix)
+  return liveCount(redis, sites.length > 0 ? sites.map((id) => keys.forSite(id)) : [keys])
+}
+
+/**
+ * Adds {@link SITES} sites through the API, as an admin would, each id pushed to `ids` as it is
+ * made (so that what was made is deleted even when a later one fails). Each answer comes once the
+ * server's registry holds the new site.
+ */
+async function addSites(url: string, ids: number[]): Promise<void> {
+  for (let n = 1; n <= SITES; n++) {
+    const response = await fetch(`${url}/analytics/sites`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ domains: [siteDomainOf(n)] }),
+    })
+    if (response.status !== 201) throw new Error(`adding site ${n}: ${response.status} ${await response.text()}`)
+    ids.push(((await response.json()) as { id: number }).id)
+  }
+}
+
+/**
+ * Deletes the sites `addSites` made, with their counts: the bench's database is one for the whole
+ * run, and the next target must start with the default site alone.
+ */
+async function deleteSites(url: string, ids: readonly number[]): Promise<void> {
+  for (const id of ids) {
+    const response = await fetch(`${url}/analytics/sites/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+    if (response.status !== 204) throw new Error(`deleting site ${id}: ${response.status} ${await response.text()}`)
+  }
 }
 
 /** CPU used so far by the Redis server (user + system), in µs. */
@@ -201,6 +260,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
     stored: 'bench/stored-floor.ts',
     counters: 'bench/counters-floor.ts',
     beacon: 'src/index.ts',
+    'beacon-sites': 'src/index.ts',
     'beacon-single': 'src/index.ts',
     pattern: 'bench/pattern-server.ts',
     umami: 'bench/umami-server.ts',
@@ -225,18 +285,22 @@ export async function beaconScenario(services: BenchServices, target: Target, se
   })
   const redis = await openRedis(services.redisUrl, silentLogger)
   const url = `${server.url}/e`
+  const requests = target === 'beacon-sites' ? SITES_MIX : MIX
   const load = (seconds: number) =>
-    single ? wrk({ url, body: BEACON_BODY, headers: BEACON_HEADERS, seconds }) : wrk({ url, requests: MIX, seconds })
+    single ? wrk({ url, body: BEACON_BODY, headers: BEACON_HEADERS, seconds }) : wrk({ url, requests, seconds })
   const groupCommits = async () =>
     metricValue(
       await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text(),
       'analytics_group_commit_requests_count',
     )
-  const ours = target === 'beacon' || single || target === 'baseline'
+  const ours = target === 'beacon' || target === 'beacon-sites' || single || target === 'baseline'
+  const sites: number[] = []
   try {
+    // before the warm-up, as a deployment's sites are there before its beacons
+    if (target === 'beacon-sites') await addSites(server.url, sites)
     const warmup = WARMUP_SECONDS > 0 ? await load(WARMUP_SECONDS) : undefined
     // what the warm-up stored, and did, is subtracted: every figure is the measured run's
-    const storedBefore = await stored(redis, db?.pool, prefix, target)
+    const storedBefore = await stored(redis, db?.pool, prefix, target, sites)
     const commitsBefore = ours ? await groupCommits() : 0
     const before = await redisCommandCalls(redis)
     const storeBefore = db ? await backendCpuMicros(db.pool, services.databaseName) : await redisCpuMicros(redis)
@@ -251,7 +315,7 @@ export async function beaconScenario(services: BenchServices, target: Target, se
       ? backendCpuDelta(storeBefore as Map<number, number>, await backendCpuMicros(db.pool, services.databaseName))
       : (await redisCpuMicros(redis)) - (storeBefore as number)
     const after = await redisCommandCalls(redis)
-    const counted = (await stored(redis, db?.pool, prefix, target)) - storedBefore
+    const counted = (await stored(redis, db?.pool, prefix, target, sites)) - storedBefore
     const ok = result.requests - result.non2xx
     const common = {
       ...result,
@@ -270,9 +334,13 @@ export async function beaconScenario(services: BenchServices, target: Target, se
       commandsPerEvent: (after.calls - before.calls) / ok,
     }
   } finally {
-    await redis.close()
-    await server.stop()
-    await db?.close()
+    try {
+      await deleteSites(server.url, sites)
+    } finally {
+      await redis.close()
+      await server.stop()
+      await db?.close()
+    }
   }
 }
 

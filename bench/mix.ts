@@ -14,6 +14,9 @@
  * real site's endpoint does.
  *
  * Every choice comes from one seeded generator: the same load on every run.
+ *
+ * {@link spreadOverSites} makes the same load come from the pages of many sites: the bodies,
+ * browsers and clients as here, only the Origin told apart.
  */
 import { prng } from '../test/prng.ts'
 
@@ -200,4 +203,18 @@ export function beaconMix(): MixRequest[] {
     })
   }
   return mix
+}
+
+/** The domain of the n-th (from 1) site of the many-sites load. */
+export const siteDomainOf = (n: number) => `site${n}.example.com`
+
+/**
+ * The same load sent from the pages of `sites` sites ({@link siteDomainOf} 1 to `sites`): request
+ * i comes from site i mod `sites` + 1, so consecutive requests, and so every group commit, are of
+ * many sites. Only the Origin changes (the load sends no Referer; a visit's `referrer` is the
+ * external page it came from, the same on every site). With 50 sites each one gets all three
+ * kinds of request, since 50 and 3 share no factor.
+ */
+export function spreadOverSites(mix: readonly MixRequest[], sites: number): MixRequest[] {
+  return mix.map((r, i) => ({ ...r, headers: { ...r.headers, Origin: `https://${siteDomainOf((i % sites) + 1)}` } }))
 }

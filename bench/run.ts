@@ -3,9 +3,10 @@
  * the tests (env URLs, containers or local binaries), prints a table and writes
  * bench/results/<date>.json. Scenarios: ingest (ceiling, body-reading floor, stored floor, beacon,
  * counters floor, the original pattern and a peer's write path, umami, interleaved, under the browser-like load of
- * bench/mix.ts; `beacon-single` adds our beacon under the earlier one-body load, and with
- * BENCH_BASELINE the baseline under it too; each server gets BENCH_WARMUP seconds of its load
- * first, not measured), steps (the
+ * bench/mix.ts, and the beacon with 50 sites and the load spread over them; `beacon-single` adds our
+ * beacon under the earlier one-body load, and with BENCH_BASELINE the baseline under it too; each
+ * server gets BENCH_WARMUP seconds of its load first, not measured), sites (of ingest, only the
+ * beacon and the beacon with 50 sites, for their ratio; nothing more when ingest runs), steps (the
  * beacon's steps timed in-process), batch, flush, log-store (the event log's write rate and bytes
  * per row, bench/log-store.ts), live, queries, memory (and a day's Redis sizing
  * on a redis-server of its own), dashboard (the page in
@@ -19,12 +20,13 @@ import {
   baselineName,
   batchScenario,
   beaconScenario,
+  SITES,
   type Target,
   WARMUP_SECONDS,
 } from './beacon.ts'
 import { dashboardScenario, median, VIEWS, type ViewId } from './dashboard.ts'
 import { flushScenario } from './flush.ts'
-import { benchServices, fmt } from './lib.ts'
+import { type BenchServices, benchServices, fmt } from './lib.ts'
 import { liveScenario } from './live.ts'
 import { logStoreScenario } from './log-store.ts'
 import { memoryScenario } from './memory.ts'
@@ -51,30 +53,94 @@ interface Row {
 const rows: Row[] = []
 const results: Record<string, unknown> = {}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+
+type Runs = Record<Target, BeaconResult[]>
+
+/** The targets' rounds, interleaved (A, B, C, A, B, C) so that drift on a shared machine hits all alike. */
+async function interleaved(services: BenchServices, targets: readonly Target[]): Promise<Runs> {
+  const runs = Object.fromEntries(targets.map((t) => [t, [] as BeaconResult[]])) as Runs
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) {
+      const r = await beaconScenario(services, target, SECONDS)
+      runs[target].push(r)
+      const store = r.storeCpuUsPerRequest === undefined ? '' : `, store CPU ${fmt(r.storeCpuUsPerRequest, 1)} µs`
+      console.log(
+        `  ${target} round ${round + 1}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99ms, 2)} ms, ` +
+          `server CPU ${fmt(r.cpuUsPerRequest, 1)} µs/request${store}`,
+      )
+    }
+  }
+  return runs
+}
+
+/** What the rows say of a target's runs: means over the rounds, the worst p99, the exactness checks. */
+function measures(runs: Runs) {
+  return {
+    rps: (t: Target) => mean(runs[t].map((r) => r.rps)),
+    cpu: (t: Target) => mean(runs[t].map((r) => r.cpuUsPerRequest)),
+    worstP99: (t: Target) => Math.max(...runs[t].map((r) => r.p99ms)),
+    answered: (t: Target) => runs[t].map((r) => `${fmt(r.requests - r.non2xx)}=${fmt(r.counted ?? 0)}`).join(' '),
+    exact: (t: Target) => runs[t].every((r) => r.requests - r.non2xx === r.counted && r.errors === 0),
+    perEvent: (t: Target) =>
+      `${fmt(mean(runs[t].map((r) => r.roundTripsPerEvent ?? 0)), 3)} / ${fmt(mean(runs[t].map((r) => r.commandsPerEvent ?? 0)), 2)}`,
+  }
+}
+
+/**
+ * The beacon with {@link SITES} sites and the load spread over them, against the beacon with the
+ * default site alone, both of the same rounds: what finding each beacon's site by its Origin, and
+ * one group commit writing many sites' keys, cost. Also in the results, as `sites`.
+ */
+function sitesRows(runs: Runs): Row[] {
+  const { rps, cpu, worstP99, answered, exact, perEvent } = measures(runs)
+  const one = rps('beacon')
+  const many = rps('beacon-sites')
+  results.sites = {
+    sites: SITES,
+    rps: many,
+    beaconRps: one,
+    ratio: many / one,
+    cpuRatio: cpu('beacon') / cpu('beacon-sites'),
+  }
+  return [
+    {
+      scenario: `beacon-sites: ${SITES} sites, load spread`,
+      metric: 'requests/s (beacon, one site: requests/s); p99 ms (worst run)',
+      value: `${fmt(many)} (${fmt(one)}); ${fmt(worstP99('beacon-sites'), 2)}`,
+    },
+    {
+      scenario: '',
+      metric: 'ratio to beacon, one site (same run)',
+      value: `${fmt(many / one, 3)}×`,
+      goal: '≥ 0.95×',
+      met: many / one >= 0.95,
+    },
+    {
+      scenario: '',
+      metric: 'the same by server CPU per request (µs: beacon-sites, beacon)',
+      value: `${fmt(cpu('beacon') / cpu('beacon-sites'), 3)}× (${fmt(cpu('beacon-sites'), 1)}, ${fmt(cpu('beacon'), 1)})`,
+    },
+    {
+      scenario: '',
+      metric: `2xx answered = counted in Redis, summed over the ${SITES} sites, every run`,
+      value: answered('beacon-sites'),
+      goal: 'equal',
+      met: exact('beacon-sites'),
+    },
+    { scenario: '', metric: 'Redis round trips / commands per event', value: perEvent('beacon-sites') },
+  ]
+}
+
 const services = await benchServices()
 try {
   if (run('ingest') || wanted.has('beacon-single')) {
-    // interleaved (A, B, C, A, B, C) so that drift on a shared machine hits all alike
-    const targets: Target[] = ['ceiling', 'floor', 'stored', 'counters', 'beacon', 'pattern', 'umami']
+    const targets: Target[] = ['ceiling', 'floor', 'stored', 'counters', 'beacon', 'beacon-sites', 'pattern', 'umami']
     if (wanted.has('beacon-single')) targets.push('beacon-single')
     if (BASELINE_DIR) targets.push('baseline')
     if (BASELINE_DIR && wanted.has('beacon-single')) targets.push('baseline-single')
-    const runs = Object.fromEntries(targets.map((t) => [t, [] as BeaconResult[]])) as Record<Target, BeaconResult[]>
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const target of targets) {
-        const r = await beaconScenario(services, target, SECONDS)
-        runs[target].push(r)
-        const store = r.storeCpuUsPerRequest === undefined ? '' : `, store CPU ${fmt(r.storeCpuUsPerRequest, 1)} µs`
-        console.log(
-          `  ${target} round ${round + 1}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99ms, 2)} ms, ` +
-            `server CPU ${fmt(r.cpuUsPerRequest, 1)} µs/request${store}`,
-        )
-      }
-    }
+    const runs = await interleaved(services, targets)
     results.ingest = runs
-    const rps = (t: Target) => mean(runs[t].map((r) => r.rps))
-    const cpu = (t: Target) => mean(runs[t].map((r) => r.cpuUsPerRequest))
-    const worstP99 = (t: Target) => Math.max(...runs[t].map((r) => r.p99ms))
+    const { rps, cpu, worstP99, answered, exact, perEvent } = measures(runs)
     const ceiling = rps('ceiling')
     const floor = rps('floor')
     const storedFloor = rps('stored')
@@ -85,16 +151,12 @@ try {
     const umami = rps('umami')
     const p99 = worstP99('beacon')
     const storedP99 = worstP99('stored')
-    const answered = (t: Target) => runs[t].map((r) => `${fmt(r.requests - r.non2xx)}=${fmt(r.counted ?? 0)}`).join(' ')
-    const exact = (t: Target) => runs[t].every((r) => r.requests - r.non2xx === r.counted && r.errors === 0)
-    const perEvent = (t: Target) =>
-      `${fmt(mean(runs[t].map((r) => r.roundTripsPerEvent ?? 0)), 3)} / ${fmt(mean(runs[t].map((r) => r.commandsPerEvent ?? 0)), 2)}`
     const b = runs.beacon
     const stores = targets.filter((t) => runs[t][0]?.storeCpuUsPerRequest !== undefined)
     rows.push(
       {
         scenario: 'load: browser-like mix (bench/mix.ts)',
-        metric: 'every target but beacon-single and baseline-single; wrk -t1 -c64, TRUST_PROXY=1',
+        metric: `every target but beacon-single and baseline-single (beacon-sites: from ${SITES} sites); wrk -t1 -c64, TRUST_PROXY=1`,
         value: 'visits, SPA views, features',
       },
       { scenario: 'ceiling: bare Bun.serve 204', metric: 'requests/s', value: fmt(ceiling) },
@@ -241,6 +303,7 @@ try {
         bound: storedFloor / pattern < 3 ? `the stored floor reaches ${fmt(storedFloor / pattern, 3)}×` : undefined,
       },
       { scenario: '', metric: 'our beacon ÷ umami (same run)', value: `${fmt(beacon / umami, 2)}×` },
+      ...sitesRows(runs),
     )
     if (wanted.has('beacon-single')) {
       const single = rps('beacon-single')
@@ -295,6 +358,11 @@ try {
         )
       }
     }
+  } else if (run('sites')) {
+    // the part of ingest the ratio of many sites to one needs, and no more
+    const runs = await interleaved(services, ['beacon', 'beacon-sites'])
+    results.ingest = runs
+    rows.push(...sitesRows(runs))
   }
   if (run('steps')) {
     const r = await stepsScenario(services)
