@@ -36,8 +36,10 @@ export interface ServerProcess {
 }
 
 export interface SpawnOptions {
-  /** what runs, from the repository's root: `bun src/index.ts` unless given */
+  /** what runs, from `cwd`: `bun src/index.ts` unless given */
   command?: string[]
+  /** where it runs: the repository's root unless given (another checkout of the service) */
+  cwd?: string
   /**
    * In a process group of its own (setsid), as under a terminal or a process manager; signals
    * then go to the whole group.
@@ -64,7 +66,7 @@ async function collect(stream: ReadableStream<Uint8Array>, add: (text: string) =
  */
 export async function spawnServerProcess(
   env: Record<string, string | undefined> = {},
-  { command = ['bun', 'src/index.ts'], group = false }: SpawnOptions = {},
+  { command = ['bun', 'src/index.ts'], cwd = ROOT, group = false }: SpawnOptions = {},
 ): Promise<ServerProcess> {
   const port = env.PORT === undefined ? freePort() : Number(env.PORT)
   const merged: Record<string, string | undefined> = {
@@ -81,7 +83,7 @@ export async function spawnServerProcess(
     ...env,
   }
   const proc = Bun.spawn(group ? ['setsid', ...command] : command, {
-    cwd: ROOT,
+    cwd,
     env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)) as Record<
       string,
       string
