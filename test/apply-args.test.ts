@@ -264,7 +264,14 @@ describe('the script applies what the arguments say', () => {
         hashes_.set(c.key, fields.set(field, (fields.get(field) ?? 0) + c.by))
       }
 
-      expect(await runScript(redis, APPLY_BATCH, script.keys, script.args)).toEqual([refused, 0])
+      const [refusedNow, dropped, absent] = (await runScript(redis, APPLY_BATCH, script.keys, script.args)) as [
+        number[],
+        number,
+        number[],
+      ]
+      expect([refusedNow, dropped]).toEqual([refused, 0])
+      // the keys it found absent when it set their TTL: named, and not written
+      for (const k of absent) expect(await redis.exists(script.keys[k - 1]!)).toBe(0)
       for (const [key, fields] of hashes_) {
         const stored = await redis.hGetAll(key)
         expect(new Map(Object.entries(stored).map(([f, n]) => [f, Number(n)]))).toEqual(fields)
@@ -279,6 +286,34 @@ describe('the script applies what the arguments say', () => {
         expect({ key, ttl: Math.max(await redis.ttl(key), ttl - 2) }).toEqual({ key, ttl })
       }
     }
+  })
+})
+
+describe('TTLs renewed at most once a minute', () => {
+  test('a key the batcher renewed lately keeps its TTL; every other key gets its own; expires names those', async () => {
+    const { redis } = await testContext()
+    const keys = createKeys(testPrefix())
+    const shard = keys.shards[0]!
+    const at = Date.parse('2026-11-28T12:00:00Z')
+    const merged = new MergedOps()
+    // a server's event of no visit: its row names the site's log keys, the visit counters among them
+    merged.row(
+      countEvent({ type: 'page_view', at, path: '/a' }, { keys: shard, calendar: utcCalendar }, 1, merged),
+      shard.log,
+    )
+    const live = shard.liveHourly('2026-11-28')
+    // the live hash exists with a short TTL, as if an earlier batch of this instance gave it one
+    await redis.hSet(live, 'x', '1')
+    await redis.expire(live, 100)
+    const script = merged.toScriptArgs({ ...TTLS, fresh: (key) => key === live })
+    expect(scriptWrites(script.keys, script.args).sections.fresh).toEqual([{ key: live }])
+    expect(script.expires).not.toContain(live)
+    expect(script.expires).toContain(shard.pending('d'))
+    const [, , absent] = (await runScript(redis, APPLY_BATCH, script.keys, script.args)) as [number[], number, number[]]
+    // the log's keys the batch named and did not write: the batcher does not take them for renewed
+    expect(absent.map((k) => script.keys[k - 1])).toContain(shard.pending('x'))
+    expect(await redis.ttl(live)).toBeLessThanOrEqual(100)
+    expect(await redis.ttl(shard.pending('d'))).toBeGreaterThan(TTLS.ttl - 3)
   })
 })
 

@@ -7,7 +7,7 @@
  * does not compile until it writes it, and the decoder reads it as it is described.
  *
  * @example
- * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'logs', 'visits', 'joins', 'rows']
+ * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'logs', 'visits', 'joins', 'rows', 'fresh']
  * luaLayoutComment() // the script's opening comment: every KEYS and ARGV, and each record
  */
 
@@ -126,6 +126,14 @@ export const APPLY_SECTIONS = [
     count: 'r',
     record: [int('log'), str('packed')],
     doc: "log rows of the log-th log's site, of events of no visit (server events), U+001D between",
+  },
+  {
+    name: 'fresh',
+    count: 'f',
+    record: [key('key')],
+    doc:
+      'keys this instance gave their TTL less than a minute before: the script leaves it as it is, where it ' +
+      "would renew every other key's",
   },
 ] as const satisfies readonly Section[]
 

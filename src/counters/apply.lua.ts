@@ -34,8 +34,9 @@ ${luaLayoutComment()}
 -- this way a warm batch of 32 requests under the benchmark's browser-like load takes 191
 -- arguments, where a record per field and per key's element took 301.
 -- Returns the positions (1-based, among the capped records) of the members refused for a full
--- set, so the caller learns which members count by name and which as '(other)', and how many
--- log rows were dropped past maxRows.
+-- set, so the caller learns which members count by name and which as '(other)', how many log
+-- rows were dropped past maxRows, and the indexes in KEYS of the keys it found absent when it set
+-- their TTL.
 ${luaHeaderLocals()}
 local i = ${FIRST_SECTION_ARG}
 local g = tonumber(ARGV[i]); i = i + 1
@@ -246,10 +247,23 @@ for k = 1, l do
     end
   end
 end
+-- the keys whose TTL this instance renewed within the last minute keep it: with many sites a batch
+-- names many keys, and an EXPIRE of each on every batch was most of its commands
+local fresh = {}
+local f = tonumber(ARGV[i]); i = i + 1
+for _ = 1, f do
+  fresh[tonumber(ARGV[i])] = true
+  i = i + 1
+end
+-- a key named and not written (a site's log keys are named whole) gets no TTL: the batcher must
+-- not take it for renewed
+local absent = {}
 for k = 1, #KEYS do
   local keyTtl = ttl
   if k <= nSeen then keyTtl = seenTtl elseif k <= nSeen + nRecent then keyTtl = recentTtl end
-  if k <= nSeen + nRecent or k > nSeen + nRecent + nSession then redis.call('EXPIRE', KEYS[k], keyTtl) end
+  if not fresh[k] and (k <= nSeen + nRecent or k > nSeen + nRecent + nSession) then
+    if redis.call('EXPIRE', KEYS[k], keyTtl) == 0 then absent[#absent + 1] = k end
+  end
 end
-return { refused, dropped }
+return { refused, dropped, absent }
 `)

@@ -24,6 +24,7 @@ import type { CountedEvent, Visit } from '../events/types.ts'
 import { VISIT_DIMENSIONS } from '../events/types.ts'
 import { VISIT_TIMEOUT_MS } from '../events/visit.ts'
 import { FIELD, ROW } from '../log/row.ts'
+import { BoundedMap } from '../memo.ts'
 import { APPLY_BATCH, CAPPED_VISIT_DIMENSIONS } from './apply.lua.ts'
 import { type Calendar, quarterOf, utcCalendar } from './calendar.ts'
 import { type Caps, countEvent, countRecentVisitors, countVisitors, type OpContext } from './increments.ts'
@@ -163,8 +164,8 @@ export function newAdmissions(): Admissions {
  */
 export function batchScript(
   merged: MergedOps,
-  options: { ttl: number; dimCap: number; maxRows?: number },
-): { keys: string[]; args: string[] } {
+  options: { ttl: number; dimCap: number; maxRows?: number; fresh?: (key: string) => boolean },
+): { keys: string[]; args: string[]; expires: string[] } {
   return merged.toScriptArgs({
     ttl: options.ttl,
     seenTtl: SEEN_TTL_SECONDS,
@@ -172,8 +173,21 @@ export function batchScript(
     sessionMs: VISIT_TIMEOUT_MS,
     dimCap: options.dimCap,
     maxRows: options.maxRows ?? DEFAULT_MAX_PENDING_ROWS,
+    fresh: options.fresh,
   })
 }
+
+/**
+ * How long a key keeps the TTL this instance last gave it before a batch renews it. The TTLs are
+ * days (minutes for the recent visitors'), so a minute more or less changes nothing; renewing
+ * every key on every batch was most of a batch's commands once its requests are of many sites
+ * (each site's keys are its own). A key that goes away sooner (a flush renames the pending ones)
+ * may live without a TTL for up to this long after it comes back, which only keeps it longer;
+ * the next batch after that gives it one.
+ */
+export const TTL_RENEWED_MS = 60_000
+/** Keys whose last renewal this instance remembers: about as many as a minute of many sites writes. */
+const TTL_REMEMBERED = 65_536
 
 /**
  * A visit record's head: visitor, candidate id, day, quarter, then each visit dimension's value
@@ -323,6 +337,8 @@ export class GroupCommit {
   private readonly admissions = newAdmissions()
   private readonly names = new Names()
   private readonly visitIds = new VisitIds()
+  /** when this instance last gave each key its TTL (see TTL_RENEWED_MS) */
+  private readonly renewed = new BoundedMap<string, number>(TTL_REMEMBERED)
 
   constructor(
     private readonly redis: Redis,
@@ -440,17 +456,20 @@ export class GroupCommit {
       const started = performance.now()
       const shard = this.keys.shards[batch.shard]!
       let content: ReturnType<Batch['merge']>
-      let script: { keys: string[]; args: string[] }
+      let script: { keys: string[]; args: string[]; expires: string[] }
+      const sentAt = Date.now()
       let visitors: Map<string, Set<string>> | undefined
       try {
         content = batch.merge(this.own, this.admissions, this.names, this.visitIds)
         // The global visitors HyperLogLog is in another slot than a shard of several: it gets
         // its own call after the counts are stored (PFADD is idempotent, so a retry is harmless).
         if (shard.tag !== this.keys.tag) visitors = content.merged.takePfadds()
+        const renewed = this.renewed
         script = batchScript(content.merged, {
           ttl: this.ttl,
           dimCap: content.dimCap,
           maxRows: this.options.maxPendingRows,
+          fresh: (key) => sentAt - (renewed.get(key) ?? Number.NEGATIVE_INFINITY) < TTL_RENEWED_MS,
         })
       } catch (err) {
         this.inFlight--
@@ -461,7 +480,7 @@ export class GroupCommit {
       // timer rather than Promise.race: no extra promises per batch.
       let settled = false
       let timer: Timer | undefined
-      const settle = (error?: unknown, refused?: number[], dropped = 0) => {
+      const settle = (error?: unknown, refused?: number[], dropped = 0, absent: number[] = []) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
@@ -479,6 +498,8 @@ export class GroupCommit {
         })
         if (error === undefined) {
           if (refused) content.merged.learn(refused)
+          const missing = new Set(absent.map((k) => script.keys[k - 1]))
+          for (const key of script.expires) if (!missing.has(key)) this.renewed.set(key, sentAt)
           batch.resolve()
           if (visitors) this.addVisitors(visitors, content.merged.recent)
         } else batch.reject(new CountersUnavailable(error))
@@ -493,8 +514,8 @@ export class GroupCommit {
       timer = setTimeout(() => settle(new Error(`Redis did not answer within ${ms} ms`)), ms)
       runScript(this.redis, APPLY_BATCH, script.keys, script.args).then(
         (reply) => {
-          const [refused, dropped] = reply as [number[], number]
-          settle(undefined, refused, Number(dropped))
+          const [refused, dropped, absent] = reply as [number[], number, number[]]
+          settle(undefined, refused, Number(dropped), absent)
         },
         (err) => settle(err ?? new Error('Redis call failed')),
       )

@@ -52,6 +52,11 @@ export interface ScriptOptions {
   sessionMs: number
   dimCap: number
   maxRows: number
+  /**
+   * Whether this instance gave `key` its TTL recently enough that the script may leave it (the
+   * batcher's memory of it); absent: every key's TTL is renewed
+   */
+  fresh?: (key: string) => boolean
 }
 
 /** Lua's unpack() has a stack limit of a few thousand values; PFADD calls are split below it. */
@@ -258,7 +263,7 @@ export class MergedOps implements CounterSink {
    * KEYS and ARGV of APPLY_BATCH, laid out as apply-layout.ts describes: the header in its order,
    * then each section by its own writer, in the order of the description.
    */
-  toScriptArgs(options: ScriptOptions): { keys: string[]; args: string[] } {
+  toScriptArgs(options: ScriptOptions): { keys: string[]; args: string[]; expires: string[] } {
     const keys: string[] = []
     const index = new Map<string, number>()
     const idx = (key: string) => {
@@ -301,13 +306,19 @@ export class MergedOps implements CounterSink {
     const args: string[] = []
     for (const arg of APPLY_HEADER) args.push(String(header[arg.name]))
     const logs = new Map<LogKeys, string>()
-    const write: Writing = { args, idx, log: (log) => logs.get(log)! }
+    const expires: string[] = []
+    const write: Writing = {
+      args,
+      idx,
+      log: (log) => logs.get(log)!,
+      ttl: { keys, sessions: [nSeen + nRecent, nSeen + nRecent + nSession], fresh: options.fresh, expires },
+    }
     for (const record of this.visits) if (!logs.has(record.log)) logs.set(record.log, String(logs.size + 1))
     for (const record of this.joins) if (!logs.has(record.log)) logs.set(record.log, String(logs.size + 1))
     for (const log of this.serverRows.keys()) if (!logs.has(log)) logs.set(log, String(logs.size + 1))
     this.logs = [...logs.keys()]
     for (const section of APPLY_SECTIONS) MergedOps.writers[section.name](this, write)
-    return { keys, args }
+    return { keys, args, expires }
   }
 
   /** the logs of the last {@link toScriptArgs}, in the order sent */
@@ -340,6 +351,19 @@ export class MergedOps implements CounterSink {
     rows: (ops, { args, log }) => {
       args.push(String(ops.serverRows.size))
       for (const [l, rows] of ops.serverRows) args.push(log(l), rows.join(ROW))
+    },
+    // last: every key is named by now
+    fresh: (_ops, { args, ttl }) => {
+      const at = args.length
+      args.push('')
+      const [from, to] = ttl.sessions
+      ttl.keys.forEach((key, k) => {
+        // a visit's key gets its TTL from its own SET, never from the script's EXPIRE
+        if (k >= from && k < to) return
+        if (ttl.fresh?.(key)) args.push(String(k + 1))
+        else ttl.expires.push(key)
+      })
+      args[at] = String(args.length - at - 1)
     },
   }
 
@@ -417,6 +441,13 @@ interface Writing {
   args: string[]
   idx: (key: string) => string
   log: (log: LogKeys) => string
+  /** what the fresh section decides: the keys, the sessions' (0-based, end excluded), and the keys it leaves to EXPIRE */
+  ttl: {
+    keys: readonly string[]
+    sessions: readonly [number, number]
+    fresh?: (key: string) => boolean
+    expires: string[]
+  }
 }
 
 function sameElements(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
