@@ -69,7 +69,7 @@ async function storedBySite(deps: Deps) {
 }
 
 async function twoSites() {
-  const { app, deps, config } = await testApp({ timeZone: 'UTC' }, { now: () => NOW })
+  const { app, deps, db, config } = await testApp({ timeZone: 'UTC' }, { now: () => NOW })
   const shop = await apiCall(
     app,
     'POST',
@@ -85,7 +85,7 @@ async function twoSites() {
     ADMIN,
   )
   expect([shop.status, docs.status]).toEqual([201, 201])
-  return { app, deps, config, shop: shop.body.id as number, docs: docs.body.id as number }
+  return { app, deps, db, config, shop: shop.body.id as number, docs: docs.body.id as number }
 }
 
 describe('two sites', () => {
@@ -207,6 +207,30 @@ describe('two sites', () => {
       expect(await deps.redis.exists([keys.pending('d'), keys.pending('r')])).toBe(0)
       expect(await deps.redis.zCard(keys.snapshots)).toBe(0)
     }
+  })
+
+  test("a beacon's site is found with no Postgres query: the sites are in memory", async () => {
+    const { app, db } = await twoSites()
+    // the pool itself, under the reads' guard (deps.pool), so every query of either is seen
+    const pool = db.pool as unknown as Record<'query' | 'connect', (...args: unknown[]) => unknown>
+    let queries = 0
+    for (const method of ['query', 'connect'] as const) {
+      const original = pool[method]!.bind(pool)
+      pool[method] = (...args: unknown[]) => {
+        queries++
+        return original(...args)
+      }
+    }
+    for (let i = 0; i < 20; i++) {
+      const origin = [SHOP, DOCS, 'https://elsewhere.example'][i % 3]!
+      const site = i % 4 === 0 ? 'docs.example.com' : undefined
+      const res = await beacon(app, site ? DOCS : origin, view(`/${i}`), `198.51.100.${i}`, site)
+      expect(res.status).toBe(202)
+    }
+    expect(queries).toBe(0)
+    // (a read does query: the count would see one)
+    await get(app, '/analytics/stats?site=0')
+    expect(queries).toBeGreaterThan(0)
   })
 
   test('a read must name its site once there are two; a page may not send for a site it is not of', async () => {
