@@ -45,6 +45,8 @@ export interface Config {
   /** VIEWER_TOKEN: reads, the live feed and the pages, nothing else */
   viewerToken?: string
   ingestToken?: string
+  /** INGEST_SITES: the sites (ids or domains) INGEST_TOKEN may write for; empty: every site */
+  ingestSites: string[]
   userJwtSecret?: string
   allowedOrigins: string[]
   counterTtlSeconds: number
@@ -356,6 +358,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: read(env, 'ADMIN_TOKEN', secret),
     viewerToken: read(env, 'VIEWER_TOKEN', secret),
     ingestToken: read(env, 'INGEST_TOKEN', secret),
+    ingestSites: commaList(env.INGEST_SITES),
     userJwtSecret: read(env, 'USER_JWT_SECRET', jwtSecret),
     allowedOrigins: origins.map((o) => o.replace(/\/$/, '')),
     counterTtlSeconds: read(env, 'COUNTER_TTL_SECONDS', integer(3 * 86_400, 366 * 86_400), 604_800),

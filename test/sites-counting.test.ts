@@ -354,6 +354,27 @@ describe('two sites', () => {
     expect((await app.handle(ingestRequest([{ event_type: 'user_signup' }]))).status).toBe(422)
   })
 
+  test('INGEST_SITES limits the ingest token to some sites: an event of another refuses its whole batch', async () => {
+    const { app, deps } = await testApp({ ingestSites: ['shop.example.com'] })
+    await apiCall(app, 'POST', '/analytics/sites', { domains: ['shop.example.com'] }, ADMIN)
+    await apiCall(app, 'POST', '/analytics/sites', { domains: ['docs.example.com'] }, ADMIN)
+    const mixed = await app.handle(
+      ingestRequest([
+        { event_type: 'user_signup', site: 'shop.example.com' },
+        { event_type: 'user_signup', site: 'docs.example.com' },
+      ]),
+    )
+    expect(mixed.status).toBe(403)
+    expect((await mixed.json()).error).toStartWith('INGEST_TOKEN may not write for site 2 (docs.example.com)')
+    const own = await app.handle(ingestRequest([{ event_type: 'user_signup', site: 'shop.example.com' }]))
+    expect(own.status).toBe(202)
+    const total = async (site: string) =>
+      (await get(app, `/analytics/stats?site=${site}&metric=events&event_type=user_signup`)).body.total
+    expect([await total('shop.example.com'), await total('docs.example.com')]).toEqual([1, 0])
+    const rejected = await deps.metrics.rejected.get()
+    expect(rejected.values.find((v) => v.labels.reason === 'unauthorized')?.value).toBe(1)
+  })
+
   test("Plausible's Events API: domain names the site", async () => {
     const { app, shop, docs } = await twoSites()
     const event = (domain: string, origin?: string) =>

@@ -42,7 +42,13 @@ import { writeErrorResponse } from './write-errors.ts'
 export interface IngestDeps extends SiteParamDeps {
   config: Pick<
     Config,
-    'ingestToken' | 'adminToken' | 'viewerToken' | 'pathQueryParams' | 'ingestMaxInFlight' | 'bodyTimeoutMs'
+    | 'ingestToken'
+    | 'adminToken'
+    | 'viewerToken'
+    | 'pathQueryParams'
+    | 'ingestMaxInFlight'
+    | 'bodyTimeoutMs'
+    | 'ingestSites'
   >
   metrics: Metrics
   recorder: Recorder
@@ -84,6 +90,9 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
   const body = { limit: INGEST_MAX_BYTES, timeoutMs: config.bodyTimeoutMs }
 
   const rejectedBot = metrics.rejected.labels('bot')
+  /** Whether INGEST_TOKEN may write for a site: INGEST_SITES names it (by id or domain), or is empty. */
+  const mayWrite = (site: number): boolean =>
+    config.ingestSites.length === 0 || config.ingestSites.some((name) => deps.sites.resolve(name)?.id === site)
 
   async function ingest(request: Request): Promise<Ingested> {
     try {
@@ -129,6 +138,15 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
     if (errors.length > 0) {
       errors.sort((a, b) => a.index - b.index)
       throw new Refusal('invalid', 422, 'invalid events; none were counted', { errors })
+    }
+    for (const { site } of counted) {
+      if (!mayWrite(site.site.id)) {
+        throw new Refusal(
+          'unauthorized',
+          403,
+          `INGEST_TOKEN may not write for site ${site.site.id} (${site.site.name}): INGEST_SITES names the sites it may; nothing was counted`,
+        )
+      }
     }
     using _slot = writing.take()
     let accepted = 0
@@ -218,7 +236,16 @@ export const ingest = (deps: IngestDeps) => {
     parse: 'none',
     ...operation({
       summary: 'Server events, all-or-nothing',
-      description: `At most ${INGEST_MAX_BYTES} bytes; timestamps up to 30 days old. Nothing is counted unless all are valid.`,
+      description: `At most ${INGEST_MAX_BYTES} bytes; timestamps up to 30 days old. Nothing is counted unless all are valid. Each event counts for the site its \`site\` names, else the one \`?site=\` names, else the only one (with several, naming none is a 422 listing them in \`choices\`).`,
+      parameters: [
+        {
+          name: 'site',
+          in: 'query',
+          required: false,
+          schema: { type: 'string' },
+          description: 'the site of the events that name none: an id or a domain',
+        },
+      ],
       tags: ['ingest'],
       security: SECURITY.ingest,
       requestBody: { required: true, content: { 'application/json': { schema: ref('EventBatch') } } },

@@ -134,12 +134,19 @@ export const SCHEMAS = {
     { description: 'Invalid events (422): every problem found; nothing was counted' },
   ),
   BrowserEvent: event(EventSchema, BROWSER_TYPES, 'One event a browser may send'),
-  Event: event(
-    ServerEventSchema,
-    EVENT_TYPES,
-    'One event a back end may send (timestamp: ISO-8601 or epoch ms, up to 30 days old). ' +
-      "With client_ip and user_agent (both or neither), the browser's, it joins that visitor's visit if one is in progress",
-  ),
+  Event: (() => {
+    const schema = event(
+      ServerEventSchema,
+      EVENT_TYPES,
+      'One event a back end may send (timestamp: ISO-8601 or epoch ms, up to 30 days old). ' +
+        "With client_ip and user_agent (both or neither), the browser's, it joins that visitor's visit if one is in progress",
+    )
+    // read by the ingest route before the event's own checks (src/routes/ingest.ts)
+    const site = Type.Union([Type.String(), Type.Integer({ minimum: 0 })], {
+      description: "the site it counts for, by id or domain; the request's ?site=, or the only site, when absent",
+    })
+    return { ...schema, properties: { ...schema.properties, site } }
+  })(),
   Beacon: Type.Union([
     Type.Unsafe({ $ref: '#/components/schemas/BrowserEvent' }),
     Type.Array(Type.Unsafe({ $ref: '#/components/schemas/BrowserEvent' }), {

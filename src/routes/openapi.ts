@@ -87,15 +87,25 @@ export interface Operation {
 export const operation = (op: Operation) => ({ detail: op })
 
 /** `/e`, served outside Elysia (see beacon.ts), described from the event validator's schema. */
+/** `?site=` of a beacon: what t.js's data-site sends. */
+const SITE_OF_BEACON = {
+  name: 'site',
+  in: 'query',
+  required: false,
+  schema: { type: 'string', description: 'the site, by id or domain, where the page’s own host names none' },
+}
+
 const beaconPath = {
   post: {
     operationId: 'postBeacon',
     summary: 'Browser beacon',
     description:
       `One event or an array of them, as JSON sent with text/plain (no CORS preflight) or application/json, ` +
-      `at most ${BEACON_MAX_BYTES} bytes. Counted at receive time; crawlers get the same 202 and are not counted.`,
+      `at most ${BEACON_MAX_BYTES} bytes. Counted at receive time; crawlers get the same 202 and are not counted. ` +
+      'Counted for the site `site` names, else the one whose domains hold the page’s host (403 for none, or for a page the site does not allow).',
     tags: ['ingest'],
     security: SECURITY.anyone,
+    parameters: [SITE_OF_BEACON],
     requestBody: {
       required: true,
       content: { 'text/plain': { schema: ref('Beacon') }, 'application/json': { schema: ref('Beacon') } },
@@ -121,6 +131,7 @@ const beaconPath = {
           description: 'the Referer’s path when absent',
         },
         feature_name: SCHEMAS.BrowserEvent.properties.properties.properties.feature_name,
+        site: SITE_OF_BEACON.schema,
       },
     } as unknown as TSchema & { properties: Record<string, TSchema> }),
     responses: {
