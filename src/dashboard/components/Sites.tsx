@@ -12,6 +12,7 @@
  */
 import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
+import type { SiteOverview } from '../../read/overview.ts'
 import { apiUrl } from '../api.ts'
 import { formatExact } from '../format.ts'
 import type { PageConfig } from '../page-config.ts'
@@ -33,19 +34,9 @@ interface SitesAnswer {
   manage: boolean
 }
 
+/** `GET /analytics/overview`: every site at a glance (the server's own shape) */
 interface OverviewAnswer {
-  sites: {
-    id: number
-    name: string
-    domains: string[]
-    time_zone: string
-    from: string
-    to: string
-    visitors: number
-    visits: number
-    page_views: number
-    trend: { t: string; visits: number; page_views: number }[]
-  }[]
+  sites: SiteOverview[]
 }
 
 interface LinkAnswer {
