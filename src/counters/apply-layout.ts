@@ -7,7 +7,7 @@
  * does not compile until it writes it, and the decoder reads it as it is described.
  *
  * @example
- * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'logs', 'visits', 'joins', 'rows', 'fresh']
+ * APPLY_SECTIONS.map((s) => s.name) // ['incr', 'capped', 'pfadd', 'logs', 'visits', 'joins', 'rows', 'expire']
  * luaLayoutComment() // the script's opening comment: every KEYS and ARGV, and each record
  */
 
@@ -128,12 +128,12 @@ export const APPLY_SECTIONS = [
     doc: "log rows of the log-th log's site, of events of no visit (server events), U+001D between",
   },
   {
-    name: 'fresh',
-    count: 'f',
+    name: 'expire',
+    count: 'e',
     record: [key('key')],
     doc:
-      'keys this instance gave their TTL less than a minute before: the script leaves it as it is, where it ' +
-      "would renew every other key's",
+      'the keys to give their TTL (by their group: the seen sets seenTtl, the recent visitors recentTtl, the ' +
+      "others ttl): those this instance did not renew within the last minute; never a visit's",
   },
 ] as const satisfies readonly Section[]
 

@@ -247,23 +247,18 @@ for k = 1, l do
     end
   end
 end
--- the keys whose TTL this instance renewed within the last minute keep it: with many sites a batch
--- names many keys, and an EXPIRE of each on every batch was most of its commands
-local fresh = {}
-local f = tonumber(ARGV[i]); i = i + 1
-for _ = 1, f do
-  fresh[tonumber(ARGV[i])] = true
-  i = i + 1
-end
--- a key named and not written (a site's log keys are named whole) gets no TTL: the batcher must
--- not take it for renewed
+-- only the keys this instance did not renew within the last minute get their TTL: with many sites a
+-- batch names many keys, and an EXPIRE of each on every batch was most of its commands. A key named
+-- and not written (a site's log keys are named whole) gets none: the batcher must not take it for
+-- renewed
 local absent = {}
-for k = 1, #KEYS do
+local e = tonumber(ARGV[i]); i = i + 1
+for _ = 1, e do
+  local k = tonumber(ARGV[i])
+  i = i + 1
   local keyTtl = ttl
   if k <= nSeen then keyTtl = seenTtl elseif k <= nSeen + nRecent then keyTtl = recentTtl end
-  if not fresh[k] and (k <= nSeen + nRecent or k > nSeen + nRecent + nSession) then
-    if redis.call('EXPIRE', KEYS[k], keyTtl) == 0 then absent[#absent + 1] = k end
-  end
+  if redis.call('EXPIRE', KEYS[k], keyTtl) == 0 then absent[#absent + 1] = k end
 end
 return { refused, dropped, absent }
 `)

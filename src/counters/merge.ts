@@ -353,15 +353,15 @@ export class MergedOps implements CounterSink {
       for (const [l, rows] of ops.serverRows) args.push(log(l), rows.join(ROW))
     },
     // last: every key is named by now
-    fresh: (_ops, { args, ttl }) => {
+    expire: (_ops, { args, ttl }) => {
       const at = args.length
       args.push('')
       const [from, to] = ttl.sessions
       ttl.keys.forEach((key, k) => {
         // a visit's key gets its TTL from its own SET, never from the script's EXPIRE
-        if (k >= from && k < to) return
-        if (ttl.fresh?.(key)) args.push(String(k + 1))
-        else ttl.expires.push(key)
+        if ((k >= from && k < to) || ttl.fresh?.(key)) return
+        args.push(String(k + 1))
+        ttl.expires.push(key)
       })
       args[at] = String(args.length - at - 1)
     },
@@ -441,7 +441,7 @@ interface Writing {
   args: string[]
   idx: (key: string) => string
   log: (log: LogKeys) => string
-  /** what the fresh section decides: the keys, the sessions' (0-based, end excluded), and the keys it leaves to EXPIRE */
+  /** what the expire section decides: the keys, the sessions' (0-based, end excluded), and the keys it names */
   ttl: {
     keys: readonly string[]
     sessions: readonly [number, number]
