@@ -119,6 +119,7 @@ describe.skipIf(!available)('sites on the dashboard', () => {
         [String(docs), 'Docs', '1', '1', '2'],
       ])
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-sites-overview.png'), fullPage: true })
+      expect(await page.locator('.signout').count()).toBe(1)
 
       await page.click(`[data-panel="overview"] tr[data-site="${shop}"] a`)
       await page.waitForSelector('main[data-state="ready"]')
@@ -130,6 +131,9 @@ describe.skipIf(!available)('sites on the dashboard', () => {
       const picker = page.locator('.site-picker select')
       expect(await picker.inputValue()).toBe(String(shop))
       expect(await picker.locator('option').allTextContents()).toEqual(['All sites', 'default', 'Shop', 'Docs'])
+      // the wall screen of the site shown
+      await page.waitForSelector('.to-live')
+      expect(await page.getAttribute('.to-live', 'href')).toBe(`live?site=${shop}`)
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-sites-shop.png'), fullPage: true })
       // a change of the view keeps the site in the address
       await page.selectOption('.controls select >> nth=0', { index: 1 })

@@ -44,7 +44,7 @@ export function App({ config }: { config: PageConfig }) {
     )
   return (
     <ApiContext.Provider value={api}>
-      <SiteGate key={session.generation}>
+      <SiteGate key={session.generation} onSignOut={() => signOut()}>
         {({ site, config: own, picker, links }) => (
           <Dashboard
             key={site.id}

@@ -5,8 +5,10 @@
  * the feed then keeps its connection and heartbeats, but its numbers stop. It counts all traffic
  * whatever the filters on (the feed has no filters), and says so while some are on.
  */
+
 import { useEffect, useState } from 'preact/hooks'
 import { countLabel, LABELLED_TYPES } from '../../events/labels.ts'
+import { pageSite } from '../api.ts'
 import { formatCount, formatExact } from '../format.ts'
 import { type LiveStatus, type LiveToday, openLive } from '../live.ts'
 import { readToken } from '../token.ts'
@@ -96,7 +98,8 @@ export function LiveStrip({ open, onRefused, onToday, paused, filtered }: LiveSt
           ))}
         </span>
       )}
-      <a class="to-live" href="live">
+      {/* the site shown is the wall screen's too */}
+      <a class="to-live" href={pageSite() ? `live?site=${encodeURIComponent(pageSite()!)}` : 'live'}>
         Live screen
       </a>
     </section>

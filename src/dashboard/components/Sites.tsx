@@ -74,14 +74,20 @@ export interface SiteShown {
  * Reads the sites, then shows `children` for the site the address names (or the only one), or
  * every site at a glance when the address names none of several.
  */
-export function SiteGate({ children }: { children: (shown: SiteShown) => ComponentChildren }) {
+export function SiteGate({
+  children,
+  onSignOut,
+}: {
+  children: (shown: SiteShown) => ComponentChildren
+  onSignOut: () => void
+}) {
   const read = useRead<SitesAnswer>(apiUrl('analytics/sites'))
   if (read.state === 'error') return <Failure what="Sites" read={read} />
   if (read.state === 'loading') return <main data-state="loading" aria-busy="true" />
   const { sites, manage } = read.data
   const asked = new URLSearchParams(location.search).get('site')
   const site = asked ? named(sites, asked) : sites.length === 1 ? sites[0] : undefined
-  if (!site) return <Overview sites={sites} unknown={asked ?? undefined} />
+  if (!site) return <Overview sites={sites} unknown={asked ?? undefined} onSignOut={onSignOut} />
   return (
     <>
       {children({
@@ -126,12 +132,23 @@ function Spark({ values, label }: { values: number[]; label: string }) {
 }
 
 /** Every site at a glance: its visitors, visits and page views over its last 30 days, and their trend. */
-function Overview({ sites, unknown }: { sites: readonly SiteAnswer[]; unknown?: string }) {
+function Overview({
+  sites,
+  unknown,
+  onSignOut,
+}: {
+  sites: readonly SiteAnswer[]
+  unknown?: string
+  onSignOut: () => void
+}) {
   const read = useRead<OverviewAnswer>(apiUrl('analytics/overview'))
   return (
     <div class="page">
       <header class="top">
         <h1>edge analytics</h1>
+        <button type="button" class="link signout" onClick={() => onSignOut()}>
+          Sign out
+        </button>
       </header>
       <main data-state={read.state === 'loading' ? 'loading' : 'ready'} aria-busy={read.state === 'loading'}>
         {unknown !== undefined && (
