@@ -11,7 +11,7 @@
  * - `OPTIONS /e`: the preflight of an `application/json` POST.
  *
  * Each beacon counts for one site: the one it names (`?site=`, which `t.js` sends from `data-site`)
- * or the one its page's host is a domain of (src/sites/gate.ts). One CORS policy, the site's: its
+ * or the one its page's host is a domain of (site-gate.ts). One CORS policy, the site's: its
  * allowed origins (for the default site, `ALLOWED_ORIGINS`; empty, every origin), and a refused
  * origin is never echoed. Crawlers get the same 202 and are not counted.
  */
@@ -27,12 +27,12 @@ import { type CountryLookup, countryFromHeaders } from '../geo/country.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { SiteContext, SiteContexts } from '../sites/context.ts'
-import { SiteGate } from '../sites/gate.ts'
 import type { SiteRegistry } from '../sites/registry.ts'
 import { bodyFailure, checkMediaType, parseJson, readText, releaseSocketTimer, type SocketTimer } from './body.ts'
 import { clientAddress, type Peer } from './client-ip.ts'
 import { Slots, TokenBuckets } from './limits.ts'
 import { Refusal } from './refusal.ts'
+import { SiteGate } from './site-gate.ts'
 import { writeErrorResponse } from './write-errors.ts'
 
 /**

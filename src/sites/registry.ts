@@ -40,7 +40,7 @@ interface Snapshot {
 
 export class SiteRegistry {
   private snapshot: Snapshot
-  /** raised on every load: what is remembered of the sites (gate.ts) is forgotten when it moves */
+  /** raised on every load: what is remembered of the sites (routes/site-gate.ts) is forgotten when it moves */
   generation = 0
   /** the version the snapshot was read under; undefined before the first load */
   private version: string | null | undefined

@@ -20,10 +20,10 @@
  */
 
 import { BoundedMap } from '../memo.ts'
-import { Refusal } from '../routes/refusal.ts'
-import type { SiteContext, SiteContexts } from './context.ts'
-import type { SiteRegistry } from './registry.ts'
-import { DEFAULT_SITE, type Site, siteDomain } from './site.ts'
+import type { SiteContext, SiteContexts } from '../sites/context.ts'
+import type { SiteRegistry } from '../sites/registry.ts'
+import { DEFAULT_SITE, type Site, siteDomain } from '../sites/site.ts'
+import { Refusal } from './refusal.ts'
 
 export interface Admitted {
   site: SiteContext
