@@ -30,6 +30,11 @@ export interface ReadDeps {
   now: () => number
 }
 
+/** What the reads of one site need: the deployment's, with the site's keys and days. */
+export function siteReadDeps<D extends ReadDeps>(deps: D, site: { keys: Keys; calendar: Calendar }): D {
+  return { ...deps, keys: site.keys, calendar: site.calendar }
+}
+
 /** Field-name → count, summed over pending and uncommitted snapshots. */
 export type Counts = Map<string, number>
 

@@ -8,7 +8,7 @@
  * sites[0] // { id: 0, name: 'default', visitors: 812, visits: 1033, page_views: 2410, trend: [...] }
  */
 import type { SiteContext } from '../sites/context.ts'
-import type { ReadDeps } from './exact.ts'
+import { type ReadDeps, siteReadDeps } from './exact.ts'
 import { parseStats } from './params.ts'
 import { stats } from './stats.ts'
 
@@ -31,7 +31,7 @@ const SITES_AT_ONCE = 8
 
 /** One site's overview, over `range` (from and to, as a read takes them; the last 30 days when absent). */
 async function siteOverview(deps: ReadDeps, site: SiteContext, range: { from?: string; to?: string }) {
-  const own: ReadDeps = { ...deps, keys: site.keys, calendar: site.calendar }
+  const own = siteReadDeps(deps, site)
   const context = { timeZone: site.calendar.zone, now: deps.now() }
   const read = (q: Record<string, string | undefined>) => stats(own, parseStats({ ...range, ...q }, context))
   const [visits, views, visitors] = await Promise.all([

@@ -20,7 +20,7 @@ import { type Funnel, funnelJson, parseFunnelBody, parseStepIds, parseWindow, wi
 import { createFunnel, deleteFunnel, findFunnel, listFunnels, stepGoals } from '../funnels/store.ts'
 import { type Goal, goalJson } from '../goals/goal.ts'
 import { listGoals, withGoals } from '../goals/store.ts'
-import type { ReadDeps } from '../read/exact.ts'
+import { type ReadDeps, siteReadDeps } from '../read/exact.ts'
 import { funnelFigures } from '../read/funnel.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
 import { Day, Filters, Format, SiteParam, SiteQuery, TimeZone } from '../read/query.ts'
@@ -28,7 +28,7 @@ import { type Access, bearerToken, requireAccess, tokenMatches } from './auth.ts
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
-import { readSite, type SiteParamDeps, siteReadDeps } from './site-param.ts'
+import { readSite, type SiteParamDeps } from './site-param.ts'
 
 const BODY = { limit: 16_384, timeoutMs: 10_000 }
 const MAX_DAYS = 400

@@ -17,7 +17,7 @@ import { csvFileName, csvResponse } from '../csv.ts'
 import { parseFilters } from '../filters/parse.ts'
 import { goalJson, parseGoalBody } from '../goals/goal.ts'
 import { createGoal, deleteGoal, listGoals, withGoals } from '../goals/store.ts'
-import type { ReadDeps } from '../read/exact.ts'
+import { type ReadDeps, siteReadDeps } from '../read/exact.ts'
 import { goalConversions } from '../read/filtered.ts'
 import { onlyParameters, parseRange, wantsCsv } from '../read/params.ts'
 import { Day, Filters, Format, SiteParam, SiteQuery, TimeZone } from '../read/query.ts'
@@ -25,7 +25,7 @@ import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
-import { readSite, type SiteParamDeps, siteReadDeps } from './site-param.ts'
+import { readSite, type SiteParamDeps } from './site-param.ts'
 
 /** A goal's body is a few hundred bytes; this leaves room and no more. */
 const BODY = { limit: 16_384, timeoutMs: 10_000 }

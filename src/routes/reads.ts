@@ -12,7 +12,7 @@ import { isUserId, USER_ID_RULE } from '../events/limits.ts'
 import { parseFilters } from '../filters/parse.ts'
 import { findGoal, withGoals } from '../goals/store.ts'
 import { dashboard } from '../read/dashboard.ts'
-import type { ReadDeps } from '../read/exact.ts'
+import { type ReadDeps, siteReadDeps } from '../read/exact.ts'
 import { filteredDashboard, filteredStats, filteredTop, type ItemFigures, withFigures } from '../read/filtered.ts'
 import { logCheck } from '../read/log-check.ts'
 import { overview } from '../read/overview.ts'
@@ -32,7 +32,7 @@ import { type TopItem, top } from '../read/top.ts'
 import { userCounts } from '../read/users.ts'
 import { type Access, requireAccess, requireUser } from './auth.ts'
 import { errors, json, type Operation, operation, parameters, SECURITY } from './openapi.ts'
-import { readSite, type SiteParamDeps, siteReadDeps } from './site-param.ts'
+import { readSite, type SiteParamDeps } from './site-param.ts'
 
 type Query = Record<string, string | undefined>
 

@@ -5,10 +5,9 @@
  *
  * @example
  * const site = readSite(deps, query.site)           // the site's keys, calendar and settings
- * await stats(siteReadDeps(deps, site), params)      // a read of that site only
+ * await stats(siteReadDeps(deps, site), params)      // a read of that site only (read/exact.ts)
  */
 import { HttpError } from '../errors.ts'
-import type { ReadDeps } from '../read/exact.ts'
 import type { SiteContext, SiteContexts } from '../sites/context.ts'
 import type { SiteRegistry } from '../sites/registry.ts'
 import type { Site } from '../sites/site.ts'
@@ -60,9 +59,4 @@ export function readSite(deps: SiteParamDeps, value: string | undefined | null, 
     throw new HttpError(404, `no site has the id or domain ${JSON.stringify(shown)}`, choices(all))
   }
   return deps.contexts.of(site)
-}
-
-/** What the reads of one site need: the deployment's, with the site's keys and days. */
-export function siteReadDeps<D extends ReadDeps>(deps: D, site: SiteContext): D {
-  return { ...deps, keys: site.keys, calendar: site.calendar }
 }
