@@ -28,7 +28,7 @@ import { type Access, bearerToken, requireAccess, tokenMatches } from './auth.ts
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
-import { readSite, type SiteParamDeps } from './site-param.ts'
+import { readSite, type SiteParamDeps, siteTokens } from './site-param.ts'
 
 const BODY = { limit: 16_384, timeoutMs: 10_000 }
 const MAX_DAYS = 400
@@ -68,11 +68,7 @@ const stepsOf = (f: Funnel, all: readonly Goal[]): Goal[] => f.steps.flatMap((id
 const SITE_PARAMETERS = Object.keys(SiteQuery.properties)
 
 export const funnels = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
-  const tokens = {
-    admin: deps.config.adminToken,
-    viewer: deps.config.viewerToken,
-    link: (token: string) => deps.sites.linkSite(token),
-  }
+  const tokens = siteTokens(deps)
   /** The site a request's query names (or the only one, or a shared link's own), by id. */
   const siteIdOf = (query: unknown, access: Access): number => {
     onlyParameters(query as Query, SITE_PARAMETERS)

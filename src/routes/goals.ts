@@ -25,7 +25,7 @@ import { bearerToken, requireAccess, tokenMatches } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
-import { readSite, type SiteParamDeps } from './site-param.ts'
+import { readSite, type SiteParamDeps, siteTokens } from './site-param.ts'
 
 /** A goal's body is a few hundred bytes; this leaves room and no more. */
 const BODY = { limit: 16_384, timeoutMs: 10_000 }
@@ -50,11 +50,7 @@ type Query = Record<string, string | undefined>
 const SITE_PARAMETERS = Object.keys(SiteQuery.properties)
 
 export const goals = (deps: ReadDeps & SiteParamDeps & { config: Pick<Config, 'adminToken' | 'viewerToken'> }) => {
-  const tokens = {
-    admin: deps.config.adminToken,
-    viewer: deps.config.viewerToken,
-    link: (token: string) => deps.sites.linkSite(token),
-  }
+  const tokens = siteTokens(deps)
   return new Elysia({ name: 'goals' })
     .get(
       '/analytics/goals',

@@ -16,7 +16,7 @@ import { SiteParam } from '../read/query.ts'
 import { requireAccess } from './auth.ts'
 import { errors, operation, parameters, SECURITY } from './openapi.ts'
 import { PAGE_HEADERS } from './page-headers.ts'
-import { readSite } from './site-param.ts'
+import { readSite, siteTokens } from './site-param.ts'
 
 /** Seconds a refused client should wait; EventSource ignores it, the live page honours it. */
 export const LIVE_RETRY_AFTER_SECONDS = 5
@@ -60,17 +60,13 @@ const serve = (asset: { file: string; type: string }) =>
 
 export const live = (deps: Pick<Deps, 'config' | 'liveHubs' | 'sites' | 'contexts'>) => {
   const { config, liveHubs } = deps
+  const tokens = siteTokens(deps)
   const page = readFileSync(PAGE_FILE, 'utf8')
   const app = new Elysia({ name: 'live' }).get(
     '/analytics/live',
     ({ request, server }) => {
       const query = new URL(request.url).searchParams
-      const access = requireAccess(
-        request,
-        { admin: config.adminToken, viewer: config.viewerToken, link: (token) => deps.sites.linkSite(token) },
-        'read',
-        query.get('token'),
-      )
+      const access = requireAccess(request, tokens, 'read', query.get('token'))
       const { types, unknown } = parseTypes(query.get('types'))
       if (unknown.length > 0) {
         throw new HttpError(400, `unknown event type in types: ${unknown.join(', ')}`, { expected: EVENT_TYPES })

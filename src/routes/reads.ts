@@ -32,7 +32,7 @@ import { type TopItem, top } from '../read/top.ts'
 import { userCounts } from '../read/users.ts'
 import { type Access, requireAccess, requireUser } from './auth.ts'
 import { errors, json, type Operation, operation, parameters, SECURITY } from './openapi.ts'
-import { readSite, type SiteParamDeps } from './site-param.ts'
+import { readSite, type SiteParamDeps, siteTokens } from './site-param.ts'
 
 type Query = Record<string, string | undefined>
 
@@ -84,12 +84,8 @@ export const reads = (
       context: () => ({ timeZone: site.calendar.zone, now: deps.now() }),
     }
   }
-  const admin = (request: Request) =>
-    requireAccess(
-      request,
-      { admin: deps.config.adminToken, viewer: deps.config.viewerToken, link: (token) => deps.sites.linkSite(token) },
-      'read',
-    )
+  const tokens = siteTokens(deps)
+  const admin = (request: Request) => requireAccess(request, tokens, 'read')
   return new Elysia({ name: 'reads' })
     .get(
       '/analytics/stats',

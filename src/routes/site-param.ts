@@ -7,11 +7,13 @@
  * const site = readSite(deps, query.site)           // the site's keys, calendar and settings
  * await stats(siteReadDeps(deps, site), params)      // a read of that site only (read/exact.ts)
  */
+
+import type { Config } from '../config.ts'
 import { HttpError } from '../errors.ts'
 import type { SiteContext, SiteContexts } from '../sites/context.ts'
 import type { SiteRegistry } from '../sites/registry.ts'
 import type { Site } from '../sites/site.ts'
-import type { Access } from './auth.ts'
+import type { Access, Tokens } from './auth.ts'
 
 export interface SiteParamDeps {
   sites: SiteRegistry
@@ -60,3 +62,13 @@ export function readSite(deps: SiteParamDeps, value: string | undefined | null, 
   }
   return deps.contexts.of(site)
 }
+
+/** The tokens of the routes that read sites: the admin's, the viewer's, and every site's shared links. */
+export const siteTokens = (deps: {
+  config: Pick<Config, 'adminToken' | 'viewerToken'>
+  sites: SiteRegistry
+}): Tokens => ({
+  admin: deps.config.adminToken,
+  viewer: deps.config.viewerToken,
+  link: (token) => deps.sites.linkSite(token),
+})

@@ -26,6 +26,7 @@ import { requireAccess } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { errors, json, operation, parameters, SECURITY } from './openapi.ts'
 import { ref } from './openapi-schemas.ts'
+import { siteTokens } from './site-param.ts'
 
 const BODY = { limit: 16_384, timeoutMs: 10_000 }
 const SiteParam = Type.Object({ site: Type.String({ description: 'a site’s id, or one of its domains' }) })
@@ -38,11 +39,7 @@ export const sites = (deps: {
   config: Pick<Config, 'adminToken' | 'viewerToken' | 'allowedOrigins' | 'countedProperties'>
   calendar: { zone: string }
 }) => {
-  const tokens = {
-    admin: deps.config.adminToken,
-    viewer: deps.config.viewerToken,
-    link: (token: string) => deps.sites.linkSite(token),
-  }
+  const tokens = siteTokens(deps)
   // every instance is told of the change; this one's copy, just read again, answers
   const answer = async (id: number) => {
     await deps.sites.changed()
