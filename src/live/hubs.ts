@@ -5,13 +5,15 @@
  *
  * @example
  * const hubs = new LiveHubs(() => deps.live, { redis, maxClients: 10_000, log })
- * const client = hubs.of(site).subscribe() // undefined when that hub is full or closing
+ * const client = hubs.subscribe(site) // undefined when the instance is full or closing
  * hubs.size // every hub's clients: the instance's cap is over them all
  */
 import type { Redis } from '../db/redis.ts'
+import type { EventType } from '../events/types.ts'
 import type { Logger } from '../log.ts'
 import type { SiteContext } from '../sites/context.ts'
 import { DEFAULT_SITE } from '../sites/site.ts'
+import type { LiveClient } from './client.ts'
 import { LiveHub } from './hub.ts'
 import { redisLiveSource } from './source.ts'
 
@@ -26,6 +28,7 @@ export interface LiveHubsOptions {
 
 export class LiveHubs {
   private readonly hubs = new Map<number, { zone: string; hub: LiveHub }>()
+  private closed = false
 
   constructor(
     /** the default site's hub, read at each use (a test may replace it) */
@@ -48,6 +51,20 @@ export class LiveHubs {
     return hub
   }
 
+  /**
+   * A new subscriber to a site's hub (see LiveHub.subscribe), or undefined when the instance has
+   * `maxClients` over all its hubs, or is closing.
+   */
+  subscribe(site: SiteContext, types?: readonly EventType[]): LiveClient | undefined {
+    if (this.closing || this.size >= this.options.maxClients) return undefined
+    return this.of(site).subscribe(types)
+  }
+
+  /** True once {@link close} has run. */
+  get closing(): boolean {
+    return this.closed || this.own().closing
+  }
+
   /** Clients of every hub. */
   get size(): number {
     let n = this.own().size
@@ -57,6 +74,7 @@ export class LiveHubs {
 
   /** Ends every stream of every hub and refuses new ones. */
   close(): void {
+    this.closed = true
     this.own().close()
     for (const { hub } of this.hubs.values()) hub.close()
   }

@@ -59,7 +59,7 @@ const serve = (asset: { file: string; type: string }) =>
   new Response(Bun.file(join(PUBLIC_DIR, asset.file)), { headers: { ...PAGE_HEADERS, 'content-type': asset.type } })
 
 export const live = (deps: Pick<Deps, 'config' | 'liveHubs' | 'sites' | 'contexts'>) => {
-  const { config, liveHubs } = deps
+  const { liveHubs } = deps
   const tokens = siteTokens(deps)
   const page = readFileSync(PAGE_FILE, 'utf8')
   const app = new Elysia({ name: 'live' }).get(
@@ -71,11 +71,9 @@ export const live = (deps: Pick<Deps, 'config' | 'liveHubs' | 'sites' | 'context
       if (unknown.length > 0) {
         throw new HttpError(400, `unknown event type in types: ${unknown.join(', ')}`, { expected: EVENT_TYPES })
       }
-      const hub = liveHubs.of(readSite(deps, query.get('site'), access))
-      // the instance's cap is over every site's clients
-      const client = liveHubs.size < config.liveMaxClients ? hub.subscribe(types) : undefined
+      const client = liveHubs.subscribe(readSite(deps, query.get('site'), access), types)
       if (!client) {
-        const reason = hub.closing
+        const reason = liveHubs.closing
           ? 'this instance is shutting down'
           : 'this instance has as many live clients as it takes'
         throw new HttpError(503, `${reason}; retry later`, undefined, {
