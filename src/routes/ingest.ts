@@ -57,6 +57,13 @@ export interface IngestDeps extends SiteParamDeps {
   now?: () => number
 }
 
+/** A batch's events of one site: as sent (without their `site`), and their indexes in the batch. */
+interface SiteGroup {
+  site: SiteContext
+  raw: unknown[]
+  indexes: number[]
+}
+
 /** What a batch came to: the events counted, and those left out as a crawler's. */
 export interface Ingested {
   accepted: number
@@ -117,14 +124,10 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
       }
     }
     const raw = parseJson(text, 'a JSON array of events')
-    const groups = bySite(raw, new URL(request.url).searchParams.get('site') ?? undefined)
-    const errors: FieldError[] = []
+    const { groups, errors } = bySite(raw, new URL(request.url).searchParams.get('site') ?? undefined)
     const counted: { site: SiteContext; events: CountedEvent[]; senders?: (Sender | undefined)[] }[] = []
-    for (const group of groups) {
-      if (group.error) {
-        errors.push(group.error)
-        continue
-      }
+    // with an event of no site, nothing of the batch is counted: its other errors are not looked for
+    for (const group of errors.length > 0 ? [] : groups) {
       const validated = validateEvents(group.raw, {
         source: 'server',
         now: now(),
@@ -169,45 +172,48 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
   }
 
   /**
-   * The batch's events by site, each with its index in the batch and without its `site`; a site
-   * that cannot be found is an error of its first event. A body that is no array is one group,
-   * for the validation to refuse.
+   * The batch's events by site, each with its index in the batch and without its `site`, and the
+   * errors of the events whose site cannot be found. A body that is no array is one group, for
+   * the validation to refuse.
    */
-  function bySite(
-    raw: unknown,
-    named: string | undefined,
-  ): { site: SiteContext; raw: unknown[]; indexes: number[]; error?: undefined }[] | { error: FieldError }[] {
-    const find = (value: string | undefined, index: number): SiteContext | FieldError => {
+  function bySite(raw: unknown, named: string | undefined): { groups: SiteGroup[]; errors: FieldError[] } {
+    const errors: FieldError[] = []
+    if (!Array.isArray(raw) || raw.length === 0) {
+      // the validation refuses it: any site's rules do
+      return { groups: [{ site: deps.contexts.of(deps.sites.list()[0]!), raw: raw as unknown[], indexes: [] }], errors }
+    }
+    // each name looked up once a batch: a thousand events name a few sites
+    const found = new Map<string | undefined, SiteContext | string>()
+    const find = (value: string | undefined): SiteContext | string => {
+      let site = found.get(value)
+      if (site !== undefined) return site
       try {
-        return readSite(deps, value)
+        site = readSite(deps, value)
       } catch (err) {
         if (!(err instanceof HttpError)) throw err
         // no site named where one must be: the whole request's fault, with the choices
         if (value === undefined) throw new Refusal('invalid', err.status, err.reason, err.details)
-        return { index, field: 'site', reason: err.reason }
+        site = err.reason
       }
+      found.set(value, site)
+      return site
     }
-    if (!Array.isArray(raw) || raw.length === 0) {
-      // the validation refuses it: any site's rules do
-      return [{ site: deps.contexts.of(deps.sites.list()[0]!), raw: raw as unknown[], indexes: [] }]
-    }
-    const groups = new Map<SiteContext, { site: SiteContext; raw: unknown[]; indexes: number[] }>()
-    const errors: { error: FieldError }[] = []
+    const groups = new Map<SiteContext, SiteGroup>()
     raw.forEach((event, index) => {
       let value = named
       let rest = event
       if (typeof event === 'object' && event !== null && !Array.isArray(event) && 'site' in event) {
         const { site: own, ...others } = event as Record<string, unknown>
         rest = others
-        if (typeof own === 'string' || (typeof own === 'number' && Number.isInteger(own))) value = String(own)
-        else {
-          errors.push({ error: { index, field: 'site', reason: 'must be a site id or one of its domains' } })
+        if (typeof own !== 'string' && !(typeof own === 'number' && Number.isInteger(own))) {
+          errors.push({ index, field: 'site', reason: 'must be a site id or one of its domains' })
           return
         }
+        value = String(own)
       }
-      const site = find(value, index)
-      if ('index' in site) {
-        errors.push({ error: site })
+      const site = find(value)
+      if (typeof site === 'string') {
+        errors.push({ index, field: 'site', reason: site })
         return
       }
       let group = groups.get(site)
@@ -218,7 +224,7 @@ export function ingestRoute(deps: IngestDeps): (request: Request) => Promise<Res
       group.raw.push(rest)
       group.indexes.push(index)
     })
-    return errors.length > 0 ? errors : [...groups.values()]
+    return { groups: [...groups.values()], errors }
   }
 
   return async (request) => {

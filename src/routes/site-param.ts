@@ -46,8 +46,8 @@ export function readSite(deps: SiteParamDeps, value: string | undefined | null, 
       throw new HttpError(403, `this shared link reads site ${own.id} (${own.name}) only`, { parameter: 'site' })
     return deps.contexts.of(own)
   }
-  const all = deps.sites.list()
   if (value === undefined || value === null || value === '') {
+    const all = deps.sites.list()
     if (all.length === 1) return deps.contexts.of(all[0]!)
     throw new HttpError(
       422,
@@ -57,6 +57,7 @@ export function readSite(deps: SiteParamDeps, value: string | undefined | null, 
   }
   const site = deps.sites.resolve(value)
   if (site === undefined) {
+    const all = deps.sites.list()
     const shown = value.length > 100 ? `${value.slice(0, 100)}…` : value
     throw new HttpError(404, `no site has the id or domain ${JSON.stringify(shown)}`, choices(all))
   }
