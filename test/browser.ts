@@ -46,3 +46,26 @@ export async function launchChromium(
     ],
   })
 }
+
+/**
+ * A page of a new context as the dashboard tests open one (1280×900, UTC, en-US, its clock stopped
+ * at `now`), and the errors it reports: uncaught ones, and console errors other than a refused
+ * resource (an answer the page expects to be refused).
+ */
+export async function dashboardPage(browser: Browser, now: number, options: { acceptDownloads?: boolean } = {}) {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    timezoneId: 'UTC',
+    locale: 'en-US',
+    acceptDownloads: options.acceptDownloads,
+  })
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text())
+  })
+  await page.clock.setFixedTime(now)
+  return { context, page, errors }
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { parseCsv } from '../src/csv.ts'
 import { BROWSER_UA, beaconRequest, testApp } from './app.ts'
-import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
+import { chromiumPath, dashboardPage, launchChromium, NO_CHROMIUM } from './browser.ts'
 
 setDefaultTimeout(60_000)
 
@@ -129,20 +129,7 @@ describe.skipIf(!available)('funnels on the dashboard', () => {
   }, 60_000)
 
   async function open(token: string, query = 'period=7d') {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      timezoneId: 'UTC',
-      locale: 'en-US',
-      acceptDownloads: true,
-    })
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(e.message))
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text())
-    })
-    await page.clock.setFixedTime(NOW)
+    const { context, page, errors } = await dashboardPage(browser, NOW, { acceptDownloads: true })
     await page.goto(`${base}/dashboard?${query}#token=${encodeURIComponent(token)}`)
     await ready(page)
     return { context, page, errors }

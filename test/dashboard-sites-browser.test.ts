@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { apiCall, BROWSER_UA, testApp } from './app.ts'
-import { chromiumPath, launchChromium, NO_CHROMIUM } from './browser.ts'
+import { chromiumPath, dashboardPage, launchChromium, NO_CHROMIUM } from './browser.ts'
 
 setDefaultTimeout(60_000)
 
@@ -85,19 +85,7 @@ describe.skipIf(!available)('sites on the dashboard', () => {
   }, 60_000)
 
   async function open(token: string, query = '') {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      timezoneId: 'UTC',
-      locale: 'en-US',
-    })
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(e.message))
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text())
-    })
-    await page.clock.setFixedTime(NOW)
+    const { context, page, errors } = await dashboardPage(browser, NOW)
     await page.goto(`${base}/dashboard${query}#token=${encodeURIComponent(token)}`)
     return { context, page, errors }
   }
@@ -170,15 +158,8 @@ describe.skipIf(!available)('sites on the dashboard', () => {
     }
 
     // the link: the shop's dashboard, no switch, no overview, no links to manage
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
-      timezoneId: 'UTC',
-      locale: 'en-US',
-    })
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
+    const { context, page } = await dashboardPage(browser, NOW)
     try {
-      await page.clock.setFixedTime(NOW)
       await page.goto(url.replace(/^https?:\/\/[^/]+/, base))
       await page.waitForSelector('main[data-state="ready"]')
       await page.waitForSelector('[data-panel="pages"] li[data-name="/pricing"]')

@@ -182,8 +182,8 @@ describe('two sites', () => {
 
     expect(await storedBySite(deps)).toEqual({
       daily: {
-        [`0:2026-12-06:page_view`]: 1,
-        [`0:2026-12-06:visit`]: 1,
+        '0:2026-12-06:page_view': 1,
+        '0:2026-12-06:visit': 1,
         [`${shop}:2026-12-07:page_view`]: 3,
         [`${shop}:2026-12-07:visit`]: 2,
         [`${docs}:2026-12-06:page_view`]: 2,
