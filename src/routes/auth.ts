@@ -50,7 +50,7 @@ const challenge = { 'www-authenticate': 'Bearer' }
 export function requireAccess(request: Request, tokens: Tokens, need: Need, queryToken?: string | null): Access {
   const viewer = need === 'read' ? tokens.viewer : undefined
   const given = bearerToken(request) ?? queryToken ?? undefined
-  // a shared link is made by an admin, so without ADMIN_TOKEN there is none to hold
+  // without either token the route says it is disabled, to all but a shared link made before
   if (!tokens.admin && !viewer) {
     const site = given === undefined ? undefined : tokens.link?.(given)
     if (site !== undefined && need === 'read') return { role: 'link', site }
